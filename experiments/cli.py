@@ -1,0 +1,197 @@
+"""The ``agency-sim`` command line: run, sweep, presets, params, app.
+
+User errors (a bad value, an unknown name, a missing file) print one line and exit with code 2;
+there is no traceback for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """An error in what the user asked for; reported in one line with exit code 2."""
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, object]:
+    """``["commission_rate=0.2", "agency_policy=learning"]`` -> dict (values still unvalidated)."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--set expects name=value, got {item!r}")
+        name, value = item.split("=", 1)
+        out[name.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _parse_value(text: str) -> object:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _cmd_run(args) -> int:
+    from model import Params, simulate
+
+    overrides = parse_assignments(args.set)
+    params = Params.preset(args.preset, **overrides) if args.preset else Params(**overrides)
+    if args.steps < 1:
+        raise UserError(f"--steps must be >= 1, got {args.steps}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {args.seed}")
+    result = simulate(params, steps=args.steps, seed=args.seed, progress=sys.stderr.isatty())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.timeseries.to_csv(out / "timeseries.csv", index=False)
+    result.brands.to_csv(out / "brands.csv", index=False)
+    result.agencies.to_csv(out / "agencies.csv", index=False)
+    (out / "summary.json").write_text(json.dumps(
+        {"seed": args.seed, "steps": args.steps, "preset": args.preset,
+         "params": params.to_dict(), "summary": result.summary}, indent=2))
+    result.plot(out / "gmv_brand_value.png")
+    width = max(len(k) for k in result.summary)
+    for k, v in result.summary.items():
+        print(f"{k:<{width}}  {v:,.4g}")
+    print(f"wrote {out / 'timeseries.csv'}, {out / 'brands.csv'}, {out / 'agencies.csv'}, "
+          f"{out / 'summary.json'}, {out / 'gmv_brand_value.png'}")
+    return 0
+
+
+def _cmd_presets(args) -> int:
+    from model import PRESETS
+
+    for name, preset in PRESETS.items():
+        changes = ", ".join(f"{k}={v}" for k, v in preset["params"].items())
+        print(f"{name}\n    {preset['description']}\n    {changes}")
+    return 0
+
+
+def _cmd_params(args) -> int:
+    from model import PARAM_SPECS
+    from model.params import param_table_markdown
+
+    if args.readme:
+        from model.params import update_readme
+
+        print("README.md updated" if update_readme(args.readme) else "README.md already up to date")
+        return 0
+    if args.markdown:
+        print(param_table_markdown())
+        return 0
+    for s in PARAM_SPECS:
+        print(f"{s.name:<26} {s.default!r:<12} {s.unit:<22} {s.allowed()}\n    {s.description}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep import SweepFailed, load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler and args.executor != "dask":
+        raise UserError("--scheduler needs --executor dask")
+    if args.dry_run:
+        varied = ", ".join(spec.varied)
+        print(f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
+              f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
+              f"tables: summary{''.join(', ' + t for t in spec.tables)}")
+        return 0
+    try:
+        runs = run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
+                         scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
+    except SweepFailed as exc:
+        print(f"agency-sim: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(runs)} runs done; results in {args.out} "
+          "(load them with experiments.load_results)")
+    return 0
+
+
+def _cmd_app(args) -> int:
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "model" / "app.py"
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port)]
+    if not args.open:
+        cmd.append("--no-open")
+    return subprocess.call(cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agency-sim",
+        description="Agent-based model of e-commerce operations agencies (Tmall TP) under commission contracts.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one simulation, print its summary, write tables and a figure")
+    run.add_argument("--preset", help="named scenario (see `agency-sim presets`)")
+    run.add_argument("--set", action="append", metavar="NAME=VALUE", help="change one parameter (repeatable)")
+    run.add_argument("--steps", type=int, default=260, help="weeks to simulate (default 260)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--out", default="out/run", help="output folder (default out/run)")
+    run.set_defaults(func=_cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run a parameter sweep from a TOML spec (resumable)",
+                           description="Run a sweep spec (see docs/experiments.md). Rerunning the same "
+                                       "command on the same --out folder runs only missing or failed runs.")
+    sweep.add_argument("spec", help="sweep spec (.toml or .json)")
+    sweep.add_argument("--out", required=True, help="output folder (reused to resume)")
+    sweep.add_argument("--executor", default="processes", choices=["serial", "processes", "dask"],
+                       help="where runs execute (default: local processes)")
+    sweep.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
+    sweep.add_argument("--scheduler", default=None,
+                       help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    sweep.add_argument("--no-resume", action="store_true", help="refuse to reuse a non-empty folder")
+    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar on stderr (default: only on a terminal)")
+    sweep.add_argument("--dry-run", action="store_true", help="validate the spec, print the plan, run nothing")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    presets = sub.add_parser("presets", help="list the named scenarios")
+    presets.set_defaults(func=_cmd_presets)
+
+    params = sub.add_parser("params", help="list every parameter with default, unit and range")
+    params.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    params.add_argument("--readme", metavar="PATH", nargs="?", const="README.md",
+                        help="rewrite the parameter table in the README (default README.md)")
+    params.set_defaults(func=_cmd_params)
+
+    app = sub.add_parser("app", help="open the interactive app (Solara)")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=8765)
+    app.add_argument("--open", action="store_true", help="open a browser window")
+    app.set_defaults(func=_cmd_app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, ValueError, FileNotFoundError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"agency-sim: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `agency-sim params | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("agency-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Where runs execute: in this process, in local processes, on Dask, or any Executor.
+
+Every backend is driven through the ``concurrent.futures.Executor`` interface (``submit`` and
+futures), so the sweep loop is the same for all of them and results never depend on which one
+ran them: each run carries its own seed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+EXECUTORS = ("serial", "processes", "dask")
+# modules a fresh worker imports once, so each run starts at full speed
+_PRELOAD = ["experiments.worker"]
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (respects affinity masks, e.g. under Slurm)."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+class SerialExecutor(Executor):
+    """Runs each task at ``submit`` in this process (no pickling, easiest to debug)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001
+            fut.set_exception(exc)
+        return fut
+
+
+class Backend:
+    """An executor plus how many tasks to keep in flight and how to describe it."""
+
+    def __init__(self, executor: Executor, workers: int, label: str, *, restartable=None,
+                 window=None):
+        self.executor = executor
+        self.workers = max(1, int(workers))
+        self.label = label
+        self._restart = restartable
+        self._window = window
+        self.aborted = False
+
+    def window(self) -> int:
+        """Tasks in flight: enough to keep every worker busy, few enough to bound memory."""
+        if self._window is not None:
+            return self._window()
+        return 2 * self.workers + 1
+
+    def restart(self) -> bool:
+        """Replace a broken executor (a worker process died); False if not possible."""
+        if self._restart is None:
+            return False
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._restart()
+        return True
+
+    def abort(self) -> None:
+        """Stop at once: cancel queued tasks, end our own worker processes."""
+        self.aborted = True
+        _terminate(self.executor)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C goes to the whole process group; only the parent handles it (cleanly).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _mp_context():
+    """fork where it is safe (Linux, no other Python threads), else forkserver or spawn.
+
+    ``fork`` starts workers instantly with everything imported; with other threads running
+    it may deadlock, so then a forkserver that preloads the model is used instead.
+    """
+    methods = mp.get_all_start_methods()
+    # tqdm's monitor thread only sleeps and polls bars; it holds no lock a worker could need
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
+    if sys.platform.startswith("linux") and "fork" in methods and not others:
+        return mp.get_context("fork")
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _process_pool(n: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_ignore_sigint)
+
+
+def _terminate(executor: Executor) -> None:
+    # ProcessPoolExecutor: end the runs in flight now (shutdown() forgets the processes, so
+    # take them first); other executors just stop taking work
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:  # executors without cancel_futures
+        executor.shutdown(wait=False)
+    for p in procs:
+        try:
+            p.terminate()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@contextmanager
+def open_backend(executor: Any = "processes", workers: int | None = None,
+                 scheduler: str | None = None) -> Iterator[Backend]:
+    """The backend for ``executor`` (a name, a ``concurrent.futures.Executor`` or a
+    ``dask.distributed.Client``); shuts down what it started itself."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers = {workers!r} is invalid: allowed is an integer >= 1")
+    if scheduler is not None and executor != "dask":
+        raise ValueError(f"scheduler = {scheduler!r} needs executor = 'dask' (got {executor!r})")
+    if isinstance(executor, str):
+        if executor == "serial":
+            yield Backend(SerialExecutor(), 1, "serial", window=lambda: 1)
+        elif executor == "processes":
+            n = workers or cpu_count()
+            backend = Backend(_process_pool(n), n, f"processes ({n} workers)",
+                              restartable=lambda: _process_pool(n))
+            try:
+                yield backend
+            finally:
+                backend.executor.shutdown(wait=not backend.aborted, cancel_futures=True)
+        elif executor == "dask":
+            with _dask_backend(workers, scheduler) as backend:
+                yield backend
+        else:
+            raise ValueError(f"executor = {executor!r} is invalid: allowed is one of "
+                             f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
+                             "or a dask.distributed.Client")
+    elif isinstance(executor, Executor):
+        n = workers or getattr(executor, "_max_workers", None) or cpu_count()
+        yield Backend(executor, n, type(executor).__name__)
+    elif hasattr(executor, "get_executor") and hasattr(executor, "nthreads"):  # a dask Client
+        yield _client_backend(executor, workers)
+    else:
+        raise ValueError(f"executor = {executor!r} is invalid: allowed is one of "
+                         f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
+                         "or a dask.distributed.Client")
+
+
+def _client_backend(client, workers: int | None) -> Backend:
+    state = {"n": 0, "checked": 0.0}
+
+    def window() -> int:
+        # clusters grow and shrink (dask-jobqueue's adapt): look again every few seconds
+        if workers is None and time.monotonic() - state["checked"] > 5:
+            try:
+                state["n"] = sum(client.nthreads().values())
+            except Exception:  # noqa: BLE001
+                pass
+            state["checked"] = time.monotonic()
+        return max(2 * (workers or state["n"]) + 1, 8)
+
+    n = workers or sum(client.nthreads().values()) or 1
+    return Backend(client.get_executor(pure=False), n, f"dask ({client.scheduler.address})",
+                   window=window)
+
+
+@contextmanager
+def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise ValueError("executor 'dask' needs dask.distributed: pip install 'dask[distributed]'") from exc
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from None
+        try:
+            yield _client_backend(client, workers)
+        finally:
+            client.close()
+        return
+    n = workers or cpu_count()
+    # a private cluster on the loopback interface, one single-threaded worker process per core
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    client = Client(cluster)
+    try:
+        backend = _client_backend(client, n)
+        backend.label = f"dask LocalCluster ({n} workers)"
+        yield backend
+    finally:
+        client.close()
+        cluster.close()

@@ -1,0 +1,334 @@
+"""The on-disk store of a sweep: one folder, one Parquet file per run and table, a manifest.
+
+Layout of ``OUT/``::
+
+    manifest.json              spec, spec hash, run plan (ids, points, seeds), versions, git
+                               commit, sessions with timestamps, status per run
+    summary/run-000012.parquet one row: run_id, point, replication, seed, varied parameters,
+                               the run summary (written last: its presence means "done")
+    timeseries/run-000012.parquet  weekly model reporters with run_id, seed, varied parameters
+    brands/, agencies/         per-week tables, if the spec keeps them
+    failed/run-000007.json     error and traceback of a run that raised
+    .lock                      held (flock) while a sweep writes here
+
+Every file is written to a temporary name in the same folder, flushed, then renamed, so a
+killed sweep leaves finished runs whole and at most some ``.*.tmp`` files, which the next
+session removes. A run counts as done once its summary file exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+MANIFEST = "manifest.json"
+FORMAT = "agency-sim-sweep/1"
+SUMMARY = "summary"
+TABLES = (SUMMARY, "timeseries", "brands", "agencies")
+FAILED = "failed"
+LOCK = ".lock"
+TMP_SUFFIX = ".tmp"
+SORT_KEYS = {"timeseries": ["run_id", "week"], "brands": ["run_id", "week", "brand"],
+             "agencies": ["run_id", "week", "agency"], SUMMARY: ["run_id"]}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_name(run_id: int) -> str:
+    return f"run-{run_id:06d}"
+
+
+def run_file(out: Path, table: str, run_id: int) -> Path:
+    return out / table / f"{run_name(run_id)}.parquet"
+
+
+def failed_file(out: Path, run_id: int) -> Path:
+    return out / FAILED / f"{run_name(run_id)}.json"
+
+
+def _run_id(name: str) -> int | None:
+    stem = name.split(".", 1)[0]
+    if not (stem.startswith("run-") and stem[4:].isdigit()) or name.startswith("."):
+        return None
+    return int(stem[4:])
+
+
+# --- atomic writes ------------------------------------------------------------------------
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either absent, old, or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=1, default=_json_default) + "\n").encode())
+
+
+def _json_default(x):
+    import numpy as np
+
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
+
+
+def remove_temp_files(out: Path) -> int:
+    """Delete temporary files left by a killed session; returns how many."""
+    n = 0
+    for folder in [out, *(out / t for t in (*TABLES, FAILED))]:
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX) and entry.is_file():
+                os.unlink(entry.path)
+                n += 1
+    return n
+
+
+def run_ids(out: Path, folder: str) -> set[int]:
+    """Run ids with a finished file in ``out/folder``."""
+    d = out / folder
+    if not d.is_dir():
+        return set()
+    return {i for i in (_run_id(e.name) for e in os.scandir(d)) if i is not None}
+
+
+def done_runs(out: Path) -> set[int]:
+    return run_ids(out, SUMMARY)
+
+
+def failed_runs(out: Path) -> set[int]:
+    return run_ids(out, FAILED) - done_runs(out)
+
+
+# --- the folder lock ------------------------------------------------------------------------
+class FolderLock:
+    """An exclusive ``flock`` on ``OUT/.lock``; the OS drops it if the process dies."""
+
+    def __init__(self, out: Path):
+        self.path = out / LOCK
+        self.fh = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.path, "a+")
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory lock; atomic writes still hold
+            return self
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise ValueError(f"{str(self.path.parent)!r} is in use by another sweep ({holder}); "
+                             "wait for it to finish or use another --out folder") from None
+        except OSError:  # file systems without flock
+            pass
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()} on {os.uname().nodename if hasattr(os, 'uname') else ''}\n")
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        if self.fh is not None:
+            self.fh.close()
+        return False
+
+
+# --- manifest -----------------------------------------------------------------------------
+def read_manifest(out: Path) -> dict[str, Any]:
+    path = Path(out) / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"{str(out)!r} holds no sweep ({MANIFEST} is missing)")
+    manifest = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{str(path)!r} is not a sweep manifest of this version ({FORMAT})")
+    return manifest
+
+
+def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    manifest["updated"] = now()
+    atomic_write_json(Path(out) / MANIFEST, manifest)
+
+
+# --- reading results ------------------------------------------------------------------------
+def read_table(out: Path, table: str, ids: Iterable[int], columns: list[str] | None = None) -> pd.DataFrame:
+    """One tidy table from the per-run files of ``ids`` (sorted by run, then week)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = [run_file(out, table, i) for i in sorted(ids)]
+    files = [f for f in files if f.exists()]
+    if not files:
+        return pd.DataFrame()
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        parts = list(pool.map(lambda f: pq.read_table(f, columns=columns), files))
+    tab = pa.concat_tables(parts, promote_options="permissive")
+    df = tab.to_pandas()
+    keys = [k for k in SORT_KEYS.get(table, ["run_id"]) if k in df.columns]
+    return df.sort_values(keys, kind="stable").reset_index(drop=True) if keys else df
+
+
+class Results:
+    """The tables of a sweep folder, read lazily: ``.runs``, ``.timeseries``, ``.brands``,
+    ``.agencies``, ``.failures``; ``.manifest`` and ``.spec`` describe the sweep."""
+
+    def __init__(self, out: str | os.PathLike):
+        self.out = Path(out)
+        self.manifest = read_manifest(self.out)
+
+    def __repr__(self) -> str:
+        counts = self.runs["status"].value_counts().to_dict()
+        return f"Results({str(self.out)!r}, {self.manifest['name']!r}, {counts})"
+
+    @cached_property
+    def spec(self):
+        from .spec import load_spec
+
+        return load_spec(self.manifest["spec"])
+
+    @property
+    def varied(self) -> list[str]:
+        return list(self.manifest["varied"])
+
+    @cached_property
+    def done(self) -> set[int]:
+        return done_runs(self.out)
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per planned run: run_id, point, replication, seed, status (done, failed or
+        pending), the varied parameters and, for done runs, the summary outcomes."""
+        plan = self.manifest["runs"]
+        failed = failed_runs(self.out)
+        rows = pd.DataFrame({
+            "run_id": np.array([r["run_id"] for r in plan], dtype=np.int64),
+            "point": np.array([r["point"] for r in plan], dtype=np.int64),
+            "replication": np.array([r["replication"] for r in plan], dtype=np.int64),
+            "seed": np.array([r["seed"] for r in plan], dtype=np.int64),
+            "status": ["done" if r["run_id"] in self.done else
+                       "failed" if r["run_id"] in failed else "pending" for r in plan],
+        })
+        for name in self.varied:
+            rows[name] = [r["values"][name] for r in plan]
+        summary = read_table(self.out, SUMMARY, self.done)
+        outcomes = list(self.manifest["outcomes"])
+        if summary.empty:
+            for k in outcomes:
+                rows[k] = float("nan")
+            return rows
+        # the summary files hold the values the workers used; prefer them over the plan
+        extra = [c for c in summary.columns if c not in ("point", "replication", "seed", *self.varied)]
+        merged = rows.merge(summary[extra], on="run_id", how="left", validate="one_to_one")
+        return merged[[*rows.columns, *[c for c in extra if c != "run_id"]]]
+
+    def read(self, table: str, columns: list[str] | None = None, runs: Iterable[int] | None = None) -> pd.DataFrame:
+        """A per-run table of done runs (optionally some columns, some run ids only)."""
+        if table not in TABLES:
+            raise ValueError(f"table {table!r} is unknown; allowed: {', '.join(TABLES)}")
+        ids = self.done if runs is None else set(runs) & self.done
+        return read_table(self.out, table, ids, columns)
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """Long table: run_id, seed, varied parameters, week, model reporters."""
+        return self.read("timeseries")
+
+    @cached_property
+    def brands(self) -> pd.DataFrame:
+        """Long table per run, week and brand (empty if the spec did not keep it)."""
+        return self.read("brands")
+
+    @cached_property
+    def agencies(self) -> pd.DataFrame:
+        """Long table per run, week and agency (empty if the spec did not keep it)."""
+        return self.read("agencies")
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Failed runs: run_id, seed, error, traceback file, traceback."""
+        rows = []
+        for i in sorted(failed_runs(self.out)):
+            path = failed_file(self.out, i)
+            rec = json.loads(path.read_text())
+            rows.append({"run_id": i, "seed": rec.get("seed"), "error": rec.get("error"),
+                         "file": str(path), "traceback": rec.get("traceback")})
+        return pd.DataFrame(rows, columns=["run_id", "seed", "error", "file", "traceback"])
+
+    def scan(self, table: str):
+        """A ``pyarrow.dataset.Dataset`` over a table's files, for data larger than memory."""
+        import pyarrow.dataset as ds
+
+        files = [str(run_file(self.out, table, i)) for i in sorted(self.done)]
+        return ds.dataset([f for f in files if os.path.exists(f)], format="parquet")
+
+    # --- sensitivity analysis -------------------------------------------------------------
+    @property
+    def problem(self) -> dict[str, Any] | None:
+        """The SALib problem of an lhs, sobol or morris design (else None)."""
+        return self.manifest.get("problem")
+
+    def point_means(self, outcome: str) -> pd.Series:
+        """Mean of ``outcome`` over replications, one value per design point (in order)."""
+        runs = self.runs
+        missing = runs.loc[runs["status"] != "done", "run_id"].tolist()
+        if missing:
+            raise ValueError(f"{len(missing)} runs are not done (first: {missing[:5]}); "
+                             "rerun the sweep to complete them")
+        if outcome not in runs.columns:
+            raise ValueError(f"outcome {outcome!r} is unknown; allowed: {', '.join(self.manifest['outcomes'])}")
+        return runs.groupby("point", sort=True)[outcome].mean()
+
+    def analyze(self, outcome: str, **kwargs):
+        """SALib indices of ``outcome`` (mean over replications): Sobol' indices for a sobol
+        design, Morris elementary effects for a morris design."""
+        spec = self.spec
+        problem = self.problem
+        Y = self.point_means(outcome).to_numpy(dtype=float)
+        if spec.design.kind == "sobol":
+            from SALib.analyze import sobol
+
+            kwargs.setdefault("seed", spec.seed)
+            return sobol.analyze(problem, Y, calc_second_order=spec.design.second_order, **kwargs)
+        if spec.design.kind == "morris":
+            from SALib.analyze import morris
+
+            X = self.runs.groupby("point", sort=True)[list(problem["names"])].first().to_numpy(dtype=float)
+            kwargs.setdefault("seed", spec.seed)
+            return morris.analyze(problem, X, Y, num_levels=spec.design.levels, **kwargs)
+        raise ValueError(f"analyze() needs a sobol or morris design; this sweep's design is {spec.design.kind!r}")
+
+
+def load_results(out: str | os.PathLike) -> Results:
+    """The results of the sweep in ``out`` (complete or not): see :class:`Results`."""
+    return Results(out)

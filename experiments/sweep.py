@@ -1,0 +1,342 @@
+"""The sweep engine: a spec in, a folder of tidy Parquet tables out, resumable.
+
+>>> from experiments.sweep import load_spec, run_sweep, load_results
+>>> spec = load_spec({"name": "demo", "steps": 52, "replications": 2, "seed": 1,
+...                   "base": {"preset": "typical_tp", "n_consumers": 2000},
+...                   "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.2]}}})
+>>> runs = run_sweep(spec, "out/demo", executor="processes")      # doctest: +SKIP
+>>> load_results("out/demo").timeseries                            # doctest: +SKIP
+
+``run_sweep`` plans every run (design point x replication, one seed each), skips the runs
+already on disk, sends the rest to an executor a few at a time, and writes each finished run
+at once (atomically) from the parent. The parent keeps only a bounded number of runs in
+flight, so its memory does not grow with the size of the sweep. A run that raises is recorded
+with its traceback and the others go on; :class:`SweepFailed` is raised at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import traceback as tb
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from . import store
+from .designs import SpecError
+from .executors import EXECUTORS, open_backend
+from .spec import RunPlan, SweepSpec, load_spec, run_seed
+from .store import Results, load_results
+
+__all__ = ["load_spec", "run_sweep", "load_results", "SweepFailed", "SweepSpec", "Results",
+           "SpecError", "EXECUTORS", "run_seed"]
+
+MANIFEST_EVERY_S = 30.0  # refresh the manifest's per-run status at most this often
+
+
+class SweepFailed(Exception):
+    """Some runs raised. ``.failed`` lists their run ids; the others finished and are on disk."""
+
+    def __init__(self, message: str, failed: list[int], out_dir: Path, runs: pd.DataFrame | None = None):
+        super().__init__(message)
+        self.failed = failed
+        self.out_dir = out_dir
+        self.runs = runs
+
+
+def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: str | os.PathLike, *,
+              executor: Any = "processes", workers: int | None = None, scheduler: str | None = None,
+              resume: bool = True, progress: bool | None = None) -> pd.DataFrame:
+    """Run every run of ``spec`` not yet in ``out_dir``; return the per-run summary table.
+
+    ``executor`` is ``"serial"``, ``"processes"`` (all cores unless ``workers``), ``"dask"``
+    (a private ``LocalCluster``, or the scheduler at ``scheduler``), any
+    ``concurrent.futures.Executor`` or a ``dask.distributed.Client``. ``resume=False`` refuses
+    a folder that already holds results. ``progress``: a bar on stderr (None: only if stderr is
+    a terminal). Raises :class:`SweepFailed` after all other runs finished if any run failed,
+    and ``ValueError`` if ``out_dir`` holds a different sweep.
+    """
+    spec = load_spec(spec)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with store.FolderLock(out):
+        manifest = _open_folder(spec, out, resume)
+        store.remove_temp_files(out)
+        done = store.done_runs(out)
+        todo = [r for r in spec.runs() if r.run_id not in done]
+        session = _session_info(executor, workers, scheduler)
+        manifest["sessions"].append(session)
+        failed_before = store.failed_runs(out)
+        status = {r["run_id"]: "done" if r["run_id"] in done else
+                  "failed" if r["run_id"] in failed_before else "pending" for r in manifest["runs"]}
+        _flush_manifest(out, manifest, status)
+        failed_now: list[int] = []
+        try:
+            if todo:
+                with open_backend(executor, workers, scheduler) as backend:
+                    session["executor"] = backend.label
+                    failed_now = _execute(spec, out, todo, backend, manifest, status, progress,
+                                          n_done=len(done))
+            session["status"] = "failed" if failed_now else "complete"
+        except BaseException:
+            session["status"] = "interrupted"
+            raise
+        finally:
+            session["finished"] = store.now()
+            session["runs_done"] = sum(1 for r in todo if status[r.run_id] == "done")
+            session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
+            _flush_manifest(out, manifest, status)
+    runs = load_results(out).runs
+    failed = runs.loc[runs["status"] == "failed", "run_id"].tolist()
+    if failed:
+        raise SweepFailed(_failure_message(out, failed, len(runs)), failed, out, runs)
+    return runs
+
+
+# --- the folder -----------------------------------------------------------------------------
+def _open_folder(spec: SweepSpec, out: Path, resume: bool) -> dict[str, Any]:
+    """The manifest of ``out``: new for an empty folder, checked against ``spec`` otherwise."""
+    path = out / store.MANIFEST
+    if not path.exists():
+        others = [p.name for p in out.iterdir() if p.name != store.LOCK]
+        if others:
+            raise ValueError(f"{str(out)!r} is not empty and holds no sweep manifest; "
+                             "refusing to write into it (use a new folder)")
+        return _new_manifest(spec)
+    try:
+        manifest = store.read_manifest(out)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is unreadable ({exc}); refusing to write into {str(out)!r}") from None
+    if manifest.get("spec_hash") != spec.spec_hash:
+        diffs = _spec_diff(manifest.get("spec", {}), spec.to_dict())
+        raise ValueError(
+            f"{str(out)!r} holds a different sweep ({manifest.get('name')!r}); refusing to mix "
+            f"results (differs in: {', '.join(diffs[:6]) or 'spec hash'}). "
+            "Use a new --out folder, or rerun with the original spec to resume it")
+    if not resume:
+        raise ValueError(f"{str(out)!r} already holds this sweep and resume is off; "
+                         "use a new folder, or resume to complete it")
+    return manifest
+
+
+def _spec_diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(dict.fromkeys([*old, *new]))
+        out = []
+        for k in keys:
+            out += _spec_diff(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else str(k))
+        if not out and list(old) != list(new):
+            out.append(f"{prefix or 'spec'} (order)")
+        return out
+    return [] if old == new else [prefix or "spec"]
+
+
+def _new_manifest(spec: SweepSpec) -> dict[str, Any]:
+    from model import SUMMARY_KEYS
+
+    git = _git_info()
+    return {
+        "format": store.FORMAT,
+        "name": spec.name,
+        "created": store.now(),
+        "updated": store.now(),
+        "spec_hash": spec.spec_hash,
+        "spec": spec.to_dict(),
+        "n_runs": spec.n_runs,
+        "n_points": spec.n_points,
+        "varied": list(spec.varied),
+        "tables": ["summary", *spec.tables],
+        "outcomes": list(SUMMARY_KEYS),
+        "problem": spec.design.problem(),
+        "seeding": "run i uses SeedSequence(seed, spawn_key=(i,)) (replication r instead of i "
+                   "with common_random_numbers), reduced to 63 bits: experiments.spec.run_seed",
+        "package": _versions(),
+        "git": git,
+        "sessions": [],
+        "runs": [{"run_id": r.run_id, "point": r.point, "replication": r.replication,
+                  "seed": r.seed, "values": r.values, "status": "pending"} for r in spec.runs()],
+    }
+
+
+def _flush_manifest(out: Path, manifest: dict[str, Any], status: dict[int, str]) -> None:
+    for r in manifest["runs"]:
+        r["status"] = status[r["run_id"]]
+    manifest["status"] = {s: sum(1 for v in status.values() if v == s) for s in ("done", "failed", "pending")}
+    store.write_manifest(out, manifest)
+
+
+# --- the loop -------------------------------------------------------------------------------
+def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest, status,
+             progress: bool | None, n_done: int) -> list[int]:
+    from .worker import RunTask, execute_run
+
+    timing = {r["run_id"]: r for r in manifest["runs"]}
+    tasks = iter(todo)
+    pending: dict[Any, RunPlan] = {}
+    failed: list[int] = []
+    bar = _progress_bar(spec, n_done, progress)
+    last_flush = time.monotonic()
+
+    def submit_more():
+        while len(pending) < backend.window():
+            plan = next(tasks, None)
+            if plan is None:
+                return
+            task = RunTask(plan.run_id, plan.point, plan.replication, plan.seed, spec.steps,
+                           spec.params_dict(plan.values), plan.values, spec.tables)
+            pending[backend.executor.submit(execute_run, task)] = plan
+
+    def record(plan: RunPlan, ok: bool, info: dict[str, Any]):
+        status[plan.run_id] = "done" if ok else "failed"
+        timing[plan.run_id].update(info)
+        if not ok:
+            failed.append(plan.run_id)
+        bar.update(1)
+        bar.set_postfix(failed=len(failed), refresh=False)
+
+    def handle(fut) -> bool:
+        """Write or record one finished run; True if the executor broke."""
+        plan = pending.pop(fut)
+        try:
+            res = fut.result()
+        except BrokenProcessPool as exc:
+            _write_failure(out, plan, "worker process died (out of memory or a crash in native "
+                           f"code) while this run was in flight: {exc!r}",
+                           "".join(tb.format_exception(exc)))
+            record(plan, False, {"error": "worker process died"})
+            return True
+        except Exception as exc:  # noqa: BLE001 - e.g. dask's KilledWorker, a pickling error
+            _write_failure(out, plan, f"{type(exc).__name__}: {exc}", "".join(tb.format_exception(exc)))
+            record(plan, False, {"error": f"{type(exc).__name__}: {exc}"})
+            return False
+        info = {"finished": _iso(res.finished), "duration_s": round(res.finished - res.started, 4),
+                "worker": res.worker}
+        if res.ok:
+            _write_run(out, plan, res.files)
+            record(plan, True, {**info, "error": None})
+        else:
+            _write_failure(out, plan, res.error, res.traceback, res.worker)
+            record(plan, False, {**info, "error": res.error})
+        return False
+
+    try:
+        submit_more()
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            broken = [handle(fut) for fut in finished]
+            if any(broken):
+                # a dead worker fails every run in flight; record them, then start a new pool
+                rest, _ = wait(list(pending))
+                for fut in rest:
+                    handle(fut)
+                if not backend.restart():
+                    raise RuntimeError("the executor broke (a worker process died) and cannot be restarted")
+            if time.monotonic() - last_flush > MANIFEST_EVERY_S:
+                _flush_manifest(out, manifest, status)
+                last_flush = time.monotonic()
+            submit_more()
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        backend.abort()
+        raise
+    finally:
+        bar.close()
+    return failed
+
+
+def _write_run(out: Path, plan: RunPlan, files: dict[str, bytes]) -> None:
+    # the summary goes last: once it exists the run is done, and everything else is whole
+    for table, data in files.items():
+        if table != store.SUMMARY:
+            store.atomic_write(store.run_file(out, table, plan.run_id), data)
+    store.atomic_write(store.run_file(out, store.SUMMARY, plan.run_id), files[store.SUMMARY])
+    stale = store.failed_file(out, plan.run_id)
+    if stale.exists():
+        stale.unlink()
+
+
+def _write_failure(out: Path, plan: RunPlan, error: str, traceback: str, worker: str = "") -> None:
+    store.atomic_write_json(store.failed_file(out, plan.run_id), {
+        "run_id": plan.run_id, "point": plan.point, "replication": plan.replication,
+        "seed": plan.seed, "values": plan.values, "error": error, "worker": worker,
+        "time": store.now(), "traceback": traceback})
+
+
+def _failure_message(out: Path, failed: list[int], n_runs: int) -> str:
+    shown = ", ".join(str(i) for i in failed[:20]) + (", ..." if len(failed) > 20 else "")
+    files = "\n".join(f"  {store.failed_file(out, i)}" for i in failed[:5])
+    more = f"\n  ... and {len(failed) - 5} more in {out / store.FAILED}" if len(failed) > 5 else ""
+    rest = n_runs - len(failed)
+    return (f"{len(failed)} of {n_runs} runs failed (run ids {shown})"
+            f"{f'; the {rest} other runs are on disk' if rest else ''}.\n"
+            f"Tracebacks:\n{files}{more}\n"
+            "Rerun the same command to retry only the failed runs.")
+
+
+def _progress_bar(spec: SweepSpec, n_done: int, progress: bool | None):
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    return tqdm(total=spec.n_runs, initial=n_done, desc=spec.name, unit="run", disable=not show,
+                file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
+
+
+# --- provenance -------------------------------------------------------------------------------
+def _iso(t: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")
+
+
+def _session_info(executor, workers, scheduler) -> dict[str, Any]:
+    return {"started": store.now(), "finished": None, "status": "running",
+            "executor": executor if isinstance(executor, str) else type(executor).__name__,
+            "workers": workers, "scheduler": scheduler, "host": socket.gethostname(),
+            "pid": os.getpid(), "package": _versions()["agency-sim"], "git": _git_info()}
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("agency-sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "SALib", "distributed"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    if out["agency-sim"] is None:
+        import model
+
+        out["agency-sim"] = getattr(model, "__version__", None)
+    return out
+
+
+def _git_info() -> dict[str, Any] | None:
+    """Commit of the source tree the model was imported from (None outside a git checkout)."""
+    import model
+
+    root = Path(model.__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no",
+                                "--", "model", "experiments"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}

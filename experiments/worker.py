@@ -1,0 +1,84 @@
+"""What a worker does with one run: simulate, then encode the tables as Parquet bytes.
+
+This module is all a worker process (local or on a Dask cluster) imports, so it stays light:
+the model, pandas and pyarrow, no designs, no executors. A run that raises comes back as a
+failed :class:`RunOutput` carrying its traceback; it never takes the sweep down.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from model import Params, simulate
+
+PARQUET_COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run (small and picklable)."""
+
+    run_id: int
+    point: int
+    replication: int
+    seed: int
+    steps: int
+    params: dict[str, Any]  # every model parameter
+    values: dict[str, Any]  # the varied ones (written as columns)
+    tables: tuple[str, ...]  # per-run tables to keep besides the summary
+
+
+@dataclass
+class RunOutput:
+    run_id: int
+    ok: bool
+    files: dict[str, bytes] = field(default_factory=dict)  # table name -> Parquet bytes
+    error: str = ""
+    traceback: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+    worker: str = ""
+
+
+def execute_run(task: RunTask) -> RunOutput:
+    """Run one simulation; return its tables as Parquet bytes, or its error and traceback."""
+    started = time.time()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        result = simulate(Params(**task.params), steps=task.steps, seed=task.seed)
+        key = {"run_id": task.run_id, "seed": task.seed, **task.values}
+        files = {t: to_parquet(with_key(getattr(result, t), key)) for t in task.tables}
+        summary = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
+                   "seed": task.seed, **task.values, **result.summary}
+        files["summary"] = to_parquet(pd.DataFrame([summary]))
+        return RunOutput(task.run_id, True, files, started=started, finished=time.time(), worker=worker)
+    except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, not raised
+        return RunOutput(task.run_id, False, error=f"{type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc(), started=started,
+                         finished=time.time(), worker=worker)
+
+
+def with_key(df: pd.DataFrame, key: dict[str, Any]) -> pd.DataFrame:
+    """``df`` with the run's identifying columns in front (run id, seed, varied parameters)."""
+    clash = [k for k in key if k in df.columns]
+    if clash:
+        raise RuntimeError(f"varied parameter(s) {clash} clash with output columns of the same name")
+    out = df.reset_index(drop=True)
+    front = pd.DataFrame({k: [v] * len(out) for k, v in key.items()}, index=out.index)
+    return pd.concat([front, out], axis=1)
+
+
+def to_parquet(df: pd.DataFrame) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink,
+                   compression=PARQUET_COMPRESSION)
+    return sink.getvalue().to_pybytes()

@@ -1,0 +1,155 @@
+"""The strategic actors: brands, agencies and the platform.
+
+Consumers are not agents; they are the arrays of :mod:`model.market`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import mesa
+import numpy as np
+
+from .contracts import Contract
+from .params import Params
+from .policies import STRATEGIES, Tactics, make_policy
+
+# capabilities by archetype: front-end operations, brand building, fulfilment/service
+CAPABILITIES = {
+    "sales": {"ops_skill": 0.85, "brand_skill": 0.35, "service_skill": 0.6},
+    "brand": {"ops_skill": 0.55, "brand_skill": 0.85, "service_skill": 0.6},
+}
+FESTIVAL_WEEKS = (24, 45)  # 618 and Double 11, weeks of the year counted from 1
+SERVICE_UTILITY = 0.2  # utils of a perfectly run store (fulfilment, customer service)
+IMAGE_FLOOR, IMAGE_CEILING = -0.5, 1.5  # utils
+
+
+def is_festival(week: int) -> bool:
+    return (week % 52) + 1 in FESTIVAL_WEEKS
+
+
+class Agency(mesa.Agent):
+    """An operations agency (TP): capabilities, a decision policy, clients and a ledger account."""
+
+    def __init__(self, model, index: int, archetype: str, policy_name: str):
+        super().__init__(model)
+        self.index = index
+        self.account = f"agency:{index}"
+        self.archetype = archetype
+        caps = CAPABILITIES[archetype]
+        self.ops_skill = caps["ops_skill"]
+        self.brand_skill = caps["brand_skill"]
+        self.service_skill = caps["service_skill"]
+        self.policy = make_policy(policy_name, model.p, model.rng, archetype)
+        self.clients: list[int] = []
+        self.reputation = 0.0
+        self.period_profit: dict[int, float] = {}  # profit from each client this decision period
+        self.period_income: dict[int, float] = {}  # fees, commission and bonus from each client
+        self.last_profit_per_client = 0.0
+        self.profit_total = 0.0
+
+    def strategy_for(self, brand: "Brand") -> str:
+        return self.policy.choose(brand.index)
+
+    def current_strategy(self) -> str:
+        """The strategy the agency runs now (its most common one across clients)."""
+        if hasattr(self.policy, "strategy"):
+            return self.policy.strategy
+        mix = Counter(self.model.brands[b].strategy for b in self.clients)
+        if not mix:
+            return self.policy.default
+        return sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+    def close_period(self) -> None:
+        """End of a decision period: learn from what each client earned."""
+        profits = [self.period_profit.get(b, 0.0) for b in self.clients]
+        self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
+        for b in self.clients:
+            self.book_period(b)
+        self.period_profit = {}
+        self.period_income = {}
+
+    def book_period(self, client: int) -> None:
+        """Tell the policy what the client earned the agency in the period now ending."""
+        self.policy.record(client, self.model.brands[client].strategy,
+                           self.period_profit.pop(client, 0.0), self.period_income.pop(client, 0.0))
+
+
+class Brand(mesa.Agent):
+    """A brand selling in the category through its store on the platform."""
+
+    def __init__(self, model, index: int, regular_price: float, constant: float, image: float):
+        super().__init__(model)
+        p: Params = model.p
+        self.index = index
+        self.account = f"brand:{index}"
+        self.regular_price = regular_price
+        self.unit_cost = p.unit_cost_share * regular_price
+        self.constant = constant
+        self.image = image
+        self.goodwill = 0.0
+        self.velocity = 0.0  # trailing units per week
+        self.contract: Contract | None = None
+        self.agency: int | None = None
+        self.strategy = "balanced"
+        self.in_house_tactics: str | None = None
+        self.in_house_caps: dict[str, float] | None = None
+        self.watched: Counter = Counter()  # weeks the brand watched each strategy
+        self.gmv_history: list[float] = []
+        self.value_base = 1.0  # brand value at week 0 (RMB/week), for the index
+        self.brand_value = 0.0
+        self.measure = 1.0  # latest survey reading of the brand-value index
+        self.offset = index  # phase of the promotion calendar
+
+    # --- state seen by consumers ---------------------------------------------------------------
+    def quality(self, service_skill: float) -> float:
+        p = self.model.p
+        goodwill = p.goodwill_utility * self.goodwill if p.use_goodwill else 0.0
+        return self.constant + self.image + goodwill + SERVICE_UTILITY * service_skill
+
+    def generic_quality(self) -> float:
+        return self.constant
+
+    @property
+    def in_house(self) -> bool:
+        return self.agency is None
+
+    def capabilities(self) -> dict[str, float]:
+        if self.in_house:
+            return self.in_house_caps
+        a = self.model.agencies[self.agency]
+        return {"ops_skill": a.ops_skill, "brand_skill": a.brand_skill,
+                "service_skill": a.service_skill}
+
+    def tactics(self) -> Tactics:
+        return STRATEGIES[self.strategy]
+
+    def week_plan(self, week: int) -> dict[str, float]:
+        """Discount, paid-traffic budget and brand effort for this week from the strategy."""
+        t = self.tactics()
+        if is_festival(week) and self.model.p.use_festivals:
+            discount = t.festival_discount
+        elif t.promo_every and (week + self.offset) % t.promo_every == 0:
+            discount = t.discount
+        else:
+            discount = 0.0
+        budget = t.paid_traffic_share * self.velocity * self.regular_price
+        return {"discount": discount, "price_multiplier": 1.0, "brand_effort": t.brand_effort,
+                "paid_traffic": budget}
+
+    def update_equity(self, discount: float, effort: float, brand_skill: float) -> None:
+        """Goodwill (Nerlove-Arrow) and image after one week (M5)."""
+        p = self.model.p
+        if not p.use_goodwill:
+            return
+        self.goodwill = p.goodwill_retention * self.goodwill + (1 - p.goodwill_retention) * effort * brand_skill
+        # image moves between a floor and a ceiling: deep discounting drags it toward the floor
+        # (Jedidi, Mela & Gupta 1999), brand effort lifts it toward the ceiling
+        depth = min(discount / 0.3, 1.5) if discount >= 0.15 else 0.0
+        self.image += p.image_recovery * effort * brand_skill * (IMAGE_CEILING - self.image) \
+            - p.image_erosion * depth * (self.image - IMAGE_FLOOR)
+        self.image = float(np.clip(self.image, IMAGE_FLOOR, IMAGE_CEILING))
+
+    def trailing_gmv(self, weeks: int) -> float:
+        recent = self.gmv_history[-weeks:]
+        return float(np.mean(recent)) if recent else 0.0

@@ -1,0 +1,274 @@
+"""The consumer market: every consumer is a row of a few NumPy arrays.
+
+This module is the functional core of the model. It knows nothing of Mesa, pandas or files:
+given the brands' offers for one week (:class:`Offer`) it lets all consumers consume, decide
+whether to shop, choose a brand and a quantity, and update what they remember. There is no
+Python loop over consumers; a week is a few whole-array expressions over an
+``n_consumers x n_brands`` grid.
+
+Mechanisms (DESIGN.md section 4), each switchable for ablation through ``Params.use_*``:
+
+* M1 choice: multinomial logit over the brands a consumer considers, plus an outside option.
+  The habit bonus for the last brand bought is weaker when that purchase was made on a deep
+  deal (negative purchase-event feedback of promotions, ``deal_habit_share``).
+  A brand is considered when the consumer is aware of it or the platform shows it this week;
+  consideration enters as an attraction weight, so that the expected choice probabilities
+  (used for the closed-form brand value) are exact for the simulated rule.
+* M2 incidence and quantity: the chance of a shopping trip rises with the inclusive value of
+  the offer and falls with pantry stock; deal-prone consumers buy extra units on deep deals,
+  and consumption speeds up when the pantry is full (category expansion).
+* M3 reference prices: exponential smoothing of observed log prices; losses weigh
+  ``loss_aversion`` times gains.
+* M4 deal-proneness: rises with exposure to promotions, decays slowly toward its initial level;
+  price sensitivity rises with it (Mela, Gupta & Lehmann 1997).
+* awareness (M5's consumer side): grows with brand-building reach, platform exposure and
+  purchase, and fades.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import Params
+
+F = np.float32
+DEEP_DISCOUNT = 0.30  # the depth at which promotion exposure counts fully
+AWARENESS_FROM_EXPOSURE = 0.10  # share of shown, unaware consumers who become aware
+PACK_WEEKS = 2.0  # a regular purchase covers two weeks of consumption
+
+
+@dataclass
+class Offer:
+    """What the brands put in front of consumers in one week (arrays of length n_brands)."""
+
+    price: np.ndarray  # price paid per unit this week, RMB
+    regular_price: np.ndarray  # regular (list) price, RMB
+    discount: np.ndarray  # discount depth in [0, 1)
+    quality: np.ndarray  # brand constant + image + goodwill, utils
+    visibility: np.ndarray  # chance a shopper is shown the brand this week (organic + paid)
+    organic_visibility: np.ndarray  # the organic part alone (for brand value)
+    reach: np.ndarray  # weekly awareness gain from brand building among the unaware
+    festival: bool = False
+
+
+@dataclass
+class WeekSales:
+    """Outcome of one week of shopping, in real units and RMB (arrays of length n_brands)."""
+
+    units: np.ndarray
+    revenue: np.ndarray
+    buyers: np.ndarray  # real shoppers who bought the brand
+    trips: float  # real shoppers who bought anything in the category
+    consumption: float  # real units consumed from pantries
+    consumer_surplus: float  # RMB, logit welfare of this week's choice situation
+
+
+class Market:
+    """State of all consumers and the weekly shopping kernel."""
+
+    def __init__(self, params: Params, n_brands: int, rng: np.random.Generator):
+        p = params
+        n = p.n_consumers
+        self.p = params
+        self.rng = rng
+        self.n = n
+        self.n_brands = n_brands
+        self.scale = p.market_shoppers / n  # real shoppers per simulated consumer
+        sd = p.price_sensitivity_spread
+        self.beta0 = (p.price_sensitivity * np.exp(sd * rng.standard_normal(n) - sd * sd / 2)).astype(F)
+        a = max(p.deal_proneness, 1e-3) * 4.0
+        b = max(1.0 - p.deal_proneness, 1e-3) * 4.0
+        self.deal0 = rng.beta(a, b, n).astype(F)
+        self.deal = self.deal0.copy()
+        self.rate = (p.consumption_rate * rng.gamma(8.0, 1.0 / 8.0, n)).astype(F)
+        self.inventory = (self.rate * rng.uniform(0.0, PACK_WEEKS, n)).astype(F)
+        self.last = np.full(n, -1, dtype=np.int16)
+        self.habit = np.ones(n, dtype=F)  # strength of the habit for the last brand (deal purchases build less)
+        if p.use_awareness:
+            self.awareness = rng.beta(2.0, 2.0 * (1 - p.initial_awareness) / max(p.initial_awareness, 1e-3),
+                                      (n, n_brands)).astype(F)
+        else:
+            self.awareness = np.ones((n, n_brands), dtype=F)
+        self.price_unit = p.mean_price  # log prices are measured relative to this
+        self.log_ref = np.zeros((n, n_brands), dtype=F)  # set by init_reference_prices
+        self._brand_index = np.arange(n_brands, dtype=np.int16)
+
+    def init_reference_prices(self, regular_price: np.ndarray) -> None:
+        self.log_ref[:] = self.log_price(regular_price).astype(F)[None, :]
+
+    def log_price(self, price: np.ndarray) -> np.ndarray:
+        return np.log(np.asarray(price, dtype=np.float64) / self.price_unit)
+
+    # ----------------------------------------------------------------------------------------
+    def price_sensitivity(self) -> np.ndarray:
+        p = self.p
+        if p.price_sensitivity_drift == 0:
+            return self.beta0
+        rise = np.maximum(self.deal - self.deal0, 0)
+        return self.beta0 * (1 + p.price_sensitivity_drift * rise)
+
+    def _utility(self, offer: Offer, log_price: np.ndarray, discount: np.ndarray,
+                 visibility: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """Deterministic utility of every brand for every consumer (n x J, float32)."""
+        p = self.p
+        v = (offer.quality + p.visibility_utility * visibility).astype(F)[None, :] \
+            - beta[:, None] * log_price.astype(F)[None, :]
+        if p.habit_bonus:
+            has_last = self.last >= 0
+            rows = np.nonzero(has_last)[0]
+            v[rows, self.last[rows]] += F(p.habit_bonus) * self.habit[rows]
+        if p.use_reference_prices:
+            gain = self.log_ref - log_price.astype(F)[None, :]
+            v += F(p.reference_gain) * np.where(gain > 0, gain, F(p.loss_aversion) * gain)
+        on_deal = discount > 0
+        if p.promo_salience and (on_deal.any() or offer.festival):
+            salience = np.where(on_deal, np.minimum(discount / DEEP_DISCOUNT, 1.0), 0.0)
+            if offer.festival:  # in festival weeks shoppers expect deals: no deal is a letdown
+                salience = np.where(on_deal, salience, -0.5)
+            v += F(p.promo_salience) * self.deal[:, None] * salience.astype(F)[None, :]
+        return v
+
+    def _consideration(self, visibility: np.ndarray) -> np.ndarray:
+        shown = visibility.astype(F)[None, :]
+        return 1 - (1 - self.awareness) * (1 - shown)
+
+    def _incidence(self, inclusive: np.ndarray, festival: bool, inventory_weeks: np.ndarray) -> np.ndarray:
+        p = self.p
+        z = p.incidence_base + p.incidence_value * inclusive
+        if p.use_stockpiling:
+            z = z - p.incidence_inventory * inventory_weeks
+        if festival and p.use_festivals:
+            z = z + p.festival_demand
+        return 1 / (1 + np.exp(-z))
+
+    # ----------------------------------------------------------------------------------------
+    def shop(self, offer: Offer) -> WeekSales:
+        """One week: consume, shop, choose, buy, then update memories."""
+        p, n, J = self.p, self.n, self.n_brands
+        rng = self.rng
+        u_trip = rng.random(n, dtype=F)
+        u_brand = rng.random(n, dtype=F)
+
+        # consumption (before shopping; a full pantry is used faster: category expansion)
+        if p.use_stockpiling:
+            weeks_stock = self.inventory / self.rate
+            use = self.rate * (1 + p.consumption_flexibility * np.maximum(weeks_stock - 1, 0))
+            use = np.minimum(use, self.inventory)
+            self.inventory -= use
+            consumption = float(use.sum(dtype=np.float64))
+        else:
+            consumption = float(self.rate.sum(dtype=np.float64))
+
+        log_price = self.log_price(offer.price)
+        beta = self.price_sensitivity()
+        v = self._utility(offer, log_price, offer.discount, offer.visibility, beta)
+        consider = self._consideration(offer.visibility)
+        attraction = consider * np.exp(v)
+        total = attraction.sum(axis=1, dtype=np.float64).astype(F)
+        inclusive = np.log(np.maximum(total, F(1e-30)))
+        trip = self._incidence(inclusive, offer.festival, self.inventory / self.rate)
+
+        # brand choice among considered brands and the outside option (utility 0)
+        denom = 1 + total
+        cum = np.cumsum(attraction, axis=1)
+        shopping = u_trip < trip
+        target = u_brand * denom
+        choice = (cum < target[:, None]).sum(axis=1)  # J means the outside option
+        buys = shopping & (choice < J)
+        buyer_rows = np.nonzero(buys)[0]
+        chosen = choice[buyer_rows]
+
+        qty = PACK_WEEKS * self.rate[buyer_rows]
+        if p.use_stockpiling:
+            extra = p.stockpile_gain * self.deal[buyer_rows] * offer.discount[chosen].astype(F)
+            qty = qty * (1 + extra)
+            self.inventory[buyer_rows] += qty
+        units_sim = np.bincount(chosen, weights=qty, minlength=J)
+        buyers_sim = np.bincount(chosen, minlength=J).astype(np.float64)
+        units = units_sim * self.scale
+        revenue = units * offer.price
+
+        # consumer surplus (logit welfare, money-metric with marginal utility beta/price)
+        mean_price = float(np.mean(offer.regular_price))
+        cs = np.log1p(total) * mean_price / np.maximum(beta, F(1e-3)) * trip
+        surplus = float(cs.sum(dtype=np.float64)) * self.scale
+
+        self._remember(offer, log_price, consider, buyer_rows, chosen)
+        return WeekSales(units=units, revenue=revenue, buyers=buyers_sim * self.scale,
+                         trips=float(len(buyer_rows)) * self.scale,
+                         consumption=consumption * self.scale, consumer_surplus=surplus)
+
+    def _remember(self, offer: Offer, log_price, consider, buyer_rows, chosen) -> None:
+        p = self.p
+        self.last[buyer_rows] = chosen.astype(np.int16)
+        # a purchase on a deep deal builds less habit than one at the regular price
+        deal_depth = np.minimum(offer.discount[chosen] / DEEP_DISCOUNT, 1.0).astype(F)
+        self.habit[buyer_rows] = 1 - F(1 - p.deal_habit_share) * deal_depth
+        if p.use_reference_prices:
+            w = F(1 - p.reference_smoothing) * consider
+            self.log_ref += w * (log_price.astype(F)[None, :] - self.log_ref)
+        if p.use_deal_learning:
+            depth = np.minimum(offer.discount / DEEP_DISCOUNT, 1.0).astype(F)
+            exposure = (consider @ depth) / np.maximum(consider.sum(axis=1), F(1e-6))
+            self.deal += F(p.deal_learning) * exposure * (1 - self.deal) \
+                - F(p.deal_decay) * (self.deal - self.deal0)
+            np.clip(self.deal, 0, 1, out=self.deal)
+        if p.use_awareness:
+            gain = (offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility).astype(F)
+            self.awareness += (1 - self.awareness) * gain[None, :] - F(p.awareness_decay) * self.awareness
+            self.awareness[buyer_rows, chosen] = 1
+            np.clip(self.awareness, 0, 1, out=self.awareness)
+
+    # ----------------------------------------------------------------------------------------
+    def brand_value(self, quality: np.ndarray, generic_quality: np.ndarray,
+                    regular_price: np.ndarray, organic_visibility: np.ndarray,
+                    baseline_visibility: float) -> np.ndarray:
+        """Revenue premium of each brand (RMB per week), in closed form.
+
+        Expected weekly revenue at the regular price, with no promotion and no paid traffic,
+        given the consumers' current state (awareness, habits, reference prices,
+        deal-proneness; pantries at one week's stock so that a recent stock-up does not count
+        as lost equity), minus the same for an otherwise identical brand with no image, no
+        goodwill, no awareness and no loyalty, shown only by average organic search. All other
+        brands are held at their regular offer. No sampling noise.
+        """
+        p = self.p
+        J = self.n_brands
+        log_price = self.log_price(regular_price)
+        beta = self.price_sensitivity()
+        offer = Offer(price=regular_price, regular_price=regular_price,
+                      discount=np.zeros(J), quality=quality, visibility=organic_visibility,
+                      organic_visibility=organic_visibility, reach=np.zeros(J))
+        v = self._utility(offer, log_price, offer.discount, organic_visibility, beta)
+        attraction = self._consideration(organic_visibility) * np.exp(v)
+        total = attraction.sum(axis=1, dtype=np.float64).astype(F)[:, None]
+        one_week = np.ones(self.n, dtype=F)
+        qty = PACK_WEEKS * self.rate
+
+        def revenue(attr_j, tot):
+            trip = self._incidence(np.log(np.maximum(tot, F(1e-30))), False, one_week[:, None])
+            share = attr_j / (1 + tot)
+            return (trip * share * qty[:, None]).sum(axis=0, dtype=np.float64)
+
+        actual = revenue(attraction, total)
+        # the generic stand-in for each brand: no loyalty, neutral reference price
+        v_gen = (generic_quality + p.visibility_utility * baseline_visibility).astype(F)[None, :] \
+            - beta[:, None] * log_price.astype(F)[None, :]
+        attr_gen = F(baseline_visibility) * np.exp(v_gen)
+        total_gen = total - attraction + attr_gen
+        generic = revenue(attr_gen, total_gen)
+        return (actual - generic) * regular_price * self.scale
+
+    # --- summaries for reporters ---------------------------------------------------------------
+    def mean_deal_proneness(self) -> float:
+        return float(self.deal.mean(dtype=np.float64))
+
+    def mean_awareness(self) -> float:
+        return float(self.awareness.mean(dtype=np.float64))
+
+    def mean_reference_price_ratio(self, regular_price: np.ndarray) -> float:
+        """Mean over consumers and brands of reference price / regular price."""
+        ratio = np.exp(self.log_ref - self.log_price(regular_price).astype(F)[None, :])
+        return float(ratio.mean(dtype=np.float64))

@@ -1,0 +1,174 @@
+"""Strategies and the agencies' decision policies.
+
+A *strategy* is a playbook of tactics (discount depth and frequency, paid traffic, brand
+effort). A *policy* decides which strategy an agency runs for a client. Policies see only
+what an agency would see: its own realised profit from each client, whether the client
+renewed, and (for imitation) its peers' profits. None of them reads the brand's true brand
+value or maps the contract terms to a strategy; what the contract does to them, it does
+through the money and renewals they experience.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import Params
+
+
+@dataclass(frozen=True)
+class Tactics:
+    discount: float  # discount depth in a promotion week
+    promo_every: int  # weeks between promotions outside festivals (0: none)
+    festival_discount: float  # discount depth in festival weeks
+    paid_traffic_share: float  # paid traffic budget as a share of trailing revenue
+    brand_effort: float  # brand-building effort in [0, 1] (the operator's own labour)
+    ops_effort: float  # front-end operations labour: campaigns, traffic buying, store upkeep
+
+    def labour(self, brand_effort: float | None = None) -> float:
+        """The operator's labour in units of ``effort_cost`` per week."""
+        return (self.brand_effort if brand_effort is None else brand_effort) + self.ops_effort
+
+
+STRATEGIES: dict[str, Tactics] = {
+    "promotion": Tactics(discount=0.30, promo_every=2, festival_discount=0.40,
+                         paid_traffic_share=0.06, brand_effort=0.1, ops_effort=1.1),
+    "balanced": Tactics(discount=0.20, promo_every=6, festival_discount=0.30,
+                        paid_traffic_share=0.04, brand_effort=0.5, ops_effort=0.6),
+    "brand": Tactics(discount=0.0, promo_every=0, festival_discount=0.15,
+                     paid_traffic_share=0.02, brand_effort=1.0, ops_effort=0.2),
+}
+STRATEGY_NAMES = tuple(STRATEGIES)
+ARCHETYPE_STRATEGY = {"sales": "promotion", "brand": "brand"}
+PERIOD_DISCOUNT = 0.85  # a learning agency's discount per decision period
+TRACE_DECAY = 0.9  # lambda of the eligibility traces
+INITIAL_MARGIN = 0.5  # a learning agency's prior profit per unit of client payments
+
+
+class FixedPolicy:
+    """Keeps the agency's archetype: sales-driven agencies promote, brand-driven ones build."""
+
+    name = "fixed"
+
+    def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
+        self.default = ARCHETYPE_STRATEGY[archetype]
+
+    def choose(self, client: int) -> str:
+        return self.default
+
+    def record(self, client: int, strategy: str, profit: float, income: float = 0.0) -> None:
+        pass
+
+    def term_end(self, client: int, renewed: bool) -> None:
+        pass
+
+    def revise(self, own_profit: float, peers: list[tuple[float, str]], profit_range: float) -> None:
+        pass
+
+
+class LearningPolicy(FixedPolicy):
+    """Reinforcement learning on the agency's own realised profit: SARSA(lambda) with softmax.
+
+    Every decision period the agency books the profit it made from a client (fees, commission
+    and bonus less its labour and service costs), in units of that client's typical period
+    profit so one value table serves clients of every size. Temporal-difference learning with
+    eligibility traces (Sutton & Barto 2018, ch. 12) lets a strategy earn credit for profit that
+    arrives periods later, as brand building's does. A contract term is an episode: at its end
+    the agency learns what the relationship is worth from then on, its expected value if the
+    brand renewed and nothing if it left. The contract's length and evaluation rule therefore
+    reach the agency only through what it experiences; it never sees brand value itself.
+    """
+
+    name = "learning"
+
+    def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
+        super().__init__(params, rng, archetype)
+        self.rng = rng
+        self.rate = params.learning_rate
+        self.temperature = params.choice_temperature
+        self.exploration = params.exploration
+        # prior: every strategy keeps half of what the client pays, for ever
+        self.values = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
+        self._last: dict[int, tuple[str, float]] = {}  # client -> (strategy, reward) awaiting update
+        self._traces: dict[int, dict[str, float]] = {}
+        self._scale: dict[int, float] = {}
+
+    def probabilities(self) -> dict[str, float]:
+        q = np.array([self.values[s] for s in STRATEGY_NAMES]) * (1 - PERIOD_DISCOUNT)
+        w = np.exp((q - q.max()) / self.temperature)
+        w = (1 - self.exploration) * w / w.sum() + self.exploration / len(q)
+        return dict(zip(STRATEGY_NAMES, w.tolist()))
+
+    def choose(self, client: int) -> str:
+        p = self.probabilities()
+        return STRATEGY_NAMES[int(self.rng.choice(len(p), p=list(p.values())))]
+
+    def record(self, client: int, strategy: str, profit: float, income: float = 0.0) -> None:
+        # rewards in units of what the client typically pays the agency (always positive,
+        # unlike profit, so the scale never collapses near zero)
+        size = max(income, abs(profit), 1.0)
+        scale = self._scale.get(client)
+        scale = size if scale is None else 0.8 * scale + 0.2 * size
+        self._scale[client] = scale
+        reward = profit / scale
+        if client in self._last:
+            self._update(client, self.values[strategy])
+        self._last[client] = (strategy, reward)
+
+    def term_end(self, client: int, renewed: bool) -> None:
+        if client in self._last:
+            p = self.probabilities()
+            carry_on = sum(p[s] * self.values[s] for s in STRATEGY_NAMES) if renewed else 0.0
+            self._update(client, carry_on)
+        self._last.pop(client, None)
+        self._traces.pop(client, None)
+
+    def _update(self, client: int, next_value: float) -> None:
+        strategy, reward = self._last[client]
+        delta = reward + PERIOD_DISCOUNT * next_value - self.values[strategy]
+        traces = self._traces.setdefault(client, {})
+        traces[strategy] = traces.get(strategy, 0.0) + 1.0
+        for s, e in traces.items():
+            self.values[s] += self.rate * delta * e
+            traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
+
+
+class ImitationPolicy(FixedPolicy):
+    """Pairwise proportional imitation (Schlag 1998).
+
+    At each decision an agency, with probability ``imitation_rate``, looks at a random peer;
+    if the peer earned more profit per client, it copies the peer's strategy with probability
+    proportional to the difference (divided by the range of profits in the market). With a small
+    probability it tries a random strategy instead. One strategy serves all its clients.
+    """
+
+    name = "imitation"
+
+    def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
+        super().__init__(params, rng, archetype)
+        self.rng = rng
+        self.rate = params.imitation_rate
+        self.exploration = params.exploration
+        self.strategy = self.default
+
+    def choose(self, client: int) -> str:
+        return self.strategy
+
+    def revise(self, own_profit: float, peers: list[tuple[float, str]], profit_range: float) -> None:
+        if self.rng.random() < self.exploration:
+            self.strategy = STRATEGY_NAMES[int(self.rng.integers(len(STRATEGY_NAMES)))]
+            return
+        if not peers or self.rng.random() >= self.rate:
+            return
+        peer_profit, peer_strategy = peers[int(self.rng.integers(len(peers)))]
+        gap = peer_profit - own_profit
+        if gap > 0 and profit_range > 0 and self.rng.random() < gap / profit_range:
+            self.strategy = peer_strategy
+
+
+POLICIES = {"fixed": FixedPolicy, "learning": LearningPolicy, "imitation": ImitationPolicy}
+
+
+def make_policy(name: str, params: Params, rng: np.random.Generator, archetype: str):
+    return POLICIES[name](params, rng, archetype)

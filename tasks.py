@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""The project's two commands, needing nothing but Python 3.11+:
+
+    python3 tasks.py run     # the main job: the commission-sweep experiment, quick size, with figures
+    python3 tasks.py test    # the whole test suite
+
+Each creates a virtual environment in .venv (once) and installs what it needs into it: the
+package for ``run``, the package with its ``dev`` extra for ``test``. Extra arguments are
+passed on (``python3 tasks.py test -k dynamics``, ``python3 tasks.py run --out out/x``).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def say(msg: str) -> None:
+    print(f"[tasks] {msg}", flush=True)
+
+
+def ensure_venv() -> None:
+    if PY.exists():
+        return
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    say(f"creating a virtual environment in {VENV.name}/")
+    try:
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    except Exception as exc:  # e.g. Debian without python3-venv
+        shutil.rmtree(VENV, ignore_errors=True)
+        sys.exit(f"could not create a virtual environment ({exc}); on Debian/Ubuntu install "
+                 "the python3-venv package and try again")
+    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+
+
+def ensure_installed(extra: str | None) -> None:
+    """pip-install the package (with an extra) unless pyproject.toml is unchanged since."""
+    ensure_venv()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{extra or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    target = f".[{extra}]" if extra else "."
+    say(f"installing {target} into {VENV.name}/ (first time only)")
+    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True)
+    stamp.write_text(digest)
+
+
+def ensure_chromium() -> None:
+    """The browser test drives Debian's Chromium; install it where we can."""
+    if CHROMIUM.exists() or shutil.which("chromium"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's chromium and chromium-driver for the browser test")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
+                       check=False, env=env, stdout=subprocess.DEVNULL)
+    if not (CHROMIUM.exists() or shutil.which("chromium")):
+        say("warning: no chromium found; the browser test will fail (install the Debian "
+            "packages chromium and chromium-driver)")
+
+
+def run(args: list[str]) -> int:
+    ensure_installed(None)
+    if "--out" not in args:
+        args = ["--out", "out/commission_sweep", *args]
+    cmd = [str(PY), "-m", "experiments.commission_sweep", "--quick", *args]
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def test(args: list[str]) -> int:
+    ensure_installed("dev")
+    ensure_chromium()
+    workers = ["-n", os.environ.get("TEST_WORKERS", "2")]
+    return subprocess.call([str(PY), "-m", "pytest", *workers, "-q", *args], cwd=ROOT)
+
+
+def main() -> int:
+    commands = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

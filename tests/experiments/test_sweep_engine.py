@@ -1,0 +1,378 @@
+"""The sweep engine: same results on every executor, seeds on every row, failures isolated,
+resume after a crash, a different spec refused, bounded work in flight."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+import experiments
+import experiments.worker as worker
+from experiments.sweep import SweepFailed, load_results, load_spec, run_sweep
+from model import MODEL_REPORTERS, SUMMARY_KEYS, simulate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tables_on_disk(out: Path, table: str) -> list[str]:
+    """Finished files of a table (temporary files start with a dot)."""
+    d = out / table
+    return sorted(n for n in os.listdir(d) if not n.startswith(".")) if d.is_dir() else []
+
+
+def temp_files(out: Path) -> list[str]:
+    return [str(p) for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def count_runs(monkeypatch):
+    """Record the seed of every run the worker simulates (in this process)."""
+    seen = []
+    real = worker.simulate
+
+    def counting(params, *, steps, seed, **kw):
+        seen.append(seed)
+        return real(params, steps=steps, seed=seed, **kw)
+
+    monkeypatch.setattr(worker, "simulate", counting)
+    return seen
+
+
+def test_package_reexports_the_engine():
+    assert experiments.run_sweep is run_sweep
+    assert experiments.load_results is load_results
+    assert experiments.load_spec is load_spec
+
+
+def test_tables_are_tidy_with_seeds_on_every_row(tmp_path, grid_spec):
+    spec = load_spec(grid_spec)
+    runs = run_sweep(spec, tmp_path / "out", executor="serial")
+    res = load_results(tmp_path / "out")
+    pdt.assert_frame_equal(runs, res.runs)
+
+    assert list(runs.columns[:7]) == ["run_id", "point", "replication", "seed", "status",
+                                      "commission_rate", "contract_weeks"]
+    assert list(runs.columns[7:]) == list(SUMMARY_KEYS)
+    assert runs["run_id"].tolist() == list(range(8)) and (runs["status"] == "done").all()
+    assert runs["seed"].is_unique
+    assert runs[list(SUMMARY_KEYS)].notna().all().all()
+
+    ts = res.timeseries
+    assert len(ts) == 8 * spec.steps
+    assert list(ts.columns) == ["run_id", "seed", "commission_rate", "contract_weeks", *MODEL_REPORTERS]
+    assert not ts.duplicated(["run_id", "week"]).any()
+    assert len(res.brands) == 8 * spec.steps * 4 and len(res.agencies) == 8 * spec.steps * 2
+    for table in (ts, res.brands, res.agencies):  # the run's seed on every row
+        merged = table[["run_id", "seed"]].merge(runs[["run_id", "seed"]], on="run_id", suffixes=("", "_run"))
+        assert (merged["seed"] == merged["seed_run"]).all()
+
+    # a run's rows are exactly what simulate() gives for the recorded seed and parameters
+    row = runs.iloc[5]
+    direct = simulate(spec.params({"commission_rate": row["commission_rate"],
+                                   "contract_weeks": int(row["contract_weeks"])}),
+                      steps=spec.steps, seed=int(row["seed"]))
+    mine = ts[ts["run_id"] == 5][list(MODEL_REPORTERS)].reset_index(drop=True)
+    pdt.assert_frame_equal(mine, direct.timeseries[list(MODEL_REPORTERS)], check_dtype=False)
+    assert row["total_gmv"] == direct.summary["total_gmv"]
+
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["spec_hash"] == spec.spec_hash and manifest["n_runs"] == 8
+    assert [r["seed"] for r in manifest["runs"]] == runs["seed"].tolist()
+    assert {r["status"] for r in manifest["runs"]} == {"done"}
+    assert manifest["package"]["agency-sim"] and manifest["sessions"][-1]["status"] == "complete"
+
+
+def test_summary_only_sweep_keeps_no_weekly_tables(tmp_path, grid_spec):
+    grid_spec["outputs"] = {"timeseries": False}
+    run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    res = load_results(tmp_path / "o")
+    assert len(res.runs) == 8
+    assert res.timeseries.empty and res.brands.empty and res.agencies.empty
+    assert tables_on_disk(tmp_path / "o", "timeseries") == []
+
+
+def test_serial_processes_and_any_executor_give_identical_tables(tmp_path, grid_spec, same_results):
+    run_sweep(grid_spec, tmp_path / "serial", executor="serial")
+    run_sweep(grid_spec, tmp_path / "proc", executor="processes", workers=2)
+    with ThreadPoolExecutor(3) as pool:  # any concurrent.futures.Executor plugs in
+        run_sweep(grid_spec, tmp_path / "threads", executor=pool)
+    ref = load_results(tmp_path / "serial")
+    same_results(ref, load_results(tmp_path / "proc"))
+    same_results(ref, load_results(tmp_path / "threads"))
+
+
+@pytest.mark.slow
+def test_dask_gives_identical_tables(tmp_path, grid_spec, same_results):
+    from distributed import Client, LocalCluster
+
+    run_sweep(grid_spec, tmp_path / "serial", executor="serial")
+    ref = load_results(tmp_path / "serial")
+    # the engine starts its own LocalCluster (worker processes on loopback) ...
+    run_sweep(grid_spec, tmp_path / "dask", executor="dask", workers=2)
+    same_results(ref, load_results(tmp_path / "dask"))
+    # ... or connects to a running scheduler by address, or uses a Client
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        run_sweep(grid_spec, tmp_path / "addr", executor="dask", scheduler=cluster.scheduler_address)
+        with Client(cluster) as client:
+            run_sweep(grid_spec, tmp_path / "client", executor=client)
+    same_results(ref, load_results(tmp_path / "addr"))
+    same_results(ref, load_results(tmp_path / "client"))
+
+
+def test_work_in_flight_is_bounded(tmp_path, grid_spec):
+    """The parent never has more than a window of runs outstanding, whatever the sweep size."""
+    grid_spec["design"]["factors"]["commission_rate"] = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3]
+    grid_spec["outputs"] = {"timeseries": True}
+    state = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            fut = super().submit(fn, *args, **kwargs)
+            fut.add_done_callback(lambda f: self._done())
+            return fut
+
+        def _done(self):
+            with lock:
+                state["now"] -= 1
+
+    with Counting(2) as pool:
+        runs = run_sweep(grid_spec, tmp_path / "o", executor=pool, workers=2)
+    assert len(runs) == 24 and (runs["status"] == "done").all()
+    assert 2 <= state["max"] <= 5  # 2 x workers + 1
+
+
+def flaky_simulate(bad_seed):
+    real = worker.simulate
+
+    def flaky(params, *, steps, seed, **kw):
+        if seed == bad_seed:
+            raise RuntimeError("injected failure in the model")
+        return real(params, steps=steps, seed=seed, **kw)
+
+    return flaky
+
+
+def test_a_failing_run_is_isolated_recorded_and_retried(tmp_path, grid_spec, monkeypatch, same_results):
+    spec = load_spec(grid_spec)
+    bad = [r for r in spec.runs() if r.run_id == 3][0]
+    monkeypatch.setattr(worker, "simulate", flaky_simulate(bad.seed))
+    out = tmp_path / "o"
+    with pytest.raises(SweepFailed) as err:
+        run_sweep(spec, out, executor="serial")
+    msg = str(err.value)
+    assert "1 of 8 runs failed" in msg and "run ids 3" in msg and "run-000003.json" in msg
+    assert err.value.failed == [3]
+
+    res = load_results(out)
+    assert res.runs.set_index("run_id")["status"].to_dict() == {i: "failed" if i == 3 else "done" for i in range(8)}
+    assert np.isnan(res.runs.loc[3, "total_gmv"]) and res.runs["total_gmv"].notna().sum() == 7
+    assert sorted(res.timeseries["run_id"].unique()) == [0, 1, 2, 4, 5, 6, 7]
+    record = json.loads((out / "failed" / "run-000003.json").read_text())
+    assert record["seed"] == bad.seed and "injected failure in the model" in record["traceback"]
+    assert "Traceback" in record["traceback"] and res.failures["run_id"].tolist() == [3]
+
+    # fixed: a rerun runs only the failed run and ends equal to a clean sweep
+    monkeypatch.undo()
+    seen = []
+    real = worker.simulate
+
+    def counting(params, *, steps, seed, **kw):
+        seen.append(seed)
+        return real(params, steps=steps, seed=seed, **kw)
+
+    monkeypatch.setattr(worker, "simulate", counting)
+    run_sweep(spec, out, executor="serial")
+    assert seen == [bad.seed]
+    assert not (out / "failed" / "run-000003.json").exists()
+    monkeypatch.undo()
+    run_sweep(spec, tmp_path / "clean", executor="serial")
+    same_results(load_results(tmp_path / "clean"), load_results(out))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_a_failing_run_in_a_worker_process_is_isolated(tmp_path, grid_spec, monkeypatch):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    spec = load_spec(grid_spec)
+    bad = [r.seed for r in spec.runs() if r.run_id in (2, 6)]
+    real = worker.simulate
+
+    def flaky(params, *, steps, seed, **kw):
+        if seed in bad:
+            raise ZeroDivisionError("injected")
+        return real(params, steps=steps, seed=seed, **kw)
+
+    monkeypatch.setattr(worker, "simulate", flaky)
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as pool:  # children inherit the patch
+        with pytest.raises(SweepFailed) as err:
+            run_sweep(spec, tmp_path / "o", executor=pool)
+    assert err.value.failed == [2, 6]
+    assert len(tables_on_disk(tmp_path / "o", "summary")) == 6
+    assert "ZeroDivisionError" in load_results(tmp_path / "o").failures["traceback"][0]
+
+
+def test_cli_exits_nonzero_and_lists_failures(tmp_path, grid_spec):
+    spec = load_spec(grid_spec)
+    bad = [r.seed for r in spec.runs() if r.run_id == 5][0]
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(grid_spec))
+    driver = textwrap.dedent(f"""
+        import sys
+        import experiments.worker as w
+        real = w.simulate
+        def flaky(params, *, steps, seed, **kw):
+            if seed == {bad}:
+                raise RuntimeError("injected")
+            return real(params, steps=steps, seed=seed, **kw)
+        w.simulate = flaky
+        from experiments.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    proc = subprocess.run([sys.executable, "-c", driver, "sweep", str(spec_file), "--out", str(tmp_path / "o"),
+                           "--executor", "serial"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 1, proc.stderr
+    assert "1 of 8 runs failed (run ids 5)" in proc.stderr and "run-000005.json" in proc.stderr
+    assert len(tables_on_disk(tmp_path / "o", "summary")) == 7
+
+
+def test_a_different_spec_is_refused(tmp_path, grid_spec):
+    out = tmp_path / "o"
+    run_sweep(grid_spec, out, executor="serial")
+    before = sorted(p.name for p in (out / "summary").iterdir())
+    other = dict(grid_spec, replications=3)
+    with pytest.raises(ValueError, match=r"different sweep.*replications"):
+        run_sweep(other, out, executor="serial")
+    with pytest.raises(ValueError, match="resume is off"):
+        run_sweep(grid_spec, out, executor="serial", resume=False)
+    assert sorted(p.name for p in (out / "summary").iterdir()) == before
+    # a folder with other things in it is not written into
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not empty"):
+        run_sweep(grid_spec, tmp_path / "notes", executor="serial")
+
+
+def test_rerun_of_a_complete_sweep_runs_nothing(tmp_path, grid_spec, count_runs):
+    run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    assert len(count_runs) == 8
+    run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    assert len(count_runs) == 8
+
+
+def test_resume_completes_missing_runs_and_cleans_leftovers(tmp_path, grid_spec, count_runs, same_results):
+    out = tmp_path / "o"
+    run_sweep(grid_spec, out, executor="serial")
+    ref = tmp_path / "ref"
+    run_sweep(grid_spec, ref, executor="serial")
+    count_runs.clear()
+    # what a crash can leave: a run never started (3), a run killed between its files (5:
+    # weekly tables written, no summary), and a half-written temporary file
+    for table in ("summary", "timeseries", "brands", "agencies"):
+        (out / table / "run-000003.parquet").unlink()
+    (out / "summary" / "run-000005.parquet").unlink()
+    (out / "brands" / ".run-000005.parquet.x1y2.tmp").write_bytes(b"PAR1 torn")
+    assert len(load_results(out).timeseries["run_id"].unique()) == 6  # only done runs are read
+    run_sweep(grid_spec, out, executor="serial")
+    seeds = load_results(ref).runs.set_index("run_id")["seed"]
+    assert sorted(count_runs) == sorted([seeds[3], seeds[5]])
+    assert temp_files(out) == []
+    same_results(load_results(ref), load_results(out))
+
+
+def test_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path, same_results):
+    spec = {
+        "name": "killed", "steps": 30, "replications": 2, "seed": 3,
+        "base": {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4},
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.04, 0.06, 0.08, 0.1, 0.12,
+                                                                   0.15, 0.2, 0.25, 0.3]}},
+        "outputs": {"timeseries": True, "brands": True},
+    }
+    n_runs = 20
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
+           "--executor", "processes", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(tables_on_disk(out, "summary")) < 5:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.005)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    done_at_kill = len(tables_on_disk(out, "summary"))
+    assert 5 <= done_at_kill < n_runs
+
+    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    run_sweep(spec, tmp_path / "ref", executor="serial")
+
+    res = load_results(out)
+    same_results(load_results(tmp_path / "ref"), res, tables=("runs", "timeseries", "brands"))
+    assert res.runs["run_id"].is_unique and (res.runs["status"] == "done").all()
+    assert not res.timeseries.duplicated(["run_id", "week"]).any()
+    for table in ("summary", "timeseries", "brands"):
+        assert len(tables_on_disk(out, table)) == n_runs
+    assert temp_files(out) == []
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert len(sessions) == 2 and sessions[0]["status"] == "running" and sessions[1]["status"] == "complete"
+    assert sessions[1]["runs_done"] == n_runs - done_at_kill
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, grid_spec, capsys):
+    run_sweep(grid_spec, tmp_path / "a", executor="serial")  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+    run_sweep(grid_spec, tmp_path / "b", executor="serial", progress=True)
+    err = capsys.readouterr().err
+    assert "8/8" in err and "failed=0" in err
+
+
+def test_sensitivity_designs_run_and_analyse(tmp_path):
+    base = {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4}
+    factors = {"commission_rate": [0.02, 0.3], "contract_weeks": [26, 104]}
+    sobol = {"steps": 8, "seed": 2, "base": base, "outputs": {"timeseries": False},
+             "design": {"kind": "sobol", "factors": factors, "samples": 4, "second_order": False}}
+    runs = run_sweep(sobol, tmp_path / "sobol", executor="processes", workers=2)
+    assert len(runs) == 4 * (2 + 2) and (runs["status"] == "done").all()
+    res = load_results(tmp_path / "sobol")
+    assert res.problem["names"] == ["commission_rate", "contract_weeks"]
+    Si = res.analyze("agency_profit_total")
+    assert len(Si["S1"]) == 2 and np.isfinite(Si["ST"]).all()
+
+    morris = {**sobol, "design": {"kind": "morris", "factors": factors, "samples": 3, "levels": 4}}
+    run_sweep(morris, tmp_path / "morris", executor="serial")
+    Mi = load_results(tmp_path / "morris").analyze("agency_profit_total")
+    assert list(Mi["names"]) == ["commission_rate", "contract_weeks"] and len(Mi["mu_star"]) == 2
+
+
+def test_load_results_reads_selected_columns_and_scans(tmp_path, grid_spec):
+    run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    res = load_results(tmp_path / "o")
+    part = res.read("timeseries", columns=["run_id", "week", "gmv"], runs=[1, 2])
+    assert list(part.columns) == ["run_id", "week", "gmv"] and sorted(part["run_id"].unique()) == [1, 2]
+    assert res.scan("brands").count_rows() == len(res.brands)
+    assert isinstance(res.runs, pd.DataFrame) and "done" in repr(res)

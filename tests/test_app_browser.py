@@ -1,0 +1,202 @@
+"""The interactive app (model/app.py), driven in a real browser.
+
+The app is started with ``solara run`` on a free loopback port and driven with Playwright in
+headless Debian Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it). The test does what a
+student does: loads the page, moves the commission slider, steps the market, and checks that the
+page reports no console errors, that the setting took effect and that the charts changed.
+
+Chromium missing is a failure with a clear message, not a skip: CI installs it.
+Set ``AGENCY_SIM_SAVE_SCREENSHOT=1`` to also refresh docs/img/app.png.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "model" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_TIMEOUT_S = 120
+UI_TIMEOUT_MS = 60_000
+
+
+# ---------------------------------------------------------------------------------------------
+# The app's controls are generated from the parameter declarations (no browser needed)
+# ---------------------------------------------------------------------------------------------
+def test_controls_come_from_param_specs_and_accept_every_preset():
+    from model import PRESETS, Params
+    from model.app import APP_CONTROLS, CONTROLS, SPECS, build_model, settings_for_preset
+
+    assert [c["name"] for c in CONTROLS] == list(APP_CONTROLS)
+    for c in CONTROLS:
+        spec = SPECS[c["name"]]
+        assert c["help"] == spec.description
+        if c["kind"] == "select":
+            assert c["values"] == list(spec.choices)
+            continue
+        # the slider window lies inside the declared range, and both ends are valid values
+        assert spec.validate(c["min"]) == c["min"] and spec.validate(c["max"]) == c["max"]
+        assert c["min"] < c["max"]
+        assert 20 <= (c["max"] - c["min"]) / c["step"] <= 400
+    for name in PRESETS:  # every preset's values sit on the sliders' grids
+        values = settings_for_preset(name)
+        params = Params.preset(name)
+        for c in CONTROLS:
+            v = values[c["name"]]
+            assert v == getattr(params, c["name"])
+            if c["kind"] in ("int", "float"):
+                assert c["min"] <= v <= c["max"]
+                k = (v - c["min"]) / c["step"]
+                assert abs(k - round(k)) < 1e-6, (name, c["name"], v)
+    small = {**settings_for_preset("sales_is_king"), "n_consumers": CONTROLS[-1]["min"]}
+    model = build_model("sales_is_king", small, seed=1)
+    model.step()
+    assert model.p.commission_rate == PRESETS["sales_is_king"]["params"]["commission_rate"]
+
+
+def test_choosing_a_preset_keeps_the_chosen_agency_policy_unless_it_names_one():
+    from model import PRESETS
+    from model.app import settings_for_preset
+
+    mine = {**settings_for_preset("typical_tp"), "agency_policy": "learning"}
+    assert settings_for_preset("sales_is_king", mine)["agency_policy"] == "learning"
+    region = settings_for_preset("region_sales_driven", mine)
+    assert region["agency_policy"] == PRESETS["region_sales_driven"]["params"]["agency_policy"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The browser test
+# ---------------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1"}
+    log = open(tmp_path / "solara.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port",
+         str(port), "--no-open", "--production"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"solara exited with {proc.returncode}:\n{(tmp_path / 'solara.log').read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not answer at {url}:\n{(tmp_path / 'solara.log').read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _browser(playwright):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: the browser test needs Debian's chromium and "
+                    "chromium-driver (`apt-get install -y chromium chromium-driver`; .ci/run does this)")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def _changed_fraction(png_a: bytes, png_b: bytes) -> float:
+    from PIL import Image, ImageChops
+
+    a = Image.open(io.BytesIO(png_a)).convert("RGB")
+    b = Image.open(io.BytesIO(png_b)).convert("RGB").resize(a.size)
+    diff = ImageChops.difference(a, b).convert("L").point(lambda v: 255 if v > 16 else 0)
+    return sum(diff.histogram()[255:]) / (a.size[0] * a.size[1])
+
+
+def test_app_in_headless_chromium(app_url, tmp_path):
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        pytest.fail("the playwright python package is missing: pip install -e '.[dev]'")
+
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(app_url, wait_until="networkidle")
+
+        week = page.locator(".stat-week")
+        expect(week).to_contain_text("Week 0")
+        charts = page.locator(".charts img")
+        expect(charts).to_be_visible()
+        commission = page.locator(".value-commission_rate")
+        before_text = commission.inner_text()
+        assert "8%" in before_text, before_text  # the starting preset's commission
+
+        # a student raises the commission by three steps of the slider (keyboard on its thumb)
+        thumb = page.locator(".control-commission_rate [role=slider]")
+        thumb.focus()
+        for _ in range(3):
+            thumb.press("ArrowRight")
+        expect(commission).to_contain_text("11%")
+        expect(page.locator(".run-label")).to_contain_text("commission 11%")
+        expect(week).to_contain_text("Week 0")
+        chart_at_start = charts.screenshot()
+        src_at_start = charts.get_attribute("src")
+
+        # steps the market: one week, then a quarter
+        page.locator(".btn-step-1").click()
+        expect(week).to_contain_text("Week 1")
+        page.locator(".btn-step-13").click()
+        expect(week).to_contain_text("Week 14")
+        expect(charts).not_to_have_attribute("src", src_at_start)
+        chart_after = charts.screenshot()
+        changed = _changed_fraction(chart_at_start, chart_after)
+        assert changed > 0.002, f"the charts barely changed after 14 weeks ({changed:.4%} of pixels)"
+
+        # plays a little and pauses
+        page.locator(".btn-play").click()
+        expect(page.locator(".btn-play")).to_contain_text("Pause")
+        page.wait_for_function(
+            "() => { const m = document.querySelector('.stat-week').innerText.match(/Week (\\d+)/);"
+            " return m && Number(m[1]) >= 20; }")
+        page.locator(".btn-play").click()
+        expect(page.locator(".btn-play")).to_contain_text("Play")
+        assert not page.locator(".v-alert.error--text").count(), page.locator(".v-alert").all_inner_texts()
+
+        shot = tmp_path / "app.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("AGENCY_SIM_SAVE_SCREENSHOT"):
+        (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, ROOT / "docs" / "img" / "app.png")
+    assert not problems, "the page logged errors:\n" + "\n".join(problems)

@@ -1,0 +1,85 @@
+"""Invariants that hold for any valid parameters (DESIGN.md section 10)."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import MODEL_REPORTERS, AgencyMarket, Params
+
+SHARES = ("promo_share", "promo_strategy_share", "in_house_share", "mean_deal_proneness",
+          "mean_awareness", "avg_discount")
+
+param_space = st.fixed_dictionaries({
+    "n_consumers": st.integers(20, 300),
+    "n_brands": st.integers(1, 6),
+    "n_agencies": st.integers(1, 4),
+    "burn_in_weeks": st.integers(0, 5),
+    "agency_policy": st.sampled_from(["fixed", "learning", "imitation"]),
+    "base_fee": st.floats(0, 2e5),
+    "commission_rate": st.floats(0, 0.99),
+    "brand_bonus_rate": st.floats(0, 1),
+    "contract_weeks": st.integers(4, 30),
+    "evaluation_brand_weight": st.floats(0, 1),
+    "brand_measure_noise": st.floats(0, 2),
+    "renewal_threshold": st.floats(-1, 1),
+    "platform_take_rate": st.floats(0, 0.5),
+    "sales_driven_share": st.floats(0, 1),
+    "decision_weeks": st.integers(1, 8),
+    "in_house_learning_weeks": st.integers(1, 20),
+    "cost_per_click": st.floats(0.01, 50),
+    "price_sensitivity": st.floats(0, 8),
+    "deal_proneness": st.floats(0, 1),
+    "use_stockpiling": st.booleans(),
+    "use_reference_prices": st.booleans(),
+    "use_awareness": st.booleans(),
+    "use_rank_feedback": st.booleans(),
+})
+
+
+def check_week(m: AgencyMarket) -> None:
+    led = m.ledger
+    turnover = sum(led.week_flows.values()) + 1.0
+    # every account change of the week sums to zero, and so do all balances
+    assert abs(led.week_imbalance()) <= 1e-9 * turnover
+    assert abs(led.imbalance()) <= 1e-9 * (sum(abs(v) for v in led.balances.values()) + 1.0)
+    # consumers' spend is exactly the brands' gross revenue
+    spend = -led.week_change("consumers")
+    revenue = sum(v for (s, t, k), v in led.week_flows.items() if k == "sales")
+    assert spend == pytest.approx(revenue, rel=1e-12, abs=1e-6)
+    assert spend == pytest.approx(m._last["gmv"], rel=1e-9, abs=1e-6)
+    row = m._last
+    for name in MODEL_REPORTERS:
+        assert np.isfinite(row[name]), name
+    assert row["gmv"] >= 0 and row["units"] >= 0
+    for name in SHARES:
+        assert 0.0 <= row[name] <= 1.0, (name, row[name])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kw=param_space, seed=st.integers(0, 2**31))
+def test_money_is_conserved_and_shares_stay_in_bounds(kw, seed):
+    m = AgencyMarket(Params(**kw), rng=seed)
+    for _ in range(40):
+        m.step()
+        check_week(m)
+    # ownership is consistent: every brand with an agency is among its clients
+    for b in m.brands:
+        if b.agency is not None:
+            assert b.index in m.agencies[b.agency].clients
+    assert sum(len(a.clients) for a in m.agencies) == sum(not b.in_house for b in m.brands)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["fixed", "learning", "imitation"])
+def test_no_nan_or_inf_over_ten_thousand_weeks(policy):
+    m = AgencyMarket(Params(n_consumers=60, n_brands=3, n_agencies=2, burn_in_weeks=2,
+                            agency_policy=policy, contract_weeks=13), rng=7)
+    for _ in range(10_000):
+        m.step()
+        row = m._last
+        assert all(np.isfinite(row[k]) for k in MODEL_REPORTERS)
+        assert row["gmv"] >= 0
+    assert abs(m.ledger.imbalance()) <= 1e-9 * sum(abs(v) for v in m.ledger.balances.values())
+    assert np.isfinite(m.market.log_ref).all() and np.isfinite(m.market.awareness).all()
+    assert ((m.market.deal >= 0) & (m.market.deal <= 1)).all()

@@ -1,0 +1,94 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import MODEL_REPORTERS, SUMMARY_KEYS, AgencyMarket, Params, simulate
+
+
+def test_same_seed_same_numbers_and_different_seeds_differ(small):
+    a = simulate(steps=30, seed=3, **small)
+    b = simulate(steps=30, seed=3, **small)
+    c = simulate(steps=30, seed=4, **small)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+    pd.testing.assert_frame_equal(a.brands, b.brands)
+    pd.testing.assert_frame_equal(a.agencies, b.agencies)
+    assert a.summary == b.summary
+    assert not np.allclose(a.timeseries["gmv"], c.timeseries["gmv"])
+
+
+def test_reporters_tables_and_summary_have_the_api_names(small):
+    r = simulate(steps=12, seed=1, **small)
+    assert list(r.timeseries.columns) == list(MODEL_REPORTERS)
+    assert list(r.timeseries["week"]) == list(range(12))
+    assert set(SUMMARY_KEYS) == set(r.summary)
+    for col in ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value",
+                "image", "awareness"):
+        assert col in r.brands.columns
+    assert len(r.brands) == 12 * small["n_brands"]
+    assert len(r.agencies) == 12 * small["n_agencies"]
+    assert r.summary["short_term_gmv"] == pytest.approx(r.timeseries["gmv"].iloc[:26].sum())
+    assert r.summary["total_gmv"] == pytest.approx(r.brands["gmv"].sum())
+
+
+def test_gmv_is_units_times_price_paid(small):
+    r = simulate(steps=20, seed=2, **small)
+    b = r.brands
+    assert np.allclose(b["gmv"], b["units"] * b["price"])
+    assert np.allclose(b["price"], b["regular_price"] * (1 - b["discount"]))
+
+
+def test_brand_value_index_starts_near_one(small):
+    r = simulate(steps=3, seed=5, **small)
+    assert abs(r.timeseries["brand_value_index"].iloc[0] - 1) < 0.2
+
+
+def test_brand_value_is_deterministic_given_state(small):
+    m = AgencyMarket(Params(**small), rng=9)
+    m.run(5)
+    v1 = m._brand_values()
+    v2 = m._brand_values()
+    assert np.array_equal(v1, v2)
+
+
+def test_model_accepts_keywords_and_params_object(small):
+    m1 = AgencyMarket(rng=1, **small)
+    m2 = AgencyMarket(Params(**small), rng=1)
+    m1.run(5)
+    m2.run(5)
+    assert m1.datacollector.get_model_vars_dataframe().equals(m2.datacollector.get_model_vars_dataframe())
+
+
+def test_bad_constructor_input_is_a_clear_error(small):
+    with pytest.raises(ValueError, match="commission_rate"):
+        AgencyMarket(commission_rate=2.0)
+    with pytest.raises(ValueError, match="rng"):
+        AgencyMarket(rng="abc", **small)
+    with pytest.raises(ValueError, match="steps"):
+        simulate(steps=0, **small)
+
+
+def test_mechanisms_can_be_switched_off(small):
+    off = {k: False for k in ("use_reference_prices", "use_stockpiling", "use_deal_learning",
+                              "use_awareness", "use_rank_feedback", "use_paid_traffic",
+                              "use_goodwill", "use_festivals")}
+    r = simulate(steps=30, seed=1, **small, **off)
+    ts = r.timeseries
+    assert np.allclose(ts["mean_reference_price_ratio"], 1.0)
+    assert np.allclose(ts["mean_awareness"], 1.0)
+    assert np.allclose(r.brands["goodwill"], 0.0)
+    assert np.allclose(r.brands["paid_traffic"], 0.0)
+    assert ts["mean_deal_proneness"].std() == pytest.approx(0.0, abs=1e-9)
+    on = simulate(steps=30, seed=1, **small)
+    assert on.timeseries["mean_deal_proneness"].std() > 0
+
+
+def test_batch_run_returns_rows_with_reporters(small):
+    import mesa
+
+    rows = mesa.batch_run(AgencyMarket, parameters={**small, "commission_rate": [0.05, 0.3], "rng": [1]},
+                          iterations=1, max_steps=5, number_processes=1, display_progress=False)
+    df = pd.DataFrame(rows)
+    assert set(df["commission_rate"]) == {0.05, 0.3}
+    for name in MODEL_REPORTERS:
+        assert name in df.columns
+    assert (df["gmv"] >= 0).all()
