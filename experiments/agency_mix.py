@@ -1,0 +1,236 @@
+"""Headline experiment: a region's agency mix over time when agencies imitate each other.
+
+Question: when agencies copy the strategies of more profitable peers (``agency_policy =
+"imitation"``, pairwise proportional imitation, Schlag 1998), does a region that starts with
+sales-driven agencies on low-fee/high-commission contracts drift toward promotion, make
+consumers more deal-prone and pull their reference prices below the regular price, while a
+brand-driven region on brand-weighted contracts does not?
+
+Design: a grid over three regional presets, each with ``agency_policy = "imitation"``:
+``region_sales_driven`` (85% sales-driven agencies, 10k RMB fee, 25% commission, 26-week
+GMV-judged terms), ``typical_tp`` (the mixed middle: half the agencies sales-driven, the typical
+TP contract) and ``region_brand_driven`` (15% sales-driven, 60k fee, 5% commission, brand bonus,
+104-week terms judged half on the brand measure). Replications use independent seeds; the
+weekly model reporters and the weekly agency table of every run are kept.
+
+Figures (mean over replications, band = 95% Student-t CI):
+
+- ``mix_over_time``: share of brands run on a promotion-heavy strategy
+  (``promo_strategy_share``), mean consumer deal-proneness, mean reference price / regular
+  price, brand-value index, one line per region.
+- ``mix_agency_strategies``: share of agencies whose current strategy is promotion, split by
+  the archetype they were founded with (do brand-driven agencies give up their style?).
+
+    python -m experiments.agency_mix --quick            # about a minute on two cores
+    python -m experiments.agency_mix                    # the full size (docs numbers)
+
+writes ``OUT/data/`` (the sweep engine's Parquet store; rerun the same command to resume),
+``OUT/figures/mix_*.png`` and ``.svg``, and ``OUT/summary.md`` / ``OUT/summary.csv`` (one row
+per region: start and end values with 95% CIs).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from experiments import headline as hl
+
+NAME = "agency_mix"
+SEED = 20251
+PRESET_ORDER = ("region_sales_driven", "typical_tp", "region_brand_driven")
+LABELS = {"region_sales_driven": "sales-driven region (85% sales-driven agencies, 25% commission)",
+          "typical_tp": "mixed region (50%, typical TP contract, 8% commission)",
+          "region_brand_driven": "brand-driven region (15%, 5% commission + brand bonus)"}
+SHORT = {"region_sales_driven": "sales-driven region", "typical_tp": "mixed region (typical TP)",
+         "region_brand_driven": "brand-driven region"}
+FINAL_WEEKS = 26  # "the end of the run" = mean over its last half year (strategy shares are lumpy)
+
+# weekly reporters shown over time: (column, axis label, scale for display, format)
+SERIES = (
+    ("promo_strategy_share", "brands on a promotion-heavy strategy (%)", 100.0, ".0f"),
+    ("mean_deal_proneness", "mean consumer deal-proneness (0–1)", 1.0, ".3f"),
+    ("mean_reference_price_ratio", "mean reference price / regular price", 1.0, ".3f"),
+    ("brand_value_index", "brand-value index (week 0 = 1)", 1.0, ".2f"),
+)
+# per-run numbers in the summary: column -> (label, unit, scale, format)
+SUMMARY_OUTCOMES: dict[str, hl.Outcome] = {
+    "promo_strategy_share_start": hl.Outcome("promotion-heavy share, week 0", "% of brands", 100.0, ".0f"),
+    "promo_strategy_share_end": hl.Outcome(f"promotion-heavy share, last {FINAL_WEEKS} weeks", "% of brands", 100.0, ".0f"),
+    "promo_agency_share_end": hl.Outcome(f"agencies on promotion, last {FINAL_WEEKS} weeks", "% of agencies", 100.0, ".0f"),
+    "mean_deal_proneness_start": hl.Outcome("deal-proneness, week 0", "0–1", 1.0, ".3f"),
+    "mean_deal_proneness_end": hl.Outcome(f"deal-proneness, last {FINAL_WEEKS} weeks", "0–1", 1.0, ".3f"),
+    "mean_reference_price_ratio_end": hl.Outcome(f"reference/regular price, last {FINAL_WEEKS} weeks", "ratio", 1.0, ".3f"),
+    "brand_value_change": hl.OUTCOMES["brand_value_change"],
+    "short_term_gmv": hl.OUTCOMES["short_term_gmv"],
+    "brand_profit_total": hl.OUTCOMES["brand_profit_total"],
+    "agency_profit_total": hl.OUTCOMES["agency_profit_total"],
+}
+
+
+def sizes(size: str) -> hl.Size:
+    return {
+        "tiny": hl.Size("tiny", replications=2, steps=20, base=dict(hl.TINY_BASE)),
+        "quick": hl.Size("quick", replications=8, steps=260, base={"n_consumers": 1000}),
+        "full": hl.Size("full", replications=30, steps=260, base={"n_consumers": 5000}),
+    }[size]
+
+
+def build_spec(size: str, seed: int = SEED) -> dict[str, Any]:
+    """The sweep spec (a dict) of this experiment at ``size`` ("tiny", "quick" or "full")."""
+    s = sizes(size)
+    return {
+        "name": f"{NAME}_{size}",
+        "description": "Regional agency mixes under imitation over time (headline experiment agency_mix)",
+        "steps": s.steps, "replications": s.replications, "seed": seed,
+        "base": {"agency_policy": "imitation", **s.base},
+        "design": {"kind": "grid", "factors": {"preset": list(PRESET_ORDER)}},
+        "outputs": {"timeseries": True, "brands": False, "agencies": True},
+    }
+
+
+# --- analysis ------------------------------------------------------------------------------------
+def per_run_values(ts: pd.DataFrame, agencies: pd.DataFrame, runs: pd.DataFrame, steps: int) -> pd.DataFrame:
+    """One row per run: start (week 0) and end (mean of the last weeks) of each series, the
+    share of agencies on promotion at the end, and the run outcomes."""
+    last = min(FINAL_WEEKS, steps)
+    cols = [c for c, *_ in SERIES]
+    end = ts[ts["week"] >= steps - last].groupby("run_id")[cols].mean().add_suffix("_end")
+    start = ts[ts["week"] == 0].set_index("run_id")[cols].add_suffix("_start")
+    ag = agencies[agencies["week"] >= steps - last]
+    promo_agencies = (ag["strategy"] == "promotion").groupby(ag["run_id"]).mean().rename("promo_agency_share_end")
+    keep = ["run_id", "point", "replication", "seed", "status", "preset", "brand_value_change",
+            "short_term_gmv", "brand_profit_total", "agency_profit_total"]
+    return runs[keep].set_index("run_id").join(start).join(end).join(promo_agencies).reset_index()
+
+
+def summary_table(values: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% CI over replications per region (rows in PRESET_ORDER)."""
+    table = hl.mean_ci(values, ["preset"], list(SUMMARY_OUTCOMES))
+    order = {p: i for i, p in enumerate(PRESET_ORDER)}
+    return table.sort_values("preset", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
+    """Markdown with one column per region and one row per number (mean [95% CI])."""
+    head = ["", *[SHORT[p] for p in table["preset"]]]
+    lines = [f"# {title}", "", note, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines.append("| runs | " + " | ".join(str(int(n)) for n in table["n"]) + " |")
+    for o, spec in SUMMARY_OUTCOMES.items():
+        cells = [_cell(table, i, o, spec) for i in range(len(table))]
+        lines.append(f"| {spec.axis} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(table: pd.DataFrame, i: int, o: str, spec: hl.Outcome) -> str:
+    m, lo, hi = (table[f"{o}_{s}"].iat[i] * spec.scale for s in ("mean", "ci_low", "ci_high"))
+    if not np.isfinite(m):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{m:{spec.fmt}}"
+    return f"{m:{spec.fmt}} [{lo:{spec.fmt}}, {hi:{spec.fmt}}]"
+
+
+# --- figures -------------------------------------------------------------------------------------
+def _colours() -> dict[str, str]:
+    # vermillion for the sales-driven region, blue for the brand-driven one, grey-green between
+    return {"region_sales_driven": hl.PALETTE[1], "typical_tp": hl.PALETTE[2],
+            "region_brand_driven": hl.PALETTE[0]}
+
+
+STYLES = {"region_sales_driven": "-", "typical_tp": "--", "region_brand_driven": "-."}
+
+
+def plot_over_time(ts: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+    colours = _colours()
+    with hl.figure_style() as plt:
+        fig, axes = plt.subplots(2, 2, figsize=(11, 7.8), sharex=True)
+        for ax, (col, label, scale, _) in zip(axes.flat, SERIES):
+            bands = hl.timeseries_ci(ts, ["preset"], col)
+            for preset in PRESET_ORDER:
+                b = bands[bands["preset"] == preset]
+                low, high = b["ci_low"] * scale, b["ci_high"] * scale
+                if col == "promo_strategy_share":  # a share: keep the band on the axis
+                    low, high = low.clip(0, 100), high.clip(0, 100)
+                ax.fill_between(b["week"], low, high,
+                                color=colours[preset], alpha=0.2, linewidth=0)
+                ax.plot(b["week"], b["mean"] * scale, color=colours[preset], ls=STYLES[preset], lw=1.8,
+                        label=LABELS[preset])
+            ax.set_ylabel(label)
+        axes[0, 0].set_ylim(-2, 102)
+        axes[1, 0].axhline(1.0, color="0.4", lw=0.8, ls=":")
+        axes[1, 1].axhline(1.0, color="0.4", lw=0.8, ls=":")
+        for ax in axes[-1]:
+            ax.set_xlabel("week (0 = start of the simulated contracts)")
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=1)
+        fig.suptitle("Under imitation, does a sales-driven region drift to promotion and train "
+                     "consumers to wait for deals?\n"
+                     f"mean over runs, band = 95% CI ({note})")
+        return hl.save_figure(fig, out, "mix_over_time", docs=docs)
+
+
+def plot_agency_strategies(agencies: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+    """Share of agencies (not brands) whose current strategy is promotion, by founding archetype."""
+    colours = _colours()
+    ag = agencies.assign(promotion=(agencies["strategy"] == "promotion").astype(float))
+    per_run = ag.groupby(["preset", "archetype", "run_id", "week"], sort=True)["promotion"].mean().reset_index()
+    with hl.figure_style() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+        for ax, arche in zip(axes, ("sales", "brand")):
+            bands = hl.timeseries_ci(per_run[per_run["archetype"] == arche], ["preset"], "promotion")
+            for preset in PRESET_ORDER:
+                b = bands[bands["preset"] == preset]
+                if b.empty:
+                    continue
+                ax.fill_between(b["week"], np.clip(100 * b["ci_low"], 0, 100),
+                                np.clip(100 * b["ci_high"], 0, 100), color=colours[preset],
+                                alpha=0.2, linewidth=0)
+                ax.plot(b["week"], 100 * b["mean"], color=colours[preset], ls=STYLES[preset], lw=1.8,
+                        label=SHORT[preset])
+            ax.set_title(f"agencies founded {arche}-driven")
+            ax.set_xlabel("week")
+        axes[0].set_ylabel("agencies whose strategy is promotion (%)")
+        axes[0].set_ylim(-2, 102)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=3)
+        fig.suptitle("Do imitating agencies give up the style they were founded with?\n"
+                     f"mean over runs, band = 95% CI ({note})")
+        return hl.save_figure(fig, out, "mix_agency_strategies", docs=docs)
+
+
+# --- the experiment ------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = hl.build_parser(NAME, __doc__.split("\n\n")[1].replace("\n", " "))
+    args = hl.parse_args(parser, argv, NAME)
+    spec = build_spec(args.size_name)
+    res = hl.run(spec, args)
+    steps = res.spec.steps
+    ts = res.read("timeseries", columns=["run_id", "preset", "week"] + [c for c, *_ in SERIES])
+    agencies = res.read("agencies", columns=["run_id", "preset", "week", "archetype", "strategy"])
+    values = per_run_values(ts, agencies, res.runs, steps)
+    table = summary_table(values)
+
+    out = Path(args.out)
+    size = res.spec.base.get("n_consumers", 10_000)
+    note = f"{res.spec.replications} runs per region, {size:,} consumers, {args.size_name} size"
+    paths = plot_over_time(ts, out, note, args.docs)
+    paths += plot_agency_strategies(agencies, out, note, args.docs)
+
+    csv, md = out / "summary.csv", out / "summary.md"
+    table.to_csv(csv, index=False, float_format="%.6g")
+    md.write_text(summary_markdown(
+        table, "Agency mix under imitation: three regions compared",
+        f"Size `{args.size_name}`: {res.spec.replications} replications per region, {steps} weeks, "
+        f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
+        f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run."), encoding="utf-8")
+    hl.report([*paths, md, csv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(hl.main_guard(main))
