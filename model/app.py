@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 # `solara run model/app.py` puts model/ itself first on sys.path, where model/model.py would be
@@ -188,6 +189,69 @@ def describe(preset: str, settings: dict[str, Any]) -> str:
 
 def timeseries(model: AgencyMarket) -> pd.DataFrame:
     return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+
+# =============================================================================================
+# The page's front-end files, for a machine without access to a CDN
+# =============================================================================================
+def frontend_packages() -> list[str]:
+    """The npm packages (``name@version``) whose files the Solara page loads from its CDN.
+
+    Read from the installed Solara's page template, so they follow Solara's version.
+    """
+    import re
+
+    import ipyvue
+    import solara.server
+    from solara.server import settings as server_settings
+
+    template = (Path(solara.server.__file__).parent / "templates" / "solara.html.j2").read_text()
+    found = re.findall(r"\{\{cdn\}\}/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)/", template)
+    found += re.findall(r"^/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)/", server_settings.assets.fontawesome_path)
+    unused = "solara-vuetify-app@" if ipyvue.__version__.startswith("3") else "solara-vuetify3-app@"
+    return sorted({p for p in found if unused not in p})
+
+
+def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Put the page's front-end files into Solara's asset cache, fetched with ``npm pack``.
+
+    Solara serves its JavaScript and CSS through a cache (``SOLARA_ASSETS_PROXY_CACHE_DIR``,
+    by default ``<venv>/share/solara/cdn``) that it fills from a public CDN on first use. On a
+    machine that reaches the npm registry but no CDN (a locked-down classroom, CI) the page
+    would stay blank; this fills the cache from the same npm packages instead. Packages already
+    in the cache are skipped, so calling it again costs nothing. Returns the cache folder.
+    Raises ``RuntimeError`` if a package is missing and ``npm`` cannot fetch it.
+    """
+    import shutil
+    import subprocess
+    import tarfile
+    import tempfile
+
+    from solara.server import settings as server_settings
+
+    cache = Path(cache_dir) if cache_dir is not None else Path(server_settings.assets.proxy_cache_dir)
+    missing = [p for p in frontend_packages() if not (cache / p / "package.json").exists()]
+    if not missing:
+        return cache
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"Solara's front-end files {', '.join(missing)} are not in {cache} and "
+                           "npm is not installed to fetch them (apt-get install npm)")
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as tmp:
+        done = subprocess.run([npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode:
+            raise RuntimeError(f"npm pack {' '.join(missing)} failed:\n{done.stderr.strip()}")
+        for package, tarball in zip(missing, done.stdout.split()):
+            unpacked = Path(tmp) / package.replace("/", "_")
+            with tarfile.open(Path(tmp) / tarball) as tar:
+                tar.extractall(unpacked, filter="data")
+            target = cache / package
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(unpacked / "package", target)  # whole package at once: never half there
+    return cache
 
 
 # =============================================================================================

@@ -85,10 +85,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def frontend_assets():
+    """Solara's JavaScript and CSS in its asset cache (from npm: CI reaches no CDN)."""
+    from model.app import ensure_frontend_assets
+
+    try:
+        return ensure_frontend_assets()
+    except RuntimeError as exc:
+        pytest.fail(f"the app's front-end files are missing: {exc}")
+
+
 @pytest.fixture
-def app_url(tmp_path):
+def app_url(tmp_path, frontend_assets):
     port = _free_port()
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1",
+           "SOLARA_ASSETS_PROXY_CACHE_DIR": str(frontend_assets)}
     log = open(tmp_path / "solara.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port",
@@ -136,6 +148,13 @@ def _changed_fraction(png_a: bytes, png_b: bytes) -> float:
     return sum(diff.histogram()[255:]) / (a.size[0] * a.size[1])
 
 
+def _week(page) -> int:
+    import re
+
+    m = re.search(r"Week (\d+)", page.locator(".stat-week").inner_text())
+    return int(m.group(1)) if m else -1
+
+
 def test_app_in_headless_chromium(app_url, tmp_path):
     try:
         from playwright.sync_api import expect, sync_playwright
@@ -150,46 +169,57 @@ def test_app_in_headless_chromium(app_url, tmp_path):
                 if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.set_default_timeout(UI_TIMEOUT_MS)
+        expect.set_options(timeout=UI_TIMEOUT_MS)
         page.goto(app_url, wait_until="networkidle")
 
+        # the page: the run buttons, a control per contract term, four charts at week 0
         week = page.locator(".stat-week")
         expect(week).to_contain_text("Week 0")
         charts = page.locator(".charts img")
         expect(charts).to_be_visible()
+        for name in ("preset", "commission_rate", "base_fee", "contract_weeks",
+                     "evaluation_brand_weight", "agency_policy", "n_consumers"):
+            expect(page.locator(f".control-{name}")).to_be_visible()
         commission = page.locator(".value-commission_rate")
-        before_text = commission.inner_text()
-        assert "8%" in before_text, before_text  # the starting preset's commission
-
-        # a student raises the commission by three steps of the slider (keyboard on its thumb)
-        thumb = page.locator(".control-commission_rate [role=slider]")
-        thumb.focus()
-        for _ in range(3):
-            thumb.press("ArrowRight")
-        expect(commission).to_contain_text("11%")
-        expect(page.locator(".run-label")).to_contain_text("commission 11%")
-        expect(week).to_contain_text("Week 0")
+        expect(commission).to_contain_text("8%")  # the starting preset's commission
         chart_at_start = charts.screenshot()
         src_at_start = charts.get_attribute("src")
 
-        # steps the market: one week, then a quarter
+        # a student steps the market: one week, then a quarter; the charts draw the weeks
         page.locator(".btn-step-1").click()
         expect(week).to_contain_text("Week 1")
         page.locator(".btn-step-13").click()
         expect(week).to_contain_text("Week 14")
         expect(charts).not_to_have_attribute("src", src_at_start)
-        chart_after = charts.screenshot()
-        changed = _changed_fraction(chart_at_start, chart_after)
+        changed = _changed_fraction(chart_at_start, charts.screenshot())
         assert changed > 0.002, f"the charts barely changed after 14 weeks ({changed:.4%} of pixels)"
 
-        # plays a little and pauses
+        # plays to the end of the first year and pauses
         page.locator(".btn-play").click()
         expect(page.locator(".btn-play")).to_contain_text("Pause")
         page.wait_for_function(
             "() => { const m = document.querySelector('.stat-week').innerText.match(/Week (\\d+)/);"
-            " return m && Number(m[1]) >= 20; }")
+            " return m && Number(m[1]) >= 52; }")
         page.locator(".btn-play").click()
         expect(page.locator(".btn-play")).to_contain_text("Play")
-        assert not page.locator(".v-alert.error--text").count(), page.locator(".v-alert").all_inner_texts()
+        paused_at = _week(page)
+        page.wait_for_timeout(500)
+        assert _week(page) == paused_at, "the market kept running after Pause"
+
+        # raises the commission from 8% to 30% with the keyboard on the slider's thumb: the
+        # market restarts at week 0 under the new contract, the old run stays on the charts
+        thumb = page.locator(".control-commission_rate [role=slider]")
+        thumb.focus()
+        for _ in range(22):
+            thumb.press("ArrowRight")
+        expect(commission).to_contain_text("30%")
+        expect(page.locator(".run-label")).to_contain_text("commission 30%")
+        expect(week).to_contain_text("Week 0")
+        for n in range(1, 5):
+            page.locator(".btn-step-13").click()
+            expect(week).to_contain_text(f"Week {13 * n}")
+        assert not page.locator(".v-alert.error--text, .v-alert.text-error").count(), \
+            page.locator(".v-alert").all_inner_texts()
 
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot), full_page=True)
