@@ -1,0 +1,229 @@
+"""Headline experiment 1: the commission sweep (short-term GMV against long-term brand value).
+
+Question: as the agency's sales commission rises, do learning agencies drift to promotion-heavy
+strategies, and what does that buy in short-term GMV and cost in brand value, and for whom?
+
+Design: the typical TP preset with learning agencies (``agency_policy = "learning"``);
+commission 0-40% of GMV in steps of 5% x a low (10,000 RMB/month) and a high (80,000 RMB/month)
+base fee; five simulated years (260 weeks); replications with common random numbers
+(replication r starts from the same simulated market at every design point).
+
+    python -m experiments.commission_sweep --quick            # about a minute on two cores
+    python -m experiments.commission_sweep                    # full size (20 replications)
+    python -m experiments.commission_sweep --quick --docs     # also refresh docs/img/
+
+Writes into ``--out`` (default ``out/commission_sweep[-quick]``): ``data/`` (the sweep store),
+``figures/commission_tradeoff``, ``figures/commission_timeseries``,
+``figures/commission_who_gains`` (PNG and SVG), ``summary.md`` and ``summary.csv``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import headline as h
+
+PROG = "commission_sweep"
+QUESTION = ("Does a higher sales commission trade long-term brand value for short-term GMV? "
+            "Commission 0-40% at a low and a high base fee, learning agencies, five years.")
+COMMISSIONS = [round(0.05 * i, 2) for i in range(9)]  # 0%, 5%, ..., 40%
+FEES = [10_000.0, 80_000.0]                            # RMB per month: low, high
+SHOWN = [0.05, 0.20, 0.35]                             # commission levels of the time-series figure
+OUTCOMES = ["short_term_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
+            "agency_profit_total", "platform_revenue_total", "total_gmv", "final_promo_strategy_share"]
+SIZES = {
+    "full": h.Size("full", replications=20, steps=260),
+    "quick": h.Size("quick", replications=8, steps=260, base={"n_consumers": 2000}),
+    "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
+}
+SEED = 2026
+
+
+def make_spec(size: h.Size, seed: int = SEED) -> dict:
+    """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
+    return {
+        "name": PROG,
+        "description": QUESTION,
+        "steps": size.steps,
+        "replications": size.replications,
+        "seed": seed,
+        # common random numbers: replication r starts from the same market (brands, consumers,
+        # agencies) at every commission level, so differences between levels are not masked
+        # by differences between random markets
+        "common_random_numbers": True,
+        "base": {"preset": "typical_tp", "agency_policy": "learning", **size.base},
+        "design": {"kind": "grid", "factors": {"base_fee": FEES, "commission_rate": COMMISSIONS}},
+        "outputs": {"timeseries": True, "brands": False, "agencies": False},
+    }
+
+
+def fee_label(fee: float) -> str:
+    return f"{'low' if fee == min(FEES) else 'high'} base fee ({fee:,.0f} RMB/month)"
+
+
+# --- figures -----------------------------------------------------------------------------------
+def plot_tradeoff(table: pd.DataFrame, size_name: str, plt):
+    """(a) The frontier: short-term GMV (x) against brand-value change (y), one point per
+    commission level with 95% CIs both ways, one series per base fee; beside it, both outcomes
+    against the commission rate (the same numbers, read one at a time)."""
+    fig = plt.figure(figsize=(11, 5.4))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1.6, 1])
+    ax = fig.add_subplot(grid[:, 0])
+    ax_gmv = fig.add_subplot(grid[0, 1])
+    ax_bv = fig.add_subplot(grid[1, 1], sharex=ax_gmv)
+    for k, fee in enumerate(FEES):
+        t = table[table["base_fee"] == fee].sort_values("commission_rate")
+        c = t["commission_rate"].to_numpy()
+        x, xlo, xhi = h.scaled(t, "short_term_gmv")
+        y, ylo, yhi = h.scaled(t, "brand_value_change")
+        color, marker = h.PALETTE[k], h.MARKERS[k]
+        ax.plot(x, y, color=color, lw=0.8, alpha=0.6)
+        ax.errorbar(x, y, xerr=[xlo, xhi], yerr=[ylo, yhi], color=color, marker=marker, ms=6, ls="none",
+                    elinewidth=0.7, capsize=2, alpha=0.9, label=fee_label(fee))
+        for xi, yi, ci in zip(x, y, c):
+            if round(ci * 100) % 10 == 0:  # label every 10 points of commission
+                ax.annotate(h.pct(ci), (xi, yi), xytext=(7 if k == 0 else -7, 5), textcoords="offset points",
+                            ha="left" if k == 0 else "right", fontsize=8.5, color=color, weight="bold")
+        off = (k - 0.5) * 0.6
+        for a, outcome in ((ax_gmv, "short_term_gmv"), (ax_bv, "brand_value_change")):
+            m, lo, hi = h.scaled(t, outcome)
+            a.errorbar(c * 100 + off, m, yerr=[lo, hi], color=color, marker=marker, ms=4, lw=1.2,
+                       elinewidth=0.7, capsize=2)
+    for a in (ax, ax_bv):
+        a.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel(h.OUTCOMES["short_term_gmv"].axis + ", all brands")
+    ax.set_ylabel("brand value change over five years (%)")
+    ax.set_title("The trade-off: one point per commission rate (labelled every 10%)", fontsize=10)
+    ax.legend(loc="upper right")
+    ax_gmv.set_ylabel("short-term GMV\n(million RMB, weeks 0-25)")
+    ax_gmv.set_title("Each outcome against the commission", fontsize=10)
+    ax_gmv.tick_params(labelbottom=False)
+    ax_bv.set_ylabel("brand value change\nover five years (%)")
+    ax_bv.set_xlabel("commission rate (% of GMV)")
+    fig.suptitle("Does a higher sales commission buy short-term GMV at the cost of long-term brand value?\n"
+                 "learning agencies, typical TP contract; mean and 95% CI over replications", fontsize=11)
+    _size_note(ax, size_name)
+    return fig
+
+
+def _blocks(ts: pd.DataFrame, column: str, weeks: int = 4) -> pd.DataFrame:
+    """Per run: ``column`` averaged over blocks of ``weeks`` weeks (festival spikes smoothed)."""
+    t = ts[["run_id", "base_fee", "commission_rate", "week", column]].copy()
+    t["week"] = (t["week"] // weeks) * weeks
+    return t.groupby(["run_id", "base_fee", "commission_rate", "week"], as_index=False)[column].mean()
+
+
+def plot_timeseries(ts: pd.DataFrame, size_name: str, plt):
+    """(b) GMV and brand-value index over the run for three commission levels, 95% CI bands,
+    one column per base fee."""
+    ts = ts[np.isclose(ts["commission_rate"].to_numpy()[:, None], SHOWN).any(axis=1)]
+    fig, axes = plt.subplots(2, len(FEES), figsize=(10, 6.4), sharex=True, sharey="row")
+    for row, column in enumerate(["gmv", "brand_value_index"]):
+        data = _blocks(ts, column) if column == "gmv" else ts
+        band = h.timeseries_ci(data, ["base_fee", "commission_rate"], column)
+        o = h.OUTCOMES[column]
+        for col, fee in enumerate(FEES):
+            ax = axes[row, col]
+            for k, c in enumerate(SHOWN):
+                b = band[(band["base_fee"] == fee) & np.isclose(band["commission_rate"], c)]
+                color = h.PALETTE[[2, 4, 1][k]]
+                ax.plot(b["week"], b["mean"] * o.scale, color=color, lw=1.4, label=f"commission {h.pct(c)}")
+                ax.fill_between(b["week"], b["ci_low"] * o.scale, b["ci_high"] * o.scale, color=color,
+                                alpha=0.2, lw=0)
+            if column == "brand_value_index":
+                ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+                ax.set_xlabel("week")
+            else:
+                ax.set_title(fee_label(fee), fontsize=10)
+            if col == 0:
+                ax.set_ylabel("GMV, 4-week mean (million RMB/week)" if column == "gmv"
+                              else "brand-value index (week 0 = 1)")
+    axes[0, 0].legend(loc="lower right")
+    fig.suptitle("How do sales and brand value evolve over five years at 5%, 20% and 35% commission?\n"
+                 "mean and 95% CI band over replications", fontsize=11)
+    _size_note(axes[1, -1], size_name)
+    return fig
+
+
+def plot_who_gains(table: pd.DataFrame, size_name: str, plt):
+    """(c) Agency profit, brand profit and platform revenue (five-year totals) against the
+    commission rate, 95% CIs; solid = low base fee, dashed = high base fee."""
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    actors = [("brand_profit_total", "brands' profit", 0), ("agency_profit_total", "agencies' profit", 1),
+              ("platform_revenue_total", "platform revenue", 2)]
+    for k, fee in enumerate(FEES):
+        t = table[table["base_fee"] == fee].sort_values("commission_rate")
+        x = t["commission_rate"].to_numpy() * 100
+        for outcome, label, c in actors:
+            y, lo, hi = h.scaled(t, outcome)
+            ax.errorbar(x + (k - 0.5) * 0.4, y, yerr=[lo, hi], color=h.PALETTE[c], marker=h.MARKERS[k],
+                        ms=4.5, lw=1.3, ls="-" if k == 0 else "--", elinewidth=0.8, capsize=2,
+                        label=f"{label}, {'low' if k == 0 else 'high'} fee")
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("commission rate (% of GMV)")
+    ax.set_ylabel("five-year total, all brands (million RMB)")
+    ax.set_title("Who gains from a higher commission?\n"
+                 "solid: low base fee (10,000 RMB/month), dashed: high (80,000); mean and 95% CI",
+                 fontsize=10)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    _size_note(ax, size_name)
+    return fig
+
+
+def _size_note(ax, size_name: str) -> None:
+    if size_name != "full":
+        ax.text(0.99, 0.01, f"{size_name} run", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7, color="grey")
+
+
+# --- the script -------------------------------------------------------------------------------
+def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
+    """Figures and the summary table from the loaded results."""
+    table = h.mean_ci(res.runs, ["base_fee", "commission_rate"], OUTCOMES)
+    paths = []
+    with h.figure_style() as plt:
+        paths += h.save_figure(plot_tradeoff(table, size_name, plt), out, "commission_tradeoff", docs=docs)
+        paths += h.save_figure(plot_timeseries(res.timeseries, size_name, plt), out,
+                               "commission_timeseries", docs=docs)
+        paths += h.save_figure(plot_who_gains(table, size_name, plt), out, "commission_who_gains", docs=docs)
+    spec = res.spec
+    note = (f"Typical TP preset, learning agencies, {spec.steps} weeks, {spec.replications} replications "
+            f"per row ({size_name} size); mean [95% CI, Student t over replications]. "
+            "Money in RMB summed over all brands.")
+    paths += h.write_summary(table, out, ["base_fee", "commission_rate"], OUTCOMES,
+                             title="Commission sweep: short-term GMV against long-term brand value",
+                             note=note, key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": h.pct})
+    print(headline_text(table))
+    return paths
+
+
+def headline_text(table: pd.DataFrame) -> str:
+    """A few lines with the headline numbers (5%, 20%, 35% commission)."""
+    lines = []
+    for fee in FEES:
+        for c in SHOWN:
+            t = table[(table["base_fee"] == fee) & np.isclose(table["commission_rate"], c)]
+            if t.empty:
+                continue
+            cells = ", ".join(f"{h.OUTCOMES[o].label} {h._cell(t, 0, o)} {h.OUTCOMES[o].unit}"
+                              for o in ("short_term_gmv", "final_brand_value", "brand_value_change"))
+            lines.append(f"fee {fee:,.0f} RMB/month, commission {h.pct(c)}: {cells}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = h.parse_args(h.build_parser(PROG, QUESTION), argv, PROG)
+    size = SIZES[args.size_name]
+    res = h.run(make_spec(size), args)
+    out = Path(args.out)
+    h.report(analyse(res, out, size.name, docs=args.docs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(h.main_guard(main))
