@@ -87,6 +87,12 @@ OUTCOMES: dict[str, Outcome] = {
 }
 
 
+# Design factors as column headers of the Markdown summary.
+KEY_NAMES = {"base_fee": "base fee (RMB/month)", "commission_rate": "commission",
+             "contract_weeks": "contract (weeks)", "brand_measure_noise": "brand-measure noise (sd)",
+             "rule": "contract rule"}
+
+
 # --- sizes and the command line --------------------------------------------------------------
 @dataclass(frozen=True)
 class Size:
@@ -305,7 +311,7 @@ def summary_markdown(table: pd.DataFrame, keys: Sequence[str], outcomes: Sequenc
                      title: str, note: str = "", key_labels: Mapping[str, Callable[[Any], str]] | None = None) -> str:
     """The summary table as Markdown: one row per design point, ``mean [low, high]`` cells."""
     key_labels = key_labels or {}
-    head = [*keys, "runs", *[OUTCOMES[o].axis if o in OUTCOMES else o for o in outcomes]]
+    head = [*(KEY_NAMES.get(k, k) for k in keys), "runs", *[OUTCOMES[o].axis if o in OUTCOMES else o for o in outcomes]]
     lines = [f"# {title}", ""]
     if note:
         lines += [note, ""]

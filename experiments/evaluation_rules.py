@@ -1,0 +1,132 @@
+"""Headline experiment 3: evaluation rule, brand bonus and the noise of the brand measure.
+
+Question: if the brand judges (or pays) its agency partly on a measured brand value, instead
+of on GMV alone, does brand building come back, and how much of that is lost when the brand
+measure is noisy (Holmström & Milgrom 1991; Baker 1992)?
+
+Design: the typical TP preset with learning agencies at a 20% commission (high enough that
+pay on GMV pulls towards promotion); three contract rules,
+
+- GMV only: renewal judged on GMV growth alone (``evaluation_brand_weight = 0``), no bonus;
+- weighted evaluation: renewal score weighs measured brand-value growth by 0.5;
+- brand bonus: GMV-only renewal, plus a bonus of 30% of the measured rise in brand value;
+
+each at brand-measure noise (sd of the tracked brand-value index) 0, 0.1, 0.3 and 1.0; five
+simulated years; replications with common random numbers.
+
+    python -m experiments.evaluation_rules --quick
+    python -m experiments.evaluation_rules                    # full size (16 replications)
+
+Writes into ``--out`` (default ``out/evaluation_rules[-quick]``): ``data/``,
+``figures/evaluation_bars`` (PNG and SVG: bars with 95% CIs of brand-value change,
+short-term GMV and brand profit), ``summary.md`` and ``summary.csv``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import headline as h
+
+PROG = "evaluation_rules"
+QUESTION = ("Does judging or paying the agency on a (noisy) brand measure bring brand building back? "
+            "GMV-only vs weighted evaluation vs brand bonus, at several noise levels.")
+COMMISSION = 0.20
+# rule name -> (evaluation_brand_weight, brand_bonus_rate)
+RULES = {"GMV only": (0.0, 0.0), "weighted evaluation (0.5)": (0.5, 0.0), "brand bonus (30%)": (0.0, 0.3)}
+NOISES = [0.0, 0.1, 0.3, 1.0]
+OUTCOMES = ["brand_value_change", "final_brand_value", "short_term_gmv", "brand_profit_total",
+            "agency_profit_total", "final_promo_strategy_share", "contract_switches_total"]
+SHOWN = [("brand_value_change", "brand value change\nover five years (%)"),
+         ("short_term_gmv", "short-term GMV, first 26 weeks\n(million RMB)"),
+         ("brand_profit_total", "brand profit, five-year total\n(million RMB)")]
+SIZES = {
+    "full": h.Size("full", replications=16, steps=260),
+    "quick": h.Size("quick", replications=6, steps=260, base={"n_consumers": 2000}),
+    "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
+}
+SEED = 2028
+
+
+def make_spec(size: h.Size, seed: int = SEED) -> dict:
+    """The sweep spec (a dict for :func:`experiments.run_sweep`): explicit design points."""
+    points = [{"evaluation_brand_weight": w, "brand_bonus_rate": b, "brand_measure_noise": n}
+              for (w, b) in RULES.values() for n in NOISES]
+    return {
+        "name": PROG,
+        "description": QUESTION,
+        "steps": size.steps,
+        "replications": size.replications,
+        "seed": seed,
+        "common_random_numbers": True,
+        "base": {"preset": "typical_tp", "agency_policy": "learning", "commission_rate": COMMISSION,
+                 **size.base},
+        "design": {"kind": "points", "points": points},
+        "outputs": {"timeseries": False, "brands": False, "agencies": False},
+    }
+
+
+def rule_of(weight: float, bonus: float) -> str:
+    for name, (w, b) in RULES.items():
+        if np.isclose(w, weight) and np.isclose(b, bonus):
+            return name
+    return f"weight {weight:g}, bonus {bonus:g}"
+
+
+def plot_bars(table: pd.DataFrame, size_name: str, plt):
+    """Small multiples: one panel per outcome; groups = noise level, bars = rule, 95% CIs."""
+    fig, axes = plt.subplots(1, len(SHOWN), figsize=(13, 4.6))
+    rules = list(RULES)
+    width = 0.8 / len(rules)
+    for ax, (outcome, label) in zip(axes, SHOWN):
+        for k, rule in enumerate(rules):
+            t = table[table["rule"] == rule].sort_values("brand_measure_noise")
+            m, lo, hi = h.scaled(t, outcome)
+            x = np.arange(len(t)) + (k - (len(rules) - 1) / 2) * width
+            ax.bar(x, m, width * 0.95, color=h.PALETTE[[1, 0, 2][k % 3]], label=rule, zorder=2)
+            ax.errorbar(x, m, yerr=[lo, hi], fmt="none", ecolor="black", elinewidth=0.9, capsize=2.5, zorder=3)
+        ax.set_xticks(range(len(NOISES)), [f"{n:g}" for n in NOISES])
+        ax.set_xlabel("noise of the brand measure (sd of the index)")
+        ax.set_ylabel(label)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.grid(axis="x", visible=False)
+    axes[0].legend(loc="best", title="contract rule", title_fontsize=9)
+    fig.suptitle("Does judging or paying the agency on a (noisy) brand measure bring brand building back?\n"
+                 f"learning agencies, typical TP contract at {h.pct(COMMISSION)} commission; "
+                 "mean and 95% CI over replications" + ("" if size_name == "full" else f" ({size_name} run)"),
+                 fontsize=11)
+    return fig
+
+
+def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
+    runs = res.runs.copy()
+    runs["rule"] = [rule_of(w, b) for w, b in zip(runs["evaluation_brand_weight"], runs["brand_bonus_rate"])]
+    table = h.mean_ci(runs, ["rule", "brand_measure_noise"], OUTCOMES)
+    with h.figure_style() as plt:
+        paths = h.save_figure(plot_bars(table, size_name, plt), out, "evaluation_bars", docs=docs)
+    spec = res.spec
+    note = (f"Typical TP preset, learning agencies, commission {h.pct(COMMISSION)}, {spec.steps} weeks, "
+            f"{spec.replications} replications per row ({size_name} size, common random numbers); "
+            "mean [95% CI, Student t over replications]. Money in RMB summed over all brands. "
+            "Rules: GMV only = evaluation_brand_weight 0, no bonus; weighted evaluation = "
+            "evaluation_brand_weight 0.5; brand bonus = brand_bonus_rate 0.3 with GMV-only renewal.")
+    paths += h.write_summary(table, out, ["rule", "brand_measure_noise"], OUTCOMES,
+                             title="Evaluation rule, brand bonus and measurement noise", note=note)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = h.parse_args(h.build_parser(PROG, QUESTION), argv, PROG)
+    size = SIZES[args.size_name]
+    res = h.run(make_spec(size), args)
+    h.report(analyse(res, Path(args.out), size.name, docs=args.docs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(h.main_guard(main))
