@@ -1,0 +1,163 @@
+"""The headline experiment scripts (commission sweep, contract horizon, evaluation rules) write
+what they promise: the sweep store, figures as PNG and SVG, and a summary table whose numbers
+are the replication means of the stored runs, with confidence intervals around them.
+
+Each script runs once per module in ``--tiny`` mode (a few seconds, serial executor).
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import commission_sweep, contract_horizon, evaluation_rules, headline, load_results
+
+SCRIPTS = {
+    "commission_sweep": dict(
+        module=commission_sweep, keys=["base_fee", "commission_rate"],
+        figures=["commission_tradeoff", "commission_timeseries", "commission_who_gains"],
+        rows=len(commission_sweep.FEES) * len(commission_sweep.COMMISSIONS),
+        outcomes=["short_term_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
+                  "agency_profit_total", "final_promo_strategy_share"],
+        tables=["timeseries"]),
+    "contract_horizon": dict(
+        module=contract_horizon, keys=["contract_weeks", "commission_rate"],
+        figures=["horizon_heatmaps"],
+        rows=len(contract_horizon.CONTRACT_WEEKS) * len(contract_horizon.COMMISSIONS),
+        outcomes=["brand_value_change", "final_promo_strategy_share"], tables=[]),
+    "evaluation_rules": dict(
+        module=evaluation_rules, keys=["rule", "brand_measure_noise"],
+        figures=["evaluation_bars"],
+        rows=len(evaluation_rules.RULES) * len(evaluation_rules.NOISES),
+        outcomes=["brand_value_change", "short_term_gmv", "brand_profit_total"], tables=[]),
+}
+
+
+@pytest.fixture(scope="module", params=list(SCRIPTS))
+def ran(request, tmp_path_factory):
+    """Run one script in tiny mode into a fresh folder; return (name, info, out, stdout)."""
+    name = request.param
+    info = SCRIPTS[name]
+    out = tmp_path_factory.mktemp(name) / "out"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = info["module"].main(["--tiny", "--out", str(out)])
+    assert code == 0
+    return name, info, out, buf.getvalue()
+
+
+def test_writes_figures_as_png_and_svg_and_prints_their_paths(ran):
+    name, info, out, stdout = ran
+    for fig in info["figures"]:
+        png = out / "figures" / f"{fig}.png"
+        svg = out / "figures" / f"{fig}.svg"
+        assert png.is_file() and svg.is_file(), fig
+        import matplotlib.image as mpimg
+
+        img = mpimg.imread(png)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 300
+        assert float(np.std(img[..., :3])) > 0.01  # not a blank canvas
+        root = ET.parse(svg).getroot()
+        assert root.tag.endswith("svg")
+        assert str(png) in stdout and str(svg) in stdout
+
+
+def test_summary_table_has_one_row_per_design_point_with_cis(ran):
+    name, info, out, _ = ran
+    csv = pd.read_csv(out / "summary.csv")
+    assert len(csv) == info["rows"]
+    expected = [*info["keys"], "n"] + [f"{o}_{s}" for o in info["outcomes"] for s in ("mean", "ci_low", "ci_high")]
+    missing = [c for c in expected if c not in csv.columns]
+    assert not missing, missing
+    assert not csv[info["keys"]].duplicated().any()
+    for o in info["outcomes"]:
+        lo, m, hi = csv[f"{o}_ci_low"], csv[f"{o}_mean"], csv[f"{o}_ci_high"]
+        assert m.notna().all(), o
+        assert ((lo <= m + 1e-9 * m.abs()) & (m <= hi + 1e-9 * m.abs())).all(), o
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert md.startswith("# ")
+    assert md.count("\n|") == info["rows"] + 2  # header, rule, one line per design point
+
+
+def test_summary_means_are_replication_means_of_the_stored_runs(ran):
+    name, info, out, _ = ran
+    res = load_results(out / "data")
+    runs = res.runs
+    spec = info["module"].make_spec(info["module"].SIZES["tiny"])
+    assert (runs["status"] == "done").all()
+    assert len(runs) == info["rows"] * spec["replications"]
+    for table in info["tables"]:
+        ts = getattr(res, table)
+        assert len(ts) == len(runs) * spec["steps"]
+    csv = pd.read_csv(out / "summary.csv")
+    if name == "evaluation_rules":
+        runs = runs.assign(rule=[evaluation_rules.rule_of(w, b) for w, b in
+                                 zip(runs["evaluation_brand_weight"], runs["brand_bonus_rate"])])
+    o = info["outcomes"][0]
+    means = runs.groupby(info["keys"])[o].mean().reset_index()
+    merged = csv.merge(means, on=info["keys"], how="outer", validate="one_to_one")
+    assert len(merged) == info["rows"]
+    np.testing.assert_allclose(merged[f"{o}_mean"], merged[o], rtol=1e-5)
+    assert (csv["n"] == spec["replications"]).all()
+
+
+def test_rerun_resumes_and_runs_nothing(ran, capsys):
+    name, info, out, _ = ran
+    before = pd.read_csv(out / "summary.csv")
+    assert info["module"].main(["--tiny", "--out", str(out)]) == 0
+    manifest = load_results(out / "data").manifest
+    assert len(manifest["sessions"]) == 2
+    assert manifest["sessions"][-1]["runs_done"] == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), before)
+
+
+def test_student_t_interval():
+    m, lo, hi, n = headline.t_interval([1.0, 2.0, 3.0])
+    assert (m, n) == (2.0, 3)
+    assert hi - m == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)  # t(0.975, 2) * sd / sqrt(n)
+    assert m - lo == pytest.approx(hi - m)
+    m1, lo1, hi1, n1 = headline.t_interval([5.0, float("nan")])
+    assert (m1, n1) == (5.0, 1) and math.isnan(lo1) and math.isnan(hi1)
+
+
+def test_timeseries_ci_matches_t_interval():
+    ts = pd.DataFrame({"g": [0] * 6, "week": [0, 1] * 3, "gmv": [1.0, 4.0, 2.0, 5.0, 6.0, 9.0]})
+    band = headline.timeseries_ci(ts, ["g"], "gmv")
+    for week, values in ((0, [1, 2, 6]), (1, [4, 5, 9])):
+        m, lo, hi, n = headline.t_interval(values)
+        row = band[band["week"] == week].iloc[0]
+        assert (row["mean"], row["n"]) == (pytest.approx(m), n)
+        assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--tiny", "--workers", "0"], "--workers"),
+    (["--tiny", "--seed", "-1"], "--seed"),
+    (["--tiny", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --executor dask"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(argv, words, tmp_path, capsys):
+    code = headline.main_guard(commission_sweep.main, [*argv, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert headline.main_guard(contract_horizon.main, ["--tiny", "--out", str(f)]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_unknown_option_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        evaluation_rules.main(["--tiny", "--frobnicate"])
+    assert exc.value.code == 2
