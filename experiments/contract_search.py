@@ -1,0 +1,451 @@
+"""Headline experiment: the contract a brand should offer its agency, and how far "sales is king" is from it.
+
+Question: which contract terms (base fee, commission rate, brand bonus, contract length)
+maximise the brand's discounted five-year profit, given that the agency must earn at least
+its outside option? How much profit and brand value does the popular "low fee, high
+commission" contract (``PRESETS["sales_is_king"]``) leave on the table?
+
+Objective: the brands' discounted profit, ``sum_w brand_profit_w * (1 + r) ** (-w / 52)`` over
+the 260 weeks of a run with ``r = 10%`` a year (a brand's cost of capital; weekly compounding
+of an annual rate), from the weekly ``brand_profit`` reporter, reported per brand (the 12
+brands of the market all sign the same contract, so "the brand" is their average).
+
+Constraint (participation): an agency that turns this brand down signs another brand on the
+market's usual terms, so the contract must pay it at least ``outside_factor`` times the
+discounted profit (fees, commission and bonus less its own labour and service costs) that
+the typical TP contract (``PRESETS["typical_tp"]``) pays it, measured on the same seeds. The
+default factor 1.0 is that market alternative; ``--outside-factor 0`` makes the constraint
+"zero economic profit after the agency's labour cost" instead.
+
+Design (every run on the typical TP market with learning agencies, ``agency_policy =
+"learning"``, renewal judged with the typical weight 0.2 on the brand measure; all stages use
+common random numbers: replication r has the same seed for every candidate, which removes most
+of the noise from comparisons between candidates):
+
+1. search:  a Latin hypercube of candidates over base_fee 0-150k RMB/month, commission_rate
+            0-35%, brand_bonus_rate 0-0.5, contract_weeks 13-156;
+   reference: the typical TP, "sales is king" and brand-partnership presets on the same seeds
+            (the typical contract sets the agency's outside option);
+2. refine:  a second Latin hypercube in a box around the best feasible candidate (+-15% of
+            each range);
+3. confirm: the best few feasible candidates and the three presets again, on fresh seeds with
+            more replications (the search picks the luckiest of many, so its own numbers are
+            biased upward); the best contract is the best feasible one here, and the gaps are
+            paired differences over the replications with 95% Student-t CIs.
+
+    python -m experiments.contract_search --quick       # about a minute on two cores
+    python -m experiments.contract_search               # the full size (docs numbers)
+
+writes ``OUT/data/{search,reference,refine,confirm}/`` (the sweep engine's stores; rerun to
+resume), ``OUT/figures/contract_search`` and ``contract_confirm`` (PNG and SVG),
+``OUT/candidates.csv`` (every searched contract) and ``OUT/summary.md`` / ``OUT/summary.csv``
+(the confirmed contracts with 95% CIs and their gaps to the best).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from experiments import headline as hl
+
+NAME = "contract_search"
+SEED = 27182
+ANNUAL_DISCOUNT_RATE = 0.10
+WEEKS_PER_YEAR = 52
+# search space: term -> (low, high)
+TERMS: dict[str, tuple[float, float]] = {
+    "base_fee": (0.0, 150_000.0),
+    "commission_rate": (0.0, 0.35),
+    "brand_bonus_rate": (0.0, 0.5),
+    "contract_weeks": (13, 156),
+}
+REFINE_WIDTH = 0.15  # half-width of the refinement box, as a share of each range
+# contract columns of a confirmation point (the presets differ in these only)
+POINT_KEYS = (*TERMS, "evaluation_brand_weight", "brand_measure_noise")
+REFERENCES = ("typical_tp", "sales_is_king", "brand_partnership")
+REF_LABELS = {"typical_tp": "typical TP", "sales_is_king": "sales is king",
+              "brand_partnership": "brand partnership"}
+METRICS = ("brand_profit_disc", "agency_profit_disc", "brand_value_change", "final_brand_value",
+           "short_term_gmv", "final_promo_strategy_share")
+DISPLAY: dict[str, hl.Outcome] = {
+    "brand_profit_disc": hl.Outcome("brand's discounted 5-year profit", "million RMB/brand", 1e-6, ".1f"),
+    "agency_profit_disc": hl.Outcome("agency's discounted profit", "million RMB/client brand", 1e-6, ".2f"),
+    "brand_value_change": hl.OUTCOMES["brand_value_change"],
+    "final_brand_value": hl.OUTCOMES["final_brand_value"],
+    "short_term_gmv": hl.OUTCOMES["short_term_gmv"],
+    "final_promo_strategy_share": hl.OUTCOMES["final_promo_strategy_share"],
+}
+
+
+def sizes(size: str) -> dict[str, Any]:
+    """Sweep sizes: weeks, replications, candidates per stage, confirmation, model size."""
+    return {
+        "tiny": dict(steps=20, replications=2, search=8, refine=4, top=2, confirm_reps=3,
+                     base=dict(hl.TINY_BASE)),
+        "quick": dict(steps=260, replications=3, search=40, refine=16, top=3, confirm_reps=6,
+                      base={"n_consumers": 600}),
+        "full": dict(steps=260, replications=4, search=128, refine=48, top=3, confirm_reps=16,
+                     base={"n_consumers": 2000}),
+    }[size]
+
+
+def preset_point(name: str) -> dict[str, Any]:
+    """The contract terms of a preset, as a design point (the typical TP market otherwise)."""
+    from model import Params
+
+    p = Params.preset(name)
+    return {k: getattr(p, k) for k in POINT_KEYS}
+
+
+def _common(size: str, seed: int, replications: int) -> dict[str, Any]:
+    s = sizes(size)
+    return {"steps": s["steps"], "replications": replications, "seed": seed,
+            "common_random_numbers": True,
+            "base": {"preset": "typical_tp", "agency_policy": "learning", **s["base"]},
+            "outputs": {"timeseries": True, "brands": False, "agencies": False}}
+
+
+def search_spec(size: str, seed: int = SEED) -> dict[str, Any]:
+    s = sizes(size)
+    return {"name": f"{NAME}_search_{size}", **_common(size, seed, s["replications"]),
+            "description": "Contract search, stage 1: Latin hypercube over the contract terms",
+            "design": {"kind": "lhs", "samples": s["search"],
+                       "factors": {k: list(v) for k, v in TERMS.items()}}}
+
+
+def reference_spec(size: str, seed: int = SEED) -> dict[str, Any]:
+    s = sizes(size)
+    return {"name": f"{NAME}_reference_{size}", **_common(size, seed, s["replications"]),
+            "description": "Contract search: the preset contracts on the search seeds",
+            "design": {"kind": "points", "points": [preset_point(r) for r in REFERENCES]}}
+
+
+def refine_box(best: dict[str, float]) -> dict[str, list]:
+    """Bounds of the refinement box: +-REFINE_WIDTH of each range around ``best``, clipped."""
+    box = {}
+    for k, (lo, hi) in TERMS.items():
+        half = REFINE_WIDTH * (hi - lo)
+        a, b = max(lo, best[k] - half), min(hi, best[k] + half)
+        if isinstance(lo, int):
+            a, b = int(np.floor(a)), int(np.ceil(b))
+        else:
+            a, b = float(a), float(b)
+        box[k] = [a, b]
+    return box
+
+
+def refine_spec(size: str, best: dict[str, float], seed: int = SEED) -> dict[str, Any]:
+    s = sizes(size)
+    return {"name": f"{NAME}_refine_{size}", **_common(size, seed, s["replications"]),
+            "description": "Contract search, stage 2: Latin hypercube around the best stage-1 contract",
+            "design": {"kind": "lhs", "samples": s["refine"], "factors": refine_box(best)}}
+
+
+def confirm_spec(size: str, candidates: list[dict[str, Any]], seed: int = SEED) -> dict[str, Any]:
+    s = sizes(size)
+    points = [{k: c[k] for k in POINT_KEYS} for c in candidates] + [preset_point(r) for r in REFERENCES]
+    return {"name": f"{NAME}_confirm_{size}", **_common(size, seed + 1, s["confirm_reps"]),
+            "description": "Contract search, stage 3: best candidates and presets on fresh seeds",
+            "design": {"kind": "points", "points": points}}
+
+
+def run_stage(spec: dict[str, Any], args, folder: Path):
+    """Run ``spec`` into ``folder`` with the executor options of ``args``; return its Results."""
+    from experiments.sweep import load_results, load_spec, run_sweep
+
+    spec = load_spec(spec)
+    t0 = time.perf_counter()
+    print(f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
+          f"{spec.n_runs} runs of {spec.steps} weeks -> {folder}", file=sys.stderr)
+    run_sweep(spec, folder, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+              progress=args.progress)
+    print(f"{spec.name}: sweep finished in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return load_results(folder)
+
+
+# --- analysis ------------------------------------------------------------------------------------
+def discount_factors(weeks: np.ndarray, annual_rate: float = ANNUAL_DISCOUNT_RATE) -> np.ndarray:
+    """Present value of 1 RMB paid in week ``w``: ``(1 + r) ** (-w / 52)``."""
+    return (1.0 + annual_rate) ** (-np.asarray(weeks, dtype=float) / WEEKS_PER_YEAR)
+
+
+def per_run(res, stage: str) -> pd.DataFrame:
+    """One row per run: contract terms, discounted brand and agency profit per brand, outcomes."""
+    n_brands = res.spec.params_dict(res.spec.points[0])["n_brands"]
+    ts = res.read("timeseries", columns=["run_id", "week", "brand_profit", "agency_profit"])
+    d = discount_factors(ts["week"].to_numpy())
+    disc = pd.DataFrame({"run_id": ts["run_id"],
+                         "brand_profit_disc": ts["brand_profit"].to_numpy() * d / n_brands,
+                         "agency_profit_disc": ts["agency_profit"].to_numpy() * d / n_brands})
+    disc = disc.groupby("run_id").sum()
+    runs = res.runs.set_index("run_id")
+    terms = pd.DataFrame([res.spec.params_dict(v) for v in runs.index.map(
+        lambda i: res.spec.points[int(runs.at[i, "point"])])], index=runs.index)[list(POINT_KEYS)]
+    keep = ["point", "replication", "seed", "status", "brand_value_change", "final_brand_value",
+            "short_term_gmv", "final_promo_strategy_share"]
+    out = runs[keep].join(terms).join(disc).reset_index()
+    out.insert(0, "stage", stage)
+    return out
+
+
+def point_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% CI over replications per design point of a stage."""
+    table = hl.mean_ci(runs, ["stage", "point", *POINT_KEYS], list(METRICS))
+    return table
+
+
+def mark_feasible(table: pd.DataFrame, reservation: float) -> pd.DataFrame:
+    table = table.copy()
+    table["reservation"] = reservation
+    table["feasible"] = table["agency_profit_disc_mean"] >= reservation
+    return table
+
+
+def best_feasible(table: pd.DataFrame) -> pd.Series:
+    feas = table[table["feasible"]]
+    if feas.empty:  # cannot happen while the typical contract is a candidate and factor <= 1
+        raise RuntimeError("no feasible contract: lower --outside-factor")
+    return feas.loc[feas["brand_profit_disc_mean"].idxmax()]
+
+
+def paired_gap(runs: pd.DataFrame, a: int, b: int, metric: str) -> tuple[float, float, float]:
+    """Mean and 95% CI of ``metric`` at point ``a`` minus point ``b``, paired by replication."""
+    xa = runs[runs["point"] == a].set_index("replication")[metric]
+    xb = runs[runs["point"] == b].set_index("replication")[metric]
+    m, lo, hi, _ = hl.t_interval((xa - xb).dropna().to_numpy(dtype=float))
+    return m, lo, hi
+
+
+# --- figures -------------------------------------------------------------------------------------
+REF_MARKERS = {"typical_tp": ("s", hl.PALETTE[2]), "sales_is_king": ("D", hl.PALETTE[1]),
+               "brand_partnership": ("^", hl.PALETTE[3])}
+
+
+def plot_search(cands: pd.DataFrame, refs: pd.DataFrame, best: pd.Series, reservation: float,
+                out: Path, note: str, docs: bool, box: dict[str, list] | None = None) -> list[Path]:
+    import matplotlib as mpl
+
+    s = DISPLAY["brand_profit_disc"].scale
+    vals = pd.concat([cands, refs])["brand_profit_disc_mean"] * s
+    norm = mpl.colors.Normalize(vmin=float(vals.min()), vmax=float(vals.max()))
+    cmap = mpl.colormaps["cividis"]
+    with hl.figure_style() as plt:
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 5.4), gridspec_kw={"width_ratios": [1.15, 1]})
+        for feasible, marker, label in ((True, "o", "feasible candidate"), (False, "X", "infeasible candidate")):
+            g = cands[cands["feasible"] == feasible]
+            kw = dict(edgecolors="0.2", linewidths=0.4) if feasible else dict(linewidths=0.3, edgecolors="0.2")
+            ax.scatter(100 * g["commission_rate"], g["base_fee"] / 1e3, c=g["brand_profit_disc_mean"] * s,
+                       cmap=cmap, norm=norm, marker=marker, s=46 if feasible else 52, label=label, zorder=2, **kw)
+            ax2.scatter(g["agency_profit_disc_mean"] * s, g["brand_profit_disc_mean"] * s,
+                        c=g["brand_profit_disc_mean"] * s, cmap=cmap, norm=norm, marker=marker,
+                        s=46 if feasible else 52, zorder=2, **kw)
+        for _, r in refs.iterrows():
+            ref = r["reference"]
+            marker, colour = REF_MARKERS[ref]
+            for a, x, y in ((ax, 100 * r["commission_rate"], r["base_fee"] / 1e3),
+                            (ax2, r["agency_profit_disc_mean"] * s, r["brand_profit_disc_mean"] * s)):
+                a.scatter([x], [y], marker=marker, s=120, facecolor="none", edgecolor=colour, linewidths=2.2,
+                          zorder=4, label=f"{REF_LABELS[ref]} (preset)" if a is ax else None)
+        for a, x, y in ((ax, 100 * best["commission_rate"], best["base_fee"] / 1e3),
+                        (ax2, best["agency_profit_disc_mean"] * s, best["brand_profit_disc_mean"] * s)):
+            a.scatter([x], [y], marker="*", s=340, facecolor=hl.PALETTE[4], edgecolor="black", linewidths=1.0,
+                      zorder=5, label="best feasible contract" if a is ax else None)
+        if box is not None:
+            from matplotlib.patches import Rectangle
+
+            (c0, c1), (f0, f1) = box["commission_rate"], box["base_fee"]
+            ax.add_patch(Rectangle((100 * c0, f0 / 1e3), 100 * (c1 - c0), (f1 - f0) / 1e3, fill=False,
+                                   ls="--", lw=1, edgecolor="0.3", zorder=1, label="refinement box"))
+        ax.set_xlabel("commission rate (% of GMV)")
+        ax.set_ylabel("base fee (thousand RMB per month)")
+        ax.set_title("searched contracts (stage 1 and refinement)")
+        from matplotlib.lines import Line2D
+
+        handles, labels = ax.get_legend_handles_labels()
+        # candidates: show the marker shape in grey, not an arbitrary colour of the map
+        proxies = {lab: Line2D([], [], ls="", marker=m, markersize=7, markerfacecolor="0.6",
+                               markeredgecolor="0.2", markeredgewidth=0.4)
+                   for lab, m in (("feasible candidate", "o"), ("infeasible candidate", "X"))}
+        ax.legend([proxies.get(lab, h) for h, lab in zip(handles, labels)], labels, loc="upper right",
+                  fontsize=8, framealpha=0.85, frameon=True)
+        ax2.axvline(reservation * s, color="0.3", ls="--", lw=1)
+        ax2.annotate("agency's outside option", (reservation * s, ax2.get_ylim()[0]), xytext=(4, 6),
+                     textcoords="offset points", fontsize=8, rotation=90, va="bottom")
+        ax2.set_xlabel(f"agency's discounted profit ({DISPLAY['agency_profit_disc'].unit})")
+        ax2.set_ylabel(f"brand's discounted profit ({DISPLAY['brand_profit_disc'].unit})")
+        ax2.set_title("the brand's gain against the agency's: feasible is right of the line")
+        sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+        fig.colorbar(sm, ax=[ax, ax2], label=f"brand's discounted 5-year profit ({DISPLAY['brand_profit_disc'].unit})",
+                     shrink=0.9, pad=0.01)
+        fig.suptitle("Which contract maximises the brand's discounted profit while the agency still earns its "
+                     f"outside option?\n(mean over common-random-number replications; {note})")
+        return hl.save_figure(fig, out, "contract_search", docs=docs)
+
+
+def plot_confirm(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+    labels = [lab.replace(": ", "\n", 1) if lab.startswith("best: ") else lab for lab in table["label"]]
+    y = np.arange(len(labels))[::-1]  # first row at the top
+    colours = [REF_MARKERS[r][1] if r in REF_MARKERS else (hl.PALETTE[4] if role == "best" else hl.PALETTE[5])
+               for r, role in zip(table["reference"], table["role"])]
+    with hl.figure_style() as plt:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 0.55 * len(labels) + 2.6), sharey=True)
+        for ax, metric in zip(axes, ("brand_profit_disc", "brand_value_change", "agency_profit_disc")):
+            spec = DISPLAY[metric]
+            m = table[f"{metric}_mean"].to_numpy(float) * spec.scale
+            lo = np.nan_to_num(m - table[f"{metric}_ci_low"].to_numpy(float) * spec.scale)
+            hi = np.nan_to_num(table[f"{metric}_ci_high"].to_numpy(float) * spec.scale - m)
+            ax.barh(y, m, color=colours, edgecolor="0.2", linewidth=0.5, height=0.7)
+            ax.errorbar(m, y, xerr=[lo, hi], fmt="none", ecolor="0.15", capsize=3, lw=1)
+            if metric == "agency_profit_disc":
+                ax.axvline(table["reservation"].iat[0] * spec.scale, color="0.3", ls="--", lw=1,
+                           label="agency's outside option")
+                ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.85)
+            ax.axvline(0, color="0.3", lw=0.6)
+            ax.set_xlabel(spec.axis)
+            ax.set_title(spec.label)
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(y, labels, fontsize=8)
+        fig.suptitle("Confirmation on fresh seeds: the best searched contracts against the presets\n"
+                     f"(mean, error bars = 95% CI over replications; {note})")
+        return hl.save_figure(fig, out, "contract_confirm", docs=docs)
+
+
+# --- the experiment ------------------------------------------------------------------------------
+def contract_label(r: pd.Series) -> str:
+    return (f"fee {r['base_fee'] / 1e3:.0f}k, comm. {100 * r['commission_rate']:.1f}%, "
+            f"bonus {r['brand_bonus_rate']:.2f}, {int(r['contract_weeks'])} wk")
+
+
+def search(args) -> dict[str, Any]:
+    size, out = args.size_name, Path(args.out)
+    seed = SEED if args.seed is None else args.seed
+    s = sizes(size)
+    data = out / "data"
+    res1 = run_stage(search_spec(size, seed), args, data / "search")
+    res0 = run_stage(reference_spec(size, seed), args, data / "reference")
+    refs = point_table(per_run(res0, "reference"))
+    refs["reference"] = list(REFERENCES)
+    reservation = args.outside_factor * float(refs.loc[refs["reference"] == "typical_tp", "agency_profit_disc_mean"].iat[0])
+    stage1 = point_table(per_run(res1, "search"))
+    pool = mark_feasible(pd.concat([stage1, refs[refs["reference"] == "typical_tp"].drop(columns="reference")]),
+                         reservation)
+    best1 = best_feasible(pool)
+    box = refine_box(best1.to_dict())
+    res2 = run_stage(refine_spec(size, best1.to_dict(), seed), args, data / "refine")
+    stage2 = point_table(per_run(res2, "refine"))
+    cands = mark_feasible(pd.concat([stage1, stage2], ignore_index=True), reservation)
+    refs = mark_feasible(refs, reservation)
+
+    # confirmation: the best few feasible searched contracts and the presets, fresh seeds
+    feas = cands[cands["feasible"]].sort_values("brand_profit_disc_mean", ascending=False)
+    top = [{k: r[k] for k in POINT_KEYS} for _, r in feas.head(s["top"]).iterrows()]
+    res3 = run_stage(confirm_spec(size, top, seed), args, data / "confirm")
+    runs3 = per_run(res3, "confirm")
+    conf = point_table(runs3)
+    conf["reference"] = [""] * len(top) + list(REFERENCES)
+    typical_point = len(top) + REFERENCES.index("typical_tp")
+    reservation3 = args.outside_factor * float(conf.loc[conf["point"] == typical_point, "agency_profit_disc_mean"].iat[0])
+    conf = mark_feasible(conf, reservation3)
+    best = best_feasible(conf)
+    best_point = int(best["point"])
+    conf["role"] = ["best" if p == best_point else ("candidate" if r == "" else r)
+                    for p, r in zip(conf["point"], conf["reference"])]
+    conf["label"] = [("best: " if role == "best" else "") + (REF_LABELS[r] if r else contract_label(row))
+                     for role, r, (_, row) in zip(conf["role"], conf["reference"], conf.iterrows())]
+    for metric in ("brand_profit_disc", "brand_value_change", "final_brand_value", "agency_profit_disc"):
+        gaps = [paired_gap(runs3, best_point, int(p), metric) for p in conf["point"]]
+        conf[f"gap_{metric}_mean"] = [g[0] for g in gaps]
+        conf[f"gap_{metric}_ci_low"] = [g[1] for g in gaps]
+        conf[f"gap_{metric}_ci_high"] = [g[2] for g in gaps]
+    order = {"best": 0, "candidate": 1, "typical_tp": 2, "brand_partnership": 3, "sales_is_king": 4}
+    conf = conf.sort_values("role", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    return {"candidates": cands, "references": refs, "box": box, "reservation": reservation, "confirm": conf,
+            "best": best, "reservation_confirm": reservation3, "runs": {"search": res1, "reference": res0,
+                                                                       "refine": res2, "confirm": res3}}
+
+
+def searched_row(cands: pd.DataFrame, best: pd.Series) -> pd.Series:
+    """The search-stage row of the confirmed best contract (same terms), for the search figure."""
+    scale = pd.Series({k: hi - lo for k, (lo, hi) in TERMS.items()})
+    dist = (cands[list(TERMS)] - pd.Series({k: best[k] for k in TERMS})).abs().div(scale).sum(axis=1)
+    return cands.loc[dist.idxmin()]
+
+
+def summary_markdown(conf: pd.DataFrame, title: str, note: str) -> str:
+    cols = ("brand_profit_disc", "brand_value_change", "agency_profit_disc", "short_term_gmv")
+    head = ["contract", "base fee (k RMB/month)", "commission", "bonus", "weeks", "brand weight", "runs",
+            *[DISPLAY[c].axis for c in cols], "feasible",
+            "best minus this: brand profit (million RMB per brand)", "best minus this: brand value change (points)"]
+    lines = [f"# {title}", "", note, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in conf.iterrows():
+        cells = [r["label"], f"{r['base_fee'] / 1e3:.1f}", f"{100 * r['commission_rate']:.1f}%",
+                 f"{r['brand_bonus_rate']:.2f}", str(int(r["contract_weeks"])), f"{r['evaluation_brand_weight']:.1f}",
+                 str(int(r["n"]))]
+        cells += [_ci(r, c, DISPLAY[c]) for c in cols]
+        cells.append("yes" if r["feasible"] else "no")
+        cells.append("–" if r["role"] == "best" else _ci(r, "gap_brand_profit_disc", DISPLAY["brand_profit_disc"]))
+        cells.append("–" if r["role"] == "best" else _ci(r, "gap_brand_value_change", DISPLAY["brand_value_change"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _ci(r: pd.Series, col: str, spec: hl.Outcome) -> str:
+    m, lo, hi = (r[f"{col}_{s}"] * spec.scale for s in ("mean", "ci_low", "ci_high"))
+    if not np.isfinite(m):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{m:{spec.fmt}}"
+    return f"{m:{spec.fmt}} [{lo:{spec.fmt}}, {hi:{spec.fmt}}]"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = hl.build_parser(NAME, __doc__.split("\n\n")[1].replace("\n", " "))
+    parser.add_argument("--outside-factor", type=float, default=1.0,
+                        help="the agency's outside option as a multiple of what the typical TP contract "
+                             "pays it (default 1.0; 0 = zero profit after its labour cost)")
+    args = hl.parse_args(parser, argv, NAME)
+    if not np.isfinite(args.outside_factor) or not 0 <= args.outside_factor <= 1:
+        raise hl.UserError(f"--outside-factor must be in [0, 1] (the typical contract must stay "
+                           f"feasible), got {args.outside_factor}")
+    r = search(args)
+    out = Path(args.out)
+    s = sizes(args.size_name)
+    size = s["base"].get("n_consumers", 10_000)
+    conf, best = r["confirm"], r["best"]
+    note = (f"{args.size_name} size, {size:,} consumers, {s['steps']} weeks, "
+            f"{s['replications']} replications per candidate")
+    paths = plot_search(r["candidates"], r["references"], searched_row(r["candidates"], best),
+                        r["reservation"], out, note, args.docs, box=r["box"])
+    paths += plot_confirm(conf, out, f"{args.size_name} size, {s['confirm_reps']} fresh replications", args.docs)
+
+    cand_csv = out / "candidates.csv"
+    r["candidates"].to_csv(cand_csv, index=False, float_format="%.6g")
+    csv, md = out / "summary.csv", out / "summary.md"
+    conf.to_csv(csv, index=False, float_format="%.6g")
+    sik = conf[conf["role"] == "sales_is_king"].iloc[0]
+    md.write_text(summary_markdown(
+        conf, "Contract search: the brand's best contract under the agency's participation constraint",
+        f"Size `{args.size_name}`: {len(r['candidates'])} contracts searched ({s['search']} + {s['refine']} "
+        f"refinement) x {s['replications']} common-random-number replications, then the best {s['top']} and "
+        f"the presets confirmed on {s['confirm_reps']} fresh replications ({size:,} consumers, {s['steps']} "
+        f"weeks, learning agencies). Brand profit discounted at {ANNUAL_DISCOUNT_RATE:.0%} a year, per brand. "
+        f"Outside option: {args.outside_factor:g} x the agency's discounted profit under the typical TP "
+        f"contract = {r['reservation_confirm'] * 1e-6:.2f} million RMB per client brand. "
+        f"Mean [95% CI]; gaps are paired over replications.\n\n"
+        f"The \"sales is king\" contract earns the brand "
+        f"{_ci(sik, 'gap_brand_profit_disc', DISPLAY['brand_profit_disc'])} million RMB less per brand than the "
+        f"best, and ends with a brand-value change "
+        f"{_ci(sik, 'gap_brand_value_change', DISPLAY['brand_value_change'])} percentage points lower."),
+        encoding="utf-8")
+    hl.report([*paths, md, csv, cand_csv])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(hl.main_guard(main))
