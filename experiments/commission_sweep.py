@@ -34,8 +34,11 @@ QUESTION = ("Does a higher sales commission trade long-term brand value for shor
 COMMISSIONS = [round(0.05 * i, 2) for i in range(9)]  # 0%, 5%, ..., 40%
 FEES = [10_000.0, 80_000.0]                            # RMB per month: low, high
 SHOWN = [0.05, 0.20, 0.35]                             # commission levels of the time-series figure
+REFERENCE = 0.05                                       # paired differences are taken from this level
 OUTCOMES = ["short_term_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
             "agency_profit_total", "platform_revenue_total", "total_gmv", "final_promo_strategy_share"]
+DIFF_OUTCOMES = ["short_term_gmv", "brand_value_change", "brand_profit_total", "agency_profit_total",
+                 "final_promo_strategy_share"]
 SIZES = {
     "full": h.Size("full", replications=20, steps=260),
     "quick": h.Size("quick", replications=8, steps=260, base={"n_consumers": 2000}),
@@ -86,7 +89,7 @@ def plot_tradeoff(table: pd.DataFrame, size_name: str, plt):
         ax.errorbar(x, y, xerr=[xlo, xhi], yerr=[ylo, yhi], color=color, marker=marker, ms=6, ls="none",
                     elinewidth=0.7, capsize=2, alpha=0.9, label=fee_label(fee))
         for xi, yi, ci in zip(x, y, c):
-            if round(ci * 100) % 10 == 0:  # label every 10 points of commission
+            if round(ci * 100) in (0, 10, 40):  # the ends and the knee; the rest crowd together
                 ax.annotate(h.pct(ci), (xi, yi), xytext=(7 if k == 0 else -7, 5), textcoords="offset points",
                             ha="left" if k == 0 else "right", fontsize=8.5, color=color, weight="bold")
         off = (k - 0.5) * 0.6
@@ -98,7 +101,7 @@ def plot_tradeoff(table: pd.DataFrame, size_name: str, plt):
         a.axhline(0, color="grey", lw=0.8, ls=":")
     ax.set_xlabel(h.OUTCOMES["short_term_gmv"].axis + ", all brands")
     ax.set_ylabel("brand value change over five years (%)")
-    ax.set_title("The trade-off: one point per commission rate (labelled every 10%)", fontsize=10)
+    ax.set_title("The trade-off: one point per commission rate (0-40% in steps of 5%)", fontsize=10)
     ax.legend(loc="upper right")
     ax_gmv.set_ylabel("short-term GMV\n(million RMB, weeks 0-25)")
     ax_gmv.set_title("Each outcome against the commission", fontsize=10)
@@ -198,20 +201,33 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     paths += h.write_summary(table, out, ["base_fee", "commission_rate"], OUTCOMES,
                              title="Commission sweep: short-term GMV against long-term brand value",
                              note=note, key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": h.pct})
-    print(headline_text(table))
+    diff = h.paired_differences(res.runs, ["base_fee", "commission_rate"], {"commission_rate": REFERENCE},
+                                DIFF_OUTCOMES)
+    paths += h.write_differences(
+        diff, out, ["base_fee", "commission_rate"], DIFF_OUTCOMES,
+        title=f"Difference from {h.pct(REFERENCE)} commission at the same base fee",
+        note=("Each run minus the run with the same replication (the same simulated market, by "
+              f"common random numbers) and base fee at {h.pct(REFERENCE)} commission; mean [95% CI]. "
+              "Brand value change is in percentage points."),
+        key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": h.pct})
+    print(headline_text(table, diff))
     return paths
 
 
-def headline_text(table: pd.DataFrame) -> str:
+def headline_text(table: pd.DataFrame, diff: pd.DataFrame) -> str:
     """A few lines with the headline numbers (5%, 20%, 35% commission)."""
     lines = []
     for fee in FEES:
         for c in SHOWN:
-            t = table[(table["base_fee"] == fee) & np.isclose(table["commission_rate"], c)]
+            sel = lambda t: t[(t["base_fee"] == fee) & np.isclose(t["commission_rate"], c)]  # noqa: E731
+            t, d = sel(table), sel(diff)
             if t.empty:
                 continue
             cells = ", ".join(f"{h.OUTCOMES[o].label} {h._cell(t, 0, o)} {h.OUTCOMES[o].unit}"
                               for o in ("short_term_gmv", "final_brand_value", "brand_value_change"))
+            if not np.isclose(c, REFERENCE):
+                cells += "; vs " + h.pct(REFERENCE) + ": " + ", ".join(
+                    f"{h.OUTCOMES[o].label} {h._cell(d, 0, o)}" for o in ("short_term_gmv", "brand_value_change"))
             lines.append(f"fee {fee:,.0f} RMB/month, commission {h.pct(c)}: {cells}")
     return "\n".join(lines)
 

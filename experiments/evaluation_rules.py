@@ -117,6 +117,12 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
             "evaluation_brand_weight 0.5; brand bonus = brand_bonus_rate 0.3 with GMV-only renewal.")
     paths += h.write_summary(table, out, ["rule", "brand_measure_noise"], OUTCOMES,
                              title="Evaluation rule, brand bonus and measurement noise", note=note)
+    diff = h.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": "GMV only"}, OUTCOMES)
+    paths += h.write_differences(
+        diff, out, ["rule", "brand_measure_noise"], OUTCOMES,
+        title="Difference from the GMV-only rule at the same noise",
+        note=("Each run minus the GMV-only run of the same replication (the same simulated market, by "
+              "common random numbers); mean [95% CI]. Brand value change is in percentage points."))
     return paths
 
 

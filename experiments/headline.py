@@ -231,6 +231,27 @@ def mean_ci(runs: pd.DataFrame, by: Sequence[str], outcomes: Sequence[str],
     return pd.DataFrame(rows, columns=cols)
 
 
+def paired_differences(runs: pd.DataFrame, keys: Sequence[str], ref: Mapping[str, Any],
+                       outcomes: Sequence[str], level: float = 0.95) -> pd.DataFrame:
+    """Each design point minus a reference point, paired by replication: like :func:`mean_ci`
+    but on ``outcome - outcome at ref`` within the same replication and the same values of the
+    other ``keys``. With common random numbers, replication r starts from the same market at
+    every point, so these intervals are much tighter than the difference of two
+    :func:`mean_ci` intervals. ``ref`` names the reference, e.g. ``{"commission_rate": 0.05}``."""
+    if "status" in runs.columns:
+        runs = runs[runs["status"] == "done"]
+    held = [k for k in keys if k not in ref]
+    is_ref = np.ones(len(runs), dtype=bool)
+    for k, v in ref.items():
+        col = runs[k].to_numpy()
+        is_ref &= np.isclose(col.astype(float), float(v)) if np.issubdtype(col.dtype, np.number) else col == v
+    base = runs.loc[is_ref, [*held, "replication", *outcomes]]
+    merged = runs.merge(base, on=[*held, "replication"], suffixes=("", "__ref"), how="inner")
+    for o in outcomes:
+        merged[o] = merged[o] - merged[f"{o}__ref"]
+    return mean_ci(merged, keys, outcomes, level)
+
+
 def timeseries_ci(ts: pd.DataFrame, by: Sequence[str], column: str, level: float = 0.95) -> pd.DataFrame:
     """Per group and week: ``mean``, ``ci_low``, ``ci_high``, ``n`` of a weekly reporter over
     the replications (vectorised Student t)."""
@@ -336,6 +357,20 @@ def write_summary(table: pd.DataFrame, out: str | os.PathLike, keys: Sequence[st
     md.write_text(summary_markdown(table, keys, outcomes, title=title, note=note,
                                    key_labels=key_labels), encoding="utf-8")
     return [md, csv]
+
+
+def write_differences(table: pd.DataFrame, out: str | os.PathLike, keys: Sequence[str],
+                      outcomes: Sequence[str], *, title: str, note: str = "",
+                      key_labels: Mapping[str, Callable[[Any], str]] | None = None) -> list[Path]:
+    """Write a :func:`paired_differences` table as ``OUT/differences.csv`` and append it to
+    ``OUT/summary.md`` as a second section; return the CSV path."""
+    out = Path(out)
+    csv = out / "differences.csv"
+    table.to_csv(csv, index=False, float_format="%.6g")
+    md = summary_markdown(table, keys, outcomes, title=title, note=note, key_labels=key_labels)
+    with open(out / "summary.md", "a", encoding="utf-8") as fh:
+        fh.write("\n#" + md)  # one level below the summary's title
+    return [csv]
 
 
 def pct(x: float) -> str:

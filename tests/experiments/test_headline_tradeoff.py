@@ -83,7 +83,8 @@ def test_summary_table_has_one_row_per_design_point_with_cis(ran):
         assert ((lo <= m + 1e-9 * m.abs()) & (m <= hi + 1e-9 * m.abs())).all(), o
     md = (out / "summary.md").read_text(encoding="utf-8")
     assert md.startswith("# ")
-    assert md.count("\n|") == info["rows"] + 2  # header, rule, one line per design point
+    first = md.split("\n## ")[0]  # the summary; a table of paired differences may follow
+    assert first.count("\n|") == info["rows"] + 2  # header, rule, one line per design point
 
 
 def test_summary_means_are_replication_means_of_the_stored_runs(ran):
@@ -106,6 +107,22 @@ def test_summary_means_are_replication_means_of_the_stored_runs(ran):
     assert len(merged) == info["rows"]
     np.testing.assert_allclose(merged[f"{o}_mean"], merged[o], rtol=1e-5)
     assert (csv["n"] == spec["replications"]).all()
+
+
+def test_paired_differences_are_zero_at_the_reference(ran):
+    name, info, out, _ = ran
+    if name == "contract_horizon":
+        pytest.skip("no reference point in this design")
+    diff = pd.read_csv(out / "differences.csv")
+    assert len(diff) == info["rows"]
+    ref = diff["commission_rate"] == commission_sweep.REFERENCE if name == "commission_sweep" \
+        else diff["rule"] == "GMV only"
+    assert ref.sum() == info["rows"] // (len(commission_sweep.COMMISSIONS) if name == "commission_sweep"
+                                         else len(evaluation_rules.RULES))
+    o = info["outcomes"][0]
+    assert (diff.loc[ref, f"{o}_mean"] == 0).all()
+    assert (diff.loc[~ref, f"{o}_mean"] != 0).any()
+    assert "## Difference from" in (out / "summary.md").read_text(encoding="utf-8")
 
 
 def test_rerun_resumes_and_runs_nothing(ran, capsys):
