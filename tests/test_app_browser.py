@@ -223,6 +223,20 @@ def test_app_in_headless_chromium(app_url, tmp_path):
 
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot), full_page=True)
+
+        # choosing a preset moves the contract sliders to the preset's terms
+        page.locator(".control-preset .v-field, .control-preset .v-select__slot").first.click()
+        page.get_by_role("option", name="sales_is_king").click()
+        expect(page.locator(".value-base_fee")).to_contain_text("RMB 5,000")
+        expect(commission).to_contain_text("30%")
+        expect(page.locator(".value-contract_weeks")).to_contain_text("26")
+        expect(page.locator(".run-label")).to_contain_text("sales_is_king")
+        expect(page.locator(".value-agency_policy")).to_contain_text("learning")  # kept
+        page.locator(".btn-step-13").click()
+        expect(week).to_contain_text("Week 13")
+        # and Reset starts the same contract again at week 0
+        page.locator(".btn-reset").click()
+        expect(week).to_contain_text("Week 0")
         browser.close()
 
     assert shot.stat().st_size > 10_000
