@@ -2,8 +2,8 @@
 
     .venv/bin/python notebooks/make_notebooks.py          # rewrite all four
     .venv/bin/python notebooks/make_notebooks.py --check  # exit 1 if a notebook differs
-    .venv/bin/python notebooks/make_notebooks.py --figures  # run them (small size), figures
-                                                          # to docs/img/notebook_*.png
+    .venv/bin/python notebooks/make_notebooks.py --figures [NAME ...]  # run them at the small
+                                                  # size, figures to docs/img/notebook_*.png
 
 Edit the cells here, not in Jupyter, and rerun; the notebooks are stored without outputs and
 with stable cell ids, so a diff shows only what changed. Every notebook starts with a
@@ -724,11 +724,12 @@ verdict = pd.DataFrame(rows).set_index("outcome")
 print("Your reasoning:", MY_REASONING)
 verdict.assign(**{c: verdict[c].map("{:,.4g}".format) for c in ["baseline", "yours", "difference", "95% CI ±"]})'''),
     code('''\
-fig, ax = plt.subplots(figsize=(8, 3.6))
+fig, ax = plt.subplots(figsize=(9, 4.2))
 rel = (verdict["difference"] / verdict["baseline"].abs()) * 100
 rel_ci = (verdict["95% CI ±"] / verdict["baseline"].abs()) * 100
 colors = [COLORS[2] if r == "yes" else COLORS[1] for r in verdict["right?"]]
-ax.barh(verdict.index, rel, xerr=rel_ci, color=colors, capsize=3)
+labels = [f"{o}\\npredicted {r.predicted}, observed {r.observed}" for o, r in verdict.iterrows()]
+ax.barh(labels, rel, xerr=rel_ci, color=colors, capsize=3)
 ax.axvline(0, color="grey", lw=0.8)
 ax.set(xlabel="your contract vs baseline (% of the baseline)",
        title="Green: your prediction was right; red: it was not")
@@ -830,7 +831,7 @@ def build(stem: str, cells) -> nbformat.NotebookNode:
     return nb
 
 
-def export_figures(size: str = "small") -> list[Path]:
+def export_figures(size: str = "small", stems=None) -> list[Path]:
     """Run every notebook at ``size`` in a temporary folder; write its figures to docs/img/.
 
     Figure k of notebook NN_name becomes ``docs/img/notebook_NN_name_k.png``.
@@ -846,7 +847,7 @@ def export_figures(size: str = "small") -> list[Path]:
     os.environ["AGENCY_SIM_NOTEBOOK_SIZE"] = size
     written = []
     with tempfile.TemporaryDirectory() as work:
-        for stem in NOTEBOOKS:
+        for stem in stems or NOTEBOOKS:
             nb = nbformat.read(HERE / f"{stem}.ipynb", as_version=4)
             NotebookClient(nb, timeout=3600, kernel_name="python3",
                            resources={"metadata": {"path": work}}).execute()
@@ -863,8 +864,8 @@ def export_figures(size: str = "small") -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    if "--figures" in argv:
-        export_figures()
+    if "--figures" in argv:  # optionally followed by notebook names (default: all)
+        export_figures(stems=[a.removesuffix(".ipynb") for a in argv if a != "--figures"])
         return 0
     check = "--check" in argv
     stale = []
