@@ -213,19 +213,25 @@ def frontend_packages() -> list[str]:
 
 
 def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Put the page's front-end files into Solara's asset cache, fetched with ``npm pack``.
+    """Put the page's front-end files into Solara's asset cache, fetched from the npm registry.
 
     Solara serves its JavaScript and CSS through a cache (``SOLARA_ASSETS_PROXY_CACHE_DIR``,
     by default ``<venv>/share/solara/cdn``) that it fills from a public CDN on first use. On a
     machine that reaches the npm registry but no CDN (a locked-down classroom, CI) the page
-    would stay blank; this fills the cache from the same npm packages instead. Packages already
-    in the cache are skipped, so calling it again costs nothing. Returns the cache folder.
-    Raises ``RuntimeError`` if a package is missing and ``npm`` cannot fetch it.
+    would stay blank; this fills the cache from the same npm packages instead, downloading each
+    package's tarball over HTTPS and checking it against the registry's published SHA-512
+    (no npm needed). The registry is ``$NPM_CONFIG_REGISTRY`` or https://registry.npmjs.org.
+    Packages already in the cache are skipped, so calling it again costs nothing. Returns the
+    cache folder. Raises ``RuntimeError`` saying what failed if a package cannot be fetched.
     """
+    import base64
+    import hashlib
+    import io
+    import json
     import shutil
-    import subprocess
     import tarfile
     import tempfile
+    import urllib.request
 
     from solara.server import settings as server_settings
 
@@ -233,24 +239,31 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
     missing = [p for p in frontend_packages() if not (cache / p / "package.json").exists()]
     if not missing:
         return cache
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(f"Solara's front-end files {', '.join(missing)} are not in {cache} and "
-                           "npm is not installed to fetch them (apt-get install npm)")
+    registry = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as tmp:
-        done = subprocess.run([npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True,
-                              text=True, timeout=600)
-        if done.returncode:
-            raise RuntimeError(f"npm pack {' '.join(missing)} failed:\n{done.stderr.strip()}")
-        for package, tarball in zip(missing, done.stdout.split()):
-            unpacked = Path(tmp) / package.replace("/", "_")
-            with tarfile.open(Path(tmp) / tarball) as tar:
-                tar.extractall(unpacked, filter="data")
+    for package in missing:
+        name, version = package.rsplit("@", 1)
+        try:
+            with urllib.request.urlopen(f"{registry}/{name}/{version}", timeout=60) as r:
+                dist = json.load(r)["dist"]
+            with urllib.request.urlopen(dist["tarball"], timeout=300) as r:
+                data = r.read()
+        except (OSError, KeyError, ValueError) as exc:
+            raise RuntimeError(f"could not fetch Solara's front-end package {package} from {registry} "
+                               f"({exc}); the app page needs it. Check the network or set "
+                               "NPM_CONFIG_REGISTRY to a reachable npm registry") from exc
+        algo, _, want = dist.get("integrity", "").partition("-")
+        if algo == "sha512" and base64.b64encode(hashlib.sha512(data).digest()).decode() != want:
+            raise RuntimeError(f"{package} from {registry} does not match its published SHA-512")
+        with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as tmp:
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                tar.extractall(tmp, filter="data")
             target = cache / package
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(target, ignore_errors=True)
-            os.replace(unpacked / "package", target)  # whole package at once: never half there
+            roots = [d for d in Path(tmp).iterdir() if d.is_dir()]  # "package/" in all but old tarballs
+            root = Path(tmp) / "package" if (Path(tmp) / "package").is_dir() else roots[0]
+            os.replace(root, target)  # whole package at once: never half there
     return cache
 
 
