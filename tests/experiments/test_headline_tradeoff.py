@@ -7,9 +7,12 @@ Each script runs once per module in ``--tiny`` mode (a few seconds, serial execu
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import xml.etree.ElementTree as ET
 
+import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,9 +46,6 @@ def ran(request, tmp_path_factory):
     name = request.param
     info = SCRIPTS[name]
     out = tmp_path_factory.mktemp(name) / "out"
-    import contextlib
-    import io
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         code = info["module"].main(["--tiny", "--out", str(out)])
@@ -59,8 +59,6 @@ def test_writes_figures_as_png_and_svg_and_prints_their_paths(ran):
         png = out / "figures" / f"{fig}.png"
         svg = out / "figures" / f"{fig}.svg"
         assert png.is_file() and svg.is_file(), fig
-        import matplotlib.image as mpimg
-
         img = mpimg.imread(png)
         assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 300
         assert float(np.std(img[..., :3])) > 0.01  # not a blank canvas
