@@ -7,6 +7,7 @@ there is no traceback for them.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 from pathlib import Path
@@ -120,13 +121,21 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_app(args) -> int:
-    import subprocess
-
+    try:
+        from model.app import ensure_frontend_assets
+    except ImportError as exc:
+        raise UserError(f"the app needs Solara ({exc.name} is missing): pip install -e '.[app]'") from exc
+    try:  # the page's JavaScript, from the npm registry when no CDN is reachable
+        ensure_frontend_assets()
+    except RuntimeError as exc:
+        print(f"agency-sim: warning: {exc}", file=sys.stderr)
     app = Path(__file__).resolve().parent.parent / "model" / "app.py"
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port)]
     if not args.open:
         cmd.append("--no-open")
-    return subprocess.call(cmd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)  # become the server: a signal to this process reaches it
 
 
 def build_parser() -> argparse.ArgumentParser:
