@@ -307,7 +307,7 @@ def plot_confirm(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[
                            label="agency's outside option")
                 ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.85)
             ax.axvline(0, color="0.3", lw=0.6)
-            ax.set_xlabel(spec.axis)
+            ax.set_xlabel(f"{spec.label}\n({spec.unit})")
             ax.set_title(spec.label)
             ax.grid(axis="y", visible=False)
         axes[0].set_yticks(y, labels, fontsize=8)
