@@ -385,6 +385,9 @@ def Page() -> None:
 
     def play_loop() -> None:
         while playing.value:
+            with lock:  # Pause may have come while this thread waited
+                if not playing.value:
+                    break
             advance(PLAY_WEEKS_PER_FRAME)
             time.sleep(PLAY_PAUSE_SECONDS)
 

@@ -202,8 +202,9 @@ def test_app_in_headless_chromium(app_url, tmp_path):
             " return m && Number(m[1]) >= 52; }")
         page.locator(".btn-play").click()
         expect(page.locator(".btn-play")).to_contain_text("Play")
+        page.wait_for_timeout(800)  # a frame already being computed may still land
         paused_at = _week(page)
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)
         assert _week(page) == paused_at, "the market kept running after Pause"
 
         # raises the commission from 8% to 30% with the keyboard on the slider's thumb: the
