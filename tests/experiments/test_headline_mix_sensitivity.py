@@ -75,10 +75,10 @@ def _check_store(folder: Path, timeseries: bool = True):
 
 # --- agency_mix ------------------------------------------------------------------------------------
 def test_agency_mix_writes_figures_summary_and_data(mix_out, capsys):
-    _check_figures(mix_out, ["mix_over_time", "mix_agency_strategies"])
+    _check_figures(mix_out, ["mix_over_time", "mix_agency_strategies", "mix_contracts_vs_agencies"])
     table = _check_summary(mix_out)
-    assert table["preset"].tolist() == list(agency_mix.PRESET_ORDER)
-    for col in ("n", "promo_strategy_share_end_mean", "promo_strategy_share_end_ci_low",
+    assert table["region"].tolist() == list(agency_mix.REGIONS)
+    for col in ("preset", "sales_driven_share", "n", "promo_strategy_share_end_mean", "promo_strategy_share_end_ci_low",
                 "promo_strategy_share_end_ci_high", "mean_deal_proneness_end_mean",
                 "mean_reference_price_ratio_end_mean", "brand_value_change_mean"):
         assert col in table.columns, col
@@ -87,6 +87,9 @@ def test_agency_mix_writes_figures_summary_and_data(mix_out, capsys):
     assert share.between(0, 1).all()
     res = _check_store(mix_out / "data")
     assert set(res.runs["preset"]) == set(agency_mix.PRESET_ORDER)
+    # the swapped regions: each extreme preset's contracts with the other's agency mix
+    assert set(zip(res.runs["preset"], res.runs["sales_driven_share"])) == {
+        (p["preset"], p["sales_driven_share"]) for p in agency_mix.REGIONS.values()}
     assert (res.runs.merge(res.timeseries[["run_id"]].drop_duplicates(), on="run_id").shape[0]
             == len(res.runs))
     assert len(res.agencies) > 0
@@ -94,9 +97,10 @@ def test_agency_mix_writes_figures_summary_and_data(mix_out, capsys):
 
 def test_agency_mix_regions_start_from_their_archetypes(mix_out):
     # the sales-driven region starts with more brands on promotion than the brand-driven one
-    table = pd.read_csv(mix_out / "summary.csv").set_index("preset")
+    table = pd.read_csv(mix_out / "summary.csv").set_index("region")
     start = table["promo_strategy_share_start_mean"]
     assert start["region_sales_driven"] > start["typical_tp"] > start["region_brand_driven"]
+    assert start["brand_contracts_sales_agencies"] > start["sales_contracts_brand_agencies"]
 
 
 def test_agency_mix_rerun_resumes_without_new_runs(mix_out):
