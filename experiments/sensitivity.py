@@ -72,7 +72,7 @@ def sizes(size: str) -> dict[str, Any]:
     return {
         "tiny": dict(steps=20, replications=1, sobol_n=4, morris_r=3, base=dict(hl.TINY_BASE)),
         "quick": dict(steps=260, replications=1, sobol_n=16, morris_r=6, base={"n_consumers": 600}),
-        "full": dict(steps=260, replications=1, sobol_n=128, morris_r=30, base={"n_consumers": 2000}),
+        "full": dict(steps=260, replications=1, sobol_n=64, morris_r=20, base={"n_consumers": 2000}),
     }[size]
 
 
