@@ -78,24 +78,38 @@ def rule_of(weight: float, bonus: float) -> str:
     return f"weight {weight:g}, bonus {bonus:g}"
 
 
-def plot_bars(table: pd.DataFrame, size_name: str, plt):
-    """Small multiples: one panel per outcome; groups = noise level, bars = rule, 95% CIs."""
-    fig, axes = plt.subplots(1, len(SHOWN), figsize=(13, 4.6))
+def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
+    """Small multiples: one panel per outcome (groups = noise level, bars = rule, 95% CIs),
+    and a last panel with the paired difference in brand-value change from the GMV-only rule."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    axes = axes.ravel()
     rules = list(RULES)
-    width = 0.8 / len(rules)
-    for ax, (outcome, label) in zip(axes, SHOWN):
-        for k, rule in enumerate(rules):
-            t = table[table["rule"] == rule].sort_values("brand_measure_noise")
+    colors = {rule: h.PALETTE[[1, 0, 2][k % 3]] for k, rule in enumerate(rules)}
+
+    def bars(ax, t_all, outcome, shown_rules):
+        width = 0.8 / len(shown_rules)
+        for k, rule in enumerate(shown_rules):
+            t = t_all[t_all["rule"] == rule].sort_values("brand_measure_noise")
             m, lo, hi = h.scaled(t, outcome)
-            x = np.arange(len(t)) + (k - (len(rules) - 1) / 2) * width
-            ax.bar(x, m, width * 0.95, color=h.PALETTE[[1, 0, 2][k % 3]], label=rule, zorder=2)
+            x = np.arange(len(t)) + (k - (len(shown_rules) - 1) / 2) * width
+            ax.bar(x, m, width * 0.95, color=colors[rule], label=rule, zorder=2)
             ax.errorbar(x, m, yerr=[lo, hi], fmt="none", ecolor="black", elinewidth=0.9, capsize=2.5, zorder=3)
         ax.set_xticks(range(len(NOISES)), [f"{n:g}" for n in NOISES])
-        ax.set_xlabel("noise of the brand measure (sd of the index)")
-        ax.set_ylabel(label)
+        ax.set_xlabel("noise of the brand measure (sd of the tracked index)")
         ax.axhline(0, color="grey", lw=0.8)
         ax.grid(axis="x", visible=False)
-    axes[0].legend(loc="best", title="contract rule", title_fontsize=9)
+
+    for ax, (outcome, label) in zip(axes, SHOWN):
+        bars(ax, table, outcome, rules)
+        ax.set_ylabel(label)
+    last = axes[-1]
+    bars(last, diff, "brand_value_change", rules[1:])
+    last.set_ylabel("brand value change minus GMV-only\n(percentage points, paired)")
+    last.set_title("Gain over the GMV-only rule (same simulated markets)", fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(rules), title="contract rule",
+               bbox_to_anchor=(0.5, -0.01), title_fontsize=9)
+    fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
     fig.suptitle("Does judging or paying the agency on a (noisy) brand measure bring brand building back?\n"
                  f"learning agencies, typical TP contract at {h.pct(COMMISSION)} commission; "
                  "mean and 95% CI over replications" + ("" if size_name == "full" else f" ({size_name} run)"),
@@ -107,8 +121,9 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     runs = res.runs.copy()
     runs["rule"] = [rule_of(w, b) for w, b in zip(runs["evaluation_brand_weight"], runs["brand_bonus_rate"])]
     table = h.mean_ci(runs, ["rule", "brand_measure_noise"], OUTCOMES)
+    diff = h.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": "GMV only"}, OUTCOMES)
     with h.figure_style() as plt:
-        paths = h.save_figure(plot_bars(table, size_name, plt), out, "evaluation_bars", docs=docs)
+        paths = h.save_figure(plot_bars(table, diff, size_name, plt), out, "evaluation_bars", docs=docs)
     spec = res.spec
     note = (f"Typical TP preset, learning agencies, commission {h.pct(COMMISSION)}, {spec.steps} weeks, "
             f"{spec.replications} replications per row ({size_name} size, common random numbers); "
@@ -117,7 +132,6 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
             "evaluation_brand_weight 0.5; brand bonus = brand_bonus_rate 0.3 with GMV-only renewal.")
     paths += h.write_summary(table, out, ["rule", "brand_measure_noise"], OUTCOMES,
                              title="Evaluation rule, brand bonus and measurement noise", note=note)
-    diff = h.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": "GMV only"}, OUTCOMES)
     paths += h.write_differences(
         diff, out, ["rule", "brand_measure_noise"], OUTCOMES,
         title="Difference from the GMV-only rule at the same noise",
