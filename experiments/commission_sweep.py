@@ -76,7 +76,7 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     as paired differences from the reference commission in the same simulated markets: the
     per-point CIs of the frontier include the spread between random markets, the paired ones
     do not, so they show which differences the sweep can tell apart."""
-    fig = plt.figure(figsize=(11, 5.4))
+    fig = plt.figure(figsize=(11, 5.8))
     grid = fig.add_gridspec(2, 2, width_ratios=[1.6, 1])
     ax = fig.add_subplot(grid[:, 0])
     ax_gmv = fig.add_subplot(grid[0, 1])
@@ -107,7 +107,9 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     ax.set_xlabel(h.OUTCOMES["short_term_gmv"].axis + ", all brands")
     ax.set_ylabel("brand value change over five years (%)")
     ax.set_title("The trade-off: one point per commission rate (0-40% in steps of 5%)", fontsize=10)
-    ax.legend(loc="upper right")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
+    fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     ax_gmv.set_ylabel("short-term GMV\n(million RMB)")
     ax_gmv.set_title(f"Paired difference from {h.pct(REFERENCE)} commission\n(same simulated markets)", fontsize=10)
     ax_gmv.tick_params(labelbottom=False)
