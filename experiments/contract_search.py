@@ -22,8 +22,9 @@ Design (every run on the typical TP market with learning agencies, ``agency_poli
 common random numbers: replication r has the same seed for every candidate, which removes most
 of the noise from comparisons between candidates):
 
-1. search:  a Latin hypercube of candidates over base_fee 0-150k RMB/month, commission_rate
-            0-35%, brand_bonus_rate 0-0.5, contract_weeks 13-156;
+1. search:  a Latin hypercube of candidates over base_fee 0-300k RMB/month, commission_rate
+            0-35%, brand_bonus_rate 0-0.5, contract_weeks 13-260 (a first search with fees up
+            to 150k and terms up to 156 weeks found its best contract at those edges);
    reference: the typical TP, "sales is king" and brand-partnership presets on the same seeds
             (the typical contract sets the agency's outside option);
 2. refine:  a second Latin hypercube in a box around the best feasible candidate (+-15% of
@@ -60,10 +61,10 @@ ANNUAL_DISCOUNT_RATE = 0.10
 WEEKS_PER_YEAR = 52
 # search space: term -> (low, high)
 TERMS: dict[str, tuple[float, float]] = {
-    "base_fee": (0.0, 150_000.0),
+    "base_fee": (0.0, 300_000.0),
     "commission_rate": (0.0, 0.35),
     "brand_bonus_rate": (0.0, 0.5),
-    "contract_weeks": (13, 156),
+    "contract_weeks": (13, 260),
 }
 REFINE_WIDTH = 0.15  # half-width of the refinement box, as a share of each range
 # contract columns of a confirmation point (the presets differ in these only)
