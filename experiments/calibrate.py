@@ -102,7 +102,7 @@ def short_name(m: V.Measurement) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="one seed, three brands (a smoke test)")
+    ap.add_argument("--quick", action="store_true", help="one seed, three brands: a smoke test of the procedure (too coarse to reproduce the defaults)")
     ap.add_argument("--out", default="out/calibration", help="output directory (default: %(default)s)")
     ap.add_argument("--n-consumers", type=int, default=3000)
     args = ap.parse_args(argv)

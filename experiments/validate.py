@@ -244,9 +244,9 @@ TOST p {max_tost:.2g}, smallest KS p {min_ks:.2g}.
 {docking_table}
 
 Speed on this scenario: the vectorised market ran {vec_rate:,.0f} consumer-brand-weeks per
-second, the reference {ref_rate:,.0f}: **{ratio:.0f}×** faster at {n_consumers} consumers (the
-gap grows with the population; `python benchmarks/bench_docking.py` prints it per size as
-JSON lines).
+second, the reference {ref_rate:,.0f}: **{ratio:.0f}×** faster at {n_consumers} consumers, measured
+in the same process during this run (`python benchmarks/bench_docking.py` prints the ratio for
+several population sizes as JSON lines).
 """
 
 
