@@ -14,7 +14,8 @@ base fee; five simulated years (260 weeks); replications with common random numb
 
 Writes into ``--out`` (default ``out/commission_sweep[-quick]``): ``data/`` (the sweep store),
 ``figures/commission_tradeoff``, ``figures/commission_timeseries``,
-``figures/commission_who_gains`` (PNG and SVG), ``summary.md`` and ``summary.csv``.
+``figures/commission_who_gains`` (PNG and SVG), ``summary.md`` and ``summary.csv``, and
+``differences.csv`` (each commission minus 5% in the same simulated market, paired).
 """
 
 from __future__ import annotations

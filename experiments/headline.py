@@ -10,6 +10,8 @@ table. Everything a script writes goes into one output folder::
     OUT/figures/NAME.svg
     OUT/summary.md            the summary table, Markdown (mean [95% CI low, high])
     OUT/summary.csv           the same, one column per mean / CI bound
+    OUT/differences.csv       (optional) paired differences from a reference design point,
+                              also appended to summary.md: see paired_differences()
 
 The pieces here:
 
@@ -17,8 +19,11 @@ The pieces here:
   ``--out``, ``--executor``, ``--workers``, ``--scheduler``, ``--seed``, ``--progress``,
   ``--docs``); :class:`Size` picks the sweep size from it.
 - :func:`run`: run a spec dict into ``OUT/data`` and return the loaded :class:`Results`.
-- :func:`mean_ci` and :func:`timeseries_ci`: mean and Student-t 95% CI over replications.
-- :func:`save_figure`, :func:`write_summary`, :func:`figure_style`, :data:`PALETTE`,
+- :func:`mean_ci` and :func:`timeseries_ci`: mean and Student-t 95% CI over replications;
+  :func:`paired_differences`: the same for differences from a reference point, run by run
+  (meaningful with ``common_random_numbers = true``).
+- :func:`save_figure`, :func:`write_summary`, :func:`write_differences`, :func:`figure_style`,
+  :func:`report` (print the paths written), :data:`PALETTE`,
   :data:`OUTCOMES` (labels and units of the run outcomes).
 - :func:`main_guard`: user errors become one line on stderr and exit code 2, as in
   ``agency-sim``.
