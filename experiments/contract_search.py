@@ -290,7 +290,9 @@ def plot_search(cands: pd.DataFrame, refs: pd.DataFrame, best: pd.Series, reserv
 
 
 def plot_confirm(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
-    labels = [lab.replace(": ", "\n", 1) if lab.startswith("best: ") else lab for lab in table["label"]]
+    labels = [(lab.replace(": ", "\n", 1) if lab.startswith("best: ") else lab)
+              + ("" if feasible else "\n(infeasible: pays the agency too little)")
+              for lab, feasible in zip(table["label"], table["feasible"])]
     y = np.arange(len(labels))[::-1]  # first row at the top
     colours = [REF_MARKERS[r][1] if r in REF_MARKERS else (hl.PALETTE[4] if role == "best" else hl.PALETTE[5])
                for r, role in zip(table["reference"], table["role"])]
