@@ -219,11 +219,14 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         thumb = page.locator(".control-commission_rate [role=slider]")
         for _ in range(80):  # one key at a time: each press restarts the market, and a press
             # sent while the page redraws can be dropped on a busy machine, so read and steer
-            shown = _percent(commission.inner_text())
+            before = commission.inner_text()
+            shown = _percent(before)
             if shown == 30:
                 break
             thumb.press("ArrowRight" if shown < 30 else "ArrowLeft")
-            page.wait_for_timeout(150)
+            deadline = time.monotonic() + 5  # wait for this key's restart to show (or give up
+            while commission.inner_text() == before and time.monotonic() < deadline:  # on it)
+                page.wait_for_timeout(100)
         expect(commission).to_contain_text("30%")
         expect(page.locator(".run-label")).to_contain_text("commission 30%")
         expect(week).to_contain_text("Week 0")
