@@ -91,10 +91,18 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
         ax.plot(x, y, color=color, lw=0.8, alpha=0.6)
         ax.errorbar(x, y, xerr=[xlo, xhi], yerr=[ylo, yhi], color=color, marker=marker, ms=6, ls="none",
                     elinewidth=0.7, capsize=2, alpha=0.9, label=fee_label(fee))
-        for xi, yi, ci in zip(x, y, c):
-            if round(ci * 100) in (0, 10, 40):  # the ends and the knee; the rest crowd together
-                ax.annotate(h.pct(ci), (xi, yi), xytext=(7 if k == 0 else -7, 5), textcoords="offset points",
-                            ha="left" if k == 0 else "right", fontsize=8.5, color=color, weight="bold")
+        # label 0%, 5% and 10% one by one; the higher rates crowd together, so they share one
+        # label beside their cluster (low fee to the right of the points, high fee to the left)
+        side = dict(xytext=(8 if k == 0 else -8, 0), textcoords="offset points", va="center",
+                    ha="left" if k == 0 else "right", fontsize=8.5, color=color, weight="bold",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+        single = np.round(c * 100) <= 10
+        for xi, yi, ci in zip(x[single], y[single], c[single]):
+            ax.annotate(h.pct(ci), (xi, yi), **side)
+        if (~single).any():
+            rest = c[~single]
+            ax.annotate(f"{h.pct(rest.min())}–{h.pct(rest.max())}",
+                        (x[~single].max() if k == 0 else x[~single].min(), y[~single].mean()), **side)
         off = (k - 0.5) * 0.6
         d = diff[diff["base_fee"] == fee].sort_values("commission_rate")
         for a, outcome in ((ax_gmv, "short_term_gmv"), (ax_bv, "brand_value_change")):
