@@ -42,8 +42,14 @@ def test_higher_commission_means_more_promotion_and_lower_brand_value():
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known discrepancy with issue 3: over the first 26 weeks a 35% commission raises the "
+    "promotion-heavy share by only ~6 points and market GMV by ~0.2% (t ~ 0.8 over 24 seeds); "
+    "a promotion mostly takes sales from rivals and the brand's own later weeks "
+    "(docs/experiments.md, commission sweep)"))
 def test_higher_commission_raises_short_term_gmv():
-    # the first 26 weeks: learning agencies have to discover promotion's pay-off quickly
+    # the first 26 weeks: learning agencies have to discover promotion's pay-off quickly.
+    # The claim is a significant rise (one-sided t over paired seeds), not a positive mean.
     diffs = []
     for seed in range(24):
         gmv = {}
@@ -52,7 +58,9 @@ def test_higher_commission_raises_short_term_gmv():
             m.run(26)
             gmv[c] = m.datacollector.get_model_vars_dataframe()["gmv"].sum()
         diffs.append(gmv[0.35] / gmv[0.05] - 1)
-    assert np.mean(diffs) > 0
+    d = np.asarray(diffs)
+    t = d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
+    assert t > 1.714, f"mean change {d.mean():+.2%}, t = {t:.2f} over {len(d)} seeds"  # t(23), 5% one-sided
 
 
 @pytest.mark.slow
