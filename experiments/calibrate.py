@@ -37,6 +37,7 @@ import pandas as pd
 
 from model import Params
 from experiments import validation as V
+from experiments.cliutil import Parser
 
 # pre-calibration values of the searched parameters (the model's first defaults)
 START = dict(price_sensitivity=3.0, reference_smoothing=0.85, promo_salience=1.0, stockpile_gain=6.0,
@@ -101,7 +102,7 @@ def short_name(m: V.Measurement) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__.splitlines()[0])
+    ap = Parser(prog="python -m experiments.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one seed, three brands: a smoke test of the procedure (too coarse to reproduce the defaults)")
     ap.add_argument("--out", default="out/calibration", help="output directory (default: %(default)s)")
     ap.add_argument("--n-consumers", type=int, default=3000)

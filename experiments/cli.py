@@ -7,10 +7,12 @@ there is no traceback for them.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 from pathlib import Path
+
+from experiments.cliutil import Parser
 
 EXIT_USAGE = 2
 
@@ -139,7 +141,7 @@ def _cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="agency-sim",
         description="Agent-based model of e-commerce operations agencies (Tmall TP) under commission contracts.")
     sub = parser.add_subparsers(dest="command", required=True)

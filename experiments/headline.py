@@ -50,6 +50,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from experiments.cliutil import Parser
+
 EXIT_USAGE = 2
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 
@@ -118,7 +120,7 @@ class UserError(Exception):
 
 def build_parser(prog: str, question: str) -> argparse.ArgumentParser:
     """The command line every headline script shares."""
-    p = argparse.ArgumentParser(prog=f"python -m experiments.{prog}", description=question)
+    p = Parser(prog=f"python -m experiments.{prog}", description=question)
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
                       help="a real but small version (about a minute on two cores)")

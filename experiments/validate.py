@@ -25,6 +25,7 @@ import pandas as pd
 
 from model import Params
 from experiments import validation as V
+from experiments.cliutil import Parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "validation.md"
@@ -372,7 +373,7 @@ def read_measurements(path: Path) -> list[V.Measurement]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m experiments.validate", description=__doc__.splitlines()[0])
+    ap = Parser(prog="python -m experiments.validate", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer seeds and brands (smoke test)")
     ap.add_argument("--out", default="out/validation", help="directory for validation.csv (default: %(default)s)")
     ap.add_argument("--doc", default=str(DOC), help="where to write the Markdown (default: docs/validation.md)")

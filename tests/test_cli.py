@@ -57,3 +57,24 @@ def test_presets_and_params_list(capsys):
     assert main(["params"]) == 0
     out = capsys.readouterr().out
     assert "commission_rate" in out and "RMB/month" in out
+
+
+@pytest.mark.parametrize("argv", [["run", "--bogus"], ["run", "--steps", "x"], ["nosuchcommand"],
+                                  ["sweep"]], ids=["unknown-option", "bad-int", "unknown-command",
+                                                   "missing-argument"])
+def test_usage_errors_are_one_line_and_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("agency-sim") and "error:" in err[0], err
+
+
+def test_headline_script_usage_error_is_one_line(capsys):
+    from experiments import commission_sweep
+
+    with pytest.raises(SystemExit) as ended:
+        commission_sweep.main(["--quick", "--tiny"])  # mutually exclusive sizes
+    assert ended.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not allowed with" in err[0], err
