@@ -145,18 +145,9 @@ def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
     lines = [f"# {title}", "", note, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines.append("| runs | " + " | ".join(str(int(n)) for n in table["n"]) + " |")
     for o, spec in SUMMARY_OUTCOMES.items():
-        cells = [_cell(table, i, o, spec) for i in range(len(table))]
+        cells = [hl._cell(table, i, o, spec) for i in range(len(table))]
         lines.append(f"| {spec.axis} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _cell(table: pd.DataFrame, i: int, o: str, spec: hl.Outcome) -> str:
-    m, lo, hi = (table[f"{o}_{s}"].iat[i] * spec.scale for s in ("mean", "ci_low", "ci_high"))
-    if not np.isfinite(m):
-        return "–"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{m:{spec.fmt}}"
-    return f"{m:{spec.fmt}} [{lo:{spec.fmt}}, {hi:{spec.fmt}}]"
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -286,15 +277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths += plot_agency_strategies(agencies, out, note, args.docs)
     paths += plot_contracts_vs_agencies(table, out, note, args.docs)
 
-    csv, md = out / "summary.csv", out / "summary.md"
-    table.to_csv(csv, index=False, float_format="%.6g")
-    md.write_text(summary_markdown(
+    table_paths = hl.write_table(table, out, summary_markdown(
         table, "Agency mix under imitation: regions compared (and the extremes with agency mixes swapped)",
         f"Size `{args.size_name}`: {res.spec.replications} replications per region ({len(REGIONS)} regions, "
         f"the last two with the agency mixes of the extremes swapped), {steps} weeks, "
         f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
-        f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run."), encoding="utf-8")
-    hl.report([*paths, md, csv])
+        f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run."))
+    hl.report([*paths, *table_paths])
     return 0
 
 

@@ -25,7 +25,6 @@ The chosen values are the defaults of :mod:`model.params`; ``docs/validation.md`
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import time
@@ -135,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if best is None or (passed, -dist) > (best[0], -best[1]):
                 best = (passed, dist, dict(zip(grid, combo)))
         chosen.update(best[2])
-        print(f"  -> chosen: " + ", ".join(f"{k}={v:g}" for k, v in best[2].items()), flush=True)
+        print("  -> chosen: " + ", ".join(f"{k}={v:g}" for k, v in best[2].items()), flush=True)
 
     print("\n== check: P8 (learning agencies) with the chosen values vs the starting values", flush=True)
     for label, values in (("start", START), ("chosen", chosen)):

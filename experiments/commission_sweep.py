@@ -50,20 +50,10 @@ SEED = 2026
 
 def make_spec(size: h.Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
-    return {
-        "name": PROG,
-        "description": QUESTION,
-        "steps": size.steps,
-        "replications": size.replications,
-        "seed": seed,
-        # common random numbers: replication r starts from the same market (brands, consumers,
-        # agencies) at every commission level, so differences between levels are not masked
-        # by differences between random markets
-        "common_random_numbers": True,
-        "base": {"preset": "typical_tp", "agency_policy": "learning", **size.base},
-        "design": {"kind": "grid", "factors": {"base_fee": FEES, "commission_rate": COMMISSIONS}},
-        "outputs": {"timeseries": True, "brands": False, "agencies": False},
-    }
+    return h.headline_spec(PROG, QUESTION, size, seed, base={},
+                           design={"kind": "grid", "factors": {"base_fee": FEES,
+                                                               "commission_rate": COMMISSIONS}},
+                           timeseries=True)
 
 
 def fee_label(fee: float) -> str:

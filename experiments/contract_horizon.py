@@ -43,18 +43,9 @@ SEED = 2027
 
 def make_spec(size: h.Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
-    return {
-        "name": PROG,
-        "description": QUESTION,
-        "steps": size.steps,
-        "replications": size.replications,
-        "seed": seed,
-        "common_random_numbers": True,
-        "base": {"preset": "typical_tp", "agency_policy": "learning", **size.base},
-        "design": {"kind": "grid", "factors": {"contract_weeks": CONTRACT_WEEKS,
-                                               "commission_rate": COMMISSIONS}},
-        "outputs": {"timeseries": False, "brands": False, "agencies": False},
-    }
+    return h.headline_spec(PROG, QUESTION, size, seed, base={},
+                           design={"kind": "grid", "factors": {"contract_weeks": CONTRACT_WEEKS,
+                                                               "commission_rate": COMMISSIONS}})
 
 
 def _heatmap(ax, fig, table: pd.DataFrame, outcome: str, cmap: str, centre: float | None, title: str):

@@ -46,7 +46,6 @@ resume), ``OUT/figures/contract_search`` and ``contract_confirm`` (PNG and SVG),
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -154,20 +153,6 @@ def confirm_spec(size: str, candidates: list[dict[str, Any]], seed: int = SEED) 
     return {"name": f"{NAME}_confirm_{size}", **_common(size, seed + 1, s["confirm_reps"]),
             "description": "Contract search, stage 3: best candidates and presets on fresh seeds",
             "design": {"kind": "points", "points": points}}
-
-
-def run_stage(spec: dict[str, Any], args, folder: Path):
-    """Run ``spec`` into ``folder`` with the executor options of ``args``; return its Results."""
-    from experiments.sweep import load_results, load_spec, run_sweep
-
-    spec = load_spec(spec)
-    t0 = time.perf_counter()
-    print(f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
-          f"{spec.n_runs} runs of {spec.steps} weeks -> {folder}", file=sys.stderr)
-    run_sweep(spec, folder, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-              progress=args.progress)
-    print(f"{spec.name}: sweep finished in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    return load_results(folder)
 
 
 # --- analysis ------------------------------------------------------------------------------------
@@ -330,8 +315,8 @@ def search(args) -> dict[str, Any]:
     seed = SEED if args.seed is None else args.seed
     s = sizes(size)
     data = out / "data"
-    res1 = run_stage(search_spec(size, seed), args, data / "search")
-    res0 = run_stage(reference_spec(size, seed), args, data / "reference")
+    res1 = hl.run_into(search_spec(size, seed), args, data / "search")
+    res0 = hl.run_into(reference_spec(size, seed), args, data / "reference")
     refs = point_table(per_run(res0, "reference"))
     refs["reference"] = list(REFERENCES)
     reservation = args.outside_factor * float(refs.loc[refs["reference"] == "typical_tp", "agency_profit_disc_mean"].iat[0])
@@ -340,7 +325,7 @@ def search(args) -> dict[str, Any]:
                          reservation)
     best1 = best_feasible(pool)
     box = refine_box(best1.to_dict())
-    res2 = run_stage(refine_spec(size, best1.to_dict(), seed), args, data / "refine")
+    res2 = hl.run_into(refine_spec(size, best1.to_dict(), seed), args, data / "refine")
     stage2 = point_table(per_run(res2, "refine"))
     cands = mark_feasible(pd.concat([stage1, stage2], ignore_index=True), reservation)
     refs = mark_feasible(refs, reservation)
@@ -348,7 +333,7 @@ def search(args) -> dict[str, Any]:
     # confirmation: the best few feasible searched contracts and the presets, fresh seeds
     feas = cands[cands["feasible"]].sort_values("brand_profit_disc_mean", ascending=False)
     top = [{k: r[k] for k in POINT_KEYS} for _, r in feas.head(s["top"]).iterrows()]
-    res3 = run_stage(confirm_spec(size, top, seed), args, data / "confirm")
+    res3 = hl.run_into(confirm_spec(size, top, seed), args, data / "confirm")
     runs3 = per_run(res3, "confirm")
     conf = point_table(runs3)
     conf["reference"] = [""] * len(top) + list(REFERENCES)
@@ -429,10 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cand_csv = out / "candidates.csv"
     r["candidates"].to_csv(cand_csv, index=False, float_format="%.6g")
-    csv, md = out / "summary.csv", out / "summary.md"
-    conf.to_csv(csv, index=False, float_format="%.6g")
     sik = conf[conf["role"] == "sales_is_king"].iloc[0]
-    md.write_text(summary_markdown(
+    table_paths = hl.write_table(conf, out, summary_markdown(
         conf, "Contract search: the brand's best contract under the agency's participation constraint",
         f"Size `{args.size_name}`: {len(r['candidates'])} contracts searched ({s['search']} + {s['refine']} "
         f"refinement) x {s['replications']} common-random-number replications, then the best {s['top']} and "
@@ -444,9 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"The \"sales is king\" contract earns the brand "
         f"{_ci(sik, 'gap_brand_profit_disc', DISPLAY['brand_profit_disc'])} million RMB less per brand than the "
         f"best, and ends with a brand-value change "
-        f"{_ci(sik, 'gap_brand_value_change', DISPLAY['brand_value_change'])} percentage points lower."),
-        encoding="utf-8")
-    hl.report([*paths, md, csv, cand_csv])
+        f"{_ci(sik, 'gap_brand_value_change', DISPLAY['brand_value_change'])} percentage points lower."))
+    hl.report([*paths, *table_paths, cand_csv])
     return 0
 
 

@@ -57,18 +57,8 @@ def make_spec(size: h.Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`): explicit design points."""
     points = [{"evaluation_brand_weight": w, "brand_bonus_rate": b, "brand_measure_noise": n}
               for (w, b) in RULES.values() for n in NOISES]
-    return {
-        "name": PROG,
-        "description": QUESTION,
-        "steps": size.steps,
-        "replications": size.replications,
-        "seed": seed,
-        "common_random_numbers": True,
-        "base": {"preset": "typical_tp", "agency_policy": "learning", "commission_rate": COMMISSION,
-                 **size.base},
-        "design": {"kind": "points", "points": points},
-        "outputs": {"timeseries": False, "brands": False, "agencies": False},
-    }
+    return h.headline_spec(PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION},
+                           design={"kind": "points", "points": points})
 
 
 def rule_of(weight: float, bonus: float) -> str:

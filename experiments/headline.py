@@ -181,17 +181,44 @@ def main_guard(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] 
         return 130
 
 
-# --- running ---------------------------------------------------------------------------------
-def run(spec: Mapping[str, Any], args: argparse.Namespace):
-    """Run ``spec`` into ``OUT/data`` with the executor options of ``args``; return the
-    loaded :class:`experiments.store.Results`. Resumes an interrupted sweep in that folder."""
-    from .sweep import load_results, load_spec, run_sweep
+# --- specs and running ---
+def headline_spec(prog: str, question: str, size: Size, seed: int, *, base: Mapping[str, Any],
+                  design: Mapping[str, Any], timeseries: bool = False) -> dict[str, Any]:
+    """A headline sweep spec: learning agencies under the typical TP preset plus ``base``, the
+    size's horizon, replications and base, and common random numbers -- replication r starts
+    from the same market (brands, consumers, agencies) at every design point, so differences
+    between points are not masked by differences between random markets."""
+    return {
+        "name": prog,
+        "description": question,
+        "steps": size.steps,
+        "replications": size.replications,
+        "seed": seed,
+        "common_random_numbers": True,
+        "base": {"preset": "typical_tp", "agency_policy": "learning", **base, **size.base},
+        "design": dict(design),
+        "outputs": {"timeseries": timeseries, "brands": False, "agencies": False},
+    }
 
+
+# --- running ---------------------------------------------------------------------------------
+def run(spec: Mapping[str, Any], args: argparse.Namespace, folder: str | os.PathLike | None = None):
+    """Run ``spec`` into ``folder`` (default ``OUT/data``) with the executor options of
+    ``args``, its root seed replaced by ``--seed`` when given; return the loaded
+    :class:`experiments.store.Results`. Resumes an interrupted sweep in that folder."""
     spec = dict(spec)
     if args.seed is not None:
         spec["seed"] = args.seed
+    return run_into(spec, args, Path(args.out) / "data" if folder is None else folder)
+
+
+def run_into(spec: Mapping[str, Any], args: argparse.Namespace, folder: str | os.PathLike):
+    """Run ``spec`` as it is (its own seed) into ``folder`` with the executor options of
+    ``args``; return the loaded :class:`experiments.store.Results`."""
+    from .sweep import load_results, load_spec, run_sweep
+
     spec = load_spec(spec)
-    data = Path(args.out) / "data"
+    data = Path(folder)
     t0 = time.perf_counter()
     print(f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
           f"{spec.n_runs} runs of {spec.steps} weeks -> {data}", file=sys.stderr)
@@ -323,8 +350,9 @@ def save_figure(fig, out: str | os.PathLike, name: str, *, docs: bool = False) -
     return paths
 
 
-def _cell(table: pd.DataFrame, i: int, o: str) -> str:
-    spec = OUTCOMES.get(o, Outcome(o, ""))
+def _cell(table: pd.DataFrame, i: int, o: str, spec: Outcome | None = None) -> str:
+    """Row ``i``'s ``o`` as 'mean [low, high]' in display units (``spec``, else ``OUTCOMES``)."""
+    spec = spec or OUTCOMES.get(o, Outcome(o, ""))
     m = table[f"{o}_mean"].iat[i] * spec.scale
     lo = table[f"{o}_ci_low"].iat[i] * spec.scale
     hi = table[f"{o}_ci_high"].iat[i] * spec.scale
@@ -356,13 +384,19 @@ def write_summary(table: pd.DataFrame, out: str | os.PathLike, keys: Sequence[st
                   key_labels: Mapping[str, Callable[[Any], str]] | None = None) -> list[Path]:
     """Write ``OUT/summary.csv`` (raw units: RMB, shares) and ``OUT/summary.md`` (display
     units, mean [95% CI]); return both paths."""
+    return write_table(table, out, summary_markdown(table, keys, outcomes, title=title, note=note,
+                                                    key_labels=key_labels))
+
+
+def write_table(table: pd.DataFrame, out: str | os.PathLike, markdown: str) -> list[Path]:
+    """Write ``table`` as ``OUT/summary.csv`` and ``markdown`` as ``OUT/summary.md``; return
+    both paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "summary.csv"
     md = out / "summary.md"
     table.to_csv(csv, index=False, float_format="%.6g")
-    md.write_text(summary_markdown(table, keys, outcomes, title=title, note=note,
-                                   key_labels=key_labels), encoding="utf-8")
+    md.write_text(markdown, encoding="utf-8")
     return [md, csv]
 
 

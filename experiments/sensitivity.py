@@ -34,7 +34,6 @@ mu*, sigma).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -95,23 +94,6 @@ def build_specs(size: str, seed: int = SEED) -> dict[str, dict[str, Any]]:
                   "design": {"kind": "sobol", "samples": s["sobol_n"], "second_order": False,
                              "factors": factors}},
     }
-
-
-def run_stage(spec: dict[str, Any], args, folder: Path):
-    """Run ``spec`` into ``folder`` with the executor options of ``args``; return its Results."""
-    from experiments.sweep import load_results, load_spec, run_sweep
-
-    spec = dict(spec)
-    if args.seed is not None:
-        spec["seed"] = args.seed
-    spec = load_spec(spec)
-    t0 = time.perf_counter()
-    print(f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
-          f"{spec.n_runs} runs of {spec.steps} weeks -> {folder}", file=sys.stderr)
-    run_sweep(spec, folder, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-              progress=args.progress)
-    print(f"{spec.name}: sweep finished in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    return load_results(folder)
 
 
 # --- analysis ------------------------------------------------------------------------------------
@@ -225,8 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = hl.parse_args(parser, argv, NAME)
     specs = build_specs(args.size_name)
     out = Path(args.out)
-    morris_res = run_stage(specs["morris"], args, out / "data" / "morris")
-    sobol_res = run_stage(specs["sobol"], args, out / "data" / "sobol")
+    morris_res = hl.run(specs["morris"], args, out / "data" / "morris")
+    sobol_res = hl.run(specs["sobol"], args, out / "data" / "sobol")
     table = indices(morris_res, sobol_res)
 
     s = sizes(args.size_name)
@@ -236,16 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = plot_morris(table, out, note, args.docs)
     paths += plot_sobol(table, out, note, args.docs)
 
-    csv, md = out / "summary.csv", out / "summary.md"
-    table.to_csv(csv, index=False, float_format="%.6g")
-    md.write_text(summary_markdown(
+    table_paths = hl.write_table(table, out, summary_markdown(
         table, "Global sensitivity: Sobol' indices and Morris screening",
         f"Size `{args.size_name}`: {s['steps']} weeks per run, {size:,} consumers, typical TP "
         f"contract with learning agencies; ten factors. Sobol' (Saltelli, N = {s['sobol_n']}, "
         f"{sobol_res.spec.n_runs} runs) with 95% bootstrap CIs; Morris (r = {s['morris_r']} "
         f"trajectories, 4 levels, {morris_res.spec.n_runs} runs). Common random numbers, "
-        f"{s['replications']} replication(s) per point. Factors sorted by ST."), encoding="utf-8")
-    hl.report([*paths, md, csv])
+        f"{s['replications']} replication(s) per point. Factors sorted by ST."))
+    hl.report([*paths, *table_paths])
     return 0
 
 

@@ -14,7 +14,6 @@ document is generated, never typed: edit this file's templates, not the Markdown
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
@@ -351,12 +350,9 @@ def odd_tables() -> str:
 
 def update_odd(path: Path = ODD) -> bool:
     """Rewrite ODD's generated tables between their markers; return True if the file changed."""
-    text = path.read_text(encoding="utf-8")
-    start, end = text.index(ODD_BEGIN) + len(ODD_BEGIN), text.index(ODD_END)
-    new = text[:start] + "\n" + odd_tables() + "\n" + text[end:]
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    from model.params import rewrite_between
+
+    return rewrite_between(path, ODD_BEGIN, ODD_END, odd_tables())
 
 
 def read_measurements(path: Path) -> list[V.Measurement]:

@@ -172,7 +172,7 @@ TARGETS: dict[str, Target] = {t.pattern + ":" + t.quantity: t for t in (
     Target("P6", f"deal-proneness {PERSIST_WEEKS} weeks after promotions stop (change)", "> 0 (persists)",
            MELA, sign=+1),
     Target("P6", "reference price / regular price during promotion (change)", "< 0", MELA, sign=-1),
-    Target("P6", f"regular-price elasticity after a year of promotion (change)",
+    Target("P6", "regular-price elasticity after a year of promotion (change)",
            "< 0 (more price-sensitive)", MELA, sign=-1),
     Target("P6", "brand value after a year of promotion (relative change)", "< 0", MELA, sign=-1),
     Target("P6", f"brand value {PERSIST_WEEKS} weeks after promotions stop (relative change)",

@@ -324,7 +324,7 @@ class AgencyMarket(mesa.Model):
 
     # --- 7. records -----------------------------------------------------------------------------
     def record(self, plans, offer: Offer, sales) -> None:
-        led, p = self.ledger, self.p
+        led = self.ledger
         units = sales.units
         gmv = float(sales.revenue.sum())
         total_units = float(units.sum())

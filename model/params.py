@@ -292,13 +292,19 @@ README_END = "<!-- end of parameter table -->"
 
 def update_readme(path: str = "README.md") -> bool:
     """Rewrite the parameter table between the README's markers; return True if it changed."""
+    return rewrite_between(path, README_BEGIN, README_END, param_table_markdown())
+
+
+def rewrite_between(path, begin: str, end: str, content: str) -> bool:
+    """Replace the text between the marker lines ``begin`` and ``end`` of a file with
+    ``content`` (generated docs tables); return True if the file changed."""
     from pathlib import Path
 
-    readme = Path(path)
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
-    new = text[:start] + "\n" + param_table_markdown() + "\n" + text[end:]
+    doc = Path(path)
+    text = doc.read_text(encoding="utf-8")
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    new = text[:start] + "\n" + content + "\n" + text[stop:]
     if new != text:
-        readme.write_text(new, encoding="utf-8")
+        doc.write_text(new, encoding="utf-8")
     return new != text
 

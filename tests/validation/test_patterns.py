@@ -9,7 +9,6 @@ cached within the module, so patterns that share runs (P5 and P7, P2-P4) pay for
 
 import math
 
-import numpy as np
 import pytest
 
 from model import Params
