@@ -7,9 +7,10 @@ pattern (DESIGN.md section 1), starting from the pre-calibration values (``START
 
 1. *Price response* (P1, P3): ``price_sensitivity`` x ``reference_smoothing``.
 2. *Promotion response* (P2, P4, P3): ``promo_salience`` x ``stockpile_gain`` x ``reference_gain``.
-3. *Brand-building carryover* (P5, P7): ``goodwill_retention`` x ``image_recovery``, scored
-   together with P8 (learning agencies), because how lasting brand building is decides whether
-   a contract's weight on the brand measure can restore it.
+3. *Brand-building carryover* (P5, P7): ``goodwill_retention`` x ``goodwill_utility`` x
+   ``image_reversion`` x ``image_recovery``, scored together with P8 (learning agencies),
+   because how lasting brand building is decides whether a contract's weight on the brand
+   measure can restore it.
 
 Every candidate of a stage is measured on the controlled market of
 :mod:`experiments.validation` (the same virtual experiments as the validation table, at a
@@ -40,7 +41,8 @@ from experiments.cliutil import Parser
 
 # pre-calibration values of the searched parameters (the model's first defaults)
 START = dict(price_sensitivity=3.0, reference_smoothing=0.85, promo_salience=1.0, stockpile_gain=6.0,
-             reference_gain=1.0, goodwill_retention=0.93, image_recovery=0.01)
+             reference_gain=1.0, goodwill_retention=0.93, goodwill_utility=0.6, image_reversion=0.0,
+             image_recovery=0.01)
 
 STAGES: tuple[tuple[str, dict[str, Sequence[float]], tuple[str, ...]], ...] = (
     ("price response (P1, P3)",
@@ -50,7 +52,8 @@ STAGES: tuple[tuple[str, dict[str, Sequence[float]], tuple[str, ...]], ...] = (
      {"promo_salience": (0.5, 1.0), "stockpile_gain": (4.0, 6.0), "reference_gain": (0.7, 1.0)},
      ("P2", "P3", "P4")),
     ("brand-building carryover (P5, P7) without losing the brand measure's effect (P8)",
-     {"goodwill_retention": (0.91, 0.92, 0.93), "image_recovery": (0.003, 0.004, 0.01)},
+     {"goodwill_retention": (0.90, 0.91), "goodwill_utility": (0.45, 0.6), "image_reversion": (0.0, 0.04),
+      "image_recovery": (0.003, 0.01)},
      ("P5", "P7", "P8")),
 )
 MEASURED = ("P1", "P2", "P3", "P4", "P5", "P7")

@@ -87,6 +87,7 @@ class Brand(mesa.Agent):
         self.unit_cost = p.unit_cost_share * regular_price
         self.constant = constant
         self.image = image
+        self.base_image = image  # what the image fades back to without support or damage
         self.goodwill = 0.0
         self.velocity = 0.0  # trailing units per week
         self.contract: Contract | None = None
@@ -137,17 +138,30 @@ class Brand(mesa.Agent):
         return {"discount": discount, "price_multiplier": 1.0, "brand_effort": t.brand_effort,
                 "paid_traffic": budget}
 
-    def update_equity(self, discount: float, effort: float, brand_skill: float) -> None:
-        """Goodwill (Nerlove-Arrow) and image after one week (M5)."""
+    def update_goodwill(self, effort: float, brand_skill: float) -> None:
+        """Nerlove-Arrow goodwill with this week's brand effort (M5), before consumers shop.
+
+        ``G_t = r G_(t-1) + (1 - r) effort_t skill``: the week's effort counts in the week, as in
+        the Koyck form of advertising carryover that the literature's elasticities are
+        estimated with (Leone 1995; Sethuraman, Tellis & Briesch 2011).
+        """
+        p = self.model.p
+        if p.use_goodwill:
+            self.goodwill = p.goodwill_retention * self.goodwill + (1 - p.goodwill_retention) * effort * brand_skill
+
+    def update_image(self, discount: float, effort: float, brand_skill: float) -> None:
+        """Image after one week (M5): eroded by deep discounting, lifted by brand effort."""
         p = self.model.p
         if not p.use_goodwill:
             return
-        self.goodwill = p.goodwill_retention * self.goodwill + (1 - p.goodwill_retention) * effort * brand_skill
         # image moves between a floor and a ceiling: deep discounting drags it toward the floor
-        # (Jedidi, Mela & Gupta 1999), brand effort lifts it toward the ceiling
+        # (Jedidi, Mela & Gupta 1999), brand effort lifts it toward the ceiling, and without
+        # either it fades back toward the brand's base image (Leone 1995: 90% of an
+        # advertising effect is gone within 6-9 months)
         depth = min(discount / 0.3, 1.5) if discount >= 0.15 else 0.0
         self.image += p.image_recovery * effort * brand_skill * (IMAGE_CEILING - self.image) \
-            - p.image_erosion * depth * (self.image - IMAGE_FLOOR)
+            - p.image_erosion * depth * (self.image - IMAGE_FLOOR) \
+            - p.image_reversion * (self.image - self.base_image)
         self.image = float(np.clip(self.image, IMAGE_FLOOR, IMAGE_CEILING))
 
     def trailing_gmv(self, weeks: int) -> float:

@@ -110,6 +110,7 @@ class AgencyMarket(mesa.Model):
         self.switches_this_week = 0
         visibility_org = self.platform_rank()                  # 1. platform ranks brands
         plans = self.set_tactics()                             # 2. agencies set tactics
+        self.build_goodwill(plans)                             #    this week's effort counts now
         offer = self.make_offer(plans, visibility_org)
         sales = self.market.shop(offer)                        # 3. consumers shop
         self.settle(plans, offer, sales)                       # 4. money, goodwill, image
@@ -149,6 +150,11 @@ class AgencyMarket(mesa.Model):
                     plan.update({k: iv[k] for k in INTERVENTION_FIELDS if iv[k] is not None})
             plans.append(plan)
         return plans
+
+    def build_goodwill(self, plans) -> None:
+        """Goodwill takes in this week's brand effort before consumers shop (M5, Koyck timing)."""
+        for brand, plan in zip(self.brands, plans):
+            brand.update_goodwill(plan["brand_effort"], brand.capabilities()["brand_skill"])
 
     def make_offer(self, plans, visibility_org: np.ndarray) -> Offer:
         p = self.p
@@ -203,7 +209,7 @@ class AgencyMarket(mesa.Model):
             contract.book_week(gmv)
             brand.gmv_history.append(gmv)
             brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units
-            brand.update_equity(plan["discount"], plan["brand_effort"], caps["brand_skill"])
+            brand.update_image(plan["discount"], plan["brand_effort"], caps["brand_skill"])
 
     def _brand_values(self, visibility_org: np.ndarray | None = None) -> np.ndarray:
         p = self.p

@@ -86,9 +86,6 @@ def test_p5_brand_building_short_run_elasticity_and_goodwill_half_life():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known discrepancy, reported as FAIL in docs/validation.md: "
-                   "purchase-driven awareness, habit and rank feedback outlive goodwill, so the "
-                   "long run is about 4x the short run, not 2x (Sethuraman et al. 2011)")
 def test_p5_long_run_brand_building_elasticity_is_about_double_the_short_run():
     ms = measured("P5")
     check(ms["long-run brand-building elasticity"])
