@@ -44,7 +44,7 @@ def test_higher_commission_means_more_promotion_and_lower_brand_value():
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "known discrepancy with issue 3: over the first 26 weeks a 35% commission raises the "
-    "promotion-heavy share by only ~6 points and market GMV by ~0.2% (t ~ 0.8 over 24 seeds); "
+    "promotion-heavy share by only ~6 points and market GMV by about 0.1% (t ~ 0.5 over 24 seeds); "
     "a promotion mostly takes sales from rivals and the brand's own later weeks "
     "(docs/experiments.md, commission sweep)"))
 def test_higher_commission_raises_short_term_gmv():
@@ -64,13 +64,24 @@ def test_higher_commission_raises_short_term_gmv():
 
 
 @pytest.mark.slow
-def test_weight_on_brand_measure_restores_brand_value_and_noise_weakens_it():
+def test_weight_on_brand_measure_restores_brand_value():
     base = outcomes("high_commission")["value"]
     gain = outcomes("brand_weight")["value"] - base
-    noisy_gain = outcomes("brand_weight_noisy")["value"] - base
     assert gain.mean() > 0.05
     assert (gain > 0).sum() >= 6  # in most seeds, not just on average
     assert outcomes("brand_weight")["promo"].mean() < outcomes("high_commission")["promo"].mean()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known discrepancy with issue 3: the weight on the brand measure works mainly by taking GMV "
+    "pressure off renewal, so a very noisy measure (sd 1.5) leaves the agencies' strategy mix "
+    "almost unchanged, and its random non-renewals send more brands in-house; the noisy "
+    "measure's gain is not smaller (docs/experiments.md, evaluation rules)"))
+def test_noise_on_brand_measure_weakens_its_effect():
+    base = outcomes("high_commission")["value"]
+    gain = outcomes("brand_weight")["value"] - base
+    noisy_gain = outcomes("brand_weight_noisy")["value"] - base
     assert noisy_gain.mean() < gain.mean()
 
 
