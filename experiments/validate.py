@@ -209,8 +209,8 @@ The chosen defaults are: {calibrated}.
    back toward the brand's base image (`image_reversion`, half-life about 17 weeks at 0.04),
    for gains from brand building and losses from discounting alike: what a strategy does to
    image lasts only as long as the strategy. The grid of this stage is `goodwill_retention`
-   {0.90, 0.91} × `goodwill_utility` {0.45, 0.6} × `image_reversion` {0, 0.04} ×
-   `image_recovery` {0.003, 0.01}; `goodwill_utility` scales the short- and long-run
+   {{0.90, 0.91}} × `goodwill_utility` {{0.45, 0.6}} × `image_reversion` {{0, 0.04}} ×
+   `image_recovery` {{0.003, 0.01}}; `goodwill_utility` scales the short- and long-run
    elasticities together (0.6 puts the long run above 0.40), retention and reversion set
    the ratio and the half-life, and how lasting brand building is also decides whether a
    contract's weight on the brand measure can restore it, so the stage is scored together

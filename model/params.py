@@ -168,7 +168,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("mean_price", 100.0, "RMB", "mean regular price of a unit", 0, 1e6, low_open=True, group="brands"),
     _p("price_spread", 0.25, "log sd", "dispersion of regular prices across brands", 0, 2, group="brands"),
     _p("unit_cost_share", 0.35, "share of price", "unit cost as a share of regular price", 0, 1, high_open=True, group="brands"),
-    _p("goodwill_retention", 0.90, "weekly", "Nerlove-Arrow weekly retention of goodwill (0.90: stock half-life about 6.6 weeks; sales-effect half-life about 10 weeks, P5)", 0, 1, high_open=True, group="brands"),
+    _p("goodwill_retention", 0.90, "weekly", "Nerlove-Arrow weekly retention of goodwill (0.90: stock half-life about 6.6 weeks; sales-effect half-life about 9 weeks, P5)", 0, 1, high_open=True, group="brands"),
     _p("goodwill_utility", 0.45, "utils per unit", "utility per unit of goodwill stock", 0, 20, group="brands"),
     _p("brand_reach", 0.04, "per week", "weekly awareness gain among unaware consumers at full brand effort and skill", 0, 1, group="brands"),
     _p("image_erosion", 0.01, "per week", "share of the distance to the image floor lost per week of deep discounting (x depth / 30%)", 0, 1, group="brands"),
