@@ -47,3 +47,31 @@ def test_intervention_input_is_validated():
         simulate(steps=2, interventions=[{"brand": 9, "start": 1}], **BASE)
     with pytest.raises(ValueError, match="unknown intervention field"):
         simulate(steps=2, interventions=[{"brand": 0, "start": 1, "dicount": 0.2}], **BASE)
+
+
+def test_brand_effort_counts_in_the_week_it_is_spent():
+    # Koyck timing of goodwill (M5): a week of extra effort already moves that week's sales
+    quiet = dict(BASE, sales_driven_share=1.0, use_festivals=False)
+    base = simulate(steps=10, seed=14, **quiet)
+    push = simulate(steps=10, seed=14, interventions=[{"brand": 2, "start": 6, "weeks": 1,
+                                                       "brand_effort": 1.0}], **quiet)
+    gw = lambda r, w: r.brands[(r.brands["brand"] == 2) & (r.brands["week"] == w)]["goodwill"].item()
+    assert gw(push, 5) == gw(base, 5)
+    assert gw(push, 6) > gw(base, 6)
+    assert units(push, 2, [6])[0] > units(base, 2, [6])[0]
+
+
+@pytest.mark.parametrize("reversion", [0.0, 0.04])
+def test_image_fades_back_to_its_base_only_with_reversion(reversion):
+    # image raised by a year of full brand effort, then left alone (no effort, no discounts)
+    quiet = dict(BASE, use_festivals=False, image_reversion=reversion, image_recovery=0.02)
+    build = [{"brand": 0, "start": 0, "weeks": 52, "brand_effort": 1.0, "discount": 0.0}]
+    rest = [{"brand": 0, "start": 52, "weeks": 52, "brand_effort": 0.0, "discount": 0.0}]
+    r = simulate(steps=104, seed=15, interventions=build + rest, **quiet)
+    img = r.brands[r.brands["brand"] == 0].set_index("week")["image"]
+    start, peak, end = img.iloc[0], img.loc[51], img.loc[103]
+    assert peak > start + 0.1
+    if reversion:
+        assert end < start + 0.25 * (peak - start)  # 52 weeks at 4% a week: ~12% of the gain left
+    else:
+        assert end == pytest.approx(peak)
