@@ -202,9 +202,9 @@ The chosen defaults are: {calibrated}.
    (Leone) it is 2.3–3.2, just inside Sethuraman et al.'s range, and any slower component
    pushes it out. An earlier version of the model had two: image gains were permanent (image
    had no decay of its own), and effort entered goodwill a week after it was spent, so a
-   campaign's effect peaked after it ended (ratio about 3.9 at every value of the old grid; in
-   exploratory runs switching off image gains brought it to 3.1, and switching off rank
-   feedback as well to 2.7). The model now follows the Koyck timing the literature's
+   campaign's effect peaked after it ended (no candidate of the old grid met the ratio: 3.9 at
+   the values then chosen; in exploratory runs switching off image gains brought it to 3.1,
+   and switching off rank feedback as well to 2.7). The model now follows the Koyck timing the literature's
    elasticities are estimated with (the week's effort counts in the week) and lets image fade
    back toward the brand's base image (`image_reversion`, half-life about 17 weeks at 0.04),
    for gains from brand building and losses from discounting alike: what a strategy does to
