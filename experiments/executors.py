@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -79,15 +81,17 @@ def _ignore_sigint() -> None:
 
 
 def _mp_context():
-    """A forkserver that preloads the model where available (Linux, macOS), else spawn.
+    """fork where it is safe (Linux, no other Python threads), else forkserver or spawn.
 
-    ``fork`` would start workers a little faster, but forking a process that runs other
-    threads (pyarrow's and the progress bar's are C or Python threads the parent cannot see
-    through) may deadlock, and Python 3.12 warns about it. The forkserver imports the model
-    once and forks clean workers from that single-threaded process. Results do not depend on
-    the start method: every run is seeded from its own key.
+    ``fork`` starts workers instantly with everything imported; with other threads running
+    it may deadlock, so then a forkserver that preloads the model is used instead.
     """
     methods = mp.get_all_start_methods()
+    # tqdm's monitor thread only sleeps and polls bars; it holds no lock a worker could need
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
+    if sys.platform.startswith("linux") and "fork" in methods and not others:
+        return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(_PRELOAD)
