@@ -12,7 +12,9 @@ pay on GMV pulls towards promotion); three contract rules,
 - brand bonus: GMV-only renewal, plus a bonus of 30% of the measured rise in brand value;
 
 each at brand-measure noise (sd of the tracked brand-value index) 0, 0.1, 0.3 and 1.0; five
-simulated years; replications with common random numbers.
+simulated years; replications with common random numbers. The GMV-only rule never looks at
+the brand measure, so it is simulated once (at noise 0) and shown at every noise level
+(:func:`control_at_every_noise`): with common random numbers its runs would be identical.
 
     python -m experiments.evaluation_rules --quick
     python -m experiments.evaluation_rules                    # full size (16 replications)
@@ -53,10 +55,14 @@ SIZES = {
 SEED = 2028
 
 
+CONTROL = "GMV only"  # the rule that never reads the brand measure
+
+
 def make_spec(size: h.Size, seed: int = SEED) -> dict:
-    """The sweep spec (a dict for :func:`experiments.run_sweep`): explicit design points."""
+    """The sweep spec (a dict for :func:`experiments.run_sweep`): explicit design points, the
+    GMV-only control once (noise cannot reach it) and every other rule at every noise level."""
     points = [{"evaluation_brand_weight": w, "brand_bonus_rate": b, "brand_measure_noise": n}
-              for (w, b) in RULES.values() for n in NOISES]
+              for name, (w, b) in RULES.items() for n in (NOISES[:1] if name == CONTROL else NOISES)]
     return h.headline_spec(PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION},
                            design={"kind": "points", "points": points})
 
@@ -66,6 +72,20 @@ def rule_of(weight: float, bonus: float) -> str:
         if np.isclose(w, weight) and np.isclose(b, bonus):
             return name
     return f"weight {weight:g}, bonus {bonus:g}"
+
+
+def control_at_every_noise(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs with a ``rule`` column, the GMV-only control repeated at every noise level.
+
+    The control's contract has no brand weight and no bonus, so the survey's noise cannot
+    change anything it does (the survey's random draws are made at every noise level, so the
+    random stream is the same too); its runs stand for all noise levels in the tables and
+    figures, which keeps the "difference from GMV-only at the same noise" paired by market."""
+    runs = runs.assign(rule=[rule_of(w, b) for w, b in zip(runs["evaluation_brand_weight"],
+                                                           runs["brand_bonus_rate"])])
+    control = runs[runs["rule"] == CONTROL]
+    copies = [control.assign(brand_measure_noise=n) for n in NOISES]
+    return pd.concat([runs[runs["rule"] != CONTROL], *copies], ignore_index=True)
 
 
 def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
@@ -108,10 +128,9 @@ def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
 
 
 def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
-    runs = res.runs.copy()
-    runs["rule"] = [rule_of(w, b) for w, b in zip(runs["evaluation_brand_weight"], runs["brand_bonus_rate"])]
+    runs = control_at_every_noise(res.runs)
     table = h.mean_ci(runs, ["rule", "brand_measure_noise"], OUTCOMES)
-    diff = h.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": "GMV only"}, OUTCOMES)
+    diff = h.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": CONTROL}, OUTCOMES)
     with h.figure_style() as plt:
         paths = h.save_figure(plot_bars(table, diff, size_name, plt), out, "evaluation_bars", docs=docs)
     spec = res.spec

@@ -36,6 +36,8 @@ SCRIPTS = {
         module=evaluation_rules, keys=["rule", "brand_measure_noise"],
         figures=["evaluation_bars"],
         rows=len(evaluation_rules.RULES) * len(evaluation_rules.NOISES),
+        # the GMV-only control is simulated once: noise cannot reach a rule that never reads it
+        stored=1 + (len(evaluation_rules.RULES) - 1) * len(evaluation_rules.NOISES),
         outcomes=["brand_value_change", "short_term_gmv", "brand_profit_total"], tables=[]),
 }
 
@@ -91,14 +93,13 @@ def test_summary_means_are_replication_means_of_the_stored_runs(ran):
     runs = res.runs
     spec = info["module"].make_spec(info["module"].SIZES["tiny"])
     assert (runs["status"] == "done").all()
-    assert len(runs) == info["rows"] * spec["replications"]
+    assert len(runs) == info.get("stored", info["rows"]) * spec["replications"]
     for table in info["tables"]:
         ts = getattr(res, table)
         assert len(ts) == len(runs) * spec["steps"]
     csv = pd.read_csv(out / "summary.csv")
     if name == "evaluation_rules":
-        runs = runs.assign(rule=[evaluation_rules.rule_of(w, b) for w, b in
-                                 zip(runs["evaluation_brand_weight"], runs["brand_bonus_rate"])])
+        runs = evaluation_rules.control_at_every_noise(runs)
     o = info["outcomes"][0]
     means = runs.groupby(info["keys"])[o].mean().reset_index()
     merged = csv.merge(means, on=info["keys"], how="outer", validate="one_to_one")
@@ -123,6 +124,22 @@ def test_paired_differences_are_zero_at_the_reference(ran):
     assert (diff.loc[ref, f"{o}_mean"] == 0).all()
     assert (diff.loc[~ref, f"{o}_mean"] != 0).any()
     assert "## Difference from" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_gmv_only_control_is_run_once_and_shown_at_every_noise_level(ran):
+    name, info, out, _ = ran
+    if name != "evaluation_rules":
+        return
+    runs = load_results(out / "data").runs
+    control = runs[(runs["evaluation_brand_weight"] == 0) & (runs["brand_bonus_rate"] == 0)]
+    assert control["brand_measure_noise"].nunique() == 1
+    assert control["replication"].is_unique
+    csv = pd.read_csv(out / "summary.csv")
+    shown = csv[csv["rule"] == evaluation_rules.CONTROL]
+    assert sorted(shown["brand_measure_noise"]) == sorted(evaluation_rules.NOISES)
+    for o in info["outcomes"]:
+        assert shown[f"{o}_mean"].nunique() == 1
+        assert shown[f"{o}_mean"].iloc[0] == pytest.approx(control[o].mean(), rel=1e-5)  # CSV keeps 6 digits
 
 
 def test_rerun_resumes_and_runs_nothing(ran, capsys):
