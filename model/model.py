@@ -110,10 +110,11 @@ class AgencyMarket(mesa.Model):
         self.switches_this_week = 0
         visibility_org = self.platform_rank()                  # 1. platform ranks brands
         plans = self.set_tactics()                             # 2. agencies set tactics
-        self.build_goodwill(plans)                             #    this week's effort counts now
-        offer = self.make_offer(plans, visibility_org)
+        caps = [b.capabilities() for b in self.brands]         #    (who runs each store this week)
+        self.build_goodwill(plans, caps)                       #    this week's effort counts now
+        offer = self.make_offer(plans, caps, visibility_org)
         sales = self.market.shop(offer)                        # 3. consumers shop
-        self.settle(plans, offer, sales)                       # 4. money, goodwill, image
+        self.settle(plans, caps, sales)                        # 4. money, image
         self.measure_brands(visibility_org)
         self.review_contracts()                                # 5. contract terms end
         self.learn()                                           # 6. agencies learn
@@ -151,14 +152,13 @@ class AgencyMarket(mesa.Model):
             plans.append(plan)
         return plans
 
-    def build_goodwill(self, plans) -> None:
+    def build_goodwill(self, plans, caps) -> None:
         """Goodwill takes in this week's brand effort before consumers shop (M5, Koyck timing)."""
-        for brand, plan in zip(self.brands, plans):
-            brand.update_goodwill(plan["brand_effort"], brand.capabilities()["brand_skill"])
+        for brand, plan, c in zip(self.brands, plans, caps):
+            brand.update_goodwill(plan["brand_effort"], c["brand_skill"])
 
-    def make_offer(self, plans, visibility_org: np.ndarray) -> Offer:
+    def make_offer(self, plans, caps, visibility_org: np.ndarray) -> Offer:
         p = self.p
-        caps = [b.capabilities() for b in self.brands]
         regular = np.array([b.regular_price * pl["price_multiplier"] for b, pl in zip(self.brands, plans)])
         discount = np.array([pl["discount"] for pl in plans])
         if p.use_paid_traffic:
@@ -179,9 +179,9 @@ class AgencyMarket(mesa.Model):
                      reach=reach, festival=is_festival(self.week) and p.use_festivals)
 
     # --- 4. money and brand equity ----------------------------------------------------------------
-    def settle(self, plans, offer: Offer, sales) -> None:
+    def settle(self, plans, caps, sales) -> None:
         p, led = self.p, self.ledger
-        for brand, plan in zip(self.brands, plans):
+        for brand, plan, cap in zip(self.brands, plans, caps):
             j = brand.index
             gmv = float(sales.revenue[j])
             units = float(sales.units[j])
@@ -190,9 +190,8 @@ class AgencyMarket(mesa.Model):
             led.transfer(acct, "suppliers", units * brand.unit_cost, "cost_of_goods")
             led.transfer(acct, "platform", p.platform_take_rate * gmv, "take_rate")
             led.transfer(acct, "platform", plan["paid_traffic"], "paid_traffic")
-            caps = brand.capabilities()
             labour = p.effort_cost * STRATEGIES[brand.strategy].labour(plan["brand_effort"]) \
-                + p.service_cost * units * (1.5 - caps["service_skill"])
+                + p.service_cost * units * (1.5 - cap["service_skill"])
             contract = brand.contract
             if brand.in_house:
                 led.transfer(acct, "labour", labour, "in_house_labour")
@@ -209,7 +208,7 @@ class AgencyMarket(mesa.Model):
             contract.book_week(gmv)
             brand.gmv_history.append(gmv)
             brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units
-            brand.update_image(plan["discount"], plan["brand_effort"], caps["brand_skill"])
+            brand.update_image(plan["discount"], plan["brand_effort"], cap["brand_skill"])
 
     def _brand_values(self, visibility_org: np.ndarray | None = None) -> np.ndarray:
         p = self.p
