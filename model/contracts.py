@@ -23,6 +23,7 @@ class Contract:
     renewal_threshold: float
     gmv_baseline: float  # mean weekly GMV before the term (what growth is measured against)
     measure_start: float  # brand measure (index) at the start of the term
+    reliability: float = 1.0  # how much of a measured brand-value change the brand believes
     gmv_total: float = 0.0
     paid: float = 0.0  # fees, commission and bonus paid to the agency this term
     weeks_run: int = 0
@@ -34,7 +35,7 @@ class Contract:
                    base_fee=p.base_fee, commission_rate=p.commission_rate,
                    brand_bonus_rate=p.brand_bonus_rate, brand_weight=p.evaluation_brand_weight,
                    renewal_threshold=p.renewal_threshold, gmv_baseline=gmv_baseline,
-                   measure_start=measure_start)
+                   measure_start=measure_start, reliability=measure_reliability(p))
 
     def weekly_payments(self, gmv: float, measure_now: float, value_base: float) -> dict[str, float]:
         """Fee, commission and brand bonus owed for one week.
@@ -56,11 +57,31 @@ class Contract:
         return self.weeks_run >= self.weeks
 
     def score(self, measure_now: float) -> dict[str, float]:
-        """The brand's evaluation at the end of the term."""
+        """The brand's evaluation at the end of the term.
+
+        GMV growth is read off the books. Brand-value growth is the brand's best estimate from
+        its tracking survey: the measured change shrunk by the survey's ``reliability``.
+        """
         mean_gmv = self.gmv_total / max(self.weeks_run, 1)
         gmv_growth = mean_gmv / self.gmv_baseline - 1 if self.gmv_baseline > 0 else 0.0
-        brand_growth = measure_now - self.measure_start
+        measured = measure_now - self.measure_start
+        brand_growth = self.reliability * measured
         w = self.brand_weight
         score = (1 - w) * gmv_growth + w * brand_growth
-        return {"gmv_growth": gmv_growth, "brand_growth": brand_growth, "score": score,
-                "renew": score >= self.renewal_threshold}
+        return {"gmv_growth": gmv_growth, "measured_brand_growth": measured,
+                "brand_growth": brand_growth, "score": score, "renew": score >= self.renewal_threshold}
+
+
+def measure_reliability(p: Params) -> float:
+    """Share of a measured brand-value change the brand takes as real (signal extraction).
+
+    The change over a term is the difference of two survey readings, each with noise sd
+    ``brand_measure_noise``; the brand's prior on the true change has sd ``brand_change_prior_sd``.
+    Its posterior mean of the true change is the measured change times
+    prior variance / (prior variance + 2 noise variance), so a noisy survey counts for little.
+    With ``use_measure_shrinkage`` off the brand takes the reading at face value.
+    """
+    if not p.use_measure_shrinkage:
+        return 1.0
+    prior, noise = p.brand_change_prior_sd ** 2, p.brand_measure_noise ** 2
+    return prior / (prior + 2 * noise) if prior + noise > 0 else 1.0

@@ -10,7 +10,7 @@ import mesa
 import numpy as np
 
 from .agents import Agency, Brand, is_festival
-from .contracts import Contract
+from .contracts import Contract, measure_reliability
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
@@ -269,7 +269,8 @@ class AgencyMarket(mesa.Model):
                                       base_fee=0.0, commission_rate=0.0, brand_bonus_rate=0.0,
                                       brand_weight=self.p.evaluation_brand_weight,
                                       renewal_threshold=self.p.renewal_threshold,
-                                      gmv_baseline=gmv_baseline, measure_start=brand.measure)
+                                      gmv_baseline=gmv_baseline, measure_start=brand.measure,
+                                      reliability=measure_reliability(self.p))
             return
         brand.contract = Contract.from_params(self.p, agency.index, self.week, gmv_baseline, brand.measure)
         if brand.agency != agency.index:

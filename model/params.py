@@ -121,6 +121,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("contract_weeks", 52, "weeks", "length of one contract term", 4, 1040, group="contract"),
     _p("evaluation_brand_weight", 0.0, "weight", "weight of measured brand-value growth in the renewal score (0 = GMV growth alone, 1 = brand measure alone)", 0, 1, group="contract"),
     _p("brand_measure_noise", 0.1, "sd of index", "noise (standard deviation) of the brand tracking survey's brand-value index", 0, 10, group="contract"),
+    _p("brand_change_prior_sd", 0.3, "sd of index", "the brand's prior sd of the true brand-value change over one term; the noisier the survey against it, the less of a measured change the brand believes", 0, 10, low_open=True, group="contract"),
     _p("brand_survey_weeks", 13, "weeks", "weeks between brand tracking surveys (the brand measure the contract sees)", 1, 260, group="contract"),
     _p("renewal_threshold", -0.05, "score", "renewal score (weighted growth over the term) a brand requires to renew", -1, 10, group="contract"),
     _p("in_house_enabled", True, "", "brands may take the store in-house at renewal", group="contract"),
@@ -182,6 +183,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("use_rank_feedback", True, "", "M6: organic visibility follows sales velocity (off: equal)", group="mechanisms"),
     _p("use_paid_traffic", True, "", "M6: paid traffic raises visibility", group="mechanisms"),
     _p("use_goodwill", True, "", "M5: goodwill stock and image dynamics", group="mechanisms"),
+    _p("use_measure_shrinkage", True, "", "M8: the brand judges brand growth by its best estimate, shrinking a noisy survey reading toward no change (off: takes the reading at face value)", group="mechanisms"),
     _p("use_festivals", True, "", "618 and Double 11 festival weeks", group="mechanisms"),
 )
 # fmt: on

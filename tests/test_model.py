@@ -92,3 +92,23 @@ def test_batch_run_returns_rows_with_reporters(small):
     for name in MODEL_REPORTERS:
         assert name in df.columns
     assert (df["gmv"] >= 0).all()
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.1, 1.5])
+def test_renewal_believes_a_noisy_brand_measure_less(noise):
+    from model.contracts import Contract
+
+    def verdict(**kw):
+        p = Params(evaluation_brand_weight=1.0, brand_measure_noise=noise, renewal_threshold=0.0, **kw)
+        c = Contract.from_params(p, agency=0, start_week=0, gmv_baseline=100.0, measure_start=1.0)
+        c.book_week(100.0)
+        return c.score(measure_now=1.2)  # the survey reads +0.2
+
+    shrunk, face_value = verdict(), verdict(use_measure_shrinkage=False)
+    assert face_value["brand_growth"] == pytest.approx(0.2)
+    assert shrunk["measured_brand_growth"] == pytest.approx(0.2)
+    # a precise survey is believed whole; the noisier it is, the less of the reading counts
+    prior = Params().brand_change_prior_sd ** 2
+    assert shrunk["brand_growth"] == pytest.approx(0.2 * prior / (prior + 2 * noise**2))
+    assert (shrunk["brand_growth"] == pytest.approx(0.2)) == (noise == 0)
+    assert shrunk["score"] == pytest.approx(shrunk["brand_growth"])
