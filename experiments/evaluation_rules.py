@@ -146,6 +146,14 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
         title="Difference from the GMV-only rule at the same noise",
         note=("Each run minus the GMV-only run of the same replication (the same simulated market, by "
               "common random numbers); mean [95% CI]. Brand value change is in percentage points."))
+    # the same rule with a noisy survey against a noise-free one: what noise takes away
+    by_noise = h.paired_differences(runs[runs["rule"] != CONTROL], ["rule", "brand_measure_noise"],
+                                    {"brand_measure_noise": NOISES[0]}, OUTCOMES)
+    paths += h.write_differences(
+        by_noise, out, ["rule", "brand_measure_noise"], OUTCOMES, name="noise_differences",
+        title="Difference from a noise-free survey, same rule",
+        note=("Each run minus the run of the same rule and replication with a noise-free brand "
+              "survey; mean [95% CI]. Brand value change is in percentage points."))
     return paths
 
 

@@ -402,11 +402,12 @@ def write_table(table: pd.DataFrame, out: str | os.PathLike, markdown: str) -> l
 
 def write_differences(table: pd.DataFrame, out: str | os.PathLike, keys: Sequence[str],
                       outcomes: Sequence[str], *, title: str, note: str = "",
-                      key_labels: Mapping[str, Callable[[Any], str]] | None = None) -> list[Path]:
-    """Write a :func:`paired_differences` table as ``OUT/differences.csv`` and append it to
-    ``OUT/summary.md`` as a second section; return the CSV path."""
+                      key_labels: Mapping[str, Callable[[Any], str]] | None = None,
+                      name: str = "differences") -> list[Path]:
+    """Write a :func:`paired_differences` table as ``OUT/NAME.csv`` and append it to
+    ``OUT/summary.md`` as a further section; return the CSV path."""
     out = Path(out)
-    csv = out / "differences.csv"
+    csv = out / f"{name}.csv"
     table.to_csv(csv, index=False, float_format="%.6g")
     md = summary_markdown(table, keys, outcomes, title=title, note=note, key_labels=key_labels)
     with open(out / "summary.md", "a", encoding="utf-8") as fh:

@@ -142,6 +142,24 @@ def test_gmv_only_control_is_run_once_and_shown_at_every_noise_level(ran):
         assert shown[f"{o}_mean"].iloc[0] == pytest.approx(control[o].mean(), rel=1e-5)  # CSV keeps 6 digits
 
 
+def test_noise_table_pairs_each_rule_with_its_noise_free_survey(ran):
+    name, info, out, _ = ran
+    if name != "evaluation_rules":
+        assert not (out / "noise_differences.csv").exists()
+        return
+    runs = load_results(out / "data").runs
+    noise = pd.read_csv(out / "noise_differences.csv")
+    assert set(noise["rule"]) == set(evaluation_rules.RULES) - {evaluation_rules.CONTROL}
+    o = info["outcomes"][0]
+    for (rule, n), row in noise.set_index(["rule", "brand_measure_noise"]).iterrows():
+        w, b = evaluation_rules.RULES[rule]
+        same = runs[(runs["evaluation_brand_weight"] == w) & (runs["brand_bonus_rate"] == b)]
+        at = same.set_index(["brand_measure_noise", "replication"])[o]
+        expected = (at.loc[n] - at.loc[evaluation_rules.NOISES[0]]).mean()
+        assert row[f"{o}_mean"] == pytest.approx(expected, rel=1e-5, abs=1e-12)
+    assert "## Difference from a noise-free survey" in (out / "summary.md").read_text(encoding="utf-8")
+
+
 def test_rerun_resumes_and_runs_nothing(ran, capsys):
     name, info, out, _ = ran
     before = pd.read_csv(out / "summary.csv")
