@@ -151,8 +151,9 @@ P8 is about the agencies' own choices and runs the full model with learning agen
 - **P8** — learning agencies (`agency_policy="learning"`), 260 weeks, GMV-only evaluation:
   commission 5% vs 35% (paired by seed): share of brands on the promotion strategy over the
   last year, and final brand value. At 35%: evaluation weight 0 vs 0.6 on the brand survey
-  (noise sd 0.1 of the index, the default). Whether a much noisier survey restores less
-  (Baker 1992) is issue 3's question, measured by `python -m experiments.evaluation_rules`.
+  (noise sd 0.1 of the index, the default). That a much noisier survey restores less
+  (Baker 1992) is tested in tests/test_dynamics.py and measured by
+  `python -m experiments.evaluation_rules` (docs/experiments.md, section 3).
 """
 
 CALIBRATION = """## Calibration
