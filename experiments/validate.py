@@ -29,7 +29,7 @@ from experiments.cliutil import Parser
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "validation.md"
 
-FULL = dict(seeds=tuple(range(6)), brands=None, p8_seeds=tuple(range(10)), docking_reps=40)
+FULL = dict(seeds=tuple(range(6)), brands=None, p8_seeds=tuple(range(32)), docking_reps=40)
 QUICK = dict(seeds=(0, 1, 2), brands=(0, 4, 8), p8_seeds=tuple(range(4)), docking_reps=40)
 
 CALIBRATED = ("price_sensitivity", "reference_smoothing", "promo_salience", "stockpile_gain",
@@ -97,7 +97,7 @@ description is in [ODD.md](ODD.md).
 {quick_note}Each row is one virtual experiment run through the public API (`model.simulate` with
 `interventions`, i.e. `AgencyMarket.intervene`), comparing a treated run with a baseline run on
 the same seed (common random numbers). The measured value is the mean over **{n_seeds}
-replications** (seeds {seeds}; P8: {n_p8} seeds) of the per-seed value (averaged over {brands}),
+replications** (seeds {seeds}; P8: {n_p8} seeds at {p8_consumers} consumers, because its spread is between learning paths) of the per-seed value (averaged over {brands}),
 with a Student-t 95% confidence interval over replications. Size: {n_consumers} simulated
 consumers standing for {shoppers:,.0f} real shoppers (`n_consumers` is resolution, not market
 size), {n_brands} brands, {n_agencies} agencies, default parameters otherwise.
@@ -306,7 +306,7 @@ def build_doc(ms: Sequence[V.Measurement], *, seeds, brands, p8_seeds, quick: bo
         quick_flag=" --quick" if quick else "", commit=git_commit(),
         quick_note="**Quick run** (fewer seeds and brands): a smoke test, not the reference "
                    "table; run without `--quick` for that.\n\n" if quick else "",
-        n_seeds=len(seeds), seeds=", ".join(map(str, seeds)), n_p8=len(p8_seeds), brands=brands_txt,
+        n_seeds=len(seeds), seeds=", ".join(map(str, seeds)), n_p8=len(p8_seeds), p8_consumers=f"{V.P8_SIZE['n_consumers']:,}", brands=brands_txt,
         n_consumers=p.n_consumers, shoppers=p.market_shoppers, n_brands=p.n_brands,
         n_agencies=p.n_agencies, n_pass=n_pass, n_total=len(ms), summary=pattern_summary(ms),
         table=table_markdown(ms))

@@ -20,8 +20,8 @@ SIZE = Params(n_consumers=2000)
 # brand building's effect is small and slow, so P5-P7 need a finer market and every brand
 CARRYOVER = dict(params=Params(n_consumers=4000), brands=None)
 DRIFT = dict(params=Params(n_consumers=4000), brands=BRANDS)
-P8_SEEDS = tuple(range(10))
-P8_SIZE = Params(n_consumers=1500)
+P8_SEEDS = tuple(range(32))  # as docs/validation.md: P8 spreads between learning paths
+P8_SIZE = Params(**V.P8_SIZE)
 
 _results: dict[str, list[V.Measurement]] = {}
 
