@@ -84,4 +84,4 @@ def measure_reliability(p: Params) -> float:
     if not p.use_measure_shrinkage:
         return 1.0
     prior, noise = p.brand_change_prior_sd ** 2, p.brand_measure_noise ** 2
-    return prior / (prior + 2 * noise) if prior + noise > 0 else 1.0
+    return prior / (prior + 2 * noise)  # prior > 0: the parameter is bounded away from 0
