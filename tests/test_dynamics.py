@@ -41,26 +41,42 @@ def test_higher_commission_means_more_promotion_and_lower_brand_value():
     assert high["value"].mean() < low["value"].mean() - 0.05
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "known discrepancy with issue 3: over the first 26 weeks a 35% commission raises the "
-    "promotion-heavy share by only ~6 points and market GMV by about 0.1% (t ~ 0.5 over 24 seeds); "
-    "a promotion mostly takes sales from rivals and the brand's own later weeks "
-    "(docs/experiments.md, commission sweep)"))
-def test_higher_commission_raises_short_term_gmv():
-    # the first 26 weeks: learning agencies have to discover promotion's pay-off quickly.
-    # The claim is a significant rise (one-sided t over paired seeds), not a positive mean.
+def gmv_change_with_commission(weeks: slice, seeds=range(24)) -> np.ndarray:
+    """Market GMV over ``weeks`` at 35% commission relative to 5%, one value per paired seed."""
     diffs = []
-    for seed in range(24):
+    for seed in seeds:
         gmv = {}
         for c in (0.05, 0.35):
             m = AgencyMarket(Params(**{**LEARNING, "commission_rate": c}), rng=seed)
-            m.run(26)
-            gmv[c] = m.datacollector.get_model_vars_dataframe()["gmv"].sum()
+            m.run(weeks.stop)
+            gmv[c] = m.datacollector.get_model_vars_dataframe()["gmv"].iloc[weeks].sum()
         diffs.append(gmv[0.35] / gmv[0.05] - 1)
-    d = np.asarray(diffs)
-    t = d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
-    assert t > 1.714, f"mean change {d.mean():+.2%}, t = {t:.2f} over {len(d)} seeds"  # t(23), 5% one-sided
+    return np.asarray(diffs)
+
+
+def one_sided_t(d: np.ndarray) -> float:
+    return d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known discrepancy with issue 3: over the first 26 weeks a 35% commission raises the "
+    "promotion-heavy share by only ~6 points and market GMV by about 0.1% (t ~ 0.5 over 24 seeds). "
+    "Learning agencies respond mostly to renewals, and the first renewals are spread over the "
+    "first year; GMV rises once they have learned (next test; docs/experiments.md, commission sweep)"))
+def test_higher_commission_raises_short_term_gmv():
+    # the first 26 weeks (DESIGN's short_term_gmv): learning agencies have to discover
+    # promotion's pay-off quickly. The claim is a significant rise, not a positive mean.
+    d = gmv_change_with_commission(slice(0, 26))
+    assert one_sided_t(d) > 1.714, f"mean change {d.mean():+.2%}, t = {one_sided_t(d):.2f}"  # t(23), 5%
+
+
+@pytest.mark.slow
+def test_higher_commission_raises_gmv_once_agencies_have_learned():
+    # the second year, after every brand's first renewal: the commission's GMV side of the
+    # multitask distortion (more promotion, more GMV, less brand value)
+    d = gmv_change_with_commission(slice(52, 104))
+    assert one_sided_t(d) > 1.714, f"mean change {d.mean():+.2%}, t = {one_sided_t(d):.2f}"  # t(23), 5%
 
 
 @pytest.mark.slow
