@@ -37,6 +37,13 @@ class Contract:
                    renewal_threshold=p.renewal_threshold, gmv_baseline=gmv_baseline,
                    measure_start=measure_start, reliability=measure_reliability(p))
 
+    @classmethod
+    def in_house(cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float) -> "Contract":
+        """A brand running its own store: no payments, reviewed by the same rule."""
+        return cls.from_params(p.replace(base_fee=0.0, commission_rate=0.0, brand_bonus_rate=0.0),
+                               agency=-1, start_week=start_week, gmv_baseline=gmv_baseline,
+                               measure_start=measure_start)
+
     def weekly_payments(self, gmv: float, measure_now: float, value_base: float) -> dict[str, float]:
         """Fee, commission and brand bonus owed for one week.
 

@@ -10,7 +10,7 @@ import mesa
 import numpy as np
 
 from .agents import Agency, Brand, is_festival
-from .contracts import Contract, measure_reliability
+from .contracts import Contract
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
@@ -265,12 +265,7 @@ class AgencyMarket(mesa.Model):
 
     def _sign(self, brand: Brand, agency: Agency | None, gmv_baseline: float) -> None:
         if agency is None:  # in-house: a "contract" with no payments, reviewed like any other
-            brand.contract = Contract(agency=-1, start_week=self.week, weeks=self.p.contract_weeks,
-                                      base_fee=0.0, commission_rate=0.0, brand_bonus_rate=0.0,
-                                      brand_weight=self.p.evaluation_brand_weight,
-                                      renewal_threshold=self.p.renewal_threshold,
-                                      gmv_baseline=gmv_baseline, measure_start=brand.measure,
-                                      reliability=measure_reliability(self.p))
+            brand.contract = Contract.in_house(self.p, self.week, gmv_baseline, brand.measure)
             return
         brand.contract = Contract.from_params(self.p, agency.index, self.week, gmv_baseline, brand.measure)
         if brand.agency != agency.index:
