@@ -79,6 +79,7 @@ class Outcome:
 OUTCOMES: dict[str, Outcome] = {
     "short_term_gmv": Outcome("short-term GMV, first 26 weeks", "million RMB", 1e-6, ".0f"),
     "total_gmv": Outcome("total GMV", "million RMB", 1e-6, ".0f"),
+    "gmv_year2": Outcome("GMV in the second year", "million RMB", 1e-6, ".0f"),  # contract_dynamics
     "final_brand_value": Outcome("final brand value", "million RMB/week", 1e-6, ".2f"),
     "brand_value_change": Outcome("brand value change over the run", "%", 100.0, ".1f"),
     "brand_profit_total": Outcome("brand profit, total", "million RMB", 1e-6, ".0f"),
