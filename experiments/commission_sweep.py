@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -239,13 +238,7 @@ def headline_text(table: pd.DataFrame, diff: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = h.parse_args(h.build_parser(PROG, QUESTION), argv, PROG)
-    size = SIZES[args.size_name]
-    res = h.run(make_spec(size), args)
-    out = Path(args.out)
-    h.report(analyse(res, out, size.name, docs=args.docs))
-    return 0
+main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
 
 
 if __name__ == "__main__":

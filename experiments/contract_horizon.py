@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -119,12 +118,7 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     return paths
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = h.parse_args(h.build_parser(PROG, QUESTION), argv, PROG)
-    size = SIZES[args.size_name]
-    res = h.run(make_spec(size), args)
-    h.report(analyse(res, Path(args.out), size.name, docs=args.docs))
-    return 0
+main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
 
 
 if __name__ == "__main__":

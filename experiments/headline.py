@@ -163,6 +163,21 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog
     return args
 
 
+def sweep_main(prog: str, question: str, sizes: Mapping[str, Size],
+               make_spec: Callable[[Size], Mapping[str, Any]],
+               analyse: Callable[..., list[Path]]) -> Callable[[Sequence[str] | None], int]:
+    """The ``main(argv)`` of a script that runs one sweep spec and analyses it: parse the
+    common options, run ``make_spec(size)`` into ``OUT/data`` and report what ``analyse(res,
+    out, size_name, docs=...)`` wrote."""
+    def main(argv: Sequence[str] | None = None) -> int:
+        args = parse_args(build_parser(prog, question), argv, prog)
+        size = sizes[args.size_name]
+        res = run(make_spec(size), args)
+        report(analyse(res, Path(args.out), size.name, docs=args.docs))
+        return 0
+    return main
+
+
 def main_guard(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Call ``main(argv)``; user errors print one line and return 2, Ctrl-C returns 130."""
     from .sweep import SweepFailed
