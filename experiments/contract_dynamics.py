@@ -94,11 +94,13 @@ def plot_cases(table: pd.DataFrame, size_name: str, plt):
 
 def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     runs = with_cases(res.runs, res.timeseries)
-    table = h.mean_ci(runs, ["case"], OUTCOMES)
     order = {c: i for i, c in enumerate(CASES)}
-    table = table.sort_values("case", key=lambda s: s.map(order)).reset_index(drop=True)
-    diff = h.paired_differences(runs, ["case"], {"case": REFERENCE}, OUTCOMES)
-    diff = diff.sort_values("case", key=lambda s: s.map(order)).reset_index(drop=True)
+
+    def in_case_order(t: pd.DataFrame) -> pd.DataFrame:
+        return t.sort_values("case", key=lambda s: s.map(order)).reset_index(drop=True)
+
+    table = in_case_order(h.mean_ci(runs, ["case"], OUTCOMES))
+    diff = in_case_order(h.paired_differences(runs, ["case"], {"case": REFERENCE}, OUTCOMES))
     with h.figure_style() as plt:
         paths = h.save_figure(plot_cases(table, size_name, plt), out, "dynamics_cases", docs=docs)
     spec = res.spec

@@ -97,7 +97,7 @@ def test_noise_on_brand_measure_weakens_its_effect():
     n = 32
     precise, noisy = outcomes("brand_weight", n), outcomes("brand_weight_noisy", n)
     lost = noisy["value"] - precise["value"]  # = noisy gain - precise gain over the same control
-    t = lost.mean() / (lost.std(ddof=1) / np.sqrt(n))
+    t = one_sided_t(lost)
     assert t < -1.696, f"noisy - precise gain {lost.mean():+.4f}, t = {t:.2f}"  # t(31), 5% one-sided
     assert noisy["promo"].mean() > precise["promo"].mean()
 

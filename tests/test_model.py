@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from model import MODEL_REPORTERS, SUMMARY_KEYS, AgencyMarket, Params, simulate
+from model.contracts import Contract
 
 
 def test_same_seed_same_numbers_and_different_seeds_differ(small):
@@ -96,8 +97,6 @@ def test_batch_run_returns_rows_with_reporters(small):
 
 @pytest.mark.parametrize("noise", [0.0, 0.1, 1.5])
 def test_renewal_believes_a_noisy_brand_measure_less(noise):
-    from model.contracts import Contract
-
     def verdict(**kw):
         p = Params(evaluation_brand_weight=1.0, brand_measure_noise=noise, renewal_threshold=0.0, **kw)
         c = Contract.from_params(p, agency=0, start_week=0, gmv_baseline=100.0, measure_start=1.0)
