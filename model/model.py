@@ -73,8 +73,8 @@ class AgencyMarket(mesa.Model):
 
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
         self.agencies: list[Agency] = [
-            Agency(self, k, "sales" if k < n_sales else "brand", p.agency_policy)
-            for k in range(p.n_agencies)]
+            Agency(self, k, "sales" if k < n_sales else "brand", policy)
+            for k, policy in enumerate(p.agency_policies())]
         self.capacity = math.ceil(1.5 * J / p.n_agencies)
 
         self._burn_in()

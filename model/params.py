@@ -34,6 +34,7 @@ class ParamSpec:
     low_open: bool = False  # True: value must be > low
     choices: tuple | None = None
     group: str = "market"
+    per_agency: bool = False  # True: one choice for all agencies, or one per agency (comma-separated)
 
     @property
     def kind(self) -> type:
@@ -41,7 +42,8 @@ class ParamSpec:
 
     def allowed(self) -> str:
         if self.choices is not None:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
+            one = "one of " + ", ".join(repr(c) for c in self.choices)
+            return one + (", or one per agency separated by commas" if self.per_agency else "")
         if self.kind is bool:
             return "true or false"
         lo = "(" if self.low_open else "["
@@ -55,9 +57,17 @@ class ParamSpec:
         """Return ``value`` coerced to the parameter's type, or raise ``ValueError``."""
         bad = f"parameter {self.name!r} = {value!r} is invalid: allowed is {self.allowed()}"
         if self.choices is not None:
-            if value not in self.choices:
-                raise ValueError(bad + _suggest(value, self.choices))
-            return value
+            if self.per_agency and isinstance(value, (list, tuple)):
+                value = ",".join(str(v) for v in value)
+            names = [v.strip() for v in value.split(",")] if self.per_agency and isinstance(value, str) \
+                else [value]
+            for v in names:
+                if v not in self.choices:
+                    hint = _suggest(v, self.choices)
+                    if len(names) > 1:  # say which entry: "(x is not a policy; did you mean y?)"
+                        hint = f" ({v!r} is not a choice" + (f"; {hint[2:]}" if hint else ")")
+                    raise ValueError(bad + hint)
+            return ",".join(names) if self.per_agency else value
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
@@ -128,7 +138,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("in_house_skill", 0.6, "fraction", "a brand's own capabilities relative to the agency it learned from", 0, 1, group="contract"),
     _p("in_house_learning_weeks", 104, "weeks", "weeks of watching an agency before the brand has learned its playbook", 1, 1040, group="contract"),
     # --- agencies ---------------------------------------------------------------------------
-    _p("agency_policy", "fixed", "", "how agencies choose strategies", choices=AGENCY_POLICIES, group="agencies"),
+    _p("agency_policy", "fixed", "", "how agencies choose strategies: one policy for every agency, or one per agency in order (e.g. 'learning,fixed,fixed,fixed,fixed,fixed'; agencies 0 to round(sales_driven_share * n_agencies) - 1 are the sales-driven ones)", choices=AGENCY_POLICIES, per_agency=True, group="agencies"),
     _p("sales_driven_share", 0.5, "share", "share of agencies that are sales-driven (strong operations, weak brand skill, promotion archetype)", 0, 1, group="agencies"),
     _p("decision_weeks", 4, "weeks", "weeks between an agency's strategy choices for a client", 1, 52, group="agencies"),
     _p("learning_rate", 0.5, "", "learning: step size of the strategy values (experience-weighted attraction)", 0, 1, low_open=True, group="agencies"),
@@ -214,7 +224,17 @@ class Params(_make_params_class()):
         for name in kwargs:
             _check_name(name)
         clean = {s.name: s.validate(kwargs.get(s.name, s.default)) for s in PARAM_SPECS}
+        n = clean["agency_policy"].count(",") + 1
+        if n not in (1, clean["n_agencies"]):
+            raise ValueError(f"parameter 'agency_policy' = {clean['agency_policy']!r} names {n} policies "
+                             f"but n_agencies is {clean['n_agencies']}: give one policy for every "
+                             f"agency, or exactly one per agency")
         super().__init__(**clean)
+
+    def agency_policies(self) -> tuple[str, ...]:
+        """The policy of each agency, in agency order."""
+        names = tuple(self.agency_policy.split(","))
+        return names * self.n_agencies if len(names) == 1 else names
 
     # --- constructors ---------------------------------------------------------------------
     @classmethod

@@ -8,6 +8,7 @@ come only from what learning agencies experience.
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from model import AgencyMarket, Params, simulate
@@ -126,6 +127,26 @@ def test_imitation_moves_with_payoffs_and_stays_in_bounds():
     assert shares[0.35][0] == pytest.approx(shares[0.05][0])
     assert shares[0.35][-26:].mean() > shares[0.35][0]
     assert shares[0.35][-26:].mean() > shares[0.05][-26:].mean()
+
+
+def test_policies_can_differ_between_agencies():
+    """One learning agency among fixed ones: only it departs from its archetype."""
+    mixed = ("fixed", "learning", "fixed", "fixed", "fixed", "imitation")
+    r = simulate(steps=80, seed=1, agency_policy=",".join(mixed), n_consumers=800,
+                 sales_driven_share=0.5, commission_rate=0.35)
+    a = r.agencies
+    assert a.groupby("agency")["policy"].unique().map(tuple).tolist() == [(m,) for m in mixed]
+    b = r.brands.merge(a[["week", "agency", "policy", "archetype"]], on=["week", "agency"])
+    fixed = b[b.policy == "fixed"]
+    assert len(fixed) and (fixed.strategy == fixed.archetype.map({"sales": "promotion", "brand": "brand"})).all()
+    assert b[b.policy == "learning"].strategy.nunique() > 1
+
+
+def test_one_policy_for_all_equals_the_same_policy_listed_per_agency():
+    one = simulate(steps=40, seed=5, agency_policy="learning", n_consumers=800)
+    each = simulate(steps=40, seed=5, agency_policy=",".join(["learning"] * 6), n_consumers=800)
+    pd.testing.assert_frame_equal(one.timeseries, each.timeseries)
+    pd.testing.assert_frame_equal(one.agencies, each.agencies)
 
 
 @pytest.mark.slow

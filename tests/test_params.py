@@ -45,6 +45,28 @@ def test_policy_typo_suggests_choice():
         Params(agency_policy="lerning")
 
 
+def test_agency_policy_may_be_given_per_agency():
+    mixed = ["learning", "fixed", "fixed", "imitation", "fixed", "fixed"]
+    p = Params(agency_policy=mixed)
+    assert p.agency_policy == "learning,fixed,fixed,imitation,fixed,fixed"  # one canonical form
+    assert p.agency_policies() == tuple(mixed)
+    assert Params(agency_policy=" learning, fixed,fixed ,imitation,fixed,fixed") == p
+    assert Params.from_dict(p.to_dict()) == p
+    assert Params(agency_policy="learning").agency_policies() == ("learning",) * 6
+    assert Params(agency_policy="imitation,fixed", n_agencies=2).agency_policies() == ("imitation", "fixed")
+
+
+@pytest.mark.parametrize("value,fragment", [
+    ("learning,fixed", "names 2 policies but n_agencies is 6"),
+    ("learning,fixd,fixed,fixed,fixed,fixed", "('fixd' is not a choice; did you mean 'fixed'?)"),
+    ("learning,,fixed,fixed,fixed,fixed", "('' is not a choice)"),
+])
+def test_bad_per_agency_policy_says_what_is_wrong(value, fragment):
+    with pytest.raises(ValueError) as err:
+        Params(agency_policy=value)
+    assert "agency_policy" in str(err.value) and fragment in str(err.value)
+
+
 def test_values_are_coerced_from_strings_as_in_configs():
     p = Params(n_consumers="500", commission_rate="0.25", use_festivals="false")
     assert p.n_consumers == 500 and p.commission_rate == 0.25 and p.use_festivals is False
