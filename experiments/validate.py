@@ -1,4 +1,4 @@
-"""Measure every validation pattern (P1-P8) and write docs/validation.md.
+"""Measure every validation pattern (P1-P9) and write docs/validation.md.
 
     python -m experiments.validate [--quick] [--out DIR] [--doc PATH]
 
@@ -90,8 +90,9 @@ It follows the verification and validation steps of Rand & Rust (2011, *Int. J. 
 Marketing* 28(3)): the model is **verified** by unit, invariant and property tests
 (`tests/`) and by **docking** against a deliberately plain reference implementation (Axtell,
 Axelrod, Epstein & Cohen 1996; see the last section), and **validated** at the micro level by
-calibrating the consumer market to stylised facts from meta-analyses (P1-P7) and at the macro
-level by the emergent multitask distortion of agencies' strategies (P8). The model's
+calibrating the consumer market to stylised facts from meta-analyses (P1-P7), at the macro
+level by the emergent multitask distortion of agencies' strategies (P8), and by who gains a
+promotion's revenue (P9, added after the calibration; it was not tuned for). The model's
 description is in [ODD.md](ODD.md).
 
 {quick_note}Each row is one virtual experiment run through the public API (`model.simulate` with
@@ -118,7 +119,7 @@ are.
 
 METHODS = """## How each pattern is measured
 
-P1-P7 measure consumer and brand responses, so agencies must not react: they run on a
+P1-P7 and P9 measure consumer and brand responses, so agencies must not react: they run on a
 *controlled market* (`experiments.validation.controlled`): fixed agency policies, no
 festivals, contracts that always renew, and every brand held for the whole run at no discount,
 no paid traffic and a steady brand effort of 0.5. A treatment is one more intervention on top.
@@ -154,6 +155,12 @@ P8 is about the agencies' own choices and runs the full model with learning agen
   (noise sd 0.1 of the index, the default). That a much noisier survey restores less
   (Baker 1992) is tested in tests/test_dynamics.py and measured by
   `python -m experiments.evaluation_rules` (docs/experiments.md, section 3).
+- **P9** — P7's quarter of discounting, in revenue at the prices paid: the promoting brand's
+  extra revenue over the quarter and the 78 weeks after it, relative to its baseline revenue
+  in the quarter; and the whole category's extra revenue over the same weeks as a share of the
+  brand's (1 would mean every extra sale is new to the category, 0 that all of it came from
+  rivals' sales and the brand's own later weeks). This is why a market-wide turn to promotion
+  barely moves the market's GMV in the short run (docs/experiments.md, section 7).
 """
 
 CALIBRATION = """## Calibration

@@ -1,4 +1,4 @@
-"""Virtual experiments for the validation patterns P1-P8 (DESIGN.md section 1).
+"""Virtual experiments for the validation patterns P1-P8 (DESIGN.md section 1) and P9.
 
 Every experiment goes through the public API only (:func:`model.simulate` and its
 ``interventions``, which are :meth:`model.AgencyMarket.intervene`) and compares a *treated* run
@@ -9,7 +9,7 @@ consumers whose paths it changed.
 
 The controlled market
 ---------------------
-P1-P7 measure consumer and brand responses, so agencies must not react. They run on a
+P1-P7 and P9 measure consumer and brand responses, so agencies must not react. They run on a
 *controlled* market (:func:`controlled`): fixed agency policies, no festivals, contracts that
 always renew (no switching or in-house moves), and an intervention on every brand for the
 whole run that fixes its tactics at a steady level -- no discount, no paid traffic and a
@@ -144,6 +144,7 @@ SETHURAMAN = "Sethuraman, Tellis & Briesch (2011), J. Marketing Research 48(3)"
 LEONE = "Leone (1995), Marketing Science 14(3)"
 MELA = "Mela, Gupta & Lehmann (1997), J. Marketing Research 34(2); Jedidi, Mela & Gupta (1999), Marketing Science 18(1)"
 ATAMAN = "Ataman, van Heerde & Mela (2010), J. Marketing Research 47(5)"
+SRINIVASAN = "Srinivasan, Pauwels, Hanssens & Dekimpe (2004), Management Science 50(5)"
 HOLMSTROM = "Holmström & Milgrom (1991), J. Law, Economics & Organization 7; Baker (1992), J. Political Economy 100(3)"
 
 TARGETS: dict[str, Target] = {t.pattern + ":" + t.quantity: t for t in (
@@ -191,6 +192,11 @@ TARGETS: dict[str, Target] = {t.pattern + ":" + t.quantity: t for t in (
            "< 0 (brand measure restores brand building)", HOLMSTROM, sign=-1),
     Target("P8", "final brand value (relative), brand weight 0.6 vs 0 (commission 35%)", "> 0",
            HOLMSTROM, sign=+1),
+    Target("P9", "promoting brand's revenue gain from a quarter of discounting (relative)",
+           "> 0 (promotions predominantly raise the manufacturer's revenue)", SRINIVASAN, sign=+1),
+    Target("P9", "category revenue gain / promoting brand's revenue gain",
+           "about 0: mostly taken from rivals and later weeks (accept −0.5 to 0.5)", SRINIVASAN,
+           low=-0.5, high=0.5),
 )}
 
 
@@ -207,6 +213,7 @@ class Run:
     """The parts of a run the experiments read: week x brand arrays and weekly totals."""
 
     units: np.ndarray
+    gmv: np.ndarray
     brand_value: np.ndarray
     image: np.ndarray
     goodwill: np.ndarray
@@ -255,7 +262,7 @@ def run(params: Params, seed: int, steps: int, interventions: Sequence[dict] = (
         return b[col].to_numpy(dtype=float).reshape(steps, J)
 
     ts = res.timeseries
-    out = Run(units=grid("units"), brand_value=grid("brand_value"), image=grid("image"),
+    out = Run(units=grid("units"), gmv=grid("gmv"), brand_value=grid("brand_value"), image=grid("image"),
               goodwill=grid("goodwill"), awareness=grid("awareness"),
               deal_proneness=ts["mean_deal_proneness"].to_numpy(float),
               reference_ratio=ts["mean_reference_price_ratio"].to_numpy(float),
@@ -391,6 +398,16 @@ def promotion_decomposition(params: Params | None = None, seeds: Sequence[int] =
 # =============================================================================================
 # P5 / P7 campaigns: brand building and discounting, short run vs long run
 # =============================================================================================
+CAMPAIGN_STEPS = START + CAMPAIGN_WEEKS + CARRYOVER_WEEKS
+
+
+def _campaign_treatment(j: int, kind: str) -> list[dict]:
+    if kind == "brand":
+        return [dict(brand=j, start=START, weeks=CAMPAIGN_WEEKS, brand_effort=min(2 * BASE_EFFORT, 1.0))]
+    return [dict(brand=j, start=w, weeks=1, discount=PROMO_DEPTH)
+            for w in range(START, START + CAMPAIGN_WEEKS, 2)]
+
+
 def _campaign(p: Params, seed: int, j: int, kind: str) -> dict[str, float]:
     """Effect of a one-quarter campaign by brand j on its units, vs the steady baseline.
 
@@ -400,16 +417,8 @@ def _campaign(p: Params, seed: int, j: int, kind: str) -> dict[str, float]:
     Long run: extra units during the campaign and the ``CARRYOVER_WEEKS`` after it, relative to
     the same baseline (the cumulative effect of one period's spending, as in a Koyck model).
     """
-    steps = START + CAMPAIGN_WEEKS + CARRYOVER_WEEKS
-    if kind == "brand":
-        treatment = [dict(brand=j, start=START, weeks=CAMPAIGN_WEEKS,
-                          brand_effort=min(2 * BASE_EFFORT, 1.0))]
-        rel_change = min(2 * BASE_EFFORT, 1.0) / BASE_EFFORT - 1
-    else:
-        treatment = [dict(brand=j, start=w, weeks=1, discount=PROMO_DEPTH)
-                     for w in range(START, START + CAMPAIGN_WEEKS, 2)]
-        rel_change = 1.0
-    base, treated = _pair(p, seed, steps, treatment)
+    base, treated = _pair(p, seed, CAMPAIGN_STEPS, _campaign_treatment(j, kind))
+    rel_change = min(2 * BASE_EFFORT, 1.0) / BASE_EFFORT - 1 if kind == "brand" else 1.0
     d = treated.units[:, j] - base.units[:, j]
     during = slice(START, START + CAMPAIGN_WEEKS)
     s0 = base.units[during, j].sum()
@@ -464,6 +473,35 @@ def long_vs_short_run(params: Params | None = None, seeds: Sequence[int] = SEEDS
         brand.append(float(np.mean([x["long"] for x in cb]) / np.mean([x["short"] for x in cb])))
     return [measure(target("P7", "discounting"), disc, brands=js),
             measure(target("P7", "brand building"), brand, brands=js)]
+
+
+def promotion_revenue(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
+                      brands: Sequence[int] | None = None) -> list[Measurement]:
+    """P9: who gains a promotion's revenue -- the promoting brand, or the category (the platform)?
+
+    P7's quarter of discounting (20% off every other week, one brand at a time), in revenue at
+    the prices paid: the brand's extra revenue over the quarter and the ``CARRYOVER_WEEKS``
+    after it (the cumulative effect, post-promotion dips included) relative to its baseline
+    revenue in the quarter; and the whole category's extra revenue over the same weeks as a share
+    of the brand's. Srinivasan et al. (2004) find price promotions predominantly raise the
+    manufacturer's revenue while the retailer's category revenue gains little or nothing: most
+    of a brand's promotional sales are taken from rivals or from later weeks, at a discount.
+    """
+    p = controlled(params)
+    js = _brands(p, brands)
+    gain, category = [], []
+    for s in seeds:
+        own, cat, base_q = [], [], []
+        for j in js:
+            base, treated = _pair(p, s, CAMPAIGN_STEPS, _campaign_treatment(j, "discount"))
+            d = treated.gmv[START:] - base.gmv[START:]  # week x brand, from the campaign's start
+            own.append(d[:, j].sum())
+            cat.append(d.sum())
+            base_q.append(base.gmv[START:START + CAMPAIGN_WEEKS, j].sum())
+        gain.append(float(np.sum(own) / np.sum(base_q)))
+        category.append(float(np.sum(cat) / np.sum(own)))
+    return [measure(target("P9", "promoting brand"), gain, brands=js),
+            measure(target("P9", "category revenue"), category, brands=js)]
 
 
 # =============================================================================================
@@ -587,6 +625,7 @@ EXPERIMENTS: dict[str, Callable[..., Measurement | list[Measurement]]] = {
     "P6": sustained_promotion_drift,
     "P7": long_vs_short_run,
     "P8": multitask_distortion,
+    "P9": promotion_revenue,
 }
 
 
@@ -610,4 +649,4 @@ def measure_all(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
 __all__ = ["Measurement", "Target", "TARGETS", "EXPERIMENTS", "CONTROL", "controlled", "steady_tactics",
            "run", "mean_ci", "measure_all", "regular_price_elasticity", "promotional_elasticity",
            "post_promotion_dip", "promotion_decomposition", "brand_building_carryover",
-           "sustained_promotion_drift", "long_vs_short_run", "multitask_distortion"]
+           "sustained_promotion_drift", "long_vs_short_run", "multitask_distortion", "promotion_revenue"]

@@ -1,4 +1,4 @@
-"""The validation patterns P1-P8 of DESIGN.md section 1, measured as in docs/validation.md.
+"""The validation patterns P1-P8 of DESIGN.md section 1 and P9, measured as in docs/validation.md.
 
 Each test runs the pattern's virtual experiment (experiments.validation, through the public
 API ``simulate`` with ``interventions``) over several seeds at a small resolution
@@ -30,7 +30,7 @@ def measured(pattern: str) -> dict[str, V.Measurement]:
     if pattern not in _results:
         if pattern == "P8":
             res = V.multitask_distortion(P8_SIZE, P8_SEEDS)
-        elif pattern in ("P5", "P7"):
+        elif pattern in ("P5", "P7", "P9"):
             res = V.EXPERIMENTS[pattern](CARRYOVER["params"], SEEDS, brands=CARRYOVER["brands"])
         elif pattern == "P6":
             res = V.EXPERIMENTS[pattern](DRIFT["params"], SEEDS, brands=DRIFT["brands"])
@@ -107,4 +107,10 @@ def test_p7_discounting_fades_brand_building_accumulates():
 @pytest.mark.slow
 def test_p8_multitask_distortion_emerges():
     for m in measured("P8").values():
+        check(m)
+
+
+@pytest.mark.slow
+def test_p9_promotion_revenue_goes_to_the_brand_not_the_category():
+    for m in measured("P9").values():
         check(m)
