@@ -159,7 +159,9 @@ P8 is about the agencies' own choices and runs the full model with learning agen
   extra revenue over the quarter and the 78 weeks after it, relative to its baseline revenue
   in the quarter; and the whole category's extra revenue over the same weeks as a share of the
   brand's (1 would mean every extra sale is new to the category, 0 that all of it came from
-  rivals' sales and the brand's own later weeks). This is why a market-wide turn to promotion
+  rivals' sales and the brand's own later weeks); and, with every brand discounting in the
+  same quarter, the category's extra revenue over those weeks relative to its baseline revenue
+  in the quarter. This is why a market-wide turn to promotion
   barely moves the market's GMV in the short run (docs/experiments.md, section 7).
 """
 

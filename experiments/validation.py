@@ -197,6 +197,9 @@ TARGETS: dict[str, Target] = {t.pattern + ":" + t.quantity: t for t in (
     Target("P9", "category revenue gain / promoting brand's revenue gain",
            "about 0: mostly taken from rivals and later weeks (accept −0.5 to 0.5)", SRINIVASAN,
            low=-0.5, high=0.5),
+    Target("P9", "category revenue when every brand discounts for the quarter (relative)",
+           "about 0: promotions are not beneficial to the retailer (accept −0.05 to 0.05)", SRINIVASAN,
+           low=-0.05, high=0.05),
 )}
 
 
@@ -482,14 +485,16 @@ def promotion_revenue(params: Params | None = None, seeds: Sequence[int] = SEEDS
     P7's quarter of discounting (20% off every other week, one brand at a time), in revenue at
     the prices paid: the brand's extra revenue over the quarter and the ``CARRYOVER_WEEKS``
     after it (the cumulative effect, post-promotion dips included) relative to its baseline
-    revenue in the quarter; and the whole category's extra revenue over the same weeks as a share
-    of the brand's. Srinivasan et al. (2004) find price promotions predominantly raise the
+    revenue in the quarter; the whole category's extra revenue over the same weeks as a share
+    of the brand's; and, when every brand runs the quarter of discounting at once, the
+    category's extra revenue relative to its baseline revenue in the quarter. Srinivasan et al. (2004) find price promotions predominantly raise the
     manufacturer's revenue while the retailer's category revenue gains little or nothing: most
     of a brand's promotional sales are taken from rivals or from later weeks, at a discount.
     """
     p = controlled(params)
     js = _brands(p, brands)
-    gain, category = [], []
+    gain, category, everyone = [], [], []
+    every_brand = [iv for j in range(p.n_brands) for iv in _campaign_treatment(j, "discount")]
     for s in seeds:
         own, cat, base_q = [], [], []
         for j in js:
@@ -500,8 +505,12 @@ def promotion_revenue(params: Params | None = None, seeds: Sequence[int] = SEEDS
             base_q.append(base.gmv[START:START + CAMPAIGN_WEEKS, j].sum())
         gain.append(float(np.sum(own) / np.sum(base_q)))
         category.append(float(np.sum(cat) / np.sum(own)))
+        base, treated = _pair(p, s, CAMPAIGN_STEPS, every_brand)
+        everyone.append(float((treated.gmv[START:] - base.gmv[START:]).sum()
+                              / base.gmv[START:START + CAMPAIGN_WEEKS].sum()))
     return [measure(target("P9", "promoting brand"), gain, brands=js),
-            measure(target("P9", "category revenue"), category, brands=js)]
+            measure(target("P9", "category revenue gain"), category, brands=js),
+            measure(target("P9", "category revenue when"), everyone)]
 
 
 # =============================================================================================
