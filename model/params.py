@@ -64,7 +64,7 @@ class ParamSpec:
             for v in names:
                 if v not in self.choices:
                     hint = _suggest(v, self.choices)
-                    if len(names) > 1:  # say which entry: "(x is not a policy; did you mean y?)"
+                    if len(names) > 1:  # say which entry: "(x is not a choice; did you mean y?)"
                         hint = f" ({v!r} is not a choice" + (f"; {hint[2:]}" if hint else ")")
                     raise ValueError(bad + hint)
             return ",".join(names) if self.per_agency else value
@@ -141,7 +141,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("agency_policy", "fixed", "", "how agencies choose strategies: one policy for every agency, or one per agency in order (e.g. 'learning,fixed,fixed,fixed,fixed,fixed'; agencies 0 to round(sales_driven_share * n_agencies) - 1 are the sales-driven ones)", choices=AGENCY_POLICIES, per_agency=True, group="agencies"),
     _p("sales_driven_share", 0.5, "share", "share of agencies that are sales-driven (strong operations, weak brand skill, promotion archetype)", 0, 1, group="agencies"),
     _p("decision_weeks", 4, "weeks", "weeks between an agency's strategy choices for a client", 1, 52, group="agencies"),
-    _p("learning_rate", 0.5, "", "learning: step size of the strategy values (experience-weighted attraction)", 0, 1, low_open=True, group="agencies"),
+    _p("learning_rate", 0.5, "", "learning: step size of the strategy values (SARSA(lambda) temporal-difference learning)", 0, 1, low_open=True, group="agencies"),
     _p("choice_temperature", 0.05, "", "learning: softmax temperature on strategy values scaled by the client's typical profit", 0, 10, low_open=True, group="agencies"),
     _p("imitation_rate", 0.25, "per decision", "imitation: probability of comparing with a random peer at each decision", 0, 1, group="agencies"),
     _p("exploration", 0.05, "probability", "adaptive policies: probability of trying a random strategy", 0, 1, group="agencies"),

@@ -64,7 +64,10 @@ def one_sided_t(d: np.ndarray) -> float:
     "known discrepancy with issue 3: over the first 26 weeks a 35% commission raises the "
     "promotion-heavy share by only ~6 points and market GMV by about 0.1% (t ~ 0.5 over 24 seeds). "
     "Learning agencies respond mostly to renewals, and the first renewals are spread over the "
-    "first year; GMV rises once they have learned (next test; docs/experiments.md, commission sweep)"))
+    "first year; and a market-wide turn to promotion barely moves the market's GMV, because a "
+    "brand's promotional revenue comes mostly from rivals and later weeks (validation P9, after "
+    "Srinivasan et al. 2004). GMV rises once the agencies have learned (next test; "
+    "docs/experiments.md, sections 1 and 7)"))
 def test_higher_commission_raises_short_term_gmv():
     # the first 26 weeks (DESIGN's short_term_gmv): learning agencies have to discover
     # promotion's pay-off quickly. The claim is a significant rise, not a positive mean.
