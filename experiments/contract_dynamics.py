@@ -42,8 +42,9 @@ CASES = {
 KEYS = ("commission_rate", "evaluation_brand_weight", "brand_measure_noise", "contract_weeks")
 REFERENCE = "35% commission"
 YEAR2 = (52, 104)  # weeks of the second year, after every brand's first renewal
-OUTCOMES = ["final_promo_strategy_share", "brand_value_change", "short_term_gmv", "gmv_year2",
-            "total_gmv", "contract_switches_total"]
+FIRST_HALF = (0, 26)  # the weeks of short_term_gmv
+OUTCOMES = ["promo_share_first_26", "final_promo_strategy_share", "brand_value_change", "short_term_gmv",
+            "gmv_year2", "total_gmv", "contract_switches_total"]
 SIZES = {
     "full": h.Size("full", replications=32, steps=260, base={"n_consumers": 1500}),
     "quick": h.Size("quick", replications=8, steps=260, base={"n_consumers": 1500}),
@@ -60,19 +61,24 @@ def make_spec(size: h.Size, seed: int = SEED) -> dict:
 
 
 def with_cases(runs: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
-    """The runs table with a ``case`` column and each run's GMV in the second year (weeks
-    52-103; NaN when the run is shorter)."""
+    """The runs table with a ``case`` column, each run's mean promotion-heavy share over the
+    first 26 weeks and its GMV in the second year (weeks 52-103); NaN when the run is shorter."""
     def case_of(row) -> str:
         for name, values in CASES.items():
             if np.allclose([row[k] for k in KEYS], values):
                 return name
         raise ValueError(f"run {row['run_id']} matches no case")
 
-    runs = runs.assign(case=runs.apply(case_of, axis=1))
     week = timeseries["week"]
-    year2 = timeseries[(week >= YEAR2[0]) & (week < YEAR2[1])].groupby("run_id")["gmv"].agg(["sum", "count"])
-    full = year2.loc[year2["count"] == YEAR2[1] - YEAR2[0], "sum"]
-    return runs.assign(gmv_year2=runs["run_id"].map(full).astype(float))
+
+    def over(weeks: tuple[int, int], column: str, how: str) -> pd.Series:
+        w = timeseries[(week >= weeks[0]) & (week < weeks[1])].groupby("run_id")[column].agg([how, "count"])
+        whole = w.loc[w["count"] == weeks[1] - weeks[0], how]  # runs that cover every week
+        return runs["run_id"].map(whole).astype(float)
+
+    return runs.assign(case=runs.apply(case_of, axis=1),
+                       promo_share_first_26=over(FIRST_HALF, "promo_strategy_share", "mean"),
+                       gmv_year2=over(YEAR2, "gmv", "sum"))
 
 
 def plot_cases(table: pd.DataFrame, size_name: str, plt):

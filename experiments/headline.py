@@ -87,6 +87,7 @@ OUTCOMES: dict[str, Outcome] = {
     "platform_revenue_total": Outcome("platform revenue, total", "million RMB", 1e-6, ".0f"),
     "consumer_surplus_total": Outcome("consumer surplus, total", "million RMB", 1e-6, ".0f"),
     "final_promo_strategy_share": Outcome("promotion-heavy share at the end", "% of brands", 100.0, ".0f"),
+    "promo_share_first_26": Outcome("promotion-heavy share, first 26 weeks", "% of brands", 100.0, ".0f"),  # contract_dynamics
     "contract_switches_total": Outcome("contract switches", "count", 1.0, ".1f"),
     # weekly reporters used in time-series figures
     "gmv": Outcome("GMV", "million RMB/week", 1e-6, ".1f"),
