@@ -17,7 +17,7 @@ the brand measure, so it is simulated once (at noise 0) and shown at every noise
 (:func:`control_at_every_noise`): with common random numbers its runs would be identical.
 
     python -m experiments.evaluation_rules --quick
-    python -m experiments.evaluation_rules                    # full size (16 replications)
+    python -m experiments.evaluation_rules                    # full size (48 replications)
 
 Writes into ``--out`` (default ``out/evaluation_rules[-quick]``): ``data/``,
 ``figures/evaluation_bars`` (PNG and SVG: bars with 95% CIs of brand-value change,
@@ -47,7 +47,7 @@ SHOWN = [("brand_value_change", "brand value change\nover five years (%)"),
          ("short_term_gmv", "short-term GMV, first 26 weeks\n(million RMB)"),
          ("brand_profit_total", "brand profit, five-year total\n(million RMB)")]
 SIZES = {
-    "full": h.Size("full", replications=16, steps=260),
+    "full": h.Size("full", replications=48, steps=260),
     "quick": h.Size("quick", replications=6, steps=260, base={"n_consumers": 2000}),
     "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
 }
