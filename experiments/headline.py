@@ -141,6 +141,10 @@ def build_parser(prog: str, question: str) -> argparse.ArgumentParser:
                    help="progress bar on stderr (default: only on a terminal)")
     p.add_argument("--docs", action="store_true",
                    help="also copy the headline figures into docs/img/ (for the README and docs)")
+    p.add_argument("--set", action="append", default=None, metavar="NAME=VALUE", dest="changes",
+                   help="change one model parameter in every run (repeatable), e.g. --set "
+                        "reward_scale=client_gmv: the same experiment under other assumptions "
+                        "(not with --docs; not a parameter the experiment varies itself)")
     return p
 
 
@@ -158,6 +162,14 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog
         raise UserError("--scheduler needs --executor dask")
     if args.executor is None:
         args.executor = "serial" if args.size_name == "tiny" else "processes"
+    from .cli import UserError as CliError, parse_assignments
+    try:
+        args.changes = parse_assignments(args.changes)
+    except CliError as exc:
+        raise UserError(str(exc)) from None
+    if args.changes and args.docs:
+        raise UserError("--docs copies the documented figures, which are drawn at the defaults: "
+                        "drop --set, or drop --docs")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a folder")
@@ -229,16 +241,36 @@ def run(spec: Mapping[str, Any], args: argparse.Namespace, folder: str | os.Path
     return run_into(spec, args, Path(args.out) / "data" if folder is None else folder)
 
 
+def with_changes(spec: Mapping[str, Any], changes: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``spec`` with the ``--set`` parameter changes in its base (and named in its description).
+    A parameter the design varies cannot be set: the design would silently override it."""
+    if not changes:
+        return spec
+    from .designs import Design
+
+    varied = sorted(set(changes) & set(Design.from_dict(spec["design"]).names))
+    if varied:
+        raise UserError(f"--set {varied[0]}: this experiment varies {varied[0]!r} itself")
+    return {**spec, "base": {**spec["base"], **changes},
+            "description": f"{spec.get('description', '')}{changes_note(changes)}".strip()}
+
+
+def changes_note(changes: Mapping[str, Any] | None) -> str:
+    """`` [changed: a=1, b=x]`` for the ``--set`` changes, or nothing."""
+    return " [changed: " + ", ".join(f"{k}={v}" for k, v in changes.items()) + "]" if changes else ""
+
+
 def run_into(spec: Mapping[str, Any], args: argparse.Namespace, folder: str | os.PathLike):
     """Run ``spec`` as it is (its own seed) into ``folder`` with the executor options of
     ``args``; return the loaded :class:`experiments.store.Results`."""
     from .sweep import load_results, load_spec, run_sweep
 
-    spec = load_spec(spec)
+    spec = load_spec(with_changes(spec, getattr(args, "changes", None)))
     data = Path(folder)
     t0 = time.perf_counter()
     print(f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
-          f"{spec.n_runs} runs of {spec.steps} weeks -> {data}", file=sys.stderr)
+          f"{spec.n_runs} runs of {spec.steps} weeks -> {data}{changes_note(getattr(args, 'changes', None))}",
+          file=sys.stderr)
     run_sweep(spec, data, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
               progress=args.progress)
     print(f"{spec.name}: sweep finished in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

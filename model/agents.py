@@ -45,6 +45,7 @@ class Agency(mesa.Agent):
         self.reputation = 0.0
         self.period_profit: dict[int, float] = {}  # profit from each client this decision period
         self.period_income: dict[int, float] = {}  # fees, commission and bonus from each client
+        self.period_gmv: dict[int, float] = {}  # each client's GMV this decision period
         self.last_profit_per_client = 0.0
         self.profit_total = 0.0
 
@@ -68,11 +69,12 @@ class Agency(mesa.Agent):
             self.book_period(b)
         self.period_profit = {}
         self.period_income = {}
+        self.period_gmv = {}
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency in the period now ending."""
-        self.policy.record(client, self.model.brands[client].strategy,
-                           self.period_profit.pop(client, 0.0), self.period_income.pop(client, 0.0))
+        self.policy.record(client, self.model.brands[client].strategy, self.period_profit.pop(client, 0.0),
+                           self.period_income.pop(client, 0.0), self.period_gmv.pop(client, 0.0))
 
 
 class Brand(mesa.Agent):

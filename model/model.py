@@ -205,6 +205,7 @@ class AgencyMarket(mesa.Model):
                 income = sum(pay.values())
                 agency.period_profit[j] = agency.period_profit.get(j, 0.0) + income - labour
                 agency.period_income[j] = agency.period_income.get(j, 0.0) + income
+                agency.period_gmv[j] = agency.period_gmv.get(j, 0.0) + gmv
             contract.book_week(gmv)
             brand.gmv_history.append(gmv)
             brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units

@@ -57,7 +57,7 @@ class FixedPolicy:
     def choose(self, client: int) -> str:
         return self.default
 
-    def record(self, client: int, strategy: str, profit: float, income: float = 0.0) -> None:
+    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0) -> None:
         pass
 
     def term_end(self, client: int, renewed: bool) -> None:
@@ -71,8 +71,11 @@ class LearningPolicy(FixedPolicy):
     """Reinforcement learning on the agency's own realised profit: SARSA(lambda) with softmax.
 
     Every decision period the agency books the profit it made from a client (fees, commission
-    and bonus less its labour and service costs), in units of that client's typical period
-    profit so one value table serves clients of every size. Temporal-difference learning with
+    and bonus less its labour and service costs), divided by that client's typical size so one
+    value table serves clients of every size: by default (``reward_scale = "income"``) what the
+    client typically pays the agency, which makes the reward a margin; with ``"client_gmv"`` the
+    client's typical GMV, which makes it profit per RMB of the client's sales, so a strategy's
+    pay-off grows with the commission rate as its money does. Temporal-difference learning with
     eligibility traces (Sutton & Barto 2018, ch. 12) lets a strategy earn credit for profit that
     arrives periods later, as brand building's does. A contract term is an episode: at its end
     the agency learns what the relationship is worth from then on, its expected value if the
@@ -88,8 +91,12 @@ class LearningPolicy(FixedPolicy):
         self.rate = params.learning_rate
         self.temperature = params.choice_temperature
         self.exploration = params.exploration
-        # prior: every strategy keeps half of what the client pays, for ever
+        self.by_income = params.reward_scale == "income"
+        # prior: every strategy keeps half of what the client pays, for ever (a margin); on the
+        # client-GMV scale there is no such scale-free prior, and every strategy starts at the
+        # value of the first period's reward instead (set in record)
         self.values = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
+        self._prior_pending = not self.by_income
         self._last: dict[int, tuple[str, float]] = {}  # client -> (strategy, reward) awaiting update
         self._traces: dict[int, dict[str, float]] = {}
         self._scale: dict[int, float] = {}
@@ -104,14 +111,17 @@ class LearningPolicy(FixedPolicy):
         p = self.probabilities()
         return STRATEGY_NAMES[int(self.rng.choice(len(p), p=list(p.values())))]
 
-    def record(self, client: int, strategy: str, profit: float, income: float = 0.0) -> None:
-        # rewards in units of what the client typically pays the agency (always positive,
-        # unlike profit, so the scale never collapses near zero)
-        size = max(income, abs(profit), 1.0)
+    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0) -> None:
+        # rewards in units of the client's typical income or GMV (always positive, unlike
+        # profit, so the scale never collapses near zero)
+        size = max(income if self.by_income else gmv, abs(profit), 1.0)
         scale = self._scale.get(client)
         scale = size if scale is None else 0.8 * scale + 0.2 * size
         self._scale[client] = scale
         reward = profit / scale
+        if self._prior_pending:
+            self._prior_pending = False
+            self.values = {s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
         if client in self._last:
             self._update(client, self.values[strategy])
         self._last[client] = (strategy, reward)

@@ -132,6 +132,36 @@ def test_imitation_moves_with_payoffs_and_stays_in_bounds():
     assert shares[0.35][-26:].mean() > shares[0.05][-26:].mean()
 
 
+@pytest.mark.parametrize("scale", ["income", "client_gmv"])
+def test_reward_is_profit_over_the_chosen_scale(scale):
+    """One period's profit, learned from at the end of a lost term (nothing after it)."""
+    from model.policies import INITIAL_MARGIN, PERIOD_DISCOUNT, LearningPolicy
+
+    pol = LearningPolicy(Params(agency_policy="learning", reward_scale=scale), np.random.default_rng(0), "sales")
+    profit, income, gmv = 50.0, 100.0, 1000.0
+    pol.record(0, "promotion", profit, income, gmv)
+    reward = profit / (income if scale == "income" else gmv)
+    # prior: a margin of INITIAL_MARGIN on the income scale; the first reward on the GMV scale
+    prior = (INITIAL_MARGIN if scale == "income" else reward) / (1 - PERIOD_DISCOUNT)
+    assert pol.values["brand"] == pytest.approx(prior)
+    pol.term_end(0, renewed=False)
+    assert pol.values["promotion"] == pytest.approx(prior + pol.rate * (reward - prior))
+    assert pol.values["brand"] == pytest.approx(prior)
+
+
+@pytest.mark.slow
+def test_commission_effect_survives_scaling_rewards_by_client_gmv():
+    """Structural sensitivity: the multitask distortion does not hinge on rewards being margins."""
+    promo, value = {}, {}
+    for c in (0.05, 0.35):
+        runs = [simulate(steps=260, seed=s, reward_scale="client_gmv", choice_temperature=0.01,
+                         commission_rate=c, **LEARNING) for s in SEEDS]
+        promo[c] = np.mean([r.timeseries["promo_strategy_share"].iloc[-104:].mean() for r in runs])
+        value[c] = np.mean([r.summary["brand_value_change"] for r in runs])
+    assert promo[0.35] > promo[0.05] + 0.1
+    assert value[0.35] < value[0.05] - 0.05
+
+
 def test_policies_can_differ_between_agencies():
     """One learning agency among fixed ones: only it departs from its archetype."""
     mixed = ("fixed", "learning", "fixed", "fixed", "fixed", "imitation")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import commission_sweep, contract_horizon, evaluation_rules, headline, load_results
+from experiments import commission_sweep, contract_dynamics, contract_horizon, evaluation_rules, headline, load_results
 
 SCRIPTS = {
     "commission_sweep": dict(
@@ -193,6 +193,10 @@ def test_timeseries_ci_matches_t_interval():
     (["--tiny", "--workers", "0"], "--workers"),
     (["--tiny", "--seed", "-1"], "--seed"),
     (["--tiny", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --executor dask"),
+    (["--tiny", "--set", "commission_rate=0.2"], "varies 'commission_rate' itself"),
+    (["--tiny", "--set", "reward_scale=gmv"], "'reward_scale' = 'gmv' is invalid"),
+    (["--tiny", "--set", "reward_scale"], "--set expects name=value"),
+    (["--tiny", "--docs", "--set", "reward_scale=client_gmv"], "drop --set, or drop --docs"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv, words, tmp_path, capsys):
     code = headline.main_guard(commission_sweep.main, [*argv, "--out", str(tmp_path / "o")])
@@ -213,3 +217,17 @@ def test_unknown_option_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         evaluation_rules.main(["--tiny", "--frobnicate"])
     assert exc.value.code == 2
+
+
+def test_set_changes_a_parameter_in_every_run_and_is_recorded(tmp_path):
+    import json
+
+    out = tmp_path / "o"
+    argv = ["--tiny", "--out", str(out), "--set", "reward_scale=client_gmv", "--set", "choice_temperature=0.01"]
+    assert contract_dynamics.main(argv) == 0
+    manifest = json.loads((out / "data" / "manifest.json").read_text(encoding="utf-8"))
+    base = manifest["spec"]["base"]
+    assert (base["reward_scale"], base["choice_temperature"]) == ("client_gmv", 0.01)
+    assert "[changed: reward_scale=client_gmv, choice_temperature=0.01]" in manifest["spec"]["description"]
+    # the same runs at the defaults are another sweep: the folder refuses to mix them
+    assert headline.main_guard(contract_dynamics.main, ["--tiny", "--out", str(out)]) == 2
