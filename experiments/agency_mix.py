@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"the last two with the agency mixes of the extremes swapped), {steps} weeks, "
         f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
         f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run."))
-    hl.report([*paths, *table_paths])
+    hl.report([*paths, *table_paths], args.changes)
     return 0
 
 

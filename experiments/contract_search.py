@@ -401,10 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not np.isfinite(args.outside_factor) or not 0 <= args.outside_factor <= 1:
         raise hl.UserError(f"--outside-factor must be in [0, 1] (the typical contract must stay "
                            f"feasible), got {args.outside_factor}")
+    hl.refuse_changes(args.changes, POINT_KEYS, REFERENCES)  # every stage's, before the first runs
     r = search(args)
     out = Path(args.out)
     s = sizes(args.size_name)
-    size = s["base"].get("n_consumers", 10_000)
+    size = {**s["base"], **args.changes}.get("n_consumers", 10_000)
     conf, best = r["confirm"], r["best"]
     note = (f"{args.size_name} size, {size:,} consumers, {s['steps']} weeks, "
             f"{s['replications']} replications per candidate")
@@ -428,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{_ci(sik, 'gap_brand_profit_disc', DISPLAY['brand_profit_disc'])} million RMB less per brand than the "
         f"best, and ends with a brand-value change "
         f"{_ci(sik, 'gap_brand_value_change', DISPLAY['brand_value_change'])} percentage points lower."))
-    hl.report([*paths, *table_paths, cand_csv])
+    hl.report([*paths, *table_paths, cand_csv], args.changes)
     return 0
 
 

@@ -152,8 +152,14 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog
     """Parse and check the common options; fill in ``size_name``, ``out`` and ``executor``."""
     args = parser.parse_args(argv)
     args.size_name = "tiny" if args.tiny else "quick" if args.quick else "full"
-    if args.out is None:
-        args.out = f"out/{prog}" + ("" if args.size_name == "full" else f"-{args.size_name}")
+    from .cli import UserError as CliError, parse_assignments
+    try:
+        args.changes = parse_assignments(args.changes)
+    except CliError as exc:
+        raise UserError(str(exc)) from None
+    if args.out is None:  # runs with --set changes never land in the default runs' folder
+        args.out = f"out/{prog}" + ("" if args.size_name == "full" else f"-{args.size_name}") \
+            + ("-changed" if args.changes else "")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     if args.seed is not None and args.seed < 0:
@@ -162,11 +168,6 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog
         raise UserError("--scheduler needs --executor dask")
     if args.executor is None:
         args.executor = "serial" if args.size_name == "tiny" else "processes"
-    from .cli import UserError as CliError, parse_assignments
-    try:
-        args.changes = parse_assignments(args.changes)
-    except CliError as exc:
-        raise UserError(str(exc)) from None
     if args.changes and args.docs:
         raise UserError("--docs copies the documented figures, which are drawn at the defaults: "
                         "drop --set, or drop --docs")
@@ -186,7 +187,7 @@ def sweep_main(prog: str, question: str, sizes: Mapping[str, Size],
         args = parse_args(build_parser(prog, question), argv, prog)
         size = sizes[args.size_name]
         res = run(make_spec(size), args)
-        report(analyse(res, Path(args.out), size.name, docs=args.docs))
+        report(analyse(res, Path(args.out), size.name, docs=args.docs), args.changes)
         return 0
     return main
 
@@ -248,16 +249,33 @@ def with_changes(spec: Mapping[str, Any], changes: Mapping[str, Any] | None) -> 
         return spec
     from .designs import Design
 
-    varied = sorted(set(changes) & set(Design.from_dict(spec["design"]).names))
-    if varied:
-        raise UserError(f"--set {varied[0]}: this experiment varies {varied[0]!r} itself")
+    design = Design.from_dict(spec["design"])
+    presets = [*design.factors.get("preset", ()), *(p["preset"] for p in design.points if "preset" in p)]
+    refuse_changes(changes, [*design.names, *(k for point in design.points for k in point)], presets)
     return {**spec, "base": {**spec["base"], **changes},
             "description": f"{spec.get('description', '')}{changes_note(changes)}".strip()}
 
 
+def refuse_changes(changes: Mapping[str, Any] | None, varied: Iterable[str],
+                   presets: Iterable[str] = ()) -> None:
+    """Refuse ``--set`` changes of parameters an experiment varies, directly or through the
+    ``presets`` its design points name (the base would override the preset's value everywhere)."""
+    from model import PRESETS
+
+    names = set(varied).union(*(PRESETS[p]["params"] for p in presets))
+    clash = sorted(set(changes or ()) & names)
+    if clash:
+        raise UserError(f"--set {clash[0]}: this experiment varies {clash[0]!r} itself "
+                        "(directly or through the presets it compares)")
+
+
 def changes_note(changes: Mapping[str, Any] | None) -> str:
     """`` [changed: a=1, b=x]`` for the ``--set`` changes, or nothing."""
-    return " [changed: " + ", ".join(f"{k}={v}" for k, v in changes.items()) + "]" if changes else ""
+    return f" [changed: {changes_text(changes)}]" if changes else ""
+
+
+def changes_text(changes: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in changes.items())
 
 
 def run_into(spec: Mapping[str, Any], args: argparse.Namespace, folder: str | os.PathLike):
@@ -469,9 +487,15 @@ def pct(x: float) -> str:
     return f"{100 * float(x):g}%"
 
 
-def report(paths: Iterable[Path]) -> None:
-    """Print the files written (figures first), one per line, on stdout."""
+def report(paths: Iterable[Path], changes: Mapping[str, Any] | None = None) -> None:
+    """Print the files written (figures first), one per line, on stdout. With ``--set``
+    ``changes``, every Markdown table written says so under its title."""
     paths = list(paths)
+    for p in paths:
+        if changes and p.suffix == ".md":
+            title, _, rest = p.read_text(encoding="utf-8").partition("\n")
+            p.write_text(f"{title}\n\n**Parameters changed from the defaults in every run: "
+                         f"{changes_text(changes)}.**\n{rest}", encoding="utf-8")
     figs = [p for p in paths if p.suffix in (".png", ".svg")]
     other = [p for p in paths if p not in figs]
     print("figures:")

@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = indices(morris_res, sobol_res)
 
     s = sizes(args.size_name)
-    size = s["base"].get("n_consumers", 10_000)
+    size = {**s["base"], **args.changes}.get("n_consumers", 10_000)
     note = (f"{args.size_name} size: Sobol' N = {s['sobol_n']} ({sobol_res.spec.n_runs} runs), "
             f"Morris r = {s['morris_r']} ({morris_res.spec.n_runs} runs), {size:,} consumers")
     paths = plot_morris(table, out, note, args.docs)
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{sobol_res.spec.n_runs} runs) with 95% bootstrap CIs; Morris (r = {s['morris_r']} "
         f"trajectories, 4 levels, {morris_res.spec.n_runs} runs). Common random numbers, "
         f"{s['replications']} replication(s) per point. Factors sorted by ST."))
-    hl.report([*paths, *table_paths])
+    hl.report([*paths, *table_paths], args.changes)
     return 0
 
 

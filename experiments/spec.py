@@ -198,9 +198,16 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
                         "(kind = grid, lhs, sobol, morris or points)")
     design = Design.from_dict(d["design"])
     outputs = _validate_outputs(d.get("outputs", {}))
-    return SweepSpec(name=name, steps=steps, replications=replications, seed=seed, base=base,
+    spec = SweepSpec(name=name, steps=steps, replications=replications, seed=seed, base=base,
                      design=design, outputs=outputs, description=description,
                      common_random_numbers=crn)
+    if design.kind in ("grid", "points"):  # finite designs: every point's parameters, checked now
+        for values in design.sample(seed):  # (cross-parameter checks, e.g. one policy per agency)
+            try:
+                spec.params(values)
+            except ValueError as exc:
+                raise SpecError(f"spec design point {values}: {exc}") from None
+    return spec
 
 
 def _validate_base(base: Any) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def control_for(name: str) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name, "label": label, "unit": unit, "help": spec.description,
                            "default": spec.default}
     if spec.choices is not None:
+        if spec.per_agency:  # the select sets one policy for all; lists are for Python and specs
+            out["help"] = out["help"].split(":")[0] + " (here: the same for every agency)"
         return {**out, "kind": "select", "values": list(spec.choices)}
     if spec.kind is bool:
         return {**out, "kind": "checkbox"}

@@ -144,7 +144,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("decision_weeks", 4, "weeks", "weeks between an agency's strategy choices for a client", 1, 52, group="agencies"),
     _p("learning_rate", 0.5, "", "learning: step size of the strategy values (SARSA(lambda) temporal-difference learning)", 0, 1, low_open=True, group="agencies"),
     _p("choice_temperature", 0.05, "", "learning: softmax temperature on the per-period strategy values, in the units of reward_scale (about 0.01 suits client_gmv)", 0, 10, low_open=True, group="agencies"),
-    _p("reward_scale", "income", "", "learning: what a period's profit from a client is divided by before it is learned from: 'income', what the client typically pays the agency (the reward is a margin, blind to how large the commission is), or 'client_gmv', the client's typical GMV (the reward is profit per RMB of the client's sales, so it grows with the commission); a structural-sensitivity switch", choices=REWARD_SCALES, group="agencies"),
+    _p("reward_scale", "income", "", "learning: what a period's profit from a client is divided by before it is learned from: 'income', what the client typically pays the agency (the reward is a margin, nearly blind to how large the commission is), or 'client_gmv', the client's typical GMV (the reward is profit per RMB of the client's sales, so it grows with the commission); a structural-sensitivity switch", choices=REWARD_SCALES, group="agencies"),
     _p("imitation_rate", 0.25, "per decision", "imitation: probability of comparing with a random peer at each decision", 0, 1, group="agencies"),
     _p("exploration", 0.05, "probability", "adaptive policies: probability of trying a random strategy", 0, 1, group="agencies"),
     _p("effort_cost", 15_000.0, "RMB/week", "operator's own labour cost of one unit of effort (full brand building, or full campaign operations) for one client for one week", 0, 1e8, group="agencies"),
@@ -232,6 +232,11 @@ class Params(_make_params_class()):
                              f"but n_agencies is {clean['n_agencies']}: give one policy for every "
                              f"agency, or exactly one per agency")
         super().__init__(**clean)
+        if self.reward_scale == "client_gmv" and self.choice_temperature == SPECS["choice_temperature"].default:
+            import warnings
+            warnings.warn("choice_temperature 0.05 is sized for reward_scale='income'; on the client-GMV "
+                          "scale rewards are about five times smaller, and about 0.01 suits them",
+                          stacklevel=2)
 
     def agency_policies(self) -> tuple[str, ...]:
         """The policy of each agency, in agency order."""

@@ -94,7 +94,7 @@ class LearningPolicy(FixedPolicy):
         self.by_income = params.reward_scale == "income"
         # prior: every strategy keeps half of what the client pays, for ever (a margin); on the
         # client-GMV scale there is no such scale-free prior, and every strategy starts at the
-        # value of the first period's reward instead (set in record)
+        # value of the first reward from a period with sales instead (set in record)
         self.values = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
         self._prior_pending = not self.by_income
         self._last: dict[int, tuple[str, float]] = {}  # client -> (strategy, reward) awaiting update
@@ -119,7 +119,7 @@ class LearningPolicy(FixedPolicy):
         scale = size if scale is None else 0.8 * scale + 0.2 * size
         self._scale[client] = scale
         reward = profit / scale
-        if self._prior_pending:
+        if self._prior_pending and gmv > 0:  # the first period in which the client sold anything
             self._prior_pending = False
             self.values = {s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
         if client in self._last:

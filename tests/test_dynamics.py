@@ -137,7 +137,8 @@ def test_reward_is_profit_over_the_chosen_scale(scale):
     """One period's profit, learned from at the end of a lost term (nothing after it)."""
     from model.policies import INITIAL_MARGIN, PERIOD_DISCOUNT, LearningPolicy
 
-    pol = LearningPolicy(Params(agency_policy="learning", reward_scale=scale), np.random.default_rng(0), "sales")
+    p = Params(agency_policy="learning", reward_scale=scale, choice_temperature=0.01)
+    pol = LearningPolicy(p, np.random.default_rng(0), "sales")
     profit, income, gmv = 50.0, 100.0, 1000.0
     pol.record(0, "promotion", profit, income, gmv)
     reward = profit / (income if scale == "income" else gmv)
@@ -147,6 +148,20 @@ def test_reward_is_profit_over_the_chosen_scale(scale):
     pol.term_end(0, renewed=False)
     assert pol.values["promotion"] == pytest.approx(prior + pol.rate * (reward - prior))
     assert pol.values["brand"] == pytest.approx(prior)
+
+
+def test_client_gmv_prior_waits_for_a_period_with_sales():
+    from model.policies import PERIOD_DISCOUNT, LearningPolicy
+
+    pol = LearningPolicy(Params(reward_scale="client_gmv", choice_temperature=0.01), np.random.default_rng(0), "sales")
+    pol.record(0, "brand", -30.0, 10.0, 0.0)  # sold nothing: no scale-free reward to start from
+    pol.record(1, "promotion", 40.0, 100.0, 1000.0)
+    assert pol.values["balanced"] == pytest.approx(0.04 / (1 - PERIOD_DISCOUNT))
+
+
+def test_default_temperature_on_the_gmv_scale_warns():
+    with pytest.warns(UserWarning, match="about 0.01 suits"):
+        Params(reward_scale="client_gmv")
 
 
 @pytest.mark.slow

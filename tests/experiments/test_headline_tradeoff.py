@@ -231,3 +231,20 @@ def test_set_changes_a_parameter_in_every_run_and_is_recorded(tmp_path):
     assert "[changed: reward_scale=client_gmv, choice_temperature=0.01]" in manifest["spec"]["description"]
     # the same runs at the defaults are another sweep: the folder refuses to mix them
     assert headline.main_guard(contract_dynamics.main, ["--tiny", "--out", str(out)]) == 2
+    # and every table written says what was changed, under its title
+    lines = (out / "summary.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# ") and "changed from the defaults" in lines[2]
+    assert "reward_scale=client_gmv, choice_temperature=0.01" in lines[2]
+
+
+@pytest.mark.parametrize("module, argv, name", [
+    ("agency_mix", ["--set", "commission_rate=0.2"], "commission_rate"),  # set by the regions' presets
+    ("contract_search", ["--set", "brand_measure_noise=0.5"], "brand_measure_noise"),  # a later stage's
+])
+def test_set_refuses_what_the_experiment_varies_before_running_anything(module, argv, name, tmp_path, capsys):
+    import importlib
+
+    main = importlib.import_module(f"experiments.{module}").main
+    assert headline.main_guard(main, ["--tiny", "--out", str(tmp_path / "o"), *argv]) == 2
+    assert f"varies {name!r} itself" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "data").exists()

@@ -270,3 +270,10 @@ def test_shipped_specs_are_valid(path):
     spec = load_spec(path)
     assert spec.n_runs == len(list(spec.runs())) >= 1
     assert all(isinstance(p, dict) and set(p) == set(spec.varied) for p in spec.points)
+
+
+def test_every_point_of_a_finite_design_is_checked_when_the_spec_loads():
+    spec = {"name": "x", "base": {"agency_policy": "learning,fixed,fixed,fixed,fixed,fixed"},
+            "design": {"kind": "grid", "factors": {"n_agencies": [6, 4]}}}
+    with pytest.raises(ValueError, match=r"design point \{'n_agencies': 4\}.*names 6 policies"):
+        load_spec(spec)
