@@ -10,12 +10,15 @@ from model import MODEL_REPORTERS, AgencyMarket, Params
 SHARES = ("promo_share", "promo_strategy_share", "in_house_share", "mean_deal_proneness",
           "mean_awareness", "avg_discount")
 
-param_space = st.fixed_dictionaries({
+POLICIES = st.sampled_from(["fixed", "learning", "imitation"])
+base_space = st.fixed_dictionaries({
     "n_consumers": st.integers(20, 300),
     "n_brands": st.integers(1, 6),
     "n_agencies": st.integers(1, 4),
     "burn_in_weeks": st.integers(0, 5),
-    "agency_policy": st.sampled_from(["fixed", "learning", "imitation"]),
+    "agency_policy": POLICIES,
+    "reward_scale": st.sampled_from(["income", "client_gmv"]),
+    "choice_temperature": st.floats(0.005, 0.5),
     "base_fee": st.floats(0, 2e5),
     "commission_rate": st.floats(0, 0.99),
     "brand_bonus_rate": st.floats(0, 1),
@@ -35,6 +38,15 @@ param_space = st.fixed_dictionaries({
     "use_awareness": st.booleans(),
     "use_rank_feedback": st.booleans(),
 })
+
+
+@st.composite
+def param_space(draw):
+    """Valid parameters; half the time the policy is given per agency (a mixed population)."""
+    kw = draw(base_space)
+    if draw(st.booleans()):
+        kw["agency_policy"] = draw(st.lists(POLICIES, min_size=kw["n_agencies"], max_size=kw["n_agencies"]))
+    return kw
 
 
 def check_week(m: AgencyMarket) -> None:
@@ -57,7 +69,7 @@ def check_week(m: AgencyMarket) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kw=param_space, seed=st.integers(0, 2**31))
+@given(kw=param_space(), seed=st.integers(0, 2**31))
 def test_money_is_conserved_and_shares_stay_in_bounds(kw, seed):
     m = AgencyMarket(Params(**kw), rng=seed)
     for _ in range(40):
