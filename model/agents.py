@@ -66,7 +66,8 @@ class Agency(mesa.Agent):
         profits = [self.period_profit.get(b, 0.0) for b in self.clients]
         self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
         for b in self.clients:
-            self.book_period(b)
+            if b in self.period_profit:  # not a client renewed this very week (booked at its term end)
+                self.book_period(b)
         self.period_profit = {}
         self.period_income = {}
         self.period_gmv = {}

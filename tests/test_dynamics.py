@@ -150,6 +150,22 @@ def test_reward_is_profit_over_the_chosen_scale(scale):
     assert pol.values["brand"] == pytest.approx(prior)
 
 
+def test_every_booked_period_has_weeks_of_work_in_it(monkeypatch):
+    """A client renewed in the week a decision period ends is booked once, at its term end, and
+    not again as an empty period (which would teach the agency a spurious zero reward)."""
+    from model.policies import LearningPolicy
+
+    booked = []
+    record = LearningPolicy.record
+    monkeypatch.setattr(LearningPolicy, "record",
+                        lambda self, client, strategy, profit, income=0.0, gmv=0.0:
+                        (booked.append(income), record(self, client, strategy, profit, income, gmv))[1])
+    m = AgencyMarket(Params(agency_policy="learning", n_consumers=400, contract_weeks=8, decision_weeks=4,
+                            in_house_enabled=False), rng=3)
+    m.run(60)
+    assert len(booked) > 50 and min(booked) > 0  # the base fee alone makes every real period's income > 0
+
+
 def test_client_gmv_prior_waits_for_a_period_with_sales():
     from model.policies import PERIOD_DISCOUNT, LearningPolicy
 
