@@ -85,11 +85,15 @@ def test_higher_commission_raises_gmv_once_agencies_have_learned():
 
 @pytest.mark.slow
 def test_weight_on_brand_measure_restores_brand_value():
-    base = outcomes("high_commission")["value"]
-    gain = outcomes("brand_weight")["value"] - base
-    assert gain.mean() > 0.05
-    assert (gain > 0).sum() >= 6  # in most seeds, not just on average
-    assert outcomes("brand_weight")["promo"].mean() < outcomes("high_commission")["promo"].mean()
+    # paired over the same 32 markets as the noise test below: the gain is a few points of
+    # brand value, about a third of its spread between markets
+    n = 32
+    base, weighted = outcomes("high_commission", n), outcomes("brand_weight", n)
+    gain = weighted["value"] - base["value"]
+    t = one_sided_t(gain)
+    assert t > 1.696, f"brand-weight gain {gain.mean():+.4f}, t = {t:.2f}"  # t(31), 5% one-sided
+    assert (gain > 0).sum() > n / 2  # in most markets, not just on average
+    assert weighted["promo"].mean() < base["promo"].mean()
 
 
 @pytest.mark.slow
