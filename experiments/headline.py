@@ -50,9 +50,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from experiments.cli import EXIT_USAGE, UserError, parse_assignments
 from experiments.cliutil import Parser
 
-EXIT_USAGE = 2
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 
 # Okabe & Ito (2008) colour-blind-safe palette: blue, vermillion, bluish green, reddish purple,
@@ -116,10 +116,6 @@ class Size:
 TINY_BASE = {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4}
 
 
-class UserError(Exception):
-    """Bad command-line input: one line on stderr, exit code 2."""
-
-
 def build_parser(prog: str, question: str) -> argparse.ArgumentParser:
     """The command line every headline script shares."""
     p = Parser(prog=f"python -m experiments.{prog}", description=question)
@@ -152,11 +148,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog
     """Parse and check the common options; fill in ``size_name``, ``out`` and ``executor``."""
     args = parser.parse_args(argv)
     args.size_name = "tiny" if args.tiny else "quick" if args.quick else "full"
-    from .cli import UserError as CliError, parse_assignments
-    try:
-        args.changes = parse_assignments(args.changes)
-    except CliError as exc:
-        raise UserError(str(exc)) from None
+    args.changes = parse_assignments(args.changes)
     if args.out is None:  # runs with --set changes never land in the default runs' folder
         args.out = f"out/{prog}" + ("" if args.size_name == "full" else f"-{args.size_name}") \
             + ("-changed" if args.changes else "")
