@@ -43,9 +43,16 @@ class Agency(mesa.Agent):
         self.policy = make_policy(policy_name, model.p, model.rng, archetype)
         self.clients: list[int] = []
         self.reputation = 0.0
-        self.period_profit: dict[int, float] = {}  # profit from each client this decision period
-        self.period_income: dict[int, float] = {}  # fees, commission and bonus from each client
-        self.period_gmv: dict[int, float] = {}  # each client's GMV this decision period
+        # what each client earned the agency since its last booking (a decision period's end, or
+        # the client's term end when that falls inside a period): profit, the fees, commission
+        # and bonus it paid, its GMV, and the number of weeks they cover
+        self.period_profit: dict[int, float] = {}
+        self.period_income: dict[int, float] = {}
+        self.period_gmv: dict[int, float] = {}
+        self.period_weeks: dict[int, int] = {}
+        # profit and weeks of each client over the whole decision period, across any term end
+        # inside it (what imitating agencies compare)
+        self.period_seen: dict[int, tuple[float, int]] = {}
         self.last_profit_per_client = 0.0
         self.profit_total = 0.0
 
@@ -61,9 +68,27 @@ class Agency(mesa.Agent):
             return self.policy.default
         return sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
 
+    def book_week(self, client: int, profit: float, income: float, gmv: float) -> None:
+        """Add one week of a client's money to the running period."""
+        self.period_profit[client] = self.period_profit.get(client, 0.0) + profit
+        self.period_income[client] = self.period_income.get(client, 0.0) + income
+        self.period_gmv[client] = self.period_gmv.get(client, 0.0) + gmv
+        self.period_weeks[client] = self.period_weeks.get(client, 0) + 1
+        seen, weeks = self.period_seen.get(client, (0.0, 0))
+        self.period_seen[client] = (seen + profit, weeks + 1)
+
+    def full_period(self, amount: float, weeks: int) -> float:
+        """``amount`` earned over ``weeks`` weeks, at that rate over a whole decision period.
+
+        A term that ends inside a decision period splits it in two parts, booked separately;
+        scaling each to a whole period keeps a short part from reading as a poor strategy.
+        """
+        period = self.model.p.decision_weeks
+        return amount if weeks in (0, period) else amount * period / weeks
+
     def close_period(self) -> None:
         """End of a decision period: learn from what each client earned."""
-        profits = [self.period_profit.get(b, 0.0) for b in self.clients]
+        profits = [self.full_period(*self.period_seen.get(b, (0.0, 0))) for b in self.clients]
         self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
         for b in self.clients:
             if b in self.period_profit:  # not a client renewed this very week (booked at its term end)
@@ -71,11 +96,17 @@ class Agency(mesa.Agent):
         self.period_profit = {}
         self.period_income = {}
         self.period_gmv = {}
+        self.period_weeks = {}
+        self.period_seen = {}
 
     def book_period(self, client: int) -> None:
-        """Tell the policy what the client earned the agency in the period now ending."""
-        self.policy.record(client, self.model.brands[client].strategy, self.period_profit.pop(client, 0.0),
-                           self.period_income.pop(client, 0.0), self.period_gmv.pop(client, 0.0))
+        """Tell the policy what the client earned the agency since its last booking, as a rate
+        over a whole decision period."""
+        weeks = self.period_weeks.pop(client, 0)
+        money = (self.period_profit.pop(client, 0.0), self.period_income.pop(client, 0.0),
+                 self.period_gmv.pop(client, 0.0))
+        self.policy.record(client, self.model.brands[client].strategy,
+                           *(self.full_period(m, weeks) for m in money))
 
 
 class Brand(mesa.Agent):

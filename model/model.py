@@ -203,9 +203,7 @@ class AgencyMarket(mesa.Model):
                 contract.paid += sum(pay.values())
                 led.transfer(agency.account, "labour", labour, "agency_labour")
                 income = sum(pay.values())
-                agency.period_profit[j] = agency.period_profit.get(j, 0.0) + income - labour
-                agency.period_income[j] = agency.period_income.get(j, 0.0) + income
-                agency.period_gmv[j] = agency.period_gmv.get(j, 0.0) + gmv
+                agency.book_week(j, income - labour, income, gmv)
             contract.book_week(gmv)
             brand.gmv_history.append(gmv)
             brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units

@@ -170,6 +170,42 @@ def test_every_booked_period_has_weeks_of_work_in_it(monkeypatch):
     assert len(booked) > 50 and min(booked) > 0  # the base fee alone makes every real period's income > 0
 
 
+def test_a_period_split_by_a_term_end_is_learned_at_a_whole_period_rate(monkeypatch):
+    """Six-week terms end inside four-week decision periods, splitting them. Each part is
+    booked at the rate of a whole period, so a short part does not read as a poor strategy:
+    with no commission or bonus every booked income is exactly four weeks of base fee."""
+    from model.contracts import WEEKS_PER_MONTH
+    from model.policies import LearningPolicy
+
+    booked = []
+    record = LearningPolicy.record
+    monkeypatch.setattr(LearningPolicy, "record",
+                        lambda self, client, strategy, profit, income=0.0, gmv=0.0:
+                        (booked.append(income), record(self, client, strategy, profit, income, gmv))[1])
+    p = Params(agency_policy="learning", n_consumers=400, contract_weeks=6, decision_weeks=4,
+               commission_rate=0.0, brand_bonus_rate=0.0, in_house_enabled=False)
+    AgencyMarket(p, rng=1).run(40)
+    assert len(booked) > 100
+    assert booked == pytest.approx([4 * p.base_fee / WEEKS_PER_MONTH] * len(booked))
+
+
+def test_imitators_compare_the_whole_period_across_a_term_end():
+    """What an imitating agency compares is its profit per client over the whole period, not
+    only the weeks after a client's term ended inside it."""
+    m = AgencyMarket(Params(agency_policy="imitation", n_consumers=400, decision_weeks=4), rng=0)
+    agency = m.agencies[0]
+    client = agency.clients[0]
+    agency.clients = [client]
+    agency.period_profit, agency.period_income, agency.period_gmv = {}, {}, {}
+    agency.period_weeks, agency.period_seen = {}, {}
+    for week in range(4):
+        agency.book_week(client, 10.0 * (week + 1), 100.0, 1000.0)
+        if week == 1:
+            agency.book_period(client)  # the client's term ended after two weeks and it renewed
+    agency.close_period()
+    assert agency.last_profit_per_client == pytest.approx(10 + 20 + 30 + 40)
+
+
 def test_client_gmv_prior_waits_for_a_period_with_sales():
     from model.policies import PERIOD_DISCOUNT, LearningPolicy
 
