@@ -149,6 +149,8 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog
     args = parser.parse_args(argv)
     args.size_name = "tiny" if args.tiny else "quick" if args.quick else "full"
     args.changes = parse_assignments(args.changes)
+    global _FIGURE_STAMP  # the figures of this run say what --set changed (save_figure)
+    _FIGURE_STAMP = changes_text(args.changes) if args.changes else ""
     if args.out is None:  # runs with --set changes never land in the default runs' folder
         args.out = f"out/{prog}" + ("" if args.size_name == "full" else f"-{args.size_name}") \
             + ("-changed" if args.changes else "")
@@ -389,11 +391,22 @@ def figure_style():
         yield plt
 
 
+_FIGURE_STAMP = ""  # "name=value, ..." of the --set changes of the run being drawn, or ""
+
+
 def save_figure(fig, out: str | os.PathLike, name: str, *, docs: bool = False) -> list[Path]:
     """Write ``fig`` as ``OUT/figures/NAME.png`` and ``.svg`` (and, with ``docs``, a PNG copy
-    as ``docs/img/NAME.png``); close it and return the paths written."""
+    as ``docs/img/NAME.png``); close it and return the paths written. In a run with ``--set``
+    changes the figure's title says what was changed."""
     import matplotlib.pyplot as plt
 
+    if _FIGURE_STAMP:
+        stamp = f"[parameters changed in every run: {_FIGURE_STAMP}]"
+        title = fig.get_suptitle()
+        if title:  # keep the title's own style, add a line under it
+            fig._suptitle.set_text(f"{title}\n{stamp}")
+        else:
+            fig.suptitle(stamp, fontsize=9)
     folder = Path(out) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

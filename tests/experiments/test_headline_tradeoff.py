@@ -235,6 +235,13 @@ def test_set_changes_a_parameter_in_every_run_and_is_recorded(tmp_path):
     lines = (out / "summary.md").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("# ") and "changed from the defaults" in lines[2]
     assert "reward_scale=client_gmv, choice_temperature=0.01" in lines[2]
+    # and so does every figure, in its title
+    svg = (out / "figures" / "dynamics_cases.svg").read_text(encoding="utf-8")
+    assert "parameters changed in every run: reward_scale=client_gmv, choice_temperature=0.01" in svg
+    # a later run without --set draws plain figures again
+    plain = tmp_path / "plain"
+    assert contract_dynamics.main(["--tiny", "--out", str(plain)]) == 0
+    assert "parameters changed" not in (plain / "figures" / "dynamics_cases.svg").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("module, argv, name", [
