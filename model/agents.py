@@ -44,15 +44,12 @@ class Agency(mesa.Agent):
         self.clients: list[int] = []
         self.reputation = 0.0
         # what each client earned the agency since its last booking (a decision period's end, or
-        # the client's term end when that falls inside a period): profit, the fees, commission
-        # and bonus it paid, its GMV, and the number of weeks they cover
-        self.period_profit: dict[int, float] = {}
-        self.period_income: dict[int, float] = {}
-        self.period_gmv: dict[int, float] = {}
-        self.period_weeks: dict[int, int] = {}
-        # profit and weeks of each client over the whole decision period, across any term end
+        # the client's term end when that falls inside a period): [profit, the fees, commission
+        # and bonus it paid, its GMV, the number of weeks they cover]
+        self.unbooked: dict[int, list] = {}
+        # [profit, weeks] of each client over the whole decision period, across any term end
         # inside it (what imitating agencies compare)
-        self.period_seen: dict[int, tuple[float, int]] = {}
+        self.period_seen: dict[int, list] = {}
         self.last_profit_per_client = 0.0
         self.profit_total = 0.0
 
@@ -70,12 +67,14 @@ class Agency(mesa.Agent):
 
     def book_week(self, client: int, profit: float, income: float, gmv: float) -> None:
         """Add one week of a client's money to the running period."""
-        self.period_profit[client] = self.period_profit.get(client, 0.0) + profit
-        self.period_income[client] = self.period_income.get(client, 0.0) + income
-        self.period_gmv[client] = self.period_gmv.get(client, 0.0) + gmv
-        self.period_weeks[client] = self.period_weeks.get(client, 0) + 1
-        seen, weeks = self.period_seen.get(client, (0.0, 0))
-        self.period_seen[client] = (seen + profit, weeks + 1)
+        part = self.unbooked.setdefault(client, [0.0, 0.0, 0.0, 0])
+        part[0] += profit
+        part[1] += income
+        part[2] += gmv
+        part[3] += 1
+        seen = self.period_seen.setdefault(client, [0.0, 0])
+        seen[0] += profit
+        seen[1] += 1
 
     def full_period(self, amount: float, weeks: int) -> float:
         """``amount`` earned over ``weeks`` weeks, at that rate over a whole decision period.
@@ -91,20 +90,15 @@ class Agency(mesa.Agent):
         profits = [self.full_period(*self.period_seen.get(b, (0.0, 0))) for b in self.clients]
         self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
         for b in self.clients:
-            if b in self.period_profit:  # not a client renewed this very week (booked at its term end)
+            if b in self.unbooked:  # not a client renewed this very week (booked at its term end)
                 self.book_period(b)
-        self.period_profit = {}
-        self.period_income = {}
-        self.period_gmv = {}
-        self.period_weeks = {}
+        self.unbooked = {}
         self.period_seen = {}
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
-        weeks = self.period_weeks.pop(client, 0)
-        money = (self.period_profit.pop(client, 0.0), self.period_income.pop(client, 0.0),
-                 self.period_gmv.pop(client, 0.0))
+        *money, weeks = self.unbooked.pop(client, (0.0, 0.0, 0.0, 0))
         self.policy.record(client, self.model.brands[client].strategy,
                            *(self.full_period(m, weeks) for m in money))
 

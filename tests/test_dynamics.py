@@ -154,9 +154,8 @@ def test_reward_is_profit_over_the_chosen_scale(scale):
     assert pol.values["brand"] == pytest.approx(prior)
 
 
-def test_every_booked_period_has_weeks_of_work_in_it(monkeypatch):
-    """A client renewed in the week a decision period ends is booked once, at its term end, and
-    not again as an empty period (which would teach the agency a spurious zero reward)."""
+def incomes_booked(monkeypatch) -> list[float]:
+    """The list every learning agency's booked income is appended to from now on."""
     from model.policies import LearningPolicy
 
     booked = []
@@ -164,6 +163,13 @@ def test_every_booked_period_has_weeks_of_work_in_it(monkeypatch):
     monkeypatch.setattr(LearningPolicy, "record",
                         lambda self, client, strategy, profit, income=0.0, gmv=0.0:
                         (booked.append(income), record(self, client, strategy, profit, income, gmv))[1])
+    return booked
+
+
+def test_every_booked_period_has_weeks_of_work_in_it(monkeypatch):
+    """A client renewed in the week a decision period ends is booked once, at its term end, and
+    not again as an empty period (which would teach the agency a spurious zero reward)."""
+    booked = incomes_booked(monkeypatch)
     m = AgencyMarket(Params(agency_policy="learning", n_consumers=400, contract_weeks=8, decision_weeks=4,
                             in_house_enabled=False), rng=3)
     m.run(60)
@@ -175,13 +181,8 @@ def test_a_period_split_by_a_term_end_is_learned_at_a_whole_period_rate(monkeypa
     booked at the rate of a whole period, so a short part does not read as a poor strategy:
     with no commission or bonus every booked income is exactly four weeks of base fee."""
     from model.contracts import WEEKS_PER_MONTH
-    from model.policies import LearningPolicy
 
-    booked = []
-    record = LearningPolicy.record
-    monkeypatch.setattr(LearningPolicy, "record",
-                        lambda self, client, strategy, profit, income=0.0, gmv=0.0:
-                        (booked.append(income), record(self, client, strategy, profit, income, gmv))[1])
+    booked = incomes_booked(monkeypatch)
     p = Params(agency_policy="learning", n_consumers=400, contract_weeks=6, decision_weeks=4,
                commission_rate=0.0, brand_bonus_rate=0.0, in_house_enabled=False)
     AgencyMarket(p, rng=1).run(40)
@@ -196,8 +197,7 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
     agency = m.agencies[0]
     client = agency.clients[0]
     agency.clients = [client]
-    agency.period_profit, agency.period_income, agency.period_gmv = {}, {}, {}
-    agency.period_weeks, agency.period_seen = {}, {}
+    agency.unbooked, agency.period_seen = {}, {}
     for week in range(4):
         agency.book_week(client, 10.0 * (week + 1), 100.0, 1000.0)
         if week == 1:
