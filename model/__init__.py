@@ -4,9 +4,10 @@ Public API: :class:`AgencyMarket`, :class:`Params`, :data:`PRESETS`, :func:`simu
 :class:`SimulationResult`.
 """
 
-from .model import MODEL_REPORTERS, AgencyMarket
+from .model import AgencyMarket
 from .params import PARAM_SPECS, PRESETS, Params, ParamSpec
-from .simulate import SUMMARY_KEYS, SimulationResult, simulate
+from .records import MODEL_REPORTERS, SUMMARY_KEYS
+from .simulate import SimulationResult, simulate
 
 __version__ = "0.1.0"
 

@@ -6,41 +6,48 @@ Consumers are not agents; they are the arrays of :mod:`model.market`.
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 
 import mesa
 import numpy as np
 
 from .contracts import Contract
 from .params import Params
+from .platform import FESTIVAL_WEEKS, is_festival  # noqa: F401  (re-exported: notebooks use it)
 from .policies import STRATEGIES, Tactics, make_policy
 
-# capabilities by archetype: front-end operations, brand building, fulfilment/service
+
+class Capabilities(NamedTuple):
+    """What whoever runs a store can do, after the three capacities practitioners name."""
+
+    ops_skill: float  # front-end operations: promotions, traffic buying
+    brand_skill: float  # brand building: positioning, content
+    service_skill: float  # fulfilment and customer service
+
+    def scaled(self, share: float) -> "Capabilities":
+        return Capabilities(share * self.ops_skill, share * self.brand_skill, share * self.service_skill)
+
+
+# capabilities by archetype
 CAPABILITIES = {
-    "sales": {"ops_skill": 0.85, "brand_skill": 0.35, "service_skill": 0.6},
-    "brand": {"ops_skill": 0.55, "brand_skill": 0.85, "service_skill": 0.6},
+    "sales": Capabilities(ops_skill=0.85, brand_skill=0.35, service_skill=0.6),
+    "brand": Capabilities(ops_skill=0.55, brand_skill=0.85, service_skill=0.6),
 }
-FESTIVAL_WEEKS = (24, 45)  # 618 and Double 11, weeks of the year counted from 1
+BURN_IN_SERVICE_SKILL = 0.6  # the store's service before any agency is hired
 SERVICE_UTILITY = 0.2  # utils of a perfectly run store (fulfilment, customer service)
 IMAGE_FLOOR, IMAGE_CEILING = -0.5, 1.5  # utils
-
-
-def is_festival(week: int) -> bool:
-    return (week % 52) + 1 in FESTIVAL_WEEKS
 
 
 class Agency(mesa.Agent):
     """An operations agency (TP): capabilities, a decision policy, clients and a ledger account."""
 
-    def __init__(self, model, index: int, archetype: str, policy_name: str):
+    def __init__(self, model, index: int, archetype: str, policy_name: str, rng: np.random.Generator):
         super().__init__(model)
         self.index = index
         self.account = f"agency:{index}"
         self.archetype = archetype
-        caps = CAPABILITIES[archetype]
-        self.ops_skill = caps["ops_skill"]
-        self.brand_skill = caps["brand_skill"]
-        self.service_skill = caps["service_skill"]
-        self.policy = make_policy(policy_name, model.p, model.rng, archetype)
+        self.ops_skill, self.brand_skill, self.service_skill = CAPABILITIES[archetype]
+        self.policy = make_policy(policy_name, model.p, rng, archetype)
         self.clients: list[int] = []
         self.reputation = 0.0
         # what each client earned the agency since its last booking (a decision period's end, or
@@ -52,6 +59,9 @@ class Agency(mesa.Agent):
         self.period_seen: dict[int, list] = {}
         self.last_profit_per_client = 0.0
         self.profit_total = 0.0
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(self.ops_skill, self.brand_skill, self.service_skill)
 
     def strategy_for(self, brand: "Brand") -> str:
         return self.policy.choose(brand.index)
@@ -122,7 +132,7 @@ class Brand(mesa.Agent):
         self.agency: int | None = None
         self.strategy = "balanced"
         self.in_house_tactics: str | None = None
-        self.in_house_caps: dict[str, float] | None = None
+        self.in_house_caps: Capabilities | None = None
         self.watched: Counter = Counter()  # weeks the brand watched each strategy
         self.gmv_history: list[float] = []
         self.value_base = 1.0  # brand value at week 0 (RMB/week), for the index
@@ -143,28 +153,25 @@ class Brand(mesa.Agent):
     def in_house(self) -> bool:
         return self.agency is None
 
-    def capabilities(self) -> dict[str, float]:
+    def capabilities(self) -> Capabilities:
+        """Those of the agency running the store, or the brand's own when in-house."""
         if self.in_house:
             return self.in_house_caps
-        a = self.model.agencies[self.agency]
-        return {"ops_skill": a.ops_skill, "brand_skill": a.brand_skill,
-                "service_skill": a.service_skill}
+        return self.model.agencies[self.agency].capabilities()
 
     def tactics(self) -> Tactics:
         return STRATEGIES[self.strategy]
 
-    def week_plan(self, week: int) -> dict[str, float]:
-        """Discount, paid-traffic budget and brand effort for this week from the strategy."""
+    def week_plan(self, week: int, festival: bool) -> tuple[float, float, float]:
+        """Discount, brand effort and paid-traffic budget (RMB) for this week from the strategy."""
         t = self.tactics()
-        if is_festival(week) and self.model.p.use_festivals:
+        if festival:
             discount = t.festival_discount
         elif t.promo_every and (week + self.offset) % t.promo_every == 0:
             discount = t.discount
         else:
             discount = 0.0
-        budget = t.paid_traffic_share * self.velocity * self.regular_price
-        return {"discount": discount, "price_multiplier": 1.0, "brand_effort": t.brand_effort,
-                "paid_traffic": budget}
+        return discount, t.brand_effort, t.paid_traffic_share * self.velocity * self.regular_price
 
     def update_goodwill(self, effort: float, brand_skill: float) -> None:
         """Nerlove-Arrow goodwill with this week's brand effort (M5), before consumers shop.

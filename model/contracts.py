@@ -1,12 +1,28 @@
-"""Contracts between a brand and its agency (M8): payments, evaluation and renewal."""
+"""Contracts between a brand and its agency (M8), and the contract market.
+
+:class:`Contract` is one term: what the brand pays each week and how it scores the agency at
+the end. :class:`ContractMarket` is who works for whom: it signs, reviews, re-hires and lets
+brands take the store in-house, and it is the only code that changes a brand's agency or an
+agency's list of clients, so the two always agree.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .params import Params
 
+if TYPE_CHECKING:
+    from .agents import Agency, Brand
+
 WEEKS_PER_MONTH = 52 / 12
+IN_HOUSE_PROPENSITY = 0.5  # chance a dissatisfied, learned brand goes in-house ...
+IN_HOUSE_COST_SHARE = 0.25  # ... when the agency took at least this share of its GMV
+HIRING_TEMPERATURE = 0.1  # softmax temperature of a brand's choice of agency by reputation
+REPUTATION_MEMORY, VERDICT_WEIGHT = 0.7, 0.3  # an agency's reputation: old and latest verdict
 
 
 @dataclass
@@ -92,3 +108,110 @@ def measure_reliability(p: Params) -> float:
         return 1.0
     prior, noise = p.brand_change_prior_sd ** 2, p.brand_measure_noise ** 2
     return prior / (prior + 2 * noise)  # prior > 0: the parameter is bounded away from 0
+
+
+class ContractMarket:
+    """Who works for whom: initial contracts, reviews at term ends, hiring and in-house stores.
+
+    ``capacity`` is the most clients one agency takes. Draws (the choice of a new agency, the
+    decision to go in-house) come from ``rng``, the model's own stream.
+    """
+
+    def __init__(self, params: Params, brands: list[Brand], agencies: list[Agency],
+                 rng: np.random.Generator, capacity: int):
+        self.p = params
+        self.brands = brands
+        self.agencies = agencies
+        self.rng = rng
+        self.capacity = capacity
+        self.switches_this_week = 0
+
+    # --- the links between brands and agencies ----------------------------------------------
+    def _link(self, brand: Brand, agency: Agency | None) -> None:
+        """Make ``agency`` (None: the brand itself) run the brand's store."""
+        if brand.agency is not None:
+            self.agencies[brand.agency].clients.remove(brand.index)
+        brand.agency = None if agency is None else agency.index
+        if agency is not None:
+            agency.clients.append(brand.index)
+
+    def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
+        """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
+        if agency is None:
+            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure)
+            return
+        brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure)
+        if brand.agency != agency.index:
+            self._link(brand, agency)
+
+    def open(self, order: np.ndarray) -> None:
+        """Week 0: brands are dealt round-robin to agencies in ``order``; the terms are staggered
+        over a term, as if each first term were already under way."""
+        J = len(self.brands)
+        for pos, j in enumerate(order):
+            brand = self.brands[int(j)]
+            agency = self.agencies[pos % len(self.agencies)]
+            self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price)
+            brand.contract.weeks -= (pos * self.p.contract_weeks) // J
+            brand.strategy = agency.strategy_for(brand)
+
+    # --- term ends ------------------------------------------------------------------------------
+    def review(self, week: int) -> None:
+        """Every term that ended this week: the brand scores it, then renews, re-hires or goes
+        in-house (DESIGN.md section 3, step 5)."""
+        self.switches_this_week = 0
+        p = self.p
+        for brand in self.brands:
+            contract = brand.contract
+            if not contract.ended:
+                continue
+            verdict = contract.score(brand.measure)
+            baseline = brand.trailing_gmv(52)  # next term's growth is judged against the last year
+            if brand.in_house:
+                if verdict["renew"]:
+                    self.sign(brand, None, week, baseline)
+                else:
+                    self.hire(brand, week, exclude=None, gmv_baseline=baseline)
+                continue
+            agency = self.agencies[brand.agency]
+            agency.reputation = REPUTATION_MEMORY * agency.reputation + VERDICT_WEIGHT * verdict["score"]
+            agency.book_period(brand.index)
+            agency.policy.term_end(brand.index, bool(verdict["renew"]))
+            if verdict["renew"]:
+                self.sign(brand, agency, week, baseline)
+                continue
+            # a brand that has watched the playbook long enough may run the store itself; the
+            # more of its GMV the agency takes, the more tempting that is
+            learned = sum(brand.watched.values()) >= p.in_house_learning_weeks
+            cost_share = contract.paid / max(contract.gmv_total, 1.0)
+            temptation = IN_HOUSE_PROPENSITY * min(1.0, cost_share / IN_HOUSE_COST_SHARE)
+            if p.in_house_enabled and learned and self.rng.random() < temptation:
+                self.go_in_house(brand, agency, week, baseline)
+            else:
+                self.hire(brand, week, exclude=agency.index, gmv_baseline=baseline)
+
+    def hire(self, brand: Brand, week: int, exclude: int | None, gmv_baseline: float) -> None:
+        """Pick an agency by reputation among those with room (softmax over reputation); with
+        none free, the brand stays as it is for another term."""
+        candidates = [a for a in self.agencies if a.index != exclude and len(a.clients) < self.capacity]
+        if not candidates:
+            self.sign(brand, None if brand.in_house else self.agencies[brand.agency], week, gmv_baseline)
+            return
+        rep = np.array([a.reputation for a in candidates])
+        w = np.exp((rep - rep.max()) / HIRING_TEMPERATURE)
+        chosen = candidates[int(self.rng.choice(len(candidates), p=w / w.sum()))]
+        brand.in_house_caps = None
+        self._link(brand, chosen)
+        self.sign(brand, chosen, week, gmv_baseline)
+        brand.strategy = chosen.strategy_for(brand)
+        self.switches_this_week += 1
+
+    def go_in_house(self, brand: Brand, agency: Agency, week: int, gmv_baseline: float) -> None:
+        """The brand copies the playbook it watched most, with weaker capabilities and no fees."""
+        brand.in_house_caps = agency.capabilities().scaled(self.p.in_house_skill)
+        playbook = sorted(brand.watched.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        brand.in_house_tactics = playbook
+        self._link(brand, None)
+        brand.strategy = playbook
+        self.sign(brand, None, week, gmv_baseline)
+        self.switches_this_week += 1

@@ -1,62 +1,87 @@
-"""AgencyMarket: the Mesa model. ``step()`` reads like the schedule of DESIGN.md section 3."""
+"""AgencyMarket: the Mesa model. ``step()`` reads like the schedule of DESIGN.md section 3.
+
+The parts: the consumers are :class:`model.market.Market` (NumPy arrays, the functional core);
+brands and agencies are Mesa agents (:mod:`model.agents`); :class:`model.platform.Platform`
+ranks brands and sells traffic; :class:`model.contracts.ContractMarket` decides who works for
+whom; :class:`model.ledger.Ledger` books every RMB; :class:`model.records.Records` keeps the
+tables. This module sets them up and runs the week.
+"""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import mesa
 import numpy as np
 
-from .agents import Agency, Brand, is_festival
-from .contracts import Contract
+from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand
+from .contracts import ContractMarket
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
+from .platform import Platform
 from .policies import STRATEGIES
+from .records import MODEL_REPORTERS, Records
 
 BASE_CONSTANT = -0.5  # utility of an average brand at the mean price, before image and goodwill
 INITIAL_GOODWILL = 0.3
 VELOCITY_MEMORY = 0.75  # weekly retention of trailing sales velocity
-MAX_VISIBILITY = 0.95
-IN_HOUSE_PROPENSITY = 0.5  # chance a dissatisfied, learned brand goes in-house ...
-IN_HOUSE_COST_SHARE = 0.25  # ... when the agency took at least this share of its GMV
-
-MODEL_REPORTERS = (
-    "week", "gmv", "units", "avg_discount", "promo_share", "promo_strategy_share", "brand_value",
-    "brand_value_index", "mean_image", "mean_awareness", "mean_deal_proneness",
-    "mean_reference_price_ratio", "brand_profit", "agency_profit", "platform_revenue",
-    "consumer_surplus", "contract_switches", "in_house_share",
-)
 INTERVENTION_FIELDS = ("discount", "price_multiplier", "brand_effort", "paid_traffic")
+
+
+@dataclass
+class WeekPlan:
+    """Every brand's tactics for one week (arrays over brands, in brand order)."""
+
+    discount: np.ndarray  # depth of this week's price cut in [0, 1)
+    price_multiplier: np.ndarray  # regular price relative to the brand's list price
+    brand_effort: np.ndarray  # brand-building effort in [0, 1]
+    paid_traffic: np.ndarray  # RMB of paid clicks this week (the brand's money)
+
+
+@dataclass
+class Skills:
+    """The capabilities of whoever runs each store this week (arrays over brands)."""
+
+    ops_skill: np.ndarray
+    brand_skill: np.ndarray
+    service_skill: np.ndarray
 
 
 class AgencyMarket(mesa.Model):
     """Brands, their operations agencies, a platform and a population of consumers.
 
     Parameters are those of :class:`model.Params`, given as a ``Params`` object, as keywords,
-    or both (keywords override). ``rng`` is the integer seed. One step is one week.
+    or both (keywords override). ``rng`` is the integer seed; left out (``None``), a fresh seed
+    is drawn, as Mesa's own models do, and kept in ``.seed`` so the run can be repeated. One
+    step is one week.
     """
 
-    def __init__(self, params: Params | None = None, *, rng: int | None = 0, **overrides: Any):
+    def __init__(self, params: Params | None = None, *, rng: int | None = None, **overrides: Any):
         if params is None:
             params = Params(**overrides)
         elif overrides:
             params = params.replace(**overrides)
         if not isinstance(params, Params):
             raise ValueError(f"params must be a model.Params, got {type(params).__name__}")
-        if rng is not None and not isinstance(rng, (int, np.integer)):
-            raise ValueError(f"rng must be an integer seed, got {rng!r}")
-        super().__init__(rng=rng)
+        if rng is None:  # a fresh seed, recorded: mesa.batch_run's iterations then differ
+            rng = int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+        if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+            raise ValueError(f"rng must be an integer seed >= 0 (or None for a fresh one), got {rng!r}")
+        super().__init__(rng=int(rng))
         self.p = p = params
-        self.seed = rng
+        self.seed = int(rng)
         self.week = 0
         self._interventions: list[dict[str, Any]] = []
-        market_rng, agent_rng, noise_rng = self.rng.spawn(3)
-        self.noise_rng = noise_rng
+        # separate streams, so a draw in one part never shifts another's: consumers, brand
+        # set-up, the survey noise, and one stream per agency's decision policy
+        market_rng, agent_rng, self.noise_rng, policy_rng = self.rng.spawn(4)
         self.ledger = Ledger()
+        self.platform = Platform(p)
         self.market = Market(p, p.n_brands, market_rng)
+        self.records = Records()
 
         # brands: heterogeneous prices; dearer brands are better, so none is dominated
         J = p.n_brands
@@ -70,12 +95,15 @@ class AgencyMarket(mesa.Model):
         for b in self.brands:
             b.goodwill = INITIAL_GOODWILL if p.use_goodwill else 0.0
         self.market.init_reference_prices(prices)
+        self._regular = np.array([b.regular_price for b in self.brands])
+        self._constants = np.array([b.constant for b in self.brands])
 
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
         self.agencies: list[Agency] = [
-            Agency(self, k, "sales" if k < n_sales else "brand", policy)
-            for k, policy in enumerate(p.agency_policies())]
-        self.capacity = math.ceil(1.5 * J / p.n_agencies)
+            Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
+            for k, (policy, stream) in enumerate(zip(p.agency_policies(), [self.rng] * p.n_agencies))]
+        self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng,
+                                        capacity=math.ceil(1.5 * J / p.n_agencies))
 
         self._burn_in()
         self.initial_values = self._brand_values()
@@ -84,22 +112,10 @@ class AgencyMarket(mesa.Model):
             b.value_base = max(float(v), 0.1 * b.velocity * b.regular_price, 1.0)
             b.measure = b.brand_value / b.value_base
         self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
+        self.contracts.open(agent_rng.permutation(J))  # brands are dealt to agencies at random
 
-        # initial contracts: round-robin over a shuffled order, terms staggered over the year
-        order = agent_rng.permutation(J)
-        for pos, j in enumerate(order):
-            brand = self.brands[int(j)]
-            agency = self.agencies[pos % p.n_agencies]
-            self._sign(brand, agency, gmv_baseline=brand.velocity * brand.regular_price)
-            brand.contract.weeks -= (pos * p.contract_weeks) // J  # a first term already under way
-            brand.strategy = agency.strategy_for(brand)
-
-        self.switches_this_week = 0
-        self._last = {}
-        self.brand_rows: list[dict[str, np.ndarray]] = []
-        self.agency_rows: list[dict[str, Any]] = []
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda m, k=name: m._last[k]) for name in MODEL_REPORTERS})
+            model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
         self.running = True
 
     # =========================================================================================
@@ -107,36 +123,37 @@ class AgencyMarket(mesa.Model):
     # =========================================================================================
     def step(self) -> None:
         self.ledger.start_week()
-        self.switches_this_week = 0
-        visibility_org = self.platform_rank()                  # 1. platform ranks brands
-        plans = self.set_tactics()                             # 2. agencies set tactics
-        caps = [b.capabilities() for b in self.brands]         #    (who runs each store this week)
-        self.build_goodwill(plans, caps)                       #    this week's effort counts now
-        offer = self.make_offer(plans, caps, visibility_org)
-        sales = self.market.shop(offer)                        # 3. consumers shop
-        self.settle(plans, caps, sales)                        # 4. money, image
-        self.measure_brands(visibility_org)
-        self.review_contracts()                                # 5. contract terms end
-        self.learn()                                           # 6. agencies learn
-        self.record(plans, offer, sales)                       # 7. data collection
+        organic = self.platform.rank(self.velocities())        # 1. platform ranks brands
+        plan = self.set_tactics()                               # 2. agencies set tactics
+        skills = self.skills()                                  #    (who runs each store now)
+        self.build_goodwill(plan, skills)                       #    this week's effort counts now
+        offer = self.make_offer(plan, skills, organic)
+        sales = self.market.shop(offer)                         # 3. consumers shop
+        self.settle(plan, skills, sales)                        # 4. money, image, brand value
+        self.measure_brands(organic)
+        self.contracts.review(self.week)                        # 5. contract terms end
+        self.learn()                                            # 6. agencies learn
+        self.records.collect(self, plan, offer, sales,          # 7. data collection
+                             self.contracts.switches_this_week)
         self.datacollector.collect(self)
         self.week += 1
 
-    # --- 1. platform ----------------------------------------------------------------------------
-    def platform_rank(self) -> np.ndarray:
-        """Organic visibility of each brand from trailing sales velocity (rank feedback, M6)."""
-        p = self.p
-        J = p.n_brands
-        if not p.use_rank_feedback:
-            return np.full(J, p.organic_visibility)
-        vel = np.array([b.velocity for b in self.brands])
-        w = (vel + 0.05 * vel.mean() + 1e-9) ** p.rank_feedback
-        return np.minimum(p.organic_visibility * J * w / w.sum(), MAX_VISIBILITY)
+    def velocities(self) -> np.ndarray:
+        """Each brand's trailing sales velocity (units per week), what the platform ranks by."""
+        return np.array([b.velocity for b in self.brands])
+
+    def skills(self) -> Skills:
+        ops, brand, service = np.array([b.capabilities() for b in self.brands]).T
+        return Skills(ops, brand, service)
 
     # --- 2. tactics -----------------------------------------------------------------------------
-    def set_tactics(self) -> list[dict[str, float]]:
-        deciding = self.week % self.p.decision_weeks == 0
-        plans = []
+    def set_tactics(self) -> WeekPlan:
+        """Each store's tactics this week: its strategy's playbook, re-chosen by the agency every
+        ``decision_weeks`` weeks, then any scheduled intervention on top."""
+        week = self.week
+        deciding = week % self.p.decision_weeks == 0
+        festival = self.platform.festival(week)
+        rows = []
         for brand in self.brands:
             if brand.in_house:
                 brand.strategy = brand.in_house_tactics
@@ -144,54 +161,67 @@ class AgencyMarket(mesa.Model):
                 brand.strategy = self.agencies[brand.agency].strategy_for(brand)
             if not brand.in_house:
                 brand.watched[brand.strategy] += 1
-            plan = brand.week_plan(self.week)
-            plan["promo_week"] = plan["discount"] > 0
-            for iv in self._interventions:
-                if iv["brand"] == brand.index and iv["start"] <= self.week < iv["start"] + iv["weeks"]:
-                    plan.update({k: iv[k] for k in INTERVENTION_FIELDS if iv[k] is not None})
-            plans.append(plan)
-        return plans
+            rows.append(brand.week_plan(week, festival))
+        discount, effort, paid = (np.array(col, dtype=float) for col in zip(*rows))
+        plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(rows)), brand_effort=effort,
+                        paid_traffic=paid)
+        for iv in self._interventions:
+            if iv["start"] <= week < iv["start"] + iv["weeks"]:
+                j = iv["brand"]
+                changed = False
+                for k in INTERVENTION_FIELDS:
+                    if iv[k] is not None:
+                        column = getattr(plan, k)
+                        changed |= column[j] != iv[k] and (k != "paid_traffic" or self.p.use_paid_traffic)
+                        column[j] = iv[k]
+                iv["weeks_changed"] += bool(changed)
+        if not self.p.use_paid_traffic:
+            plan.paid_traffic[:] = 0.0
+        return plan
 
-    def build_goodwill(self, plans, caps) -> None:
+    def build_goodwill(self, plan: WeekPlan, skills: Skills) -> None:
         """Goodwill takes in this week's brand effort before consumers shop (M5, Koyck timing)."""
-        for brand, plan, c in zip(self.brands, plans, caps):
-            brand.update_goodwill(plan["brand_effort"], c["brand_skill"])
+        for brand, effort, skill in zip(self.brands, plan.brand_effort, skills.brand_skill):
+            brand.update_goodwill(float(effort), float(skill))
 
-    def make_offer(self, plans, caps, visibility_org: np.ndarray) -> Offer:
+    def quality(self, service_skill: np.ndarray) -> np.ndarray:
+        """Each brand's utility before price: constant, image, goodwill and store service (M1)."""
         p = self.p
-        regular = np.array([b.regular_price * pl["price_multiplier"] for b, pl in zip(self.brands, plans)])
-        discount = np.array([pl["discount"] for pl in plans])
+        image = np.array([b.image for b in self.brands])
+        goodwill = p.goodwill_utility * np.array([b.goodwill for b in self.brands]) if p.use_goodwill else 0.0
+        return self._constants + image + goodwill + SERVICE_UTILITY * service_skill
+
+    def make_offer(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
+        """What consumers see this week: prices, deals, quality, visibility, brand reach."""
+        p = self.p
+        regular = self._regular * plan.price_multiplier
         if p.use_paid_traffic:
-            clicks = np.array([pl["paid_traffic"] for pl in plans]) / p.cost_per_click
-            skill = np.array([0.5 + c["ops_skill"] for c in caps])
-            # each effective click shows the brand to one shopper; repeats hit the same shoppers
-            paid = np.minimum(1 - np.exp(-clicks * skill / p.market_shoppers), MAX_VISIBILITY)
+            paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill)
         else:
             paid = np.zeros(p.n_brands)
-            for pl in plans:
-                pl["paid_traffic"] = 0.0
-        visibility = 1 - (1 - visibility_org) * (1 - paid)
-        quality = np.array([b.quality(c["service_skill"]) for b, c in zip(self.brands, caps)])
-        reach = np.array([p.brand_reach * pl["brand_effort"] * c["brand_skill"]
-                          for pl, c in zip(plans, caps)])
-        return Offer(price=regular * (1 - discount), regular_price=regular, discount=discount,
-                     quality=quality, visibility=visibility, organic_visibility=visibility_org,
-                     reach=reach, festival=is_festival(self.week) and p.use_festivals)
+        return Offer(price=regular * (1 - plan.discount), regular_price=regular, discount=plan.discount,
+                     quality=self.quality(skills.service_skill),
+                     visibility=self.platform.visibility(organic, paid), organic_visibility=organic,
+                     reach=p.brand_reach * plan.brand_effort * skills.brand_skill,
+                     festival=self.platform.festival(self.week))
 
     # --- 4. money and brand equity ----------------------------------------------------------------
-    def settle(self, plans, caps, sales) -> None:
+    def settle(self, plan: WeekPlan, skills: Skills, sales) -> None:
+        """Book the week's money (M7: every RMB from one account to another), then update each
+        brand's sales velocity and image."""
         p, led = self.p, self.ledger
-        for brand, plan, cap in zip(self.brands, plans, caps):
+        for brand in self.brands:
             j = brand.index
             gmv = float(sales.revenue[j])
             units = float(sales.units[j])
+            effort, service = float(plan.brand_effort[j]), float(skills.service_skill[j])
             acct = brand.account
             led.transfer("consumers", acct, gmv, "sales")
             led.transfer(acct, "suppliers", units * brand.unit_cost, "cost_of_goods")
-            led.transfer(acct, "platform", p.platform_take_rate * gmv, "take_rate")
-            led.transfer(acct, "platform", plan["paid_traffic"], "paid_traffic")
-            labour = p.effort_cost * STRATEGIES[brand.strategy].labour(plan["brand_effort"]) \
-                + p.service_cost * units * (1.5 - cap["service_skill"])
+            led.transfer(acct, "platform", self.platform.take_rate * gmv, "take_rate")
+            led.transfer(acct, "platform", float(plan.paid_traffic[j]), "paid_traffic")
+            labour = p.effort_cost * STRATEGIES[brand.strategy].labour(effort) \
+                + p.service_cost * units * (1.5 - service)
             contract = brand.contract
             if brand.in_house:
                 led.transfer(acct, "labour", labour, "in_house_labour")
@@ -207,22 +237,22 @@ class AgencyMarket(mesa.Model):
             contract.book_week(gmv)
             brand.gmv_history.append(gmv)
             brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units
-            brand.update_image(plan["discount"], plan["brand_effort"], cap["brand_skill"])
+            brand.update_image(float(plan.discount[j]), effort, float(skills.brand_skill[j]))
 
-    def _brand_values(self, visibility_org: np.ndarray | None = None) -> np.ndarray:
-        p = self.p
-        if visibility_org is None:
-            visibility_org = self.platform_rank()
-        caps = [b.capabilities() if (b.agency is not None or b.in_house_caps) else
-                {"service_skill": 0.6} for b in self.brands]
-        quality = np.array([b.quality(c["service_skill"]) for b, c in zip(self.brands, caps)])
+    def _brand_values(self, organic: np.ndarray | None = None) -> np.ndarray:
+        """Revenue premium of each brand now (DESIGN.md section 5), closed form; ``organic`` is
+        this week's organic visibility (default: the platform's ranking now)."""
+        if organic is None:
+            organic = self.platform.rank(self.velocities())
+        service = np.array([b.capabilities().service_skill if (b.agency is not None or b.in_house_caps)
+                            else BURN_IN_SERVICE_SKILL for b in self.brands])
         generic = np.array([b.generic_quality() for b in self.brands])
-        regular = np.array([b.regular_price for b in self.brands])
-        return self.market.brand_value(quality, generic, regular, visibility_org, p.organic_visibility)
+        return self.market.brand_value(self.quality(service), generic, self._regular, organic,
+                                       self.p.organic_visibility)
 
-    def measure_brands(self, visibility_org: np.ndarray) -> None:
+    def measure_brands(self, organic: np.ndarray) -> None:
         """True brand value every week; the noisy tracking survey every few weeks."""
-        values = self._brand_values(visibility_org)
+        values = self._brand_values(organic)
         noise = self.noise_rng.standard_normal(len(self.brands))
         survey = self.week % self.p.brand_survey_weeks == 0
         for brand, v, e in zip(self.brands, values, noise):
@@ -230,85 +260,10 @@ class AgencyMarket(mesa.Model):
             if survey:
                 brand.measure = brand.brand_value / brand.value_base + self.p.brand_measure_noise * e
 
-    # --- 5. contracts ---------------------------------------------------------------------------
-    def review_contracts(self) -> None:
-        p = self.p
-        for brand in self.brands:
-            contract = brand.contract
-            if not contract.ended:
-                continue
-            verdict = contract.score(brand.measure)
-            baseline = brand.trailing_gmv(52)  # next term's growth is judged against the last year
-            if brand.in_house:
-                if verdict["renew"]:
-                    self._sign(brand, None, baseline)
-                else:
-                    self._hire(brand, exclude=None, gmv_baseline=baseline)
-                continue
-            agency = self.agencies[brand.agency]
-            agency.reputation = 0.7 * agency.reputation + 0.3 * verdict["score"]
-            agency.book_period(brand.index)
-            agency.policy.term_end(brand.index, bool(verdict["renew"]))
-            if verdict["renew"]:
-                self._sign(brand, agency, baseline)
-                continue
-            # a brand that has watched the playbook long enough may run the store itself; the
-            # more of its GMV the agency takes, the more tempting that is
-            learned = sum(brand.watched.values()) >= p.in_house_learning_weeks
-            cost_share = contract.paid / max(contract.gmv_total, 1.0)
-            temptation = IN_HOUSE_PROPENSITY * min(1.0, cost_share / IN_HOUSE_COST_SHARE)
-            if p.in_house_enabled and learned and self.rng.random() < temptation:
-                self._go_in_house(brand, agency, baseline)
-            else:
-                self._hire(brand, exclude=agency.index, gmv_baseline=baseline)
-
-    def _sign(self, brand: Brand, agency: Agency | None, gmv_baseline: float) -> None:
-        if agency is None:  # in-house: a "contract" with no payments, reviewed like any other
-            brand.contract = Contract.in_house(self.p, self.week, gmv_baseline, brand.measure)
-            return
-        brand.contract = Contract.from_params(self.p, agency.index, self.week, gmv_baseline, brand.measure)
-        if brand.agency != agency.index:
-            if brand.agency is not None:
-                self.agencies[brand.agency].clients.remove(brand.index)
-            agency.clients.append(brand.index)
-            brand.agency = agency.index
-
-    def _hire(self, brand: Brand, exclude: int | None, gmv_baseline: float) -> None:
-        """Pick an agency by reputation among those with room (softmax over reputation)."""
-        candidates = [a for a in self.agencies if a.index != exclude and len(a.clients) < self.capacity]
-        if not candidates:
-            if brand.in_house:
-                self._sign(brand, None, gmv_baseline)
-            else:
-                self._sign(brand, self.agencies[brand.agency], gmv_baseline)
-            return
-        rep = np.array([a.reputation for a in candidates])
-        w = np.exp((rep - rep.max()) / 0.1)
-        chosen = candidates[int(self.rng.choice(len(candidates), p=w / w.sum()))]
-        if brand.in_house:
-            brand.in_house_caps = None
-        elif brand.agency is not None:
-            self.agencies[brand.agency].clients.remove(brand.index)
-            brand.agency = None
-        self._sign(brand, chosen, gmv_baseline)
-        brand.strategy = chosen.strategy_for(brand)
-        self.switches_this_week += 1
-
-    def _go_in_house(self, brand: Brand, agency: Agency, gmv_baseline: float) -> None:
-        """The brand copies the playbook it watched most, with weaker capabilities and no fees."""
-        s = self.p.in_house_skill
-        brand.in_house_caps = {"ops_skill": s * agency.ops_skill, "brand_skill": s * agency.brand_skill,
-                               "service_skill": s * agency.service_skill}
-        playbook = sorted(brand.watched.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        brand.in_house_tactics = playbook
-        agency.clients.remove(brand.index)
-        brand.agency = None
-        brand.strategy = playbook
-        self._sign(brand, None, gmv_baseline)
-        self.switches_this_week += 1
-
     # --- 6. learning ----------------------------------------------------------------------------
     def learn(self) -> None:
+        """At the end of each decision period every agency books what its clients earned it and
+        its policy revises, in random order (imitators see their peers' latest profits)."""
         if (self.week + 1) % self.p.decision_weeks:
             return
         order = list(self.agencies)
@@ -322,79 +277,20 @@ class AgencyMarket(mesa.Model):
                      for a in self.agencies if a is not agency and a.clients]
             agency.policy.revise(agency.last_profit_per_client, peers, spread)
 
-    # --- 7. records -----------------------------------------------------------------------------
-    def record(self, plans, offer: Offer, sales) -> None:
-        led = self.ledger
-        units = sales.units
-        gmv = float(sales.revenue.sum())
-        total_units = float(units.sum())
-        values = np.array([b.brand_value for b in self.brands])
-        promo_units = float(units[offer.discount > 0].sum())
-        brand_profit = np.array([led.week_change(b.account) for b in self.brands])
-        agency_profit = np.array([led.week_change(a.account) for a in self.agencies])
-        strategies = [b.strategy for b in self.brands]
-        self._last = {
-            "week": self.week,
-            "gmv": gmv,
-            "units": total_units,
-            "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
-            "promo_share": promo_units / total_units if total_units else 0.0,
-            "promo_strategy_share": strategies.count("promotion") / len(strategies),
-            "brand_value": float(values.sum()),
-            "brand_value_index": float(values.sum()) / self.initial_value_total,
-            "mean_image": float(np.mean([b.image for b in self.brands])),
-            "mean_awareness": self.market.mean_awareness(),
-            "mean_deal_proneness": self.market.mean_deal_proneness(),
-            "mean_reference_price_ratio": self.market.mean_reference_price_ratio(offer.regular_price),
-            "brand_profit": float(brand_profit.sum()),
-            "agency_profit": float(agency_profit.sum()),
-            "platform_revenue": led.week_change("platform"),
-            "consumer_surplus": sales.consumer_surplus,
-            "contract_switches": self.switches_this_week,
-            "in_house_share": sum(b.in_house for b in self.brands) / len(self.brands),
-        }
-        awareness = self.market.awareness.mean(axis=0, dtype=np.float64)
-        self.brand_rows.append({
-            "week": np.full(len(self.brands), self.week),
-            "brand": np.arange(len(self.brands)),
-            "agency": np.array([-1 if b.in_house else b.agency for b in self.brands]),
-            "strategy": np.array(strategies, dtype=object),
-            "units": units.copy(),
-            "gmv": sales.revenue.copy(),
-            "price": offer.price.copy(),
-            "regular_price": offer.regular_price.copy(),
-            "discount": offer.discount.copy(),
-            "paid_traffic": np.array([pl["paid_traffic"] for pl in plans]),
-            "brand_effort": np.array([pl["brand_effort"] for pl in plans]),
-            "visibility": offer.visibility.copy(),
-            "brand_value": values,
-            "brand_value_index": values / np.array([b.value_base for b in self.brands]),
-            "brand_measure": np.array([b.measure for b in self.brands]),
-            "image": np.array([b.image for b in self.brands]),
-            "goodwill": np.array([b.goodwill for b in self.brands]),
-            "awareness": awareness,
-            "profit": brand_profit,
-        })
-        for a, prof in zip(self.agencies, agency_profit):
-            mix = Counter(self.brands[b].strategy for b in a.clients)
-            probs = a.policy.probabilities() if hasattr(a.policy, "probabilities") else {}
-            self.agency_rows.append({
-                "week": self.week, "agency": a.index, "archetype": a.archetype,
-                "policy": a.policy.name, "clients": len(a.clients),
-                "strategy": a.current_strategy(),
-                "promotion_clients": mix.get("promotion", 0), "profit": float(prof),
-                "reputation": a.reputation, "p_promotion": probs.get("promotion", np.nan),
-            })
+    # kept for code written against earlier versions
+    @property
+    def _last(self) -> dict[str, Any]:
+        return self.records.last
 
     # --- burn-in --------------------------------------------------------------------------------
     def _burn_in(self) -> None:
         """Weeks at regular prices before week 0: pantries, habits and sales ranks settle."""
         p = self.p
         J = p.n_brands
-        regular = np.array([b.regular_price for b in self.brands])
-        quality = np.array([b.quality(0.6) for b in self.brands])
+        regular = self._regular
+        quality = self.quality(np.full(J, BURN_IN_SERVICE_SKILL))
         for week in range(p.burn_in_weeks):
-            org = self.platform_rank() if week else np.full(J, p.organic_visibility)
+            org = self.platform.rank(self.velocities()) if week else np.full(J, p.organic_visibility)
             offer = Offer(price=regular, regular_price=regular, discount=np.zeros(J), quality=quality,
                           visibility=org, organic_visibility=org, reach=np.zeros(J))
             sales = self.market.shop(offer)
@@ -423,7 +319,7 @@ class AgencyMarket(mesa.Model):
         iv = validate_intervention(dict(brand=brand, start=start, weeks=weeks, discount=discount,
                                         price_multiplier=price_multiplier, brand_effort=brand_effort,
                                         paid_traffic=paid_traffic), self.p.n_brands)
-        self._interventions.append(iv)
+        self._interventions.append({**iv, "weeks_changed": 0})
 
     def run(self, steps: int, progress: bool = False) -> "AgencyMarket":
         """Advance ``steps`` weeks (works on every Mesa version this project supports)."""
@@ -436,16 +332,17 @@ class AgencyMarket(mesa.Model):
         return self
 
     def brand_table(self):
-        import pandas as pd
-        if not self.brand_rows:
-            return pd.DataFrame(columns=["week", "brand", "agency", "units", "gmv", "price",
-                                         "discount", "brand_value", "image", "awareness"])
-        cols = self.brand_rows[0].keys()
-        return pd.DataFrame({c: np.concatenate([r[c] for r in self.brand_rows]) for c in cols})
+        """One row per week and brand (pandas DataFrame)."""
+        return self.records.brand_table()
 
     def agency_table(self):
-        import pandas as pd
-        return pd.DataFrame(self.agency_rows)
+        """One row per week and agency (pandas DataFrame)."""
+        return self.records.agency_table()
+
+    def unchanged_interventions(self) -> list[dict[str, Any]]:
+        """The interventions that, so far, set nothing the agencies had not planned anyway
+        (or whose window has not begun)."""
+        return [iv for iv in self._interventions if iv["weeks_changed"] == 0]
 
 
 def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
@@ -479,4 +376,4 @@ def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
     return out
 
 
-__all__ = ["AgencyMarket", "MODEL_REPORTERS", "STRATEGIES", "validate_intervention"]
+__all__ = ["AgencyMarket", "MODEL_REPORTERS", "STRATEGIES", "WeekPlan", "validate_intervention"]

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-AGENCY_POLICIES = ("fixed", "learning", "imitation")
+from .policies import POLICY_NAMES as AGENCY_POLICIES  # the one registry of policies
 REWARD_SCALES = ("income", "client_gmv")
 
 

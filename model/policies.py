@@ -11,10 +11,12 @@ through the money and renewals they experience.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .params import Params
+if TYPE_CHECKING:  # params.py reads this module's registry, so no import back at run time
+    from .params import Params
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,29 @@ TRACE_DECAY = 0.9  # lambda of the eligibility traces
 INITIAL_MARGIN = 0.5  # a learning agency's prior profit per unit of client payments
 
 
-class FixedPolicy:
-    """Keeps the agency's archetype: sales-driven agencies promote, brand-driven ones build."""
+class Policy:
+    """What every decision policy answers to; the base keeps the agency's archetype.
 
-    name = "fixed"
+    A policy is built with the parameters, its own random generator (a stream spawned for this
+    agency alone, so a draw here never shifts the model's other draws) and the agency's
+    archetype. The model calls, in the order of the week:
+
+    * :meth:`choose` when a client's strategy is (re)set, every ``decision_weeks`` weeks and
+      when a brand hires the agency;
+    * :meth:`record` at the end of a decision period (or of a term inside one) with what the
+      client earned the agency, as a rate over a whole period;
+    * :meth:`term_end` when a client's contract term ends, renewed or not;
+    * :meth:`revise` at the end of each decision period with the agency's own profit per client
+      and its peers' (profit, strategy), for policies that learn from others.
+
+    To add a policy: subclass, set ``name``, and add it to :data:`POLICIES` (the parameter
+    ``agency_policy`` reads its choices from there).
+    """
+
+    name = "policy"
 
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
+        self.rng = rng
         self.default = ARCHETYPE_STRATEGY[archetype]
 
     def choose(self, client: int) -> str:
@@ -66,8 +85,18 @@ class FixedPolicy:
     def revise(self, own_profit: float, peers: list[tuple[float, str]], profit_range: float) -> None:
         pass
 
+    def probabilities(self) -> dict[str, float]:
+        """The chance of each strategy at the next choice (empty: the policy does not say)."""
+        return {}
 
-class LearningPolicy(FixedPolicy):
+
+class FixedPolicy(Policy):
+    """Keeps the agency's archetype: sales-driven agencies promote, brand-driven ones build."""
+
+    name = "fixed"
+
+
+class LearningPolicy(Policy):
     """Reinforcement learning on the agency's own realised profit: SARSA(lambda) with softmax.
 
     Every decision period the agency books the profit it made from a client (fees, commission
@@ -87,7 +116,6 @@ class LearningPolicy(FixedPolicy):
 
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
         super().__init__(params, rng, archetype)
-        self.rng = rng
         self.rate = params.learning_rate
         self.temperature = params.choice_temperature
         self.exploration = params.exploration
@@ -144,7 +172,7 @@ class LearningPolicy(FixedPolicy):
             traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
 
 
-class ImitationPolicy(FixedPolicy):
+class ImitationPolicy(Policy):
     """Pairwise proportional imitation (Schlag 1998).
 
     At each decision an agency, with probability ``imitation_rate``, looks at a random peer;
@@ -157,7 +185,6 @@ class ImitationPolicy(FixedPolicy):
 
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
         super().__init__(params, rng, archetype)
-        self.rng = rng
         self.rate = params.imitation_rate
         self.exploration = params.exploration
         self.strategy = self.default
@@ -177,8 +204,9 @@ class ImitationPolicy(FixedPolicy):
             self.strategy = peer_strategy
 
 
-POLICIES = {"fixed": FixedPolicy, "learning": LearningPolicy, "imitation": ImitationPolicy}
+POLICIES: dict[str, type[Policy]] = {p.name: p for p in (FixedPolicy, LearningPolicy, ImitationPolicy)}
+POLICY_NAMES = tuple(POLICIES)
 
 
-def make_policy(name: str, params: Params, rng: np.random.Generator, archetype: str):
+def make_policy(name: str, params: Params, rng: np.random.Generator, archetype: str) -> Policy:
     return POLICIES[name](params, rng, archetype)

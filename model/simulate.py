@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -10,13 +11,7 @@ import pandas as pd
 
 from .model import AgencyMarket, validate_intervention
 from .params import Params
-
-SHORT_TERM_WEEKS = 26
-SUMMARY_KEYS = (
-    "short_term_gmv", "total_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
-    "agency_profit_total", "platform_revenue_total", "consumer_surplus_total",
-    "final_promo_strategy_share", "contract_switches_total",
-)
+from .records import SHORT_TERM_WEEKS, SUMMARY_KEYS, summarise  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -39,22 +34,6 @@ class SimulationResult:
         """Figure of GMV and brand-value index over time (returns the matplotlib Figure)."""
         from .plots import plot_run
         return plot_run(self, path)
-
-
-def summarise(ts: pd.DataFrame, initial_value: float) -> dict[str, float]:
-    final_value = float(ts["brand_value"].iloc[-1]) if len(ts) else initial_value
-    return {
-        "short_term_gmv": float(ts["gmv"].iloc[:SHORT_TERM_WEEKS].sum()),
-        "total_gmv": float(ts["gmv"].sum()),
-        "final_brand_value": final_value,
-        "brand_value_change": final_value / initial_value - 1 if initial_value else float("nan"),
-        "brand_profit_total": float(ts["brand_profit"].sum()),
-        "agency_profit_total": float(ts["agency_profit"].sum()),
-        "platform_revenue_total": float(ts["platform_revenue"].sum()),
-        "consumer_surplus_total": float(ts["consumer_surplus"].sum()),
-        "final_promo_strategy_share": float(ts["promo_strategy_share"].iloc[-1]) if len(ts) else float("nan"),
-        "contract_switches_total": float(ts["contract_switches"].sum()),
-    }
 
 
 def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: int = 260, seed: int = 0,
@@ -86,6 +65,14 @@ def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: i
             raise ValueError(f"each intervention must be a dict, got {iv!r}")
         model.intervene(**validate_intervention(dict(iv), params.n_brands))
     model.run(int(steps), progress=progress)
+    for iv in model.unchanged_interventions():
+        what = ", ".join(f"{k}={iv[k]}" for k in ("discount", "price_multiplier", "brand_effort", "paid_traffic")
+                         if iv[k] is not None)
+        warnings.warn(f"the intervention on brand {iv['brand']} from week {iv['start']} for {iv['weeks']} "
+                      f"week(s) ({what}) changed nothing: "
+                      + ("its window starts after the run's last week" if iv["start"] >= steps else
+                         "the agency had planned exactly that anyway; pick another week or value"),
+                      UserWarning, stacklevel=2)
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     return SimulationResult(params=params, seed=int(seed), steps=int(steps), timeseries=ts,
                             brands=model.brand_table(), agencies=model.agency_table(),

@@ -1,4 +1,7 @@
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from model import simulate
@@ -61,6 +64,7 @@ def test_brand_effort_counts_in_the_week_it_is_spent():
     assert units(push, 2, [6])[0] > units(base, 2, [6])[0]
 
 
+@pytest.mark.filterwarnings("ignore:the intervention on brand 0 from week 0")  # pins what a brand agency does anyway
 @pytest.mark.parametrize("reversion", [0.0, 0.04])
 def test_image_fades_back_to_its_base_only_with_reversion(reversion):
     # image raised by a year of full brand effort, then left alone (no effort, no discounts)
@@ -75,3 +79,27 @@ def test_image_fades_back_to_its_base_only_with_reversion(reversion):
         assert end < start + 0.25 * (peak - start)  # 52 weeks at 4% a week: ~12% of the gain left
     else:
         assert end == pytest.approx(peak)
+
+
+def test_an_intervention_that_changes_nothing_warns_and_one_that_changes_something_does_not():
+    # with sales-driven agencies brand 0 runs 30% off every other week; overriding one of those
+    # weeks with the same deal is a no-op (the README's first example once did exactly that)
+    promoting = dict(n_consumers=400, n_brands=4, n_agencies=2, burn_in_weeks=4, agency_policy="fixed",
+                     sales_driven_share=1.0)
+    r = simulate(steps=30, seed=1, **promoting)
+    b0 = r.brands[r.brands["brand"] == 0].set_index("week")
+    promo_week = int(b0.index[b0["discount"] > 0][2])
+    same = {"brand": 0, "start": promo_week, "discount": float(b0.loc[promo_week, "discount"])}
+    with pytest.warns(UserWarning, match="changed nothing: the agency had planned exactly that"):
+        again = simulate(steps=30, seed=1, interventions=[same], **promoting)
+    pd.testing.assert_frame_equal(again.brands, r.brands)
+    with pytest.warns(UserWarning, match="starts after the run's last week"):
+        simulate(steps=30, seed=1, interventions=[{"brand": 0, "start": 40, "discount": 0.3}], **promoting)
+    quiet_week = int(b0.index[b0["discount"] == 0][2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moved = simulate(steps=30, seed=1, interventions=[{"brand": 0, "start": quiet_week, "discount": 0.3}],
+                         **promoting)
+    assert moved.brands.loc[(moved.brands["brand"] == 0) & (moved.brands["week"] == quiet_week),
+                            "discount"].item() == 0.3
+    assert not moved.brands["units"].equals(r.brands["units"])

@@ -111,3 +111,19 @@ def test_renewal_believes_a_noisy_brand_measure_less(noise):
     assert shrunk["brand_growth"] == pytest.approx(0.2 * prior / (prior + 2 * noise**2))
     assert (shrunk["brand_growth"] == pytest.approx(0.2)) == (noise == 0)
     assert shrunk["score"] == pytest.approx(shrunk["brand_growth"])
+
+
+def test_without_a_seed_each_model_draws_and_records_a_fresh_one(small):
+    import mesa
+
+    a, b = AgencyMarket(Params(**small)), AgencyMarket(Params(**small))
+    assert a.seed != b.seed
+    a.run(6)
+    again = AgencyMarket(Params(**small), rng=a.seed).run(6)
+    pd.testing.assert_frame_equal(a.datacollector.get_model_vars_dataframe(),
+                                  again.datacollector.get_model_vars_dataframe())
+    # mesa.batch_run's replications are then different markets, as with Mesa's own models
+    rows = mesa.batch_run(AgencyMarket, parameters=dict(small), iterations=2, max_steps=4,
+                          number_processes=1, display_progress=False)
+    final = [r["gmv"] for r in rows if r["Step"] == 4]
+    assert len(final) == 2 and final[0] != final[1]

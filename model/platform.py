@@ -1,0 +1,65 @@
+"""The platform (Tmall): sales-rank feedback, paid traffic, the take rate and the festival calendar.
+
+M6 of DESIGN.md: a brand's organic traffic grows with its trailing sales velocity to a power
+("sales is king"), and paid traffic (the "through train" cost-per-click ads, bought with the
+brand's money) adds visibility on top. The platform takes a share of every RMB of GMV.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .params import Params
+
+FESTIVAL_WEEKS = (24, 45)  # 618 and Double 11, weeks of the year counted from 1
+MAX_VISIBILITY = 0.95  # no brand is shown to every shopper every week
+
+
+def is_festival(week: int) -> bool:
+    """Whether model week ``week`` (counted from 0) is a festival week of the calendar."""
+    return (week % 52) + 1 in FESTIVAL_WEEKS
+
+
+class Platform:
+    """Ranks the brands, sells paid traffic and keeps the calendar."""
+
+    account = "platform"
+
+    def __init__(self, params: Params):
+        self.p = params
+
+    @property
+    def take_rate(self) -> float:
+        return self.p.platform_take_rate
+
+    def festival(self, week: int) -> bool:
+        """A festival week that counts (the calendar can be switched off for ablation)."""
+        return self.p.use_festivals and is_festival(week)
+
+    def rank(self, velocity: np.ndarray) -> np.ndarray:
+        """Organic visibility of each brand from its trailing sales velocity (units per week)."""
+        p = self.p
+        J = len(velocity)
+        if not p.use_rank_feedback:
+            return np.full(J, p.organic_visibility)
+        w = (velocity + 0.05 * velocity.mean() + 1e-9) ** p.rank_feedback
+        return np.minimum(p.organic_visibility * J * w / w.sum(), MAX_VISIBILITY)
+
+    def paid_visibility(self, paid_traffic: np.ndarray, ops_skill: np.ndarray) -> np.ndarray:
+        """Share of the category's shoppers shown each brand by the clicks its budget buys.
+
+        Each effective click shows the brand to one shopper; repeats hit the same shoppers, so
+        visibility saturates. Better front-end operators get more out of a click.
+        """
+        p = self.p
+        clicks = paid_traffic / p.cost_per_click
+        skill = 0.5 + ops_skill
+        return np.minimum(1 - np.exp(-clicks * skill / p.market_shoppers), MAX_VISIBILITY)
+
+    @staticmethod
+    def visibility(organic: np.ndarray, paid: np.ndarray) -> np.ndarray:
+        """Chance a shopper sees the brand this week, organically or through an ad."""
+        return 1 - (1 - organic) * (1 - paid)

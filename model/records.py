@@ -1,0 +1,135 @@
+"""What the model records: the weekly reporters, the per-brand and per-agency rows, the run summary.
+
+The names of :data:`MODEL_REPORTERS` and :data:`SUMMARY_KEYS` are API (DESIGN.md section 5):
+tests, notebooks, experiments and outside users read them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .market import Offer, WeekSales
+
+MODEL_REPORTERS = (
+    "week", "gmv", "units", "avg_discount", "promo_share", "promo_strategy_share", "brand_value",
+    "brand_value_index", "mean_image", "mean_awareness", "mean_deal_proneness",
+    "mean_reference_price_ratio", "brand_profit", "agency_profit", "platform_revenue",
+    "consumer_surplus", "contract_switches", "in_house_share",
+)
+SHORT_TERM_WEEKS = 26
+SUMMARY_KEYS = (
+    "short_term_gmv", "total_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
+    "agency_profit_total", "platform_revenue_total", "consumer_surplus_total",
+    "final_promo_strategy_share", "contract_switches_total",
+)
+BRAND_COLUMNS = ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value",
+                 "image", "awareness")  # at least these (API); more follow in Records.collect
+
+
+class Records:
+    """The week's reporters (``last``) and the long per-brand and per-agency tables."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+        self.brand_rows: list[dict[str, np.ndarray]] = []
+        self.agency_rows: list[dict[str, Any]] = []
+
+    def collect(self, model, plans, offer: Offer, sales: WeekSales, switches: int) -> None:
+        """Step 7 of the week: the reporters and one row per brand and per agency."""
+        led, market, brands, agencies = model.ledger, model.market, model.brands, model.agencies
+        units = sales.units
+        gmv = float(sales.revenue.sum())
+        total_units = float(units.sum())
+        values = np.array([b.brand_value for b in brands])
+        promo_units = float(units[offer.discount > 0].sum())
+        brand_profit = np.array([led.week_change(b.account) for b in brands])
+        agency_profit = np.array([led.week_change(a.account) for a in agencies])
+        strategies = [b.strategy for b in brands]
+        self.last = {
+            "week": model.week,
+            "gmv": gmv,
+            "units": total_units,
+            "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
+            "promo_share": promo_units / total_units if total_units else 0.0,
+            "promo_strategy_share": strategies.count("promotion") / len(strategies),
+            "brand_value": float(values.sum()),
+            "brand_value_index": float(values.sum()) / model.initial_value_total,
+            "mean_image": float(np.mean([b.image for b in brands])),
+            "mean_awareness": market.mean_awareness(),
+            "mean_deal_proneness": market.mean_deal_proneness(),
+            "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
+            "brand_profit": float(brand_profit.sum()),
+            "agency_profit": float(agency_profit.sum()),
+            "platform_revenue": led.week_change("platform"),
+            "consumer_surplus": sales.consumer_surplus,
+            "contract_switches": switches,
+            "in_house_share": sum(b.in_house for b in brands) / len(brands),
+        }
+        J = len(brands)
+        self.brand_rows.append({
+            "week": np.full(J, model.week),
+            "brand": np.arange(J),
+            "agency": np.array([-1 if b.in_house else b.agency for b in brands]),
+            "strategy": np.array(strategies, dtype=object),
+            "units": units.copy(),
+            "gmv": sales.revenue.copy(),
+            "price": offer.price.copy(),
+            "regular_price": offer.regular_price.copy(),
+            "discount": offer.discount.copy(),
+            "paid_traffic": plans.paid_traffic.copy(),
+            "brand_effort": plans.brand_effort.copy(),
+            "visibility": offer.visibility.copy(),
+            "brand_value": values,
+            "brand_value_index": values / np.array([b.value_base for b in brands]),
+            "brand_measure": np.array([b.measure for b in brands]),
+            "image": np.array([b.image for b in brands]),
+            "goodwill": np.array([b.goodwill for b in brands]),
+            "awareness": market.awareness.mean(axis=0, dtype=np.float64),
+            "profit": brand_profit,
+        })
+        for a, prof in zip(agencies, agency_profit):
+            mix = Counter(brands[b].strategy for b in a.clients)
+            probs = a.policy.probabilities()
+            self.agency_rows.append({
+                "week": model.week, "agency": a.index, "archetype": a.archetype,
+                "policy": a.policy.name, "clients": len(a.clients),
+                "strategy": a.current_strategy(),
+                "promotion_clients": mix.get("promotion", 0), "profit": float(prof),
+                "reputation": a.reputation, "p_promotion": probs.get("promotion", np.nan),
+            })
+
+    def brand_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if not self.brand_rows:
+            return pd.DataFrame(columns=list(BRAND_COLUMNS))
+        cols = self.brand_rows[0].keys()
+        return pd.DataFrame({c: np.concatenate([r[c] for r in self.brand_rows]) for c in cols})
+
+    def agency_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.agency_rows)
+
+
+def summarise(ts: pd.DataFrame, initial_value: float) -> dict[str, float]:
+    """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters."""
+    final_value = float(ts["brand_value"].iloc[-1]) if len(ts) else initial_value
+    return {
+        "short_term_gmv": float(ts["gmv"].iloc[:SHORT_TERM_WEEKS].sum()),
+        "total_gmv": float(ts["gmv"].sum()),
+        "final_brand_value": final_value,
+        "brand_value_change": final_value / initial_value - 1 if initial_value else float("nan"),
+        "brand_profit_total": float(ts["brand_profit"].sum()),
+        "agency_profit_total": float(ts["agency_profit"].sum()),
+        "platform_revenue_total": float(ts["platform_revenue"].sum()),
+        "consumer_surplus_total": float(ts["consumer_surplus"].sum()),
+        "final_promo_strategy_share": float(ts["promo_strategy_share"].iloc[-1]) if len(ts) else float("nan"),
+        "contract_switches_total": float(ts["contract_switches"].sum()),
+    }
