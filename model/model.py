@@ -101,7 +101,7 @@ class AgencyMarket(mesa.Model):
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
         self.agencies: list[Agency] = [
             Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
-            for k, (policy, stream) in enumerate(zip(p.agency_policies(), [self.rng] * p.n_agencies))]
+            for k, (policy, stream) in enumerate(zip(p.agency_policies(), policy_rng.spawn(p.n_agencies)))]
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng,
                                         capacity=math.ceil(1.5 * J / p.n_agencies))
 
