@@ -64,7 +64,7 @@ class Agency(mesa.Agent):
         return Capabilities(self.ops_skill, self.brand_skill, self.service_skill)
 
     def strategy_for(self, brand: "Brand") -> str:
-        return self.policy.choose(brand.index)
+        return self.policy.choose(brand.index, brand.contract.kind)
 
     def current_strategy(self) -> str:
         """The strategy the agency runs now (its most common one across clients)."""
@@ -109,8 +109,9 @@ class Agency(mesa.Agent):
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
         *money, weeks = self.unbooked.pop(client, (0.0, 0.0, 0.0, 0))
-        self.policy.record(client, self.model.brands[client].strategy,
-                           *(self.full_period(m, weeks) for m in money))
+        brand = self.model.brands[client]
+        self.policy.record(client, brand.strategy, *(self.full_period(m, weeks) for m in money),
+                           kind=brand.contract.kind)
 
 
 class Brand(mesa.Agent):

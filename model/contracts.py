@@ -43,22 +43,30 @@ class Contract:
     gmv_total: float = 0.0
     paid: float = 0.0  # fees, commission and bonus paid to the agency this term
     weeks_run: int = 0
+    kind: tuple = ()  # the terms as signed (what an agency tells one kind of contract from another by)
 
     @classmethod
     def from_params(cls, p: Params, agency: int, start_week: int, gmv_baseline: float,
-                    measure_start: float) -> "Contract":
-        return cls(agency=agency, start_week=start_week, weeks=p.contract_weeks,
-                   base_fee=p.base_fee, commission_rate=p.commission_rate,
-                   brand_bonus_rate=p.brand_bonus_rate, brand_weight=p.evaluation_brand_weight,
+                    measure_start: float, brand: int | None = None) -> "Contract":
+        """The market's contract, or brand ``brand``'s own terms (``Params.contract_terms``)."""
+        t = p.contract_terms(brand) if brand is not None else p.contract_terms(p.n_brands)
+        reliability = measure_reliability(p, t["brand_measure_noise"])
+        kind = (t["base_fee"], t["commission_rate"], t["brand_bonus_rate"], t["contract_weeks"],
+                t["evaluation_brand_weight"], reliability)
+        return cls(agency=agency, start_week=start_week, weeks=t["contract_weeks"],
+                   base_fee=t["base_fee"], commission_rate=t["commission_rate"],
+                   brand_bonus_rate=t["brand_bonus_rate"], brand_weight=t["evaluation_brand_weight"],
                    renewal_threshold=p.renewal_threshold, gmv_baseline=gmv_baseline,
-                   measure_start=measure_start, reliability=measure_reliability(p))
+                   measure_start=measure_start, reliability=reliability, kind=kind)
 
     @classmethod
-    def in_house(cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float) -> "Contract":
-        """A brand running its own store: no payments, reviewed by the same rule."""
-        return cls.from_params(p.replace(base_fee=0.0, commission_rate=0.0, brand_bonus_rate=0.0),
-                               agency=-1, start_week=start_week, gmv_baseline=gmv_baseline,
-                               measure_start=measure_start)
+    def in_house(cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float,
+                 brand: int | None = None) -> "Contract":
+        """A brand running its own store: no payments, reviewed by the same rule (its own)."""
+        c = cls.from_params(p, agency=-1, start_week=start_week, gmv_baseline=gmv_baseline,
+                            measure_start=measure_start, brand=brand)
+        c.base_fee = c.commission_rate = c.brand_bonus_rate = 0.0
+        return c
 
     def weekly_payments(self, gmv: float, measure_now: float, value_base: float) -> dict[str, float]:
         """Fee, commission and brand bonus owed for one week.
@@ -95,7 +103,7 @@ class Contract:
                 "brand_growth": brand_growth, "score": score, "renew": score >= self.renewal_threshold}
 
 
-def measure_reliability(p: Params) -> float:
+def measure_reliability(p: Params, noise: float | None = None) -> float:
     """Share of a measured brand-value change the brand takes as real (signal extraction).
 
     The change over a term is the difference of two survey readings, each with noise sd
@@ -106,7 +114,8 @@ def measure_reliability(p: Params) -> float:
     """
     if not p.use_measure_shrinkage:
         return 1.0
-    prior, noise = p.brand_change_prior_sd ** 2, p.brand_measure_noise ** 2
+    noise = p.brand_measure_noise if noise is None else noise
+    prior, noise = p.brand_change_prior_sd ** 2, noise ** 2
     return prior / (prior + 2 * noise)  # prior > 0: the parameter is bounded away from 0
 
 
@@ -138,9 +147,10 @@ class ContractMarket:
     def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
         if agency is None:
-            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure)
+            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, brand.index)
             return
-        brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure)
+        brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure,
+                                              brand.index)
         if brand.agency != agency.index:
             self._link(brand, agency)
 
@@ -152,7 +162,7 @@ class ContractMarket:
             brand = self.brands[int(j)]
             agency = self.agencies[pos % len(self.agencies)]
             self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price)
-            brand.contract.weeks -= (pos * self.p.contract_weeks) // J
+            brand.contract.weeks -= (pos * brand.contract.weeks) // J
             brand.strategy = agency.strategy_for(brand)
 
     # --- term ends ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand
-from .contracts import ContractMarket
+from .contracts import Contract, ContractMarket
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
@@ -97,11 +97,13 @@ class AgencyMarket(mesa.Model):
         self.market.init_reference_prices(prices)
         self._regular = np.array([b.regular_price for b in self.brands])
         self._constants = np.array([b.constant for b in self.brands])
+        self._survey_noise = [p.contract_terms(j)["brand_measure_noise"] for j in range(J)]
 
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
         self.agencies: list[Agency] = [
             Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
             for k, (policy, stream) in enumerate(zip(p.agency_policies(), policy_rng.spawn(p.n_agencies)))]
+        self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng,
                                         capacity=math.ceil(1.5 * J / p.n_agencies))
 
@@ -112,6 +114,8 @@ class AgencyMarket(mesa.Model):
             b.value_base = max(float(v), 0.1 * b.velocity * b.regular_price, 1.0)
             b.measure = b.brand_value / b.value_base
         self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
+        if p.experience_weeks and set(p.agency_policies()) != {"fixed"}:
+            self._gain_experience()
         self.contracts.open(agent_rng.permutation(J))  # brands are dealt to agencies at random
 
         self.datacollector = mesa.DataCollector(
@@ -255,10 +259,10 @@ class AgencyMarket(mesa.Model):
         values = self._brand_values(organic)
         noise = self.noise_rng.standard_normal(len(self.brands))
         survey = self.week % self.p.brand_survey_weeks == 0
-        for brand, v, e in zip(self.brands, values, noise):
+        for brand, v, e, sd in zip(self.brands, values, noise, self._survey_noise):
             brand.brand_value = float(v)
             if survey:
-                brand.measure = brand.brand_value / brand.value_base + self.p.brand_measure_noise * e
+                brand.measure = brand.brand_value / brand.value_base + sd * e
 
     # --- 6. learning ----------------------------------------------------------------------------
     def learn(self) -> None:
@@ -276,6 +280,31 @@ class AgencyMarket(mesa.Model):
             peers = [(a.last_profit_per_client, a.current_strategy())
                      for a in self.agencies if a is not agency and a.clients]
             agency.policy.revise(agency.last_profit_per_client, peers, spread)
+
+    # --- experienced agencies -------------------------------------------------------------------
+    def _gain_experience(self) -> None:
+        """Agencies arrive with a playbook: each starts from what its counterpart (same index,
+        archetype and policy) learned in a pre-run of ``experience_weeks`` weeks of the same
+        market under the same contracts, from another seed. A learning agency keeps its strategy
+        values for each kind of contract; for a kind it never held there it borrows the mean of
+        the agencies of its archetype that did (else of all that did). An imitating agency keeps
+        the strategy it ended on. The pre-run's seed comes from a stream of its own, so this
+        model's other draws are those of a neutral start."""
+        p = self.p
+        self.experience_seed = int(self.rng.spawn(1)[0].integers(2 ** 31))
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=self.experience_seed).run(p.experience_weeks)
+        found = [a.policy.experience() for a in pre.agencies]
+        kinds = {k: None for e in found for k in e.get("tables", {})}  # in order of first appearance
+        for agency, exp in zip(self.agencies, found):
+            for kind in kinds:
+                if "tables" not in exp or kind in exp["tables"]:
+                    continue
+                held = [(twin.archetype, e["tables"][kind]) for twin, e in zip(pre.agencies, found)
+                        if kind in e.get("tables", {})]
+                like = [t for arch, t in held if arch == agency.archetype] or [t for _, t in held]
+                exp["tables"][kind] = {s: float(np.mean([t[s] for t in like])) for s in STRATEGIES}
+                exp["pending"].discard(kind)
+            agency.policy.adopt(exp)
 
     # kept for code written against earlier versions
     @property

@@ -36,12 +36,20 @@ class ParamSpec:
     choices: tuple | None = None
     group: str = "market"
     per_agency: bool = False  # True: one choice for all agencies, or one per agency (comma-separated)
+    optional_of: type | None = None  # the type of an optional parameter (default None: "not set")
 
     @property
     def kind(self) -> type:
-        return type(self.default)
+        return self.optional_of or type(self.default)
+
+    @property
+    def optional(self) -> bool:
+        return self.optional_of is not None
 
     def allowed(self) -> str:
+        if self.optional:
+            return dataclasses.replace(self, optional_of=None, default=self.optional_of()).allowed() \
+                + ", or none (the market's term)"
         if self.choices is not None:
             one = "one of " + ", ".join(repr(c) for c in self.choices)
             return one + (", or one per agency separated by commas" if self.per_agency else "")
@@ -57,6 +65,13 @@ class ParamSpec:
     def validate(self, value: Any) -> Any:
         """Return ``value`` coerced to the parameter's type, or raise ``ValueError``."""
         bad = f"parameter {self.name!r} = {value!r} is invalid: allowed is {self.allowed()}"
+        if self.optional:
+            if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
+                return None
+            try:
+                return dataclasses.replace(self, optional_of=None, default=self.optional_of()).validate(value)
+            except ValueError:
+                raise ValueError(bad) from None
         if self.choices is not None:
             if self.per_agency and isinstance(value, (list, tuple)):
                 value = ",".join(str(v) for v in value)
@@ -113,6 +128,14 @@ def _suggest(name: Any, options) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+FOCAL_TERMS = {  # the focal brands' term -> the market's term it replaces
+    "focal_base_fee": "base_fee", "focal_commission_rate": "commission_rate",
+    "focal_brand_bonus_rate": "brand_bonus_rate", "focal_contract_weeks": "contract_weeks",
+    "focal_evaluation_brand_weight": "evaluation_brand_weight",
+    "focal_brand_measure_noise": "brand_measure_noise",
+}
+
+
 def _p(name, default, unit, description, low=None, high=None, *, group, **kw) -> ParamSpec:
     return ParamSpec(name, default, unit, description, low, high, group=group, **kw)
 
@@ -138,6 +161,14 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("in_house_enabled", True, "", "brands may take the store in-house at renewal", group="contract"),
     _p("in_house_skill", 0.6, "fraction", "a brand's own capabilities relative to the agency it learned from", 0, 1, group="contract"),
     _p("in_house_learning_weeks", 104, "weeks", "weeks of watching an agency before the brand has learned its playbook", 1, 1040, group="contract"),
+    # --- per-brand contracts: the focal brands sign their own terms ---------------------------
+    _p("focal_brands", 0, "brands", "how many brands (brands 0 to focal_brands - 1) sign the focal_* terms instead of the market's contract; 0: every brand signs the market's contract", 0, 200, group="focal contract"),
+    _p("focal_base_fee", None, "RMB/month", "the focal brands' base fee (none: the market's base_fee)", 0, 1e8, optional_of=float, group="focal contract"),
+    _p("focal_commission_rate", None, "share of GMV", "the focal brands' commission rate (none: the market's commission_rate)", 0, 1, high_open=True, optional_of=float, group="focal contract"),
+    _p("focal_brand_bonus_rate", None, "share", "the focal brands' brand bonus rate (none: the market's brand_bonus_rate)", 0, 1, optional_of=float, group="focal contract"),
+    _p("focal_contract_weeks", None, "weeks", "the focal brands' term length (none: the market's contract_weeks)", 4, 1040, optional_of=int, group="focal contract"),
+    _p("focal_evaluation_brand_weight", None, "weight", "the focal brands' weight on the brand measure at renewal (none: the market's evaluation_brand_weight)", 0, 1, optional_of=float, group="focal contract"),
+    _p("focal_brand_measure_noise", None, "sd of index", "noise of the focal brands' tracking survey (none: the market's brand_measure_noise)", 0, 10, optional_of=float, group="focal contract"),
     # --- agencies ---------------------------------------------------------------------------
     _p("agency_policy", "fixed", "", "how agencies choose strategies: one policy for every agency, or one per agency in order (e.g. 'learning,fixed,fixed,fixed,fixed,fixed'; agencies 0 to round(sales_driven_share * n_agencies) - 1 are the sales-driven ones)", choices=AGENCY_POLICIES, per_agency=True, group="agencies"),
     _p("sales_driven_share", 0.5, "share", "share of agencies that are sales-driven (strong operations, weak brand skill, promotion archetype)", 0, 1, group="agencies"),
@@ -147,6 +178,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("reward_scale", "income", "", "learning: what a period's profit from a client is divided by before it is learned from: 'income', what the client typically pays the agency (the reward is a margin, nearly blind to how large the commission is), or 'client_gmv', the client's typical GMV (the reward is profit per RMB of the client's sales, so it grows with the commission); a structural-sensitivity switch", choices=REWARD_SCALES, group="agencies"),
     _p("imitation_rate", 0.25, "per decision", "imitation: probability of comparing with a random peer at each decision", 0, 1, group="agencies"),
     _p("exploration", 0.05, "probability", "adaptive policies: probability of trying a random strategy", 0, 1, group="agencies"),
+    _p("experience_weeks", 0, "weeks", "adaptive agencies arrive experienced: they start with what they learned in a pre-run of this many weeks of the same market under the same contracts (another random market); 0: a neutral start", 0, 1040, group="agencies"),
     _p("effort_cost", 15_000.0, "RMB/week", "operator's own labour cost of one unit of effort (full brand building, or full campaign operations) for one client for one week", 0, 1e8, group="agencies"),
     _p("service_cost", 3.0, "RMB/unit", "operator's cost of customer service and order handling per unit sold, for an average service skill", 0, 1e4, group="agencies"),
     # --- platform ---------------------------------------------------------------------------
@@ -231,12 +263,27 @@ class Params(_make_params_class()):
             raise ValueError(f"parameter 'agency_policy' = {clean['agency_policy']!r} names {n} policies "
                              f"but n_agencies is {clean['n_agencies']}: give one policy for every "
                              f"agency, or exactly one per agency")
+        if clean["focal_brands"] > clean["n_brands"]:
+            raise ValueError(f"parameter 'focal_brands' = {clean['focal_brands']} is invalid: allowed is at "
+                             f"most n_brands ({clean['n_brands']})")
+        set_terms = [k for k in FOCAL_TERMS if clean[k] is not None]
+        if set_terms and clean["focal_brands"] == 0:
+            raise ValueError(f"parameter {set_terms[0]!r} is set but focal_brands is 0, so no brand would "
+                             "sign it: set focal_brands to the number of brands that sign the focal terms")
         super().__init__(**clean)
         if self.reward_scale == "client_gmv" and self.choice_temperature == SPECS["choice_temperature"].default:
             import warnings
             warnings.warn("choice_temperature 0.05 is sized for reward_scale='income'; on the client-GMV "
                           "scale rewards are about five times smaller, and about 0.01 suits them",
                           stacklevel=2)
+
+    def contract_terms(self, brand: int) -> dict[str, Any]:
+        """The contract terms brand ``brand`` signs: the market's, or the focal terms where set."""
+        terms = {market: getattr(self, market) for market in FOCAL_TERMS.values()}
+        if brand < self.focal_brands:
+            terms.update({market: getattr(self, focal) for focal, market in FOCAL_TERMS.items()
+                          if getattr(self, focal) is not None})
+        return terms
 
     def agency_policies(self) -> tuple[str, ...]:
         """The policy of each agency, in agency order."""

@@ -73,10 +73,12 @@ class Policy:
         self.rng = rng
         self.default = ARCHETYPE_STRATEGY[archetype]
 
-    def choose(self, client: int) -> str:
+    def choose(self, client: int, kind: tuple = ()) -> str:
+        """The strategy for ``client``, whose contract is of ``kind`` (its terms)."""
         return self.default
 
-    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0) -> None:
+    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0,
+               kind: tuple = ()) -> None:
         pass
 
     def term_end(self, client: int, renewed: bool) -> None:
@@ -85,9 +87,17 @@ class Policy:
     def revise(self, own_profit: float, peers: list[tuple[float, str]], profit_range: float) -> None:
         pass
 
-    def probabilities(self) -> dict[str, float]:
-        """The chance of each strategy at the next choice (empty: the policy does not say)."""
+    def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
+        """The chance of each strategy at the next choice for a client of ``kind`` (empty: the
+        policy does not say)."""
         return {}
+
+    def experience(self) -> dict:
+        """What an experienced agency of this kind carries into a new market (none here)."""
+        return {}
+
+    def adopt(self, experience: dict) -> None:
+        """Start from ``experience`` (what :meth:`experience` returned in a pre-run)."""
 
 
 class FixedPolicy(Policy):
@@ -123,23 +133,41 @@ class LearningPolicy(Policy):
         # prior: every strategy keeps half of what the client pays, for ever (a margin); on the
         # client-GMV scale there is no such scale-free prior, and every strategy starts at the
         # value of the first reward from a period with sales instead (set in record)
-        self.values = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
-        self._prior_pending = not self.by_income
-        self._last: dict[int, tuple[str, float]] = {}  # client -> (strategy, reward) awaiting update
+        self.tables: dict[tuple, dict[str, float]] = {}  # kind of contract -> strategy values
+        self._pending: set[tuple] = set()  # kinds still waiting for their first reward (client_gmv)
+        self._last: dict[int, tuple[tuple, str, float]] = {}  # client -> (kind, strategy, reward) awaiting update
         self._traces: dict[int, dict[str, float]] = {}
         self._scale: dict[int, float] = {}
 
-    def probabilities(self) -> dict[str, float]:
-        q = np.array([self.values[s] for s in STRATEGY_NAMES]) * (1 - PERIOD_DISCOUNT)
+    # One value table per kind of contract (its terms): an agency that holds clients on
+    # different terms learns a playbook for each, as a real agency knows each client's contract.
+    # With every client on the market's contract there is one table, as before per-brand terms.
+    def _table(self, kind: tuple) -> dict[str, float]:
+        table = self.tables.get(kind)
+        if table is None:
+            table = self.tables[kind] = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
+            if not self.by_income:
+                self._pending.add(kind)
+        return table
+
+    @property
+    def values(self) -> dict[str, float]:
+        """The strategy values of the first kind of contract the agency learned about."""
+        return self.tables[next(iter(self.tables))] if self.tables else self._table(())
+
+    def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
+        table = self.values if kind is None else self._table(kind)
+        q = np.array([table[s] for s in STRATEGY_NAMES]) * (1 - PERIOD_DISCOUNT)
         w = np.exp((q - q.max()) / self.temperature)
         w = (1 - self.exploration) * w / w.sum() + self.exploration / len(q)
         return dict(zip(STRATEGY_NAMES, w.tolist()))
 
-    def choose(self, client: int) -> str:
-        p = self.probabilities()
+    def choose(self, client: int, kind: tuple = ()) -> str:
+        p = self.probabilities(kind)
         return STRATEGY_NAMES[int(self.rng.choice(len(p), p=list(p.values())))]
 
-    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0) -> None:
+    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0,
+               kind: tuple = ()) -> None:
         # rewards in units of the client's typical income or GMV (always positive, unlike
         # profit, so the scale never collapses near zero)
         size = max(income if self.by_income else gmv, abs(profit), 1.0)
@@ -147,28 +175,38 @@ class LearningPolicy(Policy):
         scale = size if scale is None else 0.8 * scale + 0.2 * size
         self._scale[client] = scale
         reward = profit / scale
-        if self._prior_pending and gmv > 0:  # the first period in which the client sold anything
-            self._prior_pending = False
-            self.values = {s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
+        table = self._table(kind)
+        if kind in self._pending and gmv > 0:  # the first period in which a client on it sold anything
+            self._pending.discard(kind)
+            table.update({s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES})
         if client in self._last:
-            self._update(client, self.values[strategy])
-        self._last[client] = (strategy, reward)
+            self._update(client, table[strategy])
+        self._last[client] = (kind, strategy, reward)
 
     def term_end(self, client: int, renewed: bool) -> None:
         if client in self._last:
-            p = self.probabilities()
-            carry_on = sum(p[s] * self.values[s] for s in STRATEGY_NAMES) if renewed else 0.0
+            kind = self._last[client][0]
+            p, table = self.probabilities(kind), self._table(kind)
+            carry_on = sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
             self._update(client, carry_on)
         self._last.pop(client, None)
         self._traces.pop(client, None)
 
+    def experience(self) -> dict:
+        return {"tables": {k: dict(t) for k, t in self.tables.items()}, "pending": set(self._pending)}
+
+    def adopt(self, experience: dict) -> None:
+        self.tables = {k: dict(t) for k, t in experience["tables"].items()}
+        self._pending = set(experience["pending"])
+
     def _update(self, client: int, next_value: float) -> None:
-        strategy, reward = self._last[client]
-        delta = reward + PERIOD_DISCOUNT * next_value - self.values[strategy]
+        kind, strategy, reward = self._last[client]
+        table = self._table(kind)
+        delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
         traces = self._traces.setdefault(client, {})
         traces[strategy] = traces.get(strategy, 0.0) + 1.0
         for s, e in traces.items():
-            self.values[s] += self.rate * delta * e
+            table[s] += self.rate * delta * e
             traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
 
 
@@ -189,8 +227,14 @@ class ImitationPolicy(Policy):
         self.exploration = params.exploration
         self.strategy = self.default
 
-    def choose(self, client: int) -> str:
+    def choose(self, client: int, kind: tuple = ()) -> str:
         return self.strategy
+
+    def experience(self) -> dict:
+        return {"strategy": self.strategy}
+
+    def adopt(self, experience: dict) -> None:
+        self.strategy = experience["strategy"]
 
     def revise(self, own_profit: float, peers: list[tuple[float, str]], profit_range: float) -> None:
         if self.rng.random() < self.exploration:

@@ -95,7 +95,7 @@ class Records:
         })
         for a, prof in zip(agencies, agency_profit):
             mix = Counter(brands[b].strategy for b in a.clients)
-            probs = a.policy.probabilities()
+            probs = a.policy.probabilities(model.market_kind)
             self.agency_rows.append({
                 "week": model.week, "agency": a.index, "archetype": a.archetype,
                 "policy": a.policy.name, "clients": len(a.clients),

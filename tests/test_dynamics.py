@@ -161,7 +161,7 @@ def incomes_booked(monkeypatch) -> list[float]:
     booked = []
     record = LearningPolicy.record
     monkeypatch.setattr(LearningPolicy, "record",
-                        lambda self, client, strategy, profit, income=0.0, gmv=0.0:
+                        lambda self, client, strategy, profit, income=0.0, gmv=0.0, kind=():
                         (booked.append(income), record(self, client, strategy, profit, income, gmv))[1])
     return booked
 

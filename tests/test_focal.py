@@ -1,0 +1,93 @@
+"""Per-brand contracts (the focal brands sign their own terms) and experienced agencies (issue 14)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import AgencyMarket, Params, simulate
+
+SMALL = dict(n_consumers=400, n_brands=4, n_agencies=2, burn_in_weeks=4)
+
+
+@pytest.mark.parametrize("changes, words", [
+    (dict(focal_commission_rate=0.3), "focal_brands is 0"),
+    (dict(focal_brands=5), "at most n_brands (4)"),
+    (dict(focal_brands=1, focal_commission_rate=1.5), "'focal_commission_rate' = 1.5 is invalid"),
+    (dict(focal_brands=1, focal_contract_weeks=2), "'focal_contract_weeks' = 2 is invalid: allowed is an integer in [4, 1040]"),
+    (dict(focal_brands=1, focal_base_fee="lots"), "'focal_base_fee' = 'lots' is invalid"),
+    (dict(focal_brands=1, focal_comission_rate=0.3), "did you mean 'focal_commission_rate'"),
+    (dict(experience_weeks=-4), "'experience_weeks' = -4 is invalid"),
+])
+def test_bad_per_brand_terms_raise_an_error_naming_them(changes, words):
+    with pytest.raises(ValueError) as err:
+        Params(**SMALL, **changes)
+    assert words in str(err.value)
+
+
+def test_focal_terms_written_as_none_mean_the_market_terms():
+    p = Params(**SMALL, focal_brands=1, focal_commission_rate="none", focal_contract_weeks="13")
+    assert p.focal_commission_rate is None and p.focal_contract_weeks == 13
+    assert p.contract_terms(0)["commission_rate"] == p.commission_rate
+    assert p.contract_terms(0)["contract_weeks"] == 13 and p.contract_terms(1)["contract_weeks"] == 52
+
+
+@pytest.mark.parametrize("policy", ["fixed", "learning", "imitation"])
+def test_focal_terms_equal_to_the_market_contract_give_the_market_wide_run_bit_for_bit(policy):
+    base = Params(**SMALL, agency_policy=policy, contract_weeks=13)
+    same = base.replace(focal_brands=2, **{f"focal_{k}": getattr(base, k) for k in (
+        "base_fee", "commission_rate", "brand_bonus_rate", "contract_weeks", "evaluation_brand_weight",
+        "brand_measure_noise")})
+    a, b = simulate(base, steps=60, seed=4), simulate(same, steps=60, seed=4)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+    pd.testing.assert_frame_equal(a.brands, b.brands, check_exact=True)
+    pd.testing.assert_frame_equal(a.agencies, b.agencies, check_exact=True)
+
+
+def test_only_the_focal_brands_sign_the_focal_terms_term_after_term():
+    m = AgencyMarket(Params(**SMALL, focal_brands=1, focal_commission_rate=0.3, focal_contract_weeks=8,
+                            focal_brand_measure_noise=0.0, contract_weeks=13), rng=2)
+    seen = {0: set(), 1: set()}
+    for _ in range(40):
+        m.step()
+        for b in m.brands:
+            if not b.in_house:
+                seen[min(b.index, 1)].add((b.contract.commission_rate, b.contract.weeks))
+    assert seen[0] <= {(0.3, 8)} | {(0.3, w) for w in range(1, 9)}  # first terms are staggered
+    assert (0.3, 8) in seen[0]
+    assert {c for c, _ in seen[1]} == {m.p.commission_rate} and (m.p.commission_rate, 13) in seen[1]
+    # the focal brand's survey is exact; the rivals' is noisy
+    assert m._survey_noise == [0.0, 0.1, 0.1, 0.1]
+
+
+def test_a_learning_agency_keeps_one_value_table_per_kind_of_contract():
+    m = AgencyMarket(Params(**SMALL, agency_policy="learning", focal_brands=2, focal_commission_rate=0.3),
+                     rng=3).run(40)
+    kinds = {b.contract.kind for b in m.brands if not b.in_house}
+    assert len(kinds) == 2
+    tables = set().union(*(a.policy.tables for a in m.agencies))
+    assert kinds <= tables
+
+
+def test_experienced_agencies_start_from_a_pre_run_and_fixed_ones_are_untouched():
+    p = Params(**SMALL, agency_policy="learning", commission_rate=0.3)
+    neutral = AgencyMarket(p, rng=5)
+    seasoned = AgencyMarket(p.replace(experience_weeks=52), rng=5)
+    prior = neutral.agencies[0].policy.values
+    assert len(set(prior.values())) == 1  # a neutral start: every strategy at the same prior
+    assert any(len(set(a.policy.values.values())) == 3 for a in seasoned.agencies)
+    again = AgencyMarket(p.replace(experience_weeks=52), rng=5)
+    assert [a.policy.tables for a in again.agencies] == [a.policy.tables for a in seasoned.agencies]
+    # the market itself is the neutral one: same consumers, same brands at week 0
+    assert np.array_equal(neutral.market.beta0, seasoned.market.beta0)
+    assert [b.regular_price for b in neutral.brands] == [b.regular_price for b in seasoned.brands]
+    fixed = Params(**SMALL, agency_policy="fixed")
+    a = simulate(fixed, steps=20, seed=1)
+    b = simulate(fixed.replace(experience_weeks=52), steps=20, seed=1)
+    pd.testing.assert_frame_equal(a.brands, b.brands, check_exact=True)
+
+
+def test_imitating_agencies_carry_the_strategy_they_ended_on():
+    p = Params(**SMALL, agency_policy="imitation", exploration=0.5, experience_weeks=40)
+    m = AgencyMarket(p, rng=7)
+    pre = AgencyMarket(p.replace(experience_weeks=0), rng=m.experience_seed).run(40)
+    assert [a.policy.strategy for a in m.agencies] == [a.policy.strategy for a in pre.agencies]
