@@ -97,6 +97,7 @@ class AgencyMarket(mesa.Model):
         self.market.init_reference_prices(prices)
         self._regular = np.array([b.regular_price for b in self.brands])
         self._constants = np.array([b.constant for b in self.brands])
+        self._agency_money = np.zeros((J, 2))  # this week: what each brand paid its agency, the agency's labour on it
         self._survey_noise = [p.contract_terms(j)["brand_measure_noise"] for j in range(J)]
 
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
@@ -227,6 +228,7 @@ class AgencyMarket(mesa.Model):
             labour = p.effort_cost * STRATEGIES[brand.strategy].labour(effort) \
                 + p.service_cost * units * (1.5 - service)
             contract = brand.contract
+            self._agency_money[j] = 0.0, 0.0
             if brand.in_house:
                 led.transfer(acct, "labour", labour, "in_house_labour")
             else:
@@ -238,6 +240,7 @@ class AgencyMarket(mesa.Model):
                 led.transfer(agency.account, "labour", labour, "agency_labour")
                 income = sum(pay.values())
                 agency.book_week(j, income - labour, income, gmv)
+                self._agency_money[j] = income, labour
             contract.book_week(gmv)
             brand.gmv_history.append(gmv)
             brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units

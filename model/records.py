@@ -92,6 +92,8 @@ class Records:
             "goodwill": np.array([b.goodwill for b in brands]),
             "awareness": market.awareness.mean(axis=0, dtype=np.float64),
             "profit": brand_profit,
+            "paid_to_agency": model._agency_money[:, 0].copy(),  # fees, commission and bonus
+            "agency_labour": model._agency_money[:, 1].copy(),  # what running the store cost the agency
         })
         for a, prof in zip(agencies, agency_profit):
             mix = Counter(brands[b].strategy for b in a.clients)
@@ -116,6 +118,36 @@ class Records:
         import pandas as pd
 
         return pd.DataFrame(self.agency_rows)
+
+
+FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0 (the focal group, summed)
+    "focal_short_term_gmv", "focal_gmv_year1", "focal_total_gmv", "focal_brand_value_change",
+    "focal_brand_profit_total", "focal_agency_profit_total", "focal_promo_share_first_26",
+    "focal_promo_share", "rivals_short_term_gmv", "rivals_total_gmv", "rivals_brand_value_change",
+    "rivals_brand_profit_total",
+)
+
+
+def summarise_groups(brands: pd.DataFrame, n_focal: int, initial_values: np.ndarray) -> dict[str, float]:
+    """The focal brands' and their rivals' own outcomes (:data:`FOCAL_SUMMARY_KEYS`) from the
+    per-brand table: what a brand that signs its own terms gets, beside the others."""
+    out: dict[str, float] = {}
+    last = brands["week"].max()
+    for group, mask in (("focal", brands["brand"] < n_focal), ("rivals", brands["brand"] >= n_focal)):
+        b = brands[mask]
+        first = initial_values[:n_focal] if group == "focal" else initial_values[n_focal:]
+        out[f"{group}_short_term_gmv"] = float(b.loc[b["week"] < SHORT_TERM_WEEKS, "gmv"].sum())
+        out[f"{group}_total_gmv"] = float(b["gmv"].sum())
+        final = float(b.loc[b["week"] == last, "brand_value"].sum())
+        out[f"{group}_brand_value_change"] = final / float(np.sum(first)) - 1 if np.sum(first) else float("nan")
+        out[f"{group}_brand_profit_total"] = float(b["profit"].sum())
+        if group == "focal":
+            out["focal_gmv_year1"] = float(b.loc[b["week"] < 52, "gmv"].sum())
+            out["focal_agency_profit_total"] = float((b["paid_to_agency"] - b["agency_labour"]).sum())
+            promo = b["strategy"] == "promotion"
+            out["focal_promo_share_first_26"] = float(promo[b["week"] < SHORT_TERM_WEEKS].mean())
+            out["focal_promo_share"] = float(promo.mean())
+    return {k: out[k] for k in FOCAL_SUMMARY_KEYS}
 
 
 def summarise(ts: pd.DataFrame, initial_value: float) -> dict[str, float]:

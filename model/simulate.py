@@ -11,7 +11,7 @@ import pandas as pd
 
 from .model import AgencyMarket, validate_intervention
 from .params import Params
-from .records import SHORT_TERM_WEEKS, SUMMARY_KEYS, summarise  # noqa: F401  (re-exported)
+from .records import SHORT_TERM_WEEKS, SUMMARY_KEYS, summarise, summarise_groups  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -74,6 +74,9 @@ def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: i
                          "the agency had planned exactly that anyway; pick another week or value"),
                       UserWarning, stacklevel=2)
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    brands = model.brand_table()
+    summary = summarise(ts, float(np.sum(model.initial_values)))
+    if params.focal_brands:  # what the brands on their own terms get, beside their rivals
+        summary.update(summarise_groups(brands, params.focal_brands, np.asarray(model.initial_values)))
     return SimulationResult(params=params, seed=int(seed), steps=int(steps), timeseries=ts,
-                            brands=model.brand_table(), agencies=model.agency_table(),
-                            summary=summarise(ts, float(np.sum(model.initial_values))))
+                            brands=brands, agencies=model.agency_table(), summary=summary)

@@ -91,3 +91,19 @@ def test_imitating_agencies_carry_the_strategy_they_ended_on():
     m = AgencyMarket(p, rng=7)
     pre = AgencyMarket(p.replace(experience_weeks=0), rng=m.experience_seed).run(40)
     assert [a.policy.strategy for a in m.agencies] == [a.policy.strategy for a in pre.agencies]
+
+
+def test_the_focal_summary_adds_up_to_the_market_when_every_brand_is_focal():
+    r = simulate(Params(**SMALL, agency_policy="learning", focal_brands=4, focal_commission_rate=0.2),
+                 steps=60, seed=3)
+    s = r.summary
+    assert s["focal_total_gmv"] == pytest.approx(s["total_gmv"], rel=1e-12)
+    assert s["focal_short_term_gmv"] == pytest.approx(s["short_term_gmv"], rel=1e-12)
+    assert s["focal_brand_profit_total"] == pytest.approx(s["brand_profit_total"], rel=1e-9)
+    assert s["focal_agency_profit_total"] == pytest.approx(s["agency_profit_total"], rel=1e-9)
+    assert s["focal_brand_value_change"] == pytest.approx(s["brand_value_change"], rel=1e-9)
+    one = simulate(Params(**SMALL, focal_brands=1, focal_commission_rate=0.2), steps=30, seed=3).summary
+    b0 = simulate(Params(**SMALL, focal_brands=1, focal_commission_rate=0.2), steps=30, seed=3).brands
+    assert one["focal_total_gmv"] + one["rivals_total_gmv"] == pytest.approx(one["total_gmv"], rel=1e-12)
+    assert one["focal_total_gmv"] == pytest.approx(b0.loc[b0["brand"] == 0, "gmv"].sum())
+    assert "focal_total_gmv" not in simulate(Params(**SMALL), steps=5, seed=3).summary
