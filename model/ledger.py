@@ -1,46 +1,100 @@
-"""One double-entry ledger for every transfer of money (M7).
+"""One double-entry ledger for every transfer of money (M7), held as arrays.
 
 Every transfer moves an amount from one account to another, so the balances always sum to
 zero. Accounts are named ``consumers``, ``platform``, ``suppliers`` (cost of goods),
-``labour`` (agencies' and in-house staff's own costs), ``brand:J`` and ``agency:K``.
-The ledger keeps running balances and the flows of the current week by kind.
+``labour`` (agencies' and in-house staff's own costs), ``brand:J`` and ``agency:K``; each has
+an index, and a week's transfers of one kind are booked for all brands at once
+(:meth:`Ledger.transfer_many`). The ledger keeps running balances, this week's change of every
+account, and this week's flows by (source, target, kind).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Iterable
 
 import numpy as np
 
 
 class Ledger:
-    def __init__(self):
-        self.balances: dict[str, float] = defaultdict(float)
-        self.week_flows: dict[tuple[str, str, str], float] = defaultdict(float)
-        self._week_changes: dict[str, float] = defaultdict(float)
+    def __init__(self, accounts: Iterable[str] = ()):
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self._balances = np.zeros(0)
+        self._week = np.zeros(0)
+        self._log: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
+        for name in accounts:
+            self.account(name)
 
+    def account(self, name: str) -> int:
+        """The index of account ``name`` (opened at zero if new)."""
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.names)
+            self.names.append(name)
+            self._balances = np.append(self._balances, 0.0)
+            self._week = np.append(self._week, 0.0)
+        return i
+
+    def accounts(self, names: Iterable[str]) -> np.ndarray:
+        return np.array([self.account(n) for n in names], dtype=np.intp)
+
+    # --- booking ---------------------------------------------------------------------------------
     def transfer(self, source: str, target: str, amount: float, kind: str) -> None:
         """Move ``amount`` RMB from ``source`` to ``target``; ``kind`` labels the flow."""
-        amount = float(amount)
-        if not np.isfinite(amount):
-            raise ValueError(f"non-finite transfer {kind!r} from {source} to {target}: {amount}")
-        if amount == 0:
+        self.transfer_many(np.array([self.account(source)]), np.array([self.account(target)]),
+                           np.array([float(amount)]), kind)
+
+    def transfer_many(self, sources: np.ndarray | int, targets: np.ndarray | int, amounts: np.ndarray,
+                      kind: str) -> None:
+        """Move ``amounts[i]`` from account ``sources[i]`` to ``targets[i]`` (indices; a single
+        index stands for every row). A negative amount is a transfer the other way; zero
+        amounts are not booked. Rows are booked in order, so an account's balance changes in
+        the order of the rows."""
+        amounts = np.asarray(amounts, dtype=np.float64)
+        if not np.isfinite(amounts).all():
+            raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
+        src = np.broadcast_to(np.asarray(sources, dtype=np.intp), amounts.shape)
+        tgt = np.broadcast_to(np.asarray(targets, dtype=np.intp), amounts.shape)
+        keep = amounts != 0
+        if not keep.all():
+            src, tgt, amounts = src[keep], tgt[keep], amounts[keep]
+        if not len(amounts):
             return
-        if amount < 0:  # a negative amount is a transfer the other way
-            source, target, amount = target, source, -amount
-        self.balances[source] -= amount
-        self.balances[target] += amount
-        self._week_changes[source] -= amount
-        self._week_changes[target] += amount
-        self.week_flows[(source, target, kind)] += amount
+        back = amounts < 0
+        if back.any():
+            src, tgt, amounts = np.where(back, tgt, src), np.where(back, src, tgt), np.abs(amounts)
+        for arr in (self._balances, self._week):
+            np.subtract.at(arr, src, amounts)
+            np.add.at(arr, tgt, amounts)
+        self._log.append((np.array(src), np.array(tgt), amounts, kind))
 
     def start_week(self) -> None:
-        self.week_flows = defaultdict(float)
-        self._week_changes = defaultdict(float)
+        self._week[:] = 0.0
+        self._log = []
 
+    # --- reading ---------------------------------------------------------------------------------
     def week_change(self, account: str) -> float:
         """Net change of an account during the current week."""
-        return self._week_changes.get(account, 0.0)
+        i = self.index.get(account)
+        return 0.0 if i is None else float(self._week[i])
+
+    def week_changes(self, indices: np.ndarray) -> np.ndarray:
+        """Net change this week of the accounts at ``indices``."""
+        return self._week[indices].copy()
+
+    @property
+    def balances(self) -> dict[str, float]:
+        return {n: float(b) for n, b in zip(self.names, self._balances)}
+
+    @property
+    def week_flows(self) -> dict[tuple[str, str, str], float]:
+        """This week's flows, summed by (source, target, kind)."""
+        flows: dict[tuple[str, str, str], float] = defaultdict(float)
+        for src, tgt, amounts, kind in self._log:
+            for s, t, a in zip(src, tgt, amounts):
+                flows[(self.names[s], self.names[t], kind)] += float(a)
+        return flows
 
     def flow(self, kind: str, source: str | None = None, target: str | None = None) -> float:
         """Total this week of flows of ``kind`` (optionally from or to one account)."""
@@ -49,7 +103,7 @@ class Ledger:
 
     def imbalance(self) -> float:
         """Sum of all balances (zero up to rounding when money is conserved)."""
-        return float(sum(self.balances.values()))
+        return float(self._balances.sum())
 
     def week_imbalance(self) -> float:
-        return float(sum(self._week_changes.values()))
+        return float(self._week.sum())

@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand
-from .contracts import Contract, ContractMarket
+from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
@@ -78,7 +78,8 @@ class AgencyMarket(mesa.Model):
         # separate streams, so a draw in one part never shifts another's: consumers, brand
         # set-up, the survey noise, and one stream per agency's decision policy
         market_rng, agent_rng, self.noise_rng, policy_rng = self.rng.spawn(4)
-        self.ledger = Ledger()
+        self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"])
+        self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
         self.market = Market(p, p.n_brands, market_rng)
         self.records = Records()
@@ -97,6 +98,8 @@ class AgencyMarket(mesa.Model):
         self.market.init_reference_prices(prices)
         self._regular = np.array([b.regular_price for b in self.brands])
         self._constants = np.array([b.constant for b in self.brands])
+        self._unit_cost = np.array([b.unit_cost for b in self.brands])
+        self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
         self._agency_money = np.zeros((J, 2))  # this week: what each brand paid its agency, the agency's labour on it
         self._survey_noise = [p.contract_terms(j)["brand_measure_noise"] for j in range(J)]
 
@@ -104,6 +107,7 @@ class AgencyMarket(mesa.Model):
         self.agencies: list[Agency] = [
             Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
             for k, (policy, stream) in enumerate(zip(p.agency_policies(), policy_rng.spawn(p.n_agencies)))]
+        self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng,
                                         capacity=math.ceil(1.5 * J / p.n_agencies))
@@ -212,39 +216,45 @@ class AgencyMarket(mesa.Model):
 
     # --- 4. money and brand equity ----------------------------------------------------------------
     def settle(self, plan: WeekPlan, skills: Skills, sales) -> None:
-        """Book the week's money (M7: every RMB from one account to another), then update each
-        brand's sales velocity and image."""
-        p, led = self.p, self.ledger
-        for brand in self.brands:
-            j = brand.index
-            gmv = float(sales.revenue[j])
-            units = float(sales.units[j])
-            effort, service = float(plan.brand_effort[j]), float(skills.service_skill[j])
-            acct = brand.account
-            led.transfer("consumers", acct, gmv, "sales")
-            led.transfer(acct, "suppliers", units * brand.unit_cost, "cost_of_goods")
-            led.transfer(acct, "platform", self.platform.take_rate * gmv, "take_rate")
-            led.transfer(acct, "platform", float(plan.paid_traffic[j]), "paid_traffic")
-            labour = p.effort_cost * STRATEGIES[brand.strategy].labour(effort) \
-                + p.service_cost * units * (1.5 - service)
-            contract = brand.contract
-            self._agency_money[j] = 0.0, 0.0
-            if brand.in_house:
-                led.transfer(acct, "labour", labour, "in_house_labour")
-            else:
-                agency = self.agencies[brand.agency]
-                pay = contract.weekly_payments(gmv, brand.measure, brand.value_base)
-                for kind, amount in pay.items():
-                    led.transfer(acct, agency.account, amount, kind)
-                contract.paid += sum(pay.values())
-                led.transfer(agency.account, "labour", labour, "agency_labour")
-                income = sum(pay.values())
-                agency.book_week(j, income - labour, income, gmv)
-                self._agency_money[j] = income, labour
-            contract.book_week(gmv)
-            brand.gmv_history.append(gmv)
-            brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * units
-            brand.update_image(float(plan.discount[j]), effort, float(skills.brand_skill[j]))
+        """Book the week's money (M7: every RMB from one account to another, a kind of transfer
+        for all brands at once), then update each brand's contract, sales velocity and image."""
+        p, led, brands = self.p, self.ledger, self.brands
+        gmv = np.asarray(sales.revenue, dtype=np.float64)
+        units = np.asarray(sales.units, dtype=np.float64)
+        acct = self._brand_accounts
+        led.transfer_many(self._consumers, acct, gmv, "sales")
+        led.transfer_many(acct, self._suppliers, units * self._unit_cost, "cost_of_goods")
+        led.transfer_many(acct, self._platform, self.platform.take_rate * gmv, "take_rate")
+        led.transfer_many(acct, self._platform, plan.paid_traffic, "paid_traffic")
+        labour_units = np.array([STRATEGIES[b.strategy].labour(e) for b, e in zip(brands, plan.brand_effort.tolist())])
+        labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
+        run = np.array([not b.in_house for b in brands])  # stores an agency runs
+        contracts = [b.contract for b in brands]
+        fee = np.array([c.base_fee for c in contracts]) / WEEKS_PER_MONTH
+        commission = np.array([c.commission_rate for c in contracts]) * gmv
+        # the bonus: a share of the measured rise of the weekly revenue premium since the term began
+        rise = np.maximum(np.array([b.measure - b.contract.measure_start for b in brands]), 0.0) \
+            * np.maximum(np.array([b.value_base for b in brands]), 0.0)
+        bonus = np.array([c.brand_bonus_rate for c in contracts]) * rise
+        if run.any():
+            agency_acct = self._agency_accounts[[b.agency for b in brands if not b.in_house]]
+            for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):
+                led.transfer_many(acct[run], agency_acct, amount[run], kind)
+            led.transfer_many(agency_acct, self._labour, labour[run], "agency_labour")
+        if not run.all():
+            led.transfer_many(acct[~run], self._labour, labour[~run], "in_house_labour")
+        income = fee + commission + bonus
+        self._agency_money[:] = 0.0
+        self._agency_money[run, 0], self._agency_money[run, 1] = income[run], labour[run]
+        for j, brand in enumerate(brands):
+            g = float(gmv[j])
+            if run[j]:
+                brand.contract.paid += float(income[j])
+                self.agencies[brand.agency].book_week(j, float(income[j] - labour[j]), float(income[j]), g)
+            brand.contract.book_week(g)
+            brand.gmv_history.append(g)
+            brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * float(units[j])
+            brand.update_image(float(plan.discount[j]), float(plan.brand_effort[j]), float(skills.brand_skill[j]))
 
     def _brand_values(self, organic: np.ndarray | None = None) -> np.ndarray:
         """Revenue premium of each brand now (DESIGN.md section 5), closed form; ``organic`` is

@@ -48,8 +48,8 @@ class Records:
         total_units = float(units.sum())
         values = np.array([b.brand_value for b in brands])
         promo_units = float(units[offer.discount > 0].sum())
-        brand_profit = np.array([led.week_change(b.account) for b in brands])
-        agency_profit = np.array([led.week_change(a.account) for a in agencies])
+        brand_profit = led.week_changes(model._brand_accounts)
+        agency_profit = led.week_changes(model._agency_accounts)
         strategies = [b.strategy for b in brands]
         self.last = {
             "week": model.week,
