@@ -40,23 +40,18 @@
 import os
 
 SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
-assert SIZE in ("tiny", "small", "full"), f"SIZE must be tiny, small or full, not {SIZE!r}"
 
 # %%
 # %matplotlib inline
-from pathlib import Path
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
-                     "axes.spines.top": False, "axes.spines.right": False})
-# Okabe-Ito colour-blind-safe palette
-COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-
+from _helpers import COLORS, check_size, plot_weekly, use_figure_style, weekly_axes
 from model import PRESETS, Params, simulate
 from model.agents import is_festival
+
+check_size(SIZE)
+use_figure_style()
 
 SIZES = {  # simulated consumers and weeks of each run
     "tiny": dict(n_consumers=500, steps=52),
@@ -83,7 +78,7 @@ result = simulate(params, steps=STEPS, seed=1)
 s = result.summary
 print(f"GMV in the first 26 weeks (short-term GMV): RMB {s['short_term_gmv'] / 1e6:,.1f} million")
 print(f"GMV over all {STEPS} weeks:                 RMB {s['total_gmv'] / 1e6:,.1f} million")
-print(f"brand value (revenue premium) at the end:  RMB {s['final_brand_value'] / 1e3:,.1f} thousand per week"
+print(f"brand value (revenue premium) at the end:  RMB {s['final_brand_value'] / 1e6:,.2f} million per week"
       f" ({s['brand_value_change']:+.1%} since week 0)")
 print(f"share of brands on promotion-heavy strategies at the end: {s['final_promo_strategy_share']:.0%}")
 print(f"profit: brands RMB {s['brand_profit_total'] / 1e6:,.1f} m, agencies RMB {s['agency_profit_total'] / 1e6:,.1f} m, "
@@ -96,8 +91,12 @@ print(f"profit: brands RMB {s['brand_profit_total'] / 1e6:,.1f} m, agencies RMB 
 # `brand_value_index` is that value divided by its value in week 0.
 
 # %%
-result.timeseries[["week", "gmv", "units", "avg_discount", "brand_value_index",
-                   "promo_strategy_share", "mean_deal_proneness", "contract_switches"]].head(8)
+weekly = result.timeseries[["week", "gmv", "units", "avg_discount", "brand_value_index",
+                            "promo_strategy_share", "mean_deal_proneness", "contract_switches"]].head(8)
+weekly.assign(gmv=weekly["gmv"] / 1e6, units=weekly["units"] / 1e3, avg_discount=weekly["avg_discount"] * 100,
+              promo_strategy_share=weekly["promo_strategy_share"] * 100).rename(columns={
+    "gmv": "gmv (million RMB)", "units": "units (thousand)", "avg_discount": "avg_discount (% off)",
+    "promo_strategy_share": "promo_strategy_share (% of brands)"}).round(2)
 
 
 # %% [markdown]
@@ -108,28 +107,9 @@ result.timeseries[["week", "gmv", "units", "avg_discount", "brand_value_index",
 # Double 11 in November) are marked in orange: demand and deal expectations rise in those weeks.
 
 # %%
-def plot_timeseries(ts, label=None, axes=None, color=COLORS[0], **style):
-    """Four panels of one run's weekly reporters."""
-    if axes is None:
-        fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
-        for ax in axes.flat:
-            for w in ts["week"]:
-                if is_festival(int(w)):
-                    ax.axvline(w, color=COLORS[4], lw=0.8, alpha=0.4, zorder=0)
-    panels = [("gmv", "GMV (million RMB per week)", 1e-6),
-              ("brand_value_index", "brand-value index (week 0 = 1)", 1.0),
-              ("promo_strategy_share", "share of brands on promotion-heavy strategies", 1.0),
-              ("mean_deal_proneness", "consumers' mean deal-proneness (0-1)", 1.0)]
-    for ax, (col, title, scale) in zip(axes.flat, panels):
-        ax.plot(ts["week"], ts[col] * scale, color=color, label=label, **style)
-        ax.set_title(title, fontsize=11)
-    for ax in axes[1]:
-        ax.set_xlabel("week")
-    axes.flat[1].axhline(1, color="grey", lw=0.7)
-    return axes
-
-
-axes = plot_timeseries(result.timeseries, "typical TP contract, learning agencies")
+ts = result.timeseries
+fig, axes = weekly_axes(festival_weeks=[w for w in ts["week"] if is_festival(int(w))])
+plot_weekly(axes, ts, color=COLORS[0], label="typical TP contract, learning agencies")
 axes.flat[0].legend(frameon=False, loc="upper left")
 plt.tight_layout()
 plt.show()
@@ -163,8 +143,9 @@ ax.set(xlabel="week", ylabel="brand-value index (week 0 = 1)",
 plt.tight_layout()
 plt.show()
 
-promo_weeks.rename("share of weeks promoted").to_frame().join(
-    index.iloc[-1].rename("final brand-value index")).sort_values("share of weeks promoted").round(3).T
+(promo_weeks.mul(100).rename("weeks on a promotion-heavy strategy (%)").to_frame()
+ .join(index.iloc[-1].rename("final brand-value index (week 0 = 1)"))
+ .sort_values("weeks on a promotion-heavy strategy (%)").round(2).T)
 
 # %% [markdown]
 # ## 4. A virtual experiment: one promotion

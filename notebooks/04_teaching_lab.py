@@ -41,7 +41,6 @@
 import os
 
 SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
-assert SIZE in ("tiny", "small", "full"), f"SIZE must be tiny, small or full, not {SIZE!r}"
 
 # %% [markdown]
 # ## Your contract
@@ -82,18 +81,15 @@ MY_REASONING = "A high commission pays the agency for GMV now, and promotions ar
 
 # %%
 # %matplotlib inline
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
-                     "axes.spines.top": False, "axes.spines.right": False})
-# Okabe-Ito colour-blind-safe palette
-COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-
+from _helpers import COLORS, check_size, mean_ci, plot_weekly, show, use_figure_style, weekly_axes
 from model import Params, simulate
+
+check_size(SIZE)
+use_figure_style()
 
 SIZES = {"tiny": dict(n_consumers=400, steps=40, seeds=2),
          "small": dict(n_consumers=2_000, steps=156, seeds=4),
@@ -117,19 +113,9 @@ my_summary, my_weekly = run_many(mine, SEEDS)
 print(f"{len(SEEDS)} markets x {cfg['steps']} weeks, {cfg['n_consumers']:,} simulated consumers each")
 
 # %%
-fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
-panels = [("gmv", "GMV (million RMB per week)", 1e-6),
-          ("brand_value_index", "brand-value index (week 0 = 1)", 1.0),
-          ("promo_strategy_share", "share of brands on promotion-heavy strategies", 1.0),
-          ("mean_deal_proneness", "consumers' mean deal-proneness", 1.0)]
+fig, axes = weekly_axes()
 for weekly, label, color in [(base_weekly, "baseline (typical TP)", COLORS[6]), (my_weekly, "your contract", COLORS[1])]:
-    mean = weekly.groupby("week").mean(numeric_only=True)
-    for ax, (col, title, scale) in zip(axes.flat, panels):
-        ax.plot(mean.index, mean[col] * scale, color=color, label=label, lw=1.4)
-        ax.set_title(title, fontsize=11)
-axes.flat[1].axhline(1, color="grey", lw=0.7)
-for ax in axes[1]:
-    ax.set_xlabel("week")
+    plot_weekly(axes, weekly.groupby("week").mean(numeric_only=True), color=color, label=label, lw=1.4)
 axes.flat[0].legend(frameon=False)
 fig.suptitle(f"Mean over {len(SEEDS)} markets", fontsize=11)
 plt.tight_layout()
@@ -140,26 +126,32 @@ plt.show()
 #
 # For each outcome: the mean of your contract minus the baseline's over the same markets (a
 # paired comparison), with a 95% confidence interval. "same" means the interval includes zero.
+# Money is in million RMB over the run (brand value: million RMB per week at the end), shares
+# in % of brands; a difference of shares is in percentage points.
 
 # %%
-from scipy import stats
-
 rows = []
 for outcome, predicted in MY_PREDICTION.items():
-    diff = (my_summary[outcome] - base_summary[outcome]).to_numpy()
-    m = diff.mean()
-    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+    m, half = mean_ci(my_summary[outcome] - base_summary[outcome])
     observed = "same" if not np.isfinite(half) or abs(m) <= half else ("higher" if m > 0 else "lower")
     rows.append({"outcome": outcome, "baseline": base_summary[outcome].mean(), "yours": my_summary[outcome].mean(),
                  "difference": m, "95% CI ±": half, "observed": observed, "predicted": predicted,
                  "right?": "yes" if observed == predicted else "no"})
 verdict = pd.DataFrame(rows).set_index("outcome")
+verdict["% of baseline"] = 100 * verdict["difference"] / verdict["baseline"].abs()
 print("Your reasoning:", MY_REASONING)
-verdict.assign(**{c: verdict[c].map("{:,.4g}".format) for c in ["baseline", "yours", "difference", "95% CI ±"]})
+pd.DataFrame({
+    "baseline": [show(o, v) for o, v in verdict["baseline"].items()],
+    "yours": [show(o, v) for o, v in verdict["yours"].items()],
+    "difference": [show(o, v, difference=True) for o, v in verdict["difference"].items()],
+    "95% CI ±": [show(o, v, difference=True, signed=False) for o, v in verdict["95% CI ±"].items()],
+    "% of baseline": verdict["% of baseline"].map("{:+.0f}%".format),
+    **{c: verdict[c] for c in ["observed", "predicted", "right?"]},
+}, index=verdict.index)
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 4.2))
-rel = (verdict["difference"] / verdict["baseline"].abs()) * 100
+rel = verdict["% of baseline"]
 rel_ci = (verdict["95% CI ±"] / verdict["baseline"].abs()) * 100
 colors = [COLORS[2] if r == "yes" else COLORS[1] for r in verdict["right?"]]
 labels = [f"{o}\npredicted {r.predicted}, observed {r.observed}" for o, r in verdict.iterrows()]
