@@ -15,9 +15,15 @@
 # %% [markdown]
 # # 03 · Global sensitivity: which contract terms matter?
 #
-# The commission is one of several contract terms. Which of them move brand value and short-term
-# GMV most, and do they interact? Two standard methods, both as designs of the sweep engine and
-# analysed with [SALib](https://salib.readthedocs.io):
+# The commission is one of several contract terms, and the market around the contract matters
+# too. Which of them move brand value, short-term GMV and brand profit most, and do they
+# interact? This notebook runs the design of the headline experiment
+# `python -m experiments.sensitivity` (imported from it, not typed again): six contract terms
+# (commission, base fee, contract length, weight on the brand measure at renewal, noise of that
+# measure, brand bonus) and four market conditions (rank feedback, cost per click, consumers'
+# deal learning, agencies' choice temperature), each over a range a Tmall practitioner would
+# recognise, around the typical TP contract with learning agencies. Two standard methods, both
+# as designs of the sweep engine and analysed with [SALib](https://salib.readthedocs.io):
 #
 # - **Morris elementary effects** (screening, cheap): μ* is a factor's mean absolute effect, σ its
 #   spread (large σ: non-linear or interacting).
@@ -35,75 +41,55 @@
 import os
 
 SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
-assert SIZE in ("tiny", "small", "full"), f"SIZE must be tiny, small or full, not {SIZE!r}"
 
 # %%
 # %matplotlib inline
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
-                     "axes.spines.top": False, "axes.spines.right": False})
-# Okabe-Ito colour-blind-safe palette
-COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-
+import experiments.sensitivity as sensitivity
+from _helpers import COLORS, EXPERIMENT_SIZE, check_size, out_dir, unit, use_figure_style
 from experiments import load_results, run_sweep
 
-FACTORS = {  # [low, high] for each contract term
-    "commission_rate": [0.02, 0.40],
-    "base_fee": [0.0, 100_000.0],
-    "contract_weeks": [26, 104],
-    "evaluation_brand_weight": [0.0, 1.0],
-    "brand_bonus_rate": [0.0, 0.5],
-}
-SIZES = {  # trajectories (Morris), N (Sobol'), markets averaged per design point, weeks per run
-    "tiny": dict(morris=2, sobol=2, markets=1, steps=30, base={"n_consumers": 300}),
-    "small": dict(morris=8, sobol=16, markets=2, steps=104, base={"n_consumers": 1_500}),
-    "full": dict(morris=40, sobol=256, markets=4, steps=260, base={"n_consumers": 5_000}),
-}
-cfg = SIZES[SIZE]
+check_size(SIZE)
+use_figure_style()
 EXECUTOR = "serial" if SIZE == "tiny" else "processes"
-OUT = Path("out") / "notebooks" / f"03_sensitivity-{SIZE}"
-OUTCOMES = {"brand_value_change": "brand-value change", "short_term_gmv": "short-term GMV"}
-SCALE = {"brand_value_change": (100, "percentage points"), "short_term_gmv": (1e-6, "million RMB")}
+OUT = out_dir("03_sensitivity", SIZE)
+OUTCOMES = {"brand_value_change": "brand-value change", "short_term_gmv": "short-term GMV",
+            "brand_profit_total": "brand profit"}
+SCALE = {"brand_value_change": 100, "short_term_gmv": 1e-6, "brand_profit_total": 1e-6}
 
-
-def spec_for(design):
-    # common random numbers: every design point runs on the same random markets, so the
-    # differences between points are the factors' doing, not a different market's; each
-    # point's outcome is the mean over those markets
-    return {"name": f"notebook_sensitivity_{design['kind']}", "steps": cfg["steps"],
-            "replications": cfg["markets"], "common_random_numbers": True, "seed": 11,
-            "base": {"preset": "typical_tp", "agency_policy": "learning", **cfg["base"]},
-            "design": {**design, "factors": FACTORS}, "outputs": {"timeseries": False}}
-
+# the experiment script's own two specs, not copies (after the experiments/ restructuring,
+# its EXPERIMENT object's specs at this size)
+specs = sensitivity.build_specs(EXPERIMENT_SIZE[SIZE])
+FACTORS = specs["sobol"]["design"]["factors"]  # {name: [low, high]}, the same in both designs
+names = list(FACTORS)
+pd.DataFrame(FACTORS, index=["low", "high"]).T
 
 # %% [markdown]
 # ## 1. Morris screening
 #
-# `samples` trajectories of D + 1 design points each (D = 5 factors) on a 4-level grid. Every
-# design point runs on the same few random markets (*common random numbers*) and its outcome is
-# the mean over them; otherwise the difference between two random markets would swamp the
-# effect of moving one contract term.
+# `samples` trajectories of D + 1 design points each (D factors) on a 4-level grid. Every design
+# point runs on the same random markets (*common random numbers*) and its outcome is the mean
+# over them; otherwise the difference between two random markets would swamp the effect of
+# moving one factor.
 
 # %%
-morris_spec = spec_for({"kind": "morris", "samples": cfg["morris"], "levels": 4})
-run_sweep(morris_spec, OUT / "morris", executor=EXECUTOR)
+run_sweep(specs["morris"], OUT / "morris", executor=EXECUTOR)
 morris = load_results(OUT / "morris")
-print(f"{len(morris.runs)} runs")
+print(f"{len(morris.runs)} runs: {specs['morris']['design']['samples']} trajectories, "
+      f"{specs['morris']['steps']} weeks each")
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(15, 4.2))
 for ax, (outcome, label) in zip(axes, OUTCOMES.items()):
     Si = morris.analyze(outcome)
-    scale, unit = SCALE[outcome]
-    mu_star, sigma = np.asarray(Si["mu_star"]) * scale, np.asarray(Si["sigma"]) * scale
+    u = unit(outcome, difference=True)
+    mu_star, sigma = np.asarray(Si["mu_star"]) * SCALE[outcome], np.asarray(Si["sigma"]) * SCALE[outcome]
     ax.scatter(mu_star, sigma, color=COLORS[0], zorder=3)
     for name, x, y in zip(Si["names"], mu_star, sigma):
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=9)
-    ax.set(xlabel=f"μ*: mean absolute elementary effect ({unit})", ylabel=f"σ: spread of the effects ({unit})",
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set(xlabel=f"μ*: mean absolute elementary effect ({u})", ylabel=f"σ: spread of the effects ({u})",
            title=f"Morris: {label}")
 plt.tight_layout()
 plt.show()
@@ -114,17 +100,15 @@ plt.show()
 # A Saltelli sample of N·(D + 2) runs (first-order and total indices; no second order). The
 # bars show S1 and ST with their bootstrap 95% confidence intervals. With small N the intervals
 # are wide and indices can even come out negative: that is sampling noise, and the reason the
-# full size uses N = 256.
+# full size uses a larger N.
 
 # %%
-sobol_spec = spec_for({"kind": "sobol", "samples": cfg["sobol"], "second_order": False})
-run_sweep(sobol_spec, OUT / "sobol", executor=EXECUTOR)
+run_sweep(specs["sobol"], OUT / "sobol", executor=EXECUTOR)
 sobol = load_results(OUT / "sobol")
-print(f"{len(sobol.runs)} runs")
+print(f"{len(sobol.runs)} runs: N = {specs['sobol']['design']['samples']}, {specs['sobol']['steps']} weeks each")
 
-names = list(FACTORS)
 y = np.arange(len(names))
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(15, 5), sharey=True)
 indices = {}
 for ax, (outcome, label) in zip(axes, OUTCOMES.items()):
     Si = sobol.analyze(outcome)
@@ -148,22 +132,25 @@ pd.concat(indices, axis=1).round(3)
 
 # %%
 done = sobol.runs[sobol.runs["status"] == "done"]
-fig, axes = plt.subplots(1, len(names), figsize=(15, 3.3), sharey=True)
-for ax, name in zip(axes, names):
+fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(15, 6), sharey=True)
+for ax, name in zip(axes.flat, names):
     ax.scatter(done[name], done["brand_value_change"] * 100, s=10, alpha=0.6, color=COLORS[2])
     ax.set(xlabel=name)
-axes[0].set_ylabel("brand-value change (%)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("brand-value change (%)")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## Questions
 #
-# 1. Which contract term matters most for brand value? For short-term GMV? Are they the same?
+# 1. Which contract term matters most for brand value? For short-term GMV? For brand profit?
+#    Are they the same? Do the market conditions matter more than any contract term?
 # 2. Where is ST much larger than S1? What interaction could that be in contract terms?
-# 3. The ranges in `FACTORS` are a modelling choice. Narrow the commission to [0.05, 0.10] (the
-#    usual TP range): what happens to its index, and why is that not a statement about the
-#    mechanism?
+# 3. The ranges in the spec are a modelling choice. Narrow the commission to [0.05, 0.10] (the
+#    usual TP range) with `specs["sobol"]["design"]["factors"]["commission_rate"] = [0.05, 0.10]`
+#    and a new `OUT` folder: what happens to its index, and why is that not a statement about
+#    the mechanism?
 #
-# For the full-size analysis: `agency-sim sweep experiments/specs/example_sobol.toml --out out/example_sobol`
-# and `python -m experiments.sensitivity`.
+# For the full-size analysis: `python -m experiments.sensitivity` (figures and a summary table);
+# for a sweep of your own, `agency-sim sweep experiments/specs/example_sobol.toml --out out/example_sobol`.

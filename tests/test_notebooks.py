@@ -14,6 +14,7 @@ import ast
 import importlib
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -100,28 +101,84 @@ def test_first_code_cell_is_tagged_parameters_and_reads_the_size_from_the_enviro
     assert 'os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE"' in first_code.source
 
 
-@pytest.mark.parametrize("stem", NOTEBOOKS)
-def test_notebook_runs_top_to_bottom_and_draws_figures(stem, tmp_path, export_figures):
+_EXECUTED: dict[str, tuple] = {}  # stem -> (executed notebook, its working folder), per process
+
+
+def _run(stem: str, tmp_path_factory, export_figures):
+    """Execute ``stem`` once per test process at the tiny size, in a fresh working folder."""
     from nbclient.exceptions import CellExecutionError
 
-    try:
-        nb = export_figures.execute(stem, tmp_path, "tiny", timeout=CELL_TIMEOUT_S)
-    except CellExecutionError as exc:  # the cell's source and traceback, without ANSI colours
-        pytest.fail(f"{stem}.py: a cell raised:\n" + re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
+    if stem not in _EXECUTED:
+        work = tmp_path_factory.mktemp(stem)
+        try:
+            nb = export_figures.execute(stem, work, "tiny", timeout=CELL_TIMEOUT_S)
+        except CellExecutionError as exc:  # the cell's source and traceback, without ANSI colours
+            pytest.fail(f"{stem}.py: a cell raised:\n" + re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
+        _EXECUTED[stem] = nb, work
+    return _EXECUTED[stem]
 
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_notebook_runs_top_to_bottom_and_draws_figures(stem, tmp_path_factory, export_figures):
+    nb, work = _run(stem, tmp_path_factory, export_figures)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors, json.dumps(errors, indent=1)[:4000]
     figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
                if "image/png" in o.get("data", {})]
     assert figures, f"{stem}.py drew no figure"
-    # what it wrote went into the working directory, not next to the notebook
-    if stem in ("02_commission_tradeoff", "03_sensitivity"):
-        assert (tmp_path / "out" / "notebooks").is_dir()  # the sweep store, in the working dir
     if saved := _save_dir():
         import nbformat
 
         nbformat.write(nb, saved / f"{stem}.ipynb")
+
+
+@pytest.mark.parametrize("stem", ["02_commission_tradeoff", "03_sensitivity"])
+def test_sweep_notebook_writes_to_the_folder_teaching_md_names(stem, tmp_path_factory, export_figures):
+    """The kernel works in the notebook's folder, so out/STEM-SIZE there is notebooks/out/...,
+    which is what docs/teaching.md tells teachers to look for."""
+    _, work = _run(stem, tmp_path_factory, export_figures)
+    assert sorted(p.name for p in (work / "out").iterdir()) == [f"{stem}-tiny"]
+    assert list((work / "out" / f"{stem}-tiny").rglob("manifest.json")), "no sweep store written"
+    assert "`notebooks/out/`" in (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+
+
+def _store_hashes(folder: Path) -> dict[str, str]:
+    """Spec hash of every sweep store below ``folder``, by the store's folder name."""
+    from experiments import load_results
+
+    return {m.parent.name: load_results(m.parent).spec.spec_hash for m in folder.rglob("manifest.json")}
+
+
+@pytest.mark.parametrize("stem, script", [("02_commission_tradeoff", "commission_sweep"),
+                                          ("03_sensitivity", "sensitivity")])
+def test_sweep_notebook_runs_the_spec_its_experiment_script_runs(stem, script, tmp_path_factory,
+                                                                  export_figures):
+    """Notebooks 02 and 03 import their experiment's spec instead of retyping it: the sweeps
+    they store are the very sweeps ``python -m experiments.SCRIPT --tiny`` stores."""
+    _, work = _run(stem, tmp_path_factory, export_figures)
+    out = tmp_path_factory.mktemp(script)
+    done = subprocess.run([sys.executable, "-m", f"experiments.{script}", "--tiny", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    notebook, experiment = _store_hashes(work / "out"), _store_hashes(out)
+    assert experiment and sorted(notebook.values()) == sorted(experiment.values()), (notebook, experiment)
+
+
+def test_helpers_show_numbers_with_their_units(monkeypatch):
+    monkeypatch.syspath_prepend(str(NOTEBOOK_DIR))
+    from _helpers import check_size, show
+
+    assert show("short_term_gmv", 4.132e8) == "413.2 million RMB"
+    assert show("final_brand_value", 7_943_412.0) == "7.94 million RMB/week"
+    assert show("brand_value_change", -0.07303) == "-7.3%"
+    assert show("brand_value_change", -0.07303, difference=True) == "-7.3 points"
+    assert show("final_promo_strategy_share", 0.35) == "35% of brands"
+    assert show("final_promo_strategy_share", 0.3, difference=True) == "+30 points"
+    assert show("agency_profit_total", 2.5e6, difference=True, signed=False) == "2.5 million RMB"
+    assert show("short_term_gmv", float("nan")) == "–"
+    with pytest.raises(ValueError, match="AGENCY_SIM_NOTEBOOK_SIZE.*tiny, small, full, not 'huge'"):
+        check_size("huge")
 
 
 def _save_dir() -> Path | None:
