@@ -129,14 +129,14 @@ for k, fee in enumerate(FEES):
     ax2.errorbar(c, r["final_brand_value"], yerr=r["final_brand_value_ci"], **style)
     ax3.errorbar(r["short_term_gmv"], r["final_brand_value"], xerr=r["short_term_gmv_ci"],
                  yerr=r["final_brand_value_ci"], lw=1, elinewidth=0.6, **style)
-    for x, y, pct in list(zip(r["short_term_gmv"], r["final_brand_value"], c))[::2]:
+    for x, y, pct in list(zip(r["short_term_gmv"], r["final_brand_value"], c))[::2] if k == 0 else []:
         ax3.annotate(f"{pct:.0f}%", (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
 ax1.set(xlabel="commission (% of GMV)", ylabel=f"% vs the same market at {low}",
         title="Short-term GMV (first 26 weeks)")
 ax2.set(xlabel="commission (% of GMV)", ylabel=f"% vs the same market at {low}",
         title=f"Final brand value (week {spec['steps'] - 1})")
 ax3.set(xlabel="short-term GMV (%)", ylabel="final brand value (%)",
-        title="The trade-off (labels: commission)")
+        title="The trade-off (labels: commission, low fee)")
 for ax in (ax1, ax2, ax3):
     ax.axhline(0, color="grey", lw=0.7)
 ax1.legend(frameon=False)
