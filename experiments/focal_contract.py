@@ -142,32 +142,38 @@ def plot_own(diff: pd.DataFrame, size_name: str, plt):
     return fig
 
 
-def plot_tradeoff(own: pd.DataFrame, market: pd.DataFrame, size_name: str, plt):
-    """Short-term GMV (x) against five-year brand value change (y), per commission level: for the
-    focal brand when it alone changes its contract, for the same brand when every brand does, and
-    for the whole market."""
-    fig, ax = plt.subplots(figsize=(8.2, 5.6))
-    series = [(own, "focal_short_term_gmv", "focal_brand_value_change", "the brand alone changes its contract",
-               h.PALETTE[1], "o"),
-              (market, "focal_short_term_gmv", "focal_brand_value_change", "every brand changes (the same brand)",
-               h.PALETTE[0], "s"),
-              (market, "short_term_gmv", "brand_value_change", "every brand changes (whole market)",
-               h.PALETTE[2], "^")]
-    for t, xo, yo, label, color, marker in series:
-        base = t.loc[np.isclose(t["focal_commission_rate"], LOW), f"{xo}_mean"].iloc[0]
-        x = (t[f"{xo}_mean"].to_numpy() / base - 1) * 100
+def plot_tradeoff(own: pd.DataFrame, market: pd.DataFrame, base: dict[str, float], size_name: str, plt):
+    """Short-term GMV (x) against five-year brand value change (y), each as a paired difference
+    from the 5% contract in the same market, per commission level: for the focal brand when it
+    alone changes its contract, for the same brand when every brand does, and for the whole
+    market. ``base`` holds the 5% means that turn GMV differences into % changes."""
+    fig, ax = plt.subplots(figsize=(8.4, 5.8))
+    series = [(own, "focal_commission_rate", "focal_short_term_gmv", "focal_brand_value_change",
+               "the brand alone changes its contract (rivals on 8%)", h.PALETTE[1], "o"),
+              (market, "commission_rate", "focal_short_term_gmv", "focal_brand_value_change",
+               "every brand changes: the same brand", h.PALETTE[0], "s"),
+              (market, "commission_rate", "short_term_gmv", "brand_value_change",
+               "every brand changes: the whole market", h.PALETTE[2], "^")]
+    for t, key, xo, yo, label, color, marker in series:
+        scale = 100 / base[xo]
+        x = t[f"{xo}_mean"].to_numpy() * scale
         y = t[f"{yo}_mean"].to_numpy() * 100
-        ax.plot(x, y, color=color, marker=marker, lw=1.2, label=label)
-        for xi, yi, c in zip(x, y, t["focal_commission_rate"]):
-            if np.round(c, 2) in (0.0, 0.05, 0.2, 0.35, 0.4):
-                ax.annotate(f"{c:.0%}", (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=8,
-                            color=color)
+        xerr = np.clip([x - t[f"{xo}_ci_low"].to_numpy() * scale, t[f"{xo}_ci_high"].to_numpy() * scale - x], 0, None)
+        yerr = np.clip([y - t[f"{yo}_ci_low"].to_numpy() * 100, t[f"{yo}_ci_high"].to_numpy() * 100 - y], 0, None)
+        ax.errorbar(x, y, xerr=xerr, yerr=yerr, color=color, marker=marker, ms=5, lw=1.4, elinewidth=0.6,
+                    alpha=0.9, capsize=0, label=label)
+        for xi, yi, c in zip(x, y, t[key]):
+            if np.round(c, 2) in (0.0, 0.2, 0.35, 0.4):
+                ax.annotate(f"{c:.0%}", (xi, yi), textcoords="offset points", xytext=(6, 5), fontsize=8.5,
+                            color=color, fontweight="bold")
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set_xlabel("short-term GMV, first 26 weeks (% change from the 5% contract)")
-    ax.set_ylabel("brand value change over five years (%)")
-    ax.legend(fontsize=9, loc="best")
-    fig.suptitle("Where the trade-off lives: the brand alone against the whole market (means"
-                 + ("" if size_name == "full" else f"; {size_name} run") + ")", fontsize=11)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("short-term GMV, first 26 weeks (% change from the 5% contract, same market)")
+    ax.set_ylabel("brand value change over five years\n(points, against the 5% contract)")
+    ax.legend(fontsize=9, loc="lower left")
+    fig.suptitle("Where the trade-off lives: one brand's contract against the whole market's\n(paired mean "
+                 "and 95% CI over markets" + ("" if size_name == "full" else f"; {size_name} run") + ")",
+                 fontsize=11)
     return fig
 
 
@@ -195,8 +201,9 @@ def plot_game(game: pd.DataFrame, size_name: str, plt):
     ax.set_xticks([0.5, 1.5], [f"rivals {LOW:.0%}", f"rivals {HIGH:.0%}"])
     ax.set_yticks([1.5, 0.5], [f"focal {LOW:.0%}", f"focal {HIGH:.0%}"])
     ax.tick_params(length=0)
-    for s in ax.spines.values():
-        s.set_visible(False)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     fig.suptitle("The contract game: the focal brand's payoffs (million RMB; brand value change in %)"
                  + ("" if size_name == "full" else f"\n{size_name} run"), fontsize=11)
     return fig
@@ -225,8 +232,8 @@ def answers(runs: pd.DataFrame) -> list[str]:
         for o in ("focal_short_term_gmv", "focal_brand_profit_total", "focal_brand_value_change"):
             lines.append(f"- rivals on {r:.0%}: focal {HIGH:.0%} minus focal {LOW:.0%}, "
                          f"{h.OUTCOMES[o].label}: {gap(o, (HIGH, r), (LOW, r))}")
-    for o in ("focal_brand_value_change", "rivals_brand_value_change", "brand_value_change",
-              "focal_brand_profit_total", "short_term_gmv"):
+    for o in ("focal_short_term_gmv", "rivals_short_term_gmv", "short_term_gmv", "focal_brand_value_change",
+              "rivals_brand_value_change", "brand_value_change", "focal_brand_profit_total"):
         lines.append(f"- everyone {HIGH:.0%} minus everyone {LOW:.0%}, {h.OUTCOMES[o].label}: "
                      f"{gap(o, (HIGH, HIGH), (LOW, LOW))}")
     return lines
@@ -238,10 +245,19 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     own_runs = runs[np.isclose(runs["commission_rate"], TYPICAL) & (runs["experience_weeks"] == EXPERIENCE)]
     diff = h.paired_differences(own_runs, ["focal_commission_rate"], {"focal_commission_rate": LOW}, FOCAL)
     diff = diff.sort_values("focal_commission_rate").reset_index(drop=True)
+    market_runs = runs[np.isclose(runs["commission_rate"], runs["focal_commission_rate"])
+                       & (runs["experience_weeks"] == EXPERIENCE)]
+    market_diff = h.paired_differences(market_runs, ["commission_rate"], {"commission_rate": LOW},
+                                       ["focal_short_term_gmv", "focal_brand_value_change", "short_term_gmv",
+                                        "brand_value_change"]).sort_values("commission_rate")
+    at_low = market_runs[np.isclose(market_runs["commission_rate"], LOW)]
+    own_low = own_runs[np.isclose(own_runs["focal_commission_rate"], LOW)]
+    base = {"short_term_gmv": at_low["short_term_gmv"].mean(),
+            "focal_short_term_gmv": own_low["focal_short_term_gmv"].mean()}
     with h.figure_style() as plt:
         paths = h.save_figure(plot_own(diff, size_name, plt), out, "focal_own_commission", docs=docs)
-        paths += h.save_figure(plot_tradeoff(part(table, "own"), part(table, "market"), size_name, plt),
-                               out, "focal_tradeoff", docs=docs)
+        paths += h.save_figure(plot_tradeoff(diff, market_diff, base, size_name, plt), out, "focal_tradeoff",
+                               docs=docs)
         paths += h.save_figure(plot_game(part(table, "game"), size_name, plt), out, "focal_game", docs=docs)
     spec = res.spec
     note = (f"Learning agencies ({EXPERIENCE} weeks of experience unless experience_weeks is 0), brand 0 "
