@@ -12,36 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from experiments.cliutil import Parser
-
-EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """An error in what the user asked for; reported in one line with exit code 2."""
-
-
-def parse_assignments(items: list[str] | None) -> dict[str, object]:
-    """``["commission_rate=0.2", "agency_policy=learning"]`` -> dict (values still unvalidated)."""
-    out: dict[str, object] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UserError(f"--set expects name=value, got {item!r}")
-        name, value = item.split("=", 1)
-        out[name.strip()] = _parse_value(value.strip())
-    return out
-
-
-def _parse_value(text: str) -> object:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
+from .options import Parser, add_executor_options, check_executor_options, parse_assignments
+from .sweeps.errors import EXIT_USAGE, UserError, guard  # noqa: F401 - EXIT_USAGE, UserError: API
 
 
 def _cmd_run(args) -> int:
@@ -98,25 +70,18 @@ def _cmd_params(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep import SweepFailed, load_spec, run_sweep
+    from .sweeps import load_spec, run_sweep
 
     spec = load_spec(args.spec)
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be >= 1, got {args.workers}")
-    if args.scheduler and args.executor != "dask":
-        raise UserError("--scheduler needs --executor dask")
+    check_executor_options(args)
     if args.dry_run:
         varied = ", ".join(spec.varied)
         print(f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
               f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
               f"tables: summary{''.join(', ' + t for t in spec.tables)}")
         return 0
-    try:
-        runs = run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
-                         scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
-    except SweepFailed as exc:
-        print(f"agency-sim: {exc}", file=sys.stderr)
-        return 1
+    runs = run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
+                     scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
     print(f"{len(runs)} runs done; results in {args.out} "
           "(load them with experiments.load_results)")
     return 0
@@ -159,14 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "command on the same --out folder runs only missing or failed runs.")
     sweep.add_argument("spec", help="sweep spec (.toml or .json)")
     sweep.add_argument("--out", required=True, help="output folder (reused to resume)")
-    sweep.add_argument("--executor", default="processes", choices=["serial", "processes", "dask"],
-                       help="where runs execute (default: local processes)")
-    sweep.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
-    sweep.add_argument("--scheduler", default=None,
-                       help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    add_executor_options(sweep, default="processes", default_help="local processes")
     sweep.add_argument("--no-resume", action="store_true", help="refuse to reuse a non-empty folder")
-    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar on stderr (default: only on a terminal)")
     sweep.add_argument("--dry-run", action="store_true", help="validate the spec, print the plan, run nothing")
     sweep.set_defaults(func=_cmd_sweep)
 
@@ -190,18 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (UserError, ValueError, FileNotFoundError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"agency-sim: error: {msg}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:  # e.g. `agency-sim params | head`
-        sys.stderr.close()
-        return 0
-    except KeyboardInterrupt:
-        print("agency-sim: interrupted", file=sys.stderr)
-        return 130
+    return guard(args.func, args, "agency-sim")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
+from experiments.experiment import TINY_BASE
 
-SMALL = ["--set", "n_consumers=300", "--set", "n_brands=3", "--set", "n_agencies=2",
-         "--set", "burn_in_weeks=2"]
+SMALL = [arg for k, v in TINY_BASE.items() for arg in ("--set", f"{k}={v}")]
 
 
 def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):

@@ -38,8 +38,8 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .designs import (PRESET_FACTOR, Design, SpecError, bad_key, check_bool, check_int,
-                      check_keys, validate_value)
+from .designs import PRESET_FACTOR, Design, check_bool, check_int, check_keys, validate_value
+from .errors import SpecError, bad_key
 
 TOP_KEYS = ("name", "description", "steps", "replications", "seed", "common_random_numbers",
             "base", "design", "outputs")
