@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from .options import Parser, add_executor_options, check_executor_options, parse_assignments
+from .options import Parser, add_executor_options, check_executor_options, check_out, parse_assignments
 from .sweeps.errors import EXIT_USAGE, UserError, guard  # noqa: F401 - EXIT_USAGE, UserError: API
 
 
@@ -25,8 +25,8 @@ def _cmd_run(args) -> int:
         raise UserError(f"--steps must be >= 1, got {args.steps}")
     if args.seed < 0:
         raise UserError(f"--seed must be >= 0, got {args.seed}")
+    out = check_out(args.out)  # before simulating: a bad folder costs no run
     result = simulate(params, steps=args.steps, seed=args.seed, progress=sys.stderr.isatty())
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result.timeseries.to_csv(out / "timeseries.csv", index=False)
     result.brands.to_csv(out / "brands.csv", index=False)
@@ -74,17 +74,41 @@ def _cmd_sweep(args) -> int:
 
     spec = load_spec(args.spec)
     check_executor_options(args)
+    out = check_out(args.out)
     if args.dry_run:
         varied = ", ".join(spec.varied)
         print(f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
               f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
               f"tables: summary{''.join(', ' + t for t in spec.tables)}")
         return 0
-    runs = run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
+    runs = run_sweep(spec, out, executor=args.executor, workers=args.workers,
                      scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
-    print(f"{len(runs)} runs done; results in {args.out} "
-          "(load them with experiments.load_results)")
+    md, csv = write_sweep_summary(spec, runs, out)
+    print(f"{len(runs)} runs done; results in {out}\n"
+          f"summary (mean and 95% CI per design point): {md} and {csv}\n"
+          f"load every run in Python: experiments.load_results({str(out)!r}).runs "
+          f"(weekly tables: .timeseries); the summary: pandas.read_csv({str(csv)!r})")
     return 0
+
+
+SUMMARY_TABLE = "summary_table"  # OUT/summary_table.md and .csv, beside the Parquet store
+
+
+def write_sweep_summary(spec, runs, out: Path) -> list[Path]:
+    """``OUT/summary_table.md`` and ``.csv``: per design point (in order) the varied values,
+    the number of runs and every run outcome's mean with its 95% Student-t interval over the
+    replications; return both paths (Markdown first)."""
+    from model import SUMMARY_KEYS
+
+    from . import report, stats
+
+    keys = ["point", *spec.varied]
+    table = stats.mean_ci(runs.sort_values("run_id"), keys, list(SUMMARY_KEYS))
+    note = (f"{spec.n_points} design points x {spec.replications} replications of {spec.steps} weeks "
+            f"(root seed {spec.seed}); mean [95% CI, Student t over replications], display units. "
+            "The CSV holds the same in raw units (RMB, shares).")
+    return report.write_summary(table, out, keys, list(SUMMARY_KEYS), title=f"Sweep {spec.name}",
+                                note=note, name=SUMMARY_TABLE)
 
 
 def _cmd_app(args) -> int:

@@ -165,7 +165,13 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist")
     if not path.is_file():
         raise SpecError(f"sweep spec {str(path)!r} is not a file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"sweep spec {str(path)!r} is not a text file (not UTF-8 at byte {exc.start}): "
+                        "a spec is TOML or JSON") from None
+    except OSError as exc:
+        raise SpecError(f"sweep spec {str(path)!r} cannot be read: {exc.strerror}") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
