@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments import headline as hl
+from . import report, stats
+from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
 
 NAME = "agency_mix"
 SEED = 20251
@@ -64,6 +65,7 @@ SHORT = {"region_sales_driven": "sales-driven region", "typical_tp": "mixed regi
          "region_brand_driven": "brand-driven region",
          "sales_contracts_brand_agencies": "sales-region contracts, 15% sales-driven agencies",
          "brand_contracts_sales_agencies": "brand-region contracts, 85% sales-driven agencies"}
+TITLE = "Agency mix under imitation: regions compared (and the extremes with agency mixes swapped)"
 FINAL_WEEKS = 26  # "the end of the run" = mean over its last half year (strategy shares are lumpy)
 
 # weekly reporters shown over time: (column, axis label, scale for display, format)
@@ -74,33 +76,31 @@ SERIES = (
     ("brand_value_index", "brand-value index (week 0 = 1)", 1.0, ".2f"),
 )
 # per-run numbers in the summary: column -> (label, unit, scale, format)
-SUMMARY_OUTCOMES: dict[str, hl.Outcome] = {
-    "promo_strategy_share_start": hl.Outcome("promotion-heavy share, week 0", "% of brands", 100.0, ".0f"),
-    "promo_strategy_share_end": hl.Outcome(f"promotion-heavy share, last {FINAL_WEEKS} weeks", "% of brands", 100.0, ".0f"),
-    "promo_agency_share_end": hl.Outcome(f"agencies on promotion, last {FINAL_WEEKS} weeks", "% of agencies", 100.0, ".0f"),
-    "mean_deal_proneness_start": hl.Outcome("deal-proneness, week 0", "0–1", 1.0, ".3f"),
-    "mean_deal_proneness_end": hl.Outcome(f"deal-proneness, last {FINAL_WEEKS} weeks", "0–1", 1.0, ".3f"),
-    "mean_reference_price_ratio_end": hl.Outcome(f"reference/regular price, last {FINAL_WEEKS} weeks", "ratio", 1.0, ".3f"),
-    "brand_value_change": hl.OUTCOMES["brand_value_change"],
-    "short_term_gmv": hl.OUTCOMES["short_term_gmv"],
-    "brand_profit_total": hl.OUTCOMES["brand_profit_total"],
-    "agency_profit_total": hl.OUTCOMES["agency_profit_total"],
+SUMMARY_OUTCOMES: dict[str, report.Outcome] = {
+    "promo_strategy_share_start": report.Outcome("promotion-heavy share, week 0", "% of brands", 100.0, ".0f"),
+    "promo_strategy_share_end": report.Outcome(f"promotion-heavy share, last {FINAL_WEEKS} weeks", "% of brands", 100.0, ".0f"),
+    "promo_agency_share_end": report.Outcome(f"agencies on promotion, last {FINAL_WEEKS} weeks", "% of agencies", 100.0, ".0f"),
+    "mean_deal_proneness_start": report.Outcome("deal-proneness, week 0", "0–1", 1.0, ".3f"),
+    "mean_deal_proneness_end": report.Outcome(f"deal-proneness, last {FINAL_WEEKS} weeks", "0–1", 1.0, ".3f"),
+    "mean_reference_price_ratio_end": report.Outcome(f"reference/regular price, last {FINAL_WEEKS} weeks", "ratio", 1.0, ".3f"),
+    "brand_value_change": report.OUTCOMES["brand_value_change"],
+    "short_term_gmv": report.OUTCOMES["short_term_gmv"],
+    "brand_profit_total": report.OUTCOMES["brand_profit_total"],
+    "agency_profit_total": report.OUTCOMES["agency_profit_total"],
 }
 
 
-def sizes(size: str) -> hl.Size:
-    return {
-        "tiny": hl.Size("tiny", replications=2, steps=20, base=dict(hl.TINY_BASE)),
-        "quick": hl.Size("quick", replications=8, steps=260, base={"n_consumers": 1000}),
-        "full": hl.Size("full", replications=30, steps=260, base={"n_consumers": 5000}),
-    }[size]
+SIZES = {
+    "full": Size("full", replications=30, steps=260, base={"n_consumers": 5000}),
+    "quick": Size("quick", replications=8, steps=260, base={"n_consumers": 1000}),
+    "tiny": Size("tiny", replications=2, steps=20, base=TINY_BASE),
+}
 
 
-def build_spec(size: str, seed: int = SEED) -> dict[str, Any]:
-    """The sweep spec (a dict) of this experiment at ``size`` ("tiny", "quick" or "full")."""
-    s = sizes(size)
+def build_spec(s: Size, seed: int = SEED) -> dict[str, Any]:
+    """The sweep spec (a dict) of this experiment at size ``s``."""
     return {
-        "name": f"{NAME}_{size}",
+        "name": f"{NAME}_{s.name}",
         "description": "Regional agency mixes under imitation over time (headline experiment agency_mix)",
         "steps": s.steps, "replications": s.replications, "seed": seed,
         "base": {"agency_policy": "imitation", **s.base},
@@ -132,7 +132,7 @@ def per_run_values(ts: pd.DataFrame, agencies: pd.DataFrame, runs: pd.DataFrame,
 
 def summary_table(values: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% CI over replications per region (rows in REGIONS order)."""
-    table = hl.mean_ci(values, ["region"], list(SUMMARY_OUTCOMES))
+    table = stats.mean_ci(values, ["region"], list(SUMMARY_OUTCOMES))
     order = {p: i for i, p in enumerate(REGIONS)}
     table = table.sort_values("region", key=lambda s: s.map(order)).reset_index(drop=True)
     points = pd.DataFrame([{"region": k, **v} for k, v in REGIONS.items()])
@@ -145,7 +145,7 @@ def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
     lines = [f"# {title}", "", note, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines.append("| runs | " + " | ".join(str(int(n)) for n in table["n"]) + " |")
     for o, spec in SUMMARY_OUTCOMES.items():
-        cells = [hl._cell(table, i, o, spec) for i in range(len(table))]
+        cells = [report.cell(table, i, o, spec) for i in range(len(table))]
         lines.append(f"| {spec.axis} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -153,19 +153,19 @@ def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
 # --- figures -------------------------------------------------------------------------------------
 def _colours() -> dict[str, str]:
     # vermillion for the sales-driven region, blue for the brand-driven one, grey-green between
-    return {"region_sales_driven": hl.PALETTE[1], "typical_tp": hl.PALETTE[2],
-            "region_brand_driven": hl.PALETTE[0]}
+    return {"region_sales_driven": report.PALETTE[1], "typical_tp": report.PALETTE[2],
+            "region_brand_driven": report.PALETTE[0]}
 
 
 STYLES = {"region_sales_driven": "-", "typical_tp": "--", "region_brand_driven": "-."}
 
 
-def plot_over_time(ts: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+def plot_over_time(ts: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
     colours = _colours()
-    with hl.figure_style() as plt:
+    with report.figure_style() as plt:
         fig, axes = plt.subplots(2, 2, figsize=(11, 7.8), sharex=True)
         for ax, (col, label, scale, _) in zip(axes.flat, SERIES):
-            bands = hl.timeseries_ci(ts[ts["region"].isin(PRESET_ORDER)], ["region"], col)
+            bands = stats.timeseries_ci(ts[ts["region"].isin(PRESET_ORDER)], ["region"], col)
             for preset in PRESET_ORDER:
                 b = bands[bands["region"] == preset]
                 low, high = b["ci_low"] * scale, b["ci_high"] * scale
@@ -186,19 +186,19 @@ def plot_over_time(ts: pd.DataFrame, out: Path, note: str, docs: bool) -> list[P
         fig.suptitle("Under imitation, does a sales-driven region drift to promotion and train "
                      "consumers to wait for deals?\n"
                      f"mean over runs, band = 95% CI ({note})")
-        return hl.save_figure(fig, out, "mix_over_time", docs=docs)
+        return ctx.save_figure(fig, "mix_over_time")
 
 
-def plot_agency_strategies(agencies: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+def plot_agency_strategies(agencies: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
     """Share of agencies (not brands) whose current strategy is promotion, by founding archetype."""
     colours = _colours()
     ag = agencies.assign(promotion=(agencies["strategy"] == "promotion").astype(float))
     ag = ag[ag["region"].isin(PRESET_ORDER)]
     per_run = ag.groupby(["region", "archetype", "run_id", "week"], sort=True)["promotion"].mean().reset_index()
-    with hl.figure_style() as plt:
+    with report.figure_style() as plt:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
         for ax, arche in zip(axes, ("sales", "brand")):
-            bands = hl.timeseries_ci(per_run[per_run["archetype"] == arche], ["region"], "promotion")
+            bands = stats.timeseries_ci(per_run[per_run["archetype"] == arche], ["region"], "promotion")
             for preset in PRESET_ORDER:
                 b = bands[bands["region"] == preset]
                 if b.empty:
@@ -216,10 +216,10 @@ def plot_agency_strategies(agencies: pd.DataFrame, out: Path, note: str, docs: b
         fig.legend(handles, labels, loc="outside lower center", ncol=3)
         fig.suptitle("Do imitating agencies give up the style they were founded with?\n"
                      f"mean over runs, band = 95% CI ({note})")
-        return hl.save_figure(fig, out, "mix_agency_strategies", docs=docs)
+        return ctx.save_figure(fig, "mix_agency_strategies")
 
 
-def plot_contracts_vs_agencies(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+def plot_contracts_vs_agencies(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
     """2 x 2: the two extreme regions' contracts crossed with their agency mixes."""
     cells = {("sales", 0.85): "region_sales_driven", ("sales", 0.15): "sales_contracts_brand_agencies",
              ("brand", 0.85): "brand_contracts_sales_agencies", ("brand", 0.15): "region_brand_driven"}
@@ -227,11 +227,11 @@ def plot_contracts_vs_agencies(table: pd.DataFrame, out: Path, note: str, docs: 
     metrics = (("promo_strategy_share_end", "brands on a promotion-heavy strategy,\nlast 26 weeks (%)", 100.0),
                ("mean_deal_proneness_end", "mean consumer deal-proneness,\nlast 26 weeks (0–1)", 1.0),
                ("brand_value_change", "brand value change over five years (%)", 100.0))
-    mixes = ((0.85, "85% of agencies founded sales-driven", hl.PALETTE[1], "//"),
-             (0.15, "15% of agencies founded sales-driven", hl.PALETTE[0], ""))
+    mixes = ((0.85, "85% of agencies founded sales-driven", report.PALETTE[1], "//"),
+             (0.15, "15% of agencies founded sales-driven", report.PALETTE[0], ""))
     x = np.arange(2)
     w = 0.38
-    with hl.figure_style() as plt:
+    with report.figure_style() as plt:
         fig, axes = plt.subplots(1, 3, figsize=(13, 4.8))
         for ax, (col, label, scale) in zip(axes, metrics):
             for k, (share, mix_label, colour, hatch) in enumerate(mixes):
@@ -251,15 +251,12 @@ def plot_contracts_vs_agencies(table: pd.DataFrame, out: Path, note: str, docs: 
         fig.legend(handles, labels, loc="outside lower center", ncol=2)
         fig.suptitle("Is it the agencies or the contracts? The two extreme regions with their agency "
                      f"mixes swapped\n(mean, error bars = 95% CI; {note})")
-        return hl.save_figure(fig, out, "mix_contracts_vs_agencies", docs=docs)
+        return ctx.save_figure(fig, "mix_contracts_vs_agencies")
 
 
 # --- the experiment ------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = hl.build_parser(NAME, __doc__.split("\n\n")[1].replace("\n", " "))
-    args = hl.parse_args(parser, argv, NAME)
-    spec = build_spec(args.size_name)
-    res = hl.run(spec, args)
+def analyse(res, ctx: RunContext) -> list[Path]:
+    """Per-run start and end values, the three figures and the summary table."""
     steps = res.spec.steps
     runs = with_regions(res.runs)
     region_of = runs.set_index("run_id")["region"]
@@ -270,22 +267,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     values = per_run_values(ts, agencies, runs, steps)
     table = summary_table(values)
 
-    out = Path(args.out)
     size = res.spec.base.get("n_consumers", 10_000)
-    note = f"{res.spec.replications} runs per region, {size:,} consumers, {args.size_name} size"
-    paths = plot_over_time(ts, out, note, args.docs)
-    paths += plot_agency_strategies(agencies, out, note, args.docs)
-    paths += plot_contracts_vs_agencies(table, out, note, args.docs)
+    note = f"{res.spec.replications} runs per region, {size:,} consumers, {ctx.size.name} size"
+    paths = plot_over_time(ts, ctx, note)
+    paths += plot_agency_strategies(agencies, ctx, note)
+    paths += plot_contracts_vs_agencies(table, ctx, note)
 
-    table_paths = hl.write_table(table, out, summary_markdown(
-        table, "Agency mix under imitation: regions compared (and the extremes with agency mixes swapped)",
-        f"Size `{args.size_name}`: {res.spec.replications} replications per region ({len(REGIONS)} regions, "
-        f"the last two with the agency mixes of the extremes swapped), {steps} weeks, "
-        f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
-        f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run."))
-    hl.report([*paths, *table_paths], args.changes)
-    return 0
+    about = (f"Size `{ctx.size.name}`: {res.spec.replications} replications per region ({len(REGIONS)} regions, "
+             f"the last two with the agency mixes of the extremes swapped), {steps} weeks, "
+             f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
+             f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run.")
+    return paths + report.write_table(table, ctx.out, summary_markdown(table, TITLE, about))
 
+
+EXPERIMENT = Experiment(name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES,
+                        spec_of=build_spec, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(hl.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -13,7 +13,7 @@ pattern (DESIGN.md section 1), starting from the pre-calibration values (``START
    measure can restore it.
 
 Every candidate of a stage is measured on the controlled market of
-:mod:`experiments.validation` (the same virtual experiments as the validation table, at a
+:mod:`experiments.validation.patterns` (the same virtual experiments as the validation table, at a
 smaller size: fewer seeds and a subset of brands). The candidate with most of the stage's
 measured means on target wins, ties broken by the summed distance of the measured values from
 the centres of their target ranges (in units of the range's width); the winner is fixed before
@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from model import Params
-from experiments import validation as V
-from experiments.cliutil import Parser
+from .options import Parser
+from .validation import patterns as V
 
 # pre-calibration values of the searched parameters (the model's first defaults)
 START = dict(price_sensitivity=3.0, reference_smoothing=0.85, promo_salience=1.0, stockpile_gain=6.0,

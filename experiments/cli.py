@@ -12,36 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from experiments.cliutil import Parser
-
-EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """An error in what the user asked for; reported in one line with exit code 2."""
-
-
-def parse_assignments(items: list[str] | None) -> dict[str, object]:
-    """``["commission_rate=0.2", "agency_policy=learning"]`` -> dict (values still unvalidated)."""
-    out: dict[str, object] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UserError(f"--set expects name=value, got {item!r}")
-        name, value = item.split("=", 1)
-        out[name.strip()] = _parse_value(value.strip())
-    return out
-
-
-def _parse_value(text: str) -> object:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
+from .options import Parser, add_executor_options, check_executor_options, check_out, parse_assignments
+from .sweeps.errors import EXIT_USAGE, UserError, guard  # noqa: F401 - EXIT_USAGE, UserError: API
 
 
 def _cmd_run(args) -> int:
@@ -53,8 +25,8 @@ def _cmd_run(args) -> int:
         raise UserError(f"--steps must be >= 1, got {args.steps}")
     if args.seed < 0:
         raise UserError(f"--seed must be >= 0, got {args.seed}")
+    out = check_out(args.out)  # before simulating: a bad folder costs no run
     result = simulate(params, steps=args.steps, seed=args.seed, progress=sys.stderr.isatty())
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result.timeseries.to_csv(out / "timeseries.csv", index=False)
     result.brands.to_csv(out / "brands.csv", index=False)
@@ -98,28 +70,45 @@ def _cmd_params(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep import SweepFailed, load_spec, run_sweep
+    from .sweeps import load_spec, run_sweep
 
     spec = load_spec(args.spec)
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be >= 1, got {args.workers}")
-    if args.scheduler and args.executor != "dask":
-        raise UserError("--scheduler needs --executor dask")
+    check_executor_options(args)
+    out = check_out(args.out)
     if args.dry_run:
         varied = ", ".join(spec.varied)
         print(f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
               f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
               f"tables: summary{''.join(', ' + t for t in spec.tables)}")
         return 0
-    try:
-        runs = run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
-                         scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
-    except SweepFailed as exc:
-        print(f"agency-sim: {exc}", file=sys.stderr)
-        return 1
-    print(f"{len(runs)} runs done; results in {args.out} "
-          "(load them with experiments.load_results)")
+    runs = run_sweep(spec, out, executor=args.executor, workers=args.workers,
+                     scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
+    md, csv = write_sweep_summary(spec, runs, out)
+    print(f"{len(runs)} runs done; results in {out}\n"
+          f"summary (mean and 95% CI per design point): {md} and {csv}\n"
+          f"load every run in Python: experiments.load_results({str(out)!r}).runs "
+          f"(weekly tables: .timeseries); the summary: pandas.read_csv({str(csv)!r})")
     return 0
+
+
+SUMMARY_TABLE = "summary_table"  # OUT/summary_table.md and .csv, beside the Parquet store
+
+
+def write_sweep_summary(spec, runs, out: Path) -> list[Path]:
+    """``OUT/summary_table.md`` and ``.csv``: per design point (in order) the varied values,
+    the number of runs and every run outcome's mean with its 95% Student-t interval over the
+    replications; return both paths (Markdown first)."""
+    from model import SUMMARY_KEYS
+
+    from . import report, stats
+
+    keys = ["point", *spec.varied]
+    table = stats.mean_ci(runs.sort_values("run_id"), keys, list(SUMMARY_KEYS))
+    note = (f"{spec.n_points} design points x {spec.replications} replications of {spec.steps} weeks "
+            f"(root seed {spec.seed}); mean [95% CI, Student t over replications], display units. "
+            "The CSV holds the same in raw units (RMB, shares).")
+    return report.write_summary(table, out, keys, list(SUMMARY_KEYS), title=f"Sweep {spec.name}",
+                                note=note, name=SUMMARY_TABLE)
 
 
 def _cmd_app(args) -> int:
@@ -159,14 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "command on the same --out folder runs only missing or failed runs.")
     sweep.add_argument("spec", help="sweep spec (.toml or .json)")
     sweep.add_argument("--out", required=True, help="output folder (reused to resume)")
-    sweep.add_argument("--executor", default="processes", choices=["serial", "processes", "dask"],
-                       help="where runs execute (default: local processes)")
-    sweep.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
-    sweep.add_argument("--scheduler", default=None,
-                       help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    add_executor_options(sweep, default="processes", default_help="local processes")
     sweep.add_argument("--no-resume", action="store_true", help="refuse to reuse a non-empty folder")
-    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar on stderr (default: only on a terminal)")
     sweep.add_argument("--dry-run", action="store_true", help="validate the spec, print the plan, run nothing")
     sweep.set_defaults(func=_cmd_sweep)
 
@@ -190,18 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (UserError, ValueError, FileNotFoundError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"agency-sim: error: {msg}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:  # e.g. `agency-sim params | head`
-        sys.stderr.close()
-        return 0
-    except KeyboardInterrupt:
-        print("agency-sim: interrupted", file=sys.stderr)
-        return 130
+    return guard(args.func, args, "agency-sim")
 
 
 if __name__ == "__main__":

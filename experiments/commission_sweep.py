@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import headline as h
+from . import report, stats
+from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
 PROG = "commission_sweep"
 QUESTION = ("Does a higher sales commission trade long-term brand value for short-term GMV? "
@@ -39,17 +40,13 @@ OUTCOMES = ["short_term_gmv", "final_brand_value", "brand_value_change", "brand_
             "agency_profit_total", "platform_revenue_total", "total_gmv", "final_promo_strategy_share"]
 DIFF_OUTCOMES = ["short_term_gmv", "brand_value_change", "brand_profit_total", "agency_profit_total",
                  "final_promo_strategy_share"]
-SIZES = {
-    "full": h.Size("full", replications=20, steps=260),
-    "quick": h.Size("quick", replications=8, steps=260, base={"n_consumers": 2000}),
-    "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
-}
+SIZES = headline_sizes(full=20, quick=8, quick_base={"n_consumers": 2000})
 SEED = 2026
 
 
-def make_spec(size: h.Size, seed: int = SEED) -> dict:
+def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
-    return h.headline_spec(PROG, QUESTION, size, seed, base={},
+    return headline_spec(PROG, QUESTION, size, seed, base={},
                            design={"kind": "grid", "factors": {"base_fee": FEES,
                                                                "commission_rate": COMMISSIONS}},
                            timeseries=True)
@@ -74,9 +71,9 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     for k, fee in enumerate(FEES):
         t = table[table["base_fee"] == fee].sort_values("commission_rate")
         c = t["commission_rate"].to_numpy()
-        x, xlo, xhi = h.scaled(t, "short_term_gmv")
-        y, ylo, yhi = h.scaled(t, "brand_value_change")
-        color, marker = h.PALETTE[k], h.MARKERS[k]
+        x, xlo, xhi = report.scaled(t, "short_term_gmv")
+        y, ylo, yhi = report.scaled(t, "brand_value_change")
+        color, marker = report.PALETTE[k], report.MARKERS[k]
         ax.plot(x, y, color=color, lw=0.8, alpha=0.6)
         ax.errorbar(x, y, xerr=[xlo, xhi], yerr=[ylo, yhi], color=color, marker=marker, ms=6, ls="none",
                     elinewidth=0.7, capsize=2, alpha=0.9, label=fee_label(fee))
@@ -87,35 +84,35 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
         single = np.round(c * 100) <= 10
         for xi, yi, ci in zip(x[single], y[single], c[single]):
-            ax.annotate(h.pct(ci), (xi, yi), **side)
+            ax.annotate(report.pct(ci), (xi, yi), **side)
         if (~single).any():
             rest = c[~single]
-            ax.annotate(f"{h.pct(rest.min())}–{h.pct(rest.max())}",
+            ax.annotate(f"{report.pct(rest.min())}–{report.pct(rest.max())}",
                         (x[~single].max() if k == 0 else x[~single].min(), y[~single].mean()), **side)
         off = (k - 0.5) * 0.6
         d = diff[diff["base_fee"] == fee].sort_values("commission_rate")
         for a, outcome in ((ax_gmv, "short_term_gmv"), (ax_bv, "brand_value_change")):
-            m, lo, hi = h.scaled(d, outcome)
+            m, lo, hi = report.scaled(d, outcome)
             a.errorbar(c * 100 + off, m, yerr=[lo, hi], color=color, marker=marker, ms=4, lw=1.2,
                        elinewidth=0.7, capsize=2)
     for a in (ax, ax_gmv, ax_bv):
         a.axhline(0, color="grey", lw=0.8, ls=":")
     ax_gmv.axvline(REFERENCE * 100, color="grey", lw=0.8, ls=":")
     ax_bv.axvline(REFERENCE * 100, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel(h.OUTCOMES["short_term_gmv"].axis + ", all brands")
+    ax.set_xlabel(report.OUTCOMES["short_term_gmv"].axis + ", all brands")
     ax.set_ylabel("brand value change over five years (%)")
     ax.set_title("The trade-off: one point per commission rate (0-40% in steps of 5%)", fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
     fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     ax_gmv.set_ylabel("short-term GMV\n(million RMB)")
-    ax_gmv.set_title(f"Paired difference from {h.pct(REFERENCE)} commission\n(same simulated markets)", fontsize=10)
+    ax_gmv.set_title(f"Paired difference from {report.pct(REFERENCE)} commission\n(same simulated markets)", fontsize=10)
     ax_gmv.tick_params(labelbottom=False)
     ax_bv.set_ylabel("brand value change\n(percentage points)")
     ax_bv.set_xlabel("commission rate (% of GMV)")
     fig.suptitle("Does a higher sales commission buy short-term GMV at the cost of long-term brand value?\n"
                  "learning agencies, typical TP contract; mean and 95% CI over replications", fontsize=11)
-    _size_note(ax, size_name)
+    report.size_note(ax, size_name)
     return fig
 
 
@@ -133,14 +130,14 @@ def plot_timeseries(ts: pd.DataFrame, size_name: str, plt):
     fig, axes = plt.subplots(2, len(FEES), figsize=(10, 6.4), sharex=True, sharey="row")
     for row, column in enumerate(["gmv", "brand_value_index"]):
         data = _blocks(ts, column) if column == "gmv" else ts
-        band = h.timeseries_ci(data, ["base_fee", "commission_rate"], column)
-        o = h.OUTCOMES[column]
+        band = stats.timeseries_ci(data, ["base_fee", "commission_rate"], column)
+        o = report.OUTCOMES[column]
         for col, fee in enumerate(FEES):
             ax = axes[row, col]
             for k, c in enumerate(SHOWN):
                 b = band[(band["base_fee"] == fee) & np.isclose(band["commission_rate"], c)]
-                color = h.PALETTE[[2, 4, 1][k]]
-                ax.plot(b["week"], b["mean"] * o.scale, color=color, lw=1.4, label=f"commission {h.pct(c)}")
+                color = report.PALETTE[[2, 4, 1][k]]
+                ax.plot(b["week"], b["mean"] * o.scale, color=color, lw=1.4, label=f"commission {report.pct(c)}")
                 ax.fill_between(b["week"], b["ci_low"] * o.scale, b["ci_high"] * o.scale, color=color,
                                 alpha=0.2, lw=0)
             if column == "brand_value_index":
@@ -154,7 +151,7 @@ def plot_timeseries(ts: pd.DataFrame, size_name: str, plt):
     axes[0, 0].legend(loc="lower right")
     fig.suptitle("How do sales and brand value evolve over five years at 5%, 20% and 35% commission?\n"
                  "mean and 95% CI band over replications", fontsize=11)
-    _size_note(axes[1, -1], size_name)
+    report.size_note(axes[1, -1], size_name)
     return fig
 
 
@@ -168,8 +165,8 @@ def plot_who_gains(table: pd.DataFrame, size_name: str, plt):
         t = table[table["base_fee"] == fee].sort_values("commission_rate")
         x = t["commission_rate"].to_numpy() * 100
         for outcome, label, c in actors:
-            y, lo, hi = h.scaled(t, outcome)
-            ax.errorbar(x + (k - 0.5) * 0.4, y, yerr=[lo, hi], color=h.PALETTE[c], marker=h.MARKERS[k],
+            y, lo, hi = report.scaled(t, outcome)
+            ax.errorbar(x + (k - 0.5) * 0.4, y, yerr=[lo, hi], color=report.PALETTE[c], marker=report.MARKERS[k],
                         ms=4.5, lw=1.3, ls="-" if k == 0 else "--", elinewidth=0.8, capsize=2,
                         label=f"{label}, {'low' if k == 0 else 'high'} fee")
     ax.axhline(0, color="grey", lw=0.8, ls=":")
@@ -179,43 +176,36 @@ def plot_who_gains(table: pd.DataFrame, size_name: str, plt):
                  "solid: low base fee (10,000 RMB/month), dashed: high (80,000); mean and 95% CI",
                  fontsize=10)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    _size_note(ax, size_name)
+    report.size_note(ax, size_name)
     return fig
 
 
-def _size_note(ax, size_name: str) -> None:
-    if size_name != "full":
-        ax.text(0.99, 0.01, f"{size_name} run", transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=7, color="grey")
-
-
 # --- the script -------------------------------------------------------------------------------
-def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
+def analyse(res, ctx: RunContext) -> list[Path]:
     """Figures and the summary table from the loaded results."""
-    table = h.mean_ci(res.runs, ["base_fee", "commission_rate"], OUTCOMES)
-    diff = h.paired_differences(res.runs, ["base_fee", "commission_rate"], {"commission_rate": REFERENCE},
+    out, size_name = ctx.out, ctx.size.name
+    table = stats.mean_ci(res.runs, ["base_fee", "commission_rate"], OUTCOMES)
+    diff = stats.paired_differences(res.runs, ["base_fee", "commission_rate"], {"commission_rate": REFERENCE},
                                 DIFF_OUTCOMES)
     paths = []
-    with h.figure_style() as plt:
-        paths += h.save_figure(plot_tradeoff(table, diff, size_name, plt), out, "commission_tradeoff",
-                               docs=docs)
-        paths += h.save_figure(plot_timeseries(res.timeseries, size_name, plt), out,
-                               "commission_timeseries", docs=docs)
-        paths += h.save_figure(plot_who_gains(table, size_name, plt), out, "commission_who_gains", docs=docs)
+    with report.figure_style() as plt:
+        paths += ctx.save_figure(plot_tradeoff(table, diff, size_name, plt), "commission_tradeoff")
+        paths += ctx.save_figure(plot_timeseries(res.timeseries, size_name, plt), "commission_timeseries")
+        paths += ctx.save_figure(plot_who_gains(table, size_name, plt), "commission_who_gains")
     spec = res.spec
     note = (f"Typical TP preset, learning agencies, {spec.steps} weeks, {spec.replications} replications "
             f"per row ({size_name} size); mean [95% CI, Student t over replications]. "
             "Money in RMB summed over all brands.")
-    paths += h.write_summary(table, out, ["base_fee", "commission_rate"], OUTCOMES,
+    paths += report.write_summary(table, out, ["base_fee", "commission_rate"], OUTCOMES,
                              title="Commission sweep: short-term GMV against long-term brand value",
-                             note=note, key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": h.pct})
-    paths += h.write_differences(
+                             note=note, key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": report.pct})
+    paths += report.write_differences(
         diff, out, ["base_fee", "commission_rate"], DIFF_OUTCOMES,
-        title=f"Difference from {h.pct(REFERENCE)} commission at the same base fee",
+        title=f"Difference from {report.pct(REFERENCE)} commission at the same base fee",
         note=("Each run minus the run with the same replication (the same simulated market, by "
-              f"common random numbers) and base fee at {h.pct(REFERENCE)} commission; mean [95% CI]. "
+              f"common random numbers) and base fee at {report.pct(REFERENCE)} commission; mean [95% CI]. "
               "Brand value change is in percentage points."),
-        key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": h.pct})
+        key_labels={"base_fee": lambda f: f"{f:,.0f}", "commission_rate": report.pct})
     print(headline_text(table, diff))
     return paths
 
@@ -229,17 +219,17 @@ def headline_text(table: pd.DataFrame, diff: pd.DataFrame) -> str:
             t, d = sel(table), sel(diff)
             if t.empty:
                 continue
-            cells = ", ".join(f"{h.OUTCOMES[o].label} {h._cell(t, 0, o)} {h.OUTCOMES[o].unit}"
+            cells = ", ".join(f"{report.OUTCOMES[o].label} {report.cell(t, 0, o)} {report.OUTCOMES[o].unit}"
                               for o in ("short_term_gmv", "final_brand_value", "brand_value_change"))
             if not np.isclose(c, REFERENCE):
-                cells += "; vs " + h.pct(REFERENCE) + ": " + ", ".join(
-                    f"{h.OUTCOMES[o].label} {h._cell(d, 0, o)}" for o in ("short_term_gmv", "brand_value_change"))
-            lines.append(f"fee {fee:,.0f} RMB/month, commission {h.pct(c)}: {cells}")
+                cells += "; vs " + report.pct(REFERENCE) + ": " + ", ".join(
+                    f"{report.OUTCOMES[o].label} {report.cell(d, 0, o)}" for o in ("short_term_gmv", "brand_value_change"))
+            lines.append(f"fee {fee:,.0f} RMB/month, commission {report.pct(c)}: {cells}")
     return "\n".join(lines)
 
 
-main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
-
+EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(h.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import headline as h
+from . import report, stats
+from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
 PROG = "contract_dynamics"
 QUESTION = ("Issue 3's contract dynamics: what do commission, weight on a noisy brand measure and "
@@ -45,18 +46,14 @@ YEAR2 = (52, 104)  # weeks of the second year, after every brand's first renewal
 FIRST_HALF = (0, 26)  # the weeks of short_term_gmv
 OUTCOMES = ["promo_share_first_26", "final_promo_strategy_share", "brand_value_change", "short_term_gmv",
             "gmv_year2", "total_gmv", "contract_switches_total"]
-SIZES = {
-    "full": h.Size("full", replications=32, steps=260, base={"n_consumers": 1500}),
-    "quick": h.Size("quick", replications=8, steps=260, base={"n_consumers": 1500}),
-    "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
-}
+SIZES = headline_sizes(full=32, quick=8, base={"n_consumers": 1500})
 SEED = 2029
 
 
-def make_spec(size: h.Size, seed: int = SEED) -> dict:
+def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec: one design point per case, learning agencies, GMV-only unless stated."""
     points = [dict(zip(KEYS, values)) for values in CASES.values()]
-    return h.headline_spec(PROG, QUESTION, size, seed, base={"evaluation_brand_weight": 0.0},
+    return headline_spec(PROG, QUESTION, size, seed, base={"evaluation_brand_weight": 0.0},
                            design={"kind": "points", "points": points}, timeseries=True)
 
 
@@ -86,44 +83,45 @@ def plot_cases(table: pd.DataFrame, size_name: str, plt):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     y = np.arange(len(table))[::-1]
     for ax, o in zip(axes, ["final_promo_strategy_share", "brand_value_change"]):
-        m, below, above = h.scaled(table, o)  # error-bar half-widths
-        ax.barh(y, m, color=[h.PALETTE[0] if c == REFERENCE else h.PALETTE[5] for c in table["case"]])
+        m, below, above = report.scaled(table, o)  # error-bar half-widths
+        ax.barh(y, m, color=[report.PALETTE[0] if c == REFERENCE else report.PALETTE[5] for c in table["case"]])
         ax.errorbar(m, y, xerr=np.clip([below, above], 0, None), fmt="none", ecolor="black",
                     capsize=3, lw=1)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_xlabel(h.OUTCOMES[o].axis)
+        ax.set_xlabel(report.OUTCOMES[o].axis)
     axes[0].set_yticks(y, table["case"])
     fig.suptitle("Learning agencies under seven contracts (five years; mean and 95% CI over markets"
                  + ("" if size_name == "full" else f", {size_name} run") + ")", fontsize=11)
     return fig
 
 
-def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
+def analyse(res, ctx: RunContext) -> list[Path]:
+    out, size_name = ctx.out, ctx.size.name
     runs = with_cases(res.runs, res.timeseries)
     order = {c: i for i, c in enumerate(CASES)}
 
     def in_case_order(t: pd.DataFrame) -> pd.DataFrame:
         return t.sort_values("case", key=lambda s: s.map(order)).reset_index(drop=True)
 
-    table = in_case_order(h.mean_ci(runs, ["case"], OUTCOMES))
-    diff = in_case_order(h.paired_differences(runs, ["case"], {"case": REFERENCE}, OUTCOMES))
-    with h.figure_style() as plt:
-        paths = h.save_figure(plot_cases(table, size_name, plt), out, "dynamics_cases", docs=docs)
+    table = in_case_order(stats.mean_ci(runs, ["case"], OUTCOMES))
+    diff = in_case_order(stats.paired_differences(runs, ["case"], {"case": REFERENCE}, OUTCOMES))
+    with report.figure_style() as plt:
+        paths = ctx.save_figure(plot_cases(table, size_name, plt), "dynamics_cases")
     spec = res.spec
     note = (f"Learning agencies, GMV-only renewal unless stated, {spec.steps} weeks, "
             f"{spec.replications} replications per case ({size_name} size, common random numbers); "
             "mean [95% CI, Student t over replications]. Money in RMB summed over all brands.")
-    paths += h.write_summary(table, out, ["case"], OUTCOMES, title="Contract dynamics, case by case",
+    paths += report.write_summary(table, out, ["case"], OUTCOMES, title="Contract dynamics, case by case",
                              note=note)
-    paths += h.write_differences(
+    paths += report.write_differences(
         diff, out, ["case"], OUTCOMES, title=f"Difference from '{REFERENCE}' in the same market",
         note="Each run minus the 35%-commission GMV-only run of the same replication; mean [95% CI]. "
              "Brand value change and promotion share are in percentage points.")
     return paths
 
 
-main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
-
+EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(h.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

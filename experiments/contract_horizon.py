@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import headline as h
+from . import report, stats
+from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
 PROG = "contract_horizon"
 QUESTION = ("Do longer contracts offset the pull of a high commission towards promotion? "
@@ -32,17 +33,13 @@ CONTRACT_WEEKS = [13, 26, 52, 104, 260]
 COMMISSIONS = [0.05, 0.10, 0.20, 0.30, 0.40]
 OUTCOMES = ["brand_value_change", "final_brand_value", "final_promo_strategy_share", "short_term_gmv",
             "brand_profit_total", "agency_profit_total", "contract_switches_total"]
-SIZES = {
-    "full": h.Size("full", replications=12, steps=260),
-    "quick": h.Size("quick", replications=4, steps=260, base={"n_consumers": 2000}),
-    "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
-}
+SIZES = headline_sizes(full=12, quick=4, quick_base={"n_consumers": 2000})
 SEED = 2027
 
 
-def make_spec(size: h.Size, seed: int = SEED) -> dict:
+def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
-    return h.headline_spec(PROG, QUESTION, size, seed, base={},
+    return headline_spec(PROG, QUESTION, size, seed, base={},
                            design={"kind": "grid", "factors": {"contract_weeks": CONTRACT_WEEKS,
                                                                "commission_rate": COMMISSIONS}})
 
@@ -52,7 +49,7 @@ def _heatmap(ax, fig, table: pd.DataFrame, outcome: str, cmap: str, centre: floa
     and, below it, the 95% CI half-width."""
     from matplotlib.colors import TwoSlopeNorm
 
-    o = h.OUTCOMES[outcome]
+    o = report.OUTCOMES[outcome]
     mean = table.pivot(index="contract_weeks", columns="commission_rate", values=f"{outcome}_mean") * o.scale
     half = (table.pivot(index="contract_weeks", columns="commission_rate", values=f"{outcome}_ci_high")
             - table.pivot(index="contract_weeks", columns="commission_rate", values=f"{outcome}_ci_low")) \
@@ -79,7 +76,7 @@ def _heatmap(ax, fig, table: pd.DataFrame, outcome: str, cmap: str, centre: floa
             text = f"{z[i, j]:{o.fmt}}" + (f"\n±{hw:{o.fmt}}" if np.isfinite(hw) else "")
             ax.text(j, i, text, ha="center", va="center", fontsize=8.5, linespacing=1.1,
                     color="white" if dark else "black")
-    ax.set_xticks(range(z.shape[1]), [h.pct(c) for c in mean.columns])
+    ax.set_xticks(range(z.shape[1]), [report.pct(c) for c in mean.columns])
     ax.set_yticks(range(z.shape[0]), [str(w) for w in mean.index])
     ax.set_xlabel("commission rate (% of GMV)")
     ax.set_ylabel("contract length (weeks)")
@@ -103,23 +100,24 @@ def plot_heatmaps(table: pd.DataFrame, size_name: str, plt):
     return fig
 
 
-def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
-    table = h.mean_ci(res.runs, ["contract_weeks", "commission_rate"], OUTCOMES)
-    with h.figure_style() as plt:
+def analyse(res, ctx: RunContext) -> list[Path]:
+    out, size_name = ctx.out, ctx.size.name
+    table = stats.mean_ci(res.runs, ["contract_weeks", "commission_rate"], OUTCOMES)
+    with report.figure_style() as plt:
         plt.rcParams["figure.constrained_layout.use"] = True
-        paths = h.save_figure(plot_heatmaps(table, size_name, plt), out, "horizon_heatmaps", docs=docs)
+        paths = ctx.save_figure(plot_heatmaps(table, size_name, plt), "horizon_heatmaps")
     spec = res.spec
     note = (f"Typical TP preset, learning agencies, {spec.steps} weeks, {spec.replications} replications "
             f"per row ({size_name} size, common random numbers); mean [95% CI, Student t over "
             "replications]. Money in RMB summed over all brands.")
-    paths += h.write_summary(table, out, ["contract_weeks", "commission_rate"], OUTCOMES,
+    paths += report.write_summary(table, out, ["contract_weeks", "commission_rate"], OUTCOMES,
                              title="Contract horizon x commission", note=note,
-                             key_labels={"commission_rate": h.pct})
+                             key_labels={"commission_rate": report.pct})
     return paths
 
 
-main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
-
+EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(h.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -47,12 +47,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments import headline as hl
+from . import report, stats
+from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question, refuse_changes
+from .sweeps.errors import UserError
 
 NAME = "contract_search"
 SEED = 27182
@@ -73,26 +75,24 @@ REF_LABELS = {"typical_tp": "typical TP", "sales_is_king": "sales is king",
               "brand_partnership": "brand partnership"}
 METRICS = ("brand_profit_disc", "agency_profit_disc", "brand_value_change", "final_brand_value",
            "short_term_gmv", "final_promo_strategy_share")
-DISPLAY: dict[str, hl.Outcome] = {
-    "brand_profit_disc": hl.Outcome("brand's discounted 5-year profit", "million RMB/brand", 1e-6, ".1f"),
-    "agency_profit_disc": hl.Outcome("agency's discounted profit", "million RMB/client brand", 1e-6, ".2f"),
-    "brand_value_change": hl.OUTCOMES["brand_value_change"],
-    "final_brand_value": hl.OUTCOMES["final_brand_value"],
-    "short_term_gmv": hl.OUTCOMES["short_term_gmv"],
-    "final_promo_strategy_share": hl.OUTCOMES["final_promo_strategy_share"],
+DISPLAY: dict[str, report.Outcome] = {
+    "brand_profit_disc": report.Outcome("brand's discounted 5-year profit", "million RMB/brand", 1e-6, ".1f"),
+    "agency_profit_disc": report.Outcome("agency's discounted profit", "million RMB/client brand", 1e-6, ".2f"),
+    "brand_value_change": report.OUTCOMES["brand_value_change"],
+    "final_brand_value": report.OUTCOMES["final_brand_value"],
+    "short_term_gmv": report.OUTCOMES["short_term_gmv"],
+    "final_promo_strategy_share": report.OUTCOMES["final_promo_strategy_share"],
 }
 
 
-def sizes(size: str) -> dict[str, Any]:
-    """Sweep sizes: weeks, replications, candidates per stage, confirmation, model size."""
-    return {
-        "tiny": dict(steps=20, replications=2, search=8, refine=4, top=2, confirm_reps=3,
-                     base=dict(hl.TINY_BASE)),
-        "quick": dict(steps=260, replications=3, search=40, refine=16, top=3, confirm_reps=6,
-                      base={"n_consumers": 600}),
-        "full": dict(steps=260, replications=4, search=128, refine=48, top=3, confirm_reps=16,
-                     base={"n_consumers": 2000}),
-    }[size]
+SIZES = {  # extra: candidates per stage, how many are confirmed, and on how many fresh replications
+    "full": Size("full", replications=4, steps=260, base={"n_consumers": 2000},
+                 extra=dict(search=128, refine=48, top=3, confirm_reps=16)),
+    "quick": Size("quick", replications=3, steps=260, base={"n_consumers": 600},
+                  extra=dict(search=40, refine=16, top=3, confirm_reps=6)),
+    "tiny": Size("tiny", replications=2, steps=20, base=TINY_BASE,
+                 extra=dict(search=8, refine=4, top=2, confirm_reps=3)),
+}
 
 
 def preset_point(name: str) -> dict[str, Any]:
@@ -103,25 +103,22 @@ def preset_point(name: str) -> dict[str, Any]:
     return {k: getattr(p, k) for k in POINT_KEYS}
 
 
-def _common(size: str, seed: int, replications: int) -> dict[str, Any]:
-    s = sizes(size)
-    return {"steps": s["steps"], "replications": replications, "seed": seed,
+def _common(s: Size, seed: int, replications: int) -> dict[str, Any]:
+    return {"steps": s.steps, "replications": replications, "seed": seed,
             "common_random_numbers": True,
-            "base": {"preset": "typical_tp", "agency_policy": "learning", **s["base"]},
+            "base": {"preset": "typical_tp", "agency_policy": "learning", **s.base},
             "outputs": {"timeseries": True, "brands": False, "agencies": False}}
 
 
-def search_spec(size: str, seed: int = SEED) -> dict[str, Any]:
-    s = sizes(size)
-    return {"name": f"{NAME}_search_{size}", **_common(size, seed, s["replications"]),
+def search_spec(s: Size, seed: int = SEED) -> dict[str, Any]:
+    return {"name": f"{NAME}_search_{s.name}", **_common(s, seed, s.replications),
             "description": "Contract search, stage 1: Latin hypercube over the contract terms",
-            "design": {"kind": "lhs", "samples": s["search"],
+            "design": {"kind": "lhs", "samples": s.extra["search"],
                        "factors": {k: list(v) for k, v in TERMS.items()}}}
 
 
-def reference_spec(size: str, seed: int = SEED) -> dict[str, Any]:
-    s = sizes(size)
-    return {"name": f"{NAME}_reference_{size}", **_common(size, seed, s["replications"]),
+def reference_spec(s: Size, seed: int = SEED) -> dict[str, Any]:
+    return {"name": f"{NAME}_reference_{s.name}", **_common(s, seed, s.replications),
             "description": "Contract search: the preset contracts on the search seeds",
             "design": {"kind": "points", "points": [preset_point(r) for r in REFERENCES]}}
 
@@ -140,17 +137,15 @@ def refine_box(best: dict[str, float]) -> dict[str, list]:
     return box
 
 
-def refine_spec(size: str, best: dict[str, float], seed: int = SEED) -> dict[str, Any]:
-    s = sizes(size)
-    return {"name": f"{NAME}_refine_{size}", **_common(size, seed, s["replications"]),
+def refine_spec(s: Size, best: dict[str, float], seed: int = SEED) -> dict[str, Any]:
+    return {"name": f"{NAME}_refine_{s.name}", **_common(s, seed, s.replications),
             "description": "Contract search, stage 2: Latin hypercube around the best stage-1 contract",
-            "design": {"kind": "lhs", "samples": s["refine"], "factors": refine_box(best)}}
+            "design": {"kind": "lhs", "samples": s.extra["refine"], "factors": refine_box(best)}}
 
 
-def confirm_spec(size: str, candidates: list[dict[str, Any]], seed: int = SEED) -> dict[str, Any]:
-    s = sizes(size)
+def confirm_spec(s: Size, candidates: list[dict[str, Any]], seed: int = SEED) -> dict[str, Any]:
     points = [{k: c[k] for k in POINT_KEYS} for c in candidates] + [preset_point(r) for r in REFERENCES]
-    return {"name": f"{NAME}_confirm_{size}", **_common(size, seed + 1, s["confirm_reps"]),
+    return {"name": f"{NAME}_confirm_{s.name}", **_common(s, seed + 1, s.extra["confirm_reps"]),
             "description": "Contract search, stage 3: best candidates and presets on fresh seeds",
             "design": {"kind": "points", "points": points}}
 
@@ -182,7 +177,7 @@ def per_run(res, stage: str) -> pd.DataFrame:
 
 def point_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% CI over replications per design point of a stage."""
-    table = hl.mean_ci(runs, ["stage", "point", *POINT_KEYS], list(METRICS))
+    table = stats.mean_ci(runs, ["stage", "point", *POINT_KEYS], list(METRICS))
     return table
 
 
@@ -200,28 +195,20 @@ def best_feasible(table: pd.DataFrame) -> pd.Series:
     return feas.loc[feas["brand_profit_disc_mean"].idxmax()]
 
 
-def paired_gap(runs: pd.DataFrame, a: int, b: int, metric: str) -> tuple[float, float, float]:
-    """Mean and 95% CI of ``metric`` at point ``a`` minus point ``b``, paired by replication."""
-    xa = runs[runs["point"] == a].set_index("replication")[metric]
-    xb = runs[runs["point"] == b].set_index("replication")[metric]
-    m, lo, hi, _ = hl.t_interval((xa - xb).dropna().to_numpy(dtype=float))
-    return m, lo, hi
-
-
 # --- figures -------------------------------------------------------------------------------------
-REF_MARKERS = {"typical_tp": ("s", hl.PALETTE[2]), "sales_is_king": ("D", hl.PALETTE[1]),
-               "brand_partnership": ("^", hl.PALETTE[3])}
+REF_MARKERS = {"typical_tp": ("s", report.PALETTE[2]), "sales_is_king": ("D", report.PALETTE[1]),
+               "brand_partnership": ("^", report.PALETTE[3])}
 
 
 def plot_search(cands: pd.DataFrame, refs: pd.DataFrame, best: pd.Series, reservation: float,
-                out: Path, note: str, docs: bool, box: dict[str, list] | None = None) -> list[Path]:
+                ctx: RunContext, note: str, box: dict[str, list] | None = None) -> list[Path]:
     import matplotlib as mpl
 
     s = DISPLAY["brand_profit_disc"].scale
     vals = pd.concat([cands, refs])["brand_profit_disc_mean"] * s
     norm = mpl.colors.Normalize(vmin=float(vals.min()), vmax=float(vals.max()))
     cmap = mpl.colormaps["cividis"]
-    with hl.figure_style() as plt:
+    with report.figure_style() as plt:
         fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 5.4), gridspec_kw={"width_ratios": [1.15, 1]})
         for feasible, marker, label in ((True, "o", "feasible candidate"), (False, "X", "infeasible candidate")):
             g = cands[cands["feasible"] == feasible]
@@ -240,7 +227,7 @@ def plot_search(cands: pd.DataFrame, refs: pd.DataFrame, best: pd.Series, reserv
                           zorder=4, label=f"{REF_LABELS[ref]} (preset)" if a is ax else None)
         for a, x, y in ((ax, 100 * best["commission_rate"], best["base_fee"] / 1e3),
                         (ax2, best["agency_profit_disc_mean"] * s, best["brand_profit_disc_mean"] * s)):
-            a.scatter([x], [y], marker="*", s=340, facecolor=hl.PALETTE[4], edgecolor="black", linewidths=1.0,
+            a.scatter([x], [y], marker="*", s=340, facecolor=report.PALETTE[4], edgecolor="black", linewidths=1.0,
                       zorder=5, label="best feasible contract" if a is ax else None)
         if box is not None:
             from matplotlib.patches import Rectangle
@@ -271,17 +258,17 @@ def plot_search(cands: pd.DataFrame, refs: pd.DataFrame, best: pd.Series, reserv
                      shrink=0.9, pad=0.01)
         fig.suptitle("Which contract maximises the brand's discounted profit while the agency still earns its "
                      f"outside option?\n(mean over common-random-number replications; {note})")
-        return hl.save_figure(fig, out, "contract_search", docs=docs)
+        return ctx.save_figure(fig, "contract_search")
 
 
-def plot_confirm(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+def plot_confirm(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
     labels = [(lab.replace(": ", "\n", 1) if lab.startswith("best: ") else lab)
               + ("" if feasible else "\n(infeasible: pays the agency too little)")
               for lab, feasible in zip(table["label"], table["feasible"])]
     y = np.arange(len(labels))[::-1]  # first row at the top
-    colours = [REF_MARKERS[r][1] if r in REF_MARKERS else (hl.PALETTE[4] if role == "best" else hl.PALETTE[5])
+    colours = [REF_MARKERS[r][1] if r in REF_MARKERS else (report.PALETTE[4] if role == "best" else report.PALETTE[5])
                for r, role in zip(table["reference"], table["role"])]
-    with hl.figure_style() as plt:
+    with report.figure_style() as plt:
         fig, axes = plt.subplots(1, 3, figsize=(13, 0.55 * len(labels) + 2.6), sharey=True)
         for ax, metric in zip(axes, ("brand_profit_disc", "brand_value_change", "agency_profit_disc")):
             spec = DISPLAY[metric]
@@ -301,7 +288,7 @@ def plot_confirm(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[
         axes[0].set_yticks(y, labels, fontsize=8)
         fig.suptitle("Confirmation on fresh seeds: the best searched contracts against the presets\n"
                      f"(mean, error bars = 95% CI over replications; {note})")
-        return hl.save_figure(fig, out, "contract_confirm", docs=docs)
+        return ctx.save_figure(fig, "contract_confirm")
 
 
 # --- the experiment ------------------------------------------------------------------------------
@@ -310,36 +297,38 @@ def contract_label(r: pd.Series) -> str:
             f"bonus {r['brand_bonus_rate']:.2f}, {int(r['contract_weeks'])} wk")
 
 
-def search(args) -> dict[str, Any]:
-    size, out = args.size_name, Path(args.out)
-    seed = SEED if args.seed is None else args.seed
-    s = sizes(size)
-    data = out / "data"
-    res1 = hl.run_into(search_spec(size, seed), args, data / "search")
-    res0 = hl.run_into(reference_spec(size, seed), args, data / "reference")
+def search(ctx: RunContext) -> dict[str, Any]:
+    """Stage 1 and the presets on the search seeds, then the refinement around the best
+    feasible contract: every searched contract (marked feasible or not), the presets, the box."""
+    size, seed, factor = ctx.size, ctx.seed, ctx.options.outside_factor
+    res1 = ctx.run(search_spec(size, seed), "search")
+    res0 = ctx.run(reference_spec(size, seed), "reference")
     refs = point_table(per_run(res0, "reference"))
     refs["reference"] = list(REFERENCES)
-    reservation = args.outside_factor * float(refs.loc[refs["reference"] == "typical_tp", "agency_profit_disc_mean"].iat[0])
+    reservation = factor * float(refs.loc[refs["reference"] == "typical_tp", "agency_profit_disc_mean"].iat[0])
     stage1 = point_table(per_run(res1, "search"))
     pool = mark_feasible(pd.concat([stage1, refs[refs["reference"] == "typical_tp"].drop(columns="reference")]),
                          reservation)
     best1 = best_feasible(pool)
-    box = refine_box(best1.to_dict())
-    res2 = hl.run_into(refine_spec(size, best1.to_dict(), seed), args, data / "refine")
+    res2 = ctx.run(refine_spec(size, best1.to_dict(), seed), "refine")
     stage2 = point_table(per_run(res2, "refine"))
     cands = mark_feasible(pd.concat([stage1, stage2], ignore_index=True), reservation)
-    refs = mark_feasible(refs, reservation)
+    return {"candidates": cands, "references": mark_feasible(refs, reservation),
+            "box": refine_box(best1.to_dict()), "reservation": reservation}
 
-    # confirmation: the best few feasible searched contracts and the presets, fresh seeds
+
+def confirm(ctx: RunContext, cands: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, float]:
+    """The best few feasible searched contracts and the presets on fresh seeds: the table (best
+    first, with paired gaps to the best), the best row, and the agency's outside option."""
     feas = cands[cands["feasible"]].sort_values("brand_profit_disc_mean", ascending=False)
-    top = [{k: r[k] for k in POINT_KEYS} for _, r in feas.head(s["top"]).iterrows()]
-    res3 = hl.run_into(confirm_spec(size, top, seed), args, data / "confirm")
-    runs3 = per_run(res3, "confirm")
+    top = [{k: r[k] for k in POINT_KEYS} for _, r in feas.head(ctx.size.extra["top"]).iterrows()]
+    runs3 = per_run(ctx.run(confirm_spec(ctx.size, top, ctx.seed), "confirm"), "confirm")
     conf = point_table(runs3)
     conf["reference"] = [""] * len(top) + list(REFERENCES)
     typical_point = len(top) + REFERENCES.index("typical_tp")
-    reservation3 = args.outside_factor * float(conf.loc[conf["point"] == typical_point, "agency_profit_disc_mean"].iat[0])
-    conf = mark_feasible(conf, reservation3)
+    reservation = ctx.options.outside_factor * float(
+        conf.loc[conf["point"] == typical_point, "agency_profit_disc_mean"].iat[0])
+    conf = mark_feasible(conf, reservation)
     best = best_feasible(conf)
     best_point = int(best["point"])
     conf["role"] = ["best" if p == best_point else ("candidate" if r == "" else r)
@@ -347,15 +336,12 @@ def search(args) -> dict[str, Any]:
     conf["label"] = [("best: " if role == "best" else "") + (REF_LABELS[r] if r else contract_label(row))
                      for role, r, (_, row) in zip(conf["role"], conf["reference"], conf.iterrows())]
     for metric in ("brand_profit_disc", "brand_value_change", "final_brand_value", "agency_profit_disc"):
-        gaps = [paired_gap(runs3, best_point, int(p), metric) for p in conf["point"]]
-        conf[f"gap_{metric}_mean"] = [g[0] for g in gaps]
-        conf[f"gap_{metric}_ci_low"] = [g[1] for g in gaps]
-        conf[f"gap_{metric}_ci_high"] = [g[2] for g in gaps]
+        gaps = [stats.paired_gap(runs3, best_point, int(p), metric) for p in conf["point"]]
+        for k, part in enumerate(("mean", "ci_low", "ci_high")):
+            conf[f"gap_{metric}_{part}"] = [g[k] for g in gaps]
     order = {"best": 0, "candidate": 1, "typical_tp": 2, "brand_partnership": 3, "sales_is_king": 4}
     conf = conf.sort_values("role", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
-    return {"candidates": cands, "references": refs, "box": box, "reservation": reservation, "confirm": conf,
-            "best": best, "reservation_confirm": reservation3, "runs": {"search": res1, "reference": res0,
-                                                                       "refine": res2, "confirm": res3}}
+    return conf, best, reservation
 
 
 def searched_row(cands: pd.DataFrame, best: pd.Series) -> pd.Series:
@@ -375,63 +361,66 @@ def summary_markdown(conf: pd.DataFrame, title: str, note: str) -> str:
         cells = [r["label"], f"{r['base_fee'] / 1e3:.1f}", f"{100 * r['commission_rate']:.1f}%",
                  f"{r['brand_bonus_rate']:.2f}", str(int(r["contract_weeks"])), f"{r['evaluation_brand_weight']:.1f}",
                  str(int(r["n"]))]
-        cells += [_ci(r, c, DISPLAY[c]) for c in cols]
+        cells += [report.ci_text(r, c, DISPLAY[c]) for c in cols]
         cells.append("yes" if r["feasible"] else "no")
-        cells.append("–" if r["role"] == "best" else _ci(r, "gap_brand_profit_disc", DISPLAY["brand_profit_disc"]))
-        cells.append("–" if r["role"] == "best" else _ci(r, "gap_brand_value_change", DISPLAY["brand_value_change"]))
+        cells.append("–" if r["role"] == "best" else report.ci_text(r, "gap_brand_profit_disc", DISPLAY["brand_profit_disc"]))
+        cells.append("–" if r["role"] == "best" else report.ci_text(r, "gap_brand_value_change", DISPLAY["brand_value_change"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _ci(r: pd.Series, col: str, spec: hl.Outcome) -> str:
-    m, lo, hi = (r[f"{col}_{s}"] * spec.scale for s in ("mean", "ci_low", "ci_high"))
-    if not np.isfinite(m):
-        return "–"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{m:{spec.fmt}}"
-    return f"{m:{spec.fmt}} [{lo:{spec.fmt}}, {hi:{spec.fmt}}]"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = hl.build_parser(NAME, __doc__.split("\n\n")[1].replace("\n", " "))
+def add_options(parser) -> None:
     parser.add_argument("--outside-factor", type=float, default=1.0,
                         help="the agency's outside option as a multiple of what the typical TP contract "
                              "pays it (default 1.0; 0 = zero profit after its labour cost)")
-    args = hl.parse_args(parser, argv, NAME)
-    if not np.isfinite(args.outside_factor) or not 0 <= args.outside_factor <= 1:
-        raise hl.UserError(f"--outside-factor must be in [0, 1] (the typical contract must stay "
-                           f"feasible), got {args.outside_factor}")
-    hl.refuse_changes(args.changes, POINT_KEYS, REFERENCES)  # every stage's, before the first runs
-    r = search(args)
-    out = Path(args.out)
-    s = sizes(args.size_name)
-    size = {**s["base"], **args.changes}.get("n_consumers", 10_000)
-    conf, best = r["confirm"], r["best"]
-    note = (f"{args.size_name} size, {size:,} consumers, {s['steps']} weeks, "
-            f"{s['replications']} replications per candidate")
+
+
+def check(ctx: RunContext) -> None:
+    """Before the first run: the outside factor, and ``--set`` against every stage's contract
+    terms (the later stages' points are only known after the first)."""
+    factor = ctx.options.outside_factor
+    if not np.isfinite(factor) or not 0 <= factor <= 1:
+        raise UserError(f"--outside-factor must be in [0, 1] (the typical contract must stay "
+                        f"feasible), got {factor}")
+    refuse_changes(ctx.changes, POINT_KEYS, REFERENCES)
+
+
+def run(ctx: RunContext) -> list[Path]:
+    """Search, refine, confirm; then the two figures, candidates.csv and the summary."""
+    r = search(ctx)
+    conf, best, reservation_confirm = confirm(ctx, r["candidates"])
+    s, out, factor = ctx.size, ctx.out, ctx.options.outside_factor
+    size = ctx.n_consumers
+    note = (f"{s.name} size, {size:,} consumers, {s.steps} weeks, "
+            f"{s.replications} replications per candidate")
     paths = plot_search(r["candidates"], r["references"], searched_row(r["candidates"], best),
-                        r["reservation"], out, note, args.docs, box=r["box"])
-    paths += plot_confirm(conf, out, f"{args.size_name} size, {s['confirm_reps']} fresh replications", args.docs)
+                        r["reservation"], ctx, note, box=r["box"])
+    paths += plot_confirm(conf, ctx, f"{s.name} size, {s.extra['confirm_reps']} fresh replications")
 
     cand_csv = out / "candidates.csv"
     r["candidates"].to_csv(cand_csv, index=False, float_format="%.6g")
     sik = conf[conf["role"] == "sales_is_king"].iloc[0]
-    table_paths = hl.write_table(conf, out, summary_markdown(
+    table_paths = report.write_table(conf, out, summary_markdown(
         conf, "Contract search: the brand's best contract under the agency's participation constraint",
-        f"Size `{args.size_name}`: {len(r['candidates'])} contracts searched ({s['search']} + {s['refine']} "
-        f"refinement) x {s['replications']} common-random-number replications, then the best {s['top']} and "
-        f"the presets confirmed on {s['confirm_reps']} fresh replications ({size:,} consumers, {s['steps']} "
+        f"Size `{s.name}`: {len(r['candidates'])} contracts searched ({s.extra['search']} + {s.extra['refine']} "
+        f"refinement) x {s.replications} common-random-number replications, then the best {s.extra['top']} and "
+        f"the presets confirmed on {s.extra['confirm_reps']} fresh replications ({size:,} consumers, {s.steps} "
         f"weeks, learning agencies). Brand profit discounted at {ANNUAL_DISCOUNT_RATE:.0%} a year, per brand. "
-        f"Outside option: {args.outside_factor:g} x the agency's discounted profit under the typical TP "
-        f"contract = {r['reservation_confirm'] * 1e-6:.2f} million RMB per client brand. "
+        f"Outside option: {factor:g} x the agency's discounted profit under the typical TP "
+        f"contract = {reservation_confirm * 1e-6:.2f} million RMB per client brand. "
         f"Mean [95% CI]; gaps are paired over replications.\n\n"
         f"The \"sales is king\" contract earns the brand "
-        f"{_ci(sik, 'gap_brand_profit_disc', DISPLAY['brand_profit_disc'])} million RMB less per brand than the "
+        f"{report.ci_text(sik, 'gap_brand_profit_disc', DISPLAY['brand_profit_disc'])} million RMB less per brand than the "
         f"best, and ends with a brand-value change "
-        f"{_ci(sik, 'gap_brand_value_change', DISPLAY['brand_value_change'])} percentage points lower."))
-    hl.report([*paths, *table_paths, cand_csv], args.changes)
-    return 0
+        f"{report.ci_text(sik, 'gap_brand_value_change', DISPLAY['brand_value_change'])} percentage points lower."))
+    return [*paths, *table_paths, cand_csv]
 
+
+EXPERIMENT = Experiment(
+    name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES,
+    stages=lambda s, seed: {"search": search_spec(s, seed), "reference": reference_spec(s, seed)},
+    run=run, add_options=add_options, check=check)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(hl.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import headline as h
+from . import report, stats
+from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
 PROG = "evaluation_rules"
 QUESTION = ("Does judging or paying the agency on a (noisy) brand measure bring brand building back? "
@@ -46,23 +47,19 @@ OUTCOMES = ["brand_value_change", "final_brand_value", "short_term_gmv", "brand_
 SHOWN = [("brand_value_change", "brand value change\nover five years (%)"),
          ("short_term_gmv", "short-term GMV, first 26 weeks\n(million RMB)"),
          ("brand_profit_total", "brand profit, five-year total\n(million RMB)")]
-SIZES = {
-    "full": h.Size("full", replications=48, steps=260),
-    "quick": h.Size("quick", replications=6, steps=260, base={"n_consumers": 2000}),
-    "tiny": h.Size("tiny", replications=2, steps=30, base=h.TINY_BASE),
-}
+SIZES = headline_sizes(full=48, quick=6, quick_base={"n_consumers": 2000})
 SEED = 2028
 
 
 CONTROL = "GMV only"  # the rule that never reads the brand measure
 
 
-def make_spec(size: h.Size, seed: int = SEED) -> dict:
+def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`): explicit design points, the
     GMV-only control once (noise cannot reach it) and every other rule at every noise level."""
     points = [{"evaluation_brand_weight": w, "brand_bonus_rate": b, "brand_measure_noise": n}
               for name, (w, b) in RULES.items() for n in (NOISES[:1] if name == CONTROL else NOISES)]
-    return h.headline_spec(PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION},
+    return headline_spec(PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION},
                            design={"kind": "points", "points": points})
 
 
@@ -93,13 +90,13 @@ def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     axes = axes.ravel()
     rules = list(RULES)
-    colors = {rule: h.PALETTE[[1, 0, 2][k % 3]] for k, rule in enumerate(rules)}
+    colors = {rule: report.PALETTE[[1, 0, 2][k % 3]] for k, rule in enumerate(rules)}
 
     def bars(ax, t_all, outcome, shown_rules):
         width = 0.8 / len(shown_rules)
         for k, rule in enumerate(shown_rules):
             t = t_all[t_all["rule"] == rule].sort_values("brand_measure_noise")
-            m, lo, hi = h.scaled(t, outcome)
+            m, lo, hi = report.scaled(t, outcome)
             x = np.arange(len(t)) + (k - (len(shown_rules) - 1) / 2) * width
             ax.bar(x, m, width * 0.95, color=colors[rule], label=rule, zorder=2)
             ax.errorbar(x, m, yerr=[lo, hi], fmt="none", ecolor="black", elinewidth=0.9, capsize=2.5, zorder=3)
@@ -120,35 +117,36 @@ def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
                bbox_to_anchor=(0.5, -0.01), title_fontsize=9)
     fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
     fig.suptitle("Does judging or paying the agency on a (noisy) brand measure bring brand building back?\n"
-                 f"learning agencies, typical TP contract at {h.pct(COMMISSION)} commission; "
+                 f"learning agencies, typical TP contract at {report.pct(COMMISSION)} commission; "
                  "mean and 95% CI over replications" + ("" if size_name == "full" else f" ({size_name} run)"),
                  fontsize=11)
     return fig
 
 
-def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
+def analyse(res, ctx: RunContext) -> list[Path]:
+    out, size_name = ctx.out, ctx.size.name
     runs = control_at_every_noise(res.runs)
-    table = h.mean_ci(runs, ["rule", "brand_measure_noise"], OUTCOMES)
-    diff = h.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": CONTROL}, OUTCOMES)
-    with h.figure_style() as plt:
-        paths = h.save_figure(plot_bars(table, diff, size_name, plt), out, "evaluation_bars", docs=docs)
+    table = stats.mean_ci(runs, ["rule", "brand_measure_noise"], OUTCOMES)
+    diff = stats.paired_differences(runs, ["rule", "brand_measure_noise"], {"rule": CONTROL}, OUTCOMES)
+    with report.figure_style() as plt:
+        paths = ctx.save_figure(plot_bars(table, diff, size_name, plt), "evaluation_bars")
     spec = res.spec
-    note = (f"Typical TP preset, learning agencies, commission {h.pct(COMMISSION)}, {spec.steps} weeks, "
+    note = (f"Typical TP preset, learning agencies, commission {report.pct(COMMISSION)}, {spec.steps} weeks, "
             f"{spec.replications} replications per row ({size_name} size, common random numbers); "
             "mean [95% CI, Student t over replications]. Money in RMB summed over all brands. "
             "Rules: GMV only = evaluation_brand_weight 0, no bonus; weighted evaluation = "
             "evaluation_brand_weight 0.5; brand bonus = brand_bonus_rate 0.3 with GMV-only renewal.")
-    paths += h.write_summary(table, out, ["rule", "brand_measure_noise"], OUTCOMES,
+    paths += report.write_summary(table, out, ["rule", "brand_measure_noise"], OUTCOMES,
                              title="Evaluation rule, brand bonus and measurement noise", note=note)
-    paths += h.write_differences(
+    paths += report.write_differences(
         diff, out, ["rule", "brand_measure_noise"], OUTCOMES,
         title="Difference from the GMV-only rule at the same noise",
         note=("Each run minus the GMV-only run of the same replication (the same simulated market, by "
               "common random numbers); mean [95% CI]. Brand value change is in percentage points."))
     # the same rule with a noisy survey against a noise-free one: what noise takes away
-    by_noise = h.paired_differences(runs[runs["rule"] != CONTROL], ["rule", "brand_measure_noise"],
+    by_noise = stats.paired_differences(runs[runs["rule"] != CONTROL], ["rule", "brand_measure_noise"],
                                     {"brand_measure_noise": NOISES[0]}, OUTCOMES)
-    paths += h.write_differences(
+    paths += report.write_differences(
         by_noise, out, ["rule", "brand_measure_noise"], OUTCOMES, name="noise_differences",
         title="Difference from a noise-free survey, same rule",
         note=("Each run minus the run of the same rule and replication with a noise-free brand "
@@ -156,8 +154,8 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     return paths
 
 
-main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
-
+EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(h.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments import headline as hl
+from . import report, stats
+from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
 
 NAME = "sensitivity"
 SEED = 31415
@@ -63,35 +64,34 @@ SHORT_NAMES = {"commission_rate": "commission", "base_fee": "base fee", "contrac
                "brand_bonus_rate": "bonus", "rank_feedback": "rank feedback", "cost_per_click": "CPC",
                "deal_learning": "deal learning", "choice_temperature": "temperature"}
 LABEL_OFFSETS = ((-8, 8, "right"), (8, -12, "left"), (-8, -14, "right"), (8, 10, "left"), (0, 18, "center"))
-GROUP_COLOURS = {"contract": hl.PALETTE[0], "market": hl.PALETTE[1]}
+GROUP_COLOURS = {"contract": report.PALETTE[0], "market": report.PALETTE[1]}
 
 
-def sizes(size: str) -> dict[str, Any]:
-    """Sweep sizes: weeks, replications per point, Sobol' N, Morris trajectories, model size."""
-    return {
-        "tiny": dict(steps=20, replications=1, sobol_n=4, morris_r=3, base=dict(hl.TINY_BASE)),
-        "quick": dict(steps=260, replications=1, sobol_n=16, morris_r=6, base={"n_consumers": 600}),
-        "full": dict(steps=260, replications=1, sobol_n=64, morris_r=20, base={"n_consumers": 2000}),
-    }[size]
+SIZES = {  # extra: Sobol' N and Morris trajectories
+    "full": Size("full", replications=1, steps=260, base={"n_consumers": 2000},
+                 extra={"sobol_n": 64, "morris_r": 20}),
+    "quick": Size("quick", replications=1, steps=260, base={"n_consumers": 600},
+                  extra={"sobol_n": 16, "morris_r": 6}),
+    "tiny": Size("tiny", replications=1, steps=20, base=TINY_BASE, extra={"sobol_n": 4, "morris_r": 3}),
+}
 
 
-def build_specs(size: str, seed: int = SEED) -> dict[str, dict[str, Any]]:
-    """The two sweep specs (``morris`` and ``sobol``) of this experiment at ``size``."""
-    s = sizes(size)
+def build_specs(s: Size, seed: int = SEED) -> dict[str, dict[str, Any]]:
+    """The two sweep specs (``morris`` and ``sobol``) of this experiment at size ``s``."""
     factors = {name: [lo, hi] for name, (lo, hi, *_) in FACTORS.items()}
-    common = {"steps": s["steps"], "replications": s["replications"], "seed": seed,
+    common = {"steps": s.steps, "replications": s.replications, "seed": seed,
               "common_random_numbers": True,
-              "base": {"preset": "typical_tp", "agency_policy": "learning", **s["base"]},
+              "base": {"preset": "typical_tp", "agency_policy": "learning", **s.base},
               "outputs": {"timeseries": False, "brands": False, "agencies": False}}
     return {
-        "morris": {"name": f"{NAME}_morris_{size}",
+        "morris": {"name": f"{NAME}_morris_{s.name}",
                    "description": "Morris screening of contract and market factors (headline experiment sensitivity)",
                    **common,
-                   "design": {"kind": "morris", "samples": s["morris_r"], "levels": 4, "factors": factors}},
-        "sobol": {"name": f"{NAME}_sobol_{size}",
+                   "design": {"kind": "morris", "samples": s.extra["morris_r"], "levels": 4, "factors": factors}},
+        "sobol": {"name": f"{NAME}_sobol_{s.name}",
                   "description": "Sobol' indices of contract and market factors (headline experiment sensitivity)",
                   **common,
-                  "design": {"kind": "sobol", "samples": s["sobol_n"], "second_order": False,
+                  "design": {"kind": "sobol", "samples": s.extra["sobol_n"], "second_order": False,
                              "factors": factors}},
     }
 
@@ -121,7 +121,7 @@ def indices(morris_res, sobol_res) -> pd.DataFrame:
 def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
     lines = [f"# {title}", "", note, ""]
     for o in OUTCOMES:
-        spec = hl.OUTCOMES[o]
+        spec = report.OUTCOMES[o]
         g = table[table["outcome"] == o].sort_values("ST", ascending=False)
         lines += [f"## {spec.label}", "",
                   f"| factor | group | S1 [95% CI] | ST [95% CI] | Morris mu* ({spec.unit}) | Morris sigma ({spec.unit}) |",
@@ -141,20 +141,20 @@ def _factor_order(table: pd.DataFrame) -> list[str]:
     return first["factor"].tolist()  # ascending: the largest ends up at the top of a barh
 
 
-def plot_sobol(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
+def plot_sobol(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
     order = _factor_order(table)
     y = np.arange(len(order))
     h = 0.38
-    with hl.figure_style() as plt:
+    with report.figure_style() as plt:
         fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(13, 5.6), sharey=True)
         for ax, o in zip(axes, OUTCOMES):
             g = table[table["outcome"] == o].set_index("factor").loc[order]
-            ax.barh(y + h / 2, g["ST"], h, xerr=g["ST_conf"], color=hl.PALETTE[0],
+            ax.barh(y + h / 2, g["ST"], h, xerr=g["ST_conf"], color=report.PALETTE[0],
                     error_kw=dict(ecolor="0.25", lw=1, capsize=2), label="total effect ST")
-            ax.barh(y - h / 2, g["S1"], h, xerr=g["S1_conf"], color=hl.PALETTE[4],
+            ax.barh(y - h / 2, g["S1"], h, xerr=g["S1_conf"], color=report.PALETTE[4],
                     error_kw=dict(ecolor="0.25", lw=1, capsize=2), label="first-order S1")
             ax.axvline(0, color="0.3", lw=0.8)
-            ax.set_title(hl.OUTCOMES[o].label)
+            ax.set_title(report.OUTCOMES[o].label)
             ax.set_xlabel("Sobol' index (share of output variance)")
             ax.grid(axis="y", visible=False)
         axes[0].set_yticks(y, [FACTORS[f][3] for f in order])
@@ -165,14 +165,14 @@ def plot_sobol(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Pa
         fig.suptitle("Which contract terms (blue labels) and market conditions (orange labels) decide "
                      "brand value, short-term GMV and brand profit?\n"
                      f"Sobol' indices, error bars = 95% bootstrap CI ({note})")
-        return hl.save_figure(fig, out, "sensitivity_sobol", docs=docs)
+        return ctx.save_figure(fig, "sensitivity_sobol")
 
 
-def plot_morris(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[Path]:
-    with hl.figure_style() as plt:
+def plot_morris(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
+    with report.figure_style() as plt:
         fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(13, 4.8))
         for ax, o in zip(axes, OUTCOMES):
-            spec = hl.OUTCOMES[o]
+            spec = report.OUTCOMES[o]
             g = table[table["outcome"] == o]
             top = g.sort_values("mu_star", ascending=False)["factor"].head(5).tolist()
             for group, colour in GROUP_COLOURS.items():
@@ -198,36 +198,31 @@ def plot_morris(table: pd.DataFrame, out: Path, note: str, docs: bool) -> list[P
         fig.suptitle("Morris screening: which factors matter at all (far right) and act through "
                      "interactions or non-linearly (high)?\n"
                      f"dotted line: sigma = mu*; the five largest mu* are labelled ({note})")
-        return hl.save_figure(fig, out, "sensitivity_morris", docs=docs)
+        return ctx.save_figure(fig, "sensitivity_morris")
 
 
 # --- the experiment ------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = hl.build_parser(NAME, __doc__.split("\n\n")[1].replace("\n", " "))
-    args = hl.parse_args(parser, argv, NAME)
-    specs = build_specs(args.size_name)
-    out = Path(args.out)
-    morris_res = hl.run(specs["morris"], args, out / "data" / "morris")
-    sobol_res = hl.run(specs["sobol"], args, out / "data" / "sobol")
+def analyse(results, ctx: RunContext) -> list[Path]:
+    """The indices table, both figures and the summary from the Morris and Sobol' sweeps."""
+    morris_res, sobol_res = results["morris"], results["sobol"]
     table = indices(morris_res, sobol_res)
-
-    s = sizes(args.size_name)
-    size = {**s["base"], **args.changes}.get("n_consumers", 10_000)
-    note = (f"{args.size_name} size: Sobol' N = {s['sobol_n']} ({sobol_res.spec.n_runs} runs), "
-            f"Morris r = {s['morris_r']} ({morris_res.spec.n_runs} runs), {size:,} consumers")
-    paths = plot_morris(table, out, note, args.docs)
-    paths += plot_sobol(table, out, note, args.docs)
-
-    table_paths = hl.write_table(table, out, summary_markdown(
+    s = ctx.size
+    note = (f"{s.name} size: Sobol' N = {s.extra['sobol_n']} ({sobol_res.spec.n_runs} runs), "
+            f"Morris r = {s.extra['morris_r']} ({morris_res.spec.n_runs} runs), {ctx.n_consumers:,} consumers")
+    paths = plot_morris(table, ctx, note)
+    paths += plot_sobol(table, ctx, note)
+    return paths + report.write_table(table, ctx.out, summary_markdown(
         table, "Global sensitivity: Sobol' indices and Morris screening",
-        f"Size `{args.size_name}`: {s['steps']} weeks per run, {size:,} consumers, typical TP "
-        f"contract with learning agencies; ten factors. Sobol' (Saltelli, N = {s['sobol_n']}, "
-        f"{sobol_res.spec.n_runs} runs) with 95% bootstrap CIs; Morris (r = {s['morris_r']} "
+        f"Size `{s.name}`: {s.steps} weeks per run, {ctx.n_consumers:,} consumers, typical TP "
+        f"contract with learning agencies; ten factors. Sobol' (Saltelli, N = {s.extra['sobol_n']}, "
+        f"{sobol_res.spec.n_runs} runs) with 95% bootstrap CIs; Morris (r = {s.extra['morris_r']} "
         f"trajectories, 4 levels, {morris_res.spec.n_runs} runs). Common random numbers, "
-        f"{s['replications']} replication(s) per point. Factors sorted by ST."))
-    hl.report([*paths, *table_paths], args.changes)
-    return 0
+        f"{s.replications} replication(s) per point. Factors sorted by ST."))
 
+
+EXPERIMENT = Experiment(name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES,
+                        stages=build_specs, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(hl.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
+from experiments.experiment import TINY_BASE
 
-SMALL = ["--set", "n_consumers=300", "--set", "n_brands=3", "--set", "n_agencies=2",
-         "--set", "burn_in_weeks=2"]
+SMALL = [arg for k, v in TINY_BASE.items() for arg in ("--set", f"{k}={v}")]
 
 
 def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):
@@ -78,3 +78,113 @@ def test_headline_script_usage_error_is_one_line(capsys):
     assert ended.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not allowed with" in err[0], err
+
+
+# --- sweep and run: bad --out, the summary table, bad spec files, Ctrl-C -----------------------
+def _sweep_spec(tmp_path, **top):
+    spec = {"name": "small", "steps": 6, "replications": 3, "seed": 4, "base": dict(TINY_BASE),
+            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}},
+            "outputs": {"timeseries": False}, **top}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _bad_outs(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    return {"an existing file": (a_file, "is not a folder"),
+            "a folder under a file": (a_file / "sub", "is not a folder")}
+
+
+@pytest.mark.parametrize("case", ["an existing file", "a folder under a file", "a read-only folder"])
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_bad_out_is_refused_before_any_simulation(command, case, tmp_path, capsys, monkeypatch):
+    import os
+
+    import model
+
+    if case == "a read-only folder":
+        if os.geteuid() == 0:
+            pytest.skip("root may write into a read-only folder")
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        out, words = ro / "out", "not writable"
+    else:
+        out, words = _bad_outs(tmp_path)[case]
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("simulated before checking --out")
+
+    monkeypatch.setattr(model, "simulate", no_runs)
+    monkeypatch.setattr("experiments.sweeps.runner.run_sweep", no_runs)
+    argv = ["run", *SMALL] if command == "run" else ["sweep", str(_sweep_spec(tmp_path))]
+    code = main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("agency-sim: error: --out") and words in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_sweep_writes_a_summary_table_with_intervals_and_says_how_to_load_it(tmp_path, capsys):
+    import math
+
+    from experiments import load_results
+
+    out = tmp_path / "out"
+    assert main(["sweep", str(_sweep_spec(tmp_path)), "--out", str(out), "--executor", "serial"]) == 0
+    printed = capsys.readouterr().out
+    md, csv = out / "summary_table.md", out / "summary_table.csv"
+    assert str(md) in printed and str(csv) in printed and "experiments.load_results" in printed
+    table = pd.read_csv(csv)
+    runs = load_results(out).runs
+    assert list(table["commission_rate"]) == [0.05, 0.3] and list(table["n"]) == [3, 3]
+    for _, row in table.iterrows():
+        values = runs.loc[runs["commission_rate"] == row["commission_rate"], "total_gmv"].to_numpy()
+        assert math.isclose(row["total_gmv_mean"], values.mean(), rel_tol=1e-5)
+        assert row["total_gmv_ci_low"] < row["total_gmv_mean"] < row["total_gmv_ci_high"]
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# Sweep small") and "| commission |" in text and " [" in text
+    # a rerun (nothing left to run) writes the same table again
+    assert main(["sweep", str(_sweep_spec(tmp_path)), "--out", str(out), "--executor", "serial"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(csv), table)
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_a_binary_spec_file_is_an_error_naming_the_file(suffix, tmp_path, capsys):
+    spec = tmp_path / f"picture{suffix}"
+    spec.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    code = main(["sweep", str(spec), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(spec) in err and "not a text file" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_during_a_sweep_says_how_to_resume_and_exits_130(tmp_path):
+    import signal
+    import time
+    from pathlib import Path
+
+    spec = _sweep_spec(tmp_path, steps=40, replications=50)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
+           "--executor", "serial"]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any((out / "summary").glob("*.parquet")):  # a run is on disk: the sweep is going
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "agency-sim: interrupted; rerun the same command to resume", err
+    assert "Traceback" not in err

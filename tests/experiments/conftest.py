@@ -16,7 +16,7 @@ if _ROOT not in sys.path:
 if getattr(sys.modules.get("experiments"), "__file__", "") is None:
     del sys.modules["experiments"]
 
-TINY = dict(n_consumers=300, n_brands=4, n_agencies=2, burn_in_weeks=4)
+from experiments.experiment import TINY_BASE as TINY  # noqa: E402 - after the path fix above
 
 GRID_SPEC = {
     "name": "tiny_grid",

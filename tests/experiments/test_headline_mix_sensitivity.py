@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import agency_mix, contract_search, headline, load_results, sensitivity
+from experiments import agency_mix, contract_search, load_results, sensitivity
 
 
 def _run(module, out: Path, *extra: str) -> int:
-    return headline.main_guard(module.main, ["--tiny", "--out", str(out), *extra])
+    return module.EXPERIMENT.cli(["--tiny", "--out", str(out), *extra])
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_sensitivity_sweeps_load_and_analyse(sens_out):
     assert morris.spec.design.kind == "morris" and sobol.spec.design.kind == "sobol"
     assert sobol.problem["names"] == list(sensitivity.FACTORS)
     D = len(sensitivity.FACTORS)
-    assert len(sobol.runs) == sensitivity.sizes("tiny")["sobol_n"] * (D + 2)
+    assert len(sobol.runs) == sensitivity.SIZES["tiny"].extra["sobol_n"] * (D + 2)
     # common random numbers: every design point runs with the same seeds
     assert sobol.runs["seed"].nunique() == sobol.spec.replications
     si = sobol.analyze("brand_value_change")
@@ -148,8 +148,8 @@ def test_contract_search_best_satisfies_the_participation_constraint(contract_ou
                 "brand_profit_disc_ci_low", "agency_profit_disc_mean", "reservation", "feasible",
                 "gap_brand_profit_disc_mean", "gap_brand_value_change_mean"):
         assert col in table.columns, col
-    sizes = contract_search.sizes("tiny")
-    assert len(table) == sizes["top"] + len(contract_search.REFERENCES)
+    size = contract_search.SIZES["tiny"]
+    assert len(table) == size.extra["top"] + len(contract_search.REFERENCES)
     best = table[table["role"] == "best"]
     assert len(best) == 1
     best = best.iloc[0]
@@ -168,8 +168,8 @@ def test_contract_search_best_satisfies_the_participation_constraint(contract_ou
 
 def test_contract_search_candidates_and_stages(contract_out):
     cands = pd.read_csv(contract_out / "candidates.csv")
-    sizes = contract_search.sizes("tiny")
-    assert len(cands) == sizes["search"] + sizes["refine"]
+    size = contract_search.SIZES["tiny"]
+    assert len(cands) == size.extra["search"] + size.extra["refine"]
     assert set(cands["stage"]) == {"search", "refine"}
     for k, (lo, hi) in contract_search.TERMS.items():
         assert cands[k].between(lo, hi).all(), k
@@ -178,7 +178,7 @@ def test_contract_search_candidates_and_stages(contract_out):
     for stage in ("search", "reference", "refine"):  # common random numbers across stages
         res = _check_store(contract_out / "data" / stage)
         seeds |= set(res.runs["seed"])
-    assert len(seeds) == sizes["replications"]
+    assert len(seeds) == size.replications
     confirm = _check_store(contract_out / "data" / "confirm")
     assert not seeds & set(confirm.runs["seed"])  # confirmation uses fresh seeds
 
@@ -195,7 +195,7 @@ def test_contract_search_discounting():
     (sensitivity, ["--scheduler", "tcp://127.0.0.1:1"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(module, argv, tmp_path, capsys):
-    code = headline.main_guard(module.main, ["--tiny", "--out", str(tmp_path / "o"), *argv])
+    code = module.EXPERIMENT.cli(["--tiny", "--out", str(tmp_path / "o"), *argv])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "error" in err

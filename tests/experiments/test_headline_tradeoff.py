@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import commission_sweep, contract_dynamics, contract_horizon, evaluation_rules, headline, load_results
+from experiments import (commission_sweep, contract_dynamics, contract_horizon, evaluation_rules, load_results,
+                         stats)
 
 SCRIPTS = {
     "commission_sweep": dict(
@@ -91,7 +92,7 @@ def test_summary_means_are_replication_means_of_the_stored_runs(ran):
     name, info, out, _ = ran
     res = load_results(out / "data")
     runs = res.runs
-    spec = info["module"].make_spec(info["module"].SIZES["tiny"])
+    spec = info["module"].EXPERIMENT.spec("tiny")
     assert (runs["status"] == "done").all()
     assert len(runs) == info.get("stored", info["rows"]) * spec["replications"]
     for table in info["tables"]:
@@ -171,19 +172,19 @@ def test_rerun_resumes_and_runs_nothing(ran, capsys):
 
 
 def test_student_t_interval():
-    m, lo, hi, n = headline.t_interval([1.0, 2.0, 3.0])
+    m, lo, hi, n = stats.t_interval([1.0, 2.0, 3.0])
     assert (m, n) == (2.0, 3)
     assert hi - m == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)  # t(0.975, 2) * sd / sqrt(n)
     assert m - lo == pytest.approx(hi - m)
-    m1, lo1, hi1, n1 = headline.t_interval([5.0, float("nan")])
+    m1, lo1, hi1, n1 = stats.t_interval([5.0, float("nan")])
     assert (m1, n1) == (5.0, 1) and math.isnan(lo1) and math.isnan(hi1)
 
 
 def test_timeseries_ci_matches_t_interval():
     ts = pd.DataFrame({"g": [0] * 6, "week": [0, 1] * 3, "gmv": [1.0, 4.0, 2.0, 5.0, 6.0, 9.0]})
-    band = headline.timeseries_ci(ts, ["g"], "gmv")
+    band = stats.timeseries_ci(ts, ["g"], "gmv")
     for week, values in ((0, [1, 2, 6]), (1, [4, 5, 9])):
-        m, lo, hi, n = headline.t_interval(values)
+        m, lo, hi, n = stats.t_interval(values)
         row = band[band["week"] == week].iloc[0]
         assert (row["mean"], row["n"]) == (pytest.approx(m), n)
         assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
@@ -199,7 +200,7 @@ def test_timeseries_ci_matches_t_interval():
     (["--tiny", "--docs", "--set", "reward_scale=client_gmv"], "drop --set, or drop --docs"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv, words, tmp_path, capsys):
-    code = headline.main_guard(commission_sweep.main, [*argv, "--out", str(tmp_path / "o")])
+    code = commission_sweep.EXPERIMENT.cli([*argv, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2
     assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -209,7 +210,7 @@ def test_bad_input_is_one_line_and_exit_code_2(argv, words, tmp_path, capsys):
 def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     f = tmp_path / "file"
     f.write_text("x")
-    assert headline.main_guard(contract_horizon.main, ["--tiny", "--out", str(f)]) == 2
+    assert contract_horizon.EXPERIMENT.cli(["--tiny", "--out", str(f)]) == 2
     assert "not a folder" in capsys.readouterr().err
 
 
@@ -230,7 +231,7 @@ def test_set_changes_a_parameter_in_every_run_and_is_recorded(tmp_path):
     assert (base["reward_scale"], base["choice_temperature"]) == ("client_gmv", 0.01)
     assert "[changed: reward_scale=client_gmv, choice_temperature=0.01]" in manifest["spec"]["description"]
     # the same runs at the defaults are another sweep: the folder refuses to mix them
-    assert headline.main_guard(contract_dynamics.main, ["--tiny", "--out", str(out)]) == 2
+    assert contract_dynamics.EXPERIMENT.cli(["--tiny", "--out", str(out)]) == 2
     # and every table written says what was changed, under its title
     lines = (out / "summary.md").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("# ") and "changed from the defaults" in lines[2]
@@ -251,7 +252,7 @@ def test_set_changes_a_parameter_in_every_run_and_is_recorded(tmp_path):
 def test_set_refuses_what_the_experiment_varies_before_running_anything(module, argv, name, tmp_path, capsys):
     import importlib
 
-    main = importlib.import_module(f"experiments.{module}").main
-    assert headline.main_guard(main, ["--tiny", "--out", str(tmp_path / "o"), *argv]) == 2
+    experiment = importlib.import_module(f"experiments.{module}").EXPERIMENT
+    assert experiment.cli(["--tiny", "--out", str(tmp_path / "o"), *argv]) == 2
     assert f"varies {name!r} itself" in capsys.readouterr().err
     assert not (tmp_path / "o" / "data").exists()

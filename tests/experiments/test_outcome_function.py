@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from experiments.outcomes import evaluate, outcome
+from experiments.experiment import TINY_BASE as TINY
+from experiments.sweeps.outcomes import evaluate, outcome
 from model import SUMMARY_KEYS, simulate
 
-TINY = dict(n_consumers=300, n_brands=4, n_agencies=2, burn_in_weeks=4)
 
 
 def test_outcome_is_the_run_summary_as_floats():

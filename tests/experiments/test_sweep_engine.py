@@ -18,8 +18,9 @@ import pandas.testing as pdt
 import pytest
 
 import experiments
-import experiments.worker as worker
-from experiments.sweep import SweepFailed, load_results, load_spec, run_sweep
+import experiments.sweeps.worker as worker
+from experiments.experiment import TINY_BASE
+from experiments.sweeps import SweepFailed, load_results, load_spec, run_sweep
 from model import MODEL_REPORTERS, SUMMARY_KEYS, simulate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -236,7 +237,7 @@ def test_cli_exits_nonzero_and_lists_failures(tmp_path, grid_spec):
     spec_file.write_text(json.dumps(grid_spec))
     driver = textwrap.dedent(f"""
         import sys
-        import experiments.worker as w
+        import experiments.sweeps.worker as w
         real = w.simulate
         def flaky(params, *, steps, seed, **kw):
             if seed == {bad}:
@@ -300,7 +301,7 @@ def test_resume_completes_missing_runs_and_cleans_leftovers(tmp_path, grid_spec,
 def test_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path, same_results):
     spec = {
         "name": "killed", "steps": 30, "replications": 2, "seed": 3,
-        "base": {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4},
+        "base": dict(TINY_BASE),
         "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.04, 0.06, 0.08, 0.1, 0.12,
                                                                    0.15, 0.2, 0.25, 0.3]}},
         "outputs": {"timeseries": True, "brands": True},
@@ -352,7 +353,7 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, grid_spec, caps
 
 
 def test_sensitivity_designs_run_and_analyse(tmp_path):
-    base = {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4}
+    base = dict(TINY_BASE)
     factors = {"commission_rate": [0.02, 0.3], "contract_weeks": [26, 104]}
     sobol = {"steps": 8, "seed": 2, "base": base, "outputs": {"timeseries": False},
              "design": {"kind": "sobol", "factors": factors, "samples": 4, "second_order": False}}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main as cli_main
-from experiments.spec import run_seed
-from experiments.sweep import SweepSpec, load_spec
+from experiments.sweeps import SweepSpec, load_spec
+from experiments.sweeps.spec import run_seed
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "experiments" / "specs"
 

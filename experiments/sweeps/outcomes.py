@@ -2,7 +2,7 @@
 
 For tools that drive the model themselves (SALib, EMA Workbench, an optimiser, a notebook)::
 
-    from experiments.outcomes import outcome
+    from experiments.sweeps.outcomes import outcome
     outcome({"preset": "typical_tp", "commission_rate": 0.2}, seed=1, steps=104)
     # {'short_term_gmv': ..., 'total_gmv': ..., 'final_brand_value': ..., ...}
 

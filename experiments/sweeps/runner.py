@@ -1,6 +1,6 @@
 """The sweep engine: a spec in, a folder of tidy Parquet tables out, resumable.
 
->>> from experiments.sweep import load_spec, run_sweep, load_results
+>>> from experiments.sweeps import load_spec, run_sweep, load_results
 >>> spec = load_spec({"name": "demo", "steps": 52, "replications": 2, "seed": 1,
 ...                   "base": {"preset": "typical_tp", "n_consumers": 2000},
 ...                   "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.2]}}})
@@ -32,25 +32,14 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import store
-from .designs import SpecError
-from .executors import EXECUTORS, open_backend
-from .spec import RunPlan, SweepSpec, load_spec, run_seed
-from .store import Results, load_results
+from .errors import SweepFailed
+from .executors import open_backend
+from .spec import RunPlan, SweepSpec, load_spec
+from .store import load_results
 
-__all__ = ["load_spec", "run_sweep", "load_results", "SweepFailed", "SweepSpec", "Results",
-           "SpecError", "EXECUTORS", "run_seed"]
+__all__ = ["run_sweep"]
 
 MANIFEST_EVERY_S = 30.0  # refresh the manifest's per-run status at most this often
-
-
-class SweepFailed(Exception):
-    """Some runs raised. ``.failed`` lists their run ids; the others finished and are on disk."""
-
-    def __init__(self, message: str, failed: list[int], out_dir: Path, runs: pd.DataFrame | None = None):
-        super().__init__(message)
-        self.failed = failed
-        self.out_dir = out_dir
-        self.runs = runs
 
 
 def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -160,7 +149,7 @@ def _new_manifest(spec: SweepSpec) -> dict[str, Any]:
         "outcomes": list(SUMMARY_KEYS),
         "problem": spec.design.problem(),
         "seeding": "run i uses SeedSequence(seed, spawn_key=(i,)) (replication r instead of i "
-                   "with common_random_numbers), reduced to 63 bits: experiments.spec.run_seed",
+                   "with common_random_numbers), reduced to 63 bits: experiments.sweeps.spec.run_seed",
         "package": _versions(),
         "git": git,
         "sessions": [],

@@ -15,11 +15,10 @@ import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
-EXECUTORS = ("serial", "processes", "dask")
 # modules a fresh worker imports once, so each run starts at full speed
-_PRELOAD = ["experiments.worker"]
+_PRELOAD = ["experiments.sweeps.worker"]
 
 
 def cpu_count() -> int:
@@ -119,41 +118,48 @@ def _terminate(executor: Executor) -> None:
 
 
 @contextmanager
+def _serial_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
+    yield Backend(SerialExecutor(), 1, "serial", window=lambda: 1)
+
+
+@contextmanager
+def _processes_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
+    n = workers or cpu_count()
+    backend = Backend(_process_pool(n), n, f"processes ({n} workers)", restartable=lambda: _process_pool(n))
+    try:
+        yield backend
+    finally:
+        backend.executor.shutdown(wait=not backend.aborted, cancel_futures=True)
+
+
+def _invalid_executor(executor: Any) -> ValueError:
+    return ValueError(f"executor = {executor!r} is invalid: allowed is one of "
+                      f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
+                      "or a dask.distributed.Client")
+
+
+@contextmanager
 def open_backend(executor: Any = "processes", workers: int | None = None,
                  scheduler: str | None = None) -> Iterator[Backend]:
-    """The backend for ``executor`` (a name, a ``concurrent.futures.Executor`` or a
-    ``dask.distributed.Client``); shuts down what it started itself."""
+    """The backend for ``executor`` (a name in :data:`EXECUTORS`, a
+    ``concurrent.futures.Executor`` or a ``dask.distributed.Client``); shuts down what it
+    started itself."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers = {workers!r} is invalid: allowed is an integer >= 1")
     if scheduler is not None and executor != "dask":
         raise ValueError(f"scheduler = {scheduler!r} needs executor = 'dask' (got {executor!r})")
     if isinstance(executor, str):
-        if executor == "serial":
-            yield Backend(SerialExecutor(), 1, "serial", window=lambda: 1)
-        elif executor == "processes":
-            n = workers or cpu_count()
-            backend = Backend(_process_pool(n), n, f"processes ({n} workers)",
-                              restartable=lambda: _process_pool(n))
-            try:
-                yield backend
-            finally:
-                backend.executor.shutdown(wait=not backend.aborted, cancel_futures=True)
-        elif executor == "dask":
-            with _dask_backend(workers, scheduler) as backend:
-                yield backend
-        else:
-            raise ValueError(f"executor = {executor!r} is invalid: allowed is one of "
-                             f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
-                             "or a dask.distributed.Client")
+        if executor not in EXECUTORS:
+            raise _invalid_executor(executor)
+        with EXECUTORS[executor](workers, scheduler) as backend:
+            yield backend
     elif isinstance(executor, Executor):
         n = workers or getattr(executor, "_max_workers", None) or cpu_count()
         yield Backend(executor, n, type(executor).__name__)
     elif hasattr(executor, "get_executor") and hasattr(executor, "nthreads"):  # a dask Client
         yield _client_backend(executor, workers)
     else:
-        raise ValueError(f"executor = {executor!r} is invalid: allowed is one of "
-                         f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
-                         "or a dask.distributed.Client")
+        raise _invalid_executor(executor)
 
 
 def _client_backend(client, workers: int | None) -> Backend:
@@ -202,3 +208,12 @@ def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backen
     finally:
         client.close()
         cluster.close()
+
+
+# The executors known by name: name -> (workers, scheduler) -> context manager of a Backend.
+# The command lines offer exactly these names (``--executor``).
+EXECUTORS: dict[str, Callable[[int | None, str | None], ContextManager[Backend]]] = {
+    "serial": _serial_backend,
+    "processes": _processes_backend,
+    "dask": _dask_backend,
+}

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from model import Params, simulate
+
+from ..stats import t_interval
 
 # --- set-up of the controlled market --------------------------------------------------------
 CONTROL = dict(agency_policy="fixed", sales_driven_share=0.0, use_festivals=False,
@@ -115,22 +116,9 @@ class Measurement:
                 "passed": self.passed}
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval over replications."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return m, m - half, m + half
-
-
 def measure(target: Target, replications: Iterable[float], **details) -> Measurement:
     reps = tuple(float(v) for v in replications)
-    m, lo, hi = mean_ci(reps)
+    m, lo, hi, _ = t_interval(reps)
     return Measurement(target.pattern, target.quantity, m, lo, hi, target.text, target.source,
                        target.criterion, target.judge(m, lo, hi), reps, target.unit, details)
 
@@ -656,6 +644,6 @@ def measure_all(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
 
 
 __all__ = ["Measurement", "Target", "TARGETS", "EXPERIMENTS", "CONTROL", "controlled", "steady_tactics",
-           "run", "mean_ci", "measure_all", "regular_price_elasticity", "promotional_elasticity",
+           "run", "measure_all", "regular_price_elasticity", "promotional_elasticity",
            "post_promotion_dip", "promotion_decomposition", "brand_building_carryover",
            "sustained_promotion_drift", "long_vs_short_run", "multitask_distortion", "promotion_revenue"]

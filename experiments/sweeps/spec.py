@@ -38,8 +38,8 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .designs import (PRESET_FACTOR, Design, SpecError, bad_key, check_bool, check_int,
-                      check_keys, validate_value)
+from .designs import PRESET_FACTOR, Design, check_bool, check_int, check_keys, validate_value
+from .errors import SpecError, bad_key
 
 TOP_KEYS = ("name", "description", "steps", "replications", "seed", "common_random_numbers",
             "base", "design", "outputs")
@@ -165,7 +165,13 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist")
     if not path.is_file():
         raise SpecError(f"sweep spec {str(path)!r} is not a file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"sweep spec {str(path)!r} is not a text file (not UTF-8 at byte {exc.start}): "
+                        "a spec is TOML or JSON") from None
+    except OSError as exc:
+        raise SpecError(f"sweep spec {str(path)!r} cannot be read: {exc.strerror}") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

@@ -26,6 +26,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .errors import SpecError, bad_key, unknown_key
+
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "points")
 # keys each kind accepts besides ``kind``
 _KIND_KEYS = {
@@ -36,20 +38,6 @@ _KIND_KEYS = {
     "points": ("points",),
 }
 PRESET_FACTOR = "preset"  # a grid may vary the named scenario itself
-
-
-class SpecError(ValueError):
-    """A bad sweep spec; the message names the offending key."""
-
-
-def bad_key(key: str, value: Any, allowed: str) -> SpecError:
-    return SpecError(f"spec key {key!r} = {value!r} is invalid: allowed is {allowed}")
-
-
-def unknown_key(key: str, name: str, options) -> SpecError:
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return SpecError(f"unknown spec key {key!r}{hint}; allowed here: {', '.join(options)}")
 
 
 def check_keys(where: str, table: Mapping[str, Any], allowed) -> None:
