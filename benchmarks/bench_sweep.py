@@ -41,7 +41,7 @@ def _spec(name, steps, base, commission_rates, replications, tables=("timeseries
 def case_throughput(workers: int, quick: bool) -> dict:
     from mesa import batch_run
 
-    from experiments.sweep import load_results, load_spec, run_sweep
+    from experiments.sweeps import load_results, load_spec, run_sweep
     from model import AgencyMarket
 
     base = {"n_consumers": 2000, "n_brands": 6, "n_agencies": 3, "burn_in_weeks": 8}
@@ -78,7 +78,7 @@ def case_throughput(workers: int, quick: bool) -> dict:
 
 
 def case_speedup(quick: bool) -> dict:
-    from experiments.sweep import load_spec, run_sweep
+    from experiments.sweeps import load_spec, run_sweep
     from model import simulate
 
     base = {"n_consumers": 10_000, "n_brands": 12}
@@ -106,7 +106,7 @@ def _memory_spec(n_runs: int) -> dict:
 
 
 def _memory_child(n_runs: int, workers: int) -> None:
-    from experiments.sweep import run_sweep
+    from experiments.sweeps import run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import headline as h
+from . import report, stats
+from .experiment import TINY_BASE, Experiment, RunContext, Size, headline_spec
 
 PROG = "focal_contract"
 QUESTION = ("One brand's contract against rivals on the typical one: does a high commission buy "
@@ -46,30 +47,15 @@ MARKET = [0.05, 0.20, 0.35]  # every brand on the same commission
 EXPERIENCE = 104  # weeks of the agencies' pre-run
 SEED = 2031
 
-LABELS = {  # the focal outcomes as people read them (added to the shared OUTCOMES)
-    "focal_short_term_gmv": h.Outcome("focal brand's GMV, first 26 weeks", "million RMB", 1e-6, ".1f"),
-    "focal_gmv_year1": h.Outcome("focal brand's GMV, year 1", "million RMB", 1e-6, ".1f"),
-    "focal_total_gmv": h.Outcome("focal brand's GMV, five years", "million RMB", 1e-6, ".0f"),
-    "focal_brand_value_change": h.Outcome("focal brand's brand value change", "%", 100.0, ".1f"),
-    "focal_brand_profit_total": h.Outcome("focal brand's profit, five years", "million RMB", 1e-6, ".1f"),
-    "focal_agency_profit_total": h.Outcome("its agency's profit from it", "million RMB", 1e-6, ".1f"),
-    "focal_promo_share_first_26": h.Outcome("focal brand promotion-heavy, first 26 weeks", "% of weeks", 100.0, ".0f"),
-    "focal_promo_share": h.Outcome("focal brand promotion-heavy, five years", "% of weeks", 100.0, ".0f"),
-    "rivals_brand_value_change": h.Outcome("rivals' brand value change", "%", 100.0, ".1f"),
-    "rivals_short_term_gmv": h.Outcome("rivals' GMV, first 26 weeks", "million RMB", 1e-6, ".0f"),
-    "rivals_brand_profit_total": h.Outcome("rivals' profit, five years", "million RMB", 1e-6, ".0f"),
-    "promo_share_first_26": h.Outcome("promotion-heavy share, first 26 weeks", "% of brands", 100.0, ".0f"),
-}
-h.OUTCOMES.update({k: v for k, v in LABELS.items() if k not in h.OUTCOMES})
 FOCAL = ["focal_short_term_gmv", "focal_gmv_year1", "focal_total_gmv", "focal_brand_value_change",
          "focal_brand_profit_total", "focal_agency_profit_total", "focal_promo_share_first_26"]
 MARKETWIDE = ["short_term_gmv", "total_gmv", "brand_value_change", "brand_profit_total",
               "promo_share_first_26"]
 OUTCOMES = FOCAL + ["rivals_brand_value_change", "rivals_brand_profit_total"] + MARKETWIDE
 SIZES = {
-    "full": h.Size("full", replications=24, steps=260, base={"n_consumers": 1500}),
-    "quick": h.Size("quick", replications=6, steps=260, base={"n_consumers": 1500}),
-    "tiny": h.Size("tiny", replications=2, steps=30, base={**h.TINY_BASE, "n_brands": 4}),
+    "full": Size("full", replications=24, steps=260, base={"n_consumers": 1500}),
+    "quick": Size("quick", replications=6, steps=260, base={"n_consumers": 1500}),
+    "tiny": Size("tiny", replications=2, steps=30, base=TINY_BASE),
 }
 
 
@@ -87,9 +73,9 @@ def points() -> list[dict]:
     return unique
 
 
-def make_spec(size: h.Size, seed: int = SEED) -> dict:
+def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
-    return h.headline_spec(PROG, QUESTION, size, seed, base={"focal_brands": 1},
+    return headline_spec(PROG, QUESTION, size, seed, base={"focal_brands": 1},
                            design={"kind": "points", "points": points()}, timeseries=True)
 
 
@@ -119,7 +105,7 @@ def part(table: pd.DataFrame, name: str) -> pd.DataFrame:
 
 # --- figures -----------------------------------------------------------------------------------
 def _band(ax, x, t, o, color, label, marker="o"):
-    m, below, above = h.scaled(t, o)
+    m, below, above = report.scaled(t, o)
     ax.errorbar(x, m, yerr=np.clip([below, above], 0, None), color=color, marker=marker, ms=4,
                 capsize=2, lw=1.2, label=label)
 
@@ -131,10 +117,10 @@ def plot_own(diff: pd.DataFrame, size_name: str, plt):
     fig, axes = plt.subplots(2, 3, figsize=(12.5, 6.6), sharex=True)
     x = diff["focal_commission_rate"].to_numpy() * 100
     for ax, o in zip(axes.flat, panels):
-        _band(ax, x, diff, o, h.PALETTE[0], None)
+        _band(ax, x, diff, o, report.PALETTE[0], None)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_title(h.OUTCOMES[o].label, fontsize=10)
-        ax.set_ylabel(f"vs 5% ({h.OUTCOMES[o].unit})", fontsize=9)
+        ax.set_title(report.OUTCOMES[o].label, fontsize=10)
+        ax.set_ylabel(f"vs 5% ({report.OUTCOMES[o].unit})", fontsize=9)
     for ax in axes[1]:
         ax.set_xlabel("the focal brand's commission (%); rivals on 8%")
     fig.suptitle("One brand raises its own commission: paired differences from 5% in the same market "
@@ -149,11 +135,11 @@ def plot_tradeoff(own: pd.DataFrame, market: pd.DataFrame, base: dict[str, float
     market. ``base`` holds the 5% means that turn GMV differences into % changes."""
     fig, ax = plt.subplots(figsize=(8.4, 5.8))
     series = [(own, "focal_commission_rate", "focal_short_term_gmv", "focal_brand_value_change",
-               "the brand alone changes its contract (rivals on 8%)", h.PALETTE[1], "o"),
+               "the brand alone changes its contract (rivals on 8%)", report.PALETTE[1], "o"),
               (market, "commission_rate", "focal_short_term_gmv", "focal_brand_value_change",
-               "every brand changes: the same brand", h.PALETTE[0], "s"),
+               "every brand changes: the same brand", report.PALETTE[0], "s"),
               (market, "commission_rate", "short_term_gmv", "brand_value_change",
-               "every brand changes: the whole market", h.PALETTE[2], "^")]
+               "every brand changes: the whole market", report.PALETTE[2], "^")]
     for t, key, xo, yo, label, color, marker in series:
         scale = 100 / base[xo]
         x = t[f"{xo}_mean"].to_numpy() * scale
@@ -192,9 +178,9 @@ def plot_game(game: pd.DataFrame, size_name: str, plt):
     for i, f in enumerate((LOW, HIGH)):
         for k, r in enumerate((LOW, HIGH)):
             c = cells[(f, r)]
-            text = "\n".join(f"{lab}: {c[f'{o}_mean'] * h.OUTCOMES[o].scale:{h.OUTCOMES[o].fmt}}"
-                             f"{'%' if h.OUTCOMES[o].unit == '%' else ' M'}" for o, lab in show)
-            shade = h.PALETTE[1] if f == HIGH else h.PALETTE[0]
+            text = "\n".join(f"{lab}: {c[f'{o}_mean'] * report.OUTCOMES[o].scale:{report.OUTCOMES[o].fmt}}"
+                             f"{'%' if report.OUTCOMES[o].unit == '%' else ' M'}" for o, lab in show)
+            shade = report.PALETTE[1] if f == HIGH else report.PALETTE[0]
             ax.add_patch(plt.Rectangle((k, 1 - i), 1, 1, facecolor=shade, alpha=0.12 + 0.1 * (f == r),
                                        edgecolor="black"))
             ax.text(k + 0.5, 1.5 - i, text, ha="center", va="center", fontsize=9.5)
@@ -223,53 +209,53 @@ def answers(runs: pd.DataFrame) -> list[str]:
             g = game[np.isclose(game["focal_commission_rate"], f) & np.isclose(game["commission_rate"], r)]
             return g.set_index("replication")[o]
         d = (at(a) - at(b)).dropna()
-        m, lo, hi, n = h.t_interval(d.to_numpy())
-        s = h.OUTCOMES[o]
+        m, lo, hi, n = stats.t_interval(d.to_numpy())
+        s = report.OUTCOMES[o]
         return f"{m * s.scale:+{s.fmt}} [{lo * s.scale:{s.fmt}}, {hi * s.scale:{s.fmt}}] {s.unit}"
 
     lines = []
     for r in (LOW, HIGH):
         for o in ("focal_short_term_gmv", "focal_brand_profit_total", "focal_brand_value_change"):
             lines.append(f"- rivals on {r:.0%}: focal {HIGH:.0%} minus focal {LOW:.0%}, "
-                         f"{h.OUTCOMES[o].label}: {gap(o, (HIGH, r), (LOW, r))}")
+                         f"{report.OUTCOMES[o].label}: {gap(o, (HIGH, r), (LOW, r))}")
     for o in ("focal_short_term_gmv", "rivals_short_term_gmv", "short_term_gmv", "focal_brand_value_change",
               "rivals_brand_value_change", "brand_value_change", "focal_brand_profit_total"):
-        lines.append(f"- everyone {HIGH:.0%} minus everyone {LOW:.0%}, {h.OUTCOMES[o].label}: "
+        lines.append(f"- everyone {HIGH:.0%} minus everyone {LOW:.0%}, {report.OUTCOMES[o].label}: "
                      f"{gap(o, (HIGH, HIGH), (LOW, LOW))}")
     return lines
 
 
-def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
+def analyse(res, ctx: RunContext) -> list[Path]:
+    out, size_name = ctx.out, ctx.size.name
     runs = with_outcomes(res.runs, res.timeseries)
-    table = h.mean_ci(runs, KEYS, OUTCOMES).sort_values(KEYS).reset_index(drop=True)
+    table = stats.mean_ci(runs, KEYS, OUTCOMES).sort_values(KEYS).reset_index(drop=True)
     own_runs = runs[np.isclose(runs["commission_rate"], TYPICAL) & (runs["experience_weeks"] == EXPERIENCE)]
-    diff = h.paired_differences(own_runs, ["focal_commission_rate"], {"focal_commission_rate": LOW}, FOCAL)
+    diff = stats.paired_differences(own_runs, ["focal_commission_rate"], {"focal_commission_rate": LOW}, FOCAL)
     diff = diff.sort_values("focal_commission_rate").reset_index(drop=True)
     market_runs = runs[np.isclose(runs["commission_rate"], runs["focal_commission_rate"])
                        & (runs["experience_weeks"] == EXPERIENCE)]
-    market_diff = h.paired_differences(market_runs, ["commission_rate"], {"commission_rate": LOW},
+    market_diff = stats.paired_differences(market_runs, ["commission_rate"], {"commission_rate": LOW},
                                        ["focal_short_term_gmv", "focal_brand_value_change", "short_term_gmv",
                                         "brand_value_change"]).sort_values("commission_rate")
     at_low = market_runs[np.isclose(market_runs["commission_rate"], LOW)]
     own_low = own_runs[np.isclose(own_runs["focal_commission_rate"], LOW)]
     base = {"short_term_gmv": at_low["short_term_gmv"].mean(),
             "focal_short_term_gmv": own_low["focal_short_term_gmv"].mean()}
-    with h.figure_style() as plt:
-        paths = h.save_figure(plot_own(diff, size_name, plt), out, "focal_own_commission", docs=docs)
-        paths += h.save_figure(plot_tradeoff(diff, market_diff, base, size_name, plt), out, "focal_tradeoff",
-                               docs=docs)
-        paths += h.save_figure(plot_game(part(table, "game"), size_name, plt), out, "focal_game", docs=docs)
+    with report.figure_style() as plt:
+        paths = ctx.save_figure(plot_own(diff, size_name, plt), "focal_own_commission")
+        paths += ctx.save_figure(plot_tradeoff(diff, market_diff, base, size_name, plt), "focal_tradeoff")
+        paths += ctx.save_figure(plot_game(part(table, "game"), size_name, plt), "focal_game")
     spec = res.spec
     note = (f"Learning agencies ({EXPERIENCE} weeks of experience unless experience_weeks is 0), brand 0 "
             f"the focal brand, typical TP terms otherwise; {spec.steps} weeks, {spec.replications} "
             f"replications per point ({size_name} size, common random numbers); mean [95% CI]. Money in RMB.")
-    paths += h.write_summary(table, out, KEYS, OUTCOMES, title="The focal contract, point by point", note=note)
-    paths += h.write_differences(diff, out, ["focal_commission_rate"], FOCAL,
+    paths += report.write_summary(table, out, KEYS, OUTCOMES, title="The focal contract, point by point", note=note)
+    paths += report.write_differences(diff, out, ["focal_commission_rate"], FOCAL,
                                  title="The focal brand's own commission, paired against 5% (rivals on 8%)",
                                  note="Each run minus the 5% run of the same replication; mean [95% CI].")
     game = part(table, "game")
     md = ["# The contract game", "", note, "",
-          h.summary_markdown(game, KEYS[:2], FOCAL[:5] + ["rivals_brand_value_change", "brand_value_change"],
+          report.summary_markdown(game, KEYS[:2], FOCAL[:5] + ["rivals_brand_value_change", "brand_value_change"],
                              title="Payoffs (focal commission x rivals' commission)").split("\n", 2)[2], "",
           "## Answers (paired in the same markets)", "", *answers(runs), ""]
     neutral = part(table, "neutral")
@@ -285,8 +271,8 @@ def analyse(res, out: Path, size_name: str, docs: bool = False) -> list[Path]:
     return paths + [game_md]
 
 
-main = h.sweep_main(PROG, QUESTION, SIZES, make_spec, analyse)
-
+EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+main = EXPERIMENT.main
 
 if __name__ == "__main__":
-    sys.exit(h.main_guard(main))
+    sys.exit(EXPERIMENT.cli())

@@ -65,6 +65,19 @@ OUTCOMES: dict[str, Outcome] = {
     "final_promo_strategy_share": Outcome("promotion-heavy share at the end", "% of brands", 100.0, ".0f"),
     "promo_share_first_26": Outcome("promotion-heavy share, first 26 weeks", "% of brands", 100.0, ".0f"),  # contract_dynamics
     "contract_switches_total": Outcome("contract switches", "count", 1.0, ".1f"),
+    # the focal brands and their rivals (model.records.FOCAL_SUMMARY_KEYS; focal_contract)
+    "focal_short_term_gmv": Outcome("focal brand's GMV, first 26 weeks", "million RMB", 1e-6, ".1f"),
+    "focal_gmv_year1": Outcome("focal brand's GMV, year 1", "million RMB", 1e-6, ".1f"),
+    "focal_total_gmv": Outcome("focal brand's GMV, five years", "million RMB", 1e-6, ".0f"),
+    "focal_brand_value_change": Outcome("focal brand's brand value change", "%", 100.0, ".1f"),
+    "focal_brand_profit_total": Outcome("focal brand's profit, five years", "million RMB", 1e-6, ".1f"),
+    "focal_agency_profit_total": Outcome("its agency's profit from it", "million RMB", 1e-6, ".1f"),
+    "focal_promo_share_first_26": Outcome("focal brand promotion-heavy, first 26 weeks", "% of weeks", 100.0, ".0f"),
+    "focal_promo_share": Outcome("focal brand promotion-heavy, five years", "% of weeks", 100.0, ".0f"),
+    "rivals_short_term_gmv": Outcome("rivals' GMV, first 26 weeks", "million RMB", 1e-6, ".0f"),
+    "rivals_total_gmv": Outcome("rivals' GMV, five years", "million RMB", 1e-6, ".0f"),
+    "rivals_brand_value_change": Outcome("rivals' brand value change", "%", 100.0, ".1f"),
+    "rivals_brand_profit_total": Outcome("rivals' profit, five years", "million RMB", 1e-6, ".0f"),
     # weekly reporters used in time-series figures
     "gmv": Outcome("GMV", "million RMB/week", 1e-6, ".1f"),
     "brand_value_index": Outcome("brand-value index", "week 0 = 1", 1.0, ".2f"),
@@ -75,7 +88,8 @@ OUTCOMES: dict[str, Outcome] = {
 # Design factors as column headers of the Markdown summary.
 KEY_NAMES = {"base_fee": "base fee (RMB/month)", "commission_rate": "commission",
              "contract_weeks": "contract (weeks)", "brand_measure_noise": "brand-measure noise (sd)",
-             "rule": "contract rule"}
+             "rule": "contract rule", "focal_commission_rate": "focal brand's commission",
+             "experience_weeks": "agencies' experience (weeks)"}
 
 
 def pct(x: float) -> str:

@@ -63,7 +63,7 @@ OUT = out_dir("02_commission_tradeoff", SIZE)
 # %%
 # the experiment script's own spec, not a copy (after the experiments/ restructuring:
 # spec = commission_sweep.EXPERIMENT.spec(EXPERIMENT_SIZE[SIZE]))
-spec = commission_sweep.make_spec(commission_sweep.SIZES[EXPERIMENT_SIZE[SIZE]])
+spec = commission_sweep.EXPERIMENT.spec(EXPERIMENT_SIZE[SIZE])
 FEES = spec["design"]["factors"]["base_fee"]
 print(f"{spec['replications']} replications x {spec['steps']} weeks; base parameters {spec['base']}")
 print("design:", {k: v for k, v in spec["design"]["factors"].items()})

@@ -62,7 +62,7 @@ SCALE = {"brand_value_change": 100, "short_term_gmv": 1e-6, "brand_profit_total"
 
 # the experiment script's own two specs, not copies (after the experiments/ restructuring,
 # its EXPERIMENT object's specs at this size)
-specs = sensitivity.build_specs(EXPERIMENT_SIZE[SIZE])
+specs = {stage: sensitivity.EXPERIMENT.spec(EXPERIMENT_SIZE[SIZE], stage=stage) for stage in ("morris", "sobol")}
 FACTORS = specs["sobol"]["design"]["factors"]  # {name: [low, high]}, the same in both designs
 names = list(FACTORS)
 pd.DataFrame(FACTORS, index=["low", "high"]).T

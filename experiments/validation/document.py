@@ -329,7 +329,7 @@ ODD_END = "<!-- end of ODD parameter tables -->"
 
 def constants_table() -> str:
     """Fixed numbers of the model that are not parameters, read from the modules that use them."""
-    from model import agents, contracts, market, model as mm, policies
+    from model import agents, contracts, market, model as mm, platform, policies
 
     rows = [
         ("model.market.PACK_WEEKS", market.PACK_WEEKS, "weeks of consumption bought in a regular purchase"),
@@ -340,10 +340,13 @@ def constants_table() -> str:
         ("model.model.BASE_CONSTANT", mm.BASE_CONSTANT, "utility of an average brand at the mean price, before image and goodwill"),
         ("model.model.INITIAL_GOODWILL", mm.INITIAL_GOODWILL, "goodwill stock of every brand at set-up"),
         ("model.model.VELOCITY_MEMORY", mm.VELOCITY_MEMORY, "weekly retention of trailing sales velocity (rank feedback)"),
-        ("model.model.MAX_VISIBILITY", mm.MAX_VISIBILITY, "cap on a brand's weekly visibility"),
-        ("model.model.IN_HOUSE_PROPENSITY", mm.IN_HOUSE_PROPENSITY, "chance a dissatisfied brand that has learned the playbook goes in-house ..."),
-        ("model.model.IN_HOUSE_COST_SHARE", mm.IN_HOUSE_COST_SHARE, "... when the agency took at least this share of its GMV"),
-        ("model.agents.FESTIVAL_WEEKS", agents.FESTIVAL_WEEKS, "festival weeks of the year (618, Double 11)"),
+        ("model.platform.MAX_VISIBILITY", platform.MAX_VISIBILITY, "cap on a brand's weekly visibility"),
+        ("model.platform.FESTIVAL_WEEKS", platform.FESTIVAL_WEEKS, "festival weeks of the year (618, Double 11)"),
+        ("model.contracts.IN_HOUSE_PROPENSITY", contracts.IN_HOUSE_PROPENSITY, "chance a dissatisfied brand that has learned the playbook goes in-house ..."),
+        ("model.contracts.IN_HOUSE_COST_SHARE", contracts.IN_HOUSE_COST_SHARE, "... when the agency took at least this share of its GMV"),
+        ("model.contracts.HIRING_TEMPERATURE", contracts.HIRING_TEMPERATURE, "softmax temperature of a brand's choice of a new agency by reputation"),
+        ("model.contracts.REPUTATION_MEMORY", contracts.REPUTATION_MEMORY, "weight of an agency's old reputation against its latest renewal score"),
+        ("model.agents.BURN_IN_SERVICE_SKILL", agents.BURN_IN_SERVICE_SKILL, "service skill of a store during the burn-in, before any agency is hired"),
         ("model.agents.SERVICE_UTILITY", agents.SERVICE_UTILITY, "utils of a perfectly run store (fulfilment, service)"),
         ("model.agents.IMAGE_FLOOR, IMAGE_CEILING", (agents.IMAGE_FLOOR, agents.IMAGE_CEILING), "bounds of brand image (utils)"),
         ("model.contracts.WEEKS_PER_MONTH", round(contracts.WEEKS_PER_MONTH, 4), "converts the monthly base fee to weekly payments"),
@@ -352,7 +355,7 @@ def constants_table() -> str:
         ("model.policies.INITIAL_MARGIN", policies.INITIAL_MARGIN, "learning agencies' prior profit per unit of client payments"),
     ]
     for archetype, caps in agents.CAPABILITIES.items():
-        rows.append((f"model.agents.CAPABILITIES[{archetype!r}]", caps, f"capabilities of a {archetype}-driven agency"))
+        rows.append((f"model.agents.CAPABILITIES[{archetype!r}]", caps._asdict(), f"capabilities of a {archetype}-driven agency"))
     for name, t in policies.STRATEGIES.items():
         rows.append((f"model.policies.STRATEGIES[{name!r}]",
                      {k: getattr(t, k) for k in ("discount", "promo_every", "festival_discount",

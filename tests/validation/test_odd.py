@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from experiments.validate import ODD_BEGIN, ODD_END, odd_tables
+from experiments.validation.document import ODD_BEGIN, ODD_END, odd_tables
 from model import PARAM_SPECS, Params
 
 ODD = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
