@@ -86,6 +86,7 @@ CURRENT_COLOR = "#0072B2"  # Okabe-Ito blue
 PREVIOUS_COLOR = "#999999"
 FESTIVAL_COLOR = "#E69F00"
 FESTIVAL_LABEL = "festival week (618, Double 11)"
+NUDGE_STYLE = {"width": "32px", "height": "32px", "min-width": "0"}  # a slider's -/+ buttons
 
 
 # =============================================================================================
@@ -343,7 +344,8 @@ def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None,
     browser: building it costs the server about a millisecond a week shown.
     """
     weeks = [len(hist["week"])] + ([len(previous["week"])] if previous else [])
-    xmax = max(52, *weeks)
+    xmax = 13 * max(4, *(-(-w // 13) for w in weeks))  # whole quarters, at least a year
+    ticks = 13 * -(-xmax // (13 * 8))  # labels on quarters, at most about eight of them
     festivals = [w for w in range(xmax) if is_festival(w)]
     left, top = ("6%", "56%"), ("7%", "50%")
     option: dict[str, Any] = {
@@ -360,6 +362,7 @@ def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None,
         option["grid"].append({"left": x, "top": y, "width": "40%", "height": "32%",
                                "containLabel": True})
         option["xAxis"].append({"type": "value", "gridIndex": i, "min": 0, "max": xmax,
+                                "interval": ticks,
                                 "name": "week" if i >= 2 else "", "nameLocation": "middle",
                                 "nameGap": 24, "splitLine": {"lineStyle": {"opacity": 0.4}}})
         share = col in ("promo_strategy_share", "mean_deal_proneness")
@@ -421,13 +424,13 @@ def Control(control: dict[str, Any], value: Any, on_value) -> None:
         else:  # a slider, and a step down or up: a click on a slider's track jumps far
             slider = solara.SliderInt if control["kind"] == "int" else solara.SliderFloat
             with solara.Row(gap="0px", style={"align-items": "center"}):
-                solara.Button(icon_name="mdi-minus", icon=True, small=True,
+                solara.Button(icon_name="mdi-minus", icon=True, style=NUDGE_STYLE,
                               classes=[f"btn-down-{name}"], disabled=value <= control["min"],
                               on_click=lambda: on_value(nudged(control, value, -1)))
                 with solara.Column(style={"flex-grow": "1"}):
                     slider(control["label"], value=value, min=control["min"], max=control["max"],
                            step=control["step"], on_value=on_value, thumb_label=False)
-                solara.Button(icon_name="mdi-plus", icon=True, small=True,
+                solara.Button(icon_name="mdi-plus", icon=True, style=NUDGE_STYLE,
                               classes=[f"btn-up-{name}"], disabled=value >= control["max"],
                               on_click=lambda: on_value(nudged(control, value, 1)))
         solara.Text(f"{control['label']}: {format_value(name, value)}",
@@ -549,8 +552,9 @@ def Page() -> None:
                         solara.Button("Pause" if playing else "Play", color="primary",
                                       classes=["btn-play"],
                                       on_click=pause if playing else lambda: play.set(threading.Event()))
-                    with solara.Row(gap="6px", style={"align-items": "center"}, classes=["control-speed"]):
-                        solara.Text("Play speed, weeks per second:", style={"font-size": "0.85em"})
+                    with solara.Column(gap="0px", classes=["control-speed"]):
+                        solara.Text("Play speed (weeks per second; a big market may be slower)",
+                                    style={"font-size": "0.85em"})
                         solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS),
                                                    on_value=speed.set, dense=True)
                     solara.Text("Changing any setting restarts the market at week 0; the run "
