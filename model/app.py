@@ -621,10 +621,11 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bo
     except RuntimeError as exc:
         print(f"agency-sim: warning: {exc}", file=sys.stderr)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home from class
-    cmd = [sys.executable, "-m", "solara", "run", os.path.abspath(__file__), "--host", host,
-           "--port", str(port), "--production"]
+    from solara.__main__ import cli as solara_cli
+
+    args = ["run", os.path.abspath(__file__), "--host", host, "--port", str(port), "--production"]
     if not open_browser:
-        cmd.append("--no-open")
+        args.append("--no-open")
     print(f"agency-sim: the app is starting at http://{host}:{port}/ (Ctrl+C stops it)", flush=True)
-    sys.stderr.flush()
-    os.execv(sys.executable, cmd)  # become the server: a signal to this process reaches it
+    # in this process, not a new one: the model and Solara are imported already (seconds saved)
+    solara_cli(args, prog_name="solara")
