@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -113,20 +112,13 @@ def write_sweep_summary(spec, runs, out: Path) -> list[Path]:
 
 def _cmd_app(args) -> int:
     try:
-        from model.app import ensure_frontend_assets
+        from model.app import serve
     except ImportError as exc:
-        raise UserError(f"the app needs Solara ({exc.name} is missing): pip install -e '.[app]'") from exc
-    try:  # the page's JavaScript, from the npm registry when no CDN is reachable
-        ensure_frontend_assets()
-    except RuntimeError as exc:
-        print(f"agency-sim: warning: {exc}", file=sys.stderr)
-    app = Path(__file__).resolve().parent.parent / "model" / "app.py"
-    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port)]
-    if not args.open:
-        cmd.append("--no-open")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, cmd)  # become the server: a signal to this process reaches it
+        raise UserError(f"the app needs Solara ({exc.name} is missing): install the app extra "
+                        "with `.venv/bin/python -m pip install -e '.[app]'` (or pip install "
+                        "'agency-sim[app]')") from exc
+    serve(args.host, args.port, open_browser=args.open)  # a taken port: ValueError, exit 2
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     app = sub.add_parser("app", help="open the interactive app (Solara)")
     app.add_argument("--host", default="127.0.0.1")
-    app.add_argument("--port", type=int, default=8765)
+    app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
     app.add_argument("--open", action="store_true", help="open a browser window")
     app.set_defaults(func=_cmd_app)
     return parser

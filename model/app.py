@@ -14,15 +14,23 @@ the sliders to the preset's values, and the previous run has to stay on the char
 fits ``SolaraViz``'s parameter panel (whose sliders cannot be set from code). ``AgencyMarket``
 itself is an ordinary ``mesa.Model`` and the page drives it through ``step()`` and its
 ``DataCollector``, as ``SolaraViz`` would.
+
+Why it stays live: the charts are drawn in the browser (ECharts, which Solara ships), so a week
+costs the server a few lists of numbers, not a rendered image; only the week counter, the stat
+cards and the charts re-render when the market moves, not the controls; and Play steps one week
+at a time, checking before each week whether Pause was pressed, so Pause stops at once.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import socket
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +43,16 @@ if os.path.dirname(_HERE) not in sys.path:
 if "model" in sys.modules and not hasattr(sys.modules["model"], "__path__"):
     del sys.modules["model"]
 
-import pandas as pd  # noqa: E402
 import solara  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from model import PARAM_SPECS, PRESETS, AgencyMarket, Params  # noqa: E402
 from model.agents import is_festival  # noqa: E402
+
+# Solara warns on every page load from 127.0.0.1 that its session cookie cannot be
+# SameSite=None without https; that matters only when the page is embedded in an iframe on
+# another site, never for this local app, and a teacher should not see it on every load.
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
+                        category=UserWarning)
 
 DEFAULT_PRESET = "typical_tp"
 # The app starts agencies learning from their own profit, so the contract can change what they
@@ -49,9 +61,11 @@ APP_START = {"agency_policy": "learning"}
 APP_CONTROLS = ("commission_rate", "base_fee", "contract_weeks", "evaluation_brand_weight",
                 "brand_bonus_rate", "agency_policy", "n_consumers")
 STEP_CHOICES = (1, 13)  # one week; one quarter
-PLAY_WEEKS_PER_FRAME = 2
-PLAY_PAUSE_SECONDS = 0.05
+SPEEDS = (1, 2, 5, 10, 20, 50)  # Play's speeds, weeks per second (at most: a big market is slower)
+DEFAULT_SPEED = 5
+FRAME_SECONDS = 0.1  # at high speed the charts are redrawn at most this often, not every week
 MAX_WEEKS = 520  # ten years: play stops there
+DEFAULT_PORT = 8765
 SPECS = {s.name: s for s in PARAM_SPECS}
 
 # (reporter, panel title, scale) -- the four things a student watches
@@ -61,6 +75,8 @@ PANELS = (
     ("promo_strategy_share", "Share of brands on promotion-heavy strategies", 1.0),
     ("mean_deal_proneness", "Consumers' mean deal-proneness (0-1)", 1.0),
 )
+STAT_COLUMNS = ("gmv", "brand_value_index", "promo_strategy_share", "mean_deal_proneness",
+                "contract_switches")
 TITLE = "Agency incentive dynamics: TP contracts on Tmall"
 INTRO = ("Brands hire an operations agency (a Tmall Partner, TP) to run their Tmall store and pay it a base "
          "fee plus a <b>commission on GMV</b>. Each agency chooses promotion-heavy or brand-building "
@@ -69,6 +85,8 @@ INTRO = ("Brands hire an operations agency (a Tmall Partner, TP) to run their Tm
 CURRENT_COLOR = "#0072B2"  # Okabe-Ito blue
 PREVIOUS_COLOR = "#999999"
 FESTIVAL_COLOR = "#E69F00"
+FESTIVAL_LABEL = "festival week (618, Double 11)"
+NUDGE_STYLE = {"width": "32px", "height": "32px", "min-width": "0"}  # a slider's -/+ buttons
 
 
 # =============================================================================================
@@ -189,8 +207,45 @@ def describe(preset: str, settings: dict[str, Any]) -> str:
             f"{s['agency_policy']} agencies")
 
 
-def timeseries(model: AgencyMarket) -> pd.DataFrame:
-    return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+def week_zero(model: AgencyMarket) -> dict[str, float]:
+    """The stat cards' values before the first week: the market as the burn-in left it.
+
+    GMV is the weekly GMV at regular prices the burn-in settled on (what the contracts' GMV
+    targets start from), so the cards show numbers from the first render.
+    """
+    strategies = [b.strategy for b in model.brands]
+    return {"gmv": float(sum(b.velocity * b.regular_price for b in model.brands)),
+            "brand_value_index": 1.0,
+            "promo_strategy_share": strategies.count("promotion") / len(strategies),
+            "mean_deal_proneness": model.market.mean_deal_proneness(),
+            "contract_switches": 0.0}
+
+
+def history(model: AgencyMarket, weeks: int | None = None) -> dict[str, list]:
+    """The first ``weeks`` weeks (default: all so far) of the reporters the page shows, as lists.
+
+    Read straight from the ``DataCollector``'s lists, so a new week costs a slice, not a
+    DataFrame. A slice is a copy: the market may go on stepping while the page draws it.
+    """
+    cols = model.datacollector.model_vars
+    n = len(cols["week"]) if weeks is None else weeks
+    return {c: cols[c][:n] for c in ("week", *dict.fromkeys(p[0] for p in PANELS), *STAT_COLUMNS)}
+
+
+def stat_cards(hist: dict[str, list], start: dict[str, float]) -> list[tuple[str, str, str]]:
+    """(label, value, class name) of each stat card after ``hist``'s weeks (``start`` at week 0)."""
+    week = len(hist["week"])
+    now = {c: hist[c][-1] for c in STAT_COLUMNS} if week else start
+    switches = int(sum(hist["contract_switches"]))
+    return [
+        ("week", f"Week {week}", "week"),
+        ("GMV last week" if week else "GMV per week before week 0",
+         f"RMB {now['gmv'] / 1e6:,.2f} m", "gmv"),
+        ("brand-value index", f"{now['brand_value_index']:.3f}", "brand-value"),
+        ("promotion-heavy share", f"{now['promo_strategy_share']:.0%}", "promo"),
+        ("mean deal-proneness", f"{now['mean_deal_proneness']:.3f}", "deal"),
+        ("contract switches", f"{switches}", "switches"),
+    ]
 
 
 # =============================================================================================
@@ -199,7 +254,8 @@ def timeseries(model: AgencyMarket) -> pd.DataFrame:
 def frontend_packages() -> list[str]:
     """The npm packages (``name@version``) whose files the Solara page loads from its CDN.
 
-    Read from the installed Solara's page template, so they follow Solara's version.
+    Read from the installed Solara's page template and its ECharts component (the charts),
+    so they follow Solara's version.
     """
     import re
 
@@ -210,6 +266,8 @@ def frontend_packages() -> list[str]:
     template = (Path(solara.server.__file__).parent / "templates" / "solara.html.j2").read_text()
     found = re.findall(r"\{\{cdn\}\}/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)/", template)
     found += re.findall(r"^/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)/", server_settings.assets.fontawesome_path)
+    echarts = (Path(solara.__file__).parent / "components" / "echarts.vue").read_text()
+    found += [f"echarts@{v}" for v in re.findall(r'const version = "([\w.-]+)";', echarts)]
     unused = "solara-vuetify-app@" if ipyvue.__version__.startswith("3") else "solara-vuetify3-app@"
     return sorted({p for p in found if unused not in p})
 
@@ -270,52 +328,91 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 # =============================================================================================
-# The figure
+# The charts
 # =============================================================================================
-def make_figure(ts: pd.DataFrame, previous: pd.DataFrame | None = None, *,
-                label: str = "this run", previous_label: str = "previous run") -> Figure:
-    """Four panels: GMV, brand-value index, promotion-heavy share, deal-proneness.
+def _points(hist: dict[str, list], col: str, scale: float) -> list[list[float]]:
+    return [[w, float(f"{v * scale:.4g}")] for w, v in zip(hist["week"], hist[col])]
 
-    ``previous`` (another run's time series) is drawn in grey for comparison. Festival weeks
-    (618, Double 11) are marked. Uses ``matplotlib.figure.Figure``, not pyplot, so it is safe in
-    a server thread and leaks nothing.
+
+def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None, *,
+                 label: str = "this run", previous_label: str = "previous run") -> dict[str, Any]:
+    """The four panels as one ECharts option: GMV, brand-value index, promotion-heavy share,
+    deal-proneness, with festival weeks (618, Double 11) marked.
+
+    ``previous`` (another run's :func:`history`) is drawn dashed in grey for comparison. The
+    option is plain data (lists of numbers rounded to 4 significant digits), drawn in the
+    browser: building it costs the server about a millisecond a week shown.
     """
-    fig = Figure(figsize=(10, 6.8), dpi=100)  # fixed margins: constrained layout doubles the cost
-    fig.subplots_adjust(left=0.06, right=0.985, top=0.955, bottom=0.2, hspace=0.22, wspace=0.16)
-    axes = fig.subplots(2, 2, sharex=True).ravel()
-    weeks = [len(ts)] + ([len(previous)] if previous is not None else [])
-    xmax = max(52, *weeks)
-    for ax, (col, title, scale) in zip(axes, PANELS):
-        for w in range(xmax):
-            if is_festival(w):
-                ax.axvline(w, color=FESTIVAL_COLOR, lw=0.8, alpha=0.5, zorder=0)
-        if previous is not None and len(previous):
-            ax.plot(previous["week"], previous[col] * scale, color=PREVIOUS_COLOR, lw=1.2,
-                    ls="--", label=previous_label)
-        if len(ts):
-            ax.plot(ts["week"], ts[col] * scale, color=CURRENT_COLOR, lw=1.6, label=label)
-        if col == "brand_value_index":
-            ax.axhline(1.0, color="black", lw=0.6, alpha=0.6)
-        if col in ("promo_strategy_share", "mean_deal_proneness"):
-            ax.set_ylim(-0.03, 1.03)
-        ax.set_title(title, fontsize=11)
-        ax.set_xlim(0, xmax)
-        ax.grid(alpha=0.25)
-    for ax in axes[2:]:
-        ax.set_xlabel("week")
-    if not len(ts):
-        axes[0].text(0.5, 0.5, "week 0: press Step or Play", transform=axes[0].transAxes,
-                     ha="center", va="center", color="grey")
-    handles, labels = axes[0].get_legend_handles_labels()
-    handles.append(axes[0].axvline(-1, color=FESTIVAL_COLOR, lw=0.8, alpha=0.5))
-    labels.append("festival week (618, Double 11)")
-    fig.legend(handles, labels, loc="lower center", ncol=1, frameon=False, fontsize=9)
-    return fig
+    weeks = [len(hist["week"])] + ([len(previous["week"])] if previous else [])
+    xmax = 13 * max(4, *(-(-w // 13) for w in weeks))  # whole quarters, at least a year
+    ticks = 13 * -(-xmax // (13 * 8))  # labels on quarters, at most about eight of them
+    festivals = [w for w in range(xmax) if is_festival(w)]
+    left, top = ("6%", "56%"), ("7%", "50%")
+    option: dict[str, Any] = {
+        "animation": False,
+        "textStyle": {"fontSize": 12},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "line"}},
+        "legend": {"bottom": 0, "itemGap": 24, "textStyle": {"fontSize": 12}},
+        "title": [], "grid": [], "xAxis": [], "yAxis": [], "series": [],
+    }
+    for i, (col, title, scale) in enumerate(PANELS):
+        x, y = left[i % 2], top[i // 2]
+        option["title"].append({"text": title, "left": x, "top": f"{float(y[:-1]) - 6:g}%",
+                                "textStyle": {"fontSize": 14, "fontWeight": "normal"}})
+        option["grid"].append({"left": x, "top": y, "width": "40%", "height": "32%",
+                               "containLabel": True})
+        option["xAxis"].append({"type": "value", "gridIndex": i, "min": 0, "max": xmax,
+                                "interval": ticks,
+                                "name": "week" if i >= 2 else "", "nameLocation": "middle",
+                                "nameGap": 24, "splitLine": {"lineStyle": {"opacity": 0.4}}})
+        share = col in ("promo_strategy_share", "mean_deal_proneness")
+        option["yAxis"].append({"type": "value", "gridIndex": i, "scale": not share,
+                                **({"min": 0, "max": 1} if share else {}),
+                                "splitLine": {"lineStyle": {"opacity": 0.4}}})
+        on = {"xAxisIndex": i, "yAxisIndex": i}
+        marks = [{"xAxis": w} for w in festivals]
+        if col == "brand_value_index":  # the week-0 level
+            marks.append({"yAxis": 1, "lineStyle": {"color": "#000", "type": "solid", "opacity": 0.5}})
+        option["series"].append({
+            "name": FESTIVAL_LABEL, "type": "line", "data": [], **on, "silent": True,
+            "color": FESTIVAL_COLOR, "markLine": {
+                "silent": True, "symbol": "none", "label": {"show": False}, "animation": False,
+                "lineStyle": {"color": FESTIVAL_COLOR, "type": "solid", "width": 1, "opacity": 0.6},
+                "data": marks}})
+        if previous:
+            option["series"].append({
+                "name": previous_label, "type": "line", **on, "showSymbol": False,
+                "color": PREVIOUS_COLOR, "lineStyle": {"type": "dashed", "width": 1.5},
+                "data": _points(previous, col, scale)})
+        option["series"].append({
+            "name": label, "type": "line", **on, "showSymbol": len(hist["week"]) == 1,
+            "color": CURRENT_COLOR, "lineStyle": {"width": 2}, "data": _points(hist, col, scale)})
+    if not len(hist["week"]):
+        option["graphic"] = [{"type": "text", "left": "18%", "top": "22%", "silent": True,
+                              "style": {"text": "week 0: press Step or Play", "fill": "#888",
+                                        "fontSize": 15}}]
+    return option
 
 
 # =============================================================================================
 # The page
 # =============================================================================================
+class Run:
+    """One market on the page: the model, the settings it was built from, its week-0 stats."""
+
+    def __init__(self, preset: str, settings: dict[str, Any], seed: int):
+        self.model = build_model(preset, settings, seed)  # ValueError for an invalid setting
+        self.preset, self.settings, self.seed = preset, dict(settings), int(seed)
+        self.label = describe(preset, settings)
+        self.start = week_zero(self.model)
+
+
+def nudged(control: dict[str, Any], value: Any, steps: int) -> Any:
+    """``value`` moved by ``steps`` slider steps, kept on the slider (and off float noise)."""
+    new = min(control["max"], max(control["min"], value + steps * control["step"]))
+    return int(new) if control["kind"] == "int" else round(new, 10)
+
+
 @solara.component
 def Control(control: dict[str, Any], value: Any, on_value) -> None:
     name = control["name"]
@@ -324,10 +421,18 @@ def Control(control: dict[str, Any], value: Any, on_value) -> None:
             solara.Select(control["label"], values=control["values"], value=value, on_value=on_value)
         elif control["kind"] == "checkbox":
             solara.Checkbox(label=control["label"], value=value, on_value=on_value)
-        else:
+        else:  # a slider, and a step down or up: a click on a slider's track jumps far
             slider = solara.SliderInt if control["kind"] == "int" else solara.SliderFloat
-            slider(control["label"], value=value, min=control["min"], max=control["max"],
-                   step=control["step"], on_value=on_value, thumb_label=False)
+            with solara.Row(gap="0px", style={"align-items": "center"}):
+                solara.Button(icon_name="mdi-minus", icon=True, style=NUDGE_STYLE,
+                              classes=[f"btn-down-{name}"], disabled=value <= control["min"],
+                              on_click=lambda: on_value(nudged(control, value, -1)))
+                with solara.Column(style={"flex-grow": "1"}):
+                    slider(control["label"], value=value, min=control["min"], max=control["max"],
+                           step=control["step"], on_value=on_value, thumb_label=False)
+                solara.Button(icon_name="mdi-plus", icon=True, style=NUDGE_STYLE,
+                              classes=[f"btn-up-{name}"], disabled=value >= control["max"],
+                              on_click=lambda: on_value(nudged(control, value, 1)))
         solara.Text(f"{control['label']}: {format_value(name, value)}",
                     classes=[f"value-{name}"], style={"font-size": "0.85em", "font-weight": "bold"})
         solara.Text(control["help"], style={"font-size": "0.75em", "color": "#666"})
@@ -342,69 +447,95 @@ def Stat(label: str, value: str, name: str) -> None:
 
 
 @solara.component
+def Market(run: solara.Reactive, shown: solara.Reactive, previous: solara.Reactive) -> None:
+    """The week counter, stat cards and charts: the only part that re-renders as weeks pass."""
+    r = run.value
+    hist = history(r.model, shown.value)
+    prev = previous.value
+    with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+        for label, value, name in stat_cards(hist, r.start):
+            Stat(label, value, name)
+    with solara.Column(classes=["charts"]):
+        solara.FigureEcharts(
+            option=chart_option(hist, prev[1] if prev else None, label=r.label,
+                                previous_label=prev[0] if prev else "previous run"),
+            attributes={"style": "height: 660px; width: 100%"}, responsive=True)
+    solara.Text(f"This run: {r.label} (seed {r.seed}).", classes=["run-label"],
+                style={"font-size": "0.85em"})
+
+
+@solara.component
 def Page() -> None:
-    start = solara.use_memo(initial_settings, [])
-    preset = solara.use_reactive(DEFAULT_PRESET)
-    settings = solara.use_reactive(start)
-    seed = solara.use_reactive(0)
-    first = solara.use_memo(lambda: build_model(DEFAULT_PRESET, start, 0), [])
-    model = solara.use_reactive(first)
+    first = solara.use_memo(lambda: Run(DEFAULT_PRESET, initial_settings(), 0), [])
     # use_reactive(v) resets the state whenever v differs from the last render's v: memoise
-    first_frame = solara.use_memo(lambda: timeseries(first), [])
-    run_label = solara.use_reactive(describe(DEFAULT_PRESET, start))
-    frame = solara.use_reactive(first_frame)
-    previous = solara.use_reactive(None)  # (label, time series) of the run before
-    playing = solara.use_reactive(False)
+    run = solara.use_reactive(first)
+    shown = solara.use_reactive(0)  # the week on the page; the play thread may be one ahead
+    previous = solara.use_reactive(None)  # (label, history) of the run before
+    play = solara.use_reactive(None)  # while playing: the Event that Pause sets
+    speed = solara.use_reactive(DEFAULT_SPEED)
     error = solara.use_reactive(None)
-    lock = solara.use_memo(threading.Lock, [])
+    lock = solara.use_memo(threading.Lock, [])  # held while the market steps
+
+    def pause() -> None:
+        stop = play.value
+        if stop is None:
+            return
+        stop.set()  # the play loop checks it, under the lock, before every week
+        with lock:  # a week being computed finishes; no week starts after it
+            pass
+        shown.set(run.value.model.week)
+        play.set(None)
+
+    def play_loop(stop: threading.Event, r: Run) -> None:
+        m = r.model
+        due = last_frame = time.monotonic()
+        while True:
+            with lock:
+                if stop.is_set():
+                    return
+                if m.week >= MAX_WEEKS:
+                    break
+                m.step()
+            now = time.monotonic()
+            if now - last_frame >= FRAME_SECONDS or speed.value <= 1 / FRAME_SECONDS:
+                if run.value is r:
+                    shown.set(m.week)
+                last_frame = now
+            due = max(due + 1 / speed.value, now - 0.5)  # late by more than 0.5 s: no sprint
+            stop.wait(max(0.0, due - time.monotonic()))  # Pause wakes it at once
+        if play.value is stop:  # ran to the end
+            shown.set(m.week)
+            play.set(None)
+
+    stop_now, run_now = play.value, run.value
+    solara.lab.use_task(lambda: play_loop(stop_now, run_now) if stop_now is not None else None,
+                        dependencies=[stop_now], prefer_threaded=True)
+
+    def advance(weeks: int) -> None:
+        m = run.value.model
+        with lock:
+            for _ in range(weeks):
+                if m.week >= MAX_WEEKS:
+                    break
+                m.step()
+        shown.set(m.week)
 
     def restart(new_preset: str, new_settings: dict[str, Any], new_seed: int) -> None:
         try:
-            fresh = build_model(new_preset, new_settings, new_seed)
+            fresh = Run(new_preset, new_settings, new_seed)
         except ValueError as exc:
             error.set(str(exc))
             return
-        with lock:
-            if len(frame.value):
-                previous.set((run_label.value, frame.value))
-            error.set(None)
-            preset.set(new_preset)
-            settings.set(dict(new_settings))
-            seed.set(int(new_seed))
-            model.set(fresh)
-            run_label.set(describe(new_preset, new_settings))
-            frame.set(timeseries(fresh))
+        pause()
+        old = run.value
+        if old.model.week:
+            previous.set((old.label, history(old.model)))
+        error.set(None)
+        run.set(fresh)
+        shown.set(0)
 
-    def advance(weeks: int) -> None:
-        with lock:
-            m = model.value
-            for _ in range(weeks):
-                if m.week >= MAX_WEEKS:
-                    playing.set(False)
-                    break
-                m.step()
-            frame.set(timeseries(m))
-
-    def play_loop() -> None:
-        while playing.value:
-            with lock:  # Pause may have come while this thread waited
-                if not playing.value:
-                    break
-            advance(PLAY_WEEKS_PER_FRAME)
-            time.sleep(PLAY_PAUSE_SECONDS)
-
-    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
-
-    def change(name: str, value: Any) -> None:
-        restart(preset.value, {**settings.value, name: value}, seed.value)
-
-    ts = frame.value
-    prev = previous.value
-    fig = solara.use_memo(
-        lambda: make_figure(ts, prev[1] if prev else None, label=run_label.value,
-                            previous_label=prev[0] if prev else "previous run"),
-        [id(ts), id(prev), run_label.value])
-
+    r = run.value
+    playing = play.value is not None
     with solara.Column(style={"padding": "12px", "max-width": "1600px"}):
         solara.HTML(tag="h2", unsafe_innerHTML=TITLE, style="margin: 0")
         solara.HTML(tag="p", unsafe_innerHTML=INTRO, style="margin: 0")
@@ -413,46 +544,88 @@ def Page() -> None:
                 with solara.Card("Run", margin=0):
                     with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
                         solara.Button("Reset", color="primary", outlined=True, classes=["btn-reset"],
-                                      on_click=lambda: restart(preset.value, settings.value,
-                                                               seed.value))
+                                      on_click=lambda: restart(r.preset, r.settings, r.seed))
                         for n in STEP_CHOICES:
                             solara.Button("Step" if n == 1 else f"+{n} weeks", color="primary",
-                                          classes=[f"btn-step-{n}"], disabled=playing.value,
+                                          classes=[f"btn-step-{n}"], disabled=playing,
                                           on_click=lambda n=n: advance(n))
-                        solara.Button("Pause" if playing.value else "Play", color="primary",
+                        solara.Button("Pause" if playing else "Play", color="primary",
                                       classes=["btn-play"],
-                                      on_click=lambda: playing.set(not playing.value))
+                                      on_click=pause if playing else lambda: play.set(threading.Event()))
+                    with solara.Column(gap="0px", classes=["control-speed"]):
+                        solara.Text("Play speed (weeks per second; a big market may be slower)",
+                                    style={"font-size": "0.85em"})
+                        solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS),
+                                                   on_value=speed.set, dense=True)
                     solara.Text("Changing any setting restarts the market at week 0; the run "
                                 "before stays on the charts in grey.", style={"font-size": "0.8em"})
                 with solara.Card("Contract and market", margin=0):
                     with solara.Column(classes=["control-preset"], gap="0px"):
-                        solara.Select("preset", values=list(PRESETS), value=preset.value,
+                        solara.Select("preset", values=list(PRESETS), value=r.preset,
                                       on_value=lambda v: restart(
-                                          v, settings_for_preset(v, settings.value), seed.value))
-                        solara.Text(PRESETS[preset.value]["description"],
+                                          v, settings_for_preset(v, r.settings), r.seed))
+                        solara.Text(PRESETS[r.preset]["description"],
                                     style={"font-size": "0.75em", "color": "#666"})
                     for control in CONTROLS:
-                        Control(control, settings.value[control["name"]],
-                                lambda v, n=control["name"]: change(n, v))
-                    solara.InputInt("random seed", value=seed.value,
-                                    on_value=lambda v: restart(preset.value, settings.value, v or 0))
+                        Control(control, r.settings[control["name"]],
+                                lambda v, n=control["name"]: restart(r.preset, {**r.settings, n: v},
+                                                                     r.seed))
+                    solara.InputInt("random seed", value=r.seed,
+                                    on_value=lambda v: restart(r.preset, r.settings, v or 0))
             with solara.Column(gap="8px"):
                 if error.value:
                     solara.Error(error.value)
-                week = len(ts)
-                last = ts.iloc[-1] if week else None
-                with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
-                    Stat("week", f"Week {week}", "week")
-                    Stat("GMV last week", f"RMB {last['gmv'] / 1e6:,.2f} m" if week else "-", "gmv")
-                    Stat("brand-value index",
-                         f"{last['brand_value_index']:.3f}" if week else "1.000", "brand-value")
-                    Stat("promotion-heavy share",
-                         f"{last['promo_strategy_share']:.0%}" if week else "-", "promo")
-                    Stat("mean deal-proneness",
-                         f"{last['mean_deal_proneness']:.3f}" if week else "-", "deal")
-                    Stat("contract switches",
-                         f"{int(ts['contract_switches'].sum())}" if week else "0", "switches")
-                with solara.Column(classes=["charts"]):
-                    solara.FigureMatplotlib(fig, format="png", dependencies=[id(ts), id(prev)])
-                solara.Text(f"This run: {run_label.value} (seed {seed.value}).",
-                            classes=["run-label"], style={"font-size": "0.85em"})
+                Market(run, shown, previous)
+
+
+# =============================================================================================
+# Serving the page (`agency-sim app`)
+# =============================================================================================
+def port_in_use(host: str, port: int) -> bool:
+    """True if a server already listens on ``host:port`` (so binding it would fail)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        # as uvicorn binds: a port left in TIME_WAIT by a server just stopped is free
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise ValueError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
+    return False
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ``ValueError`` (one line, naming a free port to use instead) if ``port`` is taken."""
+    if not 0 < port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {port}")
+    if not port_in_use(host, port):
+        return
+    free = next((p for p in range(port + 1, min(port + 50, 65536)) if not port_in_use(host, p)), None)
+    hint = f", e.g. --port {free}" if free else ""
+    raise ValueError(f"port {port} on {host} is already in use (another agency-sim app?): "
+                     f"pass --port N to use another port{hint}")
+
+
+def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bool = False) -> None:
+    """Become the app's server (``solara run`` in production mode) on ``host:port``.
+
+    A taken port raises ``ValueError`` before anything starts. The page's front-end files are
+    fetched from the npm registry when no CDN is reachable (:func:`ensure_frontend_assets`);
+    if that fails too, a one-line warning says why and the server starts all the same.
+    """
+    check_port(host, port)
+    try:
+        ensure_frontend_assets()
+    except RuntimeError as exc:
+        print(f"agency-sim: warning: {exc}", file=sys.stderr)
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home from class
+    from solara.__main__ import cli as solara_cli
+
+    args = ["run", os.path.abspath(__file__), "--host", host, "--port", str(port), "--production"]
+    if not open_browser:
+        args.append("--no-open")
+    print(f"agency-sim: the app is starting at http://{host}:{port}/ (Ctrl+C stops it)", flush=True)
+    # in this process, not a new one: the model and Solara are imported already (seconds saved)
+    solara_cli(args, prog_name="solara")

@@ -2,8 +2,10 @@
 
 The app is started with ``solara run`` on a free loopback port and driven with Playwright in
 headless Debian Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it). The test does what a
-student does: loads the page, moves the commission slider, steps the market, and checks that the
-page reports no console errors, that the setting took effect and that the charts changed.
+student does: loads the page, steps, plays and pauses the market, moves the commission slider,
+and checks that the page reports no console errors, that the setting took effect, that the
+charts changed, that Pause stopped the market at once and that the server printed no warnings.
+It waits for conditions on the page (the week counter, a label), never for a length of time.
 
 Chromium missing is a failure with a clear message, not a skip: CI installs it.
 Set ``AGENCY_SIM_SAVE_SCREENSHOT=1`` to also refresh docs/img/app.png.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -78,6 +81,95 @@ def test_choosing_a_preset_keeps_the_chosen_agency_policy_unless_it_names_one():
     assert region["agency_policy"] == PRESETS["region_sales_driven"]["params"]["agency_policy"]
 
 
+def test_stat_cards_have_numbers_from_week_zero_and_follow_the_weeks():
+    from model.app import Run, history, stat_cards, settings_for_preset
+
+    run = Run("typical_tp", {**settings_for_preset("typical_tp"), "n_consumers": 500}, seed=3)
+    cards = {name: value for _, value, name in stat_cards(history(run.model), run.start)}
+    assert cards["week"] == "Week 0"
+    assert cards["brand-value"] == "1.000" and cards["switches"] == "0"
+    for name in ("gmv", "promo", "deal"):  # the burn-in's market, not a placeholder
+        assert any(ch.isdigit() for ch in cards[name]), (name, cards[name])
+    assert float(cards["gmv"].split()[1]) > 0
+    for _ in range(3):
+        run.model.step()
+    hist = history(run.model)
+    last = run.model.datacollector.get_model_vars_dataframe().iloc[-1]
+    cards = {name: value for _, value, name in stat_cards(hist, run.start)}
+    assert cards["week"] == "Week 3"
+    assert cards["brand-value"] == f"{last['brand_value_index']:.3f}"
+    assert cards["gmv"] == f"RMB {last['gmv'] / 1e6:,.2f} m"
+    # a page showing an earlier week reads only that week's numbers
+    assert {n: v for _, v, n in stat_cards(history(run.model, 1), run.start)}["week"] == "Week 1"
+
+
+def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
+    from model.agents import is_festival
+    from model.app import PANELS, Run, chart_option, history, settings_for_preset
+
+    run = Run("typical_tp", {**settings_for_preset("typical_tp"), "n_consumers": 500}, seed=3)
+    empty = chart_option(history(run.model))
+    assert len(empty["grid"]) == len(PANELS) and "week 0" in empty["graphic"][0]["style"]["text"]
+    for _ in range(60):
+        run.model.step()
+    before = history(run.model, 20)
+    opt = chart_option(history(run.model), before, label="now", previous_label="before")
+    assert "graphic" not in opt and opt["animation"] is False
+    assert {x["max"] for x in opt["xAxis"]} == {65}  # 60 weeks: drawn to the next whole quarter
+    gmv = run.model.datacollector.model_vars["gmv"]
+    for i, (col, _, scale) in enumerate(PANELS):
+        series = [s for s in opt["series"] if s["xAxisIndex"] == i]
+        marks, prev, now = series
+        assert [m["xAxis"] for m in marks["markLine"]["data"] if "xAxis" in m] == \
+            [w for w in range(65) if is_festival(w)]
+        assert prev["name"] == "before" and prev["lineStyle"]["type"] == "dashed"
+        assert [p[0] for p in prev["data"]] == list(range(20))
+        assert now["name"] == "now" and len(now["data"]) == 60
+        if col == "gmv":
+            assert now["data"][7][1] == pytest.approx(gmv[7] * scale, rel=1e-3)
+    import json
+
+    json.dumps(opt)  # plain data: what the browser receives
+
+
+def test_nudge_buttons_move_a_slider_one_step_and_stay_on_it():
+    from model.app import CONTROLS, nudged
+
+    commission = next(c for c in CONTROLS if c["name"] == "commission_rate")
+    assert commission["step"] == pytest.approx(0.01)  # one point of GMV
+    assert nudged(commission, 0.08, 1) == 0.09 and nudged(commission, 0.08, -1) == 0.07
+    assert nudged(commission, commission["min"], -1) == commission["min"]
+    assert nudged(commission, commission["max"], 1) == commission["max"]
+    weeks = next(c for c in CONTROLS if c["name"] == "contract_weeks")
+    assert nudged(weeks, 52, 1) == 52 + weeks["step"] and isinstance(nudged(weeks, 52, 1), int)
+
+
+def test_a_second_app_on_a_busy_port_says_to_pass_port_and_exits_2(capsys):
+    from experiments.cli import main
+    from model.app import check_port
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ValueError, match=rf"port {port} on 127.0.0.1 is already in use.*--port"):
+            check_port("127.0.0.1", port)
+        assert main(["app", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--port" in err and "Traceback" not in err
+    suggested = int(re.search(r"e\.g\. --port (\d+)", err).group(1))
+    with socket.socket() as s:  # the port it suggests is free
+        s.bind(("127.0.0.1", suggested))
+    assert main(["app", "--port", "70000"]) == 2
+    assert "between 1 and 65535" in capsys.readouterr().err
+
+
+def test_the_page_front_end_files_include_the_charts_library():
+    from model.app import frontend_packages
+
+    assert any(p.startswith("echarts@") for p in frontend_packages())
+
+
 # ---------------------------------------------------------------------------------------------
 # The browser test
 # ---------------------------------------------------------------------------------------------
@@ -100,20 +192,27 @@ def frontend_assets():
 
 @pytest.fixture
 def app_url(tmp_path, frontend_assets):
+    """The app served as `agency-sim app` serves it; yields (url, path of the server's stderr)."""
     port = _free_port()
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1",
            "SOLARA_ASSETS_PROXY_CACHE_DIR": str(frontend_assets)}
-    log = open(tmp_path / "solara.log", "w")
+    env.pop("PYTHONWARNINGS", None)  # the server's own warning filters, as a user gets them
+    out_path, err_path = tmp_path / "solara.out", tmp_path / "solara.err"
+    out, err = open(out_path, "w"), open(err_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port",
          str(port), "--no-open", "--production"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=tmp_path, env=env, stdout=out, stderr=err)
     url = f"http://127.0.0.1:{port}/"
+
+    def logs() -> str:
+        return f"{out_path.read_text()}{err_path.read_text()}"
+
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"solara exited with {proc.returncode}:\n{(tmp_path / 'solara.log').read_text()}")
+                pytest.fail(f"solara exited with {proc.returncode}:\n{logs()}")
             try:
                 with urllib.request.urlopen(url, timeout=5) as r:
                     if r.status == 200:
@@ -121,9 +220,9 @@ def app_url(tmp_path, frontend_assets):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the app did not answer at {url}:\n{(tmp_path / 'solara.log').read_text()}")
-            time.sleep(0.5)
-        yield url
+                pytest.fail(f"the app did not answer at {url}:\n{logs()}")
+            time.sleep(0.5)  # polling for the server to come up, not waiting on the page
+        yield url, err_path
     finally:
         proc.terminate()
         try:
@@ -131,7 +230,8 @@ def app_url(tmp_path, frontend_assets):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
+        out.close()
+        err.close()
 
 
 def _browser(playwright):
@@ -151,25 +251,29 @@ def _changed_fraction(png_a: bytes, png_b: bytes) -> float:
 
 
 def _week(page) -> int:
-    import re
-
     m = re.search(r"Week (\d+)", page.locator(".stat-week").inner_text())
     return int(m.group(1)) if m else -1
 
 
-def _percent(text: str) -> int:
-    import re
+def _shows(name: str, text: str) -> re.Pattern:
+    """The value line of control ``name`` showing exactly ``text`` ("commission rate: 9% of GMV")."""
+    return re.compile(rf"^{re.escape(name)}: {re.escape(text)}$")
 
-    m = re.search(r"(\d+)%", text)
-    return int(m.group(1)) if m else -1
+
+def _exactly_week(n: int) -> re.Pattern:
+    return re.compile(rf"Week {n}$")
 
 
 def test_app_in_headless_chromium(app_url, tmp_path):
+    """Every wait is for a condition on the page (the week counter, a label), never a sleep."""
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:  # pragma: no cover - the dev extra installs it
         pytest.fail("the playwright python package is missing: pip install -e '.[dev]'")
 
+    from model.app import SPEEDS
+
+    url, server_stderr = app_url
     problems: list[str] = []
     with sync_playwright() as pw:
         browser = _browser(pw)
@@ -179,62 +283,70 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.set_default_timeout(UI_TIMEOUT_MS)
         expect.set_options(timeout=UI_TIMEOUT_MS)
-        page.goto(app_url, wait_until="networkidle")
+        page.goto(url, wait_until="networkidle")
 
-        # the page: the run buttons, a control per contract term, four charts at week 0
+        # the page: the run buttons, a control per contract term, four charts at week 0, and
+        # stat cards with numbers from the first render
         week = page.locator(".stat-week")
-        expect(week).to_contain_text("Week 0")
-        charts = page.locator(".charts img")
-        expect(charts).to_be_visible()
+        expect(week).to_have_text(_exactly_week(0))
+        for card in ("gmv", "brand-value", "promo", "deal"):
+            expect(page.locator(f".stat-{card}")).to_contain_text(re.compile(r"\d"))
+        charts = page.locator(".charts .solara-echarts")
+        expect(charts.locator("canvas").first).to_be_visible()
         for name in ("preset", "commission_rate", "base_fee", "contract_weeks",
-                     "evaluation_brand_weight", "agency_policy", "n_consumers"):
+                     "evaluation_brand_weight", "agency_policy", "n_consumers", "speed"):
             expect(page.locator(f".control-{name}")).to_be_visible()
         commission = page.locator(".value-commission_rate")
-        expect(commission).to_contain_text("8%")  # the starting preset's commission
+        expect(commission).to_have_text(_shows("commission rate", "8% of GMV"))  # the preset's
         chart_at_start = charts.screenshot()
-        src_at_start = charts.get_attribute("src")
 
         # a student steps the market: one week, then a quarter; the charts draw the weeks
         page.locator(".btn-step-1").click()
-        expect(week).to_contain_text("Week 1")
+        expect(week).to_have_text(_exactly_week(1))
         page.locator(".btn-step-13").click()
-        expect(week).to_contain_text("Week 14")
-        expect(charts).not_to_have_attribute("src", src_at_start)
+        expect(week).to_have_text(_exactly_week(14))
         changed = _changed_fraction(chart_at_start, charts.screenshot())
         assert changed > 0.002, f"the charts barely changed after 14 weeks ({changed:.4%} of pixels)"
 
-        # plays to the end of the first year and pauses
-        page.locator(".btn-play").click()
-        expect(page.locator(".btn-play")).to_contain_text("Pause")
+        # plays at the top speed and pauses: Pause stops at once. The app checks for Pause
+        # before every week and the Pause handler waits for a week being computed, so the
+        # week on the page when the button turns back to Play is final by design
+        page.locator(".control-speed").get_by_role("button", name=str(max(SPEEDS)), exact=True).click()
+        play = page.locator(".btn-play")
+        play.click()
+        expect(play).to_contain_text("Pause")
+        expect(page.locator(".btn-step-1")).to_be_disabled()
         page.wait_for_function(
             "() => { const m = document.querySelector('.stat-week').innerText.match(/Week (\\d+)/);"
-            " return m && Number(m[1]) >= 52; }")
-        page.locator(".btn-play").click()
-        expect(page.locator(".btn-play")).to_contain_text("Play")
-        page.wait_for_timeout(800)  # a frame already being computed may still land
+            " return m && Number(m[1]) >= 30; }")
+        play.click()
+        expect(play).to_contain_text("Play")
         paused_at = _week(page)
-        page.wait_for_timeout(1000)
-        assert _week(page) == paused_at, "the market kept running after Pause"
+        # had a week been computed after Pause, the next Step would not land on paused_at + 1
+        page.locator(".btn-step-1").click()
+        expect(week).to_have_text(_exactly_week(paused_at + 1))
+        page.locator(".btn-step-13").click()
+        expect(week).to_have_text(_exactly_week(paused_at + 14))
+        page.locator(".control-speed").get_by_role("button", name="1", exact=True).click()
+        expect(week).to_have_text(_exactly_week(paused_at + 14))  # after one more round trip
 
-        # raises the commission from 8% to 30% with the keyboard on the slider's thumb: the
-        # market restarts at week 0 under the new contract, the old run stays on the charts
-        thumb = page.locator(".control-commission_rate [role=slider]")
-        for _ in range(80):  # one key at a time: each press restarts the market, and a press
-            # sent while the page redraws can be dropped on a busy machine, so read and steer
-            before = commission.inner_text()
-            shown = _percent(before)
-            if shown == 30:
-                break
-            thumb.press("ArrowRight" if shown < 30 else "ArrowLeft")
-            deadline = time.monotonic() + 5  # wait for this key's restart to show (or give up
-            while commission.inner_text() == before and time.monotonic() < deadline:  # on it)
-                page.wait_for_timeout(100)
-        expect(commission).to_contain_text("30%")
+        # raises the commission from 8% to 30% with the slider's + button, one click a point,
+        # each click waited for: each restarts the market under the new contract at week 0,
+        # and the run before stays on the charts
+        up = page.locator(".btn-up-commission_rate")
+        for pct in range(9, 31):
+            up.click()
+            expect(commission).to_have_text(_shows("commission rate", f"{pct}% of GMV"))
         expect(page.locator(".run-label")).to_contain_text("commission 30%")
-        expect(week).to_contain_text("Week 0")
+        expect(week).to_have_text(_exactly_week(0))
+        # the slider's own step is one point too (the arrow keys move the thumb one step)
+        page.locator(".control-commission_rate [role=slider]").press("ArrowRight")
+        expect(commission).to_have_text(_shows("commission rate", "31% of GMV"))
+        page.locator(".btn-down-commission_rate").click()
+        expect(commission).to_have_text(_shows("commission rate", "30% of GMV"))
         for n in range(1, 5):
             page.locator(".btn-step-13").click()
-            expect(week).to_contain_text(f"Week {13 * n}")
+            expect(week).to_have_text(_exactly_week(13 * n))
         assert not page.locator(".v-alert.error--text, .v-alert.text-error").count(), \
             page.locator(".v-alert").all_inner_texts()
 
@@ -245,15 +357,15 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         page.locator(".control-preset .v-field, .control-preset .v-select__slot").first.click()
         page.get_by_role("option", name="sales_is_king").click()
         expect(page.locator(".value-base_fee")).to_contain_text("RMB 5,000")
-        expect(commission).to_contain_text("30%")
+        expect(commission).to_have_text(_shows("commission rate", "30% of GMV"))
         expect(page.locator(".value-contract_weeks")).to_contain_text("26")
         expect(page.locator(".run-label")).to_contain_text("sales_is_king")
         expect(page.locator(".value-agency_policy")).to_contain_text("learning")  # kept
         page.locator(".btn-step-13").click()
-        expect(week).to_contain_text("Week 13")
+        expect(week).to_have_text(_exactly_week(13))
         # and Reset starts the same contract again at week 0
         page.locator(".btn-reset").click()
-        expect(week).to_contain_text("Week 0")
+        expect(week).to_have_text(_exactly_week(0))
         browser.close()
 
     assert shot.stat().st_size > 10_000
@@ -261,3 +373,5 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, ROOT / "docs" / "img" / "app.png")
     assert not problems, "the page logged errors:\n" + "\n".join(problems)
+    stderr = server_stderr.read_text()
+    assert not stderr.strip(), f"the server printed to stderr (warnings, errors):\n{stderr}"
