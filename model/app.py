@@ -47,6 +47,7 @@ import solara  # noqa: E402
 
 from model import PARAM_SPECS, PRESETS, AgencyMarket, Params  # noqa: E402
 from model.agents import is_festival  # noqa: E402
+from model.params import FOCAL_TERMS  # noqa: E402
 
 # Solara warns on every page load from 127.0.0.1 that its session cookie cannot be
 # SameSite=None without https; that matters only when the page is embedded in an iframe on
@@ -59,7 +60,9 @@ DEFAULT_PRESET = "typical_tp"
 # do; under the "fixed" policy every agency keeps its archetype and a contract only moves money.
 APP_START = {"agency_policy": "learning"}
 APP_CONTROLS = ("commission_rate", "base_fee", "contract_weeks", "evaluation_brand_weight",
-                "brand_bonus_rate", "agency_policy", "n_consumers")
+                "brand_bonus_rate", "agency_policy", "n_consumers",
+                "focal_brands", "focal_commission_rate", "experience_weeks")
+# a focal term's slider stands for the market's term while no brand is focal
 STEP_CHOICES = (1, 13)  # one week; one quarter
 SPEEDS = (1, 2, 5, 10, 20, 50)  # Play's speeds, weeks per second (at most: a big market is slower)
 DEFAULT_SPEED = 5
@@ -121,6 +124,10 @@ def control_for(name: str) -> dict[str, Any]:
     with a step on which all those values lie.
     """
     spec = SPECS[name]
+    if spec.optional:  # a focal term: the slider of the market's term it replaces
+        twin = control_for(FOCAL_TERMS[name])
+        return {**twin, "name": name, "label": label_for(name), "help": spec.description,
+                "default": twin["default"]}
     label = label_for(name)
     unit = spec.unit if spec.unit and spec.unit not in label else ""
     out: dict[str, Any] = {"name": name, "label": label, "unit": unit, "help": spec.description,
@@ -186,9 +193,19 @@ def settings_for_preset(name: str, current: dict[str, Any] | None = None) -> dic
     named = PRESETS[name]["params"]
     out = {}
     for n in APP_CONTROLS:
-        keep = current is not None and SPECS[n].group != "contract" and n not in named
+        keep = current is not None and SPECS[n].group not in ("contract", "focal contract") and n not in named
         out[n] = current[n] if keep else getattr(params, n)
+        if out[n] is None:  # a focal term not set: show the market's
+            out[n] = getattr(params, FOCAL_TERMS[n])
     return out
+
+
+def model_params(preset: str, settings: dict[str, Any]) -> Params:
+    """The parameters of the controls' settings; the focal terms count only with a focal brand."""
+    settings = dict(settings)
+    if not settings.get("focal_brands"):  # no focal brand: no focal terms, the preset's included
+        settings.update({n: None for n in FOCAL_TERMS})
+    return Params.preset(preset, **settings)
 
 
 def initial_settings() -> dict[str, Any]:
@@ -197,7 +214,7 @@ def initial_settings() -> dict[str, Any]:
 
 def build_model(preset: str, settings: dict[str, Any], seed: int) -> AgencyMarket:
     """A fresh market at week 0 (raises ``ValueError`` for an invalid setting)."""
-    return AgencyMarket(Params.preset(preset, **settings), rng=int(seed))
+    return AgencyMarket(model_params(preset, settings), rng=int(seed))
 
 
 def describe(preset: str, settings: dict[str, Any]) -> str:

@@ -332,6 +332,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "params": {"base_fee": 5_000.0, "commission_rate": 0.30, "contract_weeks": 26,
                    "evaluation_brand_weight": 0.0, "brand_bonus_rate": 0.0},
     },
+    "focal_sales_is_king": {
+        "description": "One brand (brand 0) signs 'low fee, high commission' (RMB 5,000 a month, 30%, "
+                       "26-week terms) while its rivals keep the typical TP contract; agencies learn, and "
+                       "arrive with two years of experience.",
+        "params": {"base_fee": 50_000.0, "commission_rate": 0.08, "contract_weeks": 52,
+                   "evaluation_brand_weight": 0.2, "agency_policy": "learning", "experience_weeks": 104,
+                   "focal_brands": 1, "focal_base_fee": 5_000.0, "focal_commission_rate": 0.30,
+                   "focal_contract_weeks": 26, "focal_evaluation_brand_weight": 0.0},
+    },
     "brand_partnership": {
         "description": "Brand partnership: higher fee, 5% commission, a bonus on measured brand "
                        "value, two-year terms, renewal weighted on the brand measure.",

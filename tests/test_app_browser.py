@@ -375,3 +375,17 @@ def test_app_in_headless_chromium(app_url, tmp_path):
     assert not problems, "the page logged errors:\n" + "\n".join(problems)
     stderr = server_stderr.read_text()
     assert not stderr.strip(), f"the server printed to stderr (warnings, errors):\n{stderr}"
+
+
+def test_the_app_can_set_a_focal_brand_on_its_own_terms():
+    from model.app import APP_CONTROLS, build_model, settings_for_preset
+
+    assert {"focal_brands", "focal_commission_rate", "experience_weeks"} <= set(APP_CONTROLS)
+    s = settings_for_preset("focal_sales_is_king")
+    assert s["focal_brands"] == 1 and s["focal_commission_rate"] == 0.30
+    m = build_model("focal_sales_is_king", {**s, "experience_weeks": 0, "n_consumers": 300}, 1)
+    assert m.brands[0].contract.commission_rate == 0.30 and m.brands[0].contract.base_fee == 5_000.0
+    assert {b.contract.commission_rate for b in m.brands[1:]} == {0.08}
+    # no focal brand: the focal sliders (which show the market's terms) and the preset's focal terms are ignored
+    off = build_model("focal_sales_is_king", {**s, "focal_brands": 0, "experience_weeks": 0, "n_consumers": 300}, 1)
+    assert {b.contract.commission_rate for b in off.brands} == {0.08}
