@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--from-csv", metavar="CSV",
                     help="rebuild the document from a previous run's validation.csv (no pattern runs; "
                          "the docking study is rerun)")
+    ap.add_argument("--default-market", action="store_true",
+                    help="with --from-csv: measure the consumer patterns in the default market anew "
+                         "(without --from-csv they are always measured)")
     args = ap.parse_args(argv)
     if args.odd_table:
         print(f"{ODD} " + ("updated" if update_odd() else "already up to date"))
@@ -54,15 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.from_csv:
         ms = read_measurements(Path(args.from_csv))
+        default_csv = Path(args.from_csv).with_name("validation_default_market.csv")
+        default_ms = read_measurements(default_csv) if default_csv.exists() else []
     else:
         ms = measure_all(None, cfg["seeds"], brands=cfg["brands"], p8_seeds=cfg["p8_seeds"],
                            progress=progress)
         pd.DataFrame([m.as_row() for m in ms]).to_csv(out / "validation.csv", index=False)
+    if args.from_csv is None or args.default_market:
+        default_ms = measure_all(None, cfg["seeds"], brands=cfg["brands"], market="default",
+                                 progress=lambda name: progress(f"{name} (default market)"))
+        pd.DataFrame([m.as_row() for m in default_ms]).to_csv(out / "validation_default_market.csv", index=False)
     doc = Path(args.doc)
     doc.parent.mkdir(parents=True, exist_ok=True)
     progress("docking")
     docking = docking_section(cfg["docking_reps"])
-    doc.write_text(build_doc(ms, quick=args.quick, docking=docking,
+    doc.write_text(build_doc(ms, quick=args.quick, docking=docking, default_ms=default_ms,
                              **{k: cfg[k] for k in ("seeds", "brands", "p8_seeds")}), encoding="utf-8")
     for m in ms:
         print(f"{m.pattern:3s} {m.quantity[:70]:70s} {fmt(m.value):>8s} [{fmt(m.ci_low)}, {fmt(m.ci_high)}] "

@@ -26,6 +26,9 @@ lie inside it; for a *sign* or *inequality* the whole interval must lie on the r
 from __future__ import annotations
 
 import math
+import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -223,9 +226,33 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+# Which market the consumer patterns are measured on: "controlled" (the module docstring) or
+# "default", the model's default market with nothing held still but the treated brands' own
+# tactics -- the other agencies promote as usual, festivals are on, contracts switch. The
+# consumer patterns are calibrated on the first; the second shows how far they survive the noise
+# and the interactions of a live market (docs/validation.md, "Robustness").
+MARKETS = ("controlled", "default")
+_MARKET: ContextVar[str] = ContextVar("validation_market", default="controlled")
+
+
+@contextmanager
+def in_market(name: str):
+    """Measure the patterns in ``with in_market("default"):`` on the default market."""
+    if name not in MARKETS:
+        raise ValueError(f"market {name!r} is invalid: allowed is one of {', '.join(MARKETS)}")
+    token = _MARKET.set(name)
+    try:
+        yield
+    finally:
+        _MARKET.reset(token)
+
+
 def controlled(params: Params | None = None, **changes) -> Params:
-    """The controlled market of P1-P7 (see the module docstring), at validation size."""
+    """The controlled market of P1-P7 (see the module docstring), at validation size; inside
+    ``in_market("default")`` the default market at validation size instead."""
     base = params if params is not None else Params(**VALIDATION_SIZE)
+    if _MARKET.get() == "default":
+        return base.replace(**changes)
     return base.replace(**CONTROL, **changes)
 
 
@@ -245,7 +272,9 @@ def run(params: Params, seed: int, steps: int, interventions: Sequence[dict] = (
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    res = simulate(params, steps=steps, seed=int(seed), interventions=list(interventions))
+    with warnings.catch_warnings():  # a steady tactic may be what the agency planned anyway
+        warnings.filterwarnings("ignore", message="the intervention on brand", category=UserWarning)
+        res = simulate(params, steps=steps, seed=int(seed), interventions=list(interventions))
     b = res.brands
     J = params.n_brands
 
@@ -271,8 +300,13 @@ def _brands(params: Params, brands: Sequence[int] | None) -> list[int]:
 
 def _pair(params: Params, seed: int, steps: int, treatment: Sequence[dict],
           effort: float = BASE_EFFORT, base_treatment: Sequence[dict] = ()) -> tuple[Run, Run]:
-    """Baseline and treated run of the controlled market on the same seed."""
+    """Baseline and treated run of the controlled market on the same seed. In the default market
+    only the treated brands are held at steady tactics (so the treatment means the same thing);
+    every other brand's agency runs its own playbook."""
     steady = steady_tactics(params.n_brands, steps, effort)
+    if _MARKET.get() == "default":
+        treated = {iv["brand"] for iv in (*treatment, *base_treatment)}
+        steady = [iv for iv in steady if iv["brand"] in treated]
     base = run(params, seed, steps, steady + list(base_treatment))
     treated = run(params, seed, steps, steady + list(base_treatment) + list(treatment))
     return base, treated
@@ -629,9 +663,15 @@ EXPERIMENTS: dict[str, Callable[..., Measurement | list[Measurement]]] = {
 def measure_all(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
                 brands: Sequence[int] | None = None, patterns: Iterable[str] = tuple(EXPERIMENTS),
                 p8_seeds: Sequence[int] | None = None, p8_params: Params | None = None,
-                progress: Callable[[str], None] | None = None) -> list[Measurement]:
-    """Every pattern's measurements, in table order."""
+                progress: Callable[[str], None] | None = None, market: str = "controlled") -> list[Measurement]:
+    """Every pattern's measurements, in table order; ``market="default"`` measures the consumer
+    patterns (all but P8, which is about the agencies and runs on the full model anyway) on the
+    default market instead of the controlled one."""
     out: list[Measurement] = []
+    if market != "controlled":
+        with in_market(market):
+            return measure_all(params, seeds, brands=brands, patterns=[n for n in patterns if n != "P8"],
+                               progress=progress)
     for name in patterns:
         if progress:
             progress(name)
@@ -643,7 +683,7 @@ def measure_all(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
     return out
 
 
-__all__ = ["Measurement", "Target", "TARGETS", "EXPERIMENTS", "CONTROL", "controlled", "steady_tactics",
+__all__ = ["Measurement", "Target", "TARGETS", "EXPERIMENTS", "CONTROL", "MARKETS", "controlled", "in_market", "steady_tactics",
            "run", "measure_all", "regular_price_elasticity", "promotional_elasticity",
            "post_promotion_dip", "promotion_decomposition", "brand_building_carryover",
            "sustained_promotion_drift", "long_vs_short_run", "multitask_distortion", "promotion_revenue"]

@@ -114,3 +114,33 @@ def test_p8_multitask_distortion_emerges():
 def test_p9_promotion_revenue_goes_to_the_brand_not_the_category():
     for m in measured("P9").values():
         check(m)
+
+
+def test_the_default_market_holds_only_the_treated_brand_still(monkeypatch):
+    from experiments.validation import patterns as P
+
+    seen = []
+    monkeypatch.setattr(P, "run", lambda params, seed, steps, ivs=(): seen.append(list(ivs)))
+    treatment = [dict(brand=1, start=6, weeks=1, discount=0.2)]
+    assert not P.controlled().use_festivals
+    P._pair(P.controlled(), 0, 12, treatment)
+    assert sorted({iv["brand"] for iv in seen[0]}) == list(range(12))  # controlled: every brand held
+    seen.clear()
+    with P.in_market("default"):
+        p = P.controlled()
+        assert p.use_festivals and p.agency_policy == "fixed" and p.sales_driven_share == 0.5
+        P._pair(p, 0, 12, treatment)
+    assert [iv["brand"] for iv in seen[0]] == [1]  # the baseline: brand 1 held steady, rivals free
+    assert seen[1][-1] == treatment[0]
+    with pytest.raises(ValueError, match="market 'live' is invalid"):
+        with P.in_market("live"):
+            pass
+    assert P._MARKET.get() == "controlled"
+
+
+def test_default_market_measurements_skip_the_agency_pattern():
+    from experiments.validation import patterns as P
+
+    small = P.Params(n_consumers=300, n_brands=4, n_agencies=2, burn_in_weeks=4)
+    ms = P.measure_all(small, (0,), brands=(0,), patterns=["P1", "P8"], market="default")
+    assert [m.pattern for m in ms] == ["P1"]
