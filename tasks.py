@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's two commands, needing nothing but Python 3.11+:
 
-    python3 tasks.py run     # the main job: the commission-sweep experiment, quick size, with figures
+    python3 tasks.py run     # the main job: the focal-contract experiment, quick size, with figures
     python3 tasks.py test    # the whole test suite
 
 Each creates a virtual environment in .venv (once) and installs what it needs into it: the
@@ -77,8 +77,8 @@ def ensure_chromium() -> None:
 def run(args: list[str]) -> int:
     ensure_installed(None)
     if "--out" not in args:
-        args = ["--out", "out/commission_sweep", *args]
-    cmd = [str(PY), "-m", "experiments.commission_sweep", "--quick", *args]
+        args = ["--out", "out/focal_contract", *args]
+    cmd = [str(PY), "-m", "experiments.focal_contract", "--quick", *args]
     return subprocess.call(cmd, cwd=ROOT)
 
 

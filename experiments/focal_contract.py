@@ -17,7 +17,7 @@ market at every point):
 * neutral: every brand on 5% or 35% with agencies that start neutral (``experience_weeks`` 0),
   to show what experience does to the first 26 weeks.
 
-    python -m experiments.focal_contract --quick     # about two minutes on two cores
+    python -m experiments.focal_contract --quick     # 8 replications, about two minutes on two cores
     python -m experiments.focal_contract             # full size (24 replications)
 
 Writes into ``--out`` (default ``out/focal_contract[-quick]``): ``data/``, figures
@@ -54,7 +54,7 @@ MARKETWIDE = ["short_term_gmv", "total_gmv", "brand_value_change", "brand_profit
 OUTCOMES = FOCAL + ["rivals_brand_value_change", "rivals_brand_profit_total"] + MARKETWIDE
 SIZES = {
     "full": Size("full", replications=24, steps=260, base={"n_consumers": 1500}),
-    "quick": Size("quick", replications=6, steps=260, base={"n_consumers": 1500}),
+    "quick": Size("quick", replications=8, steps=260, base={"n_consumers": 1500}),
     "tiny": Size("tiny", replications=2, steps=30, base=TINY_BASE),
 }
 
