@@ -15,6 +15,20 @@ from .options import Parser, add_executor_options, check_executor_options, check
 from .sweeps.errors import EXIT_USAGE, UserError, guard  # noqa: F401 - EXIT_USAGE, UserError: API
 
 
+def summary_lines(summary: dict[str, float]) -> list[str]:
+    """The run summary as people read it: each outcome's label, value and unit (million RMB,
+    %, ...), with the API name after it for code."""
+    from .report import OUTCOMES
+
+    rows = []
+    for k, v in summary.items():
+        o = OUTCOMES.get(k)
+        text = f"{v * o.scale:,{o.fmt}} {o.unit}" if o else f"{v:,.4g}"
+        rows.append((o.label if o else k, text, k))
+    lw, vw = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
+    return [f"{label:<{lw}}  {text:>{vw}}   ({key})" for label, text, key in rows]
+
+
 def _cmd_run(args) -> int:
     from model import Params, simulate
 
@@ -34,9 +48,8 @@ def _cmd_run(args) -> int:
         {"seed": args.seed, "steps": args.steps, "preset": args.preset,
          "params": params.to_dict(), "summary": result.summary}, indent=2))
     result.plot(out / "gmv_brand_value.png")
-    width = max(len(k) for k in result.summary)
-    for k, v in result.summary.items():
-        print(f"{k:<{width}}  {v:,.4g}")
+    for line in summary_lines(result.summary):
+        print(line)
     print(f"wrote {out / 'timeseries.csv'}, {out / 'brands.csv'}, {out / 'agencies.csv'}, "
           f"{out / 'summary.json'}, {out / 'gmv_brand_value.png'}")
     return 0

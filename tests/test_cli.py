@@ -18,6 +18,10 @@ def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "short_term_gmv" in printed and "final_brand_value" in printed
+    # numbers with units, as people read them: no raw 4.132e+08 or -0.07303
+    assert "million RMB" in printed and "% of brands" in printed and "e+0" not in printed
+    meta_gmv = json.loads((out / "summary.json").read_text())["summary"]["short_term_gmv"]
+    assert f"{meta_gmv / 1e6:,.0f} million RMB" in printed
     ts = pd.read_csv(out / "timeseries.csv")
     assert len(ts) == 15 and "brand_value_index" in ts
     meta = json.loads((out / "summary.json").read_text())
