@@ -54,8 +54,13 @@ def ensure_installed(extra: str | None) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     target = f".[{extra}]" if extra else "."
-    say(f"installing {target} into {VENV.name}/ (first time only)")
-    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True)
+    say(f"installing {target} into {VENV.name}/ (first time only; a minute or two)")
+    # pip's build backend prints warnings meant for packagers; show them only if it fails
+    proc = subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        sys.exit(f"installing {target} failed (pip's output above)")
     stamp.write_text(digest)
 
 
