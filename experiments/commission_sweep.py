@@ -58,11 +58,11 @@ def fee_label(fee: float) -> str:
 
 # --- figures -----------------------------------------------------------------------------------
 def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
-    """(a) The frontier: short-term GMV (x) against brand-value change (y), one point per
-    commission level with 95% CIs both ways, one series per base fee. Beside it, both outcomes
-    as paired differences from the reference commission in the same simulated markets: the
-    per-point CIs of the frontier include the spread between random markets, the paired ones
-    do not, so they show which differences the sweep can tell apart."""
+    """(a) The frontier: short-term GMV (x, % change) against brand-value change (y, points),
+    one point per commission level, both as paired differences from the reference commission in
+    the same simulated markets with their 95% CIs, one series per base fee (raw means would
+    carry the spread between random markets, which swamps the differences). Beside it, each
+    outcome against the commission rate."""
     fig = plt.figure(figsize=(11, 5.8))
     grid = fig.add_gridspec(2, 2, width_ratios=[1.6, 1])
     ax = fig.add_subplot(grid[:, 0])
@@ -70,38 +70,39 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     ax_bv = fig.add_subplot(grid[1, 1], sharex=ax_gmv)
     for k, fee in enumerate(FEES):
         t = table[table["base_fee"] == fee].sort_values("commission_rate")
-        c = t["commission_rate"].to_numpy()
-        x, xlo, xhi = report.scaled(t, "short_term_gmv")
-        y, ylo, yhi = report.scaled(t, "brand_value_change")
+        d = diff[diff["base_fee"] == fee].sort_values("commission_rate")
+        c = d["commission_rate"].to_numpy()
+        # both axes paired against the reference commission in the same markets: the spread
+        # between random markets (which swamps raw means) cancels out
+        ref_gmv = float(t.loc[np.isclose(t["commission_rate"], REFERENCE), "short_term_gmv_mean"].iloc[0])
+        x = d["short_term_gmv_mean"].to_numpy() / ref_gmv * 100
+        xlo = x - d["short_term_gmv_ci_low"].to_numpy() / ref_gmv * 100
+        xhi = d["short_term_gmv_ci_high"].to_numpy() / ref_gmv * 100 - x
+        y, ylo, yhi = report.scaled(d, "brand_value_change")
         color, marker = report.PALETTE[k], report.MARKERS[k]
-        ax.plot(x, y, color=color, lw=0.8, alpha=0.6)
-        ax.errorbar(x, y, xerr=[xlo, xhi], yerr=[ylo, yhi], color=color, marker=marker, ms=6, ls="none",
-                    elinewidth=0.7, capsize=2, alpha=0.9, label=fee_label(fee))
-        # label 0%, 5% and 10% one by one; the higher rates crowd together, so they share one
-        # label beside their cluster (low fee to the right of the points, high fee to the left)
-        side = dict(xytext=(8 if k == 0 else -8, 0), textcoords="offset points", va="center",
+        ax.plot(x, y, color=color, lw=1.2, alpha=0.8)
+        ax.errorbar(x, y, xerr=np.clip([xlo, xhi], 0, None), yerr=np.clip([ylo, yhi], 0, None), color=color,
+                    marker=marker, ms=5, ls="none", elinewidth=0.5, capsize=0, alpha=0.9, label=fee_label(fee))
+        # a few labels, on opposite sides for the two fees so they never overprint
+        side = dict(xytext=(7 if k == 0 else -7, 5 if k == 0 else -9), textcoords="offset points",
                     ha="left" if k == 0 else "right", fontsize=8.5, color=color, weight="bold",
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
-        single = np.round(c * 100) <= 10
-        for xi, yi, ci in zip(x[single], y[single], c[single]):
-            ax.annotate(report.pct(ci), (xi, yi), **side)
-        if (~single).any():
-            rest = c[~single]
-            ax.annotate(f"{report.pct(rest.min())}–{report.pct(rest.max())}",
-                        (x[~single].max() if k == 0 else x[~single].min(), y[~single].mean()), **side)
+        for xi, yi, ci in zip(x, y, c):
+            if round(ci * 100) in (0, 10, 20, 40):
+                ax.annotate(report.pct(ci), (xi, yi), **side)
         off = (k - 0.5) * 0.6
-        d = diff[diff["base_fee"] == fee].sort_values("commission_rate")
         for a, outcome in ((ax_gmv, "short_term_gmv"), (ax_bv, "brand_value_change")):
             m, lo, hi = report.scaled(d, outcome)
             a.errorbar(c * 100 + off, m, yerr=[lo, hi], color=color, marker=marker, ms=4, lw=1.2,
                        elinewidth=0.7, capsize=2)
     for a in (ax, ax_gmv, ax_bv):
         a.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.axvline(0, color="grey", lw=0.8, ls=":")
     ax_gmv.axvline(REFERENCE * 100, color="grey", lw=0.8, ls=":")
     ax_bv.axvline(REFERENCE * 100, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel(report.OUTCOMES["short_term_gmv"].axis + ", all brands")
-    ax.set_ylabel("brand value change over five years (%)")
-    ax.set_title("The trade-off: one point per commission rate (0-40% in steps of 5%)", fontsize=10)
+    ax.set_xlabel(f"short-term GMV, first 26 weeks, all brands (% change from {report.pct(REFERENCE)})")
+    ax.set_ylabel(f"brand value change over five years\n(points, against {report.pct(REFERENCE)})")
+    ax.set_title("The trade-off: one point per commission rate (0-40% in steps of 5%), paired", fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))
     fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))

@@ -44,9 +44,11 @@ RULES = {"GMV only": (0.0, 0.0), "weighted evaluation (0.5)": (0.5, 0.0), "brand
 NOISES = [0.0, 0.1, 0.3, 1.0]
 OUTCOMES = ["brand_value_change", "final_brand_value", "short_term_gmv", "brand_profit_total",
             "agency_profit_total", "final_promo_strategy_share", "contract_switches_total"]
-SHOWN = [("brand_value_change", "brand value change\nover five years (%)"),
-         ("short_term_gmv", "short-term GMV, first 26 weeks\n(million RMB)"),
-         ("brand_profit_total", "brand profit, five-year total\n(million RMB)")]
+# (outcome, axis label, paired against GMV-only?): levels where they differ visibly between
+# rules; paired differences where the levels are all alike and only the gap says anything
+SHOWN = [("brand_value_change", "brand value change\nover five years (%)", False),
+         ("short_term_gmv", "short-term GMV, first 26 weeks, minus GMV-only\n(million RMB, paired)", True),
+         ("brand_profit_total", "brand profit, five-year total,\nminus GMV-only (million RMB, paired)", True)]
 SIZES = headline_sizes(full=48, quick=6, quick_base={"n_consumers": 2000})
 SEED = 2028
 
@@ -105,8 +107,11 @@ def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
         ax.axhline(0, color="grey", lw=0.8)
         ax.grid(axis="x", visible=False)
 
-    for ax, (outcome, label) in zip(axes, SHOWN):
-        bars(ax, table, outcome, rules)
+    for ax, (outcome, label, paired) in zip(axes, SHOWN):
+        if paired:
+            bars(ax, diff, outcome, rules[1:])
+        else:
+            bars(ax, table, outcome, rules)
         ax.set_ylabel(label)
     last = axes[-1]
     bars(last, diff, "brand_value_change", rules[1:])

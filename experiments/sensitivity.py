@@ -120,6 +120,9 @@ def indices(morris_res, sobol_res) -> pd.DataFrame:
 
 def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
     lines = [f"# {title}", "", note, ""]
+    warning = uninterpretable(table)
+    if warning:
+        lines += [f"**{warning.replace(chr(10), ' ')}**", ""]
     for o in OUTCOMES:
         spec = report.OUTCOMES[o]
         g = table[table["outcome"] == o].sort_values("ST", ascending=False)
@@ -165,7 +168,22 @@ def plot_sobol(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
         fig.suptitle("Which contract terms (blue labels) and market conditions (orange labels) decide "
                      "brand value, short-term GMV and brand profit?\n"
                      f"Sobol' indices, error bars = 95% bootstrap CI ({note})")
+        warning = uninterpretable(table)
+        if warning:
+            fig.text(0.5, 0.5, warning, ha="center", va="center", fontsize=12, color=report.PALETTE[1],
+                     wrap=True, bbox=dict(boxstyle="round,pad=0.6", fc="white", ec=report.PALETTE[1], alpha=0.92))
         return ctx.save_figure(fig, "sensitivity_sobol")
+
+
+def uninterpretable(table: pd.DataFrame, tol: float = 0.05) -> str:
+    """A warning when the Sobol' estimates are too noisy to read (a first-order index above its
+    total effect, or below zero, beyond ``tol``): the sample is too small; "" otherwise."""
+    bad = table[(table["S1"] > table["ST"] + tol) | (table["S1"] < -tol)]
+    if bad.empty:
+        return ""
+    return (f"Not interpretable at this size: {len(bad)} of {len(table)} indices have S1 > ST or S1 < 0, "
+            "which only sampling error can produce.\nRun the full size (python -m experiments.sensitivity) "
+            "before reading these bars.")
 
 
 def plot_morris(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
@@ -184,12 +202,13 @@ def plot_morris(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
                 r = g[g["factor"] == f].iloc[0]
                 dx, dy, ha = LABEL_OFFSETS[k % len(LABEL_OFFSETS)]
                 ax.annotate(SHORT_NAMES[f], (r.mu_star * spec.scale, r.sigma * spec.scale), fontsize=8,
-                            xytext=(dx, dy), textcoords="offset points", ha=ha,
+                            xytext=(dx, dy), textcoords="offset points", ha=ha, annotation_clip=False,
                             arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6))
             lim = max(float((g["mu_star"] * spec.scale).max()), float((g["sigma"] * spec.scale).max()), 1e-12)
             ax.plot([0, lim * 1.05], [0, lim * 1.05], color="0.5", lw=0.8, ls=":", zorder=1)
-            ax.set_xlim(left=0)
-            ax.set_ylim(bottom=0)
+            # room on every side, so points at the origin and their labels are not cut off
+            ax.set_xlim(-0.06 * lim, 1.12 * lim)
+            ax.set_ylim(-0.06 * lim, 1.12 * lim)
             ax.set_title(spec.label)
             ax.set_xlabel(f"mu* = mean |elementary effect| ({spec.unit})")
             ax.set_ylabel(f"sigma of elementary effects ({spec.unit})")

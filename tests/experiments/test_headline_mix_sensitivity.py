@@ -200,3 +200,14 @@ def test_bad_input_is_one_line_and_exit_2(module, argv, tmp_path, capsys):
     assert code == 2
     assert len(err.splitlines()) == 1 and "error" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_sobol_indices_that_only_sampling_error_produces_are_flagged():
+    import pandas as pd
+
+    from experiments import sensitivity as sens
+
+    ok = pd.DataFrame({"S1": [0.2, 0.5], "ST": [0.3, 0.6]})
+    assert sens.uninterpretable(ok) == ""
+    bad = pd.DataFrame({"S1": [0.4, -0.2], "ST": [0.3, 0.6]})
+    assert "Not interpretable at this size: 2 of 2" in sens.uninterpretable(bad)
