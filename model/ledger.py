@@ -49,8 +49,8 @@ class Ledger:
                       kind: str) -> None:
         """Move ``amounts[i]`` from account ``sources[i]`` to ``targets[i]`` (indices; a single
         index stands for every row). A negative amount is a transfer the other way; zero
-        amounts are not booked. Rows are booked in order, so an account's balance changes in
-        the order of the rows."""
+        amounts are not booked. An account's outflows and inflows of the call are each summed in
+        row order and booked once."""
         amounts = np.asarray(amounts, dtype=np.float64)
         if not np.isfinite(amounts).all():
             raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
@@ -64,9 +64,14 @@ class Ledger:
         back = amounts < 0
         if back.any():
             src, tgt, amounts = np.where(back, tgt, src), np.where(back, src, tgt), np.abs(amounts)
+        # per account: what left it and what came in, summed in row order (an account named
+        # once gets exactly its amount, as with a single transfer)
+        n = len(self._balances)
+        out = np.bincount(src, weights=amounts, minlength=n)
+        into = np.bincount(tgt, weights=amounts, minlength=n)
         for arr in (self._balances, self._week):
-            np.subtract.at(arr, src, amounts)
-            np.add.at(arr, tgt, amounts)
+            arr -= out
+            arr += into
         self._log.append((np.array(src), np.array(tgt), amounts, kind))
 
     def start_week(self) -> None:

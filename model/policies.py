@@ -138,6 +138,7 @@ class LearningPolicy(Policy):
         self._last: dict[int, tuple[tuple, str, float]] = {}  # client -> (kind, strategy, reward) awaiting update
         self._traces: dict[int, dict[str, float]] = {}
         self._scale: dict[int, float] = {}
+        self._probs: dict[tuple, dict[str, float]] = {}  # softmax of each table, until it changes
 
     # One value table per kind of contract (its terms): an agency that holds clients on
     # different terms learns a playbook for each, as a real agency knows each client's contract.
@@ -156,11 +157,17 @@ class LearningPolicy(Policy):
         return self.tables[next(iter(self.tables))] if self.tables else self._table(())
 
     def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
-        table = self.values if kind is None else self._table(kind)
+        if kind is None:
+            kind = next(iter(self.tables)) if self.tables else ()
+        hit = self._probs.get(kind)
+        if hit is not None:
+            return dict(hit)
+        table = self._table(kind)
         q = np.array([table[s] for s in STRATEGY_NAMES]) * (1 - PERIOD_DISCOUNT)
         w = np.exp((q - q.max()) / self.temperature)
         w = (1 - self.exploration) * w / w.sum() + self.exploration / len(q)
-        return dict(zip(STRATEGY_NAMES, w.tolist()))
+        self._probs[kind] = probs = dict(zip(STRATEGY_NAMES, w.tolist()))
+        return dict(probs)
 
     def choose(self, client: int, kind: tuple = ()) -> str:
         p = self.probabilities(kind)
@@ -179,6 +186,7 @@ class LearningPolicy(Policy):
         if kind in self._pending and gmv > 0:  # the first period in which a client on it sold anything
             self._pending.discard(kind)
             table.update({s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES})
+            self._probs.pop(kind, None)
         if client in self._last:
             self._update(client, table[strategy])
         self._last[client] = (kind, strategy, reward)
@@ -198,6 +206,7 @@ class LearningPolicy(Policy):
     def adopt(self, experience: dict) -> None:
         self.tables = {k: dict(t) for k, t in experience["tables"].items()}
         self._pending = set(experience["pending"])
+        self._probs = {}
 
     def _update(self, client: int, next_value: float) -> None:
         kind, strategy, reward = self._last[client]
@@ -208,6 +217,7 @@ class LearningPolicy(Policy):
         for s, e in traces.items():
             table[s] += self.rate * delta * e
             traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
+        self._probs.pop(kind, None)
 
 
 class ImitationPolicy(Policy):
