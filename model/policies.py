@@ -72,6 +72,7 @@ class Policy:
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
         self.rng = rng
         self.default = ARCHETYPE_STRATEGY[archetype]
+        self.exploration = params.exploration  # adaptive policies try a random strategy this often
 
     def choose(self, client: int, kind: tuple = ()) -> str:
         """The strategy for ``client``, whose contract is of ``kind`` (its terms)."""
@@ -128,7 +129,6 @@ class LearningPolicy(Policy):
         super().__init__(params, rng, archetype)
         self.rate = params.learning_rate
         self.temperature = params.choice_temperature
-        self.exploration = params.exploration
         self.by_income = params.reward_scale == "income"
         # prior: every strategy keeps half of what the client pays, for ever (a margin); on the
         # client-GMV scale there is no such scale-free prior, and every strategy starts at the
@@ -234,7 +234,6 @@ class ImitationPolicy(Policy):
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
         super().__init__(params, rng, archetype)
         self.rate = params.imitation_rate
-        self.exploration = params.exploration
         self.strategy = self.default
 
     def choose(self, client: int, kind: tuple = ()) -> str:
