@@ -123,7 +123,9 @@ def test_paired_differences_are_zero_at_the_reference(ran):
                                          else len(evaluation_rules.RULES))
     o = info["outcomes"][0]
     assert (diff.loc[ref, f"{o}_mean"] == 0).all()
-    assert (diff.loc[~ref, f"{o}_mean"] != 0).any()
+    # and not all zero elsewhere (at the tiny size the rules may differ only in money: in 30
+    # weeks the agencies, on their own random streams, can make the same choices under each)
+    assert (diff.loc[~ref, [f"{x}_mean" for x in info["outcomes"]]] != 0).to_numpy().any()
     assert "## Difference from" in (out / "summary.md").read_text(encoding="utf-8")
 
 
