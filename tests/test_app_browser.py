@@ -362,7 +362,7 @@ def test_app_in_headless_chromium(app_url, tmp_path):
 
         # choosing a preset moves the contract sliders to the preset's terms
         page.locator(".control-preset .v-field, .control-preset .v-select__slot").first.click()
-        page.get_by_role("option", name="sales_is_king").click()
+        page.get_by_role("option", name="sales_is_king", exact=True).click()
         expect(page.locator(".value-base_fee")).to_contain_text("RMB 5,000")
         expect(commission).to_have_text(_shows("commission rate", "30% of GMV"))
         expect(page.locator(".value-contract_weeks")).to_contain_text("26")
