@@ -36,12 +36,55 @@ def n_blocks(n: int) -> int:
     return (n + BLOCK - 1) // BLOCK
 
 
+# --- float32 exp and log --------------------------------------------------------------------
+# Numba calls the C library's scalar expf/logf (about 3 ns each here; the PyPI build of llvmlite
+# has no vector math library). Most of the kernel's time is a handful of them per consumer and
+# brand, so these inlined, branch-free versions (Cody-Waite range reduction and a short
+# polynomial, as in Cephes' expf/logf) pay: about 1 ns, relative error below 2e-7 over the
+# range used (tests/test_kernel.py checks them against NumPy).
+@njit(cache=True, inline="always", fastmath=True)
+def exp32(x):
+    x = min(max(x, np.float32(-87.0)), np.float32(88.0))
+    t = x * np.float32(1.4426950408889634)
+    k = np.int32(t + np.float32(0.5) if t >= 0 else t - np.float32(0.5))
+    kf = np.float32(k)
+    r = x - kf * np.float32(0.693359375) - kf * np.float32(-2.12194440e-4)
+    p = np.float32(1.9875691500e-4)
+    p = p * r + np.float32(1.3981999507e-3)
+    p = p * r + np.float32(8.3334519073e-3)
+    p = p * r + np.float32(4.1665795894e-2)
+    p = p * r + np.float32(1.6666665459e-1)
+    p = p * r + np.float32(5.0000001201e-1)
+    p = p * r * r + r + np.float32(1.0)
+    scale = np.int32((k + np.int32(127)) << np.int32(23))
+    return p * scale.view(np.float32)
+
+
+@njit(cache=True, inline="always", fastmath=True)
+def log32(x):
+    """Natural log of a positive, normal float32 (callers clamp at 1e-30)."""
+    bits = np.float32(x).view(np.int32)
+    e = np.int32(((bits >> np.int32(23)) & np.int32(255)) - np.int32(127))
+    m = np.int32((bits & np.int32(0x007FFFFF)) | np.int32(0x3F800000)).view(np.float32)  # [1, 2)
+    if m > np.float32(1.41421356):
+        m = m * np.float32(0.5)
+        e += np.int32(1)
+    s = (m - np.float32(1.0)) / (m + np.float32(1.0))  # log m = 2 atanh s, |s| < 0.172
+    s2 = s * s
+    q = np.float32(1.0 / 9.0)
+    q = q * s2 + np.float32(1.0 / 7.0)
+    q = q * s2 + np.float32(1.0 / 5.0)
+    q = q * s2 + np.float32(1.0 / 3.0)
+    q = q * s2 + np.float32(1.0)
+    return np.float32(2.0) * s * q + np.float32(e) * np.float32(0.6931471805599453)
+
+
 @njit(cache=True, inline="always")
 def _logistic(z):
-    return np.float32(1.0) / (np.float32(1.0) + np.float32(math.exp(-z)))
+    return np.float32(1.0) / (np.float32(1.0) + exp32(-z))
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(parallel=True, cache=True, fastmath=True)
 def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
                 u_trip, u_brand,
                 base, log_price, salience, shown, discount, depth, aware_gain,
@@ -112,14 +155,14 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                     v += ref_gain * (g if g > zero else loss_aversion * g)
                 v += d * salience[j]
                 c = one - (one - awareness[i, j]) * (one - shown[j])
-                a = c * np.float32(math.exp(v))
+                a = c * exp32(v)
                 consider[j] = c
                 attraction[j] = a
                 total += a
                 seen += c * depth[j]
                 considered += c
             tot = np.float32(total)
-            inclusive = np.float32(math.log(max(tot, np.float32(1e-30))))
+            inclusive = log32(max(tot, np.float32(1e-30)))
             z = inc_base + inc_value * inclusive + festival
             if use_stock:
                 z -= inc_inventory * (inv / r)
@@ -160,7 +203,7 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                     log_ref[i, j] = lr
                 else:
                     lr = log_ref[i, j]
-                ref_sum[b, j] += math.exp(lr)
+                ref_sum[b, j] += exp32(lr)
                 a = awareness[i, j]
                 if use_aware:
                     a = a + (one - a) * aware_gain[j] - aware_decay * a
@@ -175,7 +218,7 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
         scalars[b, S_DEAL] = deal_total
 
 
-@njit(parallel=True, cache=True, fastmath=False)
+@njit(parallel=True, cache=True, fastmath=True)
 def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref,
                        base, log_price, shown, generic_attraction, flags, coef, actual, generic):
     """Expected weekly units per brand at the regular offer, and for the generic stand-in.
@@ -208,7 +251,7 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
             total = 0.0
             for j in range(J):
                 lp = log_price[j]
-                price_term = np.float32(math.exp(-beta * lp))
+                price_term = exp32(-beta * lp)
                 v = base[j]
                 if j == li:
                     v += hb
@@ -216,24 +259,24 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
                     g = log_ref[i, j] - lp
                     v += ref_gain * (g if g > zero else loss_aversion * g)
                 c = one - (one - awareness[i, j]) * (one - shown[j])
-                a = c * np.float32(math.exp(v)) * price_term
+                a = c * exp32(v) * price_term
                 attraction[j] = a
                 stand_in[j] = generic_attraction[j] * price_term
                 total += a
             tot = np.float32(total)
             qty = np.float32(2.0) * rate[i]
-            trip = _logistic(z0 + inc_value * np.float32(math.log(max(tot, np.float32(1e-30)))))
+            trip = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30))))
             scale = trip * qty / (one + tot)
             for j in range(J):
                 a = attraction[j]
                 actual[b, j] += scale * a
                 ag = stand_in[j]
                 tot_gen = tot - a + ag
-                trip_gen = _logistic(z0 + inc_value * np.float32(math.log(max(tot_gen, np.float32(1e-30)))))
+                trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
                 generic[b, j] += trip_gen * qty * ag / (one + tot_gen)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True)
 def column_sums(x, out):
     """Per-block column sums of a (n x J) float32 array, in float64 (blocks x J)."""
     n, J = x.shape
@@ -245,7 +288,7 @@ def column_sums(x, out):
                 out[b, j] += x[i, j]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True)
 def exp_column_sums(x, out):
     """Per-block column sums of exp(x) for a (n x J) float32 array, in float64 (blocks x J)."""
     n, J = x.shape
@@ -254,4 +297,4 @@ def exp_column_sums(x, out):
             out[b, j] = 0.0
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
             for j in range(J):
-                out[b, j] += math.exp(x[i, j])
+                out[b, j] += exp32(x[i, j])
