@@ -101,6 +101,10 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     Outputs, one row per block (float64): ``units`` and ``buyers`` (blocks x J), ``scalars``
     (blocks x N_SCALARS), ``aware_sum`` and ``ref_sum`` (blocks x J: sums of the new awareness
     and of exp(new log reference price), for the reporters).
+
+    Within a block the work goes brand by brand over the block's consumers (the block's rows
+    stay in cache), so that the compiler can vectorise the utilities and the memory updates;
+    incidence and choice go consumer by consumer.
     """
     n, J = awareness.shape
     use_stock, use_ref, use_deal, use_aware = flags[0] != 0, flags[1] != 0, flags[2] != 0, flags[3] != 0
@@ -110,108 +114,123 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     deal_learning, deal_decay, aware_decay, surplus_price = coef[12], coef[13], coef[14], coef[15]
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    nb = units.shape[0]
-    for b in prange(nb):
-        attraction = np.empty(J, dtype=np.float32)
-        consider = np.empty(J, dtype=np.float32)
+    for b in prange(units.shape[0]):
+        i0 = b * BLOCK
+        m = min(n, i0 + BLOCK) - i0
+        beta = np.empty(m, np.float32)
+        hb = np.empty(m, np.float32)
+        li = np.empty(m, np.int32)
+        d_old = np.empty(m, np.float32)
+        total = np.zeros(m, np.float32)
+        seen = np.zeros(m, np.float32)
+        considered = np.zeros(m, np.float32)
+        chosen = np.empty(m, np.int32)
+        attraction = np.empty((J, m), np.float32)
+        consider = np.empty((J, m), np.float32)
         for j in range(J):
             units[b, j] = 0.0
             buyers[b, j] = 0.0
-            aware_sum[b, j] = 0.0
-            ref_sum[b, j] = 0.0
         consumption = 0.0
-        trips = 0.0
-        surplus = 0.0
-        deal_total = 0.0
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+        # 1. consumption (a full pantry is used faster: category expansion), tastes of the week
+        for k in range(m):
+            i = i0 + k
             r = rate[i]
-            inv = inventory[i]
-            # consumption (a full pantry is used faster: category expansion)
             if use_stock:
-                use = r * (one + flexibility * max(inv / r - one, zero))
-                use = min(use, inv)
-                inv = inv - use
+                inv = inventory[i]
+                use = min(r * (one + flexibility * max(inv / r - one, zero)), inv)
+                inventory[i] = inv - use
                 consumption += use
             else:
                 consumption += r
             d = deal[i]
-            d0 = deal0[i]
-            beta = beta0[i]
+            bt = beta0[i]
             if drift != zero:
-                beta = beta * (one + drift * max(d - d0, zero))
-            li = last[i]
-            hb = habit_bonus * habit[i]
-            # utilities, consideration, attraction
-            total = 0.0
-            seen = zero
-            considered = zero
-            for j in range(J):
-                lp = log_price[j]
-                v = base[j] - beta * lp
-                if j == li:
-                    v += hb
+                bt = bt * (one + drift * max(d - deal0[i], zero))
+            beta[k] = bt
+            hb[k] = habit_bonus * habit[i]
+            li[k] = last[i]
+            d_old[k] = d
+        # 2. utilities, consideration, attraction, brand by brand
+        for j in range(J):
+            lp = log_price[j]
+            bj = base[j]
+            sal = salience[j]
+            not_shown = one - shown[j]
+            dj = depth[j]
+            for k in range(m):
+                i = i0 + k
+                v = bj - beta[k] * lp + d_old[k] * sal + (hb[k] if li[k] == j else zero)
                 if use_ref:
                     g = log_ref[i, j] - lp
                     v += ref_gain * (g if g > zero else loss_aversion * g)
-                v += d * salience[j]
-                c = one - (one - awareness[i, j]) * (one - shown[j])
+                c = one - (one - awareness[i, j]) * not_shown
                 a = c * exp32(v)
-                consider[j] = c
-                attraction[j] = a
-                total += a
-                seen += c * depth[j]
-                considered += c
-            tot = np.float32(total)
-            inclusive = log32(max(tot, np.float32(1e-30)))
-            z = inc_base + inc_value * inclusive + festival
+                consider[j, k] = c
+                attraction[j, k] = a
+                total[k] += a
+                seen[k] += c * dj
+                considered[k] += c
+        # 3. incidence, choice, quantity, habit and deal-proneness, consumer by consumer
+        trips = 0.0
+        surplus = 0.0
+        deal_total = 0.0
+        for k in range(m):
+            i = i0 + k
+            tot = total[k]
+            r = rate[i]
+            z = inc_base + inc_value * log32(max(tot, np.float32(1e-30))) + festival
             if use_stock:
-                z -= inc_inventory * (inv / r)
+                z -= inc_inventory * (inventory[i] / r)
             trip = _logistic(z)
-            surplus += math.log1p(tot) * surplus_price / max(beta, np.float32(1e-3)) * trip
-            # choice: the first brand whose cumulative attraction reaches the draw
-            k = J
-            if u_trip[i] < trip:
+            surplus += math.log1p(tot) * surplus_price / max(beta[k], np.float32(1e-3)) * trip
+            pick = J
+            if u_trip[i] < trip:  # the first brand whose cumulative attraction reaches the draw
                 target = u_brand[i] * (one + tot)
                 cum = zero
                 for j in range(J):
-                    cum += attraction[j]
+                    cum += attraction[j, k]
                     if cum >= target:
-                        k = j
+                        pick = j
                         break
-            if k < J:
+            chosen[k] = pick
+            d = d_old[k]
+            if pick < J:
                 qty = np.float32(2.0) * r
                 if use_stock:
-                    qty = qty * (one + stockpile_gain * d * discount[k])
-                    inv = inv + qty
-                units[b, k] += qty
-                buyers[b, k] += 1.0
+                    qty = qty * (one + stockpile_gain * d * discount[pick])
+                    inventory[i] += qty
+                units[b, pick] += qty
+                buyers[b, pick] += 1.0
                 trips += 1.0
-                last[i] = k
-                habit[i] = one - habit_keep * depth[k]
-            inventory[i] = inv
-            # memories
+                last[i] = pick
+                habit[i] = one - habit_keep * depth[pick]
             if use_deal:
-                exposure = seen / max(considered, np.float32(1e-6))
-                d = d + deal_learning * exposure * (one - d) - deal_decay * (d - d0)
+                exposure = seen[k] / max(considered[k], np.float32(1e-6))
+                d = d + deal_learning * exposure * (one - d) - deal_decay * (d - deal0[i])
                 d = min(max(d, zero), one)
                 deal[i] = d
             deal_total += d
-            for j in range(J):
+        # 4. reference prices and awareness, brand by brand
+        for j in range(J):
+            lp = log_price[j]
+            gain = aware_gain[j]
+            s_ref = np.float32(0.0)
+            s_aware = np.float32(0.0)
+            for k in range(m):
+                i = i0 + k
+                lr = log_ref[i, j]
                 if use_ref:
-                    lr = log_ref[i, j]
-                    lr = lr + ref_weight * consider[j] * (log_price[j] - lr)
+                    lr = lr + ref_weight * consider[j, k] * (lp - lr)
                     log_ref[i, j] = lr
-                else:
-                    lr = log_ref[i, j]
-                ref_sum[b, j] += exp32(lr)
+                s_ref += exp32(lr)
                 a = awareness[i, j]
                 if use_aware:
-                    a = a + (one - a) * aware_gain[j] - aware_decay * a
-                    if j == k:
-                        a = one
-                    a = min(max(a, zero), one)
+                    a = a + (one - a) * gain - aware_decay * a
+                    a = one if chosen[k] == j else min(max(a, zero), one)
                     awareness[i, j] = a
-                aware_sum[b, j] += a
+                s_aware += a
+            ref_sum[b, j] = s_ref
+            aware_sum[b, j] = s_aware
         scalars[b, S_CONSUMPTION] = consumption
         scalars[b, S_TRIPS] = trips
         scalars[b, S_SURPLUS] = surplus
@@ -226,7 +245,8 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
     ``base`` = quality + visibility utility at organic visibility ``shown``;
     ``generic_attraction`` = baseline visibility x exp(generic quality + visibility utility),
     per brand, before the price term. Outputs ``actual`` and ``generic`` (blocks x J, float64)
-    in simulated units (times the regular price and the scale in the caller).
+    in simulated units (times the regular price and the scale in the caller). Brand by brand
+    within a block, as :func:`shop_kernel`.
     """
     n, J = awareness.shape
     use_stock, use_ref = flags[0] != 0, flags[1] != 0
@@ -235,45 +255,58 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
     one = np.float32(1.0)
     zero = np.float32(0.0)
     z0 = inc_base - (inc_inventory if use_stock else zero)  # pantry at one week's stock
-    nb = actual.shape[0]
-    for b in prange(nb):
-        attraction = np.empty(J, dtype=np.float32)
-        stand_in = np.empty(J, dtype=np.float32)
-        for j in range(J):
-            actual[b, j] = 0.0
-            generic[b, j] = 0.0
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            beta = beta0[i]
+    for b in prange(actual.shape[0]):
+        i0 = b * BLOCK
+        m = min(n, i0 + BLOCK) - i0
+        beta = np.empty(m, np.float32)
+        hb = np.empty(m, np.float32)
+        li = np.empty(m, np.int32)
+        qty = np.empty(m, np.float32)
+        total = np.zeros(m, np.float32)
+        scale = np.empty(m, np.float32)
+        attraction = np.empty((J, m), np.float32)
+        stand_in = np.empty((J, m), np.float32)
+        for k in range(m):
+            i = i0 + k
+            bt = beta0[i]
             if drift != zero:
-                beta = beta * (one + drift * max(deal[i] - deal0[i], zero))
-            li = last[i]
-            hb = habit_bonus * habit[i]
-            total = 0.0
-            for j in range(J):
-                lp = log_price[j]
-                price_term = exp32(-beta * lp)
-                v = base[j]
-                if j == li:
-                    v += hb
+                bt = bt * (one + drift * max(deal[i] - deal0[i], zero))
+            beta[k] = bt
+            hb[k] = habit_bonus * habit[i]
+            li[k] = last[i]
+            qty[k] = np.float32(2.0) * rate[i]
+        for j in range(J):
+            lp = log_price[j]
+            bj = base[j]
+            not_shown = one - shown[j]
+            gj = generic_attraction[j]
+            for k in range(m):
+                i = i0 + k
+                price_term = exp32(-beta[k] * lp)
+                v = bj + (hb[k] if li[k] == j else zero)
                 if use_ref:
                     g = log_ref[i, j] - lp
                     v += ref_gain * (g if g > zero else loss_aversion * g)
-                c = one - (one - awareness[i, j]) * (one - shown[j])
+                c = one - (one - awareness[i, j]) * not_shown
                 a = c * exp32(v) * price_term
-                attraction[j] = a
-                stand_in[j] = generic_attraction[j] * price_term
-                total += a
-            tot = np.float32(total)
-            qty = np.float32(2.0) * rate[i]
-            trip = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30))))
-            scale = trip * qty / (one + tot)
-            for j in range(J):
-                a = attraction[j]
-                actual[b, j] += scale * a
-                ag = stand_in[j]
-                tot_gen = tot - a + ag
+                attraction[j, k] = a
+                stand_in[j, k] = gj * price_term
+                total[k] += a
+        for k in range(m):
+            tot = total[k]
+            scale[k] = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30)))) * qty[k] / (one + tot)
+        for j in range(J):
+            s_actual = np.float32(0.0)
+            s_generic = np.float32(0.0)
+            for k in range(m):
+                a = attraction[j, k]
+                ag = stand_in[j, k]
+                s_actual += scale[k] * a
+                tot_gen = total[k] - a + ag
                 trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
-                generic[b, j] += trip_gen * qty * ag / (one + tot_gen)
+                s_generic += trip_gen * qty[k] * ag / (one + tot_gen)
+            actual[b, j] = s_actual
+            generic[b, j] = s_generic
 
 
 @njit(parallel=True, cache=True, fastmath=True)
