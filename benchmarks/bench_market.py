@@ -120,21 +120,12 @@ def compile_case() -> dict:
 def reference_case(n: int, reps: int) -> list[dict]:
     """The docking scenario on the per-consumer Mesa reference and on both market paths."""
     sys.path.insert(0, HERE)
-    import numpy as np
     import docking_scenario as D
-    from model.market import Market
-
-    def path(kernel):
-        def run(p, seed):
-            m = Market(p, D.N_BRANDS, np.random.default_rng(seed), kernel=kernel)
-            m.init_reference_prices(D.initial_prices(p))
-            return [m.shop(o).units for o in D.offers(p)]
-        return run
 
     p = D.docking_params(n_consumers=n)
     work = n * D.N_BRANDS * D.WEEKS
     rows = []
-    for name, fn in (("reference", D.run_reference), ("numpy", path("numpy")), ("numba", path("numba"))):
+    for name, fn in (("reference", D.run_reference), ("numpy", D.run_vectorised), ("numba", D.run_numba)):
         fn(p, 0)  # warm-up (imports, compiled kernels)
         t0 = time.perf_counter()
         for seed in range(reps):
