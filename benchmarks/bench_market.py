@@ -66,6 +66,7 @@ def one_case(n: int, weeks: int, brands: int, burn_in: int, seed: int, kernel: s
     import model.model  # noqa: F401  (imports are not part of the timed run)
 
     first_call = warm_up(kernel)
+    c0 = time.process_time()
     t0 = time.perf_counter()
     if market_only:  # the consumer market alone, fed a fixed regular offer (no Mesa model)
         import numpy as np
@@ -92,6 +93,7 @@ def one_case(n: int, weeks: int, brands: int, burn_in: int, seed: int, kernel: s
         m.run(weeks)
         run_weeks = weeks
     t2 = time.perf_counter()
+    cpu = time.process_time() - c0  # all threads: tells a busy machine from a slow program
     simulated = n * brands * (weeks + burn_in)
     return {
         "case": "market_alone" if market_only else "market_run", "kernel": kernel,
@@ -100,6 +102,7 @@ def one_case(n: int, weeks: int, brands: int, burn_in: int, seed: int, kernel: s
         "seconds_total": round(t2 - t0, 3), "seconds_construction": round(t1 - t0, 3),
         "seconds_per_week": round((t2 - t1) / run_weeks, 5),
         "consumer_brand_weeks_per_s": round(simulated / (t2 - t0)),
+        "cpu_seconds": round(cpu, 3), "consumer_brand_weeks_per_cpu_s": round(simulated / cpu),
         "first_call_seconds": round(first_call, 3), "peak_rss_mb": peak_mb(),
     }
 
@@ -153,7 +156,8 @@ def child(args: list[str], threads: int, cache_dir: str | None = None) -> list[d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
+                    help="consumers per case (none: only the extra cases asked for)")
     ap.add_argument("--weeks", type=int, default=26)
     ap.add_argument("--brands", type=int, default=12)
     ap.add_argument("--burn-in", type=int, default=26)
