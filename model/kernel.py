@@ -84,6 +84,23 @@ def _logistic(z):
     return np.float32(1.0) / (np.float32(1.0) + exp32(-z))
 
 
+@njit(cache=True, inline="always", fastmath=True)
+def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
+    """This week's price sensitivity, habit bonus and last brand of a block's consumers."""
+    beta = np.empty(m, np.float32)
+    hb = np.empty(m, np.float32)
+    li = np.empty(m, np.int32)
+    for k in range(m):
+        i = i0 + k
+        bt = beta0[i]
+        if drift != np.float32(0.0):
+            bt = bt * (np.float32(1.0) + drift * max(deal[i] - deal0[i], np.float32(0.0)))
+        beta[k] = bt
+        hb[k] = habit_bonus * habit[i]
+        li[k] = last[i]
+    return beta, hb, li
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
                 u_trip, u_brand,
@@ -117,9 +134,7 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     for b in prange(units.shape[0]):
         i0 = b * BLOCK
         m = min(n, i0 + BLOCK) - i0
-        beta = np.empty(m, np.float32)
-        hb = np.empty(m, np.float32)
-        li = np.empty(m, np.int32)
+        beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
         d_old = np.empty(m, np.float32)
         total = np.zeros(m, np.float32)
         seen = np.zeros(m, np.float32)
@@ -142,14 +157,7 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                 consumption += use
             else:
                 consumption += r
-            d = deal[i]
-            bt = beta0[i]
-            if drift != zero:
-                bt = bt * (one + drift * max(d - deal0[i], zero))
-            beta[k] = bt
-            hb[k] = habit_bonus * habit[i]
-            li[k] = last[i]
-            d_old[k] = d
+            d_old[k] = deal[i]
         # 2. utilities, consideration, attraction, brand by brand
         for j in range(J):
             lp = log_price[j]
@@ -258,23 +266,14 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
     for b in prange(actual.shape[0]):
         i0 = b * BLOCK
         m = min(n, i0 + BLOCK) - i0
-        beta = np.empty(m, np.float32)
-        hb = np.empty(m, np.float32)
-        li = np.empty(m, np.int32)
+        beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
         qty = np.empty(m, np.float32)
         total = np.zeros(m, np.float32)
         scale = np.empty(m, np.float32)
         attraction = np.empty((J, m), np.float32)
         stand_in = np.empty((J, m), np.float32)
         for k in range(m):
-            i = i0 + k
-            bt = beta0[i]
-            if drift != zero:
-                bt = bt * (one + drift * max(deal[i] - deal0[i], zero))
-            beta[k] = bt
-            hb[k] = habit_bonus * habit[i]
-            li[k] = last[i]
-            qty[k] = np.float32(2.0) * rate[i]
+            qty[k] = np.float32(2.0) * rate[i0 + k]
         for j in range(J):
             lp = log_price[j]
             bj = base[j]
