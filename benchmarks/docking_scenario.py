@@ -65,11 +65,16 @@ def offers(p: Params) -> list[Offer]:
     return out
 
 
-def run_vectorised(p: Params, seed: int) -> np.ndarray:
-    """Weekly real units per brand (weeks x brands) from the NumPy kernel :class:`model.market.Market`."""
-    market = Market(p, N_BRANDS, np.random.default_rng(seed))
+def run_vectorised(p: Params, seed: int, kernel: str = "numpy") -> np.ndarray:
+    """Weekly real units per brand (weeks x brands) from :class:`model.market.Market` on ``kernel``."""
+    market = Market(p, N_BRANDS, np.random.default_rng(seed), kernel=kernel)
     market.init_reference_prices(initial_prices(p))
     return np.array([market.shop(o).units for o in offers(p)])
+
+
+def run_numba(p: Params, seed: int) -> np.ndarray:
+    """As :func:`run_vectorised`, on the fused Numba kernel."""
+    return run_vectorised(p, seed, kernel="numba")
 
 
 def run_reference(p: Params, seed: int) -> np.ndarray:

@@ -65,10 +65,36 @@ class WeekSales:
     consumer_surplus: float  # RMB, logit welfare of this week's choice situation
 
 
-class Market:
-    """State of all consumers and the weekly shopping kernel."""
+KERNELS = ("numpy", "numba")
 
-    def __init__(self, params: Params, n_brands: int, rng: np.random.Generator):
+
+def _load_numba_kernel():
+    try:
+        from . import kernel
+    except ImportError as exc:  # numba (or its llvmlite) missing or broken
+        raise ImportError(f"kernel='numba' needs the numba package ({exc}); install it with "
+                          "'pip install numba', or use kernel='numpy'") from None
+    return kernel
+
+
+class Market:
+    """State of all consumers and the weekly shopping kernel.
+
+    ``kernel`` chooses the implementation of the week: ``"numpy"`` (whole-array expressions,
+    the reference path) or ``"numba"`` (one fused, compiled pass over the consumers, parallel
+    over blocks of them; :mod:`model.kernel`). Both draw the same random numbers from ``rng``
+    and apply the same rules; their numbers differ in float rounding only, so the two paths
+    agree in distribution, not bit for bit (tests/test_kernel.py). Each is bit-reproducible
+    for a seed on its own, whatever the number of threads.
+    """
+
+    def __init__(self, params: Params, n_brands: int, rng: np.random.Generator,
+                 kernel: str = "numpy"):
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
+        self.kernel = kernel
+        self._jit = _load_numba_kernel() if kernel == "numba" else None
+        self._summary = None  # the numba path's reporter sums of the current state
         p = params
         n = p.n_consumers
         self.p = params
@@ -97,6 +123,7 @@ class Market:
 
     def init_reference_prices(self, regular_price: np.ndarray) -> None:
         self.log_ref[:] = self.log_price(regular_price).astype(F)[None, :]
+        self._summary = None
 
     def log_price(self, price: np.ndarray) -> np.ndarray:
         return np.log(np.asarray(price, dtype=np.float64) / self.price_unit)
@@ -150,6 +177,8 @@ class Market:
         rng = self.rng
         u_trip = rng.random(n, dtype=F)
         u_brand = rng.random(n, dtype=F)
+        if self._jit is not None:
+            return self._shop_numba(offer, u_trip, u_brand)
 
         # consumption (before shopping; a full pantry is used faster: category expansion)
         if p.use_stockpiling:
@@ -234,6 +263,9 @@ class Market:
         goodwill, no awareness and no loyalty, shown only by average organic search. All other
         brands are held at their regular offer. No sampling noise.
         """
+        if self._jit is not None:
+            return self._brand_value_numba(quality, generic_quality, regular_price,
+                                           organic_visibility, baseline_visibility)
         p = self.p
         J = self.n_brands
         log_price = self.log_price(regular_price)
@@ -261,14 +293,104 @@ class Market:
         generic = revenue(attr_gen, total_gen)
         return (actual - generic) * regular_price * self.scale
 
+    # --- the numba path ---------------------------------------------------------------------------
+    def _kernel_coefficients(self, festival: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The rules' switches (int64) and coefficients (float32) in the order model.kernel reads them."""
+        p = self.p
+        flags = np.array([p.use_stockpiling, p.use_reference_prices, p.use_deal_learning,
+                          p.use_awareness], dtype=np.int64)
+        coef = np.array([
+            p.price_sensitivity_drift, p.habit_bonus, p.reference_gain, p.loss_aversion,
+            p.incidence_base, p.incidence_value, p.incidence_inventory,
+            p.festival_demand if (festival and p.use_festivals) else 0.0,
+            p.consumption_flexibility, p.stockpile_gain, 1 - p.deal_habit_share,
+            1 - p.reference_smoothing, p.deal_learning, p.deal_decay, p.awareness_decay,
+            0.0,  # slot 15: the price that turns utils into RMB for consumer surplus (per week)
+        ], dtype=F)
+        return flags, coef
+
+    def _block_table(self, width: int) -> np.ndarray:
+        return np.empty((self._jit.n_blocks(self.n), width), dtype=np.float64)
+
+    def _shop_numba(self, offer: Offer, u_trip: np.ndarray, u_brand: np.ndarray) -> WeekSales:
+        p, J = self.p, self.n_brands
+        log_price = self.log_price(offer.price).astype(F)
+        discount = np.asarray(offer.discount, dtype=np.float64)
+        on_deal = discount > 0
+        salience = np.zeros(J)
+        if p.promo_salience and (on_deal.any() or offer.festival):
+            salience = np.where(on_deal, np.minimum(discount / DEEP_DISCOUNT, 1.0), 0.0)
+            if offer.festival:
+                salience = np.where(on_deal, salience, -0.5)
+            salience = p.promo_salience * salience
+        flags, coef = self._kernel_coefficients(offer.festival)
+        coef[15] = float(np.mean(offer.regular_price))
+        units, buyers, aware_sum, ref_sum = (self._block_table(J) for _ in range(4))
+        scalars = self._block_table(self._jit.N_SCALARS)
+        self._jit.shop_kernel(
+            self.beta0, self.deal0, self.deal, self.rate, self.inventory, self.last, self.habit,
+            self.awareness, self.log_ref, u_trip, u_brand,
+            (offer.quality + p.visibility_utility * offer.visibility).astype(F), log_price,
+            salience.astype(F), np.asarray(offer.visibility, dtype=F), discount.astype(F),
+            np.minimum(discount / DEEP_DISCOUNT, 1.0).astype(F),
+            (offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility).astype(F) if p.use_awareness
+            else np.zeros(J, dtype=F),
+            flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+        totals = scalars.sum(axis=0)
+        self._summary = {"awareness": aware_sum.sum(axis=0), "exp_log_ref": ref_sum.sum(axis=0),
+                         "deal": float(totals[self._jit.S_DEAL])}
+        units = units.sum(axis=0) * self.scale
+        return WeekSales(units=units, revenue=units * offer.price,
+                         buyers=buyers.sum(axis=0) * self.scale,
+                         trips=float(totals[self._jit.S_TRIPS]) * self.scale,
+                         consumption=float(totals[self._jit.S_CONSUMPTION]) * self.scale,
+                         consumer_surplus=float(totals[self._jit.S_SURPLUS]) * self.scale)
+
+    def _brand_value_numba(self, quality, generic_quality, regular_price, organic_visibility,
+                           baseline_visibility) -> np.ndarray:
+        p, J = self.p, self.n_brands
+        flags, coef = self._kernel_coefficients()
+        actual, generic = self._block_table(J), self._block_table(J)
+        generic_attraction = baseline_visibility * np.exp(
+            np.asarray(generic_quality, dtype=np.float64) + p.visibility_utility * baseline_visibility)
+        self._jit.brand_value_kernel(
+            self.beta0, self.deal0, self.deal, self.rate, self.last, self.habit, self.awareness,
+            self.log_ref, (quality + p.visibility_utility * organic_visibility).astype(F),
+            self.log_price(regular_price).astype(F), np.asarray(organic_visibility, dtype=F),
+            generic_attraction.astype(F), flags, coef, actual, generic)
+        return (actual.sum(axis=0) - generic.sum(axis=0)) * regular_price * self.scale
+
+    def _numba_summary(self) -> dict:
+        """Sums of the current state for the reporters: kept from the last shop() pass."""
+        if self._summary is None:  # state set outside shop() (construction, reference prices)
+            aware, ref = self._block_table(self.n_brands), self._block_table(self.n_brands)
+            self._jit.column_sums(self.awareness, aware)
+            self._jit.exp_column_sums(self.log_ref, ref)
+            self._summary = {"awareness": aware.sum(axis=0), "exp_log_ref": ref.sum(axis=0),
+                             "deal": float(self.deal.sum(dtype=np.float64))}
+        return self._summary
+
     # --- summaries for reporters ---------------------------------------------------------------
     def mean_deal_proneness(self) -> float:
+        if self._jit is not None:
+            return self._numba_summary()["deal"] / self.n
         return float(self.deal.mean(dtype=np.float64))
 
     def mean_awareness(self) -> float:
+        if self._jit is not None:
+            return float(self._numba_summary()["awareness"].sum()) / (self.n * self.n_brands)
         return float(self.awareness.mean(dtype=np.float64))
+
+    def awareness_by_brand(self) -> np.ndarray:
+        """Mean awareness of each brand over consumers (length n_brands, float64)."""
+        if self._jit is not None:
+            return self._numba_summary()["awareness"] / self.n
+        return self.awareness.mean(axis=0, dtype=np.float64)
 
     def mean_reference_price_ratio(self, regular_price: np.ndarray) -> float:
         """Mean over consumers and brands of reference price / regular price."""
+        if self._jit is not None:  # exp(log_ref - log p) = exp(log_ref) / p: one sum per brand
+            scaled = self._numba_summary()["exp_log_ref"] / (np.asarray(regular_price) / self.price_unit)
+            return float(scaled.sum()) / (self.n * self.n_brands)
         ratio = np.exp(self.log_ref - self.log_price(regular_price).astype(F)[None, :])
         return float(ratio.mean(dtype=np.float64))

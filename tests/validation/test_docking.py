@@ -12,7 +12,8 @@ unit totals of the two implementations (``REPS`` = 40 seeds each) must be
   (Bonferroni).
 
 A negative control shows that the same test catches a real difference: a reference consumer
-20% more price-sensitive fails it.
+20% more price-sensitive fails it. The fused Numba kernel (``Market(kernel="numba")``) docks
+with the same reference by the same test (tests/test_kernel.py docks it with the NumPy path).
 """
 
 import pytest
@@ -43,6 +44,15 @@ def test_vectorised_market_docks_with_the_one_agent_per_consumer_reference(vecto
         per_week = {w: impl[w].mean(axis=0) / (s.stop - s.start) for w, s in D.WINDOWS.items()}
         assert per_week["during"][0] > 1.2 * per_week["before"][0]
         assert per_week["after"][1] < 0.9 * per_week["before"][1]
+
+
+@pytest.mark.slow
+def test_numba_kernel_docks_with_the_one_agent_per_consumer_reference(reference):
+    pytest.importorskip("numba")
+    fast = D.window_samples(D.run_numba, D.docking_params(), range(30_000, 30_000 + D.REPS))
+    bad = D.verdict(D.compare(fast, reference))
+    assert not bad["not_equivalent"], f"means differ by {D.MARGIN:.0%} or more: {bad['not_equivalent']}"
+    assert not bad["different"], f"distributions differ (KS): {bad['different']}"
 
 
 @pytest.mark.slow
