@@ -81,7 +81,7 @@ class AgencyMarket(mesa.Model):
         self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"])
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
-        self.market = Market(p, p.n_brands, market_rng)
+        self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
         self.records = Records()
 
         # brands: heterogeneous prices; dearer brands are better, so none is dominated

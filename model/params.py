@@ -143,10 +143,11 @@ def _p(name, default, unit, description, low=None, high=None, *, group, **kw) ->
 # fmt: off
 PARAM_SPECS: tuple[ParamSpec, ...] = (
     # --- sizes and scales ------------------------------------------------------------------
-    _p("n_consumers", 10_000, "consumers", "simulated consumers (NumPy arrays, not agents)", 1, 5_000_000, group="sizes"),
+    _p("n_consumers", 10_000, "consumers", "simulated consumers (NumPy arrays, not agents)", 1, 20_000_000, group="sizes"),
     _p("n_brands", 12, "brands", "brands selling in the category (Mesa agents)", 1, 200, group="sizes"),
     _p("n_agencies", 6, "agencies", "operations agencies (TP) competing for brands (Mesa agents)", 1, 200, group="sizes"),
     _p("market_shoppers", 200_000.0, "shoppers", "real shoppers in the category; each simulated consumer stands for market_shoppers / n_consumers of them, so n_consumers sets resolution, not market size", 0, 1e10, low_open=True, group="sizes"),
+    _p("market_kernel", "numpy", "", "implementation of the consumer market: 'numpy' (whole-array expressions, the reference) or 'numba' (a fused, compiled kernel, several times faster at large sizes; same rules and draws, float rounding differs, so numbers differ slightly from the numpy path's; needs numba, first use compiles, then loads from a cache)", choices=("numpy", "numba"), group="sizes"),
     _p("burn_in_weeks", 26, "weeks", "weeks simulated before week 0 at regular prices, so pantries, habits and sales ranks start settled", 0, 520, group="sizes"),
     # --- contract ---------------------------------------------------------------------------
     _p("base_fee", 50_000.0, "RMB/month", "base service fee the brand pays its agency", 0, 1e8, group="contract"),

@@ -90,7 +90,7 @@ class Records:
             "brand_measure": np.array([b.measure for b in brands]),
             "image": np.array([b.image for b in brands]),
             "goodwill": np.array([b.goodwill for b in brands]),
-            "awareness": market.awareness.mean(axis=0, dtype=np.float64),
+            "awareness": market.awareness_by_brand(),
             "profit": brand_profit,
             "paid_to_agency": model._agency_money[:, 0].copy(),  # fees, commission and bonus
             "agency_labour": model._agency_money[:, 1].copy(),  # what running the store cost the agency

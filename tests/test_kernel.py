@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -349,3 +350,15 @@ def test_validation_patterns_hold_on_the_numba_path(numba_patterns, pattern):
 def test_market_module_imports_without_numba_kernel_loaded():
     # the NumPy path must not import numba: model.market has no module-level numba import
     assert "numba" not in market_module.__dict__
+
+
+def test_the_market_kernel_parameter_picks_the_path(monkeypatch):
+    small = dict(n_consumers=500, n_brands=4, n_agencies=2, burn_in_weeks=4, agency_policy="fixed")
+    from model import simulate
+
+    by_param = simulate(steps=20, seed=3, market_kernel="numba", **small)
+    use_kernel(monkeypatch, "numba")
+    by_patch = simulate(steps=20, seed=3, **small)
+    pd.testing.assert_frame_equal(by_param.brands, by_patch.brands, check_exact=True)
+    with pytest.raises(ValueError, match="'market_kernel' = 'fortran' is invalid"):
+        simulate(steps=2, market_kernel="fortran", **small)

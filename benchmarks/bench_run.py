@@ -1,0 +1,84 @@
+"""Whole runs at the sizes researchers sweep, against an earlier commit, in one benchmark.
+
+Times a 2,000-consumer, 260-week run with learning agencies (the issue's case) on this tree
+with each market kernel, and the same run on an earlier commit (``--ref``, checked out into a
+temporary git worktree), alternating the cases so that load on a shared machine hits all of
+them alike. Each run is a child process; the figure is CPU seconds of the run itself (model
+construction included, imports excluded), so another program on the machine slows the wall
+clock but hardly the CPU time. Prints one JSON line per case and one with the ratios.
+
+    python benchmarks/bench_run.py                      # against the session's reference commit
+    python benchmarks/bench_run.py --ref HEAD~5 --repeats 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from model import simulate
+kw = dict(steps={steps}, seed=1, n_consumers={n}, agency_policy="learning")
+if {kernel!r} != "default":
+    kw["market_kernel"] = {kernel!r}
+    simulate(**{{**kw, "steps": 2}})  # compile or load the cached kernel outside the timing
+t0, c0 = time.perf_counter(), time.process_time()
+r = simulate(**kw)
+print(json.dumps({{"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                  "total_gmv": r.summary["total_gmv"]}}))
+"""
+
+
+def child(root: Path, kernel: str, n: int, steps: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps)
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{kernel} run in {root} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref", default="bdb0999", help="the earlier commit to compare with (default: %(default)s)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--consumers", type=int, default=2000)
+    ap.add_argument("--weeks", type=int, default=260)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        ref_tree = Path(tmp) / "ref"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(ref_tree), args.ref], cwd=ROOT, check=True)
+        try:
+            cases = {f"ref {args.ref}": (ref_tree, "default"), "this tree, numpy": (ROOT, "numpy"),
+                     "this tree, numba": (ROOT, "numba")}
+            times: dict[str, list[dict]] = {name: [] for name in cases}
+            for _ in range(args.repeats):  # interleaved: load hits every case alike
+                for name, (root, kernel) in cases.items():
+                    times[name].append(child(root, kernel, args.consumers, args.weeks))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(ref_tree)], cwd=ROOT, check=False)
+    medians = {}
+    for name, runs in times.items():
+        medians[name] = statistics.median(r["cpu_s"] for r in runs)
+        print(json.dumps({"case": name, "n_consumers": args.consumers, "weeks": args.weeks,
+                          "policy": "learning", "repeats": args.repeats,
+                          "cpu_s_median": round(medians[name], 3),
+                          "wall_s_median": round(statistics.median(r["wall_s"] for r in runs), 3),
+                          "total_gmv": runs[0]["total_gmv"]}))
+    ref = medians[f"ref {args.ref}"]
+    print(json.dumps({"case": "speed-up against the reference (CPU time)",
+                      **{name: round(ref / t, 2) for name, t in medians.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
