@@ -14,16 +14,28 @@ each block sums its own consumers into its own row of a partial-sum table, and t
 added in block order afterwards. Nothing depends on which thread ran which block, so the same
 seed gives the same numbers bit for bit with one thread or many.
 
-Numba is imported by this module; :mod:`model.market` imports it only when ``kernel="numba"``
+Threads: a fork-safe threading layer is chosen (below), and the sweep engine gives each run one
+thread (it already runs one process per core). Numba is imported by this module; :mod:`model.market` imports it only when ``kernel="numba"``
 is asked for, so the NumPy path runs where Numba is not installed.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
+import numba
 import numpy as np
 from numba import njit, prange
+
+# A fork-safe threading layer: the sweep engine forks worker processes, and a process that has
+# run a parallel kernel on GNU OpenMP (numba's default on Linux wheels) cannot fork safely
+# ("fork() called from a process already using GNU OpenMP" kills the workers). numba's own
+# workqueue layer forks safely; it must not be entered from two threads of one process at once,
+# which the sweep engine never does (one run per process; Dask workers have one thread each).
+# NUMBA_THREADING_LAYER overrides the choice. It must be set before numba starts its threads.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 BLOCK = 2048  # consumers per block: the unit of parallel work and of partial sums
 

@@ -362,3 +362,19 @@ def test_the_market_kernel_parameter_picks_the_path(monkeypatch):
     pd.testing.assert_frame_equal(by_param.brands, by_patch.brands, check_exact=True)
     with pytest.raises(ValueError, match="'market_kernel' = 'fortran' is invalid"):
         simulate(steps=2, market_kernel="fortran", **small)
+
+
+def test_a_process_that_ran_the_kernel_can_still_fork_sweep_workers(tmp_path):
+    # GNU OpenMP, numba's default threading layer on Linux, kills a forked child; the kernel
+    # picks a fork-safe layer, and the sweep's workers give each run one thread
+    from experiments import run_sweep
+
+    spec = {"name": "k", "steps": 12, "replications": 2, "seed": 1,
+            "base": {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4,
+                     "market_kernel": "numba"},
+            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}}}
+    serial = run_sweep(spec, tmp_path / "serial", executor="serial", progress=False)
+    forked = run_sweep(spec, tmp_path / "forked", executor="processes", workers=2, progress=False)
+    key = ["run_id", "total_gmv", "brand_value_change"]
+    pd.testing.assert_frame_equal(serial.sort_values("run_id")[key].reset_index(drop=True),
+                                  forked.sort_values("run_id")[key].reset_index(drop=True), check_exact=True)

@@ -54,7 +54,10 @@ def execute_run(task: RunTask) -> RunOutput:
     started = time.time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        result = simulate(Params(**task.params), steps=task.steps, seed=task.seed)
+        params = Params(**task.params)
+        if params.market_kernel == "numba":
+            one_thread_per_run()
+        result = simulate(params, steps=task.steps, seed=task.seed)
         key = {"run_id": task.run_id, "seed": task.seed, **task.values}
         files = {t: to_parquet(with_key(getattr(result, t), key)) for t in task.tables}
         summary = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
@@ -65,6 +68,19 @@ def execute_run(task: RunTask) -> RunOutput:
         return RunOutput(task.run_id, False, error=f"{type(exc).__name__}: {exc}",
                          traceback=traceback.format_exc(), started=started,
                          finished=time.time(), worker=worker)
+
+
+def one_thread_per_run() -> None:
+    """A sweep already runs one process per core: the compiled kernel's own threads would only
+    compete with the other runs (on a shared two-core machine a run took nine times as long),
+    so each run gets one thread unless NUMBA_NUM_THREADS says otherwise. Results do not depend
+    on the thread count (model/kernel.py)."""
+    if "NUMBA_NUM_THREADS" not in os.environ:
+        import numba
+
+        import model.kernel  # noqa: F401  (chooses the fork-safe threading layer first)
+
+        numba.set_num_threads(1)
 
 
 def with_key(df: pd.DataFrame, key: dict[str, Any]) -> pd.DataFrame:
