@@ -84,7 +84,22 @@ class AgencyMarket(mesa.Model):
         self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
         self.records = Records()
 
-        # brands: heterogeneous prices; dearer brands are better, so none is dominated
+        self._set_up_brands(agent_rng)
+        self._set_up_agencies(policy_rng)
+        self._burn_in()
+        self._measure_week_zero()
+        if p.experience_weeks and set(p.agency_policies()) != {"fixed"}:
+            self._gain_experience()
+        self.contracts.open(agent_rng.permutation(p.n_brands))  # brands are dealt to agencies at random
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
+        self.running = True
+
+    # --- set-up ---------------------------------------------------------------------------------
+    def _set_up_brands(self, agent_rng: np.random.Generator) -> None:
+        """Brands with heterogeneous prices; dearer brands are better, so none is dominated."""
+        p = self.p
         J = p.n_brands
         z = agent_rng.standard_normal(J)
         prices = p.mean_price * np.exp(p.price_spread * z - p.price_spread ** 2 / 2)
@@ -103,6 +118,11 @@ class AgencyMarket(mesa.Model):
         self._agency_money = np.zeros((J, 2))  # this week: what each brand paid its agency, the agency's labour on it
         self._survey_noise = [p.contract_terms(j)["brand_measure_noise"] for j in range(J)]
 
+    def _set_up_agencies(self, policy_rng: np.random.Generator) -> None:
+        """The agencies (the first round(sales_driven_share * n_agencies) sales-driven), each
+        policy on a stream of its own, and the contract market that links them to brands."""
+        p = self.p
+        J = p.n_brands
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
         self.agencies: list[Agency] = [
             Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
@@ -112,20 +132,14 @@ class AgencyMarket(mesa.Model):
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng,
                                         capacity=math.ceil(1.5 * J / p.n_agencies))
 
-        self._burn_in()
+    def _measure_week_zero(self) -> None:
+        """Each brand's brand value after the burn-in: the base of its index and of its survey."""
         self.initial_values = self._brand_values()
         for b, v in zip(self.brands, self.initial_values):
             b.brand_value = float(v)
             b.value_base = max(float(v), 0.1 * b.velocity * b.regular_price, 1.0)
             b.measure = b.brand_value / b.value_base
         self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
-        if p.experience_weeks and set(p.agency_policies()) != {"fixed"}:
-            self._gain_experience()
-        self.contracts.open(agent_rng.permutation(J))  # brands are dealt to agencies at random
-
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
-        self.running = True
 
     # =========================================================================================
     # The week (DESIGN.md section 3)

@@ -42,7 +42,7 @@ class Records:
 
     def collect(self, model, plans, offer: Offer, sales: WeekSales, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
-        led, market, brands, agencies = model.ledger, model.market, model.brands, model.agencies
+        led, market, brands = model.ledger, model.market, model.brands
         units = sales.units
         gmv = float(sales.revenue.sum())
         total_units = float(units.sum())
@@ -71,8 +71,15 @@ class Records:
             "contract_switches": switches,
             "in_house_share": sum(b.in_house for b in brands) / len(brands),
         }
+        self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, strategies))
+        self.agency_rows.extend(self._agency_rows(model, agency_profit))
+
+    @staticmethod
+    def _brand_row(model, plans, offer, sales, values, brand_profit, strategies) -> dict[str, np.ndarray]:
+        brands, market = model.brands, model.market
+        units = sales.units
         J = len(brands)
-        self.brand_rows.append({
+        return {
             "week": np.full(J, model.week),
             "brand": np.arange(J),
             "agency": np.array([-1 if b.in_house else b.agency for b in brands]),
@@ -94,17 +101,22 @@ class Records:
             "profit": brand_profit,
             "paid_to_agency": model._agency_money[:, 0].copy(),  # fees, commission and bonus
             "agency_labour": model._agency_money[:, 1].copy(),  # what running the store cost the agency
-        })
-        for a, prof in zip(agencies, agency_profit):
-            mix = Counter(brands[b].strategy for b in a.clients)
+        }
+
+    @staticmethod
+    def _agency_rows(model, agency_profit) -> list[dict[str, Any]]:
+        rows = []
+        for a, prof in zip(model.agencies, agency_profit):
+            mix = Counter(model.brands[b].strategy for b in a.clients)
             probs = a.policy.probabilities(model.market_kind)
-            self.agency_rows.append({
+            rows.append({
                 "week": model.week, "agency": a.index, "archetype": a.archetype,
                 "policy": a.policy.name, "clients": len(a.clients),
                 "strategy": a.current_strategy(),
                 "promotion_clients": mix.get("promotion", 0), "profit": float(prof),
                 "reputation": a.reputation, "p_promotion": probs.get("promotion", np.nan),
             })
+        return rows
 
     def brand_table(self) -> pd.DataFrame:
         import pandas as pd
