@@ -48,6 +48,7 @@ import solara  # noqa: E402
 from model import PARAM_SPECS, PRESETS, AgencyMarket, Params  # noqa: E402
 from model.agents import is_festival  # noqa: E402
 from model.params import FOCAL_TERMS  # noqa: E402
+from model.plots import COLORS  # noqa: E402
 
 # Solara warns on every page load from 127.0.0.1 that its session cookie cannot be
 # SameSite=None without https; that matters only when the page is embedded in an iframe on
@@ -85,7 +86,7 @@ INTRO = ("Brands hire an operations agency (a Tmall Partner, TP) to run their Tm
          "fee plus a <b>commission on GMV</b>. Each agency chooses promotion-heavy or brand-building "
          "tactics for each client. Set a contract on the left, <b>predict</b> what the four charts "
          "will do, then press <b>Step</b> or <b>Play</b>.")
-CURRENT_COLOR = "#0072B2"  # Okabe-Ito blue
+CURRENT_COLOR = COLORS[0]  # the project's palette (Okabe-Ito blue)
 PREVIOUS_COLOR = "#999999"
 FESTIVAL_COLOR = "#E69F00"
 FESTIVAL_LABEL = "festival week (618, Double 11)"

@@ -16,9 +16,9 @@ SIZES = ("tiny", "small", "full")
 # a notebook's size -> the size of the experiment script whose spec it runs
 EXPERIMENT_SIZE = {"tiny": "tiny", "small": "quick", "full": "full"}
 
-# Okabe & Ito colour-blind-safe palette: blue, vermillion, bluish green, reddish purple, orange,
-# sky blue, black
-COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+from model.plots import COLORS as _PALETTE  # noqa: E402  (the project's one palette, Okabe & Ito)
+
+COLORS = [c for c in _PALETTE if c != "#F0E442"]  # without the yellow, which reads poorly on white
 
 # How a run outcome reads: unit, scale from the model's raw unit (RMB, share), number format.
 # Differences of shares and of percentages are in percentage points ("points").
