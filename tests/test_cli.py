@@ -170,7 +170,8 @@ def test_ctrl_c_during_a_sweep_says_how_to_resume_and_exits_130(tmp_path):
     import time
     from pathlib import Path
 
-    spec = _sweep_spec(tmp_path, steps=40, replications=50)
+    # far more runs than can finish before the signal arrives, however fast the machine
+    spec = _sweep_spec(tmp_path, steps=40, replications=5000)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
            "--executor", "serial"]
