@@ -17,7 +17,7 @@ market at every point):
 * neutral: every brand on 5% or 35% with agencies that start neutral (``experience_weeks`` 0),
   to show what experience does to the first 26 weeks.
 
-    python -m experiments.focal_contract --quick     # 8 replications, about two minutes on two cores
+    python -m experiments.focal_contract --quick     # 8 replications, under a minute on two free cores
     python -m experiments.focal_contract             # full size (24 replications)
 
 Writes into ``--out`` (default ``out/focal_contract[-quick]``): ``data/``, figures
