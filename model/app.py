@@ -567,8 +567,10 @@ def Page() -> None:
                             solara.Button("Step" if n == 1 else f"+{n} weeks", color="primary",
                                           classes=[f"btn-step-{n}"], disabled=playing,
                                           on_click=lambda n=n: advance(n))
+                        # the week it stopped at travels with the button itself: the stat cards
+                        # are rendered in a message of their own, which may come a moment later
                         solara.Button("Pause" if playing else "Play", color="primary",
-                                      classes=["btn-play"],
+                                      classes=["btn-play"] + ([] if playing else [f"stopped-at-week-{shown.value}"]),
                                       on_click=pause if playing else lambda: play.set(threading.Event()))
                     with solara.Column(gap="0px", classes=["control-speed"]):
                         solara.Text("Play speed (weeks per second; a big market may be slower)",

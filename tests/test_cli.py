@@ -170,13 +170,16 @@ def test_ctrl_c_during_a_sweep_says_how_to_resume_and_exits_130(tmp_path):
     import time
     from pathlib import Path
 
-    # far more runs than can finish before the signal arrives, however fast the machine
-    spec = _sweep_spec(tmp_path, steps=40, replications=5000)
+    # more runs than can finish before the signal arrives
+    spec = _sweep_spec(tmp_path, steps=40, replications=500)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
            "--executor", "serial"]
+    # pytest-xdist's workers ignore SIGINT, and a child inherits that (Python then installs no
+    # KeyboardInterrupt handler at all): give the sweep the default disposition, as in a shell
     proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not any((out / "summary").glob("*.parquet")):  # a run is on disk: the sweep is going
