@@ -198,9 +198,7 @@ def plot_game(game: pd.DataFrame, size_name: str, plt):
 # --- the answers -------------------------------------------------------------------------------
 def answers(runs: pd.DataFrame) -> list[str]:
     """Best responses and the dilemma, from paired differences in the same markets."""
-    game = runs[np.isclose(runs["experience_weeks"], EXPERIENCE)
-                & np.isin(runs["focal_commission_rate"].round(4), [LOW, HIGH])
-                & np.isin(runs["commission_rate"].round(4), [LOW, HIGH])]
+    game = part(runs, "game")
 
     def gap(o, a, b):
         """Mean and 95% CI of o at cell a minus cell b, paired by replication."""
@@ -229,11 +227,10 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     out, size_name = ctx.out, ctx.size.name
     runs = with_outcomes(res.runs, res.timeseries)
     table = stats.mean_ci(runs, KEYS, OUTCOMES).sort_values(KEYS).reset_index(drop=True)
-    own_runs = runs[np.isclose(runs["commission_rate"], TYPICAL) & (runs["experience_weeks"] == EXPERIENCE)]
+    own_runs = part(runs, "own")
     diff = stats.paired_differences(own_runs, ["focal_commission_rate"], {"focal_commission_rate": LOW}, FOCAL)
     diff = diff.sort_values("focal_commission_rate").reset_index(drop=True)
-    market_runs = runs[np.isclose(runs["commission_rate"], runs["focal_commission_rate"])
-                       & (runs["experience_weeks"] == EXPERIENCE)]
+    market_runs = part(runs, "market")
     market_diff = stats.paired_differences(market_runs, ["commission_rate"], {"commission_rate": LOW},
                                        ["focal_short_term_gmv", "focal_brand_value_change", "short_term_gmv",
                                         "brand_value_change"]).sort_values("commission_rate")

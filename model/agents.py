@@ -142,11 +142,6 @@ class Brand(mesa.Agent):
         self.offset = index  # phase of the promotion calendar
 
     # --- state seen by consumers ---------------------------------------------------------------
-    def quality(self, service_skill: float) -> float:
-        p = self.model.p
-        goodwill = p.goodwill_utility * self.goodwill if p.use_goodwill else 0.0
-        return self.constant + self.image + goodwill + SERVICE_UTILITY * service_skill
-
     def generic_quality(self) -> float:
         return self.constant
 

@@ -9,7 +9,7 @@ agency's list of clients, so the two always agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -68,17 +68,6 @@ class Contract:
         c.base_fee = c.commission_rate = c.brand_bonus_rate = 0.0
         return c
 
-    def weekly_payments(self, gmv: float, measure_now: float, value_base: float) -> dict[str, float]:
-        """Fee, commission and brand bonus owed for one week.
-
-        The bonus is a share of the measured rise of the weekly revenue premium since the term
-        began (``measure`` is an index of the brand's week-0 value ``value_base``).
-        """
-        rise = max(measure_now - self.measure_start, 0.0) * max(value_base, 0.0)
-        return {"fee": self.base_fee / WEEKS_PER_MONTH,
-                "commission": self.commission_rate * gmv,
-                "bonus": self.brand_bonus_rate * rise}
-
     def book_week(self, gmv: float) -> None:
         self.gmv_total += gmv
         self.weeks_run += 1
@@ -101,6 +90,20 @@ class Contract:
         score = (1 - w) * gmv_growth + w * brand_growth
         return {"gmv_growth": gmv_growth, "measured_brand_growth": measured,
                 "brand_growth": brand_growth, "score": score, "renew": score >= self.renewal_threshold}
+
+
+def weekly_payments(contracts: Sequence[Contract], gmv: np.ndarray, measure: np.ndarray,
+                    value_base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fee, commission and brand bonus each contract owes for one week (arrays, in order).
+
+    The bonus is a share of the measured rise of the weekly revenue premium since the term
+    began (``measure`` is an index of the brand's week-0 value ``value_base``).
+    """
+    fee = np.array([c.base_fee for c in contracts]) / WEEKS_PER_MONTH
+    commission = np.array([c.commission_rate for c in contracts]) * gmv
+    rise = np.maximum(measure - np.array([c.measure_start for c in contracts]), 0.0) * np.maximum(value_base, 0.0)
+    bonus = np.array([c.brand_bonus_rate for c in contracts]) * rise
+    return fee, commission, bonus
 
 
 def measure_reliability(p: Params, noise: float | None = None) -> float:
@@ -211,8 +214,7 @@ class ContractMarket:
         w = np.exp((rep - rep.max()) / HIRING_TEMPERATURE)
         chosen = candidates[int(self.rng.choice(len(candidates), p=w / w.sum()))]
         brand.in_house_caps = None
-        self._link(brand, chosen)
-        self.sign(brand, chosen, week, gmv_baseline)
+        self.sign(brand, chosen, week, gmv_baseline)  # links the brand to its new agency
         brand.strategy = chosen.strategy_for(brand)
         self.switches_this_week += 1
 

@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand
-from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket
+from .contracts import Contract, ContractMarket, weekly_payments
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
@@ -243,13 +243,9 @@ class AgencyMarket(mesa.Model):
         labour_units = np.array([STRATEGIES[b.strategy].labour(e) for b, e in zip(brands, plan.brand_effort.tolist())])
         labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
         run = np.array([not b.in_house for b in brands])  # stores an agency runs
-        contracts = [b.contract for b in brands]
-        fee = np.array([c.base_fee for c in contracts]) / WEEKS_PER_MONTH
-        commission = np.array([c.commission_rate for c in contracts]) * gmv
-        # the bonus: a share of the measured rise of the weekly revenue premium since the term began
-        rise = np.maximum(np.array([b.measure - b.contract.measure_start for b in brands]), 0.0) \
-            * np.maximum(np.array([b.value_base for b in brands]), 0.0)
-        bonus = np.array([c.brand_bonus_rate for c in contracts]) * rise
+        fee, commission, bonus = weekly_payments([b.contract for b in brands], gmv,
+                                                 np.array([b.measure for b in brands]),
+                                                 np.array([b.value_base for b in brands]))
         if run.any():
             agency_acct = self._agency_accounts[[b.agency for b in brands if not b.in_house]]
             for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):

@@ -151,14 +151,18 @@ class LearningPolicy(Policy):
                 self._pending.add(kind)
         return table
 
+    def _first_kind(self) -> tuple:
+        """The first kind of contract the agency learned about (the market's, as a rule)."""
+        return next(iter(self.tables)) if self.tables else ()
+
     @property
     def values(self) -> dict[str, float]:
         """The strategy values of the first kind of contract the agency learned about."""
-        return self.tables[next(iter(self.tables))] if self.tables else self._table(())
+        return self._table(self._first_kind())
 
     def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
         if kind is None:
-            kind = next(iter(self.tables)) if self.tables else ()
+            kind = self._first_kind()
         hit = self._probs.get(kind)
         if hit is not None:
             return dict(hit)
