@@ -102,15 +102,44 @@ def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
     beta = np.empty(m, np.float32)
     hb = np.empty(m, np.float32)
     li = np.empty(m, np.int32)
+    b0 = beta0[i0:i0 + m]
+    e0 = deal0[i0:i0 + m]
+    dl = deal[i0:i0 + m]
+    hab = habit[i0:i0 + m]
+    la = last[i0:i0 + m]
     for k in range(m):
-        i = i0 + k
-        bt = beta0[i]
-        if drift != np.float32(0.0):
-            bt = bt * (np.float32(1.0) + drift * max(deal[i] - deal0[i], np.float32(0.0)))
-        beta[k] = bt
-        hb[k] = habit_bonus * habit[i]
-        li[k] = last[i]
+        beta[k] = b0[k] * (np.float32(1.0) + drift * max(dl[k] - e0[k], np.float32(0.0)))
+        hb[k] = habit_bonus * hab[k]
+        li[k] = la[k]
     return beta, hb, li
+
+
+@njit(cache=True, inline="always", fastmath=True)
+def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
+                 shown, ref_gain, loss_aversion, attraction, consider):
+    """Consideration and attraction of every brand for a block's consumers ((J, m) each).
+
+    One simple loop per brand and quantity, each writing one array: the compiler vectorises
+    loops like these (a loop writing several arrays it cannot prove distinct it leaves scalar).
+    """
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for j in range(J):
+        aw = awareness[j, i0:i0 + m]
+        lr = log_ref[j, i0:i0 + m]
+        con = consider[j]
+        att = attraction[j]
+        not_shown = one - shown[j]
+        for k in range(m):
+            con[k] = one - (one - aw[k]) * not_shown
+        bj = base[j]
+        lp = log_price[j]
+        sal = salience[j]
+        for k in range(m):
+            g = lr[k] - lp
+            v = bj - beta[k] * lp + d_old[k] * sal + (hb[k] if li[k] == j else zero) \
+                + ref_gain * (g if g > zero else loss_aversion * g)
+            att[k] = con[k] * exp32(v)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -121,6 +150,8 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                 units, buyers, scalars, aware_sum, ref_sum):
     """One week of shopping for every consumer, in place on the state arrays.
 
+    ``awareness`` and ``log_ref`` are brand-major, ``(n_brands, n_consumers)``: a brand's row
+    of a block of consumers is contiguous.
     Per-brand inputs (float32, length J): ``base`` = quality + visibility utility,
     ``log_price`` paid, ``salience`` = promo_salience x deal salience (0 where none),
     ``shown`` = visibility this week, ``discount``, ``depth`` = min(discount / deep, 1),
@@ -131,11 +162,11 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     (blocks x N_SCALARS), ``aware_sum`` and ``ref_sum`` (blocks x J: sums of the new awareness
     and of exp(new log reference price), for the reporters).
 
-    Within a block the work goes brand by brand over the block's consumers (the block's rows
-    stay in cache), so that the compiler can vectorise the utilities and the memory updates;
-    incidence and choice go consumer by consumer.
+    Within a block the work goes brand by brand over the block's consumers, in loops the
+    compiler vectorises; only the purchase itself (a scatter into the brand's sales) goes
+    consumer by consumer.
     """
-    n, J = awareness.shape
+    J, n = awareness.shape
     use_stock, use_ref, use_deal, use_aware = flags[0] != 0, flags[1] != 0, flags[2] != 0, flags[3] != 0
     drift, habit_bonus, ref_gain, loss_aversion = coef[0], coef[1], coef[2], coef[3]
     inc_base, inc_value, inc_inventory, festival = coef[4], coef[5], coef[6], coef[7]
@@ -143,113 +174,117 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     deal_learning, deal_decay, aware_decay, surplus_price = coef[12], coef[13], coef[14], coef[15]
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    gain_coef = ref_gain if use_ref else zero
+    stock_gain = stockpile_gain if use_stock else zero
+    inc_inv = inc_inventory if use_stock else zero
     for b in prange(units.shape[0]):
         i0 = b * BLOCK
         m = min(n, i0 + BLOCK) - i0
         beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
-        d_old = np.empty(m, np.float32)
-        total = np.zeros(m, np.float32)
-        seen = np.zeros(m, np.float32)
-        considered = np.zeros(m, np.float32)
-        chosen = np.empty(m, np.int32)
-        attraction = np.empty((J, m), np.float32)
-        consider = np.empty((J, m), np.float32)
         for j in range(J):
             units[b, j] = 0.0
             buyers[b, j] = 0.0
+        rt = rate[i0:i0 + m]
+        inv = inventory[i0:i0 + m]
+        dl = deal[i0:i0 + m]
+        d_old = dl.copy()
+        # 1. consumption (a full pantry is used faster: category expansion)
         consumption = 0.0
-        # 1. consumption (a full pantry is used faster: category expansion), tastes of the week
         for k in range(m):
-            i = i0 + k
-            r = rate[i]
+            r = rt[k]
             if use_stock:
-                inv = inventory[i]
-                use = min(r * (one + flexibility * max(inv / r - one, zero)), inv)
-                inventory[i] = inv - use
-                consumption += use
-            else:
-                consumption += r
-            d_old[k] = deal[i]
-        # 2. utilities, consideration, attraction, brand by brand
+                x = inv[k]
+                r = min(r * (one + flexibility * max(x / r - one, zero)), x)
+                inv[k] = x - r
+            consumption += r
+        # 2. consideration and attraction of every brand
+        attraction = np.empty((J, m), np.float32)
+        consider = np.empty((J, m), np.float32)
+        _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
+                     shown, gain_coef, loss_aversion, attraction, consider)
+        total = np.zeros(m, np.float32)
         for j in range(J):
-            lp = log_price[j]
-            bj = base[j]
-            sal = salience[j]
-            not_shown = one - shown[j]
-            dj = depth[j]
+            att = attraction[j]
             for k in range(m):
-                i = i0 + k
-                v = bj - beta[k] * lp + d_old[k] * sal + (hb[k] if li[k] == j else zero)
-                if use_ref:
-                    g = log_ref[i, j] - lp
-                    v += ref_gain * (g if g > zero else loss_aversion * g)
-                c = one - (one - awareness[i, j]) * not_shown
-                a = c * exp32(v)
-                consider[j, k] = c
-                attraction[j, k] = a
-                total[k] += a
-                seen[k] += c * dj
-                considered[k] += c
-        # 3. incidence, choice, quantity, habit and deal-proneness, consumer by consumer
-        trips = 0.0
+                total[k] += att[k]
+        # 3. incidence and the brand drawn (the first whose cumulative attraction reaches the draw)
+        ut = u_trip[i0:i0 + m]
+        ub = u_brand[i0:i0 + m]
+        target = np.empty(m, np.float32)
+        shopping = np.empty(m, np.bool_)
         surplus = 0.0
-        deal_total = 0.0
         for k in range(m):
-            i = i0 + k
             tot = total[k]
-            r = rate[i]
-            z = inc_base + inc_value * log32(max(tot, np.float32(1e-30))) + festival
-            if use_stock:
-                z -= inc_inventory * (inventory[i] / r)
-            trip = _logistic(z)
-            surplus += math.log1p(tot) * surplus_price / max(beta[k], np.float32(1e-3)) * trip
-            pick = J
-            if u_trip[i] < trip:  # the first brand whose cumulative attraction reaches the draw
-                target = u_brand[i] * (one + tot)
-                cum = zero
-                for j in range(J):
-                    cum += attraction[j, k]
-                    if cum >= target:
-                        pick = j
-                        break
-            chosen[k] = pick
-            d = d_old[k]
+            z = inc_base + inc_value * log32(max(tot, np.float32(1e-30))) + festival \
+                - inc_inv * (inv[k] / rt[k])
+            t = _logistic(z)
+            surplus += log32(one + tot) * surplus_price / max(beta[k], np.float32(1e-3)) * t
+            shopping[k] = ut[k] < t
+            target[k] = ub[k] * (one + tot)
+        chosen = np.full(m, J, np.int32)
+        cum = np.zeros(m, np.float32)
+        for j in range(J):
+            att = attraction[j]
+            for k in range(m):
+                cum[k] += att[k]
+                chosen[k] = j if (shopping[k] and chosen[k] == J and cum[k] >= target[k]) else chosen[k]
+        # 4. the purchases: quantity, pantry, habit, last brand
+        trips = 0.0
+        hab = habit[i0:i0 + m]
+        la = last[i0:i0 + m]
+        for k in range(m):
+            pick = chosen[k]
             if pick < J:
-                qty = np.float32(2.0) * r
+                r = rt[k]
+                qty = np.float32(2.0) * r * (one + stock_gain * d_old[k] * discount[pick])
                 if use_stock:
-                    qty = qty * (one + stockpile_gain * d * discount[pick])
-                    inventory[i] += qty
+                    inv[k] += qty
                 units[b, pick] += qty
                 buyers[b, pick] += 1.0
                 trips += 1.0
-                last[i] = pick
-                habit[i] = one - habit_keep * depth[pick]
-            if use_deal:
+                la[k] = pick
+                hab[k] = one - habit_keep * depth[pick]
+        # 5. deal-proneness, reference prices and awareness
+        deal_total = 0.0
+        if use_deal:
+            e0 = deal0[i0:i0 + m]
+            seen = np.zeros(m, np.float32)
+            considered = np.zeros(m, np.float32)
+            for j in range(J):
+                con = consider[j]
+                dj = depth[j]
+                for k in range(m):
+                    seen[k] += con[k] * dj
+                for k in range(m):
+                    considered[k] += con[k]
+            for k in range(m):
+                d = d_old[k]
                 exposure = seen[k] / max(considered[k], np.float32(1e-6))
-                d = d + deal_learning * exposure * (one - d) - deal_decay * (d - deal0[i])
-                d = min(max(d, zero), one)
-                deal[i] = d
-            deal_total += d
-        # 4. reference prices and awareness, brand by brand
+                d = d + deal_learning * exposure * (one - d) - deal_decay * (d - e0[k])
+                dl[k] = min(max(d, zero), one)
+        for k in range(m):
+            deal_total += dl[k]
         for j in range(J):
-            lp = log_price[j]
-            gain = aware_gain[j]
+            lr = log_ref[j, i0:i0 + m]
+            if use_ref:
+                con = consider[j]
+                lp = log_price[j]
+                for k in range(m):
+                    lr[k] = lr[k] + ref_weight * con[k] * (lp - lr[k])
             s_ref = np.float32(0.0)
+            for k in range(m):
+                s_ref += exp32(lr[k])
+            ref_sum[b, j] = s_ref
+            aw = awareness[j, i0:i0 + m]
+            if use_aware:
+                gain = aware_gain[j]
+                for k in range(m):
+                    a = aw[k]
+                    a = a + (one - a) * gain - aware_decay * a
+                    aw[k] = one if chosen[k] == j else min(max(a, zero), one)
             s_aware = np.float32(0.0)
             for k in range(m):
-                i = i0 + k
-                lr = log_ref[i, j]
-                if use_ref:
-                    lr = lr + ref_weight * consider[j, k] * (lp - lr)
-                    log_ref[i, j] = lr
-                s_ref += exp32(lr)
-                a = awareness[i, j]
-                if use_aware:
-                    a = a + (one - a) * gain - aware_decay * a
-                    a = one if chosen[k] == j else min(max(a, zero), one)
-                    awareness[i, j] = a
-                s_aware += a
-            ref_sum[b, j] = s_ref
+                s_aware += aw[k]
             aware_sum[b, j] = s_aware
         scalars[b, S_CONSUMPTION] = consumption
         scalars[b, S_TRIPS] = trips
@@ -265,53 +300,47 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
     ``base`` = quality + visibility utility at organic visibility ``shown``;
     ``generic_attraction`` = baseline visibility x exp(generic quality + visibility utility),
     per brand, before the price term. Outputs ``actual`` and ``generic`` (blocks x J, float64)
-    in simulated units (times the regular price and the scale in the caller). Brand by brand
-    within a block, as :func:`shop_kernel`.
+    in simulated units (times the regular price and the scale in the caller). Brand-major
+    state and brand-by-brand loops, as :func:`shop_kernel`.
     """
-    n, J = awareness.shape
+    J, n = awareness.shape
     use_stock, use_ref = flags[0] != 0, flags[1] != 0
     drift, habit_bonus, ref_gain, loss_aversion = coef[0], coef[1], coef[2], coef[3]
     inc_base, inc_value, inc_inventory = coef[4], coef[5], coef[6]
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    gain_coef = ref_gain if use_ref else zero
     z0 = inc_base - (inc_inventory if use_stock else zero)  # pantry at one week's stock
+    no_deal = np.zeros(J, np.float32)
     for b in prange(actual.shape[0]):
         i0 = b * BLOCK
         m = min(n, i0 + BLOCK) - i0
         beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
-        qty = np.empty(m, np.float32)
-        total = np.zeros(m, np.float32)
-        scale = np.empty(m, np.float32)
         attraction = np.empty((J, m), np.float32)
-        stand_in = np.empty((J, m), np.float32)
-        for k in range(m):
-            qty[k] = np.float32(2.0) * rate[i0 + k]
+        consider = np.empty((J, m), np.float32)
+        _attractions(J, m, i0, awareness, log_ref, beta, hb, li, np.zeros(m, np.float32), base, log_price, no_deal,
+                     shown, gain_coef, loss_aversion, attraction, consider)
+        total = np.zeros(m, np.float32)
         for j in range(J):
-            lp = log_price[j]
-            bj = base[j]
-            not_shown = one - shown[j]
-            gj = generic_attraction[j]
+            att = attraction[j]
             for k in range(m):
-                i = i0 + k
-                price_term = exp32(-beta[k] * lp)
-                v = bj + (hb[k] if li[k] == j else zero)
-                if use_ref:
-                    g = log_ref[i, j] - lp
-                    v += ref_gain * (g if g > zero else loss_aversion * g)
-                c = one - (one - awareness[i, j]) * not_shown
-                a = c * exp32(v) * price_term
-                attraction[j, k] = a
-                stand_in[j, k] = gj * price_term
-                total[k] += a
+                total[k] += att[k]
+        qty = np.empty(m, np.float32)
+        scale = np.empty(m, np.float32)
+        rt = rate[i0:i0 + m]
         for k in range(m):
             tot = total[k]
+            qty[k] = np.float32(2.0) * rt[k]
             scale[k] = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30)))) * qty[k] / (one + tot)
         for j in range(J):
+            att = attraction[j]
+            lp = log_price[j]
+            gj = generic_attraction[j]
             s_actual = np.float32(0.0)
             s_generic = np.float32(0.0)
             for k in range(m):
-                a = attraction[j, k]
-                ag = stand_in[j, k]
+                a = att[k]
+                ag = gj * exp32(-beta[k] * lp)
                 s_actual += scale[k] * a
                 tot_gen = total[k] - a + ag
                 trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
@@ -321,24 +350,30 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def column_sums(x, out):
-    """Per-block column sums of a (n x J) float32 array, in float64 (blocks x J)."""
-    n, J = x.shape
+def row_sums(x, out):
+    """Per-block sums of each row of a brand-major (J x n) float32 array (blocks x J, float64)."""
+    J, n = x.shape
     for b in prange(out.shape[0]):
+        i0 = b * BLOCK
+        m = min(n, i0 + BLOCK) - i0
         for j in range(J):
-            out[b, j] = 0.0
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            for j in range(J):
-                out[b, j] += x[i, j]
+            row = x[j, i0:i0 + m]
+            s = np.float32(0.0)
+            for k in range(m):
+                s += row[k]
+            out[b, j] = s
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def exp_column_sums(x, out):
-    """Per-block column sums of exp(x) for a (n x J) float32 array, in float64 (blocks x J)."""
-    n, J = x.shape
+def exp_row_sums(x, out):
+    """Per-block sums of exp(x) along each row of a brand-major (J x n) float32 array."""
+    J, n = x.shape
     for b in prange(out.shape[0]):
+        i0 = b * BLOCK
+        m = min(n, i0 + BLOCK) - i0
         for j in range(J):
-            out[b, j] = 0.0
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            for j in range(J):
-                out[b, j] += exp32(x[i, j])
+            row = x[j, i0:i0 + m]
+            s = np.float32(0.0)
+            for k in range(m):
+                s += exp32(row[k])
+            out[b, j] = s

@@ -119,6 +119,9 @@ class Market:
             self.awareness = np.ones((n, n_brands), dtype=F)
         self.price_unit = p.mean_price  # log prices are measured relative to this
         self.log_ref = np.zeros((n, n_brands), dtype=F)  # set by init_reference_prices
+        if self._jit is not None:  # the kernel reads a brand's row of consumers contiguously
+            self.awareness = np.asfortranarray(self.awareness)
+            self.log_ref = np.asfortranarray(self.log_ref)
         self._brand_index = np.arange(n_brands, dtype=np.int16)
 
     def init_reference_prices(self, regular_price: np.ndarray) -> None:
@@ -329,7 +332,7 @@ class Market:
         scalars = self._block_table(self._jit.N_SCALARS)
         self._jit.shop_kernel(
             self.beta0, self.deal0, self.deal, self.rate, self.inventory, self.last, self.habit,
-            self.awareness, self.log_ref, u_trip, u_brand,
+            self.awareness.T, self.log_ref.T, u_trip, u_brand,
             (offer.quality + p.visibility_utility * offer.visibility).astype(F), log_price,
             salience.astype(F), np.asarray(offer.visibility, dtype=F), discount.astype(F),
             np.minimum(discount / DEEP_DISCOUNT, 1.0).astype(F),
@@ -354,8 +357,8 @@ class Market:
         generic_attraction = baseline_visibility * np.exp(
             np.asarray(generic_quality, dtype=np.float64) + p.visibility_utility * baseline_visibility)
         self._jit.brand_value_kernel(
-            self.beta0, self.deal0, self.deal, self.rate, self.last, self.habit, self.awareness,
-            self.log_ref, (quality + p.visibility_utility * organic_visibility).astype(F),
+            self.beta0, self.deal0, self.deal, self.rate, self.last, self.habit, self.awareness.T,
+            self.log_ref.T, (quality + p.visibility_utility * organic_visibility).astype(F),
             self.log_price(regular_price).astype(F), np.asarray(organic_visibility, dtype=F),
             generic_attraction.astype(F), flags, coef, actual, generic)
         return (actual.sum(axis=0) - generic.sum(axis=0)) * regular_price * self.scale
@@ -364,8 +367,8 @@ class Market:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
         if self._summary is None:  # state set outside shop() (construction, reference prices)
             aware, ref = self._block_table(self.n_brands), self._block_table(self.n_brands)
-            self._jit.column_sums(self.awareness, aware)
-            self._jit.exp_column_sums(self.log_ref, ref)
+            self._jit.row_sums(self.awareness.T, aware)
+            self._jit.exp_row_sums(self.log_ref.T, ref)
             self._summary = {"awareness": aware.sum(axis=0), "exp_log_ref": ref.sum(axis=0),
                              "deal": float(self.deal.sum(dtype=np.float64))}
         return self._summary
