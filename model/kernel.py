@@ -37,6 +37,10 @@ from numba import njit, prange
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
+# Fast-math without reassociation: with it, LLVM may regroup sums in an order that depends on
+# the order of Numba's intermediate code, which depends on what the process compiled before,
+# so two compilations of the same source could differ in the last bit.
+FAST = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 BLOCK = 2048  # consumers per block: the unit of parallel work and of partial sums
 
 # slots of the per-block scalar sums returned by shop_kernel
@@ -54,7 +58,7 @@ def n_blocks(n: int) -> int:
 # brand, so these inlined, branch-free versions (Cody-Waite range reduction and a short
 # polynomial, as in Cephes' expf/logf) pay: about 1 ns, relative error below 2e-7 over the
 # range used (tests/test_kernel.py checks them against NumPy).
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
 def exp32(x):
     x = min(max(x, np.float32(-87.0)), np.float32(88.0))
     t = x * np.float32(1.4426950408889634)
@@ -72,7 +76,7 @@ def exp32(x):
     return p * scale.view(np.float32)
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
 def log32(x):
     """Natural log of a positive, normal float32 (callers clamp at 1e-30)."""
     bits = np.float32(x).view(np.int32)
@@ -91,12 +95,34 @@ def log32(x):
     return np.float32(2.0) * s * q + np.float32(e) * np.float32(0.6931471805599453)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
 def _logistic(z):
     return np.float32(1.0) / (np.float32(1.0) + exp32(-z))
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _total(x):
+    """Sum of a float32 array in float64, in an order fixed by the source: eight running sums
+    over the positions mod 8, combined pairwise (the compiler may use vector registers for the
+    eight, but, without reassociation, may not regroup them)."""
+    m = x.shape[0]
+    m8 = m - m % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for c in range(0, m8, 8):
+        s0 += np.float64(x[c])
+        s1 += np.float64(x[c + 1])
+        s2 += np.float64(x[c + 2])
+        s3 += np.float64(x[c + 3])
+        s4 += np.float64(x[c + 4])
+        s5 += np.float64(x[c + 5])
+        s6 += np.float64(x[c + 6])
+        s7 += np.float64(x[c + 7])
+    for k in range(m8, m):
+        s0 += np.float64(x[k])
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
 def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
     """This week's price sensitivity, habit bonus and last brand of a block's consumers."""
     beta = np.empty(m, np.float32)
@@ -114,7 +140,7 @@ def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
     return beta, hb, li
 
 
-@njit(cache=True, inline="always", fastmath=True)
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
 def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
                  shown, ref_gain, loss_aversion, attraction, consider):
     """Consideration and attraction of every brand for a block's consumers ((J, m) each).
@@ -142,7 +168,7 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
             att[k] = con[k] * exp32(v)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
                 u_trip, u_brand,
                 base, log_price, salience, shown, discount, depth, aware_gain,
@@ -189,14 +215,15 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
         dl = deal[i0:i0 + m]
         d_old = dl.copy()
         # 1. consumption (a full pantry is used faster: category expansion)
-        consumption = 0.0
-        for k in range(m):
-            r = rt[k]
-            if use_stock:
+        used = rt.copy()
+        if use_stock:
+            for k in range(m):
+                r = rt[k]
                 x = inv[k]
-                r = min(r * (one + flexibility * max(x / r - one, zero)), x)
-                inv[k] = x - r
-            consumption += r
+                used[k] = min(r * (one + flexibility * max(x / r - one, zero)), x)
+            for k in range(m):
+                inv[k] = inv[k] - used[k]
+        consumption = _total(used)
         # 2. consideration and attraction of every brand
         attraction = np.empty((J, m), np.float32)
         consider = np.empty((J, m), np.float32)
@@ -210,17 +237,19 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
         # 3. incidence and the brand drawn (the first whose cumulative attraction reaches the draw)
         ut = u_trip[i0:i0 + m]
         ub = u_brand[i0:i0 + m]
-        target = np.empty(m, np.float32)
-        shopping = np.empty(m, np.bool_)
-        surplus = 0.0
+        trip = np.empty(m, np.float32)
         for k in range(m):
-            tot = total[k]
-            z = inc_base + inc_value * log32(max(tot, np.float32(1e-30))) + festival \
+            z = inc_base + inc_value * log32(max(total[k], np.float32(1e-30))) + festival \
                 - inc_inv * (inv[k] / rt[k])
-            t = _logistic(z)
-            surplus += log32(one + tot) * surplus_price / max(beta[k], np.float32(1e-3)) * t
-            shopping[k] = ut[k] < t
-            target[k] = ub[k] * (one + tot)
+            trip[k] = _logistic(z)
+        welfare = np.empty(m, np.float32)
+        for k in range(m):
+            welfare[k] = log32(one + total[k]) * surplus_price / max(beta[k], np.float32(1e-3)) * trip[k]
+        surplus = _total(welfare)
+        target = np.empty(m, np.float32)
+        for k in range(m):
+            target[k] = ub[k] * (one + total[k])
+        shopping = ut < trip
         chosen = np.full(m, J, np.int32)
         cum = np.zeros(m, np.float32)
         for j in range(J):
@@ -245,7 +274,6 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                 la[k] = pick
                 hab[k] = one - habit_keep * depth[pick]
         # 5. deal-proneness, reference prices and awareness
-        deal_total = 0.0
         if use_deal:
             e0 = deal0[i0:i0 + m]
             seen = np.zeros(m, np.float32)
@@ -262,8 +290,8 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                 exposure = seen[k] / max(considered[k], np.float32(1e-6))
                 d = d + deal_learning * exposure * (one - d) - deal_decay * (d - e0[k])
                 dl[k] = min(max(d, zero), one)
-        for k in range(m):
-            deal_total += dl[k]
+        deal_total = _total(dl)
+        ex = np.empty(m, np.float32)
         for j in range(J):
             lr = log_ref[j, i0:i0 + m]
             if use_ref:
@@ -271,10 +299,9 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                 lp = log_price[j]
                 for k in range(m):
                     lr[k] = lr[k] + ref_weight * con[k] * (lp - lr[k])
-            s_ref = np.float32(0.0)
             for k in range(m):
-                s_ref += exp32(lr[k])
-            ref_sum[b, j] = s_ref
+                ex[k] = exp32(lr[k])
+            ref_sum[b, j] = _total(ex)
             aw = awareness[j, i0:i0 + m]
             if use_aware:
                 gain = aware_gain[j]
@@ -282,17 +309,14 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
                     a = aw[k]
                     a = a + (one - a) * gain - aware_decay * a
                     aw[k] = one if chosen[k] == j else min(max(a, zero), one)
-            s_aware = np.float32(0.0)
-            for k in range(m):
-                s_aware += aw[k]
-            aware_sum[b, j] = s_aware
+            aware_sum[b, j] = _total(aw)
         scalars[b, S_CONSUMPTION] = consumption
         scalars[b, S_TRIPS] = trips
         scalars[b, S_SURPLUS] = surplus
         scalars[b, S_DEAL] = deal_total
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref,
                        base, log_price, shown, generic_attraction, flags, coef, actual, generic):
     """Expected weekly units per brand at the regular offer, and for the generic stand-in.
@@ -332,24 +356,24 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
             tot = total[k]
             qty[k] = np.float32(2.0) * rt[k]
             scale[k] = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30)))) * qty[k] / (one + tot)
+        sold = np.empty(m, np.float32)
         for j in range(J):
             att = attraction[j]
             lp = log_price[j]
             gj = generic_attraction[j]
-            s_actual = np.float32(0.0)
-            s_generic = np.float32(0.0)
+            for k in range(m):
+                sold[k] = scale[k] * att[k]
+            actual[b, j] = _total(sold)
             for k in range(m):
                 a = att[k]
                 ag = gj * exp32(-beta[k] * lp)
-                s_actual += scale[k] * a
                 tot_gen = total[k] - a + ag
                 trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
-                s_generic += trip_gen * qty[k] * ag / (one + tot_gen)
-            actual[b, j] = s_actual
-            generic[b, j] = s_generic
+                sold[k] = trip_gen * qty[k] * ag / (one + tot_gen)
+            generic[b, j] = _total(sold)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def row_sums(x, out):
     """Per-block sums of each row of a brand-major (J x n) float32 array (blocks x J, float64)."""
     J, n = x.shape
@@ -357,23 +381,19 @@ def row_sums(x, out):
         i0 = b * BLOCK
         m = min(n, i0 + BLOCK) - i0
         for j in range(J):
-            row = x[j, i0:i0 + m]
-            s = np.float32(0.0)
-            for k in range(m):
-                s += row[k]
-            out[b, j] = s
+            out[b, j] = _total(x[j, i0:i0 + m])
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def exp_row_sums(x, out):
     """Per-block sums of exp(x) along each row of a brand-major (J x n) float32 array."""
     J, n = x.shape
     for b in prange(out.shape[0]):
         i0 = b * BLOCK
         m = min(n, i0 + BLOCK) - i0
+        ex = np.empty(m, np.float32)
         for j in range(J):
             row = x[j, i0:i0 + m]
-            s = np.float32(0.0)
             for k in range(m):
-                s += exp32(row[k])
-            out[b, j] = s
+                ex[k] = exp32(row[k])
+            out[b, j] = _total(ex)

@@ -224,7 +224,9 @@ class Market:
 
         # consumer surplus (logit welfare, money-metric with marginal utility beta/price)
         mean_price = float(np.mean(offer.regular_price))
-        cs = np.log1p(total) * mean_price / np.maximum(beta, F(1e-3)) * trip
+        # in float64: NumPy's float32 log1p differs in the last bit between CPUs (its AVX-512 and
+        # AVX2 loops round differently), which would make this total machine-dependent
+        cs = np.log1p(total.astype(np.float64)) * mean_price / np.maximum(beta, 1e-3) * trip
         surplus = float(cs.sum(dtype=np.float64)) * self.scale
 
         self._remember(offer, log_price, consider, buyer_rows, chosen)

@@ -378,3 +378,4 @@ def test_a_process_that_ran_the_kernel_can_still_fork_sweep_workers(tmp_path):
     key = ["run_id", "total_gmv", "brand_value_change"]
     pd.testing.assert_frame_equal(serial.sort_values("run_id")[key].reset_index(drop=True),
                                   forked.sort_values("run_id")[key].reset_index(drop=True), check_exact=True)
+
