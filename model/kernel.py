@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -168,6 +169,134 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
             att[k] = con[k] * exp32(v)
 
 
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
+                       u_trip, u_brand, base, log_price, salience, shown, discount, depth,
+                       aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum):
+    """Block ``b`` of :func:`shop_kernel`."""
+    J, n = awareness.shape
+    use_stock, use_ref, use_deal, use_aware = flags[0] != 0, flags[1] != 0, flags[2] != 0, flags[3] != 0
+    drift, habit_bonus, ref_gain, loss_aversion = coef[0], coef[1], coef[2], coef[3]
+    inc_base, inc_value, inc_inventory, festival = coef[4], coef[5], coef[6], coef[7]
+    flexibility, stockpile_gain, habit_keep, ref_weight = coef[8], coef[9], coef[10], coef[11]
+    deal_learning, deal_decay, aware_decay, surplus_price = coef[12], coef[13], coef[14], coef[15]
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    gain_coef = ref_gain if use_ref else zero
+    stock_gain = stockpile_gain if use_stock else zero
+    inc_inv = inc_inventory if use_stock else zero
+    i0 = b * BLOCK
+    m = min(n, i0 + BLOCK) - i0
+    beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
+    for j in range(J):
+        units[b, j] = 0.0
+        buyers[b, j] = 0.0
+    rt = rate[i0:i0 + m]
+    inv = inventory[i0:i0 + m]
+    dl = deal[i0:i0 + m]
+    d_old = dl.copy()
+    # 1. consumption (a full pantry is used faster: category expansion)
+    used = rt.copy()
+    if use_stock:
+        for k in range(m):
+            r = rt[k]
+            x = inv[k]
+            used[k] = min(r * (one + flexibility * max(x / r - one, zero)), x)
+        for k in range(m):
+            inv[k] = inv[k] - used[k]
+    consumption = _total(used)
+    # 2. consideration and attraction of every brand
+    attraction = np.empty((J, m), np.float32)
+    consider = np.empty((J, m), np.float32)
+    _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
+                 shown, gain_coef, loss_aversion, attraction, consider)
+    total = np.zeros(m, np.float32)
+    for j in range(J):
+        att = attraction[j]
+        for k in range(m):
+            total[k] += att[k]
+    # 3. incidence and the brand drawn (the first whose cumulative attraction reaches the draw)
+    ut = u_trip[i0:i0 + m]
+    ub = u_brand[i0:i0 + m]
+    trip = np.empty(m, np.float32)
+    for k in range(m):
+        z = inc_base + inc_value * log32(max(total[k], np.float32(1e-30))) + festival \
+            - inc_inv * (inv[k] / rt[k])
+        trip[k] = _logistic(z)
+    welfare = np.empty(m, np.float32)
+    for k in range(m):
+        welfare[k] = log32(one + total[k]) * surplus_price / max(beta[k], np.float32(1e-3)) * trip[k]
+    surplus = _total(welfare)
+    target = np.empty(m, np.float32)
+    for k in range(m):
+        target[k] = ub[k] * (one + total[k])
+    shopping = ut < trip
+    chosen = np.full(m, J, np.int32)
+    cum = np.zeros(m, np.float32)
+    for j in range(J):
+        att = attraction[j]
+        for k in range(m):
+            cum[k] += att[k]
+            chosen[k] = j if (shopping[k] and chosen[k] == J and cum[k] >= target[k]) else chosen[k]
+    # 4. the purchases: quantity, pantry, habit, last brand
+    trips = 0.0
+    hab = habit[i0:i0 + m]
+    la = last[i0:i0 + m]
+    for k in range(m):
+        pick = chosen[k]
+        if pick < J:
+            r = rt[k]
+            qty = np.float32(2.0) * r * (one + stock_gain * d_old[k] * discount[pick])
+            if use_stock:
+                inv[k] += qty
+            units[b, pick] += qty
+            buyers[b, pick] += 1.0
+            trips += 1.0
+            la[k] = pick
+            hab[k] = one - habit_keep * depth[pick]
+    # 5. deal-proneness, reference prices and awareness
+    if use_deal:
+        e0 = deal0[i0:i0 + m]
+        seen = np.zeros(m, np.float32)
+        considered = np.zeros(m, np.float32)
+        for j in range(J):
+            con = consider[j]
+            dj = depth[j]
+            for k in range(m):
+                seen[k] += con[k] * dj
+            for k in range(m):
+                considered[k] += con[k]
+        for k in range(m):
+            d = d_old[k]
+            exposure = seen[k] / max(considered[k], np.float32(1e-6))
+            d = d + deal_learning * exposure * (one - d) - deal_decay * (d - e0[k])
+            dl[k] = min(max(d, zero), one)
+    deal_total = _total(dl)
+    ex = np.empty(m, np.float32)
+    for j in range(J):
+        lr = log_ref[j, i0:i0 + m]
+        if use_ref:
+            con = consider[j]
+            lp = log_price[j]
+            for k in range(m):
+                lr[k] = lr[k] + ref_weight * con[k] * (lp - lr[k])
+        for k in range(m):
+            ex[k] = exp32(lr[k])
+        ref_sum[b, j] = _total(ex)
+        aw = awareness[j, i0:i0 + m]
+        if use_aware:
+            gain = aware_gain[j]
+            for k in range(m):
+                a = aw[k]
+                a = a + (one - a) * gain - aware_decay * a
+                aw[k] = one if chosen[k] == j else min(max(a, zero), one)
+        aware_sum[b, j] = _total(aw)
+    scalars[b, S_CONSUMPTION] = consumption
+    scalars[b, S_TRIPS] = trips
+    scalars[b, S_SURPLUS] = surplus
+    scalars[b, S_DEAL] = deal_total
+
+
 @njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
                 u_trip, u_brand,
@@ -192,128 +321,71 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     compiler vectorises; only the purchase itself (a scatter into the brand's sales) goes
     consumer by consumer.
     """
+    for b in prange(units.shape[0]):
+        _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
+                           u_trip, u_brand, base, log_price, salience, shown, discount, depth,
+                           aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+
+
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def shop_kernel_serial(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref, u_trip,
+                       u_brand, base, log_price, salience, shown, discount, depth, aware_gain,
+                       flags, coef, units, buyers, scalars, aware_sum, ref_sum):
+    """:func:`shop_kernel` on the calling thread alone: the same bits, without the cost of a
+    parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
+    for b in range(units.shape[0]):
+        _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
+                           u_trip, u_brand, base, log_price, salience, shown, discount, depth,
+                           aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+
+
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awareness, log_ref, base,
+                              log_price, shown, generic_attraction, flags, coef, actual, generic):
+    """Block ``b`` of :func:`brand_value_kernel`."""
     J, n = awareness.shape
-    use_stock, use_ref, use_deal, use_aware = flags[0] != 0, flags[1] != 0, flags[2] != 0, flags[3] != 0
+    use_stock, use_ref = flags[0] != 0, flags[1] != 0
     drift, habit_bonus, ref_gain, loss_aversion = coef[0], coef[1], coef[2], coef[3]
-    inc_base, inc_value, inc_inventory, festival = coef[4], coef[5], coef[6], coef[7]
-    flexibility, stockpile_gain, habit_keep, ref_weight = coef[8], coef[9], coef[10], coef[11]
-    deal_learning, deal_decay, aware_decay, surplus_price = coef[12], coef[13], coef[14], coef[15]
+    inc_base, inc_value, inc_inventory = coef[4], coef[5], coef[6]
     one = np.float32(1.0)
     zero = np.float32(0.0)
     gain_coef = ref_gain if use_ref else zero
-    stock_gain = stockpile_gain if use_stock else zero
-    inc_inv = inc_inventory if use_stock else zero
-    for b in prange(units.shape[0]):
-        i0 = b * BLOCK
-        m = min(n, i0 + BLOCK) - i0
-        beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
-        for j in range(J):
-            units[b, j] = 0.0
-            buyers[b, j] = 0.0
-        rt = rate[i0:i0 + m]
-        inv = inventory[i0:i0 + m]
-        dl = deal[i0:i0 + m]
-        d_old = dl.copy()
-        # 1. consumption (a full pantry is used faster: category expansion)
-        used = rt.copy()
-        if use_stock:
-            for k in range(m):
-                r = rt[k]
-                x = inv[k]
-                used[k] = min(r * (one + flexibility * max(x / r - one, zero)), x)
-            for k in range(m):
-                inv[k] = inv[k] - used[k]
-        consumption = _total(used)
-        # 2. consideration and attraction of every brand
-        attraction = np.empty((J, m), np.float32)
-        consider = np.empty((J, m), np.float32)
-        _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
-                     shown, gain_coef, loss_aversion, attraction, consider)
-        total = np.zeros(m, np.float32)
-        for j in range(J):
-            att = attraction[j]
-            for k in range(m):
-                total[k] += att[k]
-        # 3. incidence and the brand drawn (the first whose cumulative attraction reaches the draw)
-        ut = u_trip[i0:i0 + m]
-        ub = u_brand[i0:i0 + m]
-        trip = np.empty(m, np.float32)
+    z0 = inc_base - (inc_inventory if use_stock else zero)  # pantry at one week's stock
+    no_deal = np.zeros(J, np.float32)
+    i0 = b * BLOCK
+    m = min(n, i0 + BLOCK) - i0
+    beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
+    attraction = np.empty((J, m), np.float32)
+    consider = np.empty((J, m), np.float32)
+    _attractions(J, m, i0, awareness, log_ref, beta, hb, li, np.zeros(m, np.float32), base, log_price, no_deal,
+                 shown, gain_coef, loss_aversion, attraction, consider)
+    total = np.zeros(m, np.float32)
+    for j in range(J):
+        att = attraction[j]
         for k in range(m):
-            z = inc_base + inc_value * log32(max(total[k], np.float32(1e-30))) + festival \
-                - inc_inv * (inv[k] / rt[k])
-            trip[k] = _logistic(z)
-        welfare = np.empty(m, np.float32)
+            total[k] += att[k]
+    qty = np.empty(m, np.float32)
+    scale = np.empty(m, np.float32)
+    rt = rate[i0:i0 + m]
+    for k in range(m):
+        tot = total[k]
+        qty[k] = np.float32(2.0) * rt[k]
+        scale[k] = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30)))) * qty[k] / (one + tot)
+    sold = np.empty(m, np.float32)
+    for j in range(J):
+        att = attraction[j]
+        lp = log_price[j]
+        gj = generic_attraction[j]
         for k in range(m):
-            welfare[k] = log32(one + total[k]) * surplus_price / max(beta[k], np.float32(1e-3)) * trip[k]
-        surplus = _total(welfare)
-        target = np.empty(m, np.float32)
+            sold[k] = scale[k] * att[k]
+        actual[b, j] = _total(sold)
         for k in range(m):
-            target[k] = ub[k] * (one + total[k])
-        shopping = ut < trip
-        chosen = np.full(m, J, np.int32)
-        cum = np.zeros(m, np.float32)
-        for j in range(J):
-            att = attraction[j]
-            for k in range(m):
-                cum[k] += att[k]
-                chosen[k] = j if (shopping[k] and chosen[k] == J and cum[k] >= target[k]) else chosen[k]
-        # 4. the purchases: quantity, pantry, habit, last brand
-        trips = 0.0
-        hab = habit[i0:i0 + m]
-        la = last[i0:i0 + m]
-        for k in range(m):
-            pick = chosen[k]
-            if pick < J:
-                r = rt[k]
-                qty = np.float32(2.0) * r * (one + stock_gain * d_old[k] * discount[pick])
-                if use_stock:
-                    inv[k] += qty
-                units[b, pick] += qty
-                buyers[b, pick] += 1.0
-                trips += 1.0
-                la[k] = pick
-                hab[k] = one - habit_keep * depth[pick]
-        # 5. deal-proneness, reference prices and awareness
-        if use_deal:
-            e0 = deal0[i0:i0 + m]
-            seen = np.zeros(m, np.float32)
-            considered = np.zeros(m, np.float32)
-            for j in range(J):
-                con = consider[j]
-                dj = depth[j]
-                for k in range(m):
-                    seen[k] += con[k] * dj
-                for k in range(m):
-                    considered[k] += con[k]
-            for k in range(m):
-                d = d_old[k]
-                exposure = seen[k] / max(considered[k], np.float32(1e-6))
-                d = d + deal_learning * exposure * (one - d) - deal_decay * (d - e0[k])
-                dl[k] = min(max(d, zero), one)
-        deal_total = _total(dl)
-        ex = np.empty(m, np.float32)
-        for j in range(J):
-            lr = log_ref[j, i0:i0 + m]
-            if use_ref:
-                con = consider[j]
-                lp = log_price[j]
-                for k in range(m):
-                    lr[k] = lr[k] + ref_weight * con[k] * (lp - lr[k])
-            for k in range(m):
-                ex[k] = exp32(lr[k])
-            ref_sum[b, j] = _total(ex)
-            aw = awareness[j, i0:i0 + m]
-            if use_aware:
-                gain = aware_gain[j]
-                for k in range(m):
-                    a = aw[k]
-                    a = a + (one - a) * gain - aware_decay * a
-                    aw[k] = one if chosen[k] == j else min(max(a, zero), one)
-            aware_sum[b, j] = _total(aw)
-        scalars[b, S_CONSUMPTION] = consumption
-        scalars[b, S_TRIPS] = trips
-        scalars[b, S_SURPLUS] = surplus
-        scalars[b, S_DEAL] = deal_total
+            a = att[k]
+            ag = gj * exp32(-beta[k] * lp)
+            tot_gen = total[k] - a + ag
+            trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
+            sold[k] = trip_gen * qty[k] * ag / (one + tot_gen)
+        generic[b, j] = _total(sold)
 
 
 @njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
@@ -327,73 +399,85 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
     in simulated units (times the regular price and the scale in the caller). Brand-major
     state and brand-by-brand loops, as :func:`shop_kernel`.
     """
-    J, n = awareness.shape
-    use_stock, use_ref = flags[0] != 0, flags[1] != 0
-    drift, habit_bonus, ref_gain, loss_aversion = coef[0], coef[1], coef[2], coef[3]
-    inc_base, inc_value, inc_inventory = coef[4], coef[5], coef[6]
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    gain_coef = ref_gain if use_ref else zero
-    z0 = inc_base - (inc_inventory if use_stock else zero)  # pantry at one week's stock
-    no_deal = np.zeros(J, np.float32)
     for b in prange(actual.shape[0]):
-        i0 = b * BLOCK
-        m = min(n, i0 + BLOCK) - i0
-        beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
-        attraction = np.empty((J, m), np.float32)
-        consider = np.empty((J, m), np.float32)
-        _attractions(J, m, i0, awareness, log_ref, beta, hb, li, np.zeros(m, np.float32), base, log_price, no_deal,
-                     shown, gain_coef, loss_aversion, attraction, consider)
-        total = np.zeros(m, np.float32)
-        for j in range(J):
-            att = attraction[j]
-            for k in range(m):
-                total[k] += att[k]
-        qty = np.empty(m, np.float32)
-        scale = np.empty(m, np.float32)
-        rt = rate[i0:i0 + m]
-        for k in range(m):
-            tot = total[k]
-            qty[k] = np.float32(2.0) * rt[k]
-            scale[k] = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30)))) * qty[k] / (one + tot)
-        sold = np.empty(m, np.float32)
-        for j in range(J):
-            att = attraction[j]
-            lp = log_price[j]
-            gj = generic_attraction[j]
-            for k in range(m):
-                sold[k] = scale[k] * att[k]
-            actual[b, j] = _total(sold)
-            for k in range(m):
-                a = att[k]
-                ag = gj * exp32(-beta[k] * lp)
-                tot_gen = total[k] - a + ag
-                trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
-                sold[k] = trip_gen * qty[k] * ag / (one + tot_gen)
-            generic[b, j] = _total(sold)
+        _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awareness, log_ref,
+                                  base, log_price, shown, generic_attraction, flags, coef, actual,
+                                  generic)
+
+
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def brand_value_kernel_serial(beta0, deal0, deal, rate, last, habit, awareness, log_ref, base,
+                              log_price, shown, generic_attraction, flags, coef, actual, generic):
+    """:func:`brand_value_kernel` on the calling thread alone: the same bits, without the cost of a
+    parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
+    for b in range(actual.shape[0]):
+        _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awareness, log_ref,
+                                  base, log_price, shown, generic_attraction, flags, coef, actual,
+                                  generic)
+
+
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _row_sums_block(b, x, out):
+    """Block ``b`` of :func:`row_sums`."""
+    J, n = x.shape
+    i0 = b * BLOCK
+    m = min(n, i0 + BLOCK) - i0
+    for j in range(J):
+        out[b, j] = _total(x[j, i0:i0 + m])
 
 
 @njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def row_sums(x, out):
     """Per-block sums of each row of a brand-major (J x n) float32 array (blocks x J, float64)."""
-    J, n = x.shape
     for b in prange(out.shape[0]):
-        i0 = b * BLOCK
-        m = min(n, i0 + BLOCK) - i0
-        for j in range(J):
-            out[b, j] = _total(x[j, i0:i0 + m])
+        _row_sums_block(b, x, out)
+
+
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def row_sums_serial(x, out):
+    """:func:`row_sums` on the calling thread alone: the same bits, without the cost of a
+    parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
+    for b in range(out.shape[0]):
+        _row_sums_block(b, x, out)
+
+
+@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
+def _exp_row_sums_block(b, x, out):
+    """Block ``b`` of :func:`exp_row_sums`."""
+    J, n = x.shape
+    i0 = b * BLOCK
+    m = min(n, i0 + BLOCK) - i0
+    ex = np.empty(m, np.float32)
+    for j in range(J):
+        row = x[j, i0:i0 + m]
+        for k in range(m):
+            ex[k] = exp32(row[k])
+        out[b, j] = _total(ex)
 
 
 @njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
 def exp_row_sums(x, out):
     """Per-block sums of exp(x) along each row of a brand-major (J x n) float32 array."""
-    J, n = x.shape
     for b in prange(out.shape[0]):
-        i0 = b * BLOCK
-        m = min(n, i0 + BLOCK) - i0
-        ex = np.empty(m, np.float32)
-        for j in range(J):
-            row = x[j, i0:i0 + m]
-            for k in range(m):
-                ex[k] = exp32(row[k])
-            out[b, j] = _total(ex)
+        _exp_row_sums_block(b, x, out)
+
+
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def exp_row_sums_serial(x, out):
+    """:func:`exp_row_sums` on the calling thread alone: the same bits, without the cost of a
+    parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
+    for b in range(out.shape[0]):
+        _exp_row_sums_block(b, x, out)
+
+
+PARALLEL = SimpleNamespace(shop=shop_kernel, brand_value=brand_value_kernel, row_sums=row_sums,
+                           exp_row_sums=exp_row_sums)
+SERIAL = SimpleNamespace(shop=shop_kernel_serial, brand_value=brand_value_kernel_serial,
+                         row_sums=row_sums_serial, exp_row_sums=exp_row_sums_serial)
+
+
+def kernels(n: int) -> SimpleNamespace:
+    """The kernels for a market of ``n`` consumers: the parallel ones where there are several
+    blocks and several threads to share them, else their serial twins (a parallel launch costs
+    more than a 2,000-consumer market's whole pass). Both give the same bits."""
+    return PARALLEL if n > BLOCK and numba.get_num_threads() > 1 else SERIAL

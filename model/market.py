@@ -332,7 +332,7 @@ class Market:
         coef[15] = float(np.mean(offer.regular_price))
         units, buyers, aware_sum, ref_sum = (self._block_table(J) for _ in range(4))
         scalars = self._block_table(self._jit.N_SCALARS)
-        self._jit.shop_kernel(
+        self._jit.kernels(self.n).shop(
             self.beta0, self.deal0, self.deal, self.rate, self.inventory, self.last, self.habit,
             self.awareness.T, self.log_ref.T, u_trip, u_brand,
             (offer.quality + p.visibility_utility * offer.visibility).astype(F), log_price,
@@ -358,7 +358,7 @@ class Market:
         actual, generic = self._block_table(J), self._block_table(J)
         generic_attraction = baseline_visibility * np.exp(
             np.asarray(generic_quality, dtype=np.float64) + p.visibility_utility * baseline_visibility)
-        self._jit.brand_value_kernel(
+        self._jit.kernels(self.n).brand_value(
             self.beta0, self.deal0, self.deal, self.rate, self.last, self.habit, self.awareness.T,
             self.log_ref.T, (quality + p.visibility_utility * organic_visibility).astype(F),
             self.log_price(regular_price).astype(F), np.asarray(organic_visibility, dtype=F),
@@ -369,8 +369,8 @@ class Market:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
         if self._summary is None:  # state set outside shop() (construction, reference prices)
             aware, ref = self._block_table(self.n_brands), self._block_table(self.n_brands)
-            self._jit.row_sums(self.awareness.T, aware)
-            self._jit.exp_row_sums(self.log_ref.T, ref)
+            self._jit.kernels(self.n).row_sums(self.awareness.T, aware)
+            self._jit.kernels(self.n).exp_row_sums(self.log_ref.T, ref)
             self._summary = {"awareness": aware.sum(axis=0), "exp_log_ref": ref.sum(axis=0),
                              "deal": float(self.deal.sum(dtype=np.float64))}
         return self._summary
