@@ -70,10 +70,20 @@ class Agency(mesa.Agent):
         """The strategy the agency runs now (its most common one across clients)."""
         if hasattr(self.policy, "strategy"):
             return self.policy.strategy
-        mix = Counter(self.model.brands[b].strategy for b in self.clients)
+        mix = self.strategy_mix()
         if not mix:
             return self.policy.default
-        return sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        return min(mix.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+    def strategy_mix(self) -> dict[str, int]:
+        """How many of the agency's clients run each strategy now (a plain dict: this is read
+        every week, and collections.Counter costs several times as much)."""
+        mix: dict[str, int] = {}
+        brands = self.model.brands
+        for b in self.clients:
+            s = brands[b].strategy
+            mix[s] = mix.get(s, 0) + 1
+        return mix
 
     def book_week(self, client: int, profit: float, income: float, gmv: float) -> None:
         """Add one week of a client's money to the running period."""

@@ -6,7 +6,6 @@ tests, notebooks, experiments and outside users read them.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,7 +106,7 @@ class Records:
     def _agency_rows(model, agency_profit) -> list[dict[str, Any]]:
         rows = []
         for a, prof in zip(model.agencies, agency_profit):
-            mix = Counter(model.brands[b].strategy for b in a.clients)
+            mix = a.strategy_mix()
             probs = a.policy.probabilities(model.market_kind)
             rows.append({
                 "week": model.week, "agency": a.index, "archetype": a.archetype,
