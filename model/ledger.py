@@ -49,34 +49,27 @@ class Ledger:
                       kind: str) -> None:
         """Move ``amounts[i]`` from account ``sources[i]`` to ``targets[i]`` (indices; a single
         index stands for every row). A negative amount is a transfer the other way; zero
-        amounts are not booked. An account's outflows and inflows of the call are each summed in
-        row order and booked once."""
-        amounts = np.asarray(amounts, dtype=np.float64)
+        amounts are not booked. An account's net change of the call (inflows less outflows,
+        each summed in row order) is booked once."""
+        amounts = np.array(amounts, dtype=np.float64, ndmin=1)  # a copy: the log keeps it
         if not np.isfinite(amounts).all():
             raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
+        if not amounts.any():
+            return
         src = np.asarray(sources, dtype=np.intp)
         tgt = np.asarray(targets, dtype=np.intp)
-        if src.ndim == 0:  # one account for every row (np.full: a tenth of broadcast_to's cost)
-            src = np.full(amounts.shape, src)
-        if tgt.ndim == 0:
-            tgt = np.full(amounts.shape, tgt)
-        keep = amounts != 0
-        if not keep.all():
-            src, tgt, amounts = src[keep], tgt[keep], amounts[keep]
-        if not len(amounts):
-            return
-        back = amounts < 0
-        if back.any():
-            src, tgt, amounts = np.where(back, tgt, src), np.where(back, src, tgt), np.abs(amounts)
-        # per account: what left it and what came in, summed in row order (an account named
-        # once gets exactly its amount, as with a single transfer)
         n = len(self._balances)
-        out = np.bincount(src, weights=amounts, minlength=n)
-        into = np.bincount(tgt, weights=amounts, minlength=n)
-        for arr in (self._balances, self._week):
-            arr -= out
-            arr += into
-        self._log.append((np.array(src), np.array(tgt), amounts, kind))
+        # one account for every row: its total (cheaper than spreading it over the rows)
+        change = np.bincount(tgt, weights=amounts, minlength=n) if tgt.ndim else np.zeros(n)
+        if not tgt.ndim:
+            change[tgt] += amounts.sum()
+        if src.ndim:
+            change -= np.bincount(src, weights=amounts, minlength=n)
+        else:
+            change[src] -= amounts.sum()
+        self._balances += change
+        self._week += change
+        self._log.append((src.copy(), tgt.copy(), amounts, kind))
 
     def start_week(self) -> None:
         self._week[:] = 0.0
@@ -101,8 +94,12 @@ class Ledger:
         """This week's flows, summed by (source, target, kind)."""
         flows: dict[tuple[str, str, str], float] = defaultdict(float)
         for src, tgt, amounts, kind in self._log:
-            for s, t, a in zip(src, tgt, amounts):
-                flows[(self.names[s], self.names[t], kind)] += float(a)
+            src, tgt = np.broadcast_to(src, amounts.shape), np.broadcast_to(tgt, amounts.shape)
+            for s, t, a in zip(src.tolist(), tgt.tolist(), amounts.tolist()):
+                if a > 0:
+                    flows[(self.names[s], self.names[t], kind)] += a
+                elif a < 0:  # a transfer the other way
+                    flows[(self.names[t], self.names[s], kind)] -= a
         return flows
 
     def flow(self, kind: str, source: str | None = None, target: str | None = None) -> float:
