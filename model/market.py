@@ -94,6 +94,7 @@ class Market:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
         self.kernel = kernel
         self._jit = _load_numba_kernel() if kernel == "numba" else None
+        self._coefficients: dict = {}  # the numba kernels' coefficient arrays, by params and festival
         self._summary = None  # the numba path's reporter sums of the current state
         p = params
         n = p.n_consumers
@@ -300,7 +301,15 @@ class Market:
 
     # --- the numba path ---------------------------------------------------------------------------
     def _kernel_coefficients(self, festival: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """The rules' switches (int64) and coefficients (float32) in the order model.kernel reads them."""
+        """The rules' switches (int64) and coefficients (float32) in the order model.kernel reads
+        them (built once per parameter set and festival flag; the caller gets its own coef)."""
+        key = (id(self.p), bool(festival))
+        cached = self._coefficients.get(key)
+        if cached is None or cached[0] is not self.p:
+            cached = self._coefficients[key] = (self.p, *self._build_coefficients(festival))
+        return cached[1], cached[2].copy()
+
+    def _build_coefficients(self, festival: bool) -> tuple[np.ndarray, np.ndarray]:
         p = self.p
         flags = np.array([p.use_stockpiling, p.use_reference_prices, p.use_deal_learning,
                           p.use_awareness], dtype=np.int64)
