@@ -476,8 +476,12 @@ SERIAL = SimpleNamespace(shop=shop_kernel_serial, brand_value=brand_value_kernel
                          row_sums=row_sums_serial, exp_row_sums=exp_row_sums_serial)
 
 
+PARALLEL_FROM = 16 * BLOCK  # consumers: below this a parallel launch costs more than it saves
+
+
 def kernels(n: int) -> SimpleNamespace:
-    """The kernels for a market of ``n`` consumers: the parallel ones where there are several
+    """The kernels for a market of ``n`` consumers: the parallel ones where there are many
     blocks and several threads to share them, else their serial twins (a parallel launch costs
-    more than a 2,000-consumer market's whole pass). Both give the same bits."""
-    return PARALLEL if n > BLOCK and numba.get_num_threads() > 1 else SERIAL
+    more than a 2,000-consumer market's whole pass, and at 10,000 consumers two threads ran
+    slower than one). Both give the same bits."""
+    return PARALLEL if n >= PARALLEL_FROM and numba.get_num_threads() > 1 else SERIAL

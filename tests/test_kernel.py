@@ -179,13 +179,15 @@ def test_each_path_is_bit_reproducible_for_a_seed(kernel):
 
 
 def test_numba_path_gives_the_same_bits_on_one_thread_or_two():
-    from model.kernel import BLOCK
-    n = 3 * BLOCK + 17  # several blocks, the last one short
+    from model import kernel as K
+    n = K.PARALLEL_FROM + 17  # enough blocks for the parallel kernels, the last block short
     before = numba.get_num_threads()
     runs = []
     try:
         for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
             numba.set_num_threads(threads)
+            # one thread: the serial twins; two: the parallel kernels (where the machine has two)
+            assert K.kernels(n) is (K.PARALLEL if threads > 1 else K.SERIAL)
             m, units, sales = run_docking("numba", 4, n=n)
             o = D.offers(m.p)[0]
             bv = m.brand_value(o.quality, o.quality - 1, o.regular_price, o.organic_visibility, 0.1)
