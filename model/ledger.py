@@ -71,6 +71,32 @@ class Ledger:
         self._week += change
         self._log.append((src.copy(), tgt.copy(), amounts, kind))
 
+    def transfer_batch(self, transfers: Iterable[tuple]) -> None:
+        """Several :meth:`transfer_many` calls, ``(sources, targets, amounts, kind)`` each, booked
+        at once (one net change per account for the lot: a week's transfers cost one call).
+        Every amount is checked before anything is booked."""
+        rows = []
+        for sources, targets, amounts, kind in transfers:
+            amounts = np.array(amounts, dtype=np.float64, ndmin=1)
+            if not np.isfinite(amounts).all():
+                raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
+            src = np.array(sources, dtype=np.intp, ndmin=1)
+            tgt = np.array(targets, dtype=np.intp, ndmin=1)
+            if len(src) < len(amounts):
+                src = np.full(amounts.shape, src[0])
+            if len(tgt) < len(amounts):
+                tgt = np.full(amounts.shape, tgt[0])
+            rows.append((src, tgt, amounts, kind))
+        if not rows:
+            return
+        amounts = np.concatenate([r[2] for r in rows])
+        n = len(self._balances)
+        change = np.bincount(np.concatenate([r[1] for r in rows]), weights=amounts, minlength=n)
+        change -= np.bincount(np.concatenate([r[0] for r in rows]), weights=amounts, minlength=n)
+        self._balances += change
+        self._week += change
+        self._log.extend(rows)
+
     def start_week(self) -> None:
         self._week[:] = 0.0
         self._log = []

@@ -236,10 +236,10 @@ class AgencyMarket(mesa.Model):
         gmv = np.asarray(sales.revenue, dtype=np.float64)
         units = np.asarray(sales.units, dtype=np.float64)
         acct = self._brand_accounts
-        led.transfer_many(self._consumers, acct, gmv, "sales")
-        led.transfer_many(acct, self._suppliers, units * self._unit_cost, "cost_of_goods")
-        led.transfer_many(acct, self._platform, self.platform.take_rate * gmv, "take_rate")
-        led.transfer_many(acct, self._platform, plan.paid_traffic, "paid_traffic")
+        week = [(self._consumers, acct, gmv, "sales"),
+                (acct, self._suppliers, units * self._unit_cost, "cost_of_goods"),
+                (acct, self._platform, self.platform.take_rate * gmv, "take_rate"),
+                (acct, self._platform, plan.paid_traffic, "paid_traffic")]
         labour_units = np.array([STRATEGIES[b.strategy].labour(e) for b, e in zip(brands, plan.brand_effort.tolist())])
         labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
         run = np.array([not b.in_house for b in brands])  # stores an agency runs
@@ -249,10 +249,11 @@ class AgencyMarket(mesa.Model):
         if run.any():
             agency_acct = self._agency_accounts[[b.agency for b in brands if not b.in_house]]
             for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):
-                led.transfer_many(acct[run], agency_acct, amount[run], kind)
-            led.transfer_many(agency_acct, self._labour, labour[run], "agency_labour")
+                week.append((acct[run], agency_acct, amount[run], kind))
+            week.append((agency_acct, self._labour, labour[run], "agency_labour"))
         if not run.all():
-            led.transfer_many(acct[~run], self._labour, labour[~run], "in_house_labour")
+            week.append((acct[~run], self._labour, labour[~run], "in_house_labour"))
+        led.transfer_batch(week)
         income = fee + commission + bonus
         self._agency_money[:] = 0.0
         self._agency_money[run, 0], self._agency_money[run, 1] = income[run], labour[run]
