@@ -78,8 +78,6 @@ class Ledger:
         rows = []
         for sources, targets, amounts, kind in transfers:
             amounts = np.array(amounts, dtype=np.float64, ndmin=1)
-            if not np.isfinite(amounts).all():
-                raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
             src = np.array(sources, dtype=np.intp, ndmin=1)
             tgt = np.array(targets, dtype=np.intp, ndmin=1)
             if len(src) < len(amounts):
@@ -90,6 +88,9 @@ class Ledger:
         if not rows:
             return
         amounts = np.concatenate([r[2] for r in rows])
+        if not np.isfinite(amounts).all():  # name the first bad kind; nothing is booked
+            bad = next(r for r in rows if not np.isfinite(r[2]).all())
+            raise ValueError(f"non-finite transfer {bad[3]!r}: {bad[2]}")
         n = len(self._balances)
         change = np.bincount(np.concatenate([r[1] for r in rows]), weights=amounts, minlength=n)
         change -= np.bincount(np.concatenate([r[0] for r in rows]), weights=amounts, minlength=n)

@@ -326,6 +326,11 @@ class Market:
     def _block_table(self, width: int) -> np.ndarray:
         return np.empty((self._jit.n_blocks(self.n), width), dtype=np.float64)
 
+    @staticmethod
+    def _blocks_total(table: np.ndarray) -> np.ndarray:
+        """Column sums of a per-block table, in block order (one block: its row, the same bits)."""
+        return table[0].copy() if len(table) == 1 else table.sum(axis=0)
+
     def _shop_numba(self, offer: Offer, u_trip: np.ndarray, u_brand: np.ndarray) -> WeekSales:
         p, J = self.p, self.n_brands
         log_price = self.log_price(offer.price).astype(F)
@@ -350,12 +355,12 @@ class Market:
             (offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility).astype(F) if p.use_awareness
             else np.zeros(J, dtype=F),
             flags, coef, units, buyers, scalars, aware_sum, ref_sum)
-        totals = scalars.sum(axis=0)
-        self._summary = {"awareness": aware_sum.sum(axis=0), "exp_log_ref": ref_sum.sum(axis=0),
+        totals = self._blocks_total(scalars)
+        self._summary = {"awareness": self._blocks_total(aware_sum), "exp_log_ref": self._blocks_total(ref_sum),
                          "deal": float(totals[self._jit.S_DEAL])}
-        units = units.sum(axis=0) * self.scale
+        units = self._blocks_total(units) * self.scale
         return WeekSales(units=units, revenue=units * offer.price,
-                         buyers=buyers.sum(axis=0) * self.scale,
+                         buyers=self._blocks_total(buyers) * self.scale,
                          trips=float(totals[self._jit.S_TRIPS]) * self.scale,
                          consumption=float(totals[self._jit.S_CONSUMPTION]) * self.scale,
                          consumer_surplus=float(totals[self._jit.S_SURPLUS]) * self.scale)
@@ -372,7 +377,7 @@ class Market:
             self.log_ref.T, (quality + p.visibility_utility * organic_visibility).astype(F),
             self.log_price(regular_price).astype(F), np.asarray(organic_visibility, dtype=F),
             generic_attraction.astype(F), flags, coef, actual, generic)
-        return (actual.sum(axis=0) - generic.sum(axis=0)) * regular_price * self.scale
+        return (self._blocks_total(actual) - self._blocks_total(generic)) * regular_price * self.scale
 
     def _numba_summary(self) -> dict:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
