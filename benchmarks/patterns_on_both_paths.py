@@ -1,7 +1,8 @@
 """The validation patterns P1-P9 measured on one market path: one JSON line per measurement.
 
-The same measurements, sizes and seeds as tests/validation/test_patterns.py and the Numba-path
-test in tests/test_kernel.py; docs/performance.md tabulates both paths. Usage:
+The measurements of tests/validation/test_patterns.py at the smaller sizes the Numba-path test
+in tests/test_kernel.py uses (it calls :func:`measure`); docs/performance.md tabulates both
+paths. Usage:
 
     python benchmarks/patterns_on_both_paths.py numba
     python benchmarks/patterns_on_both_paths.py numpy
@@ -20,6 +21,22 @@ SEEDS = (0, 1, 2)
 BRANDS = (0, 4, 8)
 
 
+def measure(pattern: str) -> list:
+    """One pattern's measurements at this script's sizes, on whatever path the model uses."""
+    from experiments import validation as V
+    from model import Params
+
+    if pattern == "P8":
+        res = V.multitask_distortion(Params(**V.P8_SIZE), tuple(range(32)))
+    elif pattern in ("P5", "P7", "P9"):
+        res = V.EXPERIMENTS[pattern](Params(n_consumers=4000), SEEDS, brands=None)
+    elif pattern == "P6":
+        res = V.EXPERIMENTS[pattern](Params(n_consumers=4000), SEEDS, brands=BRANDS)
+    else:
+        res = V.EXPERIMENTS[pattern](Params(n_consumers=2000), SEEDS, brands=BRANDS)
+    return res if isinstance(res, list) else [res]
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or argv[0] not in ("numpy", "numba"):
@@ -27,22 +44,13 @@ def main(argv=None) -> None:
     kernel = argv[0]
     import model.model as model_module
     from experiments import validation as V
-    from model import Params
     from model.market import Market
 
     # the validation experiments build their models without a market_kernel: point them at one
     model_module.Market = lambda *a, **k: Market(*a, **{**k, "kernel": kernel})
     V.clear_cache()
     for pattern in PATTERNS:
-        if pattern == "P8":
-            res = V.multitask_distortion(Params(**V.P8_SIZE), tuple(range(32)))
-        elif pattern in ("P5", "P7", "P9"):
-            res = V.EXPERIMENTS[pattern](Params(n_consumers=4000), SEEDS, brands=None)
-        elif pattern == "P6":
-            res = V.EXPERIMENTS[pattern](Params(n_consumers=4000), SEEDS, brands=BRANDS)
-        else:
-            res = V.EXPERIMENTS[pattern](Params(n_consumers=2000), SEEDS, brands=BRANDS)
-        for m in res if isinstance(res, list) else [res]:
+        for m in measure(pattern):
             print(json.dumps({"kernel": kernel, "pattern": m.pattern, "quantity": m.quantity,
                               "value": m.value, "ci": [m.ci_low, m.ci_high], "target": str(m.target),
                               "passed": bool(m.passed), "replications": len(m.replications)}), flush=True)

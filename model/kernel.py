@@ -416,66 +416,28 @@ def brand_value_kernel_serial(beta0, deal0, deal, rate, last, habit, awareness, 
                                   generic)
 
 
-@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
-def _row_sums_block(b, x, out):
-    """Block ``b`` of :func:`row_sums`."""
-    J, n = x.shape
-    i0 = b * BLOCK
-    m = min(n, i0 + BLOCK) - i0
-    for j in range(J):
-        out[b, j] = _total(x[j, i0:i0 + m])
-
-
-@njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
-def row_sums(x, out):
-    """Per-block sums of each row of a brand-major (J x n) float32 array (blocks x J, float64)."""
-    for b in prange(out.shape[0]):
-        _row_sums_block(b, x, out)
-
-
 @njit(cache=True, fastmath=FAST, error_model="numpy")
-def row_sums_serial(x, out):
-    """:func:`row_sums` on the calling thread alone: the same bits, without the cost of a
-    parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
-    for b in range(out.shape[0]):
-        _row_sums_block(b, x, out)
-
-
-@njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
-def _exp_row_sums_block(b, x, out):
-    """Block ``b`` of :func:`exp_row_sums`."""
+def row_sums(x, out, take_exp):
+    """Per-block sums of each row of a brand-major (J x n) float32 array, or of exp() of it
+    (blocks x J, float64). Only for state set outside :func:`shop_kernel` (construction,
+    reference prices), so one thread is enough."""
     J, n = x.shape
-    i0 = b * BLOCK
-    m = min(n, i0 + BLOCK) - i0
-    ex = np.empty(m, np.float32)
-    for j in range(J):
-        row = x[j, i0:i0 + m]
-        for k in range(m):
-            ex[k] = exp32(row[k])
-        out[b, j] = _total(ex)
-
-
-@njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
-def exp_row_sums(x, out):
-    """Per-block sums of exp(x) along each row of a brand-major (J x n) float32 array."""
-    for b in prange(out.shape[0]):
-        _exp_row_sums_block(b, x, out)
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy")
-def exp_row_sums_serial(x, out):
-    """:func:`exp_row_sums` on the calling thread alone: the same bits, without the cost of a
-    parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
     for b in range(out.shape[0]):
-        _exp_row_sums_block(b, x, out)
+        i0 = b * BLOCK
+        m = min(n, i0 + BLOCK) - i0
+        ex = np.empty(m, np.float32)
+        for j in range(J):
+            row = x[j, i0:i0 + m]
+            if take_exp:
+                for k in range(m):
+                    ex[k] = exp32(row[k])
+                out[b, j] = _total(ex)
+            else:
+                out[b, j] = _total(row)
 
 
-PARALLEL = SimpleNamespace(shop=shop_kernel, brand_value=brand_value_kernel, row_sums=row_sums,
-                           exp_row_sums=exp_row_sums)
-SERIAL = SimpleNamespace(shop=shop_kernel_serial, brand_value=brand_value_kernel_serial,
-                         row_sums=row_sums_serial, exp_row_sums=exp_row_sums_serial)
-
-
+PARALLEL = SimpleNamespace(shop=shop_kernel, brand_value=brand_value_kernel)
+SERIAL = SimpleNamespace(shop=shop_kernel_serial, brand_value=brand_value_kernel_serial)
 PARALLEL_FROM = 16 * BLOCK  # consumers: below this a parallel launch costs more than it saves
 
 

@@ -49,32 +49,14 @@ class Ledger:
                       kind: str) -> None:
         """Move ``amounts[i]`` from account ``sources[i]`` to ``targets[i]`` (indices; a single
         index stands for every row). A negative amount is a transfer the other way; zero
-        amounts are not booked. An account's net change of the call (inflows less outflows,
-        each summed in row order) is booked once."""
-        amounts = np.array(amounts, dtype=np.float64, ndmin=1)  # a copy: the log keeps it
-        if not np.isfinite(amounts).all():
-            raise ValueError(f"non-finite transfer {kind!r}: {amounts}")
-        if not amounts.any():
-            return
-        src = np.asarray(sources, dtype=np.intp)
-        tgt = np.asarray(targets, dtype=np.intp)
-        n = len(self._balances)
-        # one account for every row: its total (cheaper than spreading it over the rows)
-        change = np.bincount(tgt, weights=amounts, minlength=n) if tgt.ndim else np.zeros(n)
-        if not tgt.ndim:
-            change[tgt] += amounts.sum()
-        if src.ndim:
-            change -= np.bincount(src, weights=amounts, minlength=n)
-        else:
-            change[src] -= amounts.sum()
-        self._balances += change
-        self._week += change
-        self._log.append((src.copy(), tgt.copy(), amounts, kind))
+        amounts are not booked. An account's net change of the call is booked once."""
+        self.transfer_batch([(sources, targets, amounts, kind)])
 
     def transfer_batch(self, transfers: Iterable[tuple]) -> None:
         """Several :meth:`transfer_many` calls, ``(sources, targets, amounts, kind)`` each, booked
         at once (one net change per account for the lot: a week's transfers cost one call).
-        Every amount is checked before anything is booked."""
+        Every amount is checked before anything is booked; the rows are logged as given (zero
+        and negative rows are sorted out when :attr:`week_flows` reads them)."""
         rows = []
         for sources, targets, amounts, kind in transfers:
             amounts = np.array(amounts, dtype=np.float64, ndmin=1)
@@ -121,7 +103,6 @@ class Ledger:
         """This week's flows, summed by (source, target, kind)."""
         flows: dict[tuple[str, str, str], float] = defaultdict(float)
         for src, tgt, amounts, kind in self._log:
-            src, tgt = np.broadcast_to(src, amounts.shape), np.broadcast_to(tgt, amounts.shape)
             for s, t, a in zip(src.tolist(), tgt.tolist(), amounts.tolist()):
                 if a > 0:
                     flows[(self.names[s], self.names[t], kind)] += a

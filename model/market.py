@@ -94,7 +94,7 @@ class Market:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
         self.kernel = kernel
         self._jit = _load_numba_kernel() if kernel == "numba" else None
-        self._coefficients: dict = {}  # the numba kernels' coefficient arrays, by params and festival
+        self._coefficients: dict = {}  # festival flag -> (params, the numba kernels' arrays)
         self._summary = None  # the numba path's reporter sums of the current state
         p = params
         n = p.n_consumers
@@ -303,10 +303,9 @@ class Market:
     def _kernel_coefficients(self, festival: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The rules' switches (int64) and coefficients (float32) in the order model.kernel reads
         them (built once per parameter set and festival flag; the caller gets its own coef)."""
-        key = (id(self.p), bool(festival))
-        cached = self._coefficients.get(key)
+        cached = self._coefficients.get(bool(festival))
         if cached is None or cached[0] is not self.p:
-            cached = self._coefficients[key] = (self.p, *self._build_coefficients(festival))
+            cached = self._coefficients[bool(festival)] = (self.p, *self._build_coefficients(festival))
         return cached[1], cached[2].copy()
 
     def _build_coefficients(self, festival: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -383,8 +382,8 @@ class Market:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
         if self._summary is None:  # state set outside shop() (construction, reference prices)
             aware, ref = self._block_table(self.n_brands), self._block_table(self.n_brands)
-            self._jit.kernels(self.n).row_sums(self.awareness.T, aware)
-            self._jit.kernels(self.n).exp_row_sums(self.log_ref.T, ref)
+            self._jit.row_sums(self.awareness.T, aware, False)
+            self._jit.row_sums(self.log_ref.T, ref, True)
             self._summary = {"awareness": aware.sum(axis=0), "exp_log_ref": ref.sum(axis=0),
                              "deal": float(self.deal.sum(dtype=np.float64))}
         return self._summary

@@ -33,6 +33,7 @@ if str(BENCHMARKS) not in sys.path:  # the docking scenario lives with the bench
     sys.path.insert(0, str(BENCHMARKS))
 
 import docking_scenario as D  # noqa: E402
+from patterns_on_both_paths import PATTERNS, measure  # noqa: E402  (P1-P9 at the Numba test's sizes)
 import model  # noqa: E402
 import model.model as model_module  # noqa: E402
 from model import AgencyMarket, Params  # noqa: E402
@@ -310,31 +311,20 @@ def test_mesa_model_distribution_test_catches_a_real_difference(monkeypatch):
 
 
 # --- the validation patterns on the Numba path ------------------------------------------------------
-PATTERN_SEEDS = (0, 1, 2)
-PATTERNS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
 
 
 @pytest.fixture(scope="module")
 def numba_patterns():
-    """Every pattern's measurements, as tests/validation/test_patterns.py, on the Numba path."""
+    """Every pattern's measurements (benchmarks/patterns_on_both_paths.py) on the Numba path."""
     from experiments import validation as V
 
-    brands = (0, 4, 8)
     results = {}
     with pytest.MonkeyPatch.context() as mp:
         use_kernel(mp, "numba")
         V.clear_cache()  # the run cache is keyed by parameters, not by path: share nothing
         try:
             for pattern in PATTERNS:
-                if pattern == "P8":
-                    res = V.multitask_distortion(Params(**V.P8_SIZE), tuple(range(32)))
-                elif pattern in ("P5", "P7", "P9"):
-                    res = V.EXPERIMENTS[pattern](Params(n_consumers=4000), PATTERN_SEEDS, brands=None)
-                elif pattern == "P6":
-                    res = V.EXPERIMENTS[pattern](Params(n_consumers=4000), PATTERN_SEEDS, brands=brands)
-                else:
-                    res = V.EXPERIMENTS[pattern](Params(n_consumers=2000), PATTERN_SEEDS, brands=brands)
-                results[pattern] = res if isinstance(res, list) else [res]
+                results[pattern] = measure(pattern)
         finally:
             V.clear_cache()
     return results
@@ -380,4 +370,3 @@ def test_a_process_that_ran_the_kernel_can_still_fork_sweep_workers(tmp_path):
     key = ["run_id", "total_gmv", "brand_value_change"]
     pd.testing.assert_frame_equal(serial.sort_values("run_id")[key].reset_index(drop=True),
                                   forked.sort_values("run_id")[key].reset_index(drop=True), check_exact=True)
-
