@@ -5,7 +5,6 @@ Consumers are not agents; they are the arrays of :mod:`model.market`.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import NamedTuple
 
 import mesa
@@ -14,7 +13,7 @@ import numpy as np
 from .contracts import Contract
 from .params import Params
 from .platform import FESTIVAL_WEEKS, is_festival  # noqa: F401  (re-exported: notebooks use it)
-from .policies import STRATEGIES, Tactics, make_policy
+from .policies import STRATEGIES, STRATEGY_INDEX, STRATEGY_NAMES, Tactics, make_policy
 
 
 class Capabilities(NamedTuple):
@@ -50,13 +49,8 @@ class Agency(mesa.Agent):
         self.policy = make_policy(policy_name, model.p, rng, archetype)
         self.clients: list[int] = []
         self.reputation = 0.0
-        # what each client earned the agency since its last booking (a decision period's end, or
-        # the client's term end when that falls inside a period): [profit, the fees, commission
-        # and bonus it paid, its GMV, the number of weeks they cover]
-        self.unbooked: dict[int, list] = {}
-        # [profit, weeks] of each client over the whole decision period, across any term end
-        # inside it (what imitating agencies compare)
-        self.period_seen: dict[int, list] = {}
+        # what each client earned the agency is kept in its rows of BrandState.unbooked and
+        # BrandState.period_seen (a store has one agency at a time)
         self.last_profit_per_client = 0.0
         self.profit_total = 0.0
 
@@ -85,17 +79,6 @@ class Agency(mesa.Agent):
             mix[s] = mix.get(s, 0) + 1
         return mix
 
-    def book_week(self, client: int, profit: float, income: float, gmv: float) -> None:
-        """Add one week of a client's money to the running period."""
-        part = self.unbooked.setdefault(client, [0.0, 0.0, 0.0, 0])
-        part[0] += profit
-        part[1] += income
-        part[2] += gmv
-        part[3] += 1
-        seen = self.period_seen.setdefault(client, [0.0, 0])
-        seen[0] += profit
-        seen[1] += 1
-
     def full_period(self, amount: float, weeks: int) -> float:
         """``amount`` earned over ``weeks`` weeks, at that rate over a whole decision period.
 
@@ -107,53 +90,129 @@ class Agency(mesa.Agent):
 
     def close_period(self) -> None:
         """End of a decision period: learn from what each client earned."""
-        profits = [self.full_period(*self.period_seen.get(b, (0.0, 0))) for b in self.clients]
+        books = self.model.brand_state
+        profits = [self.full_period(*books.period_seen[b].tolist()) for b in self.clients]
         self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
         for b in self.clients:
-            if b in self.unbooked:  # not a client renewed this very week (booked at its term end)
+            if books.unbooked[b, 3]:  # not a client renewed this very week (booked at its term end)
                 self.book_period(b)
-        self.unbooked = {}
-        self.period_seen = {}
+        books.period_seen[self.clients] = 0.0
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
-        *money, weeks = self.unbooked.pop(client, (0.0, 0.0, 0.0, 0))
+        books = self.model.brand_state
+        *money, weeks = books.unbooked[client].tolist()
+        books.unbooked[client] = 0.0
         brand = self.model.brands[client]
         self.policy.record(client, brand.strategy, *(self.full_period(m, weeks) for m in money),
                            kind=brand.contract.kind)
 
 
+class BrandState:
+    """Every brand's numbers as arrays over brands, in brand order (float64, length n_brands).
+
+    The model updates them for all brands at once each week (goodwill, image, sales velocity,
+    brand value, survey); a :class:`Brand` reads and writes its own entry as a plain number
+    (``brand.image``), so code that looks at one brand need not know about the arrays.
+    """
+
+    FIELDS = ("regular_price", "unit_cost", "constant", "image", "base_image", "goodwill", "velocity",
+              "value_base", "brand_value", "measure")
+
+    def __init__(self, n_brands: int):
+        for name in self.FIELDS:
+            setattr(self, name, np.zeros(n_brands))
+        self.strategy = np.zeros(n_brands, dtype=np.intp)  # index into STRATEGY_NAMES
+        self.watched = np.zeros((n_brands, len(STRATEGY_NAMES)), dtype=np.int64)  # weeks watched, by strategy
+        # what each store earned the agency that runs it since the agency last told its policy (a
+        # decision period's end, or the term's end when that falls inside a period): profit, the
+        # fees, commission and bonus the brand paid, its GMV, and the number of weeks they cover
+        self.unbooked = np.zeros((n_brands, 4))
+        # profit and weeks over the whole decision period, across any term end inside it (what
+        # imitating agencies compare); both rows start afresh when the store changes hands
+        self.period_seen = np.zeros((n_brands, 2))
+
+    def book_week(self, clients, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
+        """Add one week of money to the agency books of the stores ``clients`` (a mask or
+        indices over brands; the money arrays are over all brands)."""
+        weeks = np.ones_like(profit)
+        self.unbooked[clients] += np.column_stack((profit, income, gmv, weeks))[clients]
+        self.period_seen[clients] += np.column_stack((profit, weeks))[clients]
+
+    def change_hands(self, brand: int) -> None:
+        """The store ``brand`` has a new operator: its agency books start empty."""
+        self.unbooked[brand] = 0.0
+        self.period_seen[brand] = 0.0
+
+
+class _Entry:
+    """A brand's own entry of one of :class:`BrandState`'s arrays, read and set as a float."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, brand, owner=None):
+        if brand is None:
+            return self
+        return float(getattr(brand.state, self.name)[brand.index])
+
+    def __set__(self, brand, value):
+        getattr(brand.state, self.name)[brand.index] = value
+
+
 class Brand(mesa.Agent):
-    """A brand selling in the category through its store on the platform."""
+    """A brand selling in the category through its store on the platform.
+
+    Its numbers (prices, image, goodwill, velocity, brand value, survey reading) are its entries
+    of the model's :class:`BrandState`; the rest (contract, agency, in-house playbook) is its own.
+    """
+
+    regular_price, unit_cost, constant = _Entry(), _Entry(), _Entry()
+    image = _Entry()
+    base_image = _Entry()  # what the image fades back to without support or damage
+    goodwill = _Entry()
+    velocity = _Entry()  # trailing units per week
+    value_base = _Entry()  # brand value at week 0 (RMB/week), for the index
+    brand_value = _Entry()
+    measure = _Entry()  # latest survey reading of the brand-value index
 
     def __init__(self, model, index: int, regular_price: float, constant: float, image: float):
         super().__init__(model)
         p: Params = model.p
         self.index = index
+        self.state: BrandState = model.brand_state
         self.account = f"brand:{index}"
         self.regular_price = regular_price
         self.unit_cost = p.unit_cost_share * regular_price
         self.constant = constant
-        self.image = image
-        self.base_image = image  # what the image fades back to without support or damage
-        self.goodwill = 0.0
-        self.velocity = 0.0  # trailing units per week
+        self.image = self.base_image = image
+        self.goodwill = self.velocity = self.brand_value = 0.0
+        self.value_base = self.measure = 1.0
         self.contract: Contract | None = None
         self.agency: int | None = None
         self.strategy = "balanced"
         self.in_house_tactics: str | None = None
         self.in_house_caps: Capabilities | None = None
-        self.watched: Counter = Counter()  # weeks the brand watched each strategy
-        self.gmv_history: list[float] = []
-        self.value_base = 1.0  # brand value at week 0 (RMB/week), for the index
-        self.brand_value = 0.0
-        self.measure = 1.0  # latest survey reading of the brand-value index
-        self.offset = index  # phase of the promotion calendar
 
-    # --- state seen by consumers ---------------------------------------------------------------
-    def generic_quality(self) -> float:
-        return self.constant
+    @property
+    def strategy(self) -> str:
+        """The strategy the store runs now (a name of :data:`model.policies.STRATEGIES`)."""
+        return STRATEGY_NAMES[self.state.strategy[self.index]]
+
+    @strategy.setter
+    def strategy(self, name: str) -> None:
+        self.state.strategy[self.index] = STRATEGY_INDEX[name]
+
+    @property
+    def watched(self) -> dict[str, int]:
+        """Weeks the brand has watched an agency run each strategy on its store."""
+        return {s: int(n) for s, n in zip(STRATEGY_NAMES, self.state.watched[self.index]) if n}
+
+    @property
+    def gmv_history(self) -> list[float]:
+        """The brand's GMV of every week so far (RMB)."""
+        return [float(week[self.index]) for week in self.model.gmv_weeks]
 
     @property
     def in_house(self) -> bool:
@@ -168,43 +227,34 @@ class Brand(mesa.Agent):
     def tactics(self) -> Tactics:
         return STRATEGIES[self.strategy]
 
-    def week_plan(self, week: int, festival: bool) -> tuple[float, float, float]:
-        """Discount, brand effort and paid-traffic budget (RMB) for this week from the strategy."""
-        t = self.tactics()
-        if festival:
-            discount = t.festival_discount
-        elif t.promo_every and (week + self.offset) % t.promo_every == 0:
-            discount = t.discount
-        else:
-            discount = 0.0
-        return discount, t.brand_effort, t.paid_traffic_share * self.velocity * self.regular_price
-
-    def update_goodwill(self, effort: float, brand_skill: float) -> None:
-        """Nerlove-Arrow goodwill with this week's brand effort (M5), before consumers shop.
-
-        ``G_t = r G_(t-1) + (1 - r) effort_t skill``: the week's effort counts in the week, as in
-        the Koyck form of advertising carryover that the literature's elasticities are
-        estimated with (Leone 1995; Sethuraman, Tellis & Briesch 2011).
-        """
-        p = self.model.p
-        if p.use_goodwill:
-            self.goodwill = p.goodwill_retention * self.goodwill + (1 - p.goodwill_retention) * effort * brand_skill
-
-    def update_image(self, discount: float, effort: float, brand_skill: float) -> None:
-        """Image after one week (M5): eroded by deep discounting, lifted by brand effort."""
-        p = self.model.p
-        if not p.use_goodwill:
-            return
-        # image moves between a floor and a ceiling: deep discounting drags it toward the floor
-        # (Jedidi, Mela & Gupta 1999), brand effort lifts it toward the ceiling, and without
-        # either it fades back toward the brand's base image (Leone 1995: 90% of an
-        # advertising effect is gone within 6-9 months)
-        depth = min(discount / 0.3, 1.5) if discount >= 0.15 else 0.0
-        self.image += p.image_recovery * effort * brand_skill * (IMAGE_CEILING - self.image) \
-            - p.image_erosion * depth * (self.image - IMAGE_FLOOR) \
-            - p.image_reversion * (self.image - self.base_image)
-        self.image = min(max(float(self.image), IMAGE_FLOOR), IMAGE_CEILING)  # np.clip on a scalar costs 10x
-
     def trailing_gmv(self, weeks: int) -> float:
-        recent = self.gmv_history[-weeks:]
+        recent = [week[self.index] for week in self.model.gmv_weeks[-weeks:]]
         return float(np.mean(recent)) if recent else 0.0
+
+
+# --- the brands' weekly updates, for all brands at once (arrays over brands) ------------------
+def goodwill_after(p: Params, goodwill: np.ndarray, effort: np.ndarray, brand_skill: np.ndarray) -> np.ndarray:
+    """Nerlove-Arrow goodwill with this week's brand effort (M5), before consumers shop.
+
+    ``G_t = r G_(t-1) + (1 - r) effort_t skill``: the week's effort counts in the week, as in
+    the Koyck form of advertising carryover that the literature's elasticities are
+    estimated with (Leone 1995; Sethuraman, Tellis & Briesch 2011).
+    """
+    r = p.goodwill_retention
+    return r * goodwill + (1 - r) * effort * brand_skill
+
+
+def image_after(p: Params, image: np.ndarray, base_image: np.ndarray, discount: np.ndarray,
+                effort: np.ndarray, brand_skill: np.ndarray) -> np.ndarray:
+    """Image after one week (M5): eroded by deep discounting, lifted by brand effort.
+
+    Image moves between a floor and a ceiling: deep discounting drags it toward the floor
+    (Jedidi, Mela & Gupta 1999), brand effort lifts it toward the ceiling, and without either
+    it fades back toward the brand's base image (Leone 1995: 90% of an advertising effect is
+    gone within 6-9 months).
+    """
+    depth = np.where(discount >= 0.15, np.minimum(discount / 0.3, 1.5), 0.0)
+    image = image + (p.image_recovery * effort * brand_skill * (IMAGE_CEILING - image)
+                     - p.image_erosion * depth * (image - IMAGE_FLOOR)
+                     - p.image_reversion * (image - base_image))
+    return np.minimum(np.maximum(image, IMAGE_FLOOR), IMAGE_CEILING)

@@ -144,6 +144,7 @@ class ContractMarket:
         if brand.agency is not None:
             self.agencies[brand.agency].clients.remove(brand.index)
         brand.agency = None if agency is None else agency.index
+        brand.state.change_hands(brand.index)
         if agency is not None:
             agency.clients.append(brand.index)
 

@@ -16,14 +16,14 @@ from typing import Any
 import mesa
 import numpy as np
 
-from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand
+from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand, BrandState, goodwill_after, image_after
 from .contracts import Contract, ContractMarket, weekly_payments
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
 from .platform import Platform
-from .policies import STRATEGIES
-from .records import MODEL_REPORTERS, Records
+from .policies import PLAYBOOK, STRATEGIES, week_tactics
+from .records import MODEL_REPORTERS, Records, WeeklyReporters
 
 BASE_CONSTANT = -0.5  # utility of an average brand at the mean price, before image and goodwill
 INITIAL_GOODWILL = 0.3
@@ -92,8 +92,7 @@ class AgencyMarket(mesa.Model):
             self._gain_experience()
         self.contracts.open(agent_rng.permutation(p.n_brands))  # brands are dealt to agencies at random
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
+        self.datacollector = WeeklyReporters()
         self.running = True
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -106,17 +105,16 @@ class AgencyMarket(mesa.Model):
         constants = BASE_CONSTANT + 0.8 * p.price_sensitivity * np.log(prices / p.mean_price) \
             + 0.2 * agent_rng.standard_normal(J)
         images = np.clip(0.3 + 0.15 * agent_rng.standard_normal(J), 0.0, 1.0)
+        self.brand_state = state = BrandState(J)
         self.brands: list[Brand] = [Brand(self, j, float(prices[j]), float(constants[j]),
                                           float(images[j])) for j in range(J)]
-        for b in self.brands:
-            b.goodwill = INITIAL_GOODWILL if p.use_goodwill else 0.0
+        state.goodwill[:] = INITIAL_GOODWILL if p.use_goodwill else 0.0
+        self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
         self.market.init_reference_prices(prices)
-        self._regular = np.array([b.regular_price for b in self.brands])
-        self._constants = np.array([b.constant for b in self.brands])
-        self._unit_cost = np.array([b.unit_cost for b in self.brands])
+        self._promo_phase = np.arange(J)  # where each brand's promotion calendar starts
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
         self._agency_money = np.zeros((J, 2))  # this week: what each brand paid its agency, the agency's labour on it
-        self._survey_noise = [p.contract_terms(j)["brand_measure_noise"] for j in range(J)]
+        self._survey_noise = np.array([p.contract_terms(j)["brand_measure_noise"] for j in range(J)])
 
     def _set_up_agencies(self, policy_rng: np.random.Generator) -> None:
         """The agencies (the first round(sales_driven_share * n_agencies) sales-driven), each
@@ -134,11 +132,11 @@ class AgencyMarket(mesa.Model):
 
     def _measure_week_zero(self) -> None:
         """Each brand's brand value after the burn-in: the base of its index and of its survey."""
+        s = self.brand_state
         self.initial_values = self._brand_values()
-        for b, v in zip(self.brands, self.initial_values):
-            b.brand_value = float(v)
-            b.value_base = max(float(v), 0.1 * b.velocity * b.regular_price, 1.0)
-            b.measure = b.brand_value / b.value_base
+        s.brand_value[:] = self.initial_values
+        s.value_base[:] = np.maximum(np.maximum(s.brand_value, 0.1 * s.velocity * s.regular_price), 1.0)
+        s.measure[:] = s.brand_value / s.value_base
         self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
 
     # =========================================================================================
@@ -153,7 +151,7 @@ class AgencyMarket(mesa.Model):
         offer = self.make_offer(plan, skills, organic)
         sales = self.market.shop(offer)                         # 3. consumers shop
         self.settle(plan, skills, sales)                        # 4. money, image, brand value
-        self.measure_brands(organic)
+        self.measure_brands(organic, skills)
         self.contracts.review(self.week)                        # 5. contract terms end
         self.learn()                                            # 6. agencies learn
         self.records.collect(self, plan, offer, sales,          # 7. data collection
@@ -163,7 +161,11 @@ class AgencyMarket(mesa.Model):
 
     def velocities(self) -> np.ndarray:
         """Each brand's trailing sales velocity (units per week), what the platform ranks by."""
-        return np.array([b.velocity for b in self.brands])
+        return self.brand_state.velocity.copy()
+
+    def agency_of(self) -> np.ndarray:
+        """The agency that runs each brand's store now (-1: the brand itself)."""
+        return np.array([-1 if b.agency is None else b.agency for b in self.brands])
 
     def skills(self) -> Skills:
         ops, brand, service = np.array([b.capabilities() for b in self.brands]).T
@@ -173,20 +175,16 @@ class AgencyMarket(mesa.Model):
     def set_tactics(self) -> WeekPlan:
         """Each store's tactics this week: its strategy's playbook, re-chosen by the agency every
         ``decision_weeks`` weeks, then any scheduled intervention on top."""
-        week = self.week
-        deciding = week % self.p.decision_weeks == 0
-        festival = self.platform.festival(week)
-        rows = []
-        for brand in self.brands:
-            if brand.in_house:
-                brand.strategy = brand.in_house_tactics
-            elif deciding:
+        week, s = self.week, self.brand_state
+        run = self.agency_of() >= 0
+        if week % self.p.decision_weeks == 0:  # (an in-house store keeps the playbook it copied)
+            for j in np.flatnonzero(run).tolist():
+                brand = self.brands[j]
                 brand.strategy = self.agencies[brand.agency].strategy_for(brand)
-            if not brand.in_house:
-                brand.watched[brand.strategy] += 1
-            rows.append(brand.week_plan(week, festival))
-        discount, effort, paid = (np.array(col, dtype=float) for col in zip(*rows))
-        plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(rows)), brand_effort=effort,
+        s.watched[run, s.strategy[run]] += 1
+        discount, effort, paid = week_tactics(s.strategy, week, self.platform.festival(week), self._promo_phase,
+                                              s.velocity, s.regular_price)
+        plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(run)), brand_effort=effort,
                         paid_traffic=paid)
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
@@ -204,20 +202,20 @@ class AgencyMarket(mesa.Model):
 
     def build_goodwill(self, plan: WeekPlan, skills: Skills) -> None:
         """Goodwill takes in this week's brand effort before consumers shop (M5, Koyck timing)."""
-        for brand, effort, skill in zip(self.brands, plan.brand_effort, skills.brand_skill):
-            brand.update_goodwill(float(effort), float(skill))
+        if self.p.use_goodwill:
+            s = self.brand_state
+            s.goodwill[:] = goodwill_after(self.p, s.goodwill, plan.brand_effort, skills.brand_skill)
 
     def quality(self, service_skill: np.ndarray) -> np.ndarray:
         """Each brand's utility before price: constant, image, goodwill and store service (M1)."""
-        p = self.p
-        image = np.array([b.image for b in self.brands])
-        goodwill = p.goodwill_utility * np.array([b.goodwill for b in self.brands]) if p.use_goodwill else 0.0
-        return self._constants + image + goodwill + SERVICE_UTILITY * service_skill
+        p, s = self.p, self.brand_state
+        goodwill = p.goodwill_utility * s.goodwill if p.use_goodwill else 0.0
+        return s.constant + s.image + goodwill + SERVICE_UTILITY * service_skill
 
     def make_offer(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
         """What consumers see this week: prices, deals, quality, visibility, brand reach."""
         p = self.p
-        regular = self._regular * plan.price_multiplier
+        regular = self.brand_state.regular_price * plan.price_multiplier
         if p.use_paid_traffic:
             paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill)
         else:
@@ -232,22 +230,21 @@ class AgencyMarket(mesa.Model):
     def settle(self, plan: WeekPlan, skills: Skills, sales) -> None:
         """Book the week's money (M7: every RMB from one account to another, a kind of transfer
         for all brands at once), then update each brand's contract, sales velocity and image."""
-        p, led, brands = self.p, self.ledger, self.brands
-        gmv = np.asarray(sales.revenue, dtype=np.float64)
+        p, led, brands, s = self.p, self.ledger, self.brands, self.brand_state
+        gmv = np.array(sales.revenue, dtype=np.float64)
         units = np.asarray(sales.units, dtype=np.float64)
         acct = self._brand_accounts
         week = [(self._consumers, acct, gmv, "sales"),
-                (acct, self._suppliers, units * self._unit_cost, "cost_of_goods"),
+                (acct, self._suppliers, units * s.unit_cost, "cost_of_goods"),
                 (acct, self._platform, self.platform.take_rate * gmv, "take_rate"),
                 (acct, self._platform, plan.paid_traffic, "paid_traffic")]
-        labour_units = np.array([STRATEGIES[b.strategy].labour(e) for b, e in zip(brands, plan.brand_effort.tolist())])
+        labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # Tactics.labour, every brand
         labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
-        run = np.array([not b.in_house for b in brands])  # stores an agency runs
-        fee, commission, bonus = weekly_payments([b.contract for b in brands], gmv,
-                                                 np.array([b.measure for b in brands]),
-                                                 np.array([b.value_base for b in brands]))
+        agency = self.agency_of()
+        run = agency >= 0  # stores an agency runs
+        fee, commission, bonus = weekly_payments([b.contract for b in brands], gmv, s.measure, s.value_base)
         if run.any():
-            agency_acct = self._agency_accounts[[b.agency for b in brands if not b.in_house]]
+            agency_acct = self._agency_accounts[agency[run]]
             for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):
                 week.append((acct[run], agency_acct, amount[run], kind))
             week.append((agency_acct, self._labour, labour[run], "agency_labour"))
@@ -257,36 +254,37 @@ class AgencyMarket(mesa.Model):
         income = fee + commission + bonus
         self._agency_money[:] = 0.0
         self._agency_money[run, 0], self._agency_money[run, 1] = income[run], labour[run]
-        for j, brand in enumerate(brands):
-            g = float(gmv[j])
-            if run[j]:
-                brand.contract.paid += float(income[j])
-                self.agencies[brand.agency].book_week(j, float(income[j] - labour[j]), float(income[j]), g)
+        s.book_week(run, income - labour, income, gmv)
+        for brand, g, paid, by_agency in zip(brands, gmv.tolist(), income.tolist(), run.tolist()):
+            if by_agency:
+                brand.contract.paid += paid
             brand.contract.book_week(g)
-            brand.gmv_history.append(g)
-            brand.velocity = VELOCITY_MEMORY * brand.velocity + (1 - VELOCITY_MEMORY) * float(units[j])
-            brand.update_image(float(plan.discount[j]), float(plan.brand_effort[j]), float(skills.brand_skill[j]))
+        self.gmv_weeks.append(gmv)
+        s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
+        if p.use_goodwill:
+            s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
 
-    def _brand_values(self, organic: np.ndarray | None = None) -> np.ndarray:
+    def _brand_values(self, organic: np.ndarray | None = None, service: np.ndarray | None = None) -> np.ndarray:
         """Revenue premium of each brand now (DESIGN.md section 5), closed form; ``organic`` is
-        this week's organic visibility (default: the platform's ranking now)."""
+        this week's organic visibility (default: the platform's ranking now), ``service`` the
+        service skill of whoever runs each store (default: as they stand now)."""
+        s = self.brand_state
         if organic is None:
             organic = self.platform.rank(self.velocities())
-        service = np.array([b.capabilities().service_skill if (b.agency is not None or b.in_house_caps)
-                            else BURN_IN_SERVICE_SKILL for b in self.brands])
-        generic = np.array([b.generic_quality() for b in self.brands])
-        return self.market.brand_value(self.quality(service), generic, self._regular, organic,
+        if service is None:
+            service = np.array([b.capabilities().service_skill if (b.agency is not None or b.in_house_caps)
+                                else BURN_IN_SERVICE_SKILL for b in self.brands])
+        # the generic stand-in has the brand's own constant (no image, goodwill or loyalty)
+        return self.market.brand_value(self.quality(service), s.constant, s.regular_price, organic,
                                        self.p.organic_visibility)
 
-    def measure_brands(self, organic: np.ndarray) -> None:
+    def measure_brands(self, organic: np.ndarray, skills: Skills) -> None:
         """True brand value every week; the noisy tracking survey every few weeks."""
-        values = self._brand_values(organic)
+        s = self.brand_state
+        s.brand_value[:] = self._brand_values(organic, skills.service_skill)
         noise = self.noise_rng.standard_normal(len(self.brands))
-        survey = self.week % self.p.brand_survey_weeks == 0
-        for brand, v, e, sd in zip(self.brands, values, noise, self._survey_noise):
-            brand.brand_value = float(v)
-            if survey:
-                brand.measure = brand.brand_value / brand.value_base + sd * e
+        if self.week % self.p.brand_survey_weeks == 0:
+            s.measure[:] = s.brand_value / s.value_base + self._survey_noise * noise
 
     # --- 6. learning ----------------------------------------------------------------------------
     def learn(self) -> None:
@@ -338,23 +336,21 @@ class AgencyMarket(mesa.Model):
     # --- burn-in --------------------------------------------------------------------------------
     def _burn_in(self) -> None:
         """Weeks at regular prices before week 0: pantries, habits and sales ranks settle."""
-        p = self.p
+        p, s = self.p, self.brand_state
         J = p.n_brands
-        regular = self._regular
+        regular = s.regular_price
         quality = self.quality(np.full(J, BURN_IN_SERVICE_SKILL))
+        recent = []  # the last 13 weeks' GMV of each brand
         for week in range(p.burn_in_weeks):
             org = self.platform.rank(self.velocities()) if week else np.full(J, p.organic_visibility)
             offer = Offer(price=regular, regular_price=regular, discount=np.zeros(J), quality=quality,
                           visibility=org, organic_visibility=org, reach=np.zeros(J))
-            sales = self.market.shop(offer)
-            for b, u in zip(self.brands, sales.units):
-                b.velocity = float(u) if week == 0 else VELOCITY_MEMORY * b.velocity + (1 - VELOCITY_MEMORY) * float(u)
-                if week >= p.burn_in_weeks - 13:
-                    b.gmv_history.append(float(u) * b.regular_price)
-        for b in self.brands:
-            recent = b.gmv_history[-13:]
-            b.velocity = float(np.mean(recent)) / b.regular_price if recent else b.velocity
-            b.gmv_history = []
+            units = np.asarray(self.market.shop(offer).units, dtype=np.float64)
+            s.velocity[:] = units if week == 0 else VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
+            if week >= p.burn_in_weeks - 13:
+                recent.append(units * regular)
+        if recent:  # each brand's mean over its own weeks (a row each, summed as a list would be)
+            s.velocity[:] = np.ascontiguousarray(np.array(recent).T).mean(axis=1) / regular
 
     # =========================================================================================
     # Public helpers

@@ -10,6 +10,7 @@ through the money and renewals they experience.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,10 +43,40 @@ STRATEGIES: dict[str, Tactics] = {
                      paid_traffic_share=0.02, brand_effort=1.0, ops_effort=0.2),
 }
 STRATEGY_NAMES = tuple(STRATEGIES)
+STRATEGY_INDEX = {name: i for i, name in enumerate(STRATEGY_NAMES)}
+# each tactic as an array over STRATEGY_NAMES, to look up every brand's at once
+PLAYBOOK = {field: np.array([getattr(STRATEGIES[s], field) for s in STRATEGY_NAMES])
+            for field in Tactics.__dataclass_fields__}
 ARCHETYPE_STRATEGY = {"sales": "promotion", "brand": "brand"}
+
+
+def week_tactics(strategy: np.ndarray, week: int, festival: bool, phase: np.ndarray, velocity: np.ndarray,
+                 regular_price: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each store's discount, brand effort and paid-traffic budget (RMB) this week from its
+    strategy (indices into :data:`STRATEGY_NAMES`): the festival discount in a festival week,
+    else the promotion discount every ``promo_every`` weeks from the store's ``phase``; paid
+    traffic is a share of the store's trailing revenue (``velocity`` units a week at the
+    ``regular_price``)."""
+    if festival:
+        discount = PLAYBOOK["festival_discount"][strategy]
+    else:
+        every = PLAYBOOK["promo_every"][strategy]
+        on = (every > 0) & ((week + phase) % np.maximum(every, 1) == 0)
+        discount = np.where(on, PLAYBOOK["discount"][strategy], 0.0)
+    return discount, PLAYBOOK["brand_effort"][strategy], PLAYBOOK["paid_traffic_share"][strategy] * velocity * regular_price
 PERIOD_DISCOUNT = 0.85  # a learning agency's discount per decision period
 TRACE_DECAY = 0.9  # lambda of the eligibility traces
 INITIAL_MARGIN = 0.5  # a learning agency's prior profit per unit of client payments
+
+
+def draw(rng: np.random.Generator, probabilities) -> int:
+    """An index drawn with the given probabilities: ``rng.choice(len(p), p=p)``, the same draw
+    and the same result, without its checks of ``p`` (they cost ten times the draw, at every
+    choice of every client; the callers' probabilities are a softmax, valid by construction)."""
+    cdf = list(itertools.accumulate(probabilities))
+    u = rng.random()
+    total = cdf[-1]
+    return sum(c / total <= u for c in cdf)  # as numpy: cumsum, divided by its last, searchsorted right
 
 
 class Policy:
@@ -174,8 +205,9 @@ class LearningPolicy(Policy):
         return dict(probs)
 
     def choose(self, client: int, kind: tuple = ()) -> str:
-        p = self.probabilities(kind)
-        return STRATEGY_NAMES[int(self.rng.choice(len(p), p=list(p.values())))]
+        if kind not in self._probs:
+            self.probabilities(kind)
+        return STRATEGY_NAMES[draw(self.rng, self._probs[kind].values())]
 
     def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0,
                kind: tuple = ()) -> None:

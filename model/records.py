@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import mesa
 import numpy as np
+
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +25,8 @@ MODEL_REPORTERS = (
     "consumer_surplus", "contract_switches", "in_house_share",
 )
 SHORT_TERM_WEEKS = 26
+PROMOTION = STRATEGY_INDEX["promotion"]
+STRATEGY_ARRAY = np.array(STRATEGY_NAMES, dtype=object)  # the brand table's strategy column from indices
 SUMMARY_KEYS = (
     "short_term_gmv", "total_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
     "agency_profit_total", "platform_revenue_total", "consumer_surplus_total",
@@ -29,6 +34,28 @@ SUMMARY_KEYS = (
 )
 BRAND_COLUMNS = ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value",
                  "image", "awareness")  # at least these (API); more follow in Records.collect
+
+
+class WeeklyReporters(mesa.DataCollector):
+    """Mesa's DataCollector of the weekly reporters (:data:`MODEL_REPORTERS`), read from
+    :attr:`Records.last`.
+
+    The reporters are numbers the records have already computed for the week, so
+    :meth:`collect` appends them as they are: Mesa's own collect calls a function per reporter
+    and deep-copies each value (a guard for reporters that return mutable objects), which cost
+    about as much as a 2,000-consumer market's whole week of shopping. Everything else (the
+    tables it returns, ``model_vars``) is Mesa's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
+
+    def collect(self, model) -> None:
+        if len(self.model_reporters) != len(MODEL_REPORTERS) or self.agent_reporters:
+            return super().collect(model)  # someone added reporters of their own
+        last = model.records.last
+        for name in MODEL_REPORTERS:
+            self.model_vars[name].append(last[name])
 
 
 class Records:
@@ -41,25 +68,26 @@ class Records:
 
     def collect(self, model, plans, offer: Offer, sales: WeekSales, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
-        led, market, brands = model.ledger, model.market, model.brands
+        led, market, state = model.ledger, model.market, model.brand_state
         units = sales.units
+        J = len(units)
         gmv = float(sales.revenue.sum())
         total_units = float(units.sum())
-        values = np.array([b.brand_value for b in brands])
+        values = state.brand_value.copy()
         promo_units = float(units[offer.discount > 0].sum())
         brand_profit = led.week_changes(model._brand_accounts)
         agency_profit = led.week_changes(model._agency_accounts)
-        strategies = [b.strategy for b in brands]
+        agency = model.agency_of()
         self.last = {
             "week": model.week,
             "gmv": gmv,
             "units": total_units,
             "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
             "promo_share": promo_units / total_units if total_units else 0.0,
-            "promo_strategy_share": strategies.count("promotion") / len(strategies),
+            "promo_strategy_share": int(np.count_nonzero(state.strategy == PROMOTION)) / J,
             "brand_value": float(values.sum()),
             "brand_value_index": float(values.sum()) / model.initial_value_total,
-            "mean_image": float(np.mean([b.image for b in brands])),
+            "mean_image": float(np.mean(state.image)),
             "mean_awareness": market.mean_awareness(),
             "mean_deal_proneness": market.mean_deal_proneness(),
             "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
@@ -68,21 +96,21 @@ class Records:
             "platform_revenue": led.week_change("platform"),
             "consumer_surplus": sales.consumer_surplus,
             "contract_switches": switches,
-            "in_house_share": sum(b.in_house for b in brands) / len(brands),
+            "in_house_share": int(np.count_nonzero(agency < 0)) / J,
         }
-        self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, strategies))
+        self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, agency))
         self.agency_rows.extend(self._agency_rows(model, agency_profit))
 
     @staticmethod
-    def _brand_row(model, plans, offer, sales, values, brand_profit, strategies) -> dict[str, np.ndarray]:
-        brands, market = model.brands, model.market
+    def _brand_row(model, plans, offer, sales, values, brand_profit, agency) -> dict[str, np.ndarray]:
+        market, state = model.market, model.brand_state
         units = sales.units
-        J = len(brands)
+        J = len(units)
         return {
             "week": np.full(J, model.week),
             "brand": np.arange(J),
-            "agency": np.array([-1 if b.in_house else b.agency for b in brands]),
-            "strategy": np.array(strategies, dtype=object),
+            "agency": agency,
+            "strategy": STRATEGY_ARRAY[state.strategy],
             "units": units.copy(),
             "gmv": sales.revenue.copy(),
             "price": offer.price.copy(),
@@ -92,10 +120,10 @@ class Records:
             "brand_effort": plans.brand_effort.copy(),
             "visibility": offer.visibility.copy(),
             "brand_value": values,
-            "brand_value_index": values / np.array([b.value_base for b in brands]),
-            "brand_measure": np.array([b.measure for b in brands]),
-            "image": np.array([b.image for b in brands]),
-            "goodwill": np.array([b.goodwill for b in brands]),
+            "brand_value_index": values / state.value_base,
+            "brand_measure": state.measure.copy(),
+            "image": state.image.copy(),
+            "goodwill": state.goodwill.copy(),
             "awareness": market.awareness_by_brand(),
             "profit": brand_profit,
             "paid_to_agency": model._agency_money[:, 0].copy(),  # fees, commission and bonus

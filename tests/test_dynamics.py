@@ -221,9 +221,11 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
     agency = m.agencies[0]
     client = agency.clients[0]
     agency.clients = [client]
-    agency.unbooked, agency.period_seen = {}, {}
+    books = m.brand_state
+    books.change_hands(client)
+    J = len(m.brands)
     for week in range(4):
-        agency.book_week(client, 10.0 * (week + 1), 100.0, 1000.0)
+        books.book_week([client], np.full(J, 10.0 * (week + 1)), np.full(J, 100.0), np.full(J, 1000.0))
         if week == 1:
             agency.book_period(client)  # the client's term ended after two weeks and it renewed
     agency.close_period()

@@ -56,7 +56,7 @@ def test_only_the_focal_brands_sign_the_focal_terms_term_after_term():
     assert (0.3, 8) in seen[0]
     assert {c for c, _ in seen[1]} == {m.p.commission_rate} and (m.p.commission_rate, 13) in seen[1]
     # the focal brand's survey is exact; the rivals' is noisy
-    assert m._survey_noise == [0.0, 0.1, 0.1, 0.1]
+    assert m._survey_noise.tolist() == [0.0, 0.1, 0.1, 0.1]
 
 
 def test_a_learning_agency_keeps_one_value_table_per_kind_of_contract():
