@@ -37,6 +37,17 @@ SERVICE_UTILITY = 0.2  # utils of a perfectly run store (fulfilment, customer se
 IMAGE_FLOOR, IMAGE_CEILING = -0.5, 1.5  # utils
 
 
+ALPHABETICAL = sorted(range(len(STRATEGY_NAMES)), key=STRATEGY_NAMES.__getitem__)
+
+
+def strategy_counts(model) -> list[list[int]]:
+    """Each agency's row of :meth:`Agency.strategy_counts`, for all agencies at once."""
+    agency, n = model.agency_of(), len(STRATEGY_NAMES)
+    run = agency >= 0
+    flat = np.bincount(agency[run] * n + model.brand_state.strategy[run], minlength=len(model.agencies) * n)
+    return flat.reshape(-1, n).tolist()
+
+
 class Agency(mesa.Agent):
     """An operations agency (TP): capabilities, a decision policy, clients and a ledger account."""
 
@@ -60,24 +71,24 @@ class Agency(mesa.Agent):
     def strategy_for(self, brand: "Brand") -> str:
         return self.policy.choose(brand.index, brand.contract.kind)
 
-    def current_strategy(self) -> str:
-        """The strategy the agency runs now (its most common one across clients)."""
+    def current_strategy(self, counts: list[int] | None = None) -> str:
+        """The strategy the agency runs now: its policy's one, or its most common one across
+        clients (ties to the first in alphabetical order). ``counts`` is its row of
+        :func:`strategy_counts`, when the caller has it."""
         if hasattr(self.policy, "strategy"):
             return self.policy.strategy
-        mix = self.strategy_mix()
-        if not mix:
+        if counts is None:
+            counts = self.strategy_counts()
+        if not any(counts):
             return self.policy.default
-        return min(mix.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        return STRATEGY_NAMES[max(ALPHABETICAL, key=counts.__getitem__)]
 
-    def strategy_mix(self) -> dict[str, int]:
-        """How many of the agency's clients run each strategy now (a plain dict: this is read
-        every week, and collections.Counter costs several times as much)."""
-        mix: dict[str, int] = {}
-        brands = self.model.brands
-        for b in self.clients:
-            s = brands[b].strategy
-            mix[s] = mix.get(s, 0) + 1
-        return mix
+    def strategy_counts(self) -> list[int]:
+        """How many of the agency's clients run each strategy now (in STRATEGY_NAMES order)."""
+        counts = [0] * len(STRATEGY_NAMES)
+        for s in self.model.brand_state.strategy[self.clients].tolist():
+            counts[s] += 1
+        return counts
 
     def full_period(self, amount: float, weeks: int) -> float:
         """``amount`` earned over ``weeks`` weeks, at that rate over a whole decision period.

@@ -137,6 +137,7 @@ class ContractMarket:
         self.rng = rng
         self.capacity = capacity
         self.switches_this_week = 0
+        self.changes = 0  # how many times a store has changed hands (what the model's caches key on)
 
     # --- the links between brands and agencies ----------------------------------------------
     def _link(self, brand: Brand, agency: Agency | None) -> None:
@@ -145,6 +146,7 @@ class ContractMarket:
             self.agencies[brand.agency].clients.remove(brand.index)
         brand.agency = None if agency is None else agency.index
         brand.state.change_hands(brand.index)
+        self.changes += 1
         if agency is not None:
             agency.clients.append(brand.index)
 

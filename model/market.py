@@ -96,6 +96,7 @@ class Market:
         self._jit = _load_numba_kernel() if kernel == "numba" else None
         self._coefficients: dict = {}  # festival flag -> (params, the numba kernels' arrays)
         self._summary = None  # the numba path's reporter sums of the current state
+        self._tables: dict[str, np.ndarray] = {}  # the numba kernels' per-block outputs
         p = params
         n = p.n_consumers
         self.p = params
@@ -322,8 +323,13 @@ class Market:
         ], dtype=F)
         return flags, coef
 
-    def _block_table(self, width: int) -> np.ndarray:
-        return np.empty((self._jit.n_blocks(self.n), width), dtype=np.float64)
+    def _block_table(self, name: str, width: int) -> np.ndarray:
+        """The kernels' per-block output table ``name`` (made once: the kernels fill every
+        entry, and their results are read out as new arrays)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = np.empty((self._jit.n_blocks(self.n), width), dtype=np.float64)
+        return table
 
     @staticmethod
     def _blocks_total(table: np.ndarray) -> np.ndarray:
@@ -332,28 +338,31 @@ class Market:
 
     def _shop_numba(self, offer: Offer, u_trip: np.ndarray, u_brand: np.ndarray) -> WeekSales:
         p, J = self.p, self.n_brands
-        log_price = self.log_price(offer.price).astype(F)
         discount = np.asarray(offer.discount, dtype=np.float64)
+        depth = np.minimum(discount / DEEP_DISCOUNT, 1.0)
         on_deal = discount > 0
-        salience = np.zeros(J)
+        brand_inputs = np.zeros((7, J), dtype=F)  # one row per per-brand input, each cast to float32
+        base, log_price, salience, shown, discount32, depth32, aware_gain = brand_inputs
         if p.promo_salience and (on_deal.any() or offer.festival):
-            salience = np.where(on_deal, np.minimum(discount / DEEP_DISCOUNT, 1.0), 0.0)
+            sal = np.where(on_deal, depth, 0.0)
             if offer.festival:
-                salience = np.where(on_deal, salience, -0.5)
-            salience = p.promo_salience * salience
+                sal = np.where(on_deal, sal, -0.5)
+            salience[:] = p.promo_salience * sal
+        base[:] = offer.quality + p.visibility_utility * offer.visibility
+        log_price[:] = self.log_price(offer.price)
+        shown[:] = offer.visibility
+        discount32[:] = discount
+        depth32[:] = depth
+        if p.use_awareness:
+            aware_gain[:] = offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility
         flags, coef = self._kernel_coefficients(offer.festival)
-        coef[15] = float(np.mean(offer.regular_price))
-        units, buyers, aware_sum, ref_sum = (self._block_table(J) for _ in range(4))
-        scalars = self._block_table(self._jit.N_SCALARS)
+        coef[15] = offer.regular_price.sum() / J  # the mean regular price (np.mean's sum and division)
+        units, buyers, aware_sum, ref_sum = (self._block_table(name, J) for name in ("units", "buyers", "aware", "ref"))
+        scalars = self._block_table("scalars", self._jit.N_SCALARS)
         self._jit.kernels(self.n).shop(
             self.beta0, self.deal0, self.deal, self.rate, self.inventory, self.last, self.habit,
-            self.awareness.T, self.log_ref.T, u_trip, u_brand,
-            (offer.quality + p.visibility_utility * offer.visibility).astype(F), log_price,
-            salience.astype(F), np.asarray(offer.visibility, dtype=F), discount.astype(F),
-            np.minimum(discount / DEEP_DISCOUNT, 1.0).astype(F),
-            (offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility).astype(F) if p.use_awareness
-            else np.zeros(J, dtype=F),
-            flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+            self.awareness.T, self.log_ref.T, u_trip, u_brand, base, log_price, salience, shown,
+            discount32, depth32, aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum)
         totals = self._blocks_total(scalars)
         self._summary = {"awareness": self._blocks_total(aware_sum), "exp_log_ref": self._blocks_total(ref_sum),
                          "deal": float(totals[self._jit.S_DEAL])}
@@ -368,7 +377,7 @@ class Market:
                            baseline_visibility) -> np.ndarray:
         p, J = self.p, self.n_brands
         flags, coef = self._kernel_coefficients()
-        actual, generic = self._block_table(J), self._block_table(J)
+        actual, generic = self._block_table("actual", J), self._block_table("generic", J)
         generic_attraction = baseline_visibility * np.exp(
             np.asarray(generic_quality, dtype=np.float64) + p.visibility_utility * baseline_visibility)
         self._jit.kernels(self.n).brand_value(
@@ -381,7 +390,7 @@ class Market:
     def _numba_summary(self) -> dict:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
         if self._summary is None:  # state set outside shop() (construction, reference prices)
-            aware, ref = self._block_table(self.n_brands), self._block_table(self.n_brands)
+            aware, ref = self._block_table("aware", self.n_brands), self._block_table("ref", self.n_brands)
             self._jit.row_sums(self.awareness.T, aware, False)
             self._jit.row_sums(self.log_ref.T, ref, True)
             self._summary = {"awareness": aware.sum(axis=0), "exp_log_ref": ref.sum(axis=0),

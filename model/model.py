@@ -16,7 +16,8 @@ from typing import Any
 import mesa
 import numpy as np
 
-from .agents import BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand, BrandState, goodwill_after, image_after
+from .agents import (BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand, BrandState, goodwill_after, image_after,
+                     strategy_counts)
 from .contracts import Contract, ContractMarket, weekly_payments
 from .ledger import Ledger
 from .market import Market, Offer
@@ -75,6 +76,7 @@ class AgencyMarket(mesa.Model):
         self.seed = int(rng)
         self.week = 0
         self._interventions: list[dict[str, Any]] = []
+        self._operators_seen: tuple | None = None  # (contract changes, agency_of, skills), see _operators
         # separate streams, so a draw in one part never shifts another's: consumers, brand
         # set-up, the survey noise, and one stream per agency's decision policy
         market_rng, agent_rng, self.noise_rng, policy_rng = self.rng.spawn(4)
@@ -164,12 +166,24 @@ class AgencyMarket(mesa.Model):
         return self.brand_state.velocity.copy()
 
     def agency_of(self) -> np.ndarray:
-        """The agency that runs each brand's store now (-1: the brand itself)."""
-        return np.array([-1 if b.agency is None else b.agency for b in self.brands])
+        """The agency that runs each brand's store now (-1: the brand itself; read-only)."""
+        return self._operators()[0]
 
     def skills(self) -> Skills:
-        ops, brand, service = np.array([b.capabilities() for b in self.brands]).T
-        return Skills(ops, brand, service)
+        """The capabilities of whoever runs each store now (read-only arrays)."""
+        return self._operators()[1]
+
+    def _operators(self) -> tuple[np.ndarray, Skills]:
+        """Who runs each store and with what skills, rebuilt only when a store changes hands
+        (the contract market is the only code that changes that, and counts each change)."""
+        changes = self.contracts.changes
+        if self._operators_seen is None or self._operators_seen[0] != changes:
+            agency = np.array([-1 if b.agency is None else b.agency for b in self.brands])
+            skills = Skills(*np.array([b.capabilities() for b in self.brands]).T)
+            for a in (agency, skills.ops_skill, skills.brand_skill, skills.service_skill):
+                a.flags.writeable = False
+            self._operators_seen = (changes, agency, skills)
+        return self._operators_seen[1:]
 
     # --- 2. tactics -----------------------------------------------------------------------------
     def set_tactics(self) -> WeekPlan:
@@ -298,9 +312,10 @@ class AgencyMarket(mesa.Model):
             agency.close_period()
         profits = [a.last_profit_per_client for a in self.agencies]
         spread = max(profits) - min(profits)
+        counts = strategy_counts(self)  # (the clients' strategies do not change while agencies revise)
         for agency in order:
-            peers = [(a.last_profit_per_client, a.current_strategy())
-                     for a in self.agencies if a is not agency and a.clients]
+            peers = [(a.last_profit_per_client, a.current_strategy(c))
+                     for a, c in zip(self.agencies, counts) if a is not agency and a.clients]
             agency.policy.revise(agency.last_profit_per_client, peers, spread)
 
     # --- experienced agencies -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from .agents import strategy_counts
 from .policies import STRATEGY_INDEX, STRATEGY_NAMES
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ SUMMARY_KEYS = (
 )
 BRAND_COLUMNS = ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value",
                  "image", "awareness")  # at least these (API); more follow in Records.collect
+AGENCY_COLUMNS = ("week", "agency", "archetype", "policy", "clients", "strategy", "promotion_clients", "profit",
+                  "reputation", "p_promotion")
 
 
 class WeeklyReporters(mesa.DataCollector):
@@ -64,7 +67,7 @@ class Records:
     def __init__(self) -> None:
         self.last: dict[str, Any] = {}
         self.brand_rows: list[dict[str, np.ndarray]] = []
-        self.agency_rows: list[dict[str, Any]] = []
+        self.agency_rows: list[dict[str, np.ndarray]] = []
 
     def collect(self, model, plans, offer: Offer, sales: WeekSales, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
@@ -99,7 +102,7 @@ class Records:
             "in_house_share": int(np.count_nonzero(agency < 0)) / J,
         }
         self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, agency))
-        self.agency_rows.extend(self._agency_rows(model, agency_profit))
+        self.agency_rows.append(self._agency_rows(model, agency_profit))
 
     @staticmethod
     def _brand_row(model, plans, offer, sales, values, brand_profit, agency) -> dict[str, np.ndarray]:
@@ -131,32 +134,37 @@ class Records:
         }
 
     @staticmethod
-    def _agency_rows(model, agency_profit) -> list[dict[str, Any]]:
-        rows = []
-        for a, prof in zip(model.agencies, agency_profit):
-            mix = a.strategy_mix()
-            probs = a.policy.probabilities(model.market_kind)
-            rows.append({
-                "week": model.week, "agency": a.index, "archetype": a.archetype,
-                "policy": a.policy.name, "clients": len(a.clients),
-                "strategy": a.current_strategy(),
-                "promotion_clients": mix.get("promotion", 0), "profit": float(prof),
-                "reputation": a.reputation, "p_promotion": probs.get("promotion", np.nan),
-            })
-        return rows
+    def _agency_rows(model, agency_profit) -> dict[str, np.ndarray]:
+        agencies = model.agencies
+        counts = strategy_counts(model)
+        return {
+            "week": np.full(len(agencies), model.week),
+            "agency": np.arange(len(agencies)),
+            "archetype": np.array([a.archetype for a in agencies], dtype=object),
+            "policy": np.array([a.policy.name for a in agencies], dtype=object),
+            "clients": np.array([len(a.clients) for a in agencies]),
+            "strategy": np.array([a.current_strategy(c) for a, c in zip(agencies, counts)], dtype=object),
+            "promotion_clients": np.array([c[PROMOTION] for c in counts]),
+            "profit": agency_profit,
+            "reputation": np.array([a.reputation for a in agencies]),
+            "p_promotion": np.array([a.policy.probabilities(model.market_kind).get("promotion", np.nan)
+                                     for a in agencies]),
+        }
 
     def brand_table(self) -> pd.DataFrame:
-        import pandas as pd
-
-        if not self.brand_rows:
-            return pd.DataFrame(columns=list(BRAND_COLUMNS))
-        cols = self.brand_rows[0].keys()
-        return pd.DataFrame({c: np.concatenate([r[c] for r in self.brand_rows]) for c in cols})
+        return _table(self.brand_rows, BRAND_COLUMNS)
 
     def agency_table(self) -> pd.DataFrame:
-        import pandas as pd
+        return _table(self.agency_rows, AGENCY_COLUMNS)
 
-        return pd.DataFrame(self.agency_rows)
+
+def _table(weeks: list[dict[str, np.ndarray]], columns) -> pd.DataFrame:
+    """One long table from a column dict per week."""
+    import pandas as pd
+
+    if not weeks:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame({c: np.concatenate([w[c] for w in weeks]) for c in weeks[0]})
 
 
 FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0 (the focal group, summed)
