@@ -102,19 +102,19 @@ class Agency(mesa.Agent):
     def close_period(self) -> None:
         """End of a decision period: learn from what each client earned."""
         books = self.model.brand_state
-        profits = [self.full_period(*books.period_seen[b].tolist()) for b in self.clients]
+        profits = [self.full_period(*books.period_seen[:, b].tolist()) for b in self.clients]
         self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
         for b in self.clients:
-            if books.unbooked[b, 3]:  # not a client renewed this very week (booked at its term end)
+            if books.unbooked[3, b]:  # not a client renewed this very week (booked at its term end)
                 self.book_period(b)
-        books.period_seen[self.clients] = 0.0
+        books.period_seen[:, self.clients] = 0.0
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
         books = self.model.brand_state
-        *money, weeks = books.unbooked[client].tolist()
-        books.unbooked[client] = 0.0
+        *money, weeks = books.unbooked[:, client].tolist()
+        books.unbooked[:, client] = 0.0
         brand = self.model.brands[client]
         self.policy.record(client, brand.strategy, *(self.full_period(m, weeks) for m in money),
                            kind=brand.contract.kind)
@@ -137,24 +137,25 @@ class BrandState:
         self.strategy = np.zeros(n_brands, dtype=np.intp)  # index into STRATEGY_NAMES
         self.watched = np.zeros((n_brands, len(STRATEGY_NAMES)), dtype=np.int64)  # weeks watched, by strategy
         # what each store earned the agency that runs it since the agency last told its policy (a
-        # decision period's end, or the term's end when that falls inside a period): profit, the
-        # fees, commission and bonus the brand paid, its GMV, and the number of weeks they cover
-        self.unbooked = np.zeros((n_brands, 4))
+        # decision period's end, or the term's end when that falls inside a period), one row
+        # each: profit, the fees, commission and bonus the brand paid, its GMV, and the number
+        # of weeks they cover (a column per brand)
+        self.unbooked = np.zeros((4, n_brands))
         # profit and weeks over the whole decision period, across any term end inside it (what
-        # imitating agencies compare); both rows start afresh when the store changes hands
-        self.period_seen = np.zeros((n_brands, 2))
+        # imitating agencies compare); a store's columns start afresh when it changes hands
+        self.period_seen = np.zeros((2, n_brands))
 
-    def book_week(self, clients, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
-        """Add one week of money to the agency books of the stores ``clients`` (a mask or
-        indices over brands; the money arrays are over all brands)."""
+    def book_week(self, clients: np.ndarray, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
+        """Add one week of money to the agency books of the stores where ``clients`` (a mask
+        over brands) is true; the money arrays are over all brands."""
         weeks = np.ones_like(profit)
-        self.unbooked[clients] += np.column_stack((profit, income, gmv, weeks))[clients]
-        self.period_seen[clients] += np.column_stack((profit, weeks))[clients]
+        self.unbooked += np.array((profit, income, gmv, weeks)) * clients
+        self.period_seen += np.array((profit, weeks)) * clients
 
     def change_hands(self, brand: int) -> None:
         """The store ``brand`` has a new operator: its agency books start empty."""
-        self.unbooked[brand] = 0.0
-        self.period_seen[brand] = 0.0
+        self.unbooked[:, brand] = 0.0
+        self.period_seen[:, brand] = 0.0
 
 
 class _Entry:

@@ -92,17 +92,26 @@ class Contract:
                 "brand_growth": brand_growth, "score": score, "renew": score >= self.renewal_threshold}
 
 
-def weekly_payments(contracts: Sequence[Contract], gmv: np.ndarray, measure: np.ndarray,
+PAYMENT_TERMS = ("base_fee", "commission_rate", "brand_bonus_rate", "measure_start")
+
+
+def payment_terms(contracts: Sequence[Contract]) -> dict[str, np.ndarray]:
+    """The terms :func:`weekly_payments` reads, each as an array over ``contracts``."""
+    return {name: np.array([getattr(c, name) for c in contracts]) for name in PAYMENT_TERMS}
+
+
+def weekly_payments(terms: dict[str, np.ndarray], gmv: np.ndarray, measure: np.ndarray,
                     value_base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fee, commission and brand bonus each contract owes for one week (arrays, in order).
+    """Fee, commission and brand bonus each contract owes for one week (arrays, in order);
+    ``terms`` is :func:`payment_terms` of the contracts.
 
     The bonus is a share of the measured rise of the weekly revenue premium since the term
     began (``measure`` is an index of the brand's week-0 value ``value_base``).
     """
-    fee = np.array([c.base_fee for c in contracts]) / WEEKS_PER_MONTH
-    commission = np.array([c.commission_rate for c in contracts]) * gmv
-    rise = np.maximum(measure - np.array([c.measure_start for c in contracts]), 0.0) * np.maximum(value_base, 0.0)
-    bonus = np.array([c.brand_bonus_rate for c in contracts]) * rise
+    fee = terms["base_fee"] / WEEKS_PER_MONTH
+    commission = terms["commission_rate"] * gmv
+    rise = np.maximum(measure - terms["measure_start"], 0.0) * np.maximum(value_base, 0.0)
+    bonus = terms["brand_bonus_rate"] * rise
     return fee, commission, bonus
 
 
@@ -137,7 +146,8 @@ class ContractMarket:
         self.rng = rng
         self.capacity = capacity
         self.switches_this_week = 0
-        self.changes = 0  # how many times a store has changed hands (what the model's caches key on)
+        self.changes = 0  # how many contracts have been signed (what the model's caches key on)
+        self._terms: tuple[int, dict] | None = None
 
     # --- the links between brands and agencies ----------------------------------------------
     def _link(self, brand: Brand, agency: Agency | None) -> None:
@@ -146,12 +156,12 @@ class ContractMarket:
             self.agencies[brand.agency].clients.remove(brand.index)
         brand.agency = None if agency is None else agency.index
         brand.state.change_hands(brand.index)
-        self.changes += 1
         if agency is not None:
             agency.clients.append(brand.index)
 
     def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
+        self.changes += 1
         if agency is None:
             brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, brand.index)
             return
@@ -159,6 +169,12 @@ class ContractMarket:
                                               brand.index)
         if brand.agency != agency.index:
             self._link(brand, agency)
+
+    def payment_terms(self) -> dict[str, np.ndarray]:
+        """:func:`payment_terms` of every brand's contract now (rebuilt after a signing)."""
+        if self._terms is None or self._terms[0] != self.changes:
+            self._terms = (self.changes, payment_terms([b.contract for b in self.brands]))
+        return self._terms[1]
 
     def open(self, order: np.ndarray) -> None:
         """Week 0: brands are dealt round-robin to agencies in ``order``; the terms are staggered

@@ -174,8 +174,9 @@ class AgencyMarket(mesa.Model):
         return self._operators()[1]
 
     def _operators(self) -> tuple[np.ndarray, Skills]:
-        """Who runs each store and with what skills, rebuilt only when a store changes hands
-        (the contract market is the only code that changes that, and counts each change)."""
+        """Who runs each store and with what skills, rebuilt only after a contract is signed
+        (the contract market is the only code that changes who runs a store, and counts its
+        signings)."""
         changes = self.contracts.changes
         if self._operators_seen is None or self._operators_seen[0] != changes:
             agency = np.array([-1 if b.agency is None else b.agency for b in self.brands])
@@ -256,7 +257,7 @@ class AgencyMarket(mesa.Model):
         labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs
-        fee, commission, bonus = weekly_payments([b.contract for b in brands], gmv, s.measure, s.value_base)
+        fee, commission, bonus = weekly_payments(self.contracts.payment_terms(), gmv, s.measure, s.value_base)
         if run.any():
             agency_acct = self._agency_accounts[agency[run]]
             for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):

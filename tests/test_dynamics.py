@@ -224,8 +224,9 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
     books = m.brand_state
     books.change_hands(client)
     J = len(m.brands)
+    only = np.arange(J) == client
     for week in range(4):
-        books.book_week([client], np.full(J, 10.0 * (week + 1)), np.full(J, 100.0), np.full(J, 1000.0))
+        books.book_week(only, np.full(J, 10.0 * (week + 1)), np.full(J, 100.0), np.full(J, 1000.0))
         if week == 1:
             agency.book_period(client)  # the client's term ended after two weeks and it renewed
     agency.close_period()
