@@ -59,14 +59,9 @@ class Ledger:
         and negative rows are sorted out when :attr:`week_flows` reads them)."""
         rows = []
         for sources, targets, amounts, kind in transfers:
-            amounts = np.array(amounts, dtype=np.float64, ndmin=1)
-            src = np.array(sources, dtype=np.intp, ndmin=1)
-            tgt = np.array(targets, dtype=np.intp, ndmin=1)
-            if len(src) < len(amounts):
-                src = np.full(amounts.shape, src[0])
-            if len(tgt) < len(amounts):
-                tgt = np.full(amounts.shape, tgt[0])
-            rows.append((src, tgt, amounts, kind))
+            amounts = np.array(amounts, dtype=np.float64, ndmin=1)  # the log keeps its own copy
+            n = len(amounts)
+            rows.append((_rows(sources, n), _rows(targets, n), amounts, kind))
         if not rows:
             return
         amounts = np.concatenate([r[2] for r in rows])
@@ -121,3 +116,13 @@ class Ledger:
 
     def week_imbalance(self) -> float:
         return float(self._week.sum())
+
+
+def _rows(accounts, n: int) -> np.ndarray:
+    """Account indices for ``n`` rows: an index array as given, or one index for every row."""
+    if type(accounts) is np.ndarray and accounts.dtype == np.intp and accounts.shape == (n,):
+        return accounts
+    if isinstance(accounts, (int, np.integer)):
+        return np.full(n, accounts, dtype=np.intp)
+    index = np.array(accounts, dtype=np.intp, ndmin=1)
+    return index if len(index) == n else np.full(n, index[0], dtype=np.intp)

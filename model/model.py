@@ -76,7 +76,7 @@ class AgencyMarket(mesa.Model):
         self.seed = int(rng)
         self.week = 0
         self._interventions: list[dict[str, Any]] = []
-        self._operators_seen: tuple | None = None  # (contract changes, agency_of, skills), see _operators
+        self._operators_seen = -1  # the contract market's signings when agency_of and skills were built
         # separate streams, so a draw in one part never shifts another's: consumers, brand
         # set-up, the survey noise, and one stream per agency's decision policy
         market_rng, agent_rng, self.noise_rng, policy_rng = self.rng.spawn(4)
@@ -167,24 +167,25 @@ class AgencyMarket(mesa.Model):
 
     def agency_of(self) -> np.ndarray:
         """The agency that runs each brand's store now (-1: the brand itself; read-only)."""
-        return self._operators()[0]
+        if self._operators_seen != self.contracts.changes:
+            self._see_operators()
+        return self._agency_of
 
     def skills(self) -> Skills:
         """The capabilities of whoever runs each store now (read-only arrays)."""
-        return self._operators()[1]
+        if self._operators_seen != self.contracts.changes:
+            self._see_operators()
+        return self._skills
 
-    def _operators(self) -> tuple[np.ndarray, Skills]:
+    def _see_operators(self) -> None:
         """Who runs each store and with what skills, rebuilt only after a contract is signed
         (the contract market is the only code that changes who runs a store, and counts its
         signings)."""
-        changes = self.contracts.changes
-        if self._operators_seen is None or self._operators_seen[0] != changes:
-            agency = np.array([-1 if b.agency is None else b.agency for b in self.brands])
-            skills = Skills(*np.array([b.capabilities() for b in self.brands]).T)
-            for a in (agency, skills.ops_skill, skills.brand_skill, skills.service_skill):
-                a.flags.writeable = False
-            self._operators_seen = (changes, agency, skills)
-        return self._operators_seen[1:]
+        self._agency_of = np.array([-1 if b.agency is None else b.agency for b in self.brands])
+        self._skills = Skills(*np.array([b.capabilities() for b in self.brands]).T)
+        for a in (self._agency_of, *vars(self._skills).values()):
+            a.flags.writeable = False
+        self._operators_seen = self.contracts.changes
 
     # --- 2. tactics -----------------------------------------------------------------------------
     def set_tactics(self) -> WeekPlan:

@@ -45,7 +45,7 @@ class Platform:
         J = len(velocity)
         if not p.use_rank_feedback:
             return np.full(J, p.organic_visibility)
-        w = (velocity + 0.05 * velocity.mean() + 1e-9) ** p.rank_feedback
+        w = (velocity + 0.05 * (velocity.sum() / J) + 1e-9) ** p.rank_feedback  # (the mean: np.mean's sum and division)
         return np.minimum(p.organic_visibility * J * w / w.sum(), MAX_VISIBILITY)
 
     def paid_visibility(self, paid_traffic: np.ndarray, ops_skill: np.ndarray) -> np.ndarray:

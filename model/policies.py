@@ -124,6 +124,11 @@ class Policy:
         policy does not say)."""
         return {}
 
+    def probability(self, strategy: str, kind: tuple | None = None) -> float:
+        """The chance of ``strategy`` at the next choice for a client of ``kind`` (NaN: the policy
+        does not say)."""
+        return self.probabilities(kind).get(strategy, float("nan"))
+
     def experience(self) -> dict:
         """What an experienced agency of this kind carries into a new market (none here)."""
         return {}
@@ -198,11 +203,22 @@ class LearningPolicy(Policy):
         if hit is not None:
             return dict(hit)
         table = self._table(kind)
-        q = np.array([table[s] for s in STRATEGY_NAMES]) * (1 - PERIOD_DISCOUNT)
-        w = np.exp((q - q.max()) / self.temperature)
-        w = (1 - self.exploration) * w / w.sum() + self.exploration / len(q)
-        self._probs[kind] = probs = dict(zip(STRATEGY_NAMES, w.tolist()))
+        # a softmax over three strategies, element by element as NumPy would do it on arrays (the
+        # same bits) but with one array operation, the exponential, instead of eight
+        q = [table[s] * (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES]
+        top = max(q)
+        w = np.exp(np.array([(v - top) / self.temperature for v in q])).tolist()
+        total = sum(w)
+        keep, floor = 1 - self.exploration, self.exploration / len(q)
+        self._probs[kind] = probs = {s: keep * x / total + floor for s, x in zip(STRATEGY_NAMES, w)}
         return dict(probs)
+
+    def probability(self, strategy: str, kind: tuple | None = None) -> float:
+        if kind is None:
+            kind = self._first_kind()
+        if kind not in self._probs:
+            self.probabilities(kind)
+        return self._probs[kind][strategy]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
         if kind not in self._probs:

@@ -67,7 +67,8 @@ class Records:
     def __init__(self) -> None:
         self.last: dict[str, Any] = {}
         self.brand_rows: list[dict[str, np.ndarray]] = []
-        self.agency_rows: list[dict[str, np.ndarray]] = []
+        self.agency_rows: list[dict[str, list]] = []  # the columns that change, a dict per week
+        self._agencies: dict[str, list] = {}  # the columns that do not: index, archetype, policy
 
     def collect(self, model, plans, offer: Offer, sales: WeekSales, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
@@ -90,7 +91,7 @@ class Records:
             "promo_strategy_share": int(np.count_nonzero(state.strategy == PROMOTION)) / J,
             "brand_value": float(values.sum()),
             "brand_value_index": float(values.sum()) / model.initial_value_total,
-            "mean_image": float(np.mean(state.image)),
+            "mean_image": float(state.image.sum() / J),  # np.mean's sum and division
             "mean_awareness": market.mean_awareness(),
             "mean_deal_proneness": market.mean_deal_proneness(),
             "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
@@ -102,6 +103,10 @@ class Records:
             "in_house_share": int(np.count_nonzero(agency < 0)) / J,
         }
         self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, agency))
+        if not self.agency_rows:  # what does not change: each agency's index, archetype and policy
+            self._agencies = {"agency": [a.index for a in model.agencies],
+                              "archetype": [a.archetype for a in model.agencies],
+                              "policy": [a.policy.name for a in model.agencies]}
         self.agency_rows.append(self._agency_rows(model, agency_profit))
 
     @staticmethod
@@ -134,37 +139,36 @@ class Records:
         }
 
     @staticmethod
-    def _agency_rows(model, agency_profit) -> dict[str, np.ndarray]:
-        agencies = model.agencies
+    def _agency_rows(model, agency_profit) -> dict[str, list]:
+        """The week's values of the agency table's columns that change (lists over agencies)."""
+        agencies, kind = model.agencies, model.market_kind
         counts = strategy_counts(model)
         return {
-            "week": np.full(len(agencies), model.week),
-            "agency": np.arange(len(agencies)),
-            "archetype": np.array([a.archetype for a in agencies], dtype=object),
-            "policy": np.array([a.policy.name for a in agencies], dtype=object),
-            "clients": np.array([len(a.clients) for a in agencies]),
-            "strategy": np.array([a.current_strategy(c) for a, c in zip(agencies, counts)], dtype=object),
-            "promotion_clients": np.array([c[PROMOTION] for c in counts]),
-            "profit": agency_profit,
-            "reputation": np.array([a.reputation for a in agencies]),
-            "p_promotion": np.array([a.policy.probabilities(model.market_kind).get("promotion", np.nan)
-                                     for a in agencies]),
+            "week": [model.week] * len(agencies),
+            "clients": [len(a.clients) for a in agencies],
+            "strategy": [a.current_strategy(c) for a, c in zip(agencies, counts)],
+            "promotion_clients": [c[PROMOTION] for c in counts],
+            "profit": agency_profit.tolist(),
+            "reputation": [a.reputation for a in agencies],
+            "p_promotion": [a.policy.probability("promotion", kind) for a in agencies],
         }
 
     def brand_table(self) -> pd.DataFrame:
-        return _table(self.brand_rows, BRAND_COLUMNS)
+        import pandas as pd
+
+        if not self.brand_rows:
+            return pd.DataFrame(columns=list(BRAND_COLUMNS))
+        return pd.DataFrame({c: np.concatenate([w[c] for w in self.brand_rows]) for c in self.brand_rows[0]})
 
     def agency_table(self) -> pd.DataFrame:
-        return _table(self.agency_rows, AGENCY_COLUMNS)
+        import pandas as pd
 
-
-def _table(weeks: list[dict[str, np.ndarray]], columns) -> pd.DataFrame:
-    """One long table from a column dict per week."""
-    import pandas as pd
-
-    if not weeks:
-        return pd.DataFrame(columns=list(columns))
-    return pd.DataFrame({c: np.concatenate([w[c] for w in weeks]) for c in weeks[0]})
+        if not self.agency_rows:
+            return pd.DataFrame(columns=list(AGENCY_COLUMNS))
+        weeks = len(self.agency_rows)
+        columns = {c: [x for w in self.agency_rows for x in w[c]] for c in self.agency_rows[0]}
+        columns.update({c: values * weeks for c, values in self._agencies.items()})
+        return pd.DataFrame({c: columns[c] for c in AGENCY_COLUMNS})
 
 
 FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0 (the focal group, summed)
