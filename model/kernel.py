@@ -416,6 +416,39 @@ def brand_value_kernel_serial(beta0, deal0, deal, rate, last, habit, awareness, 
                                   generic)
 
 
+@njit(cache=True, error_model="numpy")
+def shop_inputs(quality, visibility, price, discount, reach, visibility_utility, price_unit, deep_discount,
+                promo_salience, festival, exposure_share, use_awareness, out):
+    """The per-brand inputs of :func:`shop_kernel`, as float32 rows of ``out`` (7 x J): base,
+    log price, salience, shown, discount, depth, awareness gain, from the offer's float64
+    arrays (in float64 and IEEE arithmetic, then rounded once, as the NumPy path does; one call
+    instead of a dozen small array operations)."""
+    for j in range(quality.shape[0]):
+        d = discount[j]
+        depth = min(d / deep_discount, 1.0)
+        out[0, j] = quality[j] + visibility_utility * visibility[j]
+        out[1, j] = math.log(price[j] / price_unit)
+        # on deal: the deal's salience; in a festival week no deal is a letdown
+        out[2, j] = promo_salience * (depth if d > 0 else (-0.5 if festival else 0.0))
+        out[3, j] = visibility[j]
+        out[4, j] = d
+        out[5, j] = depth
+        out[6, j] = reach[j] + exposure_share * visibility[j] if use_awareness else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def brand_value_inputs(quality, organic_visibility, regular_price, generic_quality, visibility_utility,
+                       price_unit, baseline_visibility, out):
+    """The per-brand inputs of :func:`brand_value_kernel`, as float32 rows of ``out`` (4 x J):
+    base, log regular price, shown, and the generic stand-in's attraction before its price
+    term (as :func:`shop_inputs`, in float64, rounded once)."""
+    for j in range(quality.shape[0]):
+        out[0, j] = quality[j] + visibility_utility * organic_visibility[j]
+        out[1, j] = math.log(regular_price[j] / price_unit)
+        out[2, j] = organic_visibility[j]
+        out[3, j] = baseline_visibility * math.exp(generic_quality[j] + visibility_utility * baseline_visibility)
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
 def row_sums(x, out, take_exp):
     """Per-block sums of each row of a brand-major (J x n) float32 array, or of exp() of it

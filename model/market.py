@@ -338,23 +338,12 @@ class Market:
 
     def _shop_numba(self, offer: Offer, u_trip: np.ndarray, u_brand: np.ndarray) -> WeekSales:
         p, J = self.p, self.n_brands
-        discount = np.asarray(offer.discount, dtype=np.float64)
-        depth = np.minimum(discount / DEEP_DISCOUNT, 1.0)
-        on_deal = discount > 0
-        brand_inputs = np.zeros((7, J), dtype=F)  # one row per per-brand input, each cast to float32
+        brand_inputs = np.empty((7, J), dtype=F)
+        self._jit.shop_inputs(*(np.asarray(x, dtype=np.float64) for x in (
+            offer.quality, offer.visibility, offer.price, offer.discount, offer.reach)),
+            p.visibility_utility, self.price_unit, DEEP_DISCOUNT, p.promo_salience, bool(offer.festival),
+            AWARENESS_FROM_EXPOSURE, p.use_awareness, brand_inputs)
         base, log_price, salience, shown, discount32, depth32, aware_gain = brand_inputs
-        if p.promo_salience and (on_deal.any() or offer.festival):
-            sal = np.where(on_deal, depth, 0.0)
-            if offer.festival:
-                sal = np.where(on_deal, sal, -0.5)
-            salience[:] = p.promo_salience * sal
-        base[:] = offer.quality + p.visibility_utility * offer.visibility
-        log_price[:] = self.log_price(offer.price)
-        shown[:] = offer.visibility
-        discount32[:] = discount
-        depth32[:] = depth
-        if p.use_awareness:
-            aware_gain[:] = offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility
         flags, coef = self._kernel_coefficients(offer.festival)
         coef[15] = offer.regular_price.sum() / J  # the mean regular price (np.mean's sum and division)
         units, buyers, aware_sum, ref_sum = (self._block_table(name, J) for name in ("units", "buyers", "aware", "ref"))
@@ -378,13 +367,14 @@ class Market:
         p, J = self.p, self.n_brands
         flags, coef = self._kernel_coefficients()
         actual, generic = self._block_table("actual", J), self._block_table("generic", J)
-        generic_attraction = baseline_visibility * np.exp(
-            np.asarray(generic_quality, dtype=np.float64) + p.visibility_utility * baseline_visibility)
+        brand_inputs = np.empty((4, J), dtype=F)
+        self._jit.brand_value_inputs(*(np.asarray(x, dtype=np.float64) for x in (
+            quality, organic_visibility, regular_price, generic_quality)),
+            p.visibility_utility, self.price_unit, float(baseline_visibility), brand_inputs)
+        base, log_price, shown, generic_attraction = brand_inputs
         self._jit.kernels(self.n).brand_value(
             self.beta0, self.deal0, self.deal, self.rate, self.last, self.habit, self.awareness.T,
-            self.log_ref.T, (quality + p.visibility_utility * organic_visibility).astype(F),
-            self.log_price(regular_price).astype(F), np.asarray(organic_visibility, dtype=F),
-            generic_attraction.astype(F), flags, coef, actual, generic)
+            self.log_ref.T, base, log_price, shown, generic_attraction, flags, coef, actual, generic)
         return (self._blocks_total(actual) - self._blocks_total(generic)) * regular_price * self.scale
 
     def _numba_summary(self) -> dict:
