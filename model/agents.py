@@ -116,7 +116,7 @@ class Agency(mesa.Agent):
         *money, weeks = books.unbooked[:, client].tolist()
         books.unbooked[:, client] = 0.0
         brand = self.model.brands[client]
-        self.policy.record(client, brand.strategy, *(self.full_period(m, weeks) for m in money),
+        self.policy.record(client, brand.strategy, *[self.full_period(m, weeks) for m in money],
                            kind=brand.contract.kind)
 
 

@@ -68,8 +68,10 @@ class Contract:
         c.base_fee = c.commission_rate = c.brand_bonus_rate = 0.0
         return c
 
-    def book_week(self, gmv: float) -> None:
+    def book_week(self, gmv: float, paid: float = 0.0) -> None:
+        """One week of the term: the brand's GMV and what it paid the agency."""
         self.gmv_total += gmv
+        self.paid += paid
         self.weeks_run += 1
 
     @property

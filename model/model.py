@@ -271,10 +271,8 @@ class AgencyMarket(mesa.Model):
         self._agency_money[:] = 0.0
         self._agency_money[run, 0], self._agency_money[run, 1] = income[run], labour[run]
         s.book_week(run, income - labour, income, gmv)
-        for brand, g, paid, by_agency in zip(brands, gmv.tolist(), income.tolist(), run.tolist()):
-            if by_agency:
-                brand.contract.paid += paid
-            brand.contract.book_week(g)
+        for brand, g, paid in zip(brands, gmv.tolist(), income.tolist()):  # (an in-house store pays nothing)
+            brand.contract.book_week(g, paid)
         self.gmv_weeks.append(gmv)
         s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
         if p.use_goodwill:
