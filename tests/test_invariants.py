@@ -95,3 +95,34 @@ def test_no_nan_or_inf_over_ten_thousand_weeks(policy):
     assert abs(m.ledger.imbalance()) <= 1e-9 * sum(abs(v) for v in m.ledger.balances.values())
     assert np.isfinite(m.market.log_ref).all() and np.isfinite(m.market.awareness).all()
     assert ((m.market.deal >= 0) & (m.market.deal <= 1)).all()
+
+
+def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one():
+    """Ledger.transfer_batch takes a single account for every row, a one-row array, or one index
+    per row; negative amounts flow the other way and zero rows are not flows; a bad amount
+    books nothing and names its kind."""
+    from model.ledger import Ledger
+
+    names = ["consumers", "platform", "brand:0", "brand:1", "brand:2", "agency:0"]
+    batch, single = Ledger(names), Ledger(names)
+    brands = np.array([2, 3, 4])
+    rows = [(0, brands, [100.0, 0.0, 50.0], "sales"),
+            (brands, np.array([1]), [5.0, 0.0, 2.5], "take_rate"),
+            (brands, [5, 5, 5], [-3.0, 7.0, 0.0], "fee")]
+    batch.transfer_batch(rows)
+    for src, tgt, amounts, kind in rows:
+        for i, a in enumerate(amounts):
+            s = src if np.ndim(src) == 0 else np.ravel(src)[i if np.size(src) > 1 else 0]
+            t = tgt if np.ndim(tgt) == 0 else np.ravel(tgt)[i if np.size(tgt) > 1 else 0]
+            single.transfer(names[int(s)], names[int(t)], a, kind)
+    assert batch.balances == pytest.approx(single.balances) and batch.imbalance() == 0.0
+    assert batch.balances["brand:0"] == 100.0 - 5.0 + 3.0
+    flows = batch.week_flows
+    assert flows == pytest.approx(single.week_flows)
+    assert flows[("agency:0", "brand:0", "fee")] == 3.0 and ("brand:1", "agency:0", "fee") in flows
+    assert not any(k == ("consumers", "brand:1", "sales") for k in flows)  # a zero row is no flow
+    before = batch.balances
+    with pytest.raises(ValueError, match="'commission'"):
+        batch.transfer_batch([(0, brands, [1.0, 1.0, 1.0], "sales"),
+                              (brands, 5, [1.0, np.nan, 1.0], "commission")])
+    assert batch.balances == before

@@ -101,6 +101,37 @@ def test_float32_exp_and_log_match_numpy():
     np.testing.assert_allclose(lg, np.log(np.maximum(np.abs(xd), 1e-30)), rtol=3e-7, atol=2e-7)
 
 
+@pytest.mark.parametrize("festival", [False, True])
+def test_the_kernels_per_brand_inputs_are_the_numpy_paths_rounded_once(festival):
+    """shop_inputs and brand_value_inputs compute in float64 and round once to float32, as the
+    NumPy path's expressions do before they meet the float32 state."""
+    from model.kernel import brand_value_inputs, shop_inputs
+    from model.market import AWARENESS_FROM_EXPOSURE, DEEP_DISCOUNT
+
+    rng = np.random.default_rng(1)
+    J = 12
+    quality, vis, reach = rng.normal(0, 1, J), rng.uniform(0, 0.9, J), rng.uniform(0, 0.05, J)
+    price = rng.uniform(50, 300, J)
+    discount = np.where(rng.random(J) < 0.5, rng.choice([0.1, 0.2, 0.3, 0.4], J), 0.0)
+    out = np.empty((7, J), np.float32)
+    shop_inputs(quality, vis, price, discount, reach, 0.8, 150.0, DEEP_DISCOUNT, 0.6, festival,
+                AWARENESS_FROM_EXPOSURE, True, out)
+    depth = np.minimum(discount / DEEP_DISCOUNT, 1.0)
+    salience = 0.6 * np.where(discount > 0, depth, -0.5 if festival else 0.0)
+    expected = [quality + 0.8 * vis, np.log(price / 150.0), salience, vis, discount, depth,
+                reach + AWARENESS_FROM_EXPOSURE * vis]
+    for row, want in zip(out, expected):
+        np.testing.assert_allclose(row, want.astype(np.float32), rtol=1.2e-7, atol=1e-30)
+    np.testing.assert_array_equal(out[[0, 2, 3, 4, 5, 6]], np.array(expected)[[0, 2, 3, 4, 5, 6]].astype(np.float32))
+
+    generic = rng.normal(-1, 0.5, J)
+    bv = np.empty((4, J), np.float32)
+    brand_value_inputs(quality, vis, price, generic, 0.8, 150.0, 0.1, bv)
+    expected = [quality + 0.8 * vis, np.log(price / 150.0), vis, 0.1 * np.exp(generic + 0.8 * 0.1)]
+    for row, want in zip(bv, expected):
+        np.testing.assert_allclose(row, want.astype(np.float32), rtol=1.2e-7)
+
+
 def test_one_week_from_the_same_state_and_draws_agrees_to_float_rounding():
     a, offers = docking_market("numpy", 5)
     b, _ = docking_market("numba", 5)

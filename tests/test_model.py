@@ -127,3 +127,60 @@ def test_without_a_seed_each_model_draws_and_records_a_fresh_one(small):
                           number_processes=1, display_progress=False)
     final = [r["gmv"] for r in rows if r["Step"] == 4]
     assert len(final) == 2 and final[0] != final[1]
+
+
+def test_a_strategy_draw_is_numpys_choice_without_its_checks():
+    """policies.draw replaces rng.choice(len(p), p=p) on the learning agencies' hot path: the same
+    index and the same use of the stream, for any probabilities."""
+    from model.policies import draw
+
+    gen = np.random.default_rng(0)
+    for seed in range(300):
+        p = gen.dirichlet(np.full(3, 0.3 if seed % 2 else 3.0))
+        ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+        for _ in range(5):
+            assert draw(ours, p.tolist()) == int(numpys.choice(3, p=p))
+        assert ours.random() == numpys.random()  # the streams stay in step
+
+
+def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
+    import mesa
+
+    m = AgencyMarket(Params(**small, agency_policy="learning"), rng=4)
+    plain = mesa.DataCollector(model_reporters={k: (lambda mod, k=k: mod.records.last[k]) for k in MODEL_REPORTERS})
+    for _ in range(30):
+        m.step()
+        plain.collect(m)
+    pd.testing.assert_frame_equal(m.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe())
+
+
+def test_a_brands_numbers_are_its_entries_of_the_brand_state(small):
+    m = AgencyMarket(Params(**small), rng=2)
+    b, s = m.brands[1], m.brand_state
+    b.image = 0.7
+    s.velocity[1] = 3.5
+    b.strategy = "brand"
+    assert s.image[1] == 0.7 and b.velocity == 3.5 and isinstance(b.velocity, float)
+    assert s.strategy[1] == 2 and m.brands[0].image == s.image[0]
+    with pytest.raises(KeyError):
+        b.strategy = "discount everything"
+
+
+def test_who_runs_each_store_follows_every_change_of_hands():
+    """agency_of() and skills() are rebuilt only after a signing; whenever they are read they
+    match the brands' agencies and capabilities as they stand (hires and in-house stores)."""
+    p = Params(n_consumers=300, n_brands=6, n_agencies=3, contract_weeks=6, renewal_threshold=0.2,
+               in_house_learning_weeks=6, agency_policy="learning", burn_in_weeks=4)
+    m = AgencyMarket(p, rng=3)
+    moves = {"hired": 0, "in_house": 0, "back": 0}
+    for _ in range(80):
+        before = [b.agency for b in m.brands]
+        m.step()
+        for was, b in zip(before, m.brands):
+            if was != b.agency:
+                moves["in_house" if b.agency is None else "back" if was is None else "hired"] += 1
+        assert m.agency_of().tolist() == [-1 if b.agency is None else b.agency for b in m.brands]
+        caps = np.array([b.capabilities() for b in m.brands])
+        skills = m.skills()
+        assert np.array_equal(np.column_stack([skills.ops_skill, skills.brand_skill, skills.service_skill]), caps)
+    assert min(moves.values()) > 0, moves  # every kind of change happened
