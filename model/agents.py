@@ -13,7 +13,7 @@ import numpy as np
 from .contracts import Contract
 from .params import Params
 from .platform import FESTIVAL_WEEKS, is_festival  # noqa: F401  (re-exported: notebooks use it)
-from .policies import STRATEGIES, STRATEGY_INDEX, STRATEGY_NAMES, Tactics, make_policy
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, make_policy
 
 
 class Capabilities(NamedTuple):
@@ -41,7 +41,8 @@ ALPHABETICAL = sorted(range(len(STRATEGY_NAMES)), key=STRATEGY_NAMES.__getitem__
 
 
 def strategy_counts(model) -> list[list[int]]:
-    """Each agency's row of :meth:`Agency.strategy_counts`, for all agencies at once."""
+    """How many clients of each agency run each strategy now: a row per agency, a count per
+    strategy (in STRATEGY_NAMES order)."""
     agency, n = model.agency_of(), len(STRATEGY_NAMES)
     run = agency >= 0
     flat = np.bincount(agency[run] * n + model.brand_state.strategy[run], minlength=len(model.agencies) * n)
@@ -60,8 +61,8 @@ class Agency(mesa.Agent):
         self.policy = make_policy(policy_name, model.p, rng, archetype)
         self.clients: list[int] = []
         self.reputation = 0.0
-        # what each client earned the agency is kept in its rows of BrandState.unbooked and
-        # BrandState.period_seen (a store has one agency at a time)
+        # what each client earned the agency is kept in the client's columns of
+        # BrandState.unbooked and BrandState.period_seen (a store has one agency at a time)
         self.last_profit_per_client = 0.0
         self.profit_total = 0.0
 
@@ -78,17 +79,10 @@ class Agency(mesa.Agent):
         if hasattr(self.policy, "strategy"):
             return self.policy.strategy
         if counts is None:
-            counts = self.strategy_counts()
+            counts = strategy_counts(self.model)[self.index]
         if not any(counts):
             return self.policy.default
         return STRATEGY_NAMES[max(ALPHABETICAL, key=counts.__getitem__)]
-
-    def strategy_counts(self) -> list[int]:
-        """How many of the agency's clients run each strategy now (in STRATEGY_NAMES order)."""
-        counts = [0] * len(STRATEGY_NAMES)
-        for s in self.model.brand_state.strategy[self.clients].tolist():
-            counts[s] += 1
-        return counts
 
     def full_period(self, amount: float, weeks: int) -> float:
         """``amount`` earned over ``weeks`` weeks, at that rate over a whole decision period.
@@ -235,9 +229,6 @@ class Brand(mesa.Agent):
         if self.in_house:
             return self.in_house_caps
         return self.model.agencies[self.agency].capabilities()
-
-    def tactics(self) -> Tactics:
-        return STRATEGIES[self.strategy]
 
     def trailing_gmv(self, weeks: int) -> float:
         recent = [week[self.index] for week in self.model.gmv_weeks[-weeks:]]

@@ -254,7 +254,7 @@ class AgencyMarket(mesa.Model):
                 (acct, self._suppliers, units * s.unit_cost, "cost_of_goods"),
                 (acct, self._platform, self.platform.take_rate * gmv, "take_rate"),
                 (acct, self._platform, plan.paid_traffic, "paid_traffic")]
-        labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # Tactics.labour, every brand
+        labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
         labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs

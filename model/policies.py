@@ -28,10 +28,7 @@ class Tactics:
     paid_traffic_share: float  # paid traffic budget as a share of trailing revenue
     brand_effort: float  # brand-building effort in [0, 1] (the operator's own labour)
     ops_effort: float  # front-end operations labour: campaigns, traffic buying, store upkeep
-
-    def labour(self, brand_effort: float | None = None) -> float:
-        """The operator's labour in units of ``effort_cost`` per week."""
-        return (self.brand_effort if brand_effort is None else brand_effort) + self.ops_effort
+    # the operator's labour, in units of effort_cost a week, is brand effort + ops_effort
 
 
 STRATEGIES: dict[str, Tactics] = {
