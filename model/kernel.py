@@ -364,14 +364,19 @@ def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awarenes
         att = attraction[j]
         for k in range(m):
             total[k] += att[k]
+    # expected units bought of each brand: trip chance x quantity x attraction / (1 + total),
+    # with the logistic's division and this one taken as one (a division is the dearest step)
     qty = np.empty(m, np.float32)
     scale = np.empty(m, np.float32)
     rt = rate[i0:i0 + m]
     for k in range(m):
-        tot = total[k]
         qty[k] = np.float32(2.0) * rt[k]
-        scale[k] = _logistic(z0 + inc_value * log32(max(tot, np.float32(1e-30)))) * qty[k] / (one + tot)
+    for k in range(m):
+        t = total[k]
+        scale[k] = qty[k] / ((one + exp32(-(z0 + inc_value * log32(max(t, np.float32(1e-30)))))) * (one + t))
     sold = np.empty(m, np.float32)
+    ag = np.empty(m, np.float32)
+    tg = np.empty(m, np.float32)
     for j in range(J):
         att = attraction[j]
         lp = log_price[j]
@@ -379,12 +384,14 @@ def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awarenes
         for k in range(m):
             sold[k] = scale[k] * att[k]
         actual[b, j] = _total(sold)
+        # the generic stand-in in the brand's place: its attraction and the total it makes
         for k in range(m):
-            a = att[k]
-            ag = gj * exp32(-beta[k] * lp)
-            tot_gen = total[k] - a + ag
-            trip_gen = _logistic(z0 + inc_value * log32(max(tot_gen, np.float32(1e-30))))
-            sold[k] = trip_gen * qty[k] * ag / (one + tot_gen)
+            ag[k] = gj * exp32(-beta[k] * lp)
+        for k in range(m):
+            tg[k] = total[k] - att[k] + ag[k]
+        for k in range(m):
+            t = tg[k]
+            sold[k] = qty[k] * ag[k] / ((one + exp32(-(z0 + inc_value * log32(max(t, np.float32(1e-30)))))) * (one + t))
         generic[b, j] = _total(sold)
 
 

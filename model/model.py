@@ -115,7 +115,8 @@ class AgencyMarket(mesa.Model):
         self.market.init_reference_prices(prices)
         self._promo_phase = np.arange(J)  # where each brand's promotion calendar starts
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
-        self._agency_money = np.zeros((J, 2))  # this week: what each brand paid its agency, the agency's labour on it
+        # this week: what each brand paid its agency, and the agency's labour on it (new arrays each week)
+        self._agency_money = (np.zeros(J), np.zeros(J))
         self._survey_noise = np.array([p.contract_terms(j)["brand_measure_noise"] for j in range(J)])
 
     def _set_up_agencies(self, policy_rng: np.random.Generator) -> None:
@@ -268,8 +269,7 @@ class AgencyMarket(mesa.Model):
             week.append((acct[~run], self._labour, labour[~run], "in_house_labour"))
         led.transfer_batch(week)
         income = fee + commission + bonus
-        self._agency_money[:] = 0.0
-        self._agency_money[run, 0], self._agency_money[run, 1] = income[run], labour[run]
+        self._agency_money = (income * run, labour * run)
         s.book_week(run, income - labour, income, gmv)
         for brand, g, paid in zip(brands, gmv.tolist(), income.tolist()):  # (an in-house store pays nothing)
             brand.contract.book_week(g, paid)

@@ -134,8 +134,8 @@ class Records:
             "goodwill": state.goodwill.copy(),
             "awareness": market.awareness_by_brand(),
             "profit": brand_profit,
-            "paid_to_agency": model._agency_money[:, 0].copy(),  # fees, commission and bonus
-            "agency_labour": model._agency_money[:, 1].copy(),  # what running the store cost the agency
+            "paid_to_agency": model._agency_money[0],  # fees, commission and bonus
+            "agency_labour": model._agency_money[1],  # what running the store cost the agency
         }
 
     @staticmethod
