@@ -23,6 +23,7 @@ class Ledger:
         self._balances = np.zeros(0)
         self._week = np.zeros(0)
         self._log: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
+        self._single: dict[tuple[int, int], np.ndarray] = {}  # (account, rows) -> that account on every row
         for name in accounts:
             self.account(name)
 
@@ -61,7 +62,7 @@ class Ledger:
         for sources, targets, amounts, kind in transfers:
             amounts = np.array(amounts, dtype=np.float64, ndmin=1)  # the log keeps its own copy
             n = len(amounts)
-            rows.append((_rows(sources, n), _rows(targets, n), amounts, kind))
+            rows.append((self._rows(sources, n), self._rows(targets, n), amounts, kind))
         if not rows:
             return
         amounts = np.concatenate([r[2] for r in rows])
@@ -74,6 +75,22 @@ class Ledger:
         self._balances += change
         self._week += change
         self._log.extend(rows)
+
+    def _rows(self, accounts, n: int) -> np.ndarray:
+        """Account indices for ``n`` rows: an index array as given, or one index for every row
+        (a read-only array kept for the next call: a week books the same few again and again)."""
+        if type(accounts) is np.ndarray and accounts.dtype == np.intp and accounts.shape == (n,):
+            return accounts
+        if not isinstance(accounts, (int, np.integer)):
+            index = np.array(accounts, dtype=np.intp, ndmin=1)
+            if len(index) == n:
+                return index
+            accounts = index[0]
+        rows = self._single.get((int(accounts), n))
+        if rows is None:
+            rows = self._single[(int(accounts), n)] = np.full(n, accounts, dtype=np.intp)
+            rows.flags.writeable = False
+        return rows
 
     def start_week(self) -> None:
         self._week[:] = 0.0
@@ -116,13 +133,3 @@ class Ledger:
 
     def week_imbalance(self) -> float:
         return float(self._week.sum())
-
-
-def _rows(accounts, n: int) -> np.ndarray:
-    """Account indices for ``n`` rows: an index array as given, or one index for every row."""
-    if type(accounts) is np.ndarray and accounts.dtype == np.intp and accounts.shape == (n,):
-        return accounts
-    if isinstance(accounts, (int, np.integer)):
-        return np.full(n, accounts, dtype=np.intp)
-    index = np.array(accounts, dtype=np.intp, ndmin=1)
-    return index if len(index) == n else np.full(n, index[0], dtype=np.intp)
