@@ -259,13 +259,15 @@ class AgencyMarket(mesa.Model):
         labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs
+        everyone = bool(run.all())
+        pick = slice(None) if everyone else run  # (every store, as a rule: then no copies)
         fee, commission, bonus = weekly_payments(self.contracts.payment_terms(), gmv, s.measure, s.value_base)
-        if run.any():
-            agency_acct = self._agency_accounts[agency[run]]
+        if everyone or run.any():
+            agency_acct = self._agency_accounts[agency[pick]]
             for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):
-                week.append((acct[run], agency_acct, amount[run], kind))
-            week.append((agency_acct, self._labour, labour[run], "agency_labour"))
-        if not run.all():
+                week.append((acct[pick], agency_acct, amount[pick], kind))
+            week.append((agency_acct, self._labour, labour[pick], "agency_labour"))
+        if not everyone:
             week.append((acct[~run], self._labour, labour[~run], "in_house_labour"))
         led.transfer_batch(week)
         income = fee + commission + bonus
