@@ -143,14 +143,17 @@ def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
 
 @njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
 def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
-                 shown, ref_gain, loss_aversion, attraction, consider):
-    """Consideration and attraction of every brand for a block's consumers ((J, m) each).
+                 shown, ref_gain, loss_aversion):
+    """Consideration and attraction of every brand for a block's consumers ((J, m) each), and
+    each consumer's total attraction (length m).
 
     One simple loop per brand and quantity, each writing one array: the compiler vectorises
     loops like these (a loop writing several arrays it cannot prove distinct it leaves scalar).
     """
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    attraction = np.empty((J, m), np.float32)
+    consider = np.empty((J, m), np.float32)
     for j in range(J):
         aw = awareness[j, i0:i0 + m]
         lr = log_ref[j, i0:i0 + m]
@@ -167,6 +170,12 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
             v = bj - beta[k] * lp + d_old[k] * sal + (hb[k] if li[k] == j else zero) \
                 + ref_gain * (g if g > zero else loss_aversion * g)
             att[k] = con[k] * exp32(v)
+    total = np.zeros(m, np.float32)
+    for j in range(J):
+        att = attraction[j]
+        for k in range(m):
+            total[k] += att[k]
+    return attraction, consider, total
 
 
 @njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
@@ -206,15 +215,8 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
             inv[k] = inv[k] - used[k]
     consumption = _total(used)
     # 2. consideration and attraction of every brand
-    attraction = np.empty((J, m), np.float32)
-    consider = np.empty((J, m), np.float32)
-    _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
-                 shown, gain_coef, loss_aversion, attraction, consider)
-    total = np.zeros(m, np.float32)
-    for j in range(J):
-        att = attraction[j]
-        for k in range(m):
-            total[k] += att[k]
+    attraction, consider, total = _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base,
+                                               log_price, salience, shown, gain_coef, loss_aversion)
     # 3. incidence and the brand drawn (the first whose cumulative attraction reaches the draw)
     ut = u_trip[i0:i0 + m]
     ub = u_brand[i0:i0 + m]
@@ -355,15 +357,8 @@ def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awarenes
     i0 = b * BLOCK
     m = min(n, i0 + BLOCK) - i0
     beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
-    attraction = np.empty((J, m), np.float32)
-    consider = np.empty((J, m), np.float32)
-    _attractions(J, m, i0, awareness, log_ref, beta, hb, li, np.zeros(m, np.float32), base, log_price, no_deal,
-                 shown, gain_coef, loss_aversion, attraction, consider)
-    total = np.zeros(m, np.float32)
-    for j in range(J):
-        att = attraction[j]
-        for k in range(m):
-            total[k] += att[k]
+    attraction, _, total = _attractions(J, m, i0, awareness, log_ref, beta, hb, li, np.zeros(m, np.float32),
+                                        base, log_price, no_deal, shown, gain_coef, loss_aversion)
     # expected units bought of each brand: trip chance x quantity x attraction / (1 + total),
     # with the logistic's division and this one taken as one (a division is the dearest step)
     qty = np.empty(m, np.float32)

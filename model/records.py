@@ -78,6 +78,7 @@ class Records:
         gmv = float(sales.revenue.sum())
         total_units = float(units.sum())
         values = state.brand_value.copy()
+        value_total = float(values.sum())
         promo_units = float(units[offer.discount > 0].sum())
         brand_profit = led.week_changes(model._brand_accounts)
         agency_profit = led.week_changes(model._agency_accounts)
@@ -89,8 +90,8 @@ class Records:
             "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
             "promo_share": promo_units / total_units if total_units else 0.0,
             "promo_strategy_share": int(np.count_nonzero(state.strategy == PROMOTION)) / J,
-            "brand_value": float(values.sum()),
-            "brand_value_index": float(values.sum()) / model.initial_value_total,
+            "brand_value": value_total,
+            "brand_value_index": value_total / model.initial_value_total,
             "mean_image": float(state.image.sum() / J),  # np.mean's sum and division
             "mean_awareness": market.mean_awareness(),
             "mean_deal_proneness": market.mean_deal_proneness(),
