@@ -183,10 +183,12 @@ class Brand(mesa.Agent):
     brand_value = _Entry()
     measure = _Entry()  # latest survey reading of the brand-value index
 
-    def __init__(self, model, index: int, regular_price: float, constant: float, image: float):
+    def __init__(self, model, index: int, regular_price: float, constant: float, image: float,
+                 focal: bool = False):
         super().__init__(model)
         p: Params = model.p
         self.index = index
+        self.focal = focal  # signs the focal terms (Params.focal_brands, focal_assignment)
         self.state: BrandState = model.brand_state
         self.account = f"brand:{index}"
         self.regular_price = regular_price

@@ -47,9 +47,9 @@ class Contract:
 
     @classmethod
     def from_params(cls, p: Params, agency: int, start_week: int, gmv_baseline: float,
-                    measure_start: float, brand: int | None = None) -> "Contract":
-        """The market's contract, or brand ``brand``'s own terms (``Params.contract_terms``)."""
-        t = p.contract_terms(brand) if brand is not None else p.contract_terms(p.n_brands)
+                    measure_start: float, focal: bool = False) -> "Contract":
+        """The market's contract, or a focal brand's own terms (``Params.contract_terms``)."""
+        t = p.contract_terms(focal)
         reliability = measure_reliability(p, t["brand_measure_noise"])
         kind = (t["base_fee"], t["commission_rate"], t["brand_bonus_rate"], t["contract_weeks"],
                 t["evaluation_brand_weight"], reliability)
@@ -61,10 +61,10 @@ class Contract:
 
     @classmethod
     def in_house(cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float,
-                 brand: int | None = None) -> "Contract":
+                 focal: bool = False) -> "Contract":
         """A brand running its own store: no payments, reviewed by the same rule (its own)."""
         c = cls.from_params(p, agency=-1, start_week=start_week, gmv_baseline=gmv_baseline,
-                            measure_start=measure_start, brand=brand)
+                            measure_start=measure_start, focal=focal)
         c.base_fee = c.commission_rate = c.brand_bonus_rate = 0.0
         return c
 
@@ -165,10 +165,10 @@ class ContractMarket:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
         self.changes += 1
         if agency is None:
-            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, brand.index)
+            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, brand.focal)
             return
         brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure,
-                                              brand.index)
+                                              brand.focal)
         if brand.agency != agency.index:
             self._link(brand, agency)
 

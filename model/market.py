@@ -27,6 +27,8 @@ Mechanisms (DESIGN.md section 4), each switchable for ablation through ``Params.
 
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,12 +70,22 @@ class WeekSales:
 KERNELS = ("numpy", "numba")
 
 
+_FALLBACK_NOTED = False  # the fallback notice is printed once per process
+
+
 def _load_numba_kernel():
+    """The compiled kernel module, or None where numba cannot be imported (then the NumPy path
+    runs, after a one-line notice on stderr, once per process)."""
+    global _FALLBACK_NOTED
     try:
         from . import kernel
     except ImportError as exc:  # numba (or its llvmlite) missing or broken
-        raise ImportError(f"kernel='numba' needs the numba package ({exc}); install it with "
-                          "'pip install numba', or use kernel='numpy'") from None
+        if not _FALLBACK_NOTED:
+            _FALLBACK_NOTED = True
+            print(f"agency-sim: numba cannot be imported ({exc}); running the NumPy market path "
+                  "(same rules, slower; numbers differ from the compiled path's by float rounding)",
+                  file=sys.stderr, flush=True)
+        return None
     return kernel
 
 
@@ -89,11 +101,11 @@ class Market:
     """
 
     def __init__(self, params: Params, n_brands: int, rng: np.random.Generator,
-                 kernel: str = "numpy"):
+                 kernel: str = "numba"):
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
-        self.kernel = kernel
         self._jit = _load_numba_kernel() if kernel == "numba" else None
+        self.kernel = "numba" if self._jit is not None else "numpy"  # the path that runs
         self._coefficients: dict = {}  # festival flag -> (params, the numba kernels' arrays)
         self._summary = None  # the numba path's reporter sums of the current state
         self._tables: dict[str, np.ndarray] = {}  # the numba kernels' per-block outputs

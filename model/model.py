@@ -23,7 +23,7 @@ from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
 from .platform import Platform
-from .policies import PLAYBOOK, STRATEGIES, week_tactics
+from .policies import PLAYBOOK, PROMO_CYCLE, STRATEGIES, week_tactics
 from .records import MODEL_REPORTERS, Records, WeeklyReporters
 
 BASE_CONSTANT = -0.5  # utility of an average brand at the mean price, before image and goodwill
@@ -78,8 +78,13 @@ class AgencyMarket(mesa.Model):
         self._interventions: list[dict[str, Any]] = []
         self._operators_seen = -1  # the contract market's signings when agency_of and skills were built
         # separate streams, so a draw in one part never shifts another's: consumers, brand
-        # set-up, the survey noise, and one stream per agency's decision policy
-        market_rng, agent_rng, self.noise_rng, policy_rng = self.rng.spawn(4)
+        # set-up, the survey noise, one stream per agency's decision policy, the brands'
+        # promotion calendars and which brands are focal
+        market_rng, agent_rng, self.noise_rng, policy_rng, calendar_rng, focal_rng = self.rng.spawn(6)
+        # where each brand's promotion calendar starts (weeks; a multiple of every playbook's
+        # promo_every): drawn, so no brand's calendar or outcome depends on its index (ODD 7.1)
+        self.promo_phase = calendar_rng.integers(0, PROMO_CYCLE, p.n_brands)
+        self.focal = focal_brands(p, focal_rng)  # which brands sign the focal terms (bool per brand)
         self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"])
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
@@ -109,15 +114,14 @@ class AgencyMarket(mesa.Model):
         images = np.clip(0.3 + 0.15 * agent_rng.standard_normal(J), 0.0, 1.0)
         self.brand_state = state = BrandState(J)
         self.brands: list[Brand] = [Brand(self, j, float(prices[j]), float(constants[j]),
-                                          float(images[j])) for j in range(J)]
+                                          float(images[j]), focal=bool(self.focal[j])) for j in range(J)]
         state.goodwill[:] = INITIAL_GOODWILL if p.use_goodwill else 0.0
         self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
         self.market.init_reference_prices(prices)
-        self._promo_phase = np.arange(J)  # where each brand's promotion calendar starts
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
         # this week: what each brand paid its agency, and the agency's labour on it (new arrays each week)
         self._agency_money = (np.zeros(J), np.zeros(J))
-        self._survey_noise = np.array([p.contract_terms(j)["brand_measure_noise"] for j in range(J)])
+        self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
 
     def _set_up_agencies(self, policy_rng: np.random.Generator) -> None:
         """The agencies (the first round(sales_driven_share * n_agencies) sales-driven), each
@@ -199,7 +203,7 @@ class AgencyMarket(mesa.Model):
                 brand = self.brands[j]
                 brand.strategy = self.agencies[brand.agency].strategy_for(brand)
         s.watched[run, s.strategy[run]] += 1
-        discount, effort, paid = week_tactics(s.strategy, week, self.platform.festival(week), self._promo_phase,
+        discount, effort, paid = week_tactics(s.strategy, week, self.platform.festival(week), self.promo_phase,
                                               s.velocity, s.regular_price)
         plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(run)), brand_effort=effort,
                         paid_traffic=paid)
@@ -411,6 +415,20 @@ class AgencyMarket(mesa.Model):
         return [iv for iv in self._interventions if iv["weeks_changed"] == 0]
 
 
+def focal_brands(p: Params, rng: np.random.Generator) -> np.ndarray:
+    """Which brands sign the focal terms (a bool per brand): the first ``focal_brands`` of a
+    random order of the brands (``focal_assignment = "random"``; the order is drawn whether or not
+    any brand is focal, so the draw never shifts with the design), or brands 0 to
+    ``focal_brands - 1`` (``"first"``)."""
+    order = rng.permutation(p.n_brands)
+    if p.focal_assignment == "first":
+        order = np.arange(p.n_brands)
+    focal = np.zeros(p.n_brands, dtype=bool)
+    focal[order[:p.focal_brands]] = True
+    focal.flags.writeable = False
+    return focal
+
+
 def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
     """Check an intervention's fields; raise ``ValueError`` naming the bad one."""
     allowed = {"brand", "start", "weeks", *INTERVENTION_FIELDS}
@@ -442,4 +460,4 @@ def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
     return out
 
 
-__all__ = ["AgencyMarket", "MODEL_REPORTERS", "STRATEGIES", "WeekPlan", "validate_intervention"]
+__all__ = ["AgencyMarket", "MODEL_REPORTERS", "STRATEGIES", "WeekPlan", "focal_brands", "validate_intervention"]

@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
+
 from .policies import POLICY_NAMES as AGENCY_POLICIES  # the one registry of policies
 REWARD_SCALES = ("income", "client_gmv")
 
@@ -147,7 +149,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("n_brands", 12, "brands", "brands selling in the category (Mesa agents)", 1, 200, group="sizes"),
     _p("n_agencies", 6, "agencies", "operations agencies (TP) competing for brands (Mesa agents)", 1, 200, group="sizes"),
     _p("market_shoppers", 200_000.0, "shoppers", "real shoppers in the category; each simulated consumer stands for market_shoppers / n_consumers of them, so n_consumers sets resolution, not market size", 0, 1e10, low_open=True, group="sizes"),
-    _p("market_kernel", "numpy", "", "implementation of the consumer market: 'numpy' (whole-array expressions, the reference) or 'numba' (a fused, compiled kernel, several times faster at large sizes; same rules and draws, float rounding differs, so numbers differ slightly from the numpy path's; needs numba, first use compiles, then loads from a cache)", choices=("numpy", "numba"), group="sizes"),
+    _p("market_kernel", "numba", "", "implementation of the consumer market: 'numba' (the default: a fused, compiled kernel, several times faster; first use compiles, then loads from a cache; where numba cannot be imported the numpy path runs, with a one-line notice) or 'numpy' (whole-array expressions, the docked reference; same rules and draws, float rounding differs, so numbers differ slightly from the numba path's)", choices=("numpy", "numba"), group="sizes"),
     _p("burn_in_weeks", 26, "weeks", "weeks simulated before week 0 at regular prices, so pantries, habits and sales ranks start settled", 0, 520, group="sizes"),
     # --- contract ---------------------------------------------------------------------------
     _p("base_fee", 50_000.0, "RMB/month", "base service fee the brand pays its agency", 0, 1e8, group="contract"),
@@ -163,7 +165,8 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("in_house_skill", 0.6, "fraction", "a brand's own capabilities relative to the agency it learned from", 0, 1, group="contract"),
     _p("in_house_learning_weeks", 104, "weeks", "weeks of watching an agency before the brand has learned its playbook", 1, 1040, group="contract"),
     # --- per-brand contracts: the focal brands sign their own terms ---------------------------
-    _p("focal_brands", 0, "brands", "how many brands (brands 0 to focal_brands - 1) sign the focal_* terms instead of the market's contract; 0: every brand signs the market's contract", 0, 200, group="focal contract"),
+    _p("focal_brands", 0, "brands", "how many brands sign the focal_* terms instead of the market's contract (which ones: focal_assignment); 0: every brand signs the market's contract", 0, 200, group="focal contract"),
+    _p("focal_assignment", "random", "", "which brands are the focal ones: 'random' (drawn in each market from a stream of its own, so a finding is about a brand, not brand 0; with more focal brands the sets are nested: k focal brands are the first k of one random order) or 'first' (brands 0 to focal_brands - 1)", choices=("random", "first"), group="focal contract"),
     _p("focal_base_fee", None, "RMB/month", "the focal brands' base fee (none: the market's base_fee)", 0, 1e8, optional_of=float, group="focal contract"),
     _p("focal_commission_rate", None, "share of GMV", "the focal brands' commission rate (none: the market's commission_rate)", 0, 1, high_open=True, optional_of=float, group="focal contract"),
     _p("focal_brand_bonus_rate", None, "share", "the focal brands' brand bonus rate (none: the market's brand_bonus_rate)", 0, 1, optional_of=float, group="focal contract"),
@@ -278,10 +281,13 @@ class Params(_make_params_class()):
                           "scale rewards are about five times smaller, and about 0.01 suits them",
                           stacklevel=2)
 
-    def contract_terms(self, brand: int) -> dict[str, Any]:
-        """The contract terms brand ``brand`` signs: the market's, or the focal terms where set."""
+    def contract_terms(self, focal: bool = False) -> dict[str, Any]:
+        """The contract terms a brand signs: the market's, or, for a focal brand, the focal terms
+        where set (which brands are focal is the model's draw: ``AgencyMarket.focal``)."""
+        if not isinstance(focal, (bool, np.bool_)):
+            raise TypeError(f"contract_terms takes whether the brand is focal (a bool), got {focal!r}")
         terms = {market: getattr(self, market) for market in FOCAL_TERMS.values()}
-        if brand < self.focal_brands:
+        if focal and self.focal_brands:
             terms.update({market: getattr(self, focal) for focal, market in FOCAL_TERMS.items()
                           if getattr(self, focal) is not None})
         return terms

@@ -11,6 +11,7 @@ through the money and renewals they experience.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,9 @@ STRATEGIES: dict[str, Tactics] = {
                      paid_traffic_share=0.02, brand_effort=1.0, ops_effort=0.2),
 }
 STRATEGY_NAMES = tuple(STRATEGIES)
+# the length of every playbook's promotion cycle (a multiple of each promo_every): a brand's
+# calendar phase is drawn from 0 to PROMO_CYCLE - 1
+PROMO_CYCLE = math.lcm(*(t.promo_every for t in STRATEGIES.values() if t.promo_every))
 STRATEGY_INDEX = {name: i for i, name in enumerate(STRATEGY_NAMES)}
 # each tactic as an array over STRATEGY_NAMES, to look up every brand's at once
 PLAYBOOK = {field: np.array([getattr(STRATEGIES[s], field) for s in STRATEGY_NAMES])

@@ -29,7 +29,8 @@ SHORT_TERM_WEEKS = 26
 PROMOTION = STRATEGY_INDEX["promotion"]
 STRATEGY_ARRAY = np.array(STRATEGY_NAMES, dtype=object)  # the brand table's strategy column from indices
 SUMMARY_KEYS = (
-    "short_term_gmv", "total_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
+    "short_term_gmv", "total_gmv", "final_brand_value", "brand_value_change",
+    "brand_value_change_final_week", "mean_brand_value_change", "brand_profit_total",
     "agency_profit_total", "platform_revenue_total", "consumer_surplus_total",
     "final_promo_strategy_share", "contract_switches_total",
 )
@@ -172,44 +173,111 @@ class Records:
         return pd.DataFrame({c: columns[c] for c in AGENCY_COLUMNS})
 
 
-FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0 (the focal group, summed)
+BRAND_VALUE_WINDOW = 52  # weeks: brand value change is the mean of the last 52 weeks (ODD 7.1)
+YEAR = 52
+
+# One row per brand (SimulationResult.brand_outcomes): what one brand got over the run. Every
+# focal and rival summary figure is a mean of these rows, so a focal brand and its rivals are
+# aggregated the same way (ODD 7.1).
+BRAND_OUTCOMES = (
+    "short_term_gmv", "gmv_year1", "total_gmv", "brand_value_change", "brand_value_change_final_week",
+    "brand_profit_total", "brand_profit_before_agency_total", "paid_to_agency_total",
+    "agency_profit_total", "promo_share_first_26", "promo_share",
+)
+
+FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0: per-brand means of each group
     "focal_short_term_gmv", "focal_gmv_year1", "focal_total_gmv", "focal_brand_value_change",
-    "focal_brand_profit_total", "focal_agency_profit_total", "focal_promo_share_first_26",
-    "focal_promo_share", "rivals_short_term_gmv", "rivals_total_gmv", "rivals_brand_value_change",
-    "rivals_brand_profit_total",
+    "focal_brand_value_change_weighted", "focal_brand_value_change_final_week",
+    "focal_brand_profit_total", "focal_brand_profit_before_agency_total", "focal_paid_to_agency_total",
+    "focal_agency_profit_total", "focal_promo_share_first_26", "focal_promo_share",
+    "rivals_short_term_gmv", "rivals_gmv_year1", "rivals_total_gmv", "rivals_brand_value_change",
+    "rivals_brand_value_change_weighted", "rivals_brand_value_change_final_week", "rivals_brand_profit_total",
+    "rivals_brand_profit_before_agency_total",
 )
 
 
-def summarise_groups(brands: pd.DataFrame, n_focal: int, initial_values: np.ndarray) -> dict[str, float]:
-    """The focal brands' and their rivals' own outcomes (:data:`FOCAL_SUMMARY_KEYS`) from the
-    per-brand table: what a brand that signs its own terms gets, beside the others."""
+def window_change(values: np.ndarray, initial: np.ndarray, base: np.ndarray,
+                  window: int = BRAND_VALUE_WINDOW) -> np.ndarray:
+    """Brand value change read over a window (ODD 7.1): the mean of the last ``window`` weeks
+    of ``values`` (weeks x brands, or weeks) minus the week-0 value, over ``base`` (the week-0
+    value, floored where it is tiny). No single week decides it: a brand's own discount week
+    lowers its brand value by about a seventh, and the next week gives most of it back."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return np.zeros(np.shape(initial))
+    return (values[-window:].mean(axis=0) - initial) / base
+
+
+def brand_outcomes(model) -> pd.DataFrame:
+    """One row per brand: its outcomes over the run (:data:`BRAND_OUTCOMES`), with ``brand`` and
+    ``focal`` (whether it signed the focal terms)."""
+    import pandas as pd
+
+    rows = model.records.brand_rows
+    J = model.p.n_brands
+    state = model.brand_state
+    initial = np.asarray(model.initial_values, dtype=np.float64)
+
+    def weekly(column: str) -> np.ndarray:
+        return np.array([w[column] for w in rows], dtype=np.float64).reshape(len(rows), J)
+
+    gmv, value, profit, paid, labour = (weekly(c) for c in ("gmv", "brand_value", "profit", "paid_to_agency",
+                                                          "agency_labour"))
+    promo = np.array([w["strategy"] == "promotion" for w in rows], dtype=bool).reshape(len(rows), J)
+    final = value[-1] if len(rows) else initial
+    with np.errstate(invalid="ignore"):
+        out = {
+            "brand": np.arange(J),
+            "focal": np.asarray(model.focal, dtype=bool),
+            "initial_brand_value": initial,
+            "short_term_gmv": gmv[:SHORT_TERM_WEEKS].sum(axis=0),
+            "gmv_year1": gmv[:YEAR].sum(axis=0),
+            "total_gmv": gmv.sum(axis=0),
+            "brand_value_change": window_change(value, initial, state.value_base),
+            "brand_value_change_final_week": (final - initial) / state.value_base,
+            "brand_profit_total": profit.sum(axis=0),
+            "brand_profit_before_agency_total": (profit + paid).sum(axis=0),
+            "paid_to_agency_total": paid.sum(axis=0),
+            "agency_profit_total": (paid - labour).sum(axis=0),
+            "promo_share_first_26": promo[:SHORT_TERM_WEEKS].mean(axis=0) if len(rows) else np.full(J, np.nan),
+            "promo_share": promo.mean(axis=0) if len(rows) else np.full(J, np.nan),
+        }
+    return pd.DataFrame(out)
+
+
+def summarise_groups(outcomes: pd.DataFrame, value_base: np.ndarray) -> dict[str, float]:
+    """The focal brands' and their rivals' outcomes (:data:`FOCAL_SUMMARY_KEYS`) from the
+    per-brand outcomes (:func:`brand_outcomes`): the mean over the brands of each group (what
+    one focal brand, and one rival, gets), and the brand value change weighted by each brand's
+    week-0 value (the group's total against its week-0 total) beside it."""
     out: dict[str, float] = {}
-    last = brands["week"].max()
-    for group, mask in (("focal", brands["brand"] < n_focal), ("rivals", brands["brand"] >= n_focal)):
-        b = brands[mask]
-        first = initial_values[:n_focal] if group == "focal" else initial_values[n_focal:]
-        out[f"{group}_short_term_gmv"] = float(b.loc[b["week"] < SHORT_TERM_WEEKS, "gmv"].sum())
-        out[f"{group}_total_gmv"] = float(b["gmv"].sum())
-        final = float(b.loc[b["week"] == last, "brand_value"].sum())
-        out[f"{group}_brand_value_change"] = final / float(np.sum(first)) - 1 if np.sum(first) else float("nan")
-        out[f"{group}_brand_profit_total"] = float(b["profit"].sum())
-        if group == "focal":
-            out["focal_gmv_year1"] = float(b.loc[b["week"] < 52, "gmv"].sum())
-            out["focal_agency_profit_total"] = float((b["paid_to_agency"] - b["agency_labour"]).sum())
-            promo = b["strategy"] == "promotion"
-            out["focal_promo_share_first_26"] = float(promo[b["week"] < SHORT_TERM_WEEKS].mean())
-            out["focal_promo_share"] = float(promo.mean())
+    for group, mask in (("focal", outcomes["focal"].to_numpy()), ("rivals", ~outcomes["focal"].to_numpy())):
+        b = outcomes[mask]
+        for k in BRAND_OUTCOMES:
+            key = f"{group}_{k}"
+            if key in FOCAL_SUMMARY_KEYS:
+                out[key] = float(b[k].mean()) if len(b) else float("nan")
+        base = np.asarray(value_base)[mask]
+        out[f"{group}_brand_value_change_weighted"] = (float(np.dot(b["brand_value_change"], base) / base.sum())
+                                                       if len(b) else float("nan"))
     return {k: out[k] for k in FOCAL_SUMMARY_KEYS}
 
 
-def summarise(ts: pd.DataFrame, initial_value: float) -> dict[str, float]:
-    """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters."""
-    final_value = float(ts["brand_value"].iloc[-1]) if len(ts) else initial_value
+def summarise(ts: pd.DataFrame, initial_value: float, outcomes: pd.DataFrame | None = None) -> dict[str, float]:
+    """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters (and the per-brand
+    outcomes, for the per-brand mean of brand value change). ``initial_value`` is the market's
+    week-0 brand value, the base of ``brand_value_index``."""
+    values = ts["brand_value"].to_numpy(dtype=np.float64)
+    final_value = float(values[-1]) if len(ts) else initial_value
+    change = float(window_change(values, initial_value, initial_value)) if initial_value else float("nan")
     return {
         "short_term_gmv": float(ts["gmv"].iloc[:SHORT_TERM_WEEKS].sum()),
         "total_gmv": float(ts["gmv"].sum()),
         "final_brand_value": final_value,
-        "brand_value_change": final_value / initial_value - 1 if initial_value else float("nan"),
+        "brand_value_change": change,
+        "brand_value_change_final_week": final_value / initial_value - 1 if initial_value else float("nan"),
+        "mean_brand_value_change": (float(outcomes["brand_value_change"].mean()) if outcomes is not None
+                                    else float("nan")),
         "brand_profit_total": float(ts["brand_profit"].sum()),
         "agency_profit_total": float(ts["agency_profit"].sum()),
         "platform_revenue_total": float(ts["platform_revenue"].sum()),

@@ -11,7 +11,8 @@ import pandas as pd
 
 from .model import AgencyMarket, validate_intervention
 from .params import Params
-from .records import SHORT_TERM_WEEKS, SUMMARY_KEYS, summarise, summarise_groups  # noqa: F401  (re-exported)
+from .records import (SHORT_TERM_WEEKS, SUMMARY_KEYS, brand_outcomes, summarise,  # noqa: F401  (re-exported)
+                      summarise_groups)
 
 
 @dataclass
@@ -19,7 +20,9 @@ class SimulationResult:
     """Tables and summary of one run.
 
     ``timeseries`` has one row per week (the model reporters); ``brands`` and ``agencies`` are
-    long tables (one row per week and brand or agency); ``summary`` holds the run summary.
+    long tables (one row per week and brand or agency); ``summary`` holds the run summary;
+    ``brand_outcomes`` one row per brand (its GMV, brand value change, profit, ...; whether it
+    is focal), what experiments that treat every brand as an observation read.
     """
 
     params: Params
@@ -29,6 +32,7 @@ class SimulationResult:
     brands: pd.DataFrame
     agencies: pd.DataFrame
     summary: dict[str, float] = field(default_factory=dict)
+    brand_outcomes: pd.DataFrame | None = None  # one row per brand: its outcomes over the run
 
     def plot(self, path=None):
         """Figure of GMV and brand-value index over time (returns the matplotlib Figure)."""
@@ -75,8 +79,10 @@ def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: i
                       UserWarning, stacklevel=2)
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     brands = model.brand_table()
-    summary = summarise(ts, float(np.sum(model.initial_values)))
+    outcomes = brand_outcomes(model)
+    summary = summarise(ts, model.initial_value_total, outcomes)
     if params.focal_brands:  # what the brands on their own terms get, beside their rivals
-        summary.update(summarise_groups(brands, params.focal_brands, np.asarray(model.initial_values)))
+        summary.update(summarise_groups(outcomes, model.brand_state.value_base))
     return SimulationResult(params=params, seed=int(seed), steps=int(steps), timeseries=ts,
-                            brands=brands, agencies=model.agency_table(), summary=summary)
+                            brands=brands, agencies=model.agency_table(), summary=summary,
+                            brand_outcomes=outcomes)

@@ -394,8 +394,10 @@ def test_the_app_can_set_a_focal_brand_on_its_own_terms():
     s = settings_for_preset("focal_sales_is_king")
     assert s["focal_brands"] == 1 and s["focal_commission_rate"] == 0.30
     m = build_model("focal_sales_is_king", {**s, "experience_weeks": 0, "n_consumers": 300}, 1)
-    assert m.brands[0].contract.commission_rate == 0.30 and m.brands[0].contract.base_fee == 5_000.0
-    assert {b.contract.commission_rate for b in m.brands[1:]} == {0.08}
+    focal = [b for b in m.brands if b.focal]
+    assert len(focal) == 1
+    assert focal[0].contract.commission_rate == 0.30 and focal[0].contract.base_fee == 5_000.0
+    assert {b.contract.commission_rate for b in m.brands if not b.focal} == {0.08}
     # no focal brand: the focal sliders (which show the market's terms) and the preset's focal terms are ignored
     off = build_model("focal_sales_is_king", {**s, "focal_brands": 0, "experience_weeks": 0, "n_consumers": 300}, 1)
     assert {b.contract.commission_rate for b in off.brands} == {0.08}

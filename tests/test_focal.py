@@ -27,8 +27,8 @@ def test_bad_per_brand_terms_raise_an_error_naming_them(changes, words):
 def test_focal_terms_written_as_none_mean_the_market_terms():
     p = Params(**SMALL, focal_brands=1, focal_commission_rate="none", focal_contract_weeks="13")
     assert p.focal_commission_rate is None and p.focal_contract_weeks == 13
-    assert p.contract_terms(0)["commission_rate"] == p.commission_rate
-    assert p.contract_terms(0)["contract_weeks"] == 13 and p.contract_terms(1)["contract_weeks"] == 52
+    assert p.contract_terms(True)["commission_rate"] == p.commission_rate
+    assert p.contract_terms(True)["contract_weeks"] == 13 and p.contract_terms(False)["contract_weeks"] == 52
 
 
 @pytest.mark.parametrize("policy", ["fixed", "learning", "imitation"])
@@ -46,17 +46,45 @@ def test_focal_terms_equal_to_the_market_contract_give_the_market_wide_run_bit_f
 def test_only_the_focal_brands_sign_the_focal_terms_term_after_term():
     m = AgencyMarket(Params(**SMALL, focal_brands=1, focal_commission_rate=0.3, focal_contract_weeks=8,
                             focal_brand_measure_noise=0.0, contract_weeks=13), rng=2)
-    seen = {0: set(), 1: set()}
+    assert m.focal.sum() == 1
+    seen = {True: set(), False: set()}
     for _ in range(40):
         m.step()
         for b in m.brands:
             if not b.in_house:
-                seen[min(b.index, 1)].add((b.contract.commission_rate, b.contract.weeks))
-    assert seen[0] <= {(0.3, 8)} | {(0.3, w) for w in range(1, 9)}  # first terms are staggered
-    assert (0.3, 8) in seen[0]
-    assert {c for c, _ in seen[1]} == {m.p.commission_rate} and (m.p.commission_rate, 13) in seen[1]
+                seen[b.focal].add((b.contract.commission_rate, b.contract.weeks))
+    assert seen[True] <= {(0.3, 8)} | {(0.3, w) for w in range(1, 9)}  # first terms are staggered
+    assert (0.3, 8) in seen[True]
+    assert {c for c, _ in seen[False]} == {m.p.commission_rate} and (m.p.commission_rate, 13) in seen[False]
     # the focal brand's survey is exact; the rivals' is noisy
-    assert m._survey_noise.tolist() == [0.0, 0.1, 0.1, 0.1]
+    assert m._survey_noise.tolist() == [0.0 if f else 0.1 for f in m.focal]
+
+
+def test_focal_brands_are_drawn_at_random_nested_and_first_on_request():
+    p = Params(**SMALL, focal_brands=1, focal_commission_rate=0.3)
+    drawn = [int(np.flatnonzero(AgencyMarket(p, rng=seed).focal)[0]) for seed in range(40)]
+    assert set(drawn) == set(range(4))  # every brand is focal in some market
+    assert drawn == [int(np.flatnonzero(AgencyMarket(p, rng=seed).focal)[0]) for seed in range(40)]  # by seed
+    # k focal brands are the first k of one random order: the sets are nested, market by market
+    for seed in range(5):
+        sets = [set(np.flatnonzero(AgencyMarket(p.replace(focal_brands=k), rng=seed).focal)) for k in range(1, 5)]
+        assert [len(x) for x in sets] == list(range(1, 5))
+        assert all(a < b for a, b in zip(sets, sets[1:]))
+    first = AgencyMarket(p.replace(focal_brands=2, focal_assignment="first"), rng=3)
+    assert first.focal.tolist() == [True, True, False, False]
+    assert [b.contract.commission_rate for b in first.brands] == [0.3, 0.3, 0.08, 0.08]
+    with pytest.raises(ValueError, match="'focal_assignment' = 'last' is invalid: allowed is one of 'random', 'first'"):
+        Params(**SMALL, focal_assignment="last")
+
+
+def test_which_brands_are_focal_draws_nothing_from_the_other_streams():
+    """The market with a random focal brand is the market-wide one in every draw: same brands,
+    same consumers, same calendars (the focal draw has a stream of its own)."""
+    base = AgencyMarket(Params(**SMALL), rng=8)
+    focal = AgencyMarket(Params(**SMALL, focal_brands=2, focal_commission_rate=0.3), rng=8)
+    assert [b.regular_price for b in base.brands] == [b.regular_price for b in focal.brands]
+    assert np.array_equal(base.promo_phase, focal.promo_phase)
+    assert np.array_equal(base.market.beta0, focal.market.beta0)
 
 
 def test_a_learning_agency_keeps_one_value_table_per_kind_of_contract():
@@ -93,17 +121,41 @@ def test_imitating_agencies_carry_the_strategy_they_ended_on():
     assert [a.policy.strategy for a in m.agencies] == [a.policy.strategy for a in pre.agencies]
 
 
-def test_the_focal_summary_adds_up_to_the_market_when_every_brand_is_focal():
+def test_the_focal_summary_is_the_mean_of_the_focal_brands_rows_and_adds_up_to_the_market():
     r = simulate(Params(**SMALL, agency_policy="learning", focal_brands=4, focal_commission_rate=0.2),
                  steps=60, seed=3)
     s = r.summary
-    assert s["focal_total_gmv"] == pytest.approx(s["total_gmv"], rel=1e-12)
-    assert s["focal_short_term_gmv"] == pytest.approx(s["short_term_gmv"], rel=1e-12)
-    assert s["focal_brand_profit_total"] == pytest.approx(s["brand_profit_total"], rel=1e-9)
-    assert s["focal_agency_profit_total"] == pytest.approx(s["agency_profit_total"], rel=1e-9)
-    assert s["focal_brand_value_change"] == pytest.approx(s["brand_value_change"], rel=1e-9)
-    one = simulate(Params(**SMALL, focal_brands=1, focal_commission_rate=0.2), steps=30, seed=3).summary
-    b0 = simulate(Params(**SMALL, focal_brands=1, focal_commission_rate=0.2), steps=30, seed=3).brands
-    assert one["focal_total_gmv"] + one["rivals_total_gmv"] == pytest.approx(one["total_gmv"], rel=1e-12)
-    assert one["focal_total_gmv"] == pytest.approx(b0.loc[b0["brand"] == 0, "gmv"].sum())
+    # every brand focal: a focal brand's mean times the brands is the market's
+    assert 4 * s["focal_total_gmv"] == pytest.approx(s["total_gmv"], rel=1e-12)
+    assert 4 * s["focal_short_term_gmv"] == pytest.approx(s["short_term_gmv"], rel=1e-12)
+    assert 4 * s["focal_brand_profit_total"] == pytest.approx(s["brand_profit_total"], rel=1e-9)
+    assert 4 * s["focal_agency_profit_total"] == pytest.approx(s["agency_profit_total"], rel=1e-9)
+    assert s["focal_brand_value_change"] == pytest.approx(s["mean_brand_value_change"], rel=1e-12)
+    one = simulate(Params(**SMALL, focal_brands=1, focal_commission_rate=0.2), steps=30, seed=3)
+    o, rows = one.summary, one.brand_outcomes
+    focal = int(rows.loc[rows["focal"], "brand"].iloc[0])
+    b = one.brands
+    assert o["focal_total_gmv"] == pytest.approx(b.loc[b["brand"] == focal, "gmv"].sum(), rel=1e-12)
+    assert o["focal_total_gmv"] + 3 * o["rivals_total_gmv"] == pytest.approx(o["total_gmv"], rel=1e-12)
+    before = b.loc[b["brand"] == focal, "profit"].sum() + b.loc[b["brand"] == focal, "paid_to_agency"].sum()
+    assert o["focal_brand_profit_before_agency_total"] == pytest.approx(before, rel=1e-12)
+    assert o["focal_brand_value_change_weighted"] == pytest.approx(o["focal_brand_value_change"], rel=1e-12)
+    # the rivals' weighted change is their week-0-value-weighted mean, the plain one their mean
+    rivals = rows[~rows["focal"]]
+    assert o["rivals_brand_value_change"] == pytest.approx(rivals["brand_value_change"].mean(), rel=1e-12)
     assert "focal_total_gmv" not in simulate(Params(**SMALL), steps=5, seed=3).summary
+
+
+def test_brand_value_change_is_a_window_mean_and_the_final_week_reading_keeps_its_name():
+    r = simulate(Params(**SMALL), steps=70, seed=2)
+    ts, rows = r.timeseries, r.brand_outcomes
+    index = ts["brand_value_index"].to_numpy()
+    assert r.summary["brand_value_change"] == pytest.approx(index[-52:].mean() - 1, rel=1e-9, abs=1e-12)
+    assert r.summary["brand_value_change_final_week"] == pytest.approx(index[-1] - 1, rel=1e-9, abs=1e-12)
+    b = r.brands
+    for j in range(4):
+        mine = b[b["brand"] == j]
+        window = mine["brand_value_index"].to_numpy()[-52:].mean() - mine["brand_value_index"].iloc[0] \
+            + (mine["brand_value"].iloc[0] - r.brand_outcomes["initial_brand_value"].iloc[j]) / \
+            (mine["brand_value"].iloc[0] / mine["brand_value_index"].iloc[0])
+        assert rows["brand_value_change"].iloc[j] == pytest.approx(window, rel=1e-9, abs=1e-12)

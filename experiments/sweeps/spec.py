@@ -19,6 +19,7 @@ A spec (see docs/experiments.md for the full reference)::
     timeseries = true
     brands = false
     agencies = false
+    brand_outcomes = false
 
 Seeds: run ``i`` uses ``SeedSequence(seed).spawn(n_runs)[i]`` (``SeedSequence(seed,
 spawn_key=(i,))``), reduced to a 63-bit integer. With ``common_random_numbers = true`` the
@@ -43,8 +44,8 @@ from .errors import SpecError, bad_key
 
 TOP_KEYS = ("name", "description", "steps", "replications", "seed", "common_random_numbers",
             "base", "design", "outputs")
-OUTPUT_TABLES = ("timeseries", "brands", "agencies")  # besides the summary, always kept
-OUTPUT_DEFAULTS = {"timeseries": True, "brands": False, "agencies": False}
+OUTPUT_TABLES = ("timeseries", "brands", "agencies", "brand_outcomes")  # besides the summary, always kept
+OUTPUT_DEFAULTS = {"timeseries": True, "brands": False, "agencies": False, "brand_outcomes": False}
 
 
 def run_seed(root: int, index: int) -> int:

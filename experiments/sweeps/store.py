@@ -8,6 +8,7 @@ Layout of ``OUT/``::
                                the run summary (written last: its presence means "done")
     timeseries/run-000012.parquet  weekly model reporters with run_id, seed, varied parameters
     brands/, agencies/         per-week tables, if the spec keeps them
+    brand_outcomes/            one row per run and brand (its outcomes over the run), if kept
     failed/run-000007.json     error and traceback of a run that raised
     .lock                      held (flock) while a sweep writes here
 
@@ -33,12 +34,13 @@ import pandas as pd
 MANIFEST = "manifest.json"
 FORMAT = "agency-sim-sweep/1"
 SUMMARY = "summary"
-TABLES = (SUMMARY, "timeseries", "brands", "agencies")
+TABLES = (SUMMARY, "timeseries", "brands", "agencies", "brand_outcomes")
 FAILED = "failed"
 LOCK = ".lock"
 TMP_SUFFIX = ".tmp"
 SORT_KEYS = {"timeseries": ["run_id", "week"], "brands": ["run_id", "week", "brand"],
-             "agencies": ["run_id", "week", "agency"], SUMMARY: ["run_id"]}
+             "agencies": ["run_id", "week", "agency"], "brand_outcomes": ["run_id", "brand"],
+             SUMMARY: ["run_id"]}
 
 
 def now() -> str:
@@ -273,6 +275,12 @@ class Results:
     def agencies(self) -> pd.DataFrame:
         """Long table per run, week and agency (empty if the spec did not keep it)."""
         return self.read("agencies")
+
+    @cached_property
+    def brand_outcomes(self) -> pd.DataFrame:
+        """One row per run and brand: the brand's outcomes over the run and whether it was focal
+        (empty if the spec did not keep it)."""
+        return self.read("brand_outcomes")
 
     @property
     def failures(self) -> pd.DataFrame:

@@ -76,10 +76,12 @@ def one_thread_per_run() -> None:
     so each run gets one thread unless NUMBA_NUM_THREADS says otherwise. Results do not depend
     on the thread count (model/kernel.py)."""
     if "NUMBA_NUM_THREADS" not in os.environ:
-        import numba
+        try:
+            import numba
 
-        import model.kernel  # noqa: F401  (chooses the fork-safe threading layer first)
-
+            import model.kernel  # noqa: F401  (chooses the fork-safe threading layer first)
+        except ImportError:  # the NumPy path runs instead (model.market says so once)
+            return
         numba.set_num_threads(1)
 
 
