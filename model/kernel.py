@@ -40,8 +40,12 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 # Fast-math without reassociation: with it, LLVM may regroup sums in an order that depends on
 # the order of Numba's intermediate code, which depends on what the process compiled before,
-# so two compilations of the same source could differ in the last bit.
-FAST = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
+# so two compilations of the same source could differ in the last bit. Without reciprocal
+# approximations and approximate functions ("arcp", "afn") too: with them a build for one CPU
+# (AVX-512, or one without AVX2) divided by another reciprocal estimate than a build for another,
+# so the numbers depended on the machine (tests/golden/test_cpu_targets.py). Their price was
+# about 3% of a 2,000-consumer week.
+FAST = {"nnan", "ninf", "nsz", "contract"}
 BLOCK = 2048  # consumers per block: the unit of parallel work and of partial sums
 
 # slots of the per-block scalar sums returned by shop_kernel
