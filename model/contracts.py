@@ -165,12 +165,17 @@ class ContractMarket:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
         self.changes += 1
         if agency is None:
-            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, brand.focal)
+            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, self.signs_focal(brand, week))
             return
         brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure,
-                                              brand.focal)
+                                              self.signs_focal(brand, week))
         if brand.agency != agency.index:
             self._link(brand, agency)
+
+    def signs_focal(self, brand: Brand, week: int) -> bool:
+        """Whether a term ``brand`` begins in ``week`` is on the focal terms (``focal_terms_until``)."""
+        until = self.p.focal_terms_until
+        return brand.focal and (until is None or week < until)
 
     def payment_terms(self) -> dict[str, np.ndarray]:
         """:func:`payment_terms` of every brand's contract now (rebuilt after a signing)."""

@@ -39,6 +39,7 @@ class ParamSpec:
     group: str = "market"
     per_agency: bool = False  # True: one choice for all agencies, or one per agency (comma-separated)
     optional_of: type | None = None  # the type of an optional parameter (default None: "not set")
+    none_means: str = "the market's term"  # what None stands for, for an optional parameter
 
     @property
     def kind(self) -> type:
@@ -51,7 +52,7 @@ class ParamSpec:
     def allowed(self) -> str:
         if self.optional:
             return dataclasses.replace(self, optional_of=None, default=self.optional_of()).allowed() \
-                + ", or none (the market's term)"
+                + f", or none ({self.none_means})"
         if self.choices is not None:
             one = "one of " + ", ".join(repr(c) for c in self.choices)
             return one + (", or one per agency separated by commas" if self.per_agency else "")
@@ -167,6 +168,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     # --- per-brand contracts: the focal brands sign their own terms ---------------------------
     _p("focal_brands", 0, "brands", "how many brands sign the focal_* terms instead of the market's contract (which ones: focal_assignment); 0: every brand signs the market's contract", 0, 200, group="focal contract"),
     _p("focal_assignment", "random", "", "which brands are the focal ones: 'random' (drawn in each market from a stream of its own, so a finding is about a brand, not brand 0; with more focal brands the sets are nested: k focal brands are the first k of one random order) or 'first' (brands 0 to focal_brands - 1)", choices=("random", "first"), group="focal contract"),
+    _p("focal_terms_until", None, "weeks", "the focal brands sign the focal terms only in contract terms that begin before this week; a term that begins later (the first renewal or change of agency after it) is on the market's terms: a brand that leaves its contract in year 3, say (none: the focal terms throughout)", 1, 1040, optional_of=int, none_means="the focal terms throughout", group="focal contract"),
     _p("focal_base_fee", None, "RMB/month", "the focal brands' base fee (none: the market's base_fee)", 0, 1e8, optional_of=float, group="focal contract"),
     _p("focal_commission_rate", None, "share of GMV", "the focal brands' commission rate (none: the market's commission_rate)", 0, 1, high_open=True, optional_of=float, group="focal contract"),
     _p("focal_brand_bonus_rate", None, "share", "the focal brands' brand bonus rate (none: the market's brand_bonus_rate)", 0, 1, optional_of=float, group="focal contract"),

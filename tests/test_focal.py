@@ -159,3 +159,21 @@ def test_brand_value_change_is_a_window_mean_and_the_final_week_reading_keeps_it
             + (mine["brand_value"].iloc[0] - r.brand_outcomes["initial_brand_value"].iloc[j]) / \
             (mine["brand_value"].iloc[0] / mine["brand_value_index"].iloc[0])
         assert rows["brand_value_change"].iloc[j] == pytest.approx(window, rel=1e-9, abs=1e-12)
+
+
+def test_a_focal_brand_leaves_its_terms_at_the_first_term_that_begins_after_focal_terms_until():
+    p = Params(**SMALL, focal_brands=1, focal_commission_rate=0.35, contract_weeks=13, focal_terms_until=30)
+    m = AgencyMarket(p, rng=4)
+    focal = next(b for b in m.brands if b.focal)
+    rates = []
+    for _ in range(70):
+        m.step()
+        if not focal.in_house:
+            rates.append((m.week - 1, focal.contract.start_week, focal.contract.commission_rate))
+    assert all(rate == 0.35 for _, start, rate in rates if start < 30)
+    assert all(rate == p.commission_rate for _, start, rate in rates if start >= 30)
+    assert any(start >= 30 for _, start, _ in rates) and any(start < 30 for _, start, _ in rates)
+    # until then, the run is the one without the switch, bit for bit
+    a = simulate(p, steps=25, seed=4).brands
+    b = simulate(p.replace(focal_terms_until=None), steps=25, seed=4).brands
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
