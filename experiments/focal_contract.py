@@ -1,29 +1,37 @@
-"""Headline experiment: the focal contract -- one brand's trade-off, and the market's trap.
+"""Headline experiment: the focal contract -- what a commission does to the brand that signs it,
+and what happens when every brand signs it. The project's findings.
 
-Question: when ONE brand signs a higher commission while its rivals keep the typical TP
-contract, what does it gain in short-term GMV and lose in brand value and profit? And in the
-contract game (the focal brand low or high x its rivals low or high), is a high commission a
-best response, and is "everyone high" worse for every brand than "everyone low"?
+Question: when a brand signs a high commission while its rivals keep the typical TP contract,
+what does it gain in GMV and lose in brand value and profit, when, and what is left once it
+leaves the contract? When more and more brands sign it, how do the brands that sign and those
+that do not fare (the temptation and the trap)?
 
-Design: the typical TP preset (8% commission, 52-week terms, weight 0.2 on the brand measure)
-with learning agencies that arrive experienced (``experience_weeks`` = 104: they learned in a
-pre-run of the same market under the same contracts); brand 0 is the focal brand
-(``focal_brands = 1``). Points, all with common random numbers (replication r is the same
-market at every point):
+Design. The typical TP preset (8% commission, 52-week terms, weight 0.2 on the brand measure),
+learning agencies that arrive experienced (104 weeks of a pre-run of the same market), 1,500
+consumers, 260 weeks, common random numbers (replication r is the same market at every point).
+Which brands sign the focal terms is drawn in each market (``focal_assignment = "random"``), so
+the answer is about a brand, not brand 0.
 
-* own: the focal brand's commission 0-40% in steps of 5%, rivals on 8%;
-* game: focal 5% or 35% x rivals 5% or 35%;
-* market: every brand on 5%, 20% or 35% (the market-wide trade-off, for the same brand 0);
-* neutral: every brand on 5% or 35% with agencies that start neutral (``experience_weeks`` 0),
-  to show what experience does to the first 26 weeks.
+* contrast: one brand signs 5% or 35% (rivals on 8%); the hangover: it signs 35% until week 104
+  and the typical 8% from its next term, against 8% throughout.
+* saturation (a randomized saturation design): k of the 12 brands, drawn at random and nested
+  within a market, sign 35%, the others 5%, k = 0 to 12. Every brand is an observation: a
+  treated brand against an untreated one in the same markets (the temptation), and both as the
+  share signing high rises (the trap).
 
-    python -m experiments.focal_contract --quick     # 8 replications, under a minute on two free cores
-    python -m experiments.focal_contract             # full size (24 replications)
+Every stage runs on two root seeds declared before the runs (:data:`SEEDS`); ``findings.md``
+reports both and marks a finding as holding only where the 95% intervals of both exclude zero
+with the same sign. The full size's number of markets was chosen for 95% half-widths of at
+most 1.5 million RMB (a brand's GMV in the first 26 weeks) and 3 points (its brand value change);
+the achieved widths are printed.
 
-Writes into ``--out`` (default ``out/focal_contract[-quick]``): ``data/``, figures
-``focal_own_commission``, ``focal_tradeoff``, ``focal_game`` (PNG and SVG), ``summary.md`` /
-``summary.csv`` (every point), ``differences.csv`` (the own sweep, paired against 5%), and
-``game.md`` (the payoff table and its answers).
+    python -m experiments.focal_contract --quick     # the main job: one seed, about a minute on two cores
+    python -m experiments.focal_contract             # full size, both seeds
+
+Writes into ``--out``: ``data/`` (one sweep per stage and seed), figures ``focal_tradeoff``
+(the time profile and the hangover), ``focal_saturation`` (PNG and SVG), ``findings.md`` /
+``findings.csv`` (every headline effect on every seed, and whether it holds),
+``contrast.md``, ``saturation.md``, and ``summary.md`` (the design points).
 """
 
 from __future__ import annotations
@@ -35,240 +43,432 @@ import numpy as np
 import pandas as pd
 
 from . import report, stats
-from .experiment import TINY_BASE, Experiment, RunContext, Size, headline_spec
+from .experiment import TINY_BASE, Experiment, RunContext, Size
 
 PROG = "focal_contract"
-QUESTION = ("One brand's contract against rivals on the typical one: does a high commission buy "
-            "the brand short-term GMV at the cost of brand value, and is everyone-high a trap?")
-TYPICAL = 0.08  # the rivals' commission in the own sweep (the typical_tp preset)
-OWN = [round(0.05 * i, 2) for i in range(9)]  # the focal brand's commission, 0-40%
-LOW, HIGH = 0.05, 0.35  # the contract game's two commissions
-MARKET = [0.05, 0.20, 0.35]  # every brand on the same commission
+QUESTION = ("A brand's commission: what it buys the brand in GMV, what it costs in brand value and "
+            "profit, when, what is left after it, and what happens as more brands sign it.")
+TYPICAL = 0.08  # the rivals' commission, and "never signed high" in the hangover
+LOW, HIGH = 0.05, 0.35
 EXPERIENCE = 104  # weeks of the agencies' pre-run
-SEED = 2031
+SWITCH = 104  # the hangover: the focal brand leaves the high commission at its first term after this week
+WINDOW = 13  # weeks per window of the time profile
+SEEDS = (2032, 7741)  # root seeds, declared in docs/experiments.md before the runs
+TARGETS = {"focal_short_term_gmv": 1.5e6, "focal_brand_value_change": 0.03}  # 95% half-widths aimed at
 
-FOCAL = ["focal_short_term_gmv", "focal_gmv_year1", "focal_total_gmv", "focal_brand_value_change",
-         "focal_brand_profit_total", "focal_agency_profit_total", "focal_promo_share_first_26"]
-MARKETWIDE = ["short_term_gmv", "total_gmv", "brand_value_change", "brand_profit_total",
-              "promo_share_first_26"]
-OUTCOMES = FOCAL + ["rivals_brand_value_change", "rivals_brand_profit_total"] + MARKETWIDE
 SIZES = {
-    "full": Size("full", replications=24, steps=260, base={"n_consumers": 1500}),
-    "quick": Size("quick", replications=8, steps=260, base={"n_consumers": 1500}),
-    "tiny": Size("tiny", replications=2, steps=30, base=TINY_BASE),
+    "full": Size("full", replications=336, steps=260, base={"n_consumers": 1500},
+                 extra={"saturation": 96, "ks": list(range(13)), "seeds": 2, "switch": SWITCH}),
+    "quick": Size("quick", replications=48, steps=260, base={"n_consumers": 1500},
+                  extra={"saturation": 16, "ks": [0, 1, 6, 11, 12], "seeds": 1, "switch": SWITCH}),
+    "tiny": Size("tiny", replications=3, steps=30, base=TINY_BASE,
+                 extra={"saturation": 2, "ks": [0, 1, 2, 4], "seeds": 2, "switch": 12}),
 }
 
-
-def points() -> list[dict]:
-    """Every design point once (the parts share some: the game's diagonal is the market's)."""
-    pts = [{"focal_commission_rate": c, "commission_rate": TYPICAL, "experience_weeks": EXPERIENCE} for c in OWN]
-    pts += [{"focal_commission_rate": f, "commission_rate": r, "experience_weeks": EXPERIENCE}
-            for f in (LOW, HIGH) for r in (LOW, HIGH)]
-    pts += [{"focal_commission_rate": c, "commission_rate": c, "experience_weeks": EXPERIENCE} for c in MARKET]
-    pts += [{"focal_commission_rate": c, "commission_rate": c, "experience_weeks": 0} for c in (LOW, HIGH)]
-    unique = []
-    for p in pts:
-        if p not in unique:
-            unique.append(p)
-    return unique
+# the contrast's arms: (focal commission, focal_terms_until)
+ARMS = {"low": (LOW, None), "high": (HIGH, None), "high_then_typical": (HIGH, "switch"),
+        "typical": (TYPICAL, None)}
+CONTRAST = ["focal_short_term_gmv", "focal_gmv_year1", "focal_gmv_per_year", "focal_brand_value_change",
+            "focal_brand_value_change_final_week", "focal_brand_profit_total",
+            "focal_brand_profit_before_agency_total", "focal_paid_to_agency_total", "focal_promo_share",
+            "rivals_short_term_gmv", "rivals_brand_value_change", "short_term_gmv", "brand_value_change"]
+HANGOVER = ["focal_gmv_after", "focal_brand_value_change", "focal_brand_profit_after"]
+PER_BRAND = ["short_term_gmv", "gmv_per_year", "brand_value_change", "brand_profit_total",
+             "brand_profit_before_agency_total"]
 
 
-def make_spec(size: Size, seed: int = SEED) -> dict:
-    """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
-    return headline_spec(PROG, QUESTION, size, seed, base={"focal_brands": 1},
-                           design={"kind": "points", "points": points()}, timeseries=True)
+def outcome(name: str) -> report.Outcome:
+    """How an outcome is shown (report.OUTCOMES); a brand's own GMV is shown to one decimal."""
+    return report.OUTCOMES[name]
 
 
-def with_outcomes(runs: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
-    """Runs with the market's promotion-heavy share over the first 26 weeks."""
-    first = timeseries[timeseries["week"] < 26].groupby("run_id")["promo_strategy_share"].mean()
-    return runs.assign(promo_share_first_26=runs["run_id"].map(first).astype(float))
+def seeds_of(size: Size, seed: int) -> list[int]:
+    """The root seeds of a run: ``seed`` and, where the size has two, the declared second one
+    (or, for another first seed, one derived from it)."""
+    second = SEEDS[1] if seed == SEEDS[0] else seed + 5709
+    return [seed, second][: size.extra["seeds"]]
 
 
-KEYS = ["focal_commission_rate", "commission_rate", "experience_weeks"]
+def _spec(name: str, size: Size, seed: int, replications: int, base: dict, points: list[dict],
+          tables: dict) -> dict:
+    return {"name": name, "description": QUESTION, "steps": size.steps, "replications": replications,
+            "seed": seed, "common_random_numbers": True,
+            "base": {"preset": "typical_tp", "agency_policy": "learning", "experience_weeks": EXPERIENCE,
+                     **base, **size.base},
+            "design": {"kind": "points", "points": points},
+            "outputs": {"timeseries": False, "brands": False, "agencies": False, **tables}}
 
 
-def part(table: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The rows of one part of the design (own, game, market, neutral)."""
-    f, r, e = (table[k].to_numpy(dtype=float) for k in KEYS)
-    experienced = e == EXPERIENCE
-    if name == "own":
-        mask = experienced & np.isclose(r, TYPICAL)
-    elif name == "game":
-        mask = experienced & np.isin(np.round(f, 4), [LOW, HIGH]) & np.isin(np.round(r, 4), [LOW, HIGH])
-    elif name == "market":
-        mask = experienced & np.isclose(f, r)
-    else:
-        mask = (e == 0) & np.isclose(f, r)
-    return table[mask].sort_values(KEYS).reset_index(drop=True)
+def contrast_spec(size: Size, seed: int) -> dict:
+    switch = size.extra["switch"]
+    points = [{"focal_commission_rate": c, "focal_terms_until": switch if until == "switch" else "none"}
+              for c, until in ARMS.values()]
+    return _spec(f"{PROG}-contrast", size, seed, size.replications,
+                 {"focal_brands": 1, "commission_rate": TYPICAL}, points, {"brands": True, "brand_outcomes": True})
 
 
-# --- figures -----------------------------------------------------------------------------------
-def _band(ax, x, t, o, color, label, marker="o"):
-    m, below, above = report.scaled(t, o)
-    ax.errorbar(x, m, yerr=np.clip([below, above], 0, None), color=color, marker=marker, ms=4,
-                capsize=2, lw=1.2, label=label)
+def saturation_spec(size: Size, seed: int) -> dict:
+    points = [{"focal_brands": k, "focal_commission_rate": HIGH if k else "none"} for k in size.extra["ks"]]
+    return _spec(f"{PROG}-saturation", size, seed, size.extra["saturation"], {"commission_rate": LOW}, points,
+                 {"brand_outcomes": True})
 
 
-def plot_own(diff: pd.DataFrame, size_name: str, plt):
-    """The focal brand's outcomes against its own commission, paired against 5%."""
-    panels = ["focal_short_term_gmv", "focal_gmv_year1", "focal_brand_value_change",
-              "focal_brand_profit_total", "focal_agency_profit_total", "focal_promo_share_first_26"]
-    fig, axes = plt.subplots(2, 3, figsize=(12.5, 6.6), sharex=True)
-    x = diff["focal_commission_rate"].to_numpy() * 100
-    for ax, o in zip(axes.flat, panels):
-        _band(ax, x, diff, o, report.PALETTE[0], None)
+def stages(size: Size, seed: int) -> dict[str, dict]:
+    out = {}
+    for s in seeds_of(size, seed):
+        out[f"contrast-{s}"] = contrast_spec(size, s)
+        out[f"saturation-{s}"] = saturation_spec(size, s)
+    return out
+
+
+# --- the contrast and the hangover -------------------------------------------------------------
+def arm_of(runs: pd.DataFrame) -> pd.Series:
+    """Each run's arm (a key of :data:`ARMS`)."""
+    rate = runs["focal_commission_rate"].astype(float).round(4)
+    until = pd.to_numeric(runs["focal_terms_until"], errors="coerce")
+    arm = pd.Series("", index=runs.index)
+    for name, (c, u) in ARMS.items():
+        arm[(rate == c) & (until.notna() if u == "switch" else until.isna())] = name
+    return arm
+
+
+def contrast_runs(res, steps: int, switch: int) -> pd.DataFrame:
+    """The contrast's runs with their arm and the derived outcomes (per year, after the switch)."""
+    runs = res.runs[res.runs["status"] == "done"].copy()
+    runs["arm"] = arm_of(runs)
+    runs["focal_gmv_per_year"] = runs["focal_total_gmv"] / (steps / 52)
+    profile = focal_profile(res)  # per run and week: the focal brand's GMV, brand value index, profit
+    after = switch + 52  # every term that began after the switch has begun by then
+    late = profile[profile["week"] >= after].groupby("run_id")
+    years = max(steps - after, 1) / 52
+    runs["focal_gmv_after"] = runs["run_id"].map(late["gmv"].sum() / years)
+    runs["focal_brand_profit_after"] = runs["run_id"].map(late["profit"].sum() / years)
+    return runs
+
+
+def focal_profile(res) -> pd.DataFrame:
+    """The focal brand's weekly rows of every run (the brands table is read a column at a time)."""
+    focal = res.brand_outcomes
+    focal = focal.loc[focal["focal"], ["run_id", "brand"]]
+    cols = ["run_id", "week", "brand", "gmv", "brand_value_index", "profit", "paid_to_agency"]
+    brands = res.read("brands", columns=cols)
+    return brands.merge(focal, on=["run_id", "brand"], how="inner")
+
+
+def paired(runs: pd.DataFrame, a: str, b: str, outcomes: list[str]) -> pd.DataFrame:
+    """Arm ``a`` minus arm ``b``, paired by replication (the same market): one row per outcome
+    with mean, CI, n and the 95% half-width."""
+    x = runs[runs["arm"] == a].set_index("replication")
+    y = runs[runs["arm"] == b].set_index("replication")
+    rows = []
+    for o in outcomes:
+        d = (x[o] - y[o]).dropna().to_numpy(dtype=float)
+        m, lo, hi, n = stats.t_interval(d)
+        rows.append({"outcome": o, "mean": m, "ci_low": lo, "ci_high": hi, "n": n, "half_width": (hi - lo) / 2})
+    return pd.DataFrame(rows)
+
+
+def time_profile(res, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per 13-week window: the paired effect of 35% against 5% on the focal brand's GMV, brand
+    value index and profit (before and after agency payments), and the hangover (35% then 8%
+    against 8% throughout)."""
+    prof = focal_profile(res)
+    prof["window"] = prof["week"] // WINDOW
+    prof["before"] = prof["profit"] + prof["paid_to_agency"]
+    per = prof.groupby(["run_id", "window"]).agg(gmv=("gmv", "sum"), value=("brand_value_index", "mean"),
+                                                  profit=("profit", "sum"), before=("before", "sum")).reset_index()
+    per = per.merge(runs[["run_id", "arm", "replication"]], on="run_id")
+    rows = []
+    for label, a, b in (("35% vs 5%", "high", "low"), ("hangover: 35% then 8% vs 8%", "high_then_typical", "typical")):
+        x = per[per["arm"] == a].set_index(["replication", "window"])
+        y = per[per["arm"] == b].set_index(["replication", "window"])
+        d = (x[["gmv", "value", "profit", "before"]] - y[["gmv", "value", "profit", "before"]]).dropna()
+        for w, g in d.groupby(level="window"):
+            for col in ("gmv", "value", "profit", "before"):
+                m, lo, hi, n = stats.t_interval(g[col].to_numpy(dtype=float))
+                rows.append({"contrast": label, "window": int(w), "outcome": col, "mean": m, "ci_low": lo,
+                             "ci_high": hi, "n": n})
+    return pd.DataFrame(rows)
+
+
+def plot_profile(profile: pd.DataFrame, switch: int, size_name: str, plt):
+    """The trade-off over time: the paired effect of the brand's commission per 13-week window."""
+    panels = [("gmv", "GMV per 13 weeks (million RMB)", 1e-6), ("value", "brand-value index (points)", 100.0),
+              ("before", "profit before agency payments\nper 13 weeks (million RMB)", 1e-6),
+              ("profit", "profit after agency payments\nper 13 weeks (million RMB)", 1e-6)]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.4), sharex=True)
+    styles = {"35% vs 5%": (report.PALETTE[1], "o"), "hangover: 35% then 8% vs 8%": (report.PALETTE[0], "s")}
+    for ax, (col, label, scale) in zip(axes.flat, panels):
+        for contrast, (color, marker) in styles.items():
+            t = profile[(profile["contrast"] == contrast) & (profile["outcome"] == col)].sort_values("window")
+            x = (t["window"].to_numpy() + 0.5) * WINDOW
+            ax.fill_between(x, t["ci_low"] * scale, t["ci_high"] * scale, color=color, alpha=0.18, lw=0)
+            ax.plot(x, t["mean"] * scale, color=color, marker=marker, ms=3.5, lw=1.4, label=contrast)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_title(report.OUTCOMES[o].label, fontsize=10)
-        ax.set_ylabel(f"vs 5% ({report.OUTCOMES[o].unit})", fontsize=9)
+        ax.axvline(switch, color="grey", lw=0.8, ls=":")
+        ax.set_ylabel(label, fontsize=9)
+        report.size_note(ax, size_name)
     for ax in axes[1]:
-        ax.set_xlabel("the focal brand's commission (%); rivals on 8%")
-    fig.suptitle("One brand raises its own commission: paired differences from 5% in the same market "
-                 "(mean, 95% CI" + ("" if size_name == "full" else f"; {size_name} run") + ")", fontsize=11)
+        ax.set_xlabel("week (dotted: the hangover brand leaves 35% at its first term after this week)")
+    axes[0, 0].legend(fontsize=8.5, loc="best")
+    fig.suptitle("One brand signs 35% instead of 5% (rivals on 8%): its paired effect per 13-week window\n"
+                 "(mean and 95% CI over markets; blue: it signs 35% until week "
+                 f"{switch} and 8% after, against 8% throughout)", fontsize=11)
     return fig
 
 
-def plot_tradeoff(own: pd.DataFrame, market: pd.DataFrame, base: dict[str, float], size_name: str, plt):
-    """Short-term GMV (x) against five-year brand value change (y), each as a paired difference
-    from the 5% contract in the same market, per commission level: for the focal brand when it
-    alone changes its contract, for the same brand when every brand does, and for the whole
-    market. ``base`` holds the 5% means that turn GMV differences into % changes."""
-    fig, ax = plt.subplots(figsize=(8.4, 5.8))
-    series = [(own, "focal_commission_rate", "focal_short_term_gmv", "focal_brand_value_change",
-               "the brand alone changes its contract (rivals on 8%)", report.PALETTE[1], "o"),
-              (market, "commission_rate", "focal_short_term_gmv", "focal_brand_value_change",
-               "every brand changes: the same brand", report.PALETTE[0], "s"),
-              (market, "commission_rate", "short_term_gmv", "brand_value_change",
-               "every brand changes: the whole market", report.PALETTE[2], "^")]
-    for t, key, xo, yo, label, color, marker in series:
-        scale = 100 / base[xo]
-        x = t[f"{xo}_mean"].to_numpy() * scale
-        y = t[f"{yo}_mean"].to_numpy() * 100
-        xerr = np.clip([x - t[f"{xo}_ci_low"].to_numpy() * scale, t[f"{xo}_ci_high"].to_numpy() * scale - x], 0, None)
-        yerr = np.clip([y - t[f"{yo}_ci_low"].to_numpy() * 100, t[f"{yo}_ci_high"].to_numpy() * 100 - y], 0, None)
-        ax.errorbar(x, y, xerr=xerr, yerr=yerr, color=color, marker=marker, ms=5, lw=1.4, elinewidth=0.6,
-                    alpha=0.9, capsize=0, label=label)
-        for xi, yi, c in zip(x, y, t[key]):
-            if np.round(c, 2) in (0.0, 0.2, 0.35, 0.4):
-                ax.annotate(f"{c:.0%}", (xi, yi), textcoords="offset points", xytext=(6, 5), fontsize=8.5,
-                            color=color, fontweight="bold")
-    ax.axvline(0, color="grey", lw=0.8)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("short-term GMV, first 26 weeks (% change from the 5% contract, same market)")
-    ax.set_ylabel("brand value change over five years\n(points, against the 5% contract)")
-    ax.legend(fontsize=9, loc="lower left")
-    fig.suptitle("Where the trade-off lives: one brand's contract against the whole market's\n(paired mean "
-                 "and 95% CI over markets" + ("" if size_name == "full" else f"; {size_name} run") + ")",
-                 fontsize=11)
+# --- the saturation design ---------------------------------------------------------------------
+def saturation_brands(res, steps: int) -> pd.DataFrame:
+    """One row per run and brand, with k (brands on 35%), whether the brand is on 35%, and the
+    replication (the market)."""
+    runs = res.runs[res.runs["status"] == "done"][["run_id", "replication"]]
+    b = res.brand_outcomes.merge(runs, on="run_id")  # (it has the varied parameters: focal_brands)
+    b["k"] = b["focal_brands"].astype(int)
+    b["treated"] = b["focal"].astype(bool) & (b["k"] > 0)
+    b["gmv_per_year"] = b["total_gmv"] / (steps / 52)
+    return b
+
+
+def _changes(b: pd.DataFrame) -> pd.DataFrame:
+    """Each brand's outcomes at k minus its own at k = 0 (every brand on 5%) in the same market."""
+    base = b[b["k"] == 0].set_index(["replication", "brand"])[PER_BRAND]
+    x = b.set_index(["replication", "brand"])
+    d = x[PER_BRAND] - base.reindex(x.index)
+    return pd.concat([x[["k", "treated"]], d], axis=1).reset_index()
+
+
+def _row(values: pd.DataFrame, **key) -> dict:
+    row = dict(key)
+    for o in PER_BRAND:
+        m, lo, hi, n = stats.t_interval(values[o].to_numpy(dtype=float))
+        row.update({f"{o}_mean": m, f"{o}_ci_low": lo, f"{o}_ci_high": hi, "n": n})
+    return row
+
+
+def saturation_table(b: pd.DataFrame) -> pd.DataFrame:
+    """Per k (brands on 35%), in the same markets as k = 0 (common random numbers, nested sets):
+
+    * ``on 35%`` / ``on 5%``: a brand's outcome minus its own when every brand is on 5% (the
+      mean over the group's brands in a market, then mean and CI over markets);
+    * ``switches to 35%``: the brands on 35% at k that were on 5% at the design's k before it,
+      minus their own outcome there (with consecutive k: one brand deviates, every other brand's
+      contract as it was) -- the gain from signing high, given how many others do.
+    """
+    d = _changes(b)
+    rows = []
+    for (k, treated), g in d.groupby(["k", "treated"]):
+        per_market = g.groupby("replication")[PER_BRAND].mean()
+        rows.append(_row(per_market, k=int(k), group="on 35%" if treated else "on 5%"))
+    ks = sorted(b["k"].unique())
+    x = b.set_index(["replication", "brand", "k"])
+    for before, k in zip(ks, ks[1:]):
+        now = b[(b["k"] == k) & b["treated"]].set_index(["replication", "brand"])
+        then = x.xs(before, level="k").reindex(now.index)
+        switched = now[~then["treated"].astype(bool)]
+        gain = (switched[PER_BRAND] - then.loc[switched.index, PER_BRAND]).groupby(level="replication").mean()
+        rows.append(_row(gain, k=int(k), group="switches to 35%", k_before=int(before)))
+    return pd.DataFrame(rows).sort_values(["group", "k"]).reset_index(drop=True)
+
+
+def trap(b: pd.DataFrame) -> pd.DataFrame:
+    """Every brand on 35% minus every brand on 5%: a brand's mean outcome, paired by market."""
+    J = int(b["brand"].max()) + 1
+    per = b.groupby(["k", "replication"])[PER_BRAND].mean()
+    if 0 not in per.index.get_level_values(0) or J not in per.index.get_level_values(0):
+        return pd.DataFrame(columns=["outcome", "mean", "ci_low", "ci_high", "n", "half_width"])
+    d = (per.loc[J] - per.loc[0]).dropna()
+    rows = []
+    for o in PER_BRAND:
+        m, lo, hi, n = stats.t_interval(d[o].to_numpy(dtype=float))
+        rows.append({"outcome": o, "mean": m, "ci_low": lo, "ci_high": hi, "n": n, "half_width": (hi - lo) / 2})
+    return pd.DataFrame(rows)
+
+
+def plot_saturation(table: pd.DataFrame, n_brands: int, size_name: str, plt):
+    """The temptation and the trap in one slide: against how many brands sign 35%, a brand on
+    35%, a brand on 5%, and a brand that switches, each against everyone on 5%."""
+    panels = ["short_term_gmv", "brand_value_change", "brand_profit_before_agency_total", "brand_profit_total"]
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 7.6), sharex=True)
+    groups = (("on 35%", report.PALETTE[1], "o", "a brand on 35%"), ("on 5%", report.PALETTE[0], "s", "a brand on 5%"),
+              ("switches to 35%", report.PALETTE[2], "^", "a brand that switches to 35% (others as they are)"))
+    for ax, o in zip(axes.flat, panels):
+        spec = outcome(o)
+        for group, color, marker, label in groups:
+            t = table[table["group"] == group].sort_values("k")
+            m = t[f"{o}_mean"] * spec.scale
+            err = np.clip([m - t[f"{o}_ci_low"] * spec.scale, t[f"{o}_ci_high"] * spec.scale - m], 0, None)
+            ax.errorbar(t["k"], m, yerr=err, color=color, marker=marker, ms=4, capsize=2, lw=1.3,
+                        ls=":" if group == "switches to 35%" else "-", label=label)
+        ax.axhline(0, color="grey", lw=0.8)
+        unit = "points" if spec.unit == "%" else spec.unit
+        ax.set_title(f"{spec.label} ({unit})", fontsize=10)
+        report.size_note(ax, size_name)
+    for ax in axes[1]:
+        ax.set_xlabel(f"brands (of {n_brands}) on 35%; the others on 5%")
+    axes[0, 0].legend(fontsize=8.5)
+    fig.suptitle("The temptation and the trap: each brand against itself when every brand is on 5% (same market)\n"
+                 "mean and 95% CI over markets", fontsize=11)
     return fig
 
 
-def game_cells(game: pd.DataFrame) -> dict[tuple[float, float], pd.Series]:
-    return {(round(r["focal_commission_rate"], 2), round(r["commission_rate"], 2)): r for _, r in game.iterrows()}
+# --- the findings on both seeds ----------------------------------------------------------------
+FINDINGS = [  # (key, claim, source table, outcome)
+    ("gmv26", "one brand on 35% (rivals 8%) vs 5%: its GMV, first 26 weeks", "contrast", "focal_short_term_gmv"),
+    ("gmv_year", "... its GMV per year over five years", "contrast", "focal_gmv_per_year"),
+    ("value", "... its brand value change (last 52 weeks vs week 0)", "contrast", "focal_brand_value_change"),
+    ("value_final", "... the same read in the final week only", "contrast", "focal_brand_value_change_final_week"),
+    ("profit_before", "... its five-year profit before agency payments", "contrast", "focal_brand_profit_before_agency_total"),
+    ("paid", "... what it pays its agency over five years", "contrast", "focal_paid_to_agency_total"),
+    ("profit", "... its five-year profit after agency payments", "contrast", "focal_brand_profit_total"),
+    ("rivals_value", "... a rival's brand value change", "contrast", "rivals_brand_value_change"),
+    ("hang_gmv", "hangover: 35% until week 104, then 8%, vs 8% throughout: its GMV per year after week 156", "hangover", "focal_gmv_after"),
+    ("hang_value", "... its brand value change (last 52 weeks)", "hangover", "focal_brand_value_change"),
+    ("tempt_gmv", "temptation, alone: a brand signs 35% while the 11 others stay on 5%, vs all on 5%: its GMV, first 26 weeks", "tempt", "short_term_gmv"),
+    ("tempt_gmv_year", "... its GMV per year", "tempt", "gmv_per_year"),
+    ("tempt_value", "... its brand value change", "tempt", "brand_value_change"),
+    ("tempt_before", "... its profit before agency payments", "tempt", "brand_profit_before_agency_total"),
+    ("tempt_profit", "... its profit after agency payments", "tempt", "brand_profit_total"),
+    ("tempt_all_gmv", "temptation, last: the 12th brand signs 35% when the 11 others have, vs staying on 5%: its GMV, first 26 weeks", "tempt_all", "short_term_gmv"),
+    ("tempt_all_before", "... its profit before agency payments", "tempt_all", "brand_profit_before_agency_total"),
+    ("tempt_all_profit", "... its profit after agency payments", "tempt_all", "brand_profit_total"),
+    ("trap_gmv", "trap: every brand on 35% vs every brand on 5%: a brand's GMV, first 26 weeks", "trap", "short_term_gmv"),
+    ("trap_gmv_year", "... a brand's GMV per year", "trap", "gmv_per_year"),
+    ("trap_value", "... a brand's brand value change", "trap", "brand_value_change"),
+    ("trap_before", "... a brand's profit before agency payments", "trap", "brand_profit_before_agency_total"),
+    ("trap_profit", "... a brand's profit after agency payments", "trap", "brand_profit_total"),
+]
 
 
-def plot_game(game: pd.DataFrame, size_name: str, plt):
-    """The 2x2 payoff table as a figure a lecturer can show: one cell per (focal, rivals)."""
-    cells = game_cells(game)
-    show = [("focal_short_term_gmv", "GMV 26 wk"), ("focal_brand_profit_total", "profit 5 yr"),
-            ("focal_brand_value_change", "brand value"), ("rivals_brand_value_change", "rivals' value")]
-    fig, ax = plt.subplots(figsize=(8.6, 5.4))
-    ax.set_xlim(0, 2)
-    ax.set_ylim(0, 2)
-    for i, f in enumerate((LOW, HIGH)):
-        for k, r in enumerate((LOW, HIGH)):
-            c = cells[(f, r)]
-            text = "\n".join(f"{lab}: {c[f'{o}_mean'] * report.OUTCOMES[o].scale:{report.OUTCOMES[o].fmt}}"
-                             f"{'%' if report.OUTCOMES[o].unit == '%' else ' M'}" for o, lab in show)
-            shade = report.PALETTE[1] if f == HIGH else report.PALETTE[0]
-            ax.add_patch(plt.Rectangle((k, 1 - i), 1, 1, facecolor=shade, alpha=0.12 + 0.1 * (f == r),
-                                       edgecolor="black"))
-            ax.text(k + 0.5, 1.5 - i, text, ha="center", va="center", fontsize=9.5)
-    ax.set_xticks([0.5, 1.5], [f"rivals {LOW:.0%}", f"rivals {HIGH:.0%}"])
-    ax.set_yticks([1.5, 0.5], [f"focal {LOW:.0%}", f"focal {HIGH:.0%}"])
-    ax.tick_params(length=0)
-    ax.grid(False)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    fig.suptitle("The contract game: the focal brand's payoffs (million RMB; brand value change in %)"
-                 + ("" if size_name == "full" else f"\n{size_name} run"), fontsize=11)
-    return fig
+def effects_of_seed(contrast_res, saturation_res, steps: int, switch: int) -> tuple[dict, dict]:
+    """Every headline effect of one seed (key -> row) and the tables behind them."""
+    runs = contrast_runs(contrast_res, steps, switch)
+    sources = {"contrast": paired(runs, "high", "low", CONTRAST),
+               "hangover": paired(runs, "high_then_typical", "typical", HANGOVER)}
+    sat = saturation_brands(saturation_res, steps)
+    table = saturation_table(sat)
+    J = int(sat["brand"].max()) + 1
+    for name, k in (("tempt", 1), ("tempt_all", J)):
+        r = table[(table["group"] == "switches to 35%") & (table["k"] == k) & (table["k_before"] == k - 1)]
+        sources[name] = pd.DataFrame([{"outcome": o, "mean": x[f"{o}_mean"], "ci_low": x[f"{o}_ci_low"],
+                                       "ci_high": x[f"{o}_ci_high"], "n": x["n"],
+                                       "half_width": (x[f"{o}_ci_high"] - x[f"{o}_ci_low"]) / 2}
+                                      for _, x in r.iterrows() for o in PER_BRAND],
+                                     columns=["outcome", "mean", "ci_low", "ci_high", "n", "half_width"])
+    sources["trap"] = trap(sat)
+    found = {}
+    for key, _, src, o in FINDINGS:
+        t = sources[src]
+        row = t[t["outcome"] == o]
+        found[key] = row.iloc[0].to_dict() if len(row) else {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0}
+    return found, {"runs": runs, "contrast": sources["contrast"], "hangover": sources["hangover"],
+                   "saturation": table, "saturation_brands": sat, "trap": sources["trap"]}
 
 
-# --- the answers -------------------------------------------------------------------------------
-def answers(runs: pd.DataFrame) -> list[str]:
-    """Best responses and the dilemma, from paired differences in the same markets."""
-    game = part(runs, "game")
+def holds(rows: list[dict]) -> str:
+    """'yes' when every seed's interval excludes zero on the same side; else 'no'."""
+    signs = {np.sign(r["ci_low"]) if np.sign(r["ci_low"]) == np.sign(r["ci_high"]) else 0 for r in rows}
+    return "yes" if len(signs) == 1 and 0 not in signs and all(np.isfinite(r["ci_low"]) for r in rows) else "no"
 
-    def gap(o, a, b):
-        """Mean and 95% CI of o at cell a minus cell b, paired by replication."""
-        def at(cell):
-            f, r = cell
-            g = game[np.isclose(game["focal_commission_rate"], f) & np.isclose(game["commission_rate"], r)]
-            return g.set_index("replication")[o]
-        d = (at(a) - at(b)).dropna()
-        m, lo, hi, n = stats.t_interval(d.to_numpy())
-        s = report.OUTCOMES[o]
-        return f"{m * s.scale:+{s.fmt}} [{lo * s.scale:{s.fmt}}, {hi * s.scale:{s.fmt}}] {s.unit}"
 
-    lines = []
-    for r in (LOW, HIGH):
-        for o in ("focal_short_term_gmv", "focal_brand_profit_total", "focal_brand_value_change"):
-            lines.append(f"- rivals on {r:.0%}: focal {HIGH:.0%} minus focal {LOW:.0%}, "
-                         f"{report.OUTCOMES[o].label}: {gap(o, (HIGH, r), (LOW, r))}")
-    for o in ("focal_short_term_gmv", "rivals_short_term_gmv", "short_term_gmv", "focal_brand_value_change",
-              "rivals_brand_value_change", "brand_value_change", "focal_brand_profit_total"):
-        lines.append(f"- everyone {HIGH:.0%} minus everyone {LOW:.0%}, {report.OUTCOMES[o].label}: "
-                     f"{gap(o, (HIGH, HIGH), (LOW, LOW))}")
+def unit_of(o: str) -> str:
+    """The unit of a difference of ``o`` (a difference of per cents is in points)."""
+    unit = outcome(o).unit
+    return "points" if unit == "%" else unit
+
+
+def fmt(row: dict, o: str) -> str:
+    s = outcome(o)
+    if not np.isfinite(row.get("mean", np.nan)):
+        return "n/a"
+    return (f"{row['mean'] * s.scale:+{s.fmt}} [{row['ci_low'] * s.scale:{s.fmt}}, "
+            f"{row['ci_high'] * s.scale:{s.fmt}}]")
+
+
+def findings_table(by_seed: dict[int, dict]) -> pd.DataFrame:
+    rows = []
+    for key, claim, src, o in FINDINGS:
+        row = {"key": key, "claim": claim, "outcome": o, "unit": unit_of(o)}
+        for s, found in by_seed.items():
+            r = found[key]
+            row.update({f"mean_{s}": r["mean"], f"ci_low_{s}": r["ci_low"], f"ci_high_{s}": r["ci_high"],
+                        f"n_{s}": r.get("n", 0)})
+        row["holds"] = holds([found[key] for found in by_seed.values()])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def findings_markdown(by_seed: dict[int, dict], size_name: str, n_markets: dict) -> list[str]:
+    seeds = list(by_seed)
+    head = ["finding", "unit", *[f"root seed {s}" for s in seeds], "holds" if len(seeds) > 1 else "excludes 0"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, claim, src, o in FINDINGS:
+        rows = [by_seed[s][key] for s in seeds]
+        lines.append("| " + " | ".join([claim, unit_of(o), *[fmt(r, o) for r in rows], holds(rows)]) + " |")
     return lines
 
 
-def analyse(res, ctx: RunContext) -> list[Path]:
-    out, size_name = ctx.out, ctx.size.name
-    runs = with_outcomes(res.runs, res.timeseries)
-    table = stats.mean_ci(runs, KEYS, OUTCOMES).sort_values(KEYS).reset_index(drop=True)
-    own_runs = part(runs, "own")
-    diff = stats.paired_differences(own_runs, ["focal_commission_rate"], {"focal_commission_rate": LOW}, FOCAL)
-    diff = diff.sort_values("focal_commission_rate").reset_index(drop=True)
-    market_runs = part(runs, "market")
-    market_diff = stats.paired_differences(market_runs, ["commission_rate"], {"commission_rate": LOW},
-                                       ["focal_short_term_gmv", "focal_brand_value_change", "short_term_gmv",
-                                        "brand_value_change"]).sort_values("commission_rate")
-    at_low = market_runs[np.isclose(market_runs["commission_rate"], LOW)]
-    own_low = own_runs[np.isclose(own_runs["focal_commission_rate"], LOW)]
-    base = {"short_term_gmv": at_low["short_term_gmv"].mean(),
-            "focal_short_term_gmv": own_low["focal_short_term_gmv"].mean()}
+def widths_lines(by_seed: dict[int, dict]) -> list[str]:
+    """The achieved 95% half-widths of the headline effects against their targets."""
+    out = []
+    for s, found in by_seed.items():
+        for key, o in (("gmv26", "focal_short_term_gmv"), ("value", "focal_brand_value_change")):
+            r = found[key]
+            half = (r["ci_high"] - r["ci_low"]) / 2
+            spec = outcome(o)
+            out.append(f"- root seed {s}, {spec.label}: 95% half-width {half * spec.scale:.2f} {unit_of(o)} "
+                       f"over {int(r.get('n', 0))} markets (target {TARGETS[o] * spec.scale:g})")
+    return out
+
+
+def analyse(results: dict, ctx: RunContext) -> list[Path]:
+    out, size, size_name = ctx.out, ctx.size, ctx.size.name
+    steps, switch = size.steps, size.extra["switch"]
+    seeds = seeds_of(size, ctx.seed)
+    by_seed, tables = {}, {}
+    for s in seeds:
+        by_seed[s], tables[s] = effects_of_seed(results[f"contrast-{s}"], results[f"saturation-{s}"], steps, switch)
+    first = seeds[0]
+    n_brands = int(tables[first]["saturation_brands"]["brand"].max()) + 1
+    paths: list[Path] = []
     with report.figure_style() as plt:
-        paths = ctx.save_figure(plot_own(diff, size_name, plt), "focal_own_commission")
-        paths += ctx.save_figure(plot_tradeoff(diff, market_diff, base, size_name, plt), "focal_tradeoff")
-        paths += ctx.save_figure(plot_game(part(table, "game"), size_name, plt), "focal_game")
-    spec = res.spec
-    note = (f"Learning agencies ({EXPERIENCE} weeks of experience unless experience_weeks is 0), brand 0 "
-            f"the focal brand, typical TP terms otherwise; {spec.steps} weeks, {spec.replications} "
-            f"replications per point ({size_name} size, common random numbers); mean [95% CI]. Money in RMB.")
-    paths += report.write_summary(table, out, KEYS, OUTCOMES, title="The focal contract, point by point", note=note)
-    paths += report.write_differences(diff, out, ["focal_commission_rate"], FOCAL,
-                                 title="The focal brand's own commission, paired against 5% (rivals on 8%)",
-                                 note="Each run minus the 5% run of the same replication; mean [95% CI].")
-    game = part(table, "game")
-    md = ["# The contract game", "", note, "",
-          report.summary_markdown(game, KEYS[:2], FOCAL[:5] + ["rivals_brand_value_change", "brand_value_change"],
-                             title="Payoffs (focal commission x rivals' commission)").split("\n", 2)[2], "",
-          "## Answers (paired in the same markets)", "", *answers(runs), ""]
-    neutral = part(table, "neutral")
-    market = part(table, "market")
-    md += ["## Experienced against neutral agencies (every brand on the same commission)", ""]
-    for label, t in (("neutral start", neutral), (f"{EXPERIENCE} weeks of experience", market)):
-        vals = {round(c, 2): v for c, v in zip(t["commission_rate"], t["promo_share_first_26_mean"])}
-        if LOW in vals and HIGH in vals:
-            md.append(f"- {label}: promotion-heavy share over weeks 0-26 {vals[LOW]:.0%} at {LOW:.0%} and "
-                      f"{vals[HIGH]:.0%} at {HIGH:.0%} ({(vals[HIGH] - vals[LOW]) * 100:+.0f} points)")
-    game_md = Path(out) / "game.md"
-    game_md.write_text("\n".join(md) + "\n", encoding="utf-8")
-    return paths + [game_md]
+        profile = time_profile(results[f"contrast-{first}"], tables[first]["runs"])
+        paths += ctx.save_figure(plot_profile(profile, switch, size_name, plt), "focal_tradeoff")
+        paths += ctx.save_figure(plot_saturation(tables[first]["saturation"], n_brands, size_name, plt),
+                                 "focal_saturation")
+    profile.to_csv(out / "time_profile.csv", index=False, float_format="%.6g")
+    paths.append(out / "time_profile.csv")
+    note = (f"Typical TP terms, learning agencies with {EXPERIENCE} weeks of experience, "
+            f"{ctx.n_consumers:,} consumers, {steps} weeks, the focal brands drawn at random; "
+            f"{size_name} size. Paired differences in the same markets (common random numbers), "
+            "mean [95% CI]; money in million RMB, brand value in points.")
+    found = findings_table(by_seed)
+    found.to_csv(out / "findings.csv", index=False, float_format="%.6g")
+    md = ["# Findings that hold", "", note, "",
+          f"Root seeds: {', '.join(map(str, seeds))}. A finding holds when the 95% interval excludes zero "
+          "with the same sign on every seed." if len(seeds) > 1 else
+          f"Root seed {first}, one seed only at this size: the full size runs two (docs/experiments.md).", "",
+          *findings_markdown(by_seed, size_name, {}), "", "## Interval widths", "", *widths_lines(by_seed), ""]
+    findings_md = out / "findings.md"
+    findings_md.write_text("\n".join(md), encoding="utf-8")
+    paths += [findings_md, out / "findings.csv"]
+    for s in seeds:  # the tables behind the findings, per seed
+        t = tables[s]
+        for name in ("contrast", "hangover", "trap"):
+            t[name].assign(seed=s).to_csv(out / f"{name}-{s}.csv", index=False, float_format="%.6g")
+        t["saturation"].assign(seed=s).to_csv(out / f"saturation-{s}.csv", index=False, float_format="%.6g")
+    sat = tables[first]["saturation"]
+    sat_md = report.summary_markdown(
+        sat, ["group", "k"], PER_BRAND, title="The saturation design (first seed)",
+        note="Each brand against itself when every brand is on 5%, in the same market (per-brand means within a "
+             "market, then mean [95% CI] over markets), by k, the number of brands on 35%: a brand on 35%, a brand "
+             "on 5%, and the brands that switch to 35% between the previous k of the design and k.")
+    (out / "saturation.md").write_text(sat_md, encoding="utf-8")
+    paths.append(out / "saturation.md")
+    print("\n".join(md[4:]))
+    return paths
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEEDS[0], sizes=SIZES, stages=stages, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ OUTCOMES: dict[str, Outcome] = {
     "brand_value_change_final_week": Outcome("brand value change, final week vs week 0", "%", 100.0, ".1f"),
     "mean_brand_value_change": Outcome("a brand's brand value change (mean over brands)", "%", 100.0, ".1f"),
     "brand_profit_total": Outcome("brand profit, total", "million RMB", 1e-6, ".0f"),
+    "brand_profit_before_agency_total": Outcome("brand profit before agency payments, total", "million RMB", 1e-6, ".1f"),  # per brand
+    "gmv_per_year": Outcome("GMV per year", "million RMB", 1e-6, ".1f"),  # per brand (focal_contract)
     "agency_profit_total": Outcome("agency profit, total", "million RMB", 1e-6, ".0f"),
     "platform_revenue_total": Outcome("platform revenue, total", "million RMB", 1e-6, ".0f"),
     "consumer_surplus_total": Outcome("consumer surplus, total", "million RMB", 1e-6, ".0f"),
@@ -74,6 +76,9 @@ OUTCOMES: dict[str, Outcome] = {
     "focal_brand_value_change": Outcome("focal brand's brand value change", "%", 100.0, ".1f"),
     "focal_brand_value_change_weighted": Outcome("focal brands' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"),
     "focal_brand_value_change_final_week": Outcome("focal brand's brand value change, final week", "%", 100.0, ".1f"),
+    "focal_gmv_per_year": Outcome("focal brand's GMV per year", "million RMB", 1e-6, ".1f"),
+    "focal_gmv_after": Outcome("focal brand's GMV per year after it left 35%", "million RMB", 1e-6, ".1f"),
+    "focal_brand_profit_after": Outcome("focal brand's profit per year after it left 35%", "million RMB", 1e-6, ".1f"),
     "focal_brand_profit_total": Outcome("focal brand's profit, five years", "million RMB", 1e-6, ".1f"),
     "focal_brand_profit_before_agency_total": Outcome("focal brand's profit before agency payments", "million RMB", 1e-6, ".1f"),
     "focal_paid_to_agency_total": Outcome("focal brand's payments to its agency", "million RMB", 1e-6, ".1f"),

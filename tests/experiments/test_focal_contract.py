@@ -1,35 +1,105 @@
-"""experiments.focal_contract: one brand's contract against its rivals', and the contract game."""
+"""experiments.focal_contract: the contrast, the hangover and the saturation design, on two seeds."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from experiments import focal_contract as fc
+from experiments.sweeps import load_results, run_sweep
 
 
-def test_the_design_has_each_part_once():
-    pts = fc.points()
-    assert len(pts) == len({tuple(sorted(p.items())) for p in pts})  # no point twice
-    table = pd.DataFrame(pts)
-    assert list(fc.part(table, "own")["focal_commission_rate"]) == fc.OWN
-    game = fc.part(table, "game")
-    assert sorted(zip(game["focal_commission_rate"], game["commission_rate"])) == \
-        [(fc.LOW, fc.LOW), (fc.LOW, fc.HIGH), (fc.HIGH, fc.LOW), (fc.HIGH, fc.HIGH)]
-    assert list(fc.part(table, "market")["commission_rate"]) == fc.MARKET
-    neutral = fc.part(table, "neutral")
-    assert (neutral["experience_weeks"] == 0).all() and list(neutral["commission_rate"]) == [fc.LOW, fc.HIGH]
-    spec = fc.EXPERIMENT.spec("full")
-    assert spec["base"]["focal_brands"] == 1 and spec["common_random_numbers"]
+def test_the_design_declares_two_seeds_and_draws_the_focal_brands():
+    specs = fc.EXPERIMENT.specs(fc.SIZES["full"])
+    assert set(specs) == {f"{stage}-{s}" for stage in ("contrast", "saturation") for s in fc.SEEDS}
+    contrast = specs[f"contrast-{fc.SEEDS[0]}"]
+    assert contrast["common_random_numbers"] and contrast["base"]["focal_brands"] == 1
+    assert contrast["base"].get("focal_assignment", "random") == "random"
+    arms = {(p["focal_commission_rate"], p["focal_terms_until"]) for p in contrast["design"]["points"]}
+    assert arms == {(fc.LOW, "none"), (fc.HIGH, "none"), (fc.HIGH, fc.SWITCH), (fc.TYPICAL, "none")}
+    sat = specs[f"saturation-{fc.SEEDS[1]}"]
+    assert [p["focal_brands"] for p in sat["design"]["points"]] == list(range(13))
+    assert sat["base"]["commission_rate"] == fc.LOW and sat["outputs"]["brand_outcomes"]
+    # a first seed of one's own gets a second seed of its own too
+    assert set(fc.EXPERIMENT.specs(fc.SIZES["full"], 5)) == {"contrast-5", "saturation-5", "contrast-5714",
+                                                              "saturation-5714"}
 
 
-def test_tiny_run_writes_the_figures_the_tables_and_the_answers(tmp_path):
+def test_holds_needs_every_seed_to_exclude_zero_on_the_same_side():
+    up, down, both = (dict(mean=m, ci_low=lo, ci_high=hi) for m, lo, hi in ((2, 1, 3), (-2, -3, -1), (0, -1, 1)))
+    assert fc.holds([up, up]) == "yes" and fc.holds([down, down]) == "yes"
+    assert fc.holds([up, down]) == "no" and fc.holds([up, both]) == "no"
+
+
+@pytest.fixture(scope="module")
+def tiny_saturation(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sat")
+    spec = fc.saturation_spec(fc.SIZES["tiny"], 3)
+    run_sweep(spec, out, executor="serial", progress=False)
+    return load_results(out)
+
+
+def test_saturation_tables_treat_every_brand_as_an_observation(tiny_saturation):
+    b = fc.saturation_brands(tiny_saturation, fc.SIZES["tiny"].steps)
+    J = fc.SIZES["tiny"].base["n_brands"]
+    ks = fc.SIZES["tiny"].extra["ks"]
+    assert len(b) == len(ks) * fc.SIZES["tiny"].extra["saturation"] * J
+    assert (b.groupby("run_id")["treated"].sum() == b.groupby("run_id")["k"].first()).all()
+    # nested: within a market the brands on 35% at k are among those at the next k
+    for rep, g in b.groupby("replication"):
+        sets = [set(g[(g["k"] == k) & g["treated"]]["brand"]) for k in ks]
+        assert all(a <= c for a, c in zip(sets, sets[1:]))
+    table = fc.saturation_table(b)
+    on_high = table[table["group"] == "on 35%"]
+    assert sorted(on_high["k"]) == [k for k in ks if k > 0]
+    assert sorted(table[table["group"] == "on 5%"]["k"]) == [k for k in ks if k < J]
+    # the temptation row is the within-market difference of the two groups' means
+    k = ks[1]
+    per = b[b["k"] == k].groupby(["replication", "treated"])["short_term_gmv"].mean().unstack()
+    tempt = table[(table["group"] == "35% minus 5% (temptation)") & (table["k"] == k)].iloc[0]
+    assert tempt["short_term_gmv_mean"] == pytest.approx((per[True] - per[False]).mean(), rel=1e-12)
+    trap = fc.trap(b)
+    assert trap.empty  # k = J is not in the tiny design
+    full = b.assign(k=b["k"].replace({ks[-1]: J}))
+    assert len(fc.trap(full)) == len(fc.PER_BRAND)
+
+
+def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     out = tmp_path / "fc"
     assert fc.main(["--tiny", "--out", str(out), "--executor", "serial"]) == 0
-    for name in ("focal_own_commission", "focal_tradeoff", "focal_game"):
+    for name in ("focal_tradeoff", "focal_saturation"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 0
-    summary = pd.read_csv(out / "summary.csv")
-    assert len(summary) == len(fc.points()) and (summary["n"] == 2).all()
-    diff = pd.read_csv(out / "differences.csv").set_index("focal_commission_rate")
-    assert np.allclose(diff.loc[fc.LOW, [f"{o}_mean" for o in fc.FOCAL]], 0)  # paired against itself
-    game = (out / "game.md").read_text(encoding="utf-8")
-    assert "rivals on 5%: focal 35% minus focal 5%" in game and "everyone 35% minus everyone 5%" in game
-    assert "neutral start: promotion-heavy share over weeks 0-26" in game
+    found = pd.read_csv(out / "findings.csv")
+    assert list(found["key"]) == [k for k, *_ in fc.FINDINGS]
+    seeds = fc.seeds_of(fc.SIZES["tiny"], fc.SEEDS[0])
+    assert {f"mean_{s}" for s in seeds} <= set(found.columns)
+    md = (out / "findings.md").read_text(encoding="utf-8")
+    assert all(f"root seed {s}" in md for s in seeds) and "half-width" in md
+    prof = pd.read_csv(out / "time_profile.csv")
+    assert set(prof["contrast"]) == {"35% vs 5%", "hangover: 35% then 8% vs 8%"}
+    # a contrast of an arm with itself is zero: the low arm's paired table against itself
+    runs = fc.contrast_runs(load_results(out / "data" / f"contrast-{seeds[0]}"), 30, fc.SIZES["tiny"].extra["switch"])
+    zero = fc.paired(runs, "low", "low", ["focal_short_term_gmv"])
+    assert zero["mean"].iloc[0] == 0 and np.isnan(zero["ci_low"].iloc[0]) or zero["ci_low"].iloc[0] == 0
+
+
+@pytest.mark.slow
+def test_the_headline_signs_hold_on_a_root_seed_other_than_the_docs():
+    """On a root seed the docs never used, at a size that runs in about a minute: the focal
+    brand's brand value falls, it pays its agency more, and its profit after agency payments
+    falls, when it signs 35% instead of 5% (each 95% interval excludes zero)."""
+    import tempfile
+
+    size = fc.Size("check", replications=40, steps=260, base={"n_consumers": 1500},
+                   extra={"saturation": 2, "ks": [0], "seeds": 1, "switch": fc.SWITCH})
+    spec = fc.contrast_spec(size, 99173)
+    spec["design"]["points"] = spec["design"]["points"][:2]  # 5% and 35%
+    spec["outputs"]["brands"] = False
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(spec, tmp, executor="processes", workers=2, progress=False)
+        runs = load_results(tmp).runs
+    runs["arm"] = fc.arm_of(runs)
+    d = fc.paired(runs, "high", "low", ["focal_brand_value_change", "focal_paid_to_agency_total",
+                                        "focal_brand_profit_total"]).set_index("outcome")
+    assert d.loc["focal_brand_value_change", "ci_high"] < 0
+    assert d.loc["focal_paid_to_agency_total", "ci_low"] > 0
+    assert d.loc["focal_brand_profit_total", "ci_high"] < 0
