@@ -209,7 +209,7 @@ def plot_profile(profile: pd.DataFrame, switch: int, size_name: str, plt):
         ax.set_ylabel(label, fontsize=9)
         report.size_note(ax, size_name)
     for ax in axes[1]:
-        ax.set_xlabel("week (dotted: the hangover brand leaves 35% at its first term after this week)")
+        ax.set_xlabel("week (dotted: week 104; blue's next term is on 8%)")
     axes[0, 0].legend(fontsize=8.5, loc="best")
     fig.suptitle("One brand signs 35% instead of 5% (rivals on 8%): its paired effect per 13-week window\n"
                  "(mean and 95% CI over markets; blue: it signs 35% until week "

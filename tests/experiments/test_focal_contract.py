@@ -52,15 +52,21 @@ def test_saturation_tables_treat_every_brand_as_an_observation(tiny_saturation):
     on_high = table[table["group"] == "on 35%"]
     assert sorted(on_high["k"]) == [k for k in ks if k > 0]
     assert sorted(table[table["group"] == "on 5%"]["k"]) == [k for k in ks if k < J]
-    # the temptation row is the within-market difference of the two groups' means
-    k = ks[1]
-    per = b[b["k"] == k].groupby(["replication", "treated"])["short_term_gmv"].mean().unstack()
-    tempt = table[(table["group"] == "35% minus 5% (temptation)") & (table["k"] == k)].iloc[0]
-    assert tempt["short_term_gmv_mean"] == pytest.approx((per[True] - per[False]).mean(), rel=1e-12)
-    trap = fc.trap(b)
-    assert trap.empty  # k = J is not in the tiny design
-    full = b.assign(k=b["k"].replace({ks[-1]: J}))
-    assert len(fc.trap(full)) == len(fc.PER_BRAND)
+    # every brand is measured against itself when every brand is on 5%: zero at k = 0
+    at0 = table[(table["group"] == "on 5%") & (table["k"] == 0)].iloc[0]
+    assert all(at0[f"{o}_mean"] == 0 for o in fc.PER_BRAND)
+    # a brand that switches: its outcome at k minus its own at the k before, in the same market
+    k, before = ks[1], ks[0]
+    now = b[(b["k"] == k) & b["treated"]].set_index(["replication", "brand"])["short_term_gmv"]
+    then = b[b["k"] == before].set_index(["replication", "brand"])["short_term_gmv"]
+    switch = table[(table["group"] == "switches to 35%") & (table["k"] == k)].iloc[0]
+    assert switch["k_before"] == before
+    assert switch["short_term_gmv_mean"] == pytest.approx((now - then.reindex(now.index)).groupby(level=0).mean().mean(),
+                                                          rel=1e-12)
+    trap = fc.trap(b).set_index("outcome")
+    per = b.groupby(["k", "replication"])["brand_value_change"].mean()
+    assert trap.loc["brand_value_change", "mean"] == pytest.approx((per.loc[J] - per.loc[0]).mean(), rel=1e-12)
+    assert fc.trap(b[b["k"] < J]).empty  # no market with every brand on 35%: no trap to read
 
 
 def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
@@ -103,3 +109,15 @@ def test_the_headline_signs_hold_on_a_root_seed_other_than_the_docs():
     assert d.loc["focal_brand_value_change", "ci_high"] < 0
     assert d.loc["focal_paid_to_agency_total", "ci_low"] > 0
     assert d.loc["focal_brand_profit_total", "ci_high"] < 0
+
+
+def test_robustness_tiny_run_writes_one_row_per_variant(tmp_path):
+    from experiments import focal_robustness as fr
+
+    out = tmp_path / "rob"
+    assert fr.main(["--tiny", "--out", str(out), "--executor", "serial"]) == 0
+    table = pd.read_csv(out / "robustness.csv")
+    assert list(table["variant"]) == list(fr.VARIANTS) and (table["n"] == 2).all()
+    assert (out / "figures" / "focal_robustness.png").stat().st_size > 0
+    md = (out / "robustness.md").read_text(encoding="utf-8")
+    assert "imitating agencies" in md and "final week" in md
