@@ -40,7 +40,7 @@ VARIANTS = {  # name -> the parameters that differ from the baseline
     "baseline": {},
     "reward_scale = client_gmv": {"reward_scale": "client_gmv", "choice_temperature": 0.01},
     "imitating agencies": {"agency_policy": "imitation"},
-    "learning and imitating agencies": {"agency_policy": MIX},
+    "learning + imitating": {"agency_policy": MIX},
     "5,000 consumers": {"n_consumers": 5000},
     "neutral start (no experience)": {"experience_weeks": 0},
 }

@@ -342,7 +342,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                    "evaluation_brand_weight": 0.0, "brand_bonus_rate": 0.0},
     },
     "focal_sales_is_king": {
-        "description": "One brand (brand 0) signs 'low fee, high commission' (RMB 5,000 a month, 30%, "
+        "description": "One brand (drawn at random) signs 'low fee, high commission' (RMB 5,000 a month, 30%, "
                        "26-week terms) while its rivals keep the typical TP contract; agencies learn, and "
                        "arrive with two years of experience.",
         "params": {"base_fee": 50_000.0, "commission_rate": 0.08, "contract_weeks": 52,

@@ -120,4 +120,4 @@ def test_robustness_tiny_run_writes_one_row_per_variant(tmp_path):
     assert list(table["variant"]) == list(fr.VARIANTS) and (table["n"] == 2).all()
     assert (out / "figures" / "focal_robustness.png").stat().st_size > 0
     md = (out / "robustness.md").read_text(encoding="utf-8")
-    assert "imitating agencies" in md and "final week" in md
+    assert "imitating agencies" in md and "learning + imitating" in md and "final week" in md
