@@ -126,7 +126,7 @@ class Market:
         self.inventory = (self.rate * rng.uniform(0.0, PACK_WEEKS, n)).astype(F)
         self.last = np.full(n, -1, dtype=np.int16)
         self.habit = np.ones(n, dtype=F)  # strength of the habit for the last brand (deal purchases build less)
-        if p.use_awareness:
+        if p.use_awareness and p.initial_awareness < 1:  # (at 1 every consumer starts aware of every brand)
             self.awareness = rng.beta(2.0, 2.0 * (1 - p.initial_awareness) / max(p.initial_awareness, 1e-3),
                                       (n, n_brands)).astype(F)
         else:

@@ -126,3 +126,14 @@ def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one():
         batch.transfer_batch([(0, brands, [1.0, 1.0, 1.0], "sales"),
                               (brands, 5, [1.0, np.nan, 1.0], "commission")])
     assert batch.balances == before
+
+
+def test_initial_awareness_at_its_declared_maximum_runs():
+    """initial_awareness = 1 (allowed) made the beta distribution's second shape 0 and crashed
+    (issue 28); now every consumer starts aware of every brand."""
+    from model import AgencyMarket
+
+    m = AgencyMarket(n_consumers=50, n_brands=3, n_agencies=2, burn_in_weeks=0, initial_awareness=1.0, rng=1)
+    assert (m.market.awareness == 1).all()
+    m.run(5)
+    assert np.isfinite(m.datacollector.get_model_vars_dataframe().to_numpy(dtype=float)).all()
