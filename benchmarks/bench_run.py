@@ -1,14 +1,18 @@
 """Whole runs at the sizes researchers sweep, against an earlier commit, in one benchmark.
 
-Times a 2,000-consumer, 260-week run with learning agencies (the issue's case) on this tree
-with each market kernel, and the same run on an earlier commit (``--ref``, checked out into a
-temporary git worktree), alternating the cases so that load on a shared machine hits all of
-them alike. Each run is a child process; the figure is CPU seconds of the run itself (model
-construction included, imports excluded), so another program on the machine slows the wall
-clock but hardly the CPU time. Prints one JSON line per case and one with the ratios.
+Times a 1,500-consumer, 260-week run with learning agencies and 104 weeks of experience (the
+focal-contract experiment's run; issue 23's case) on this tree with each market kernel, and the
+same run on an earlier commit (``--ref``, checked out into a temporary git worktree; the
+default run there), alternating the cases so that load on a shared machine hits all of them
+alike. Each run is a child process; the figure is CPU seconds of the run itself (model
+construction and the experience pre-run included, imports excluded), so another program on the
+machine slows the wall clock but hardly the CPU time. For this tree it also prints the share
+of the run spent in the consumer market (``Market.shop`` and ``Market.brand_value``: the
+kernels and the few array operations around them). Prints one JSON line per case and one with
+the ratios.
 
-    python benchmarks/bench_run.py                      # against the session's reference commit
-    python benchmarks/bench_run.py --ref HEAD~5 --repeats 7
+    python benchmarks/bench_run.py                      # against 33f3f9f (issue 23's reference)
+    python benchmarks/bench_run.py --ref HEAD~5 --repeats 7 --consumers 2000 --experience 0
 """
 
 from __future__ import annotations
@@ -27,20 +31,30 @@ CHILD = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from model import simulate
-kw = dict(steps={steps}, seed=1, n_consumers={n}, agency_policy="learning")
+kw = dict(steps={steps}, seed=1, n_consumers={n}, agency_policy="learning", experience_weeks={experience})
+market = [0.0]
 if {kernel!r} != "default":
     kw["market_kernel"] = {kernel!r}
-    simulate(**{{**kw, "steps": 2}})  # compile or load the cached kernel outside the timing
+    simulate(**{{**kw, "steps": 2, "experience_weeks": 0}})  # compile or load the cached kernel outside the timing
+    from model.market import Market
+    for name in ("shop", "brand_value"):  # time spent in the consumer market
+        def timed(self, *a, _f=getattr(Market, name), **k):
+            c = time.process_time()
+            try:
+                return _f(self, *a, **k)
+            finally:
+                market[0] += time.process_time() - c
+        setattr(Market, name, timed)
 t0, c0 = time.perf_counter(), time.process_time()
 r = simulate(**kw)
 print(json.dumps({{"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
-                  "total_gmv": r.summary["total_gmv"]}}))
+                  "market_cpu_s": market[0], "total_gmv": r.summary["total_gmv"]}}))
 """
 
 
-def child(root: Path, kernel: str, n: int, steps: int) -> dict:
+def child(root: Path, kernel: str, n: int, steps: int, experience: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps)
+    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps, experience=experience)
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{kernel} run in {root} failed:\n{out.stderr}")
@@ -49,10 +63,11 @@ def child(root: Path, kernel: str, n: int, steps: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ref", default="bdb0999", help="the earlier commit to compare with (default: %(default)s)")
+    ap.add_argument("--ref", default="33f3f9f", help="the earlier commit to compare with (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--consumers", type=int, default=2000)
+    ap.add_argument("--consumers", type=int, default=1500)
     ap.add_argument("--weeks", type=int, default=260)
+    ap.add_argument("--experience", type=int, default=104, help="weeks of the agencies' pre-run (default: %(default)s)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ref_tree = Path(tmp) / "ref"
@@ -63,15 +78,17 @@ def main() -> int:
             times: dict[str, list[dict]] = {name: [] for name in cases}
             for _ in range(args.repeats):  # interleaved: load hits every case alike
                 for name, (root, kernel) in cases.items():
-                    times[name].append(child(root, kernel, args.consumers, args.weeks))
+                    times[name].append(child(root, kernel, args.consumers, args.weeks, args.experience))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(ref_tree)], cwd=ROOT, check=False)
     medians = {}
     for name, runs in times.items():
         medians[name] = statistics.median(r["cpu_s"] for r in runs)
+        share = statistics.median(r.get("market_cpu_s", 0.0) / r["cpu_s"] for r in runs)
         print(json.dumps({"case": name, "n_consumers": args.consumers, "weeks": args.weeks,
-                          "policy": "learning", "repeats": args.repeats,
+                          "experience_weeks": args.experience, "policy": "learning", "repeats": args.repeats,
                           "cpu_s_median": round(medians[name], 3),
+                          "market_share_median": round(share, 3) if name != f"ref {args.ref}" else None,
                           "wall_s_median": round(statistics.median(r["wall_s"] for r in runs), 3),
                           "total_gmv": runs[0]["total_gmv"]}))
     ref = medians[f"ref {args.ref}"]
