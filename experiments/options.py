@@ -35,7 +35,10 @@ def parse_assignments(items: list[str] | None) -> dict[str, object]:
         if "=" not in item:
             raise UserError(f"--set expects name=value, got {item!r}")
         name, value = item.split("=", 1)
-        out[name.strip()] = _parse_value(value.strip())
+        name = name.strip()
+        if name in out:
+            raise UserError(f"--set {name} is given twice ({out[name]!r} and {value.strip()!r}): give it once")
+        out[name] = _parse_value(value.strip())
     return out
 
 

@@ -439,6 +439,9 @@ def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
     for key in ("brand", "start"):
         if key not in iv:
             raise ValueError(f"an intervention needs {key!r}")
+    if all(out[k] is None for k in INTERVENTION_FIELDS):
+        raise ValueError("an intervention must set at least one of " + ", ".join(INTERVENTION_FIELDS)
+                         + " (it sets nothing as it stands)")
 
     def check(name, ok, what):
         v = out[name]

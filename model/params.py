@@ -311,6 +311,12 @@ class Params(_make_params_class()):
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Params":
         """Parameters from a plain mapping (e.g. TOML or JSON); a ``preset`` key is applied first."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"parameters must be a mapping of name = value (a dict, a TOML or JSON table), "
+                             f"got {type(d).__name__}")
+        bad = [k for k in d if not isinstance(k, str)]
+        if bad:
+            raise ValueError(f"parameter names must be strings, got {bad[0]!r}")
         d = dict(d)
         preset = d.pop("preset", None)
         return cls.preset(preset, **d) if preset is not None else cls(**d)

@@ -37,6 +37,7 @@ def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):
     (["run", "--preset", "nope"], "unknown preset 'nope'"),
     (["run", "--set", "commission_rate"], "name=value"),
     (["run", "--steps", "0"], "--steps"),
+    (["run", "--set", "commission_rate=0.1", "--set", "commission_rate=0.2"], "--set commission_rate is given twice"),
 ])
 def test_cli_errors_are_one_line_with_exit_code_2(argv, fragment, capsys, tmp_path):
     code = main([*argv, "--out", str(tmp_path / "x")])

@@ -103,3 +103,11 @@ def test_an_intervention_that_changes_nothing_warns_and_one_that_changes_somethi
     assert moved.brands.loc[(moved.brands["brand"] == 0) & (moved.brands["week"] == quiet_week),
                             "discount"].item() == 0.3
     assert not moved.brands["units"].equals(r.brands["units"])
+
+
+def test_an_intervention_that_sets_nothing_is_an_error():
+    from model import simulate
+
+    with pytest.raises(ValueError, match="must set at least one of discount"):
+        simulate(steps=2, n_consumers=50, n_brands=2, n_agencies=1, burn_in_weeks=1,
+                 interventions=[{"brand": 0, "start": 1}])

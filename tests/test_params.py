@@ -103,3 +103,10 @@ def test_readme_parameter_table_is_the_generated_one():
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     table = text[text.index(README_BEGIN) + len(README_BEGIN):text.index(README_END)].strip()
     assert table == param_table_markdown(), "run `agency-sim params --readme`"
+
+
+@pytest.mark.parametrize("bad, fragment", [(None, "got NoneType"), ([("commission_rate", 0.1)], "got list"),
+                                           ({1: 0.1}, "names must be strings")])
+def test_from_dict_refuses_what_is_not_a_table_of_names(bad, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Params.from_dict(bad)
