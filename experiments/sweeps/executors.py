@@ -74,9 +74,33 @@ class Backend:
         _terminate(self.executor)
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C goes to the whole process group; only the parent handles it (cleanly).
+def _init_worker() -> None:
+    """Set up a worker process: Ctrl-C goes to the whole process group and only the parent
+    handles it (cleanly); and the worker ends when its parent dies (``kill -9`` of the sweep),
+    instead of running on, orphaned, holding the output folder's lock (inherited with fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):  # the kernel kills us the moment the parent dies
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except Exception:  # noqa: BLE001 - the watch below still ends us
+            pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:  # anywhere: a worker whose parent has gone is reparented
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+WATCH_SECONDS = 0.5
 
 
 def _mp_context():
@@ -99,7 +123,7 @@ def _mp_context():
 
 
 def _process_pool(n: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_ignore_sigint)
+    return ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_init_worker)
 
 
 def _terminate(executor: Executor) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -156,6 +157,11 @@ class FolderLock:
         except OSError:  # file systems without flock
             pass
         self.fh.seek(0)
+        before = self.fh.read().strip()
+        if before:  # a sweep that held the lock ended without releasing it (killed): say so
+            print(f"taking over the lock of {str(self.path.parent)!r} from a sweep that did not finish ({before})",
+                  file=sys.stderr, flush=True)
+        self.fh.seek(0)
         self.fh.truncate()
         self.fh.write(f"pid {os.getpid()} on {os.uname().nodename if hasattr(os, 'uname') else ''}\n")
         self.fh.flush()
@@ -163,6 +169,8 @@ class FolderLock:
 
     def __exit__(self, *exc):
         if self.fh is not None:
+            self.fh.seek(0)
+            self.fh.truncate()  # released cleanly: the next sweep takes over nothing
             self.fh.close()
         return False
 

@@ -377,3 +377,73 @@ def test_load_results_reads_selected_columns_and_scans(tmp_path, grid_spec):
     assert list(part.columns) == ["run_id", "week", "gmv"] and sorted(part["run_id"].unique()) == [1, 2]
     assert res.scan("brands").count_rows() == len(res.brands)
     assert isinstance(res.runs, pd.DataFrame) and "done" in repr(res)
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_only_the_parent_ends_its_workers_and_the_rerun_completes(tmp_path, same_results):
+    """kill -9 of the sweep's parent alone (not its process group): the workers end with it
+    instead of running on, orphaned, holding the folder's lock; the same command then takes
+    the lock over (saying so) and completes to the uninterrupted result (issue 28, row 1)."""
+    spec = {
+        "name": "orphans", "steps": 60, "replications": 4, "seed": 5,
+        "base": dict(TINY_BASE),
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.06, 0.1, 0.2, 0.3]}},
+        "outputs": {"timeseries": True},
+    }
+    n_runs = 20
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    out = tmp_path / "orphans"
+    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
+           "--executor", "processes", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(tables_on_disk(out, "summary")) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.005)
+        workers = _children(proc.pid)
+        assert workers, "no worker processes seen"
+        proc.kill()  # the parent only
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "workers outlived their parent"
+    finally:
+        for w in workers:
+            try:
+                os.kill(w, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert len(tables_on_disk(out, "summary")) < n_runs
+    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "taking over the lock" in rerun.stderr and f"pid {proc.pid}" in rerun.stderr
+    run_sweep(spec, tmp_path / "ref", executor="serial")
+    same_results(load_results(tmp_path / "ref"), load_results(out), tables=("runs", "timeseries"))
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "taking over" not in again.stderr  # a clean exit leaves no claim
