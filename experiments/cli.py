@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .options import Parser, add_executor_options, check_executor_options, check_out, parse_assignments
-from .sweeps.errors import EXIT_USAGE, UserError, guard  # noqa: F401 - EXIT_USAGE, UserError: API
+from .sweeps.errors import EXIT_USAGE, UserError, exit_command, guard  # noqa: F401 - EXIT_USAGE, UserError: API
 
 
 def summary_lines(summary: dict[str, float]) -> list[str]:
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return guard(args.func, args, "agency-sim")
+    return exit_command(guard(args.func, args, "agency-sim"), argv)
 
 
 if __name__ == "__main__":

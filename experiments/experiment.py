@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import report
 from .options import Parser, add_executor_options, check_executor_options, check_out, parse_assignments
-from .sweeps.errors import UserError, guard
+from .sweeps.errors import UserError, exit_command, guard
 
 # The smallest model that still has a market (brands compete, agencies switch): tiny sizes and tests.
 TINY_BASE = {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4}
@@ -206,7 +206,7 @@ class Experiment:
 
     def cli(self, argv: Sequence[str] | None = None) -> int:
         """:meth:`main` with user errors as one line on stderr and an exit code."""
-        return guard(self.main, argv, f"python -m experiments.{self.name}")
+        return exit_command(guard(self.main, argv, f"python -m experiments.{self.name}"), argv)
 
 
 def doc_question(doc: str) -> str:

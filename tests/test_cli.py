@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -197,3 +198,42 @@ def test_ctrl_c_during_a_sweep_says_how_to_resume_and_exits_130(tmp_path):
     lines = err.strip().splitlines()
     assert lines[-1] == "agency-sim: interrupted; rerun the same command to resume", err
     assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_a_process_sweep_exits_130_every_time(tmp_path):
+    """Ctrl-C at a random moment while a sweep with worker processes runs and writes: every
+    time the command ends with 130, without needing a second Ctrl-C (issue 28, row 2). (A
+    Ctrl-C in the first second, while the workers are being started, is not covered yet.)"""
+    import random
+    import signal
+    import time
+    from pathlib import Path
+
+    spec = _sweep_spec(tmp_path, steps=40, replications=300)
+    rng = random.Random(7)
+    codes = []
+    for attempt in range(12):
+        out = tmp_path / f"out{attempt}"
+        cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
+               "--executor", "processes", "--workers", "2"]
+        proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            deadline = time.monotonic() + 120
+            while not any((out / "summary").glob("*.parquet")):  # the workers are up: the sweep is going
+                assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 1.5))
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+            err = proc.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise AssertionError(f"attempt {attempt}: still running 30 s after Ctrl-C")
+        codes.append(proc.returncode)
+        assert proc.returncode == 130, (attempt, proc.returncode, err[-500:])
+        assert "agency-sim: interrupted; rerun the same command to resume" in err, err[-500:]
+    assert codes == [130] * 12
