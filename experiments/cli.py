@@ -34,8 +34,10 @@ def _cmd_run(args) -> int:
 
     overrides = parse_assignments(args.set)
     params = Params.preset(args.preset, **overrides) if args.preset else Params(**overrides)
-    if args.steps < 1:
-        raise UserError(f"--steps must be >= 1, got {args.steps}")
+    from model.simulate import MAX_STEPS
+
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise UserError(f"--steps must be in [1, {MAX_STEPS}] (weeks), got {args.steps}")
     if args.seed < 0:
         raise UserError(f"--seed must be >= 0, got {args.seed}")
     out = check_out(args.out)  # before simulating: a bad folder costs no run

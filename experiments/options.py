@@ -78,6 +78,8 @@ def check_executor_options(args: argparse.Namespace) -> None:
 def check_out(path: str | os.PathLike) -> Path:
     """``path`` as a folder this process can create or write into, or a :class:`UserError`
     naming it. Creates nothing: a later error leaves no empty folder behind."""
+    if not str(path).strip():
+        raise UserError("--out is empty: name the folder to write into")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a folder")

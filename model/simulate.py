@@ -15,6 +15,9 @@ from .records import (SHORT_TERM_WEEKS, SUMMARY_KEYS, brand_outcomes, summarise,
                       summarise_groups)
 
 
+MAX_STEPS = 10_400  # weeks a run may last (200 years): far beyond any contract question, far below a typo
+
+
 @dataclass
 class SimulationResult:
     """Tables and summary of one run.
@@ -59,8 +62,8 @@ def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: i
         params = Params.from_dict({**params, **overrides})
     else:
         raise ValueError(f"params must be Params, a dict, a preset name or None; got {type(params).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps = {steps!r} is invalid: allowed is an integer >= 1")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps = {steps!r} is invalid: allowed is an integer in [1, {MAX_STEPS}] (weeks)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed = {seed!r} is invalid: allowed is an integer >= 0")
     model = AgencyMarket(params, rng=int(seed))

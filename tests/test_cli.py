@@ -39,6 +39,7 @@ def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):
     (["run", "--set", "commission_rate"], "name=value"),
     (["run", "--steps", "0"], "--steps"),
     (["run", "--set", "commission_rate=0.1", "--set", "commission_rate=0.2"], "--set commission_rate is given twice"),
+    (["run", "--steps", "99999999999"], "--steps must be in [1, 10400]"),
 ])
 def test_cli_errors_are_one_line_with_exit_code_2(argv, fragment, capsys, tmp_path):
     code = main([*argv, "--out", str(tmp_path / "x")])
@@ -110,9 +111,10 @@ def test_bad_out_is_refused_before_any_simulation(command, case, tmp_path, capsy
 
     import model
 
+    if case == "a read-only folder" and os.geteuid() == 0:  # root would write anyway: ask as another user
+        _bad_out_as_unprivileged_user(command)
+        return
     if case == "a read-only folder":
-        if os.geteuid() == 0:
-            pytest.skip("root may write into a read-only folder")
         ro = tmp_path / "ro"
         ro.mkdir()
         ro.chmod(0o500)
@@ -237,3 +239,49 @@ def test_ctrl_c_at_any_moment_of_a_process_sweep_exits_130_every_time(tmp_path):
         assert proc.returncode == 130, (attempt, proc.returncode, err[-500:])
         assert "agency-sim: interrupted; rerun the same command to resume" in err, err[-500:]
     assert codes == [130] * 12
+
+
+def test_an_empty_out_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--steps", "2", "--out", ""]) == 2
+    assert "--out is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current folder
+
+
+def test_workers_are_capped_at_the_runs_to_do(tmp_path, monkeypatch):
+    from experiments.sweeps import executors, run_sweep
+
+    seen = []
+    real = executors._process_pool
+    monkeypatch.setattr(executors, "_process_pool", lambda n: seen.append(n) or real(n))
+    spec = {"name": "few", "steps": 3, "replications": 2, "seed": 1, "base": dict(TINY_BASE),
+            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1]}}}
+    run_sweep(spec, tmp_path / "o", executor="processes", workers=200)
+    assert seen == [4]
+
+
+def _bad_out_as_unprivileged_user(command: str) -> None:
+    """The read-only-folder case run as uid 65534 in a fresh process (root bypasses the mode)."""
+    import shutil
+    from pathlib import Path
+
+    from conftest import shared_tmp_dir, unprivileged_python
+
+    cmd, env = unprivileged_python()
+    shared = Path(shared_tmp_dir())
+    try:
+        ro = shared / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)  # owned by root: nobody may not write
+        spec = _sweep_spec(shared)
+        spec.chmod(0o644)
+        argv = ["run", *SMALL] if command == "run" else ["sweep", str(spec)]
+        proc = subprocess.run([*cmd, "-m", "experiments.cli", *argv, "--out", str(ro / "out")],
+                              cwd=Path(__file__).resolve().parent.parent, env=env, user=65534, group=65534,
+                              extra_groups=[], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("agency-sim: error: --out") and "not writable" in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert list(ro.iterdir()) == []
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

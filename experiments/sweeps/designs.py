@@ -46,9 +46,11 @@ def check_keys(where: str, table: Mapping[str, Any], allowed) -> None:
             raise unknown_key(f"{where}.{name}" if where else name, name, allowed)
 
 
-def check_int(key: str, value: Any, low: int, hint: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise bad_key(key, value, f"an integer >= {low}{hint}")
+def check_int(key: str, value: Any, low: int, hint: str = "", high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
+            or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise bad_key(key, value, f"{allowed}{hint}")
     return int(value)
 
 

@@ -64,6 +64,9 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: 
         store.remove_temp_files(out)
         done = store.done_runs(out)
         todo = [r for r in spec.runs() if r.run_id not in done]
+        if done:  # resuming (or rerunning a finished sweep): say what is reused
+            print(f"{len(done)} of {spec.n_runs} runs were already done in {str(out)!r}; "
+                  + (f"running the other {len(todo)}" if todo else "nothing to run"), file=sys.stderr, flush=True)
         session = _session_info(executor, workers, scheduler)
         manifest["sessions"].append(session)
         failed_before = store.failed_runs(out)
@@ -73,6 +76,9 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: 
         failed_now: list[int] = []
         try:
             if todo:
+                if isinstance(executor, str) and executor == "processes" and isinstance(workers, int) \
+                        and not isinstance(workers, bool) and workers > len(todo):
+                    workers = len(todo)  # no process without a run to do
                 with open_backend(executor, workers, scheduler) as backend:
                     session["executor"] = backend.label
                     failed_now = _execute(spec, out, todo, backend, manifest, status, progress,

@@ -167,13 +167,17 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SpecError(f"sweep spec {str(path)!r} is not a file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some editors write, is fine)
     except UnicodeDecodeError as exc:
         raise SpecError(f"sweep spec {str(path)!r} is not a text file (not UTF-8 at byte {exc.start}): "
                         "a spec is TOML or JSON") from None
     except OSError as exc:
         raise SpecError(f"sweep spec {str(path)!r} cannot be read: {exc.strerror}") from None
     suffix = path.suffix.lower()
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise SpecError(f"sweep spec {str(path)!r} nests tables or lists {depth} deep; a spec needs at most "
+                        f"{MAX_NESTING} levels")
     try:
         if suffix == ".toml":
             return tomllib.loads(text)
@@ -187,6 +191,22 @@ def _read_file(path: Path) -> dict[str, Any]:
     raise SpecError(f"sweep spec {str(path)!r}: expected a .toml or .json file")
 
 
+MAX_NESTING = 20  # levels of brackets a spec may nest (a spec needs four; the parsers recurse)
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of brackets and braces in ``text`` (strings included: an upper
+    bound, enough to refuse a file that would make the parsers recurse thousands deep)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def _validate(d: Mapping[str, Any]) -> SweepSpec:
     check_keys("", d, TOP_KEYS)
     name = d.get("name", "sweep")
@@ -195,7 +215,9 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
     description = d.get("description", "")
     if not isinstance(description, str):
         raise bad_key("description", description, "a string")
-    steps = check_int("steps", d.get("steps", 260), 1, " (weeks per run)")
+    from model.simulate import MAX_STEPS
+
+    steps = check_int("steps", d.get("steps", 260), 1, " (weeks per run)", high=MAX_STEPS)
     replications = check_int("replications", d.get("replications", 1), 1)
     seed = check_int("seed", d.get("seed", 0), 0)
     crn = check_bool("common_random_numbers", d.get("common_random_numbers", False))

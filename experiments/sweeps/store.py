@@ -68,6 +68,17 @@ def _run_id(name: str) -> int | None:
 
 
 # --- atomic writes ------------------------------------------------------------------------
+def _file_mode() -> int:
+    """0666 less the process's umask (as open() would make a file): mkstemp's own 0600 made
+    a sweep's files unreadable to the colleagues who share its folder."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either absent, old, or complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +87,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if hasattr(os, "fchmod"):  # (not on Windows)
+                os.fchmod(fh.fileno(), FILE_MODE)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

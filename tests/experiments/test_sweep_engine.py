@@ -447,3 +447,25 @@ def test_killing_only_the_parent_ends_its_workers_and_the_rerun_completes(tmp_pa
     same_results(load_results(tmp_path / "ref"), load_results(out), tables=("runs", "timeseries"))
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "taking over" not in again.stderr  # a clean exit leaves no claim
+
+
+def test_sweep_files_are_readable_by_others_as_the_umask_allows(tmp_path, grid_spec):
+    old = os.umask(0o022)
+    try:
+        from experiments.sweeps import store
+
+        mode = store._file_mode()
+        run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    finally:
+        os.umask(old)
+    assert mode == 0o644
+    files = [p for p in (tmp_path / "o").rglob("*") if p.is_file() and p.name != ".lock"]
+    assert files and all(p.stat().st_mode & 0o777 == store.FILE_MODE for p in files)
+
+
+def test_rerunning_a_sweep_says_what_it_reuses(tmp_path, grid_spec, capsys):
+    run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    assert "already done" not in capsys.readouterr().err
+    run_sweep(grid_spec, tmp_path / "o", executor="serial")
+    err = capsys.readouterr().err
+    assert f"8 of 8 runs were already done in {str(tmp_path / 'o')!r}; nothing to run" in err

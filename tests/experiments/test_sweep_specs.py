@@ -277,3 +277,24 @@ def test_every_point_of_a_finite_design_is_checked_when_the_spec_loads():
             "design": {"kind": "grid", "factors": {"n_agencies": [6, 4]}}}
     with pytest.raises(ValueError, match=r"design point \{'n_agencies': 4\}.*names 6 policies"):
         load_spec(spec)
+
+
+def test_a_spec_with_a_byte_order_mark_loads(tmp_path):
+    from experiments import load_spec
+
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff".encode() + b'name = "bom"\nsteps = 5\n[design]\nkind = "grid"\n'
+                     b'[design.factors]\ncommission_rate = [0.05, 0.1]\n')
+    assert load_spec(path).name == "bom"
+
+
+@pytest.mark.parametrize("suffix, text", [(".json", "[" * 5000 + "]" * 5000),
+                                          (".toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")])
+def test_a_deeply_nested_spec_is_refused_in_one_line(tmp_path, suffix, text):
+    from experiments import load_spec
+    from experiments.sweeps.errors import SpecError
+
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(text)
+    with pytest.raises(SpecError, match="nests tables or lists 5000 deep"):
+        load_spec(path)
