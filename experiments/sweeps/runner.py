@@ -62,6 +62,9 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: 
     with store.FolderLock(out):
         manifest = _open_folder(spec, out, resume)
         store.remove_temp_files(out)
+        for run_id, problem in store.damaged_runs(out).items():  # resume verifies what each run wrote
+            print(f"run {run_id}: {problem}; running it again", file=sys.stderr, flush=True)
+            store.forget_run(out, run_id)
         done = store.done_runs(out)
         todo = [r for r in spec.runs() if r.run_id not in done]
         if done:  # resuming (or rerunning a finished sweep): say what is reused
@@ -256,6 +259,7 @@ def _write_run(out: Path, plan: RunPlan, files: dict[str, bytes]) -> None:
     for table, data in files.items():
         if table != store.SUMMARY:
             store.atomic_write(store.run_file(out, table, plan.run_id), data)
+    store.atomic_write_json(store.receipt_file(out, plan.run_id), store.receipt(files))
     store.atomic_write(store.run_file(out, store.SUMMARY, plan.run_id), files[store.SUMMARY])
     stale = store.failed_file(out, plan.run_id)
     if stale.exists():

@@ -9,6 +9,8 @@ Layout of ``OUT/``::
     timeseries/run-000012.parquet  weekly model reporters with run_id, seed, varied parameters
     brands/, agencies/         per-week tables, if the spec keeps them
     brand_outcomes/            one row per run and brand (its outcomes over the run), if kept
+    receipts/run-000012.json   what the run wrote: each table file's size and SHA-256 (resume and
+                               load_results check them)
     failed/run-000007.json     error and traceback of a run that raised
     .lock                      held (flock) while a sweep writes here
 
@@ -35,6 +37,7 @@ import pandas as pd
 MANIFEST = "manifest.json"
 FORMAT = "agency-sim-sweep/1"
 SUMMARY = "summary"
+RECEIPTS = "receipts"  # receipts/run-000012.json: each table file's size and SHA-256, written before the summary
 TABLES = (SUMMARY, "timeseries", "brands", "agencies", "brand_outcomes")
 FAILED = "failed"
 LOCK = ".lock"
@@ -118,7 +121,7 @@ def _json_default(x):
 def remove_temp_files(out: Path) -> int:
     """Delete temporary files left by a killed session; returns how many."""
     n = 0
-    for folder in [out, *(out / t for t in (*TABLES, FAILED))]:
+    for folder in [out, *(out / t for t in (*TABLES, FAILED, RECEIPTS))]:
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):
@@ -138,6 +141,72 @@ def run_ids(out: Path, folder: str) -> set[int]:
 
 def done_runs(out: Path) -> set[int]:
     return run_ids(out, SUMMARY)
+
+
+def receipt_file(out: Path, run_id: int) -> Path:
+    return Path(out) / RECEIPTS / f"{run_name(run_id)}.json"
+
+
+def receipt(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
+    """What a run writes, table by table: the file's size and SHA-256."""
+    import hashlib
+
+    return {t: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()} for t, b in files.items()}
+
+
+def check_run(out: Path, run_id: int) -> str:
+    """What is wrong with a done run's files against its receipt ("" if nothing): a table
+    missing, empty, truncated or changed. A run without a receipt (a folder written before
+    receipts) is checked for a readable summary only."""
+    import hashlib
+
+    path = receipt_file(out, run_id)
+    if not path.exists():
+        try:
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(run_file(out, SUMMARY, run_id))
+        except Exception:  # noqa: BLE001 - any unreadable summary
+            return "its summary file cannot be read"
+        return ""
+    try:
+        expected = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "its receipt cannot be read"
+    for table, want in expected.items():
+        f = run_file(out, table, run_id)
+        if not f.exists():
+            return f"its {table} table is missing"
+        size = f.stat().st_size
+        if size == 0:
+            return f"its {table} table is empty"
+        if size != want["bytes"]:
+            return f"its {table} table is {'truncated' if size < want['bytes'] else 'longer than written'}"
+        if hashlib.sha256(f.read_bytes()).hexdigest() != want["sha256"]:
+            return f"its {table} table was changed (checksum)"
+    return ""
+
+
+def damaged_runs(out: Path, ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Done runs whose files do not match what they wrote: run id -> what is wrong."""
+    ids = done_runs(out) if ids is None else ids
+    found = {}
+    for i in sorted(ids):
+        problem = check_run(out, i)
+        if problem:
+            found[i] = problem
+    return found
+
+
+def forget_run(out: Path, run_id: int) -> None:
+    """Remove every file of a run (summary first: from then on it is not done)."""
+    for table in (SUMMARY, *TABLES[1:]):
+        f = run_file(out, table, run_id)
+        if f.exists():
+            f.unlink()
+    r = receipt_file(out, run_id)
+    if r.exists():
+        r.unlink()
 
 
 def failed_runs(out: Path) -> set[int]:
@@ -229,6 +298,12 @@ class Results:
     def __init__(self, out: str | os.PathLike):
         self.out = Path(out)
         self.manifest = read_manifest(self.out)
+        damaged = damaged_runs(self.out)
+        if damaged:
+            shown = "; ".join(f"run {i}: {why}" for i, why in list(damaged.items())[:5])
+            more = f" (and {len(damaged) - 5} more)" if len(damaged) > 5 else ""
+            raise ValueError(f"{str(self.out)!r} holds {len(damaged)} damaged run(s): {shown}{more}; rerun the "
+                             "sweep's command to run them again")
 
     def __repr__(self) -> str:
         counts = self.runs["status"].value_counts().to_dict()

@@ -469,3 +469,38 @@ def test_rerunning_a_sweep_says_what_it_reuses(tmp_path, grid_spec, capsys):
     run_sweep(grid_spec, tmp_path / "o", executor="serial")
     err = capsys.readouterr().err
     assert f"8 of 8 runs were already done in {str(tmp_path / 'o')!r}; nothing to run" in err
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("delete", "its timeseries table is missing"),
+    ("empty", "its timeseries table is empty"),
+    ("truncate", "its timeseries table is truncated"),
+    ("garble", "its timeseries table was changed (checksum)"),
+    ("summary", "its summary table is truncated"),
+])
+def test_a_damaged_run_is_refused_by_load_results_and_run_again_on_resume(tmp_path, grid_spec, capsys,
+                                                                         same_results, damage, words):
+    """What a finished run wrote is checked against its receipt (issue 28, row 4)."""
+    from experiments.sweeps import store
+
+    run_sweep(grid_spec, tmp_path / "ref", executor="serial")
+    out = tmp_path / "o"
+    run_sweep(grid_spec, out, executor="serial")
+    table = "summary" if damage == "summary" else "timeseries"
+    f = store.run_file(out, table, 3)
+    data = f.read_bytes()
+    if damage == "delete":
+        f.unlink()
+    elif damage == "empty":
+        f.write_bytes(b"")
+    elif damage in ("truncate", "summary"):
+        f.write_bytes(data[: len(data) // 2])
+    else:
+        f.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    with pytest.raises(ValueError, match=r"1 damaged run\(s\): run 3: " + words.replace("(", r"\(").replace(")", r"\)")):
+        load_results(out)
+    capsys.readouterr()
+    run_sweep(grid_spec, out, executor="serial")
+    err = capsys.readouterr().err
+    assert f"run 3: {words}; running it again" in err and "7 of 8 runs were already done" in err
+    same_results(load_results(tmp_path / "ref"), load_results(out))
