@@ -226,7 +226,7 @@ def plot_contracts_vs_agencies(table: pd.DataFrame, ctx: RunContext, note: str) 
     t = table.set_index("region")
     metrics = (("promo_strategy_share_end", "brands on a promotion-heavy strategy,\nlast 26 weeks (%)", 100.0),
                ("mean_deal_proneness_end", "mean consumer deal-proneness,\nlast 26 weeks (0–1)", 1.0),
-               ("brand_value_change", "brand value change over five years (%)", 100.0))
+               ("brand_value_change", "brand value change, last year vs week 0 (%)", 100.0))
     mixes = ((0.85, "85% of agencies founded sales-driven", report.PALETTE[1], "//"),
              (0.15, "15% of agencies founded sales-driven", report.PALETTE[0], ""))
     x = np.arange(2)

@@ -101,7 +101,7 @@ def plot_tradeoff(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     ax_gmv.axvline(REFERENCE * 100, color="grey", lw=0.8, ls=":")
     ax_bv.axvline(REFERENCE * 100, color="grey", lw=0.8, ls=":")
     ax.set_xlabel(f"short-term GMV, first 26 weeks, all brands (% change from {report.pct(REFERENCE)})")
-    ax.set_ylabel(f"brand value change over five years\n(points, against {report.pct(REFERENCE)})")
+    ax.set_ylabel(f"brand value change, last year vs week 0\n(points, against {report.pct(REFERENCE)})")
     ax.set_title("The trade-off: one point per commission rate (0-40% in steps of 5%), paired", fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0))

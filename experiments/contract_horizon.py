@@ -89,7 +89,7 @@ def _heatmap(ax, fig, table: pd.DataFrame, outcome: str, cmap: str, centre: floa
 def plot_heatmaps(table: pd.DataFrame, size_name: str, plt):
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
     _heatmap(axes[0], fig, table, "brand_value_change", "PuOr", 0.0,
-             "Brand value change over five years (%)")
+             "Brand value change, last year vs week 0 (%)")
     _heatmap(axes[1], fig, table, "final_promo_strategy_share", "cividis", None,
              "Brands on a promotion-heavy strategy at the end (%)")
     fig.suptitle("Do longer contracts protect brand value against a high commission?\n"

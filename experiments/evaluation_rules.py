@@ -46,7 +46,7 @@ OUTCOMES = ["brand_value_change", "final_brand_value", "short_term_gmv", "brand_
             "agency_profit_total", "final_promo_strategy_share", "contract_switches_total"]
 # (outcome, axis label, paired against GMV-only?): levels where they differ visibly between
 # rules; paired differences where the levels are all alike and only the gap says anything
-SHOWN = [("brand_value_change", "brand value change\nover five years (%)", False),
+SHOWN = [("brand_value_change", "brand value change,\nlast year vs week 0 (%)", False),
          ("short_term_gmv", "GMV in weeks 0-25 minus GMV-only\n(million RMB, paired)", True),
          ("brand_profit_total", "five-year brand profit minus\nGMV-only (million RMB, paired)", True)]
 SIZES = headline_sizes(full=48, quick=6, quick_base={"n_consumers": 2000})
