@@ -61,7 +61,7 @@ SIZES = {
                  extra={"saturation": 96, "ks": list(range(13)), "seeds": 2, "switch": SWITCH}),
     # the main job: sized so that what holds at full size excludes zero here too, in about a minute
     "quick": Size("quick", replications=160, steps=260, base={"n_consumers": 1500},
-                  extra={"saturation": 48, "ks": [0, 1, 11, 12], "seeds": 1, "switch": SWITCH,
+                  extra={"saturation": 64, "ks": [0, 1, 11, 12], "seeds": 1, "switch": SWITCH,
                          "arms": ("low", "high")}),
     "tiny": Size("tiny", replications=3, steps=30, base=TINY_BASE,
                  extra={"saturation": 2, "ks": [0, 1, 2, 4], "seeds": 2, "switch": 12}),
