@@ -130,7 +130,9 @@ def measure_reliability(p: Params, noise: float | None = None) -> float:
         return 1.0
     noise = p.brand_measure_noise if noise is None else noise
     prior, noise = p.brand_change_prior_sd ** 2, noise ** 2
-    return prior / (prior + 2 * noise)  # prior > 0: the parameter is bounded away from 0
+    if prior == 0:  # a prior sd so small its square underflows: any noise swamps it, none leaves it whole
+        return 1.0 if noise == 0 else 0.0
+    return prior / (prior + 2 * noise)
 
 
 class ContractMarket:

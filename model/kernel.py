@@ -47,6 +47,10 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 # about 3% of a 2,000-consumer week.
 FAST = {"nnan", "ninf", "nsz", "contract"}
 BLOCK = 2048  # consumers per block: the unit of parallel work and of partial sums
+# the largest utility a brand may have before exp (model.market.UTILITY_CAP; float32 exp
+# overflows at 88.7): reached only at extreme parameters, where it keeps attractions finite
+UTILITY_CAP = np.float32(80.0)
+ATTRACTION_CAP = np.float32(np.exp(80.0))  # the same bound on an attraction computed in two factors
 
 # slots of the per-block scalar sums returned by shop_kernel
 S_CONSUMPTION, S_TRIPS, S_SURPLUS, S_DEAL = 0, 1, 2, 3
@@ -173,7 +177,7 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
             g = lr[k] - lp
             v = bj - beta[k] * lp + d_old[k] * sal + (hb[k] if li[k] == j else zero) \
                 + ref_gain * (g if g > zero else loss_aversion * g)
-            att[k] = con[k] * exp32(v)
+            att[k] = con[k] * exp32(min(v, UTILITY_CAP))
     total = np.zeros(m, np.float32)
     for j in range(J):
         att = attraction[j]
@@ -385,7 +389,7 @@ def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awarenes
         actual[b, j] = _total(sold)
         # the generic stand-in in the brand's place: its attraction and the total it makes
         for k in range(m):
-            ag[k] = gj * exp32(-beta[k] * lp)
+            ag[k] = min(gj * exp32(min(-beta[k] * lp, UTILITY_CAP)), ATTRACTION_CAP)
         for k in range(m):
             tg[k] = total[k] - att[k] + ag[k]
         for k in range(m):

@@ -68,7 +68,8 @@ class Ledger:
         amounts = np.concatenate([r[2] for r in rows])
         if not np.isfinite(amounts).all():  # name the first bad kind; nothing is booked
             bad = next(r for r in rows if not np.isfinite(r[2]).all())
-            raise ValueError(f"non-finite transfer {bad[3]!r}: {bad[2]}")
+            raise RuntimeError(f"non-finite transfer {bad[3]!r}: {bad[2]} (an internal failure of the model, "
+                               "not a bad input: please report it with the parameters and seed)")
         n = len(self._balances)
         change = np.bincount(np.concatenate([r[1] for r in rows]), weights=amounts, minlength=n)
         change -= np.bincount(np.concatenate([r[0] for r in rows]), weights=amounts, minlength=n)

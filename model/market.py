@@ -68,6 +68,11 @@ class WeekSales:
 
 
 KERNELS = ("numpy", "numba")
+# The largest utility a brand may have before exp: float32 exp overflows at 88.7, and with
+# extreme (allowed) parameters, e.g. price_sensitivity_spread 2 (some consumers 400 times as
+# price-sensitive as the mean), a cheap brand's utility passed it and attractions became inf,
+# shares NaN. Normal runs never come near it, so their numbers are unchanged.
+UTILITY_CAP = np.float32(80.0)
 
 
 _FALLBACK_NOTED = False  # the fallback notice is printed once per process
@@ -211,7 +216,7 @@ class Market:
         beta = self.price_sensitivity()
         v = self._utility(offer, log_price, offer.discount, offer.visibility, beta)
         consider = self._consideration(offer.visibility)
-        attraction = consider * np.exp(v)
+        attraction = consider * np.exp(np.minimum(v, UTILITY_CAP))
         total = attraction.sum(axis=1, dtype=np.float64).astype(F)
         inclusive = np.log(np.maximum(total, F(1e-30)))
         trip = self._incidence(inclusive, offer.festival, self.inventory / self.rate)
@@ -293,7 +298,7 @@ class Market:
                       discount=np.zeros(J), quality=quality, visibility=organic_visibility,
                       organic_visibility=organic_visibility, reach=np.zeros(J))
         v = self._utility(offer, log_price, offer.discount, organic_visibility, beta)
-        attraction = self._consideration(organic_visibility) * np.exp(v)
+        attraction = self._consideration(organic_visibility) * np.exp(np.minimum(v, UTILITY_CAP))
         total = attraction.sum(axis=1, dtype=np.float64).astype(F)[:, None]
         one_week = np.ones(self.n, dtype=F)
         qty = PACK_WEEKS * self.rate
@@ -307,7 +312,7 @@ class Market:
         # the generic stand-in for each brand: no loyalty, neutral reference price
         v_gen = (generic_quality + p.visibility_utility * baseline_visibility).astype(F)[None, :] \
             - beta[:, None] * log_price.astype(F)[None, :]
-        attr_gen = F(baseline_visibility) * np.exp(v_gen)
+        attr_gen = F(baseline_visibility) * np.exp(np.minimum(v_gen, UTILITY_CAP))
         total_gen = total - attraction + attr_gen
         generic = revenue(attr_gen, total_gen)
         return (actual - generic) * regular_price * self.scale

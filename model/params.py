@@ -149,7 +149,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("n_consumers", 10_000, "consumers", "simulated consumers (NumPy arrays, not agents)", 1, 20_000_000, group="sizes"),
     _p("n_brands", 12, "brands", "brands selling in the category (Mesa agents)", 1, 200, group="sizes"),
     _p("n_agencies", 6, "agencies", "operations agencies (TP) competing for brands (Mesa agents)", 1, 200, group="sizes"),
-    _p("market_shoppers", 200_000.0, "shoppers", "real shoppers in the category; each simulated consumer stands for market_shoppers / n_consumers of them, so n_consumers sets resolution, not market size", 0, 1e10, low_open=True, group="sizes"),
+    _p("market_shoppers", 200_000.0, "shoppers", "real shoppers in the category; each simulated consumer stands for market_shoppers / n_consumers of them, so n_consumers sets resolution, not market size", 1, 1e10, group="sizes"),
     _p("market_kernel", "numba", "", "implementation of the consumer market: 'numba' (the default: a fused, compiled kernel, several times faster; first use compiles, then loads from a cache; where numba cannot be imported the numpy path runs, with a one-line notice) or 'numpy' (whole-array expressions, the docked reference; same rules and draws, float rounding differs, so numbers differ slightly from the numba path's)", choices=("numpy", "numba"), group="sizes"),
     _p("burn_in_weeks", 26, "weeks", "weeks simulated before week 0 at regular prices, so pantries, habits and sales ranks start settled", 0, 520, group="sizes"),
     # --- contract ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("service_cost", 3.0, "RMB/unit", "operator's cost of customer service and order handling per unit sold, for an average service skill", 0, 1e4, group="agencies"),
     # --- platform ---------------------------------------------------------------------------
     _p("platform_take_rate", 0.05, "share of GMV", "platform commission on GMV (Tmall 2-5%)", 0, 1, high_open=True, group="platform"),
-    _p("cost_per_click", 2.0, "RMB/click", "price of one paid-traffic click (through train CPC)", 0, 1e4, low_open=True, group="platform"),
+    _p("cost_per_click", 2.0, "RMB/click", "price of one paid-traffic click (through train CPC; at least one fen)", 0.01, 1e4, group="platform"),
     _p("organic_visibility", 0.10, "probability", "weekly chance a shopper is shown a brand by organic search, for a brand with an average sales rank", 0, 1, group="platform"),
     _p("rank_feedback", 0.7, "exponent", "power of sales velocity in organic visibility ('sales is king')", 0, 5, group="platform"),
     _p("festival_demand", 0.6, "log-odds", "extra category purchase propensity in festival weeks (618, Double 11)", 0, 5, group="platform"),
@@ -206,7 +206,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("price_sensitivity_drift", 0.5, "", "price sensitivity multiplier per unit deal-proneness above its initial level", 0, 10, group="consumers"),
     _p("habit_bonus", 0.8, "utils", "utility bonus for the brand bought last", 0, 10, group="consumers"),
     _p("deal_habit_share", 0.3, "share", "share of the habit bonus that a purchase on a deep deal builds (negative purchase-event feedback of promotions; Gedenk & Neslin 1999)", 0, 1, group="consumers"),
-    _p("consumption_rate", 1.0, "units/week", "mean weekly consumption of a consumer", 0, 100, low_open=True, group="consumers"),
+    _p("consumption_rate", 1.0, "units/week", "mean weekly consumption of a consumer (at least 0.001: consumers hold their stocks in float32, where a rate much smaller rounds to 0)", 0.001, 100, group="consumers"),
     _p("consumption_flexibility", 0.25, "", "extra consumption per unit of pantry stock above one week's need (category expansion)", 0, 5, group="consumers"),
     _p("incidence_base", -0.8, "log-odds", "category purchase propensity at an empty pantry and no inclusive value", -20, 20, group="consumers"),
     _p("incidence_value", 0.35, "", "weight of the inclusive value (attractiveness of the offer) on purchase propensity", 0, 10, group="consumers"),
@@ -216,7 +216,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     _p("awareness_decay", 0.01, "per week", "weekly forgetting of a brand", 0, 1, group="consumers"),
     _p("visibility_utility", 1.0, "utils", "utility boost from being prominently shown by the platform", 0, 10, group="consumers"),
     # --- brands -----------------------------------------------------------------------------
-    _p("mean_price", 100.0, "RMB", "mean regular price of a unit", 0, 1e6, low_open=True, group="brands"),
+    _p("mean_price", 100.0, "RMB", "mean regular price of a unit (at least one fen)", 0.01, 1e6, group="brands"),
     _p("price_spread", 0.25, "log sd", "dispersion of regular prices across brands", 0, 2, group="brands"),
     _p("unit_cost_share", 0.35, "share of price", "unit cost as a share of regular price", 0, 1, high_open=True, group="brands"),
     _p("goodwill_retention", 0.90, "weekly", "Nerlove-Arrow weekly retention of goodwill (0.90: stock half-life about 6.6 weeks; sales-effect half-life about 9 weeks, P5)", 0, 1, high_open=True, group="brands"),
