@@ -43,7 +43,13 @@ from .designs import PRESET_FACTOR, Design, check_bool, check_int, check_keys, v
 from .errors import SpecError, bad_key
 
 TOP_KEYS = ("name", "description", "steps", "replications", "seed", "common_random_numbers",
-            "base", "design", "outputs")
+            "base", "design", "outputs", "max_runs")
+MAX_RUNS = 1_000_000  # runs a spec may plan unless it says more (max_runs): the plan is kept in the manifest
+# parameters whose allowed values depend on each other (Params' cross-checks): a grid's points
+# are checked over every combination of these, the other factors at their first value
+CROSS_CHECKED = {"preset", "agency_policy", "n_agencies", "focal_brands", "n_brands", "reward_scale",
+                 "choice_temperature", "focal_base_fee", "focal_commission_rate", "focal_brand_bonus_rate",
+                 "focal_contract_weeks", "focal_evaluation_brand_weight", "focal_brand_measure_noise"}
 OUTPUT_TABLES = ("timeseries", "brands", "agencies", "brand_outcomes")  # besides the summary, always kept
 OUTPUT_DEFAULTS = {"timeseries": True, "brands": False, "agencies": False, "brand_outcomes": False}
 
@@ -78,6 +84,7 @@ class SweepSpec:
     outputs: dict[str, bool] = field(default_factory=lambda: dict(OUTPUT_DEFAULTS))
     description: str = ""
     common_random_numbers: bool = False
+    max_runs: int = MAX_RUNS  # the plan's size the spec allows
 
     # --- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +93,8 @@ class SweepSpec:
                 "replications": self.replications, "seed": self.seed,
                 "common_random_numbers": self.common_random_numbers,
                 "base": dict(self.base), "design": self.design.to_dict(),
-                "outputs": dict(self.outputs)}
+                "outputs": dict(self.outputs),
+                **({"max_runs": self.max_runs} if self.max_runs != MAX_RUNS else {})}  # (hash as before)
 
     @cached_property
     def spec_hash(self) -> str:
@@ -226,17 +234,38 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
         raise SpecError("spec key 'design' is missing: a sweep needs a design "
                         "(kind = grid, lhs, sobol, morris or points)")
     design = Design.from_dict(d["design"])
+    max_runs = check_int("max_runs", d.get("max_runs", MAX_RUNS), 1)
+    n_runs = design.n_points() * replications
+    if n_runs > max_runs:
+        raise SpecError(f"the spec plans {n_runs:,} runs ({design.n_points():,} design points x {replications:,} "
+                        f"replications), more than max_runs = {max_runs:,}: shrink the design, or set "
+                        f"max_runs = {n_runs} at the top of the spec to plan it anyway")
     outputs = _validate_outputs(d.get("outputs", {}))
     spec = SweepSpec(name=name, steps=steps, replications=replications, seed=seed, base=base,
                      design=design, outputs=outputs, description=description,
-                     common_random_numbers=crn)
+                     common_random_numbers=crn, max_runs=max_runs)
     if design.kind in ("grid", "points"):  # finite designs: every point's parameters, checked now
-        for values in design.sample(seed):  # (cross-parameter checks, e.g. one policy per agency)
+        for values in _points_to_check(design, seed):  # (cross-parameter checks, e.g. one policy per agency)
             try:
                 spec.params(values)
             except ValueError as exc:
                 raise SpecError(f"spec design point {values}: {exc}") from None
     return spec
+
+
+def _points_to_check(design: Design, seed: int) -> Iterator[dict[str, Any]]:
+    """The points whose parameters together must be checked: a ``points`` design's, or a
+    grid's combinations of the cross-checked factors (each value on its own is checked when the
+    design is read), streamed, so a big grid is never built in memory to be checked."""
+    import itertools
+
+    if design.kind == "points":
+        yield from design.sample(seed)
+        return
+    first = {n: v[0] for n, v in design.factors.items()}
+    cross = [n for n in design.factors if n in CROSS_CHECKED]
+    for combo in itertools.product(*(design.factors[n] for n in cross)):
+        yield {**first, **dict(zip(cross, combo))}
 
 
 def _validate_base(base: Any) -> dict[str, Any]:

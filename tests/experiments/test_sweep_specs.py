@@ -298,3 +298,35 @@ def test_a_deeply_nested_spec_is_refused_in_one_line(tmp_path, suffix, text):
     path.write_text(text)
     with pytest.raises(SpecError, match="nests tables or lists 5000 deep"):
         load_spec(path)
+
+
+def test_a_plan_beyond_max_runs_is_refused_before_it_is_built(tmp_path):
+    """A billion replications, or a 1e8-point grid, is refused in one line naming the size and
+    the override, before any point is built; with the override the dry run streams (issue 28,
+    row 6)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from experiments import load_spec
+    from experiments.sweeps.errors import SpecError
+
+    huge = {"name": "huge", "steps": 5, "replications": 10 ** 9,
+            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1]}}}
+    with pytest.raises(SpecError, match=r"plans 2,000,000,000 runs .* set max_runs = 2000000000"):
+        load_spec(huge)
+    values = [round(0.001 * i, 4) for i in range(100)]
+    grid = {"name": "grid", "steps": 5, "max_runs": 10 ** 8,
+            "design": {"kind": "grid", "factors": {"commission_rate": values, "brand_bonus_rate": values,
+                                                   "evaluation_brand_weight": values,
+                                                   "contract_weeks": list(range(10, 110))}}}
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(grid))
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(path), "--out", str(tmp_path / "o"),
+                           "--dry-run"], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "100000000 points x 1 replications = 100000000 runs" in proc.stdout
+    assert load_spec(grid).to_dict()["max_runs"] == 10 ** 8
+    assert "max_runs" not in load_spec({**grid, "max_runs": 10 ** 6, "design": huge["design"],
+                                        "replications": 2}).to_dict()  # the default keeps the old hash
