@@ -72,6 +72,7 @@ class AgencyMarket(mesa.Model):
         if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
             raise ValueError(f"rng must be an integer seed >= 0 (or None for a fresh one), got {rng!r}")
         super().__init__(rng=int(rng))
+        check_memory(params)  # before anything big is allocated
         self.p = p = params
         self.seed = int(rng)
         self.week = 0
@@ -413,6 +414,52 @@ class AgencyMarket(mesa.Model):
         """The interventions that, so far, set nothing the agencies had not planned anyway
         (or whose window has not begun)."""
         return [iv for iv in self._interventions if iv["weeks_changed"] == 0]
+
+
+# Peak memory of a market, measured (bench: 100,000 to 2,000,000 consumers x 12 brands): about
+# 0.35 GB for the interpreter and libraries, and per consumer-brand pair 50 bytes on the NumPy
+# path (float32 state and the week's temporaries) or 13 on the compiled path. Agencies' experience
+# runs a second market of the same size before this one starts.
+MEMORY_BASE_BYTES = 0.35e9
+MEMORY_BYTES_PER_PAIR = {"numpy": 50.0, "numba": 13.0}
+MEMORY_CHECK_ENV = "AGENCY_SIM_MEMORY_CHECK"  # "off": build the market whatever the estimate
+
+
+def memory_estimate(p: Params) -> float:
+    """Bytes a run of these parameters needs at its peak (an estimate; see above)."""
+    pairs = float(p.n_consumers) * p.n_brands
+    markets = 2 if p.experience_weeks and set(p.agency_policies()) != {"fixed"} else 1
+    return MEMORY_BASE_BYTES + markets * pairs * MEMORY_BYTES_PER_PAIR[p.market_kernel]
+
+
+def available_memory() -> float | None:
+    """Bytes this machine can give a new process now (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(p: Params) -> None:
+    """Refuse, in one line, a market that would not fit in the memory the machine has now
+    (naming the estimate and the way past it), instead of swapping for minutes and failing."""
+    import os
+
+    if os.environ.get(MEMORY_CHECK_ENV, "").lower() == "off":
+        return
+    need, have = memory_estimate(p), available_memory()
+    if have is not None and need > have:
+        other = "numba" if p.market_kernel == "numpy" else None
+        hint = (f"use market_kernel='{other}' (about {memory_estimate(p.replace(market_kernel=other)) / 1e9:.1f} GB), "
+                if other else "")
+        raise ValueError(f"a market of {p.n_consumers:,} consumers x {p.n_brands} brands on the {p.market_kernel} "
+                         f"path needs about {need / 1e9:.1f} GB, more than the {have / 1e9:.1f} GB this machine has "
+                         f"available: {hint}use fewer consumers (n_consumers sets resolution, not market size), or "
+                         f"set {MEMORY_CHECK_ENV}=off to try anyway")
 
 
 def focal_brands(p: Params, rng: np.random.Generator) -> np.ndarray:

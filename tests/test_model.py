@@ -184,3 +184,26 @@ def test_who_runs_each_store_follows_every_change_of_hands():
         skills = m.skills()
         assert np.array_equal(np.column_stack([skills.ops_skill, skills.brand_skill, skills.service_skill]), caps)
     assert min(moves.values()) > 0, moves  # every kind of change happened
+
+
+def test_a_market_beyond_the_machines_memory_is_refused_in_one_line(monkeypatch):
+    """Sizes beyond memory are refused before anything is allocated, naming the estimate and
+    the override (issue 28, row 5); the override builds it anyway."""
+    import model.model as mm
+
+    p = Params(n_consumers=20_000_000, market_kernel="numpy")
+    assert mm.memory_estimate(p) > 12e9  # 2e7 x 12 pairs at 50 bytes
+    monkeypatch.setattr(mm, "available_memory", lambda: 8e9)
+    with pytest.raises(ValueError) as err:
+        AgencyMarket(p, rng=1)
+    msg = str(err.value)
+    assert "20,000,000 consumers x 12 brands" in msg and "8.0 GB" in msg and "AGENCY_SIM_MEMORY_CHECK=off" in msg
+    assert "market_kernel='numba' (about 3.5 GB)" in msg and "\n" not in msg
+    small = Params(n_consumers=50, n_brands=2, n_agencies=1, burn_in_weeks=1)
+    AgencyMarket(small, rng=1)  # fits
+    monkeypatch.setattr(mm, "available_memory", lambda: 1e6)
+    monkeypatch.setenv("AGENCY_SIM_MEMORY_CHECK", "off")
+    AgencyMarket(small, rng=1)  # the override
+    monkeypatch.delenv("AGENCY_SIM_MEMORY_CHECK")
+    with pytest.raises(ValueError, match="needs about"):
+        AgencyMarket(small, rng=1)
