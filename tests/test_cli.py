@@ -327,3 +327,53 @@ def shared_tmp_dir():
     path = tempfile.mkdtemp(prefix="agency-sim-shared-")
     os.chmod(path, 0o755)
     return path
+
+
+@pytest.mark.slow
+def test_a_folder_made_read_only_mid_sweep_is_one_line_and_the_rerun_resumes(tmp_path):
+    """The output folder turns read-only while a sweep writes (issue 28, row 7): one line, exit
+    1, nothing half-written; once writable again the same command completes to the
+    uninterrupted result. Run as uid 65534 (root would write anyway)."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    from experiments.sweeps import load_results, run_sweep
+
+    cmd, env = unprivileged_python()
+    shared = Path(shared_tmp_dir())
+    root = Path(__file__).resolve().parent.parent
+    try:
+        spec = {"name": "ro", "steps": 40, "replications": 40, "seed": 9, "base": dict(TINY_BASE),
+                "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}}}
+        spec_path = shared / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        spec_path.chmod(0o644)
+        out = shared / "out"
+        out.mkdir()
+        os.chown(out, 65534, 65534)
+        argv = [*cmd, "-m", "experiments.cli", "sweep", str(spec_path), "--out", str(out), "--executor", "serial"]
+        proc = subprocess.Popen(argv, cwd=root, env=env, user=65534, group=65534, extra_groups=[],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len(list((out / "summary").glob("*.parquet"))) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.01)
+        for folder in [out, *(p for p in out.iterdir() if p.is_dir())]:
+            folder.chmod(0o555)
+        err = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 1, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "cannot write or read" in lines[0] and "Permission denied" in lines[0], err
+        assert "Traceback" not in err
+        assert not [p for p in out.rglob("*.tmp")]  # nothing half-written
+        for folder in [out, *(p for p in out.iterdir() if p.is_dir())]:
+            folder.chmod(0o755)
+        rerun = subprocess.run(argv, cwd=root, env=env, user=65534, group=65534, extra_groups=[],
+                               capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        run_sweep(spec, tmp_path / "ref", executor="serial")
+        a, b = load_results(tmp_path / "ref").runs, load_results(out).runs
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

@@ -69,6 +69,11 @@ def guard(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | Non
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the file system refused (permissions, disk full, read-only): not a bug, not bad input
+        where = f" {exc.filename!s}" if getattr(exc, "filename", None) else ""
+        print(f"{prog}: cannot write or read{where}: {exc.strerror or exc}; finished runs are kept, so once "
+              "that is fixed the same command resumes", file=sys.stderr)
+        return 1
 
 
 def exit_command(code: int, argv) -> int:
