@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .options import Parser, add_executor_options, check_executor_options, check_out, parse_assignments
@@ -41,20 +43,64 @@ def _cmd_run(args) -> int:
     if args.seed < 0:
         raise UserError(f"--seed must be >= 0, got {args.seed}")
     out = check_out(args.out)  # before simulating: a bad folder costs no run
+    check_run_folder(out)
     result = simulate(params, steps=args.steps, seed=args.seed, progress=sys.stderr.isatty())
-    out.mkdir(parents=True, exist_ok=True)
-    result.timeseries.to_csv(out / "timeseries.csv", index=False)
-    result.brands.to_csv(out / "brands.csv", index=False)
-    result.agencies.to_csv(out / "agencies.csv", index=False)
-    (out / "summary.json").write_text(json.dumps(
-        {"seed": args.seed, "steps": args.steps, "preset": args.preset,
-         "params": params.to_dict(), "summary": result.summary}, indent=2))
-    result.plot(out / "gmv_brand_value.png")
+    with fresh_folder(out) as tmp:  # all files or none: never new ones beside stale ones
+        result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        result.brands.to_csv(tmp / "brands.csv", index=False)
+        result.agencies.to_csv(tmp / "agencies.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(
+            {"seed": args.seed, "steps": args.steps, "preset": args.preset,
+             "params": params.to_dict(), "summary": result.summary}, indent=2))
+        result.plot(tmp / "gmv_brand_value.png")
     for line in summary_lines(result.summary):
         print(line)
     print(f"wrote {out / 'timeseries.csv'}, {out / 'brands.csv'}, {out / 'agencies.csv'}, "
           f"{out / 'summary.json'}, {out / 'gmv_brand_value.png'}")
     return 0
+
+
+RUN_FILES = {"timeseries.csv", "brands.csv", "agencies.csv", "summary.json", "gmv_brand_value.png"}
+
+
+def check_run_folder(out: Path) -> None:
+    """``run`` replaces an earlier run's folder, but never one that holds anything else (a
+    sweep, someone's notes): say so before simulating."""
+    if out.is_dir():
+        other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
+        if other:
+            what = "a sweep" if "manifest.json" in other else f"files not written by `agency-sim run` ({other[0]}, ...)"
+            raise UserError(f"--out {str(out)!r} holds {what}: choose an empty or new folder (run replaces only "
+                            "an earlier run's folder)")
+
+
+@contextmanager
+def fresh_folder(out: Path):
+    """A temporary folder beside ``out`` to write into; on success it replaces ``out`` whole
+    (an earlier run's folder is removed only once the new one is complete)."""
+    import shutil
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+        tmp.chmod(0o777 & ~_umask())
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _cmd_presets(args) -> int:

@@ -377,3 +377,29 @@ def test_a_folder_made_read_only_mid_sweep_is_one_line_and_the_rerun_resumes(tmp
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_run_replaces_an_earlier_run_whole_and_refuses_other_folders(tmp_path, capsys):
+    """`run` writes into a temporary folder and renames it in place (issue 28, rows 9 and 13):
+    an earlier run's folder, even with a read-only file in it, is replaced whole, never mixed;
+    a folder holding anything else is refused before simulating."""
+    out = tmp_path / "r"
+    assert main(["run", *SMALL, "--steps", "3", "--seed", "1", "--out", str(out)]) == 0
+    (out / "summary.json").chmod(0o444)
+    first = json.loads((out / "summary.json").read_text())
+    assert main(["run", *SMALL, "--steps", "4", "--seed", "2", "--out", str(out)]) == 0
+    second = json.loads((out / "summary.json").read_text())
+    assert (first["steps"], second["steps"]) == (3, 4)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["timeseries.csv", "brands.csv", "agencies.csv", "summary.json", "gmv_brand_value.png"])
+    assert len(pd.read_csv(out / "timeseries.csv")) == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+    capsys.readouterr()
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", *SMALL, "--steps", "3", "--out", str(out)]) == 2
+    assert "holds files not written by `agency-sim run` (notes.txt" in capsys.readouterr().err
+    sweep = tmp_path / "s"
+    assert main(["sweep", str(_sweep_spec(tmp_path)), "--out", str(sweep), "--executor", "serial"]) == 0
+    capsys.readouterr()
+    assert main(["run", *SMALL, "--steps", "3", "--out", str(sweep)]) == 2
+    assert "holds a sweep" in capsys.readouterr().err
