@@ -3,9 +3,11 @@
 
     python3 tasks.py run     # the main job: the focal-contract experiment, quick size, with figures
     python3 tasks.py test    # the whole test suite
+    python3 tasks.py lab     # JupyterLab on the notebooks (installs the `notebooks` extra)
 
 Each creates a virtual environment in .venv (once) and installs what it needs into it: the
-package for ``run``, the package with its ``dev`` extra for ``test``. Extra arguments are
+package for ``run``, the package with its ``dev`` extra for ``test``, with its ``notebooks`` extra
+(JupyterLab) for ``lab``. Extra arguments are
 passed on (``python3 tasks.py test -k dynamics``, ``python3 tasks.py run --out out/x``).
 Standard library only.
 """
@@ -94,8 +96,15 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(PY), "-m", "pytest", *workers, "-q", *args], cwd=ROOT)
 
 
+def lab(args: list[str]) -> int:
+    """JupyterLab on notebooks/ (extra arguments go to ``jupyter lab``, e.g. --no-browser)."""
+    ensure_installed("notebooks")
+    say("opening the notebooks in JupyterLab (Ctrl-C here to stop it)")
+    return subprocess.call([str(PY), "-m", "jupyterlab", *args, str(ROOT / "notebooks")], cwd=ROOT)
+
+
 def main() -> int:
-    commands = {"run": run, "test": test}
+    commands = {"run": run, "test": test, "lab": lab}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

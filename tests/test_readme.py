@@ -28,3 +28,25 @@ def test_the_quick_start_runs_and_its_virtual_experiment_moves_brand_zero(tmp_pa
     assert (tmp_path / "run.png").stat().st_size > 0
     mixed = ns["mixed"].agencies
     assert list(mixed.groupby("agency")["policy"].first()) == ["learning"] + ["fixed"] * 5
+
+
+def test_tasks_lab_installs_the_notebooks_extra_and_opens_jupyterlab_on_the_notebooks(monkeypatch):
+    """`python3 tasks.py lab` (the README's way to open the notebooks): the `notebooks` extra
+    brings JupyterLab, and the command opens it on notebooks/ with the arguments given."""
+    import importlib.util
+    import tomllib
+
+    root = README.parent
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(d.startswith("jupyterlab") for d in extras["notebooks"])
+    spec = importlib.util.spec_from_file_location("tasks_module", root / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    installed, called = [], []
+    monkeypatch.setattr(tasks, "ensure_installed", installed.append)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, cwd: called.append(cmd) or 0)
+    monkeypatch.setattr(tasks.sys, "argv", ["tasks.py", "lab", "--no-browser"])
+    assert tasks.main() == 0
+    assert installed == ["notebooks"]
+    assert called[0][1:] == ["-m", "jupyterlab", "--no-browser", str(root / "notebooks")]
+    assert "python3 tasks.py lab" in README.read_text(encoding="utf-8")
