@@ -82,6 +82,7 @@ PANELS = (
 STAT_COLUMNS = ("gmv", "brand_value_index", "promo_strategy_share", "mean_deal_proneness",
                 "contract_switches")
 TITLE = "Agency incentive dynamics: TP contracts on Tmall"
+PAGE_TITLE = "agency-sim: TP contracts on Tmall"
 INTRO = ("Brands hire an operations agency (a Tmall Partner, TP) to run their Tmall store and pay it a base "
          "fee plus a <b>commission on GMV</b>. Each agency chooses promotion-heavy or brand-building "
          "tactics for each client. Set a contract on the left, <b>predict</b> what the four charts "
@@ -425,6 +426,30 @@ class Run:
         self.start = week_zero(self.model)
 
 
+def checked(control: dict[str, Any], value: Any) -> Any:
+    """A control's new value as the control's kind, within its range, or ``ValueError`` naming
+    the control: the page receives values over a websocket, and a crafted one ("abc", null)
+    must not reach the model, let alone the page's rendering."""
+    name, kind = control["name"], control["kind"]
+    if kind == "select":
+        if value not in control["values"]:
+            raise ValueError(f"{control['label']}: {value!r} is not one of {', '.join(map(str, control['values']))}")
+        return value
+    if kind == "checkbox":
+        if not isinstance(value, bool):
+            raise ValueError(f"{control['label']}: {value!r} is not true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ValueError(f"{control['label']}: {value!r} is not a number")
+    if not control["min"] <= value <= control["max"]:
+        raise ValueError(f"{control['label']}: {value!r} is outside [{control['min']}, {control['max']}]")
+    if kind == "int":
+        if float(value) != int(value):
+            raise ValueError(f"{control['label']}: {value!r} is not a whole number")
+        return int(value)
+    return float(value)
+
+
 def nudged(control: dict[str, Any], value: Any, steps: int) -> Any:
     """``value`` moved by ``steps`` slider steps, kept on the slider (and off float noise)."""
     new = min(control["max"], max(control["min"], value + steps * control["step"]))
@@ -538,7 +563,19 @@ def Page() -> None:
                 m.step()
         shown.set(m.week)
 
+    def set_control(control: dict[str, Any], value: Any) -> None:
+        try:
+            value = checked(control, value)
+        except ValueError as exc:  # keep the market as it is and say what was refused
+            error.set(str(exc))
+            return
+        restart(run.value.preset, {**run.value.settings, control["name"]: value}, run.value.seed)
+
     def restart(new_preset: str, new_settings: dict[str, Any], new_seed: int) -> None:
+        if new_preset not in PRESETS or isinstance(new_seed, bool) or not isinstance(new_seed, int) or new_seed < 0:
+            error.set(f"refused: preset {new_preset!r}, seed {new_seed!r} (a preset of the list and a whole "
+                      "number >= 0)")
+            return
         try:
             fresh = Run(new_preset, new_settings, new_seed)
         except ValueError as exc:
@@ -554,6 +591,7 @@ def Page() -> None:
 
     r = run.value
     playing = play.value is not None
+    solara.Title(PAGE_TITLE)  # the browser tab's name (Solara's own otherwise)
     with solara.Column(style={"padding": "12px", "max-width": "1600px"}):
         solara.HTML(tag="h2", unsafe_innerHTML=TITLE, style="margin: 0")
         solara.HTML(tag="p", unsafe_innerHTML=INTRO, style="margin: 0")
@@ -587,9 +625,7 @@ def Page() -> None:
                         solara.Text(PRESETS[r.preset]["description"],
                                     style={"font-size": "0.75em", "color": "#666"})
                     for control in CONTROLS:
-                        Control(control, r.settings[control["name"]],
-                                lambda v, n=control["name"]: restart(r.preset, {**r.settings, n: v},
-                                                                     r.seed))
+                        Control(control, r.settings[control["name"]], lambda v, c=control: set_control(c, v))
                     solara.InputInt("random seed", value=r.seed,
                                     on_value=lambda v: restart(r.preset, r.settings, v or 0))
             with solara.Column(gap="8px"):

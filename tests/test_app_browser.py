@@ -296,6 +296,8 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         # stat cards with numbers from the first render
         week = page.locator(".stat-week")
         expect(week).to_have_text(_exactly_week(0))
+        from model.app import PAGE_TITLE
+        expect(page).to_have_title(PAGE_TITLE)  # the tab says what it is (it said "Solara ☀️")
         for card in ("gmv", "brand-value", "promo", "deal"):
             expect(page.locator(f".stat-{card}")).to_contain_text(re.compile(r"\d"))
         charts = page.locator(".charts .solara-echarts")
@@ -401,3 +403,21 @@ def test_the_app_can_set_a_focal_brand_on_its_own_terms():
     # no focal brand: the focal sliders (which show the market's terms) and the preset's focal terms are ignored
     off = build_model("focal_sales_is_king", {**s, "focal_brands": 0, "experience_weeks": 0, "n_consumers": 300}, 1)
     assert {b.contract.commission_rate for b in off.brands} == {0.08}
+
+
+@pytest.mark.parametrize("name, bad", [("commission_rate", "abc"), ("commission_rate", None),
+                                       ("commission_rate", 1.5), ("commission_rate", float("nan")),
+                                       ("contract_weeks", 26.5), ("n_consumers", True),
+                                       ("agency_policy", "greedy"), ("agency_policy", None)])
+def test_a_crafted_control_value_is_refused_by_type_and_range(name, bad):
+    """Values arrive over a websocket: one of the wrong type or outside the control is refused
+    with a message naming the control (issue 28, row 14: "abc" replaced the page by a traceback)."""
+    from model.app import CONTROLS, checked
+
+    control = next(c for c in CONTROLS if c["name"] == name)
+    with pytest.raises(ValueError, match=control["label"]):
+        checked(control, bad)
+    good = control["default"]
+    assert checked(control, good) == good
+    if control["kind"] == "int":
+        assert isinstance(checked(control, float(good)), int)
