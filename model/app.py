@@ -83,6 +83,26 @@ STAT_COLUMNS = ("gmv", "brand_value_index", "promo_strategy_share", "mean_deal_p
                 "contract_switches")
 TITLE = "Agency incentive dynamics: TP contracts on Tmall"
 PAGE_TITLE = "agency-sim: TP contracts on Tmall"
+# The charts fill the height the window leaves them; on a short screen (a projector, 1280x720)
+# the help texts give way so that every control and the four charts fit without scrolling.
+CHART_STYLE = "height: max(420px, calc(100vh - 215px)); width: 100%"
+PAGE_CSS = """
+.controls { display: grid; grid-template-columns: 1fr; }
+.control-speed .v-btn { min-width: 0 !important; padding: 0 8px !important; }
+@media (max-height: 820px) {
+  .help { display: none !important; }
+  .page-title { font-size: 1.15em; }
+  .controls { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); column-gap: 10px; }
+  .controls .v-slider .v-input__prepend { display: none !important; }
+  .controls .v-input__details { display: none !important; }
+  .controls .v-sheet { min-width: 0; }
+  .controls .v-slider.v-input--horizontal { margin-inline: 6px; }
+  .controls .v-input { margin-top: 0; padding-top: 0; }
+  .left-pane .v-card__title { padding: 2px 12px; font-size: 1em; }
+  .left-pane .v-card__text, .left-pane .v-card > div { padding-top: 0; padding-bottom: 4px; }
+  .stat-card-value { font-size: 1.05em !important; }
+}
+"""
 INTRO = ("Brands hire an operations agency (a Tmall Partner, TP) to run their Tmall store and pay it a base "
          "fee plus a <b>commission on GMV</b>. Each agency chooses promotion-heavy or brand-building "
          "tactics for each client. Set a contract on the left, <b>predict</b> what the four charts "
@@ -92,6 +112,15 @@ PREVIOUS_COLOR = "#999999"
 FESTIVAL_COLOR = "#E69F00"
 FESTIVAL_LABEL = "festival week (618, Double 11)"
 NUDGE_STYLE = {"width": "32px", "height": "32px", "min-width": "0"}  # a slider's -/+ buttons
+
+
+try:  # Solara's "This website runs on Solara" banner sat over the charts; the tab said "Solara"
+    from solara.server import settings as _solara_settings
+
+    _solara_settings.theme.show_banner = False
+    _solara_settings.theme.title = PAGE_TITLE
+except Exception:  # noqa: BLE001 - an older or newer Solara without these settings: cosmetic only
+    pass
 
 
 # =============================================================================================
@@ -478,15 +507,16 @@ def Control(control: dict[str, Any], value: Any, on_value) -> None:
                               on_click=lambda: on_value(nudged(control, value, 1)))
         solara.Text(f"{control['label']}: {format_value(name, value)}",
                     classes=[f"value-{name}"], style={"font-size": "0.85em", "font-weight": "bold"})
-        solara.Text(control["help"], style={"font-size": "0.75em", "color": "#666"})
+        solara.Text(control["help"], classes=["help"], style={"font-size": "0.75em", "color": "#666"})
 
 
 @solara.component
 def Stat(label: str, value: str, name: str) -> None:
-    with solara.Card(margin=0, style={"min-width": "140px", "padding": "6px 12px"},
+    with solara.Card(margin=0, style={"min-width": "110px", "padding": "4px 10px", "flex": "1 1 0"},
                      classes=[f"stat-{name}"]):
         solara.HTML(tag="div", unsafe_innerHTML=label, style="font-size: 0.8em; color: #555")
-        solara.HTML(tag="div", unsafe_innerHTML=value, style="font-size: 1.3em; font-weight: bold")
+        solara.HTML(tag="div", unsafe_innerHTML=value, style="font-size: 1.3em; font-weight: bold",
+                    classes=["stat-card-value"])
 
 
 @solara.component
@@ -502,7 +532,7 @@ def Market(run: solara.Reactive, shown: solara.Reactive, previous: solara.Reacti
         solara.FigureEcharts(
             option=chart_option(hist, prev[1] if prev else None, label=r.label,
                                 previous_label=prev[0] if prev else "previous run"),
-            attributes={"style": "height: 660px; width: 100%"}, responsive=True)
+            attributes={"style": CHART_STYLE}, responsive=True)
     solara.Text(f"This run: {r.label} (seed {r.seed}).", classes=["run-label"],
                 style={"font-size": "0.85em"})
 
@@ -593,10 +623,11 @@ def Page() -> None:
     playing = play.value is not None
     solara.Title(PAGE_TITLE)  # the browser tab's name (Solara's own otherwise)
     with solara.Column(style={"padding": "12px", "max-width": "1600px"}):
-        solara.HTML(tag="h2", unsafe_innerHTML=TITLE, style="margin: 0")
-        solara.HTML(tag="p", unsafe_innerHTML=INTRO, style="margin: 0")
-        with solara.Columns([4, 11], gutters_dense=True):
-            with solara.Column(gap="8px"):
+        solara.Style(PAGE_CSS)
+        solara.HTML(tag="h2", unsafe_innerHTML=TITLE, style="margin: 0", classes=["page-title"])
+        solara.HTML(tag="p", unsafe_innerHTML=INTRO, style="margin: 0", classes=["help", "intro"])
+        with solara.Columns([5, 11], gutters_dense=True):
+            with solara.Column(gap="8px", classes=["left-pane"]):
                 with solara.Card("Run", margin=0):
                     with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
                         solara.Button("Reset", color="primary", outlined=True, classes=["btn-reset"],
@@ -616,16 +647,17 @@ def Page() -> None:
                         solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS),
                                                    on_value=speed.set, dense=True)
                     solara.Text("Changing any setting restarts the market at week 0; the run "
-                                "before stays on the charts in grey.", style={"font-size": "0.8em"})
+                                "before stays on the charts in grey.", classes=["help"], style={"font-size": "0.8em"})
                 with solara.Card("Contract and market", margin=0):
                     with solara.Column(classes=["control-preset"], gap="0px"):
                         solara.Select("preset", values=list(PRESETS), value=r.preset,
                                       on_value=lambda v: restart(
                                           v, settings_for_preset(v, r.settings), r.seed))
-                        solara.Text(PRESETS[r.preset]["description"],
+                        solara.Text(PRESETS[r.preset]["description"], classes=["help"],
                                     style={"font-size": "0.75em", "color": "#666"})
-                    for control in CONTROLS:
-                        Control(control, r.settings[control["name"]], lambda v, c=control: set_control(c, v))
+                    with solara.Div(classes=["controls"]):
+                        for control in CONTROLS:
+                            Control(control, r.settings[control["name"]], lambda v, c=control: set_control(c, v))
                     solara.InputInt("random seed", value=r.seed,
                                     on_value=lambda v: restart(r.preset, r.settings, v or 0))
             with solara.Column(gap="8px"):
@@ -677,6 +709,8 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bo
     except RuntimeError as exc:
         print(f"agency-sim: warning: {exc}", file=sys.stderr)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home from class
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # (also set when the module loads)
+    os.environ.setdefault("SOLARA_THEME_TITLE", PAGE_TITLE)
     from solara.__main__ import cli as solara_cli
 
     args = ["run", os.path.abspath(__file__), "--host", host, "--port", str(port), "--production"]

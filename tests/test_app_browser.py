@@ -421,3 +421,40 @@ def test_a_crafted_control_value_is_refused_by_type_and_range(name, bad):
     assert checked(control, good) == good
     if control["kind"] == "int":
         assert isinstance(checked(control, float(good)), int)
+
+
+def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
+    """At 1280 x 720 (a classroom projector) the page fits the screen: every control, the speed
+    buttons and the four charts are inside the window without scrolling, no banner lies over
+    the charts, and the tab has the app's name (issue 28, row 14)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from model.app import CONTROLS, PAGE_TITLE, SPEEDS
+
+    url, _ = app_url
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        expect.set_options(timeout=UI_TIMEOUT_MS)
+        page.goto(url, wait_until="networkidle")
+        expect(page.locator(".stat-week")).to_have_text(_exactly_week(0))
+        expect(page).to_have_title(PAGE_TITLE)
+
+        def inside(locator, what):
+            box = locator.bounding_box()
+            assert box is not None, f"{what} is not shown"
+            assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 1280 + 1 \
+                and box["y"] + box["height"] <= 720 + 1, f"{what} is outside the 1280x720 window: {box}"
+
+        for control in CONTROLS:
+            inside(page.locator(f".control-{control['name']}").first, control["name"])
+        for label in ("Reset", "Step", "+13 weeks", "Play"):
+            inside(page.get_by_role("button", name=label, exact=True), label)
+        for speed in SPEEDS:
+            inside(page.locator(".control-speed").get_by_role("button", name=str(speed), exact=True), f"speed {speed}")
+        inside(page.locator(".charts"), "the charts")
+        assert page.evaluate("document.scrollingElement.scrollHeight") <= 720 + 1
+        assert page.get_by_text("This website runs on").count() == 0 or not page.get_by_text(
+            "This website runs on").first.is_visible()
+        browser.close()
