@@ -378,23 +378,31 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
 # =============================================================================================
 # The charts
 # =============================================================================================
-def _points(hist: dict[str, list], col: str, scale: float) -> list[list[float]]:
-    return [[w, float(f"{v * scale:.4g}")] for w, v in zip(hist["week"], hist[col])]
+def _points(hist: dict[str, list], col: str, scale: float, start: dict[str, float] | None = None) -> list[list[float]]:
+    """A panel's points: week w's value at x = w + 1 (the end of the (w+1)-th week, as the week
+    card counts), after the value at x = 0 before the first week (``start``), so the chart and
+    the cards show the same numbers at the same week."""
+    first = [[0, float(f"{start[col] * scale:.4g}")]] if start is not None else []
+    return first + [[w + 1, float(f"{v * scale:.4g}")] for w, v in zip(hist["week"], hist[col])]
 
 
 def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None, *,
-                 label: str = "this run", previous_label: str = "previous run") -> dict[str, Any]:
+                 label: str = "this run", previous_label: str = "previous run",
+                 start: dict[str, float] | None = None,
+                 previous_start: dict[str, float] | None = None) -> dict[str, Any]:
     """The four panels as one ECharts option: GMV, brand-value index, promotion-heavy share,
     deal-proneness, with festival weeks (618, Double 11) marked.
 
-    ``previous`` (another run's :func:`history`) is drawn dashed in grey for comparison. The
+    ``start`` (:func:`week_zero`) is the point at week 0, before the first week; a week's
+    value is drawn at the week the card shows after it (week w's at w + 1). ``previous``
+    (another run's :func:`history`, with its ``previous_start``) is drawn dashed in grey. The
     option is plain data (lists of numbers rounded to 4 significant digits), drawn in the
     browser: building it costs the server about a millisecond a week shown.
     """
     weeks = [len(hist["week"])] + ([len(previous["week"])] if previous else [])
     xmax = 13 * max(4, *(-(-w // 13) for w in weeks))  # whole quarters, at least a year
     ticks = 13 * -(-xmax // (13 * 8))  # labels on quarters, at most about eight of them
-    festivals = [w for w in range(xmax) if is_festival(w)]
+    festivals = [w + 1 for w in range(xmax) if is_festival(w)]  # at the festival week's point
     left, top = ("6%", "56%"), ("7%", "50%")
     option: dict[str, Any] = {
         "animation": False,
@@ -431,10 +439,10 @@ def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None,
             option["series"].append({
                 "name": previous_label, "type": "line", **on, "showSymbol": False,
                 "color": PREVIOUS_COLOR, "lineStyle": {"type": "dashed", "width": 1.5},
-                "data": _points(previous, col, scale)})
+                "data": _points(previous, col, scale, previous_start)})
         option["series"].append({
-            "name": label, "type": "line", **on, "showSymbol": len(hist["week"]) == 1,
-            "color": CURRENT_COLOR, "lineStyle": {"width": 2}, "data": _points(hist, col, scale)})
+            "name": label, "type": "line", **on, "showSymbol": len(hist["week"]) <= 1,
+            "color": CURRENT_COLOR, "lineStyle": {"width": 2}, "data": _points(hist, col, scale, start)})
     if not len(hist["week"]):
         option["graphic"] = [{"type": "text", "left": "18%", "top": "22%", "silent": True,
                               "style": {"text": "week 0: press Step or Play", "fill": "#888",
@@ -531,7 +539,8 @@ def Market(run: solara.Reactive, shown: solara.Reactive, previous: solara.Reacti
     with solara.Column(classes=["charts"]):
         solara.FigureEcharts(
             option=chart_option(hist, prev[1] if prev else None, label=r.label,
-                                previous_label=prev[0] if prev else "previous run"),
+                                previous_label=prev[0] if prev else "previous run", start=r.start,
+                                previous_start=prev[2] if prev else None),
             attributes={"style": CHART_STYLE}, responsive=True)
     solara.Text(f"This run: {r.label} (seed {r.seed}).", classes=["run-label"],
                 style={"font-size": "0.85em"})
@@ -614,7 +623,7 @@ def Page() -> None:
         pause()
         old = run.value
         if old.model.week:
-            previous.set((old.label, history(old.model)))
+            previous.set((old.label, history(old.model), old.start))
         error.set(None)
         run.set(fresh)
         shown.set(0)

@@ -112,7 +112,7 @@ def test_stat_cards_have_numbers_from_week_zero_and_follow_the_weeks():
 
 def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
     from model.agents import is_festival
-    from model.app import PANELS, Run, chart_option, history, settings_for_preset
+    from model.app import PANELS, Run, chart_option, history, settings_for_preset, stat_cards
 
     run = Run("typical_tp", {**settings_for_preset("typical_tp"), "n_consumers": 500}, seed=3)
     empty = chart_option(history(run.model))
@@ -120,20 +120,26 @@ def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
     for _ in range(60):
         run.model.step()
     before = history(run.model, 20)
-    opt = chart_option(history(run.model), before, label="now", previous_label="before")
+    opt = chart_option(history(run.model), before, label="now", previous_label="before", start=run.start,
+                       previous_start=run.start)
     assert "graphic" not in opt and opt["animation"] is False
     assert {x["max"] for x in opt["xAxis"]} == {65}  # 60 weeks: drawn to the next whole quarter
     gmv = run.model.datacollector.model_vars["gmv"]
+    cards = {name: value for _, value, name in stat_cards(history(run.model), run.start)}
     for i, (col, _, scale) in enumerate(PANELS):
         series = [s for s in opt["series"] if s["xAxisIndex"] == i]
         marks, prev, now = series
         assert [m["xAxis"] for m in marks["markLine"]["data"] if "xAxis" in m] == \
-            [w for w in range(65) if is_festival(w)]
+            [w + 1 for w in range(65) if is_festival(w)]
         assert prev["name"] == "before" and prev["lineStyle"]["type"] == "dashed"
-        assert [p[0] for p in prev["data"]] == list(range(20))
-        assert now["name"] == "now" and len(now["data"]) == 60
+        assert [p[0] for p in prev["data"]] == list(range(21))  # week 0, then the ends of weeks 1-20
+        assert now["name"] == "now" and len(now["data"]) == 61
+        assert now["data"][0] == [0, pytest.approx(run.start[col] * scale, rel=1e-3)]  # what the card said at week 0
         if col == "gmv":
-            assert now["data"][7][1] == pytest.approx(gmv[7] * scale, rel=1e-3)
+            assert now["data"][8][1] == pytest.approx(gmv[7] * scale, rel=1e-3)
+        if col == "brand_value_index":  # the last point is the card's week and value
+            assert now["data"][-1][0] == 60 and cards["week"] == "Week 60"
+            assert f"{now['data'][-1][1]:.3f}" == cards["brand-value"]
     import json
 
     json.dumps(opt)  # plain data: what the browser receives
