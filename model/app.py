@@ -556,6 +556,7 @@ def Page() -> None:
     play = solara.use_reactive(None)  # while playing: the Event that Pause sets
     speed = solara.use_reactive(DEFAULT_SPEED)
     error = solara.use_reactive(None)
+    building = solara.use_reactive(None)  # (preset, settings, seed) of the market being built
     lock = solara.use_memo(threading.Lock, [])  # held while the market steps
 
     def pause() -> None:
@@ -610,26 +611,39 @@ def Page() -> None:
             return
         restart(run.value.preset, {**run.value.settings, control["name"]: value}, run.value.seed)
 
-    def restart(new_preset: str, new_settings: dict[str, Any], new_seed: int) -> None:
-        if new_preset not in PRESETS or isinstance(new_seed, bool) or not isinstance(new_seed, int) or new_seed < 0:
-            error.set(f"refused: preset {new_preset!r}, seed {new_seed!r} (a preset of the list and a whole "
-                      "number >= 0)")
+    def build(request) -> None:
+        """Build the market ``request`` asks for (in a thread: a big market with experienced
+        agencies takes seconds, and the page shows that it is busy meanwhile)."""
+        if request is None:
             return
         try:
-            fresh = Run(new_preset, new_settings, new_seed)
-        except ValueError as exc:
-            error.set(str(exc))
+            fresh = Run(*request)
+        except Exception as exc:  # noqa: BLE001 - say it on the page; the old market stays
+            error.set(str(exc) if isinstance(exc, ValueError) else f"could not build the market: {exc}")
+            building.set(None)
             return
-        pause()
         old = run.value
         if old.model.week:
             previous.set((old.label, history(old.model), old.start))
         error.set(None)
         run.set(fresh)
         shown.set(0)
+        building.set(None)
+
+    request_now = building.value
+    solara.lab.use_task(lambda: build(request_now), dependencies=[request_now], prefer_threaded=True)
+
+    def restart(new_preset: str, new_settings: dict[str, Any], new_seed: int) -> None:
+        if new_preset not in PRESETS or isinstance(new_seed, bool) or not isinstance(new_seed, int) or new_seed < 0:
+            error.set(f"refused: preset {new_preset!r}, seed {new_seed!r} (a preset of the list and a whole "
+                      "number >= 0)")
+            return
+        pause()
+        building.set((new_preset, dict(new_settings), int(new_seed)))
 
     r = run.value
     playing = play.value is not None
+    busy = building.value is not None
     solara.Title(PAGE_TITLE)  # the browser tab's name (Solara's own otherwise)
     with solara.Column(style={"padding": "12px", "max-width": "1600px"}):
         solara.Style(PAGE_CSS)
@@ -643,11 +657,11 @@ def Page() -> None:
                                       on_click=lambda: restart(r.preset, r.settings, r.seed))
                         for n in STEP_CHOICES:
                             solara.Button("Step" if n == 1 else f"+{n} weeks", color="primary",
-                                          classes=[f"btn-step-{n}"], disabled=playing,
+                                          classes=[f"btn-step-{n}"], disabled=playing or busy,
                                           on_click=lambda n=n: advance(n))
                         # the week it stopped at travels with the button itself: the stat cards
                         # are rendered in a message of their own, which may come a moment later
-                        solara.Button("Pause" if playing else "Play", color="primary",
+                        solara.Button("Pause" if playing else "Play", color="primary", disabled=busy,
                                       classes=["btn-play"] + ([] if playing else [f"stopped-at-week-{shown.value}"]),
                                       on_click=pause if playing else lambda: play.set(threading.Event()))
                     with solara.Column(gap="0px", classes=["control-speed"]):
@@ -672,6 +686,13 @@ def Page() -> None:
             with solara.Column(gap="8px"):
                 if error.value:
                     solara.Error(error.value)
+                # always in the tree (hidden when idle): a child appearing above the charts would
+                # make the page build them anew, and ECharts fail on the old element
+                with solara.Column(classes=["busy" if busy else "idle"], gap="2px",
+                                   style={"display": "flex" if busy else "none"}):
+                    solara.ProgressLinear(busy)
+                    solara.Text("Building the market (with experienced agencies, their years of "
+                                "experience are simulated first)...", style={"font-size": "0.85em"})
                 Market(run, shown, previous)
 
 

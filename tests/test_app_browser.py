@@ -464,3 +464,32 @@ def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
         assert page.get_by_text("This website runs on").count() == 0 or not page.get_by_text(
             "This website runs on").first.is_visible()
         browser.close()
+
+
+@pytest.mark.slow
+def test_the_app_says_it_is_busy_while_a_big_market_is_built(app_url):
+    """30,000 consumers and agencies with six years of experience take seconds to build: the
+    page shows that it is building (and Play waits) instead of freezing (issue 28, row 14)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app_url
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        expect.set_options(timeout=UI_TIMEOUT_MS)
+        page.goto(url, wait_until="networkidle")
+        expect(page.locator(".stat-week")).to_have_text(_exactly_week(0))
+        page.locator(".control-n_consumers .v-slider-thumb").focus()
+        page.keyboard.press("End")
+        expect(page.locator(".value-n_consumers")).to_contain_text("30,000")
+        expect(page.locator(".busy")).to_have_count(0)
+        page.locator(".control-experience_weeks .v-slider-thumb").focus()
+        page.keyboard.press("End")
+        expect(page.locator(".busy")).to_be_visible()
+        expect(page.get_by_role("button", name="Play", exact=True)).to_be_disabled()
+        expect(page.locator(".busy")).to_have_count(0)
+        expect(page.locator(".value-experience_weeks")).to_contain_text("312")
+        expect(page.get_by_role("button", name="Play", exact=True)).to_be_enabled()
+        expect(page.locator(".stat-week")).to_have_text(_exactly_week(0))
+        browser.close()
