@@ -504,3 +504,43 @@ def test_a_damaged_run_is_refused_by_load_results_and_run_again_on_resume(tmp_pa
     err = capsys.readouterr().err
     assert f"run 3: {words}; running it again" in err and "7 of 8 runs were already done" in err
     same_results(load_results(tmp_path / "ref"), load_results(out))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_a_worker_fails_only_its_runs_and_the_rerun_completes(tmp_path, same_results):
+    """kill -9 of one worker process mid-sweep: the sweep goes on with a fresh pool, records the
+    runs that worker had in flight as failed (exit 1, naming them), and the same command then
+    completes to the uninterrupted result (issue 28, row 1)."""
+    spec = {
+        "name": "worker", "steps": 60, "replications": 4, "seed": 6,
+        "base": dict(TINY_BASE),
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.06, 0.1, 0.2, 0.3]}},
+        "outputs": {"timeseries": True},
+    }
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    out = tmp_path / "w"
+    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
+           "--executor", "processes", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(tables_on_disk(out, "summary")) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.005)
+        workers = [w for w in _children(proc.pid)  # (not multiprocessing's resource tracker)
+                   if b"resource_tracker" not in Path(f"/proc/{w}/cmdline").read_bytes()]
+        assert workers
+        os.kill(workers[0], signal.SIGKILL)
+        err = proc.communicate(timeout=300)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 1, err  # the runs in flight in the broken pool are failed, and named
+    assert "runs failed" in err and "Rerun the same command" in err and "Traceback (most recent" not in err
+    rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    run_sweep(spec, tmp_path / "ref", executor="serial")
+    same_results(load_results(tmp_path / "ref"), load_results(out), tables=("runs", "timeseries"))
