@@ -204,9 +204,10 @@ def test_ctrl_c_during_a_sweep_says_how_to_resume_and_exits_130(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_at_any_moment_of_a_process_sweep_exits_130_every_time(tmp_path):
-    """Ctrl-C at a random moment while a sweep with worker processes runs and writes: every
-    time the command ends with 130, without needing a second Ctrl-C (issue 28, row 2). (A
-    Ctrl-C in the first second, while the workers are being started, is not covered yet.)"""
+    """Ctrl-C at a random moment of a sweep with worker processes, while it starts (imports,
+    workers being forked) or while it runs and writes: every time the command ends at once
+    with 130 (or, in its first moments, still importing, by the signal itself, which a shell
+    reports as 130), without needing a second Ctrl-C (issue 28, row 2)."""
     import random
     import signal
     import time
@@ -223,22 +224,27 @@ def test_ctrl_c_at_any_moment_of_a_process_sweep_exits_130_every_time(tmp_path):
                                 stderr=subprocess.PIPE, text=True, start_new_session=True,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
-            deadline = time.monotonic() + 120
-            while not any((out / "summary").glob("*.parquet")):  # the workers are up: the sweep is going
-                assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 1.5))
+            if attempt % 2:  # while the sweep runs and writes
+                deadline = time.monotonic() + 120
+                while not any((out / "summary").glob("*.parquet")):
+                    assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 1.5))
+            else:  # while it starts: imports, the spec, the worker processes being forked
+                time.sleep(rng.uniform(0.2, 2.5))
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
-            err = proc.communicate(timeout=30)[1]
+            err = proc.communicate(timeout=60)[1]
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise AssertionError(f"attempt {attempt}: still running 30 s after Ctrl-C")
+            raise AssertionError(f"attempt {attempt}: still running 60 s after Ctrl-C")
         codes.append(proc.returncode)
+        if proc.returncode == -signal.SIGINT:  # still importing: Python dies by the signal, a shell's 130
+            continue
         assert proc.returncode == 130, (attempt, proc.returncode, err[-500:])
         assert "agency-sim: interrupted; rerun the same command to resume" in err, err[-500:]
-    assert codes == [130] * 12
+    assert set(codes) <= {130, -signal.SIGINT} and codes.count(130) >= 6
 
 
 def test_an_empty_out_is_refused(capsys, tmp_path, monkeypatch):

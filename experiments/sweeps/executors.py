@@ -79,6 +79,8 @@ def _init_worker() -> None:
     handles it (cleanly); and the worker ends when its parent dies (``kill -9`` of the sweep),
     instead of running on, orphaned, holding the output folder's lock (inherited with fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # (forked with Ctrl-C held back: ignored from now on)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = os.getppid()
     if sys.platform.startswith("linux"):  # the kernel kills us the moment the parent dies
         try:
@@ -123,7 +125,25 @@ def _mp_context():
 
 
 def _process_pool(n: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_init_worker)
+    """A pool whose ``n`` workers are started now, with Ctrl-C held back while they are forked:
+    a Ctrl-C landing in a child between fork and its initializer killed it with a traceback
+    and left the sweep's exit status to chance. A Ctrl-C meanwhile reaches the parent as soon as
+    the workers are up."""
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_init_worker)
+    masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if masked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for f in [pool.submit(_nothing) for _ in range(n)]:
+            f.result()
+    finally:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    return pool
+
+
+def _nothing() -> None:
+    return None
 
 
 def _terminate(executor: Executor) -> None:
