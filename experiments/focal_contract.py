@@ -57,7 +57,7 @@ SEEDS = (2032, 7741)  # root seeds, declared in docs/experiments.md before the r
 TARGETS = {"focal_short_term_gmv": 1.5e6, "focal_brand_value_change": 0.03}  # 95% half-widths aimed at
 
 SIZES = {
-    "full": Size("full", replications=336, steps=260, base={"n_consumers": 1500},
+    "full": Size("full", replications=384, steps=260, base={"n_consumers": 1500},
                  extra={"saturation": 96, "ks": list(range(13)), "seeds": 2, "switch": SWITCH}),
     # the main job: sized so that what holds at full size excludes zero here too, in about a minute
     "quick": Size("quick", replications=160, steps=260, base={"n_consumers": 1500},
