@@ -186,14 +186,22 @@ def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest,
     bar = _progress_bar(spec, n_done, progress)
     last_flush = time.monotonic()
 
+    requeued: list[RunPlan] = []  # runs a broken pool refused at submission: submitted again first
+    pool_broke = [False]
+
     def submit_more():
         while len(pending) < backend.window():
-            plan = next(tasks, None)
+            plan = requeued.pop(0) if requeued else next(tasks, None)
             if plan is None:
                 return
             task = RunTask(plan.run_id, plan.point, plan.replication, plan.seed, spec.steps,
                            spec.params_dict(plan.values), plan.values, spec.tables)
-            pending[backend.executor.submit(execute_run, task)] = plan
+            try:
+                pending[backend.executor.submit(execute_run, task)] = plan
+            except BrokenProcessPool:  # a worker died since the last look: restart, then submit it
+                requeued.insert(0, plan)
+                pool_broke[0] = True
+                return
 
     def record(plan: RunPlan, ok: bool, info: dict[str, Any]):
         status[plan.run_id] = "done" if ok else "failed"
@@ -230,10 +238,11 @@ def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest,
 
     try:
         submit_more()
-        while pending:
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        while pending or requeued:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED) if pending else (set(), set())
             broken = [handle(fut) for fut in finished]
-            if any(broken):
+            if any(broken) or pool_broke[0]:
+                pool_broke[0] = False
                 # a dead worker fails every run in flight; record them, then start a new pool
                 rest, _ = wait(list(pending))
                 for fut in rest:
