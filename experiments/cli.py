@@ -81,11 +81,13 @@ def fresh_folder(out: Path):
     import shutil
     import tempfile
 
+    from .sweeps import store
+
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         yield tmp
-        tmp.chmod(0o777 & ~_umask())
+        tmp.chmod(0o777 & ~store.umask())  # (mkdtemp's own 0700, as mkdir would not)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
@@ -95,12 +97,6 @@ def fresh_folder(out: Path):
             os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _cmd_presets(args) -> int:

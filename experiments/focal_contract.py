@@ -79,11 +79,6 @@ PER_BRAND = ["short_term_gmv", "gmv_per_year", "brand_value_change", "brand_prof
              "brand_profit_before_agency_total"]
 
 
-def outcome(name: str) -> report.Outcome:
-    """How an outcome is shown (report.OUTCOMES); a brand's own GMV is shown to one decimal."""
-    return report.OUTCOMES[name]
-
-
 def seeds_of(size: Size, seed: int) -> list[int]:
     """The root seeds of a run: ``seed`` and, where the size has two, the declared second one
     (or, for another first seed, one derived from it)."""
@@ -135,12 +130,14 @@ def arm_of(runs: pd.DataFrame) -> pd.Series:
     return arm
 
 
-def contrast_runs(res, steps: int, switch: int) -> pd.DataFrame:
-    """The contrast's runs with their arm and the derived outcomes (per year, after the switch)."""
+def contrast_runs(res, steps: int, switch: int, profile: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The contrast's runs with their arm and the derived outcomes (per year, after the switch);
+    ``profile`` is :func:`focal_profile` of ``res`` if already read."""
     runs = res.runs[res.runs["status"] == "done"].copy()
     runs["arm"] = arm_of(runs)
     runs["focal_gmv_per_year"] = runs["focal_total_gmv"] / (steps / 52)
-    profile = focal_profile(res)  # per run and week: the focal brand's GMV, brand value index, profit
+    if profile is None:
+        profile = focal_profile(res)
     after = switch + 52  # every term that began after the switch has begun by then
     late = profile[profile["week"] >= after].groupby("run_id")
     years = max(steps - after, 1) / 52
@@ -171,11 +168,11 @@ def paired(runs: pd.DataFrame, a: str, b: str, outcomes: list[str]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def time_profile(res, runs: pd.DataFrame) -> pd.DataFrame:
+def time_profile(profile: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """Per 13-week window: the paired effect of 35% against 5% on the focal brand's GMV, brand
     value index and profit (before and after agency payments), and the hangover (35% then 8%
-    against 8% throughout)."""
-    prof = focal_profile(res)
+    against 8% throughout); ``profile`` is :func:`focal_profile` of the contrast."""
+    prof = profile.copy()
     prof["window"] = prof["week"] // WINDOW
     prof["before"] = prof["profit"] + prof["paid_to_agency"]
     per = prof.groupby(["run_id", "window"]).agg(gmv=("gmv", "sum"), value=("brand_value_index", "mean"),
@@ -298,7 +295,7 @@ def plot_saturation(table: pd.DataFrame, n_brands: int, size_name: str, plt):
     groups = (("on 35%", report.PALETTE[1], "o", "a brand on 35%"), ("on 5%", report.PALETTE[0], "s", "a brand on 5%"),
               ("switches to 35%", report.PALETTE[2], "^", "a brand that switches to 35% (others as they are)"))
     for ax, o in zip(axes.flat, panels):
-        spec = outcome(o)
+        spec = report.OUTCOMES[o]
         for group, color, marker, label in groups:
             t = table[table["group"] == group].sort_values("k")
             m = t[f"{o}_mean"] * spec.scale
@@ -347,7 +344,8 @@ FINDINGS = [  # (key, claim, source table, outcome)
 
 def effects_of_seed(contrast_res, saturation_res, steps: int, switch: int) -> tuple[dict, dict]:
     """Every headline effect of one seed (key -> row) and the tables behind them."""
-    runs = contrast_runs(contrast_res, steps, switch)
+    profile = focal_profile(contrast_res)  # the brands table, read once
+    runs = contrast_runs(contrast_res, steps, switch, profile)
     sources = {"contrast": paired(runs, "high", "low", CONTRAST),
                "hangover": paired(runs, "high_then_typical", "typical", HANGOVER)}
     sat = saturation_brands(saturation_res, steps)
@@ -366,7 +364,7 @@ def effects_of_seed(contrast_res, saturation_res, steps: int, switch: int) -> tu
         t = sources[src]
         row = t[t["outcome"] == o]
         found[key] = row.iloc[0].to_dict() if len(row) else {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0}
-    return found, {"runs": runs, "contrast": sources["contrast"], "hangover": sources["hangover"],
+    return found, {"runs": runs, "profile": profile, "contrast": sources["contrast"], "hangover": sources["hangover"],
                    "saturation": table, "saturation_brands": sat, "trap": sources["trap"]}
 
 
@@ -378,12 +376,12 @@ def holds(rows: list[dict]) -> str:
 
 def unit_of(o: str) -> str:
     """The unit of a difference of ``o`` (a difference of per cents is in points)."""
-    unit = outcome(o).unit
+    unit = report.OUTCOMES[o].unit
     return "points" if unit == "%" else unit
 
 
 def fmt(row: dict, o: str) -> str:
-    s = outcome(o)
+    s = report.OUTCOMES[o]
     if not np.isfinite(row.get("mean", np.nan)):
         return "n/a"
     return (f"{row['mean'] * s.scale:+{s.fmt}} [{row['ci_low'] * s.scale:{s.fmt}}, "
@@ -422,7 +420,7 @@ def widths_lines(by_seed: dict[int, dict]) -> list[str]:
         for key, o in (("gmv26", "focal_short_term_gmv"), ("value", "focal_brand_value_change")):
             r = found[key]
             half = (r["ci_high"] - r["ci_low"]) / 2
-            spec = outcome(o)
+            spec = report.OUTCOMES[o]
             out.append(f"- root seed {s}, {spec.label}: 95% half-width {half * spec.scale:.2f} {unit_of(o)} "
                        f"over {int(r.get('n', 0))} markets (target {TARGETS[o] * spec.scale:g})")
     return out
@@ -439,7 +437,7 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     n_brands = int(tables[first]["saturation_brands"]["brand"].max()) + 1
     paths: list[Path] = []
     with report.figure_style() as plt:
-        profile = time_profile(results[f"contrast-{first}"], tables[first]["runs"])
+        profile = time_profile(tables[first]["profile"], tables[first]["runs"])
         paths += ctx.save_figure(plot_profile(profile, switch, size_name, plt), "focal_tradeoff")
         paths += ctx.save_figure(plot_saturation(tables[first]["saturation"], n_brands, size_name, plt),
                                  "focal_saturation")

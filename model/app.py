@@ -467,7 +467,7 @@ def checked(control: dict[str, Any], value: Any) -> Any:
     """A control's new value as the control's kind, within its range, or ``ValueError`` naming
     the control: the page receives values over a websocket, and a crafted one ("abc", null)
     must not reach the model, let alone the page's rendering."""
-    name, kind = control["name"], control["kind"]
+    kind = control["kind"]
     if kind == "select":
         if value not in control["values"]:
             raise ValueError(f"{control['label']}: {value!r} is not one of {', '.join(map(str, control['values']))}")

@@ -29,6 +29,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .market import UTILITY_CAP  # (market imports this module lazily, so no cycle)
+
 # A fork-safe threading layer: the sweep engine forks worker processes, and a process that has
 # run a parallel kernel on GNU OpenMP (numba's default on Linux wheels) cannot fork safely
 # ("fork() called from a process already using GNU OpenMP" kills the workers). numba's own
@@ -47,10 +49,9 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 # about 3% of a 2,000-consumer week.
 FAST = {"nnan", "ninf", "nsz", "contract"}
 BLOCK = 2048  # consumers per block: the unit of parallel work and of partial sums
-# the largest utility a brand may have before exp (model.market.UTILITY_CAP; float32 exp
-# overflows at 88.7): reached only at extreme parameters, where it keeps attractions finite
-UTILITY_CAP = np.float32(80.0)
-ATTRACTION_CAP = np.float32(np.exp(80.0))  # the same bound on an attraction computed in two factors
+# the largest utility a brand may have before exp (declared in model.market, whose NumPy path
+# caps the same way), and the same bound on an attraction the kernel computes in two factors
+ATTRACTION_CAP = np.float32(np.exp(np.float64(UTILITY_CAP)))
 
 # slots of the per-block scalar sums returned by shop_kernel
 S_CONSUMPTION, S_TRIPS, S_SURPLUS, S_DEAL = 0, 1, 2, 3

@@ -28,7 +28,6 @@ Mechanisms (DESIGN.md section 4), each switchable for ablation through ``Params.
 from __future__ import annotations
 
 import sys
-
 from dataclasses import dataclass
 
 import numpy as np

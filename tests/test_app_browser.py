@@ -429,6 +429,18 @@ def test_a_crafted_control_value_is_refused_by_type_and_range(name, bad):
         assert isinstance(checked(control, float(good)), int)
 
 
+def _page_at_week_zero(browser, url: str, width: int, height: int):
+    """A page of the app at ``width`` x ``height``, loaded and showing week 0."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    page.goto(url, wait_until="networkidle")
+    expect(page.locator(".stat-week")).to_have_text(_exactly_week(0))
+    return page
+
+
 def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
     """At 1280 x 720 (a classroom projector) the page fits the screen: every control, the speed
     buttons and the four charts are inside the window without scrolling, no banner lies over
@@ -440,11 +452,7 @@ def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
     url, _ = app_url
     with sync_playwright() as pw:
         browser = _browser(pw)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        expect.set_options(timeout=UI_TIMEOUT_MS)
-        page.goto(url, wait_until="networkidle")
-        expect(page.locator(".stat-week")).to_have_text(_exactly_week(0))
+        page = _page_at_week_zero(browser, url, 1280, 720)
         expect(page).to_have_title(PAGE_TITLE)
 
         def inside(locator, what):
@@ -475,11 +483,7 @@ def test_the_app_says_it_is_busy_while_a_big_market_is_built(app_url):
     url, _ = app_url
     with sync_playwright() as pw:
         browser = _browser(pw)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        expect.set_options(timeout=UI_TIMEOUT_MS)
-        page.goto(url, wait_until="networkidle")
-        expect(page.locator(".stat-week")).to_have_text(_exactly_week(0))
+        page = _page_at_week_zero(browser, url, 1500, 1100)
         page.locator(".control-n_consumers .v-slider-thumb").focus()
         page.keyboard.press("End")
         expect(page.locator(".value-n_consumers")).to_contain_text("30,000")

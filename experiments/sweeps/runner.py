@@ -95,7 +95,7 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: 
             session["runs_done"] = sum(1 for r in todo if status[r.run_id] == "done")
             session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
             _flush_manifest(out, manifest, status)
-    runs = load_results(out).runs
+    runs = store.Results(out, verify=False).runs  # verified at the start; the rest written just now
     failed = runs.loc[runs["status"] == "failed", "run_id"].tolist()
     if failed:
         raise SweepFailed(_failure_message(out, failed, len(runs)), failed, out, runs)

@@ -379,6 +379,26 @@ def test_load_results_reads_selected_columns_and_scans(tmp_path, grid_spec):
     assert isinstance(res.runs, pd.DataFrame) and "done" in repr(res)
 
 
+def _sweep_in_background(tmp_path, spec: dict, out, stderr) -> tuple[subprocess.Popen, list[str]]:
+    """`agency-sim sweep` of ``spec`` into ``out`` with two worker processes, started in a
+    session of its own; returns the process and the command (to rerun it)."""
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
+           "--executor", "processes", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr,
+                            text=True)
+    return proc, cmd
+
+
+def _wait_for_summaries(proc: subprocess.Popen, out, n: int) -> None:
+    """Until ``n`` runs of the sweep are on disk (the sweep is going)."""
+    deadline = time.monotonic() + 120
+    while len(tables_on_disk(out, "summary")) < n:
+        assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+        time.sleep(0.005)
+
+
 def _children(pid: int) -> list[int]:
     """The pids of ``pid``'s child processes (Linux /proc)."""
     out = []
@@ -412,19 +432,11 @@ def test_killing_only_the_parent_ends_its_workers_and_the_rerun_completes(tmp_pa
         "outputs": {"timeseries": True},
     }
     n_runs = 20
-    spec_file = tmp_path / "spec.json"
-    spec_file.write_text(json.dumps(spec))
     out = tmp_path / "orphans"
-    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
-           "--executor", "processes", "--workers", "2"]
-    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, cmd = _sweep_in_background(tmp_path, spec, out, stderr=subprocess.DEVNULL)
     workers: list[int] = []
     try:
-        deadline = time.monotonic() + 120
-        while len(tables_on_disk(out, "summary")) < 3:
-            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
-            time.sleep(0.005)
+        _wait_for_summaries(proc, out, 3)
         workers = _children(proc.pid)
         assert workers, "no worker processes seen"
         proc.kill()  # the parent only
@@ -517,18 +529,10 @@ def test_killing_a_worker_fails_only_its_runs_and_the_rerun_completes(tmp_path, 
         "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.06, 0.1, 0.2, 0.3]}},
         "outputs": {"timeseries": True},
     }
-    spec_file = tmp_path / "spec.json"
-    spec_file.write_text(json.dumps(spec))
     out = tmp_path / "w"
-    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
-           "--executor", "processes", "--workers", "2"]
-    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc, cmd = _sweep_in_background(tmp_path, spec, out, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while len(tables_on_disk(out, "summary")) < 3:
-            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
-            time.sleep(0.005)
+        _wait_for_summaries(proc, out, 3)
         workers = [w for w in _children(proc.pid)  # (not multiprocessing's resource tracker)
                    if b"resource_tracker" not in Path(f"/proc/{w}/cmdline").read_bytes()]
         assert workers
