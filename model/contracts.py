@@ -152,6 +152,13 @@ class ContractMarket:
         self.switches_this_week = 0
         self.changes = 0  # how many contracts have been signed (what the model's caches key on)
         self._terms: tuple[int, dict] | None = None
+        # the running terms' books, an entry per brand (the weekly booking is one array operation;
+        # a contract's own gmv_total, paid and weeks_run are filled from them when its term ends)
+        J = len(brands)
+        self.term_gmv = np.zeros(J)
+        self.term_paid = np.zeros(J)  # fees, commission and bonus paid to the agency this term
+        self.term_weeks = np.zeros(J, dtype=np.int64)
+        self.term_length = np.zeros(J, dtype=np.int64)
 
     # --- the links between brands and agencies ----------------------------------------------
     def _link(self, brand: Brand, agency: Agency | None) -> None:
@@ -166,13 +173,24 @@ class ContractMarket:
     def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
         self.changes += 1
+        j = brand.index
+        self.term_gmv[j] = self.term_paid[j] = 0.0
+        self.term_weeks[j] = 0
         if agency is None:
             brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, self.signs_focal(brand, week))
-            return
-        brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure,
-                                              self.signs_focal(brand, week))
-        if brand.agency != agency.index:
-            self._link(brand, agency)
+        else:
+            brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure,
+                                                  self.signs_focal(brand, week))
+            if brand.agency != agency.index:
+                self._link(brand, agency)
+        self.term_length[j] = brand.contract.weeks
+
+    def book_week(self, gmv: np.ndarray, paid: np.ndarray) -> None:
+        """One week of every running term: each brand's GMV and what it paid its agency (arrays
+        over brands; an in-house store pays nothing)."""
+        self.term_gmv += gmv
+        self.term_paid += paid
+        self.term_weeks += 1
 
     def signs_focal(self, brand: Brand, week: int) -> bool:
         """Whether a term ``brand`` begins in ``week`` is on the focal terms (``focal_terms_until``)."""
@@ -194,6 +212,7 @@ class ContractMarket:
             agency = self.agencies[pos % len(self.agencies)]
             self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price)
             brand.contract.weeks -= (pos * brand.contract.weeks) // J
+            self.term_length[brand.index] = brand.contract.weeks
             brand.strategy = agency.strategy_for(brand)
 
     # --- term ends ------------------------------------------------------------------------------
@@ -202,10 +221,11 @@ class ContractMarket:
         in-house (DESIGN.md section 3, step 5)."""
         self.switches_this_week = 0
         p = self.p
-        for brand in self.brands:
+        for j in np.flatnonzero(self.term_weeks >= self.term_length).tolist():  # in brand order
+            brand = self.brands[j]
             contract = brand.contract
-            if not contract.ended:
-                continue
+            contract.gmv_total, contract.paid = float(self.term_gmv[j]), float(self.term_paid[j])
+            contract.weeks_run = int(self.term_weeks[j])
             verdict = contract.score(brand.measure)
             baseline = brand.trailing_gmv(52)  # next term's growth is judged against the last year
             if brand.in_house:

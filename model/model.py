@@ -91,6 +91,7 @@ class AgencyMarket(mesa.Model):
         self.platform = Platform(p)
         self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
         self.records = Records()
+        self.recording = True  # False: no tables kept, brand value measured only for the survey (a pre-run)
 
         self._set_up_brands(agent_rng)
         self._set_up_agencies(policy_rng)
@@ -162,9 +163,9 @@ class AgencyMarket(mesa.Model):
         self.measure_brands(organic, skills)
         self.contracts.review(self.week)                        # 5. contract terms end
         self.learn()                                            # 6. agencies learn
-        self.records.collect(self, plan, offer, sales,          # 7. data collection
-                             self.contracts.switches_this_week)
-        self.datacollector.collect(self)
+        if self.recording:                                      # 7. data collection
+            self.records.collect(self, plan, offer, sales, self.contracts.switches_this_week)
+            self.datacollector.collect(self)
         self.week += 1
 
     def velocities(self) -> np.ndarray:
@@ -278,8 +279,7 @@ class AgencyMarket(mesa.Model):
         income = fee + commission + bonus
         self._agency_money = (income * run, labour * run)
         s.book_week(run, income - labour, income, gmv)
-        for brand, g, paid in zip(brands, gmv.tolist(), income.tolist()):  # (an in-house store pays nothing)
-            brand.contract.book_week(g, paid)
+        self.contracts.book_week(gmv, income)
         self.gmv_weeks.append(gmv)
         s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
         if p.use_goodwill:
@@ -300,11 +300,14 @@ class AgencyMarket(mesa.Model):
                                        self.p.organic_visibility)
 
     def measure_brands(self, organic: np.ndarray, skills: Skills) -> None:
-        """True brand value every week; the noisy tracking survey every few weeks."""
+        """True brand value every week (in a run that keeps no tables, only in survey weeks: the
+        survey is all that reads it); the noisy tracking survey every few weeks."""
         s = self.brand_state
-        s.brand_value[:] = self._brand_values(organic, skills.service_skill)
+        survey = self.week % self.p.brand_survey_weeks == 0
+        if survey or self.recording:  # (unrecorded, only the survey reads it)
+            s.brand_value[:] = self._brand_values(organic, skills.service_skill)
         noise = self.noise_rng.standard_normal(len(self.brands))
-        if self.week % self.p.brand_survey_weeks == 0:
+        if survey:
             s.measure[:] = s.brand_value / s.value_base + self._survey_noise * noise
 
     # --- 6. learning ----------------------------------------------------------------------------
@@ -336,7 +339,9 @@ class AgencyMarket(mesa.Model):
         model's other draws are those of a neutral start."""
         p = self.p
         self.experience_seed = int(self.rng.spawn(1)[0].integers(2 ** 31))
-        pre = AgencyMarket(p.replace(experience_weeks=0), rng=self.experience_seed).run(p.experience_weeks)
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=self.experience_seed)
+        pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
+        pre.run(p.experience_weeks)
         found = [a.policy.experience() for a in pre.agencies]
         kinds = {k: None for e in found for k in e.get("tables", {})}  # in order of first appearance
         for agency, exp in zip(self.agencies, found):

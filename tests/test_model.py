@@ -207,3 +207,18 @@ def test_a_market_beyond_the_machines_memory_is_refused_in_one_line(monkeypatch)
     monkeypatch.delenv("AGENCY_SIM_MEMORY_CHECK")
     with pytest.raises(ValueError, match="needs about"):
         AgencyMarket(small, rng=1)
+
+
+def test_a_run_that_keeps_no_tables_moves_exactly_as_one_that_does():
+    """The agencies' experience pre-run keeps no tables and measures brand value only for the
+    survey; nothing it skips may feed back into the market, the money or the agencies."""
+    p = Params(n_consumers=300, agency_policy="learning", brand_survey_weeks=5)
+    kept, bare = AgencyMarket(p, rng=11), AgencyMarket(p, rng=11)
+    bare.recording = False
+    kept.run(40), bare.run(40)
+    assert bare.records.brand_rows == [] and len(kept.records.brand_rows) == 40
+    assert [a.policy.experience() for a in kept.agencies] == [a.policy.experience() for a in bare.agencies]
+    assert kept.ledger.balances == bare.ledger.balances
+    for field in ("measure", "velocity", "image", "goodwill"):
+        np.testing.assert_array_equal(getattr(kept.brand_state, field), getattr(bare.brand_state, field))
+    np.testing.assert_array_equal(kept.contracts.term_gmv, bare.contracts.term_gmv)
