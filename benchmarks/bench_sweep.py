@@ -2,7 +2,7 @@
 parent's peak memory as the sweep grows. Prints one JSON line per case.
 
     python benchmarks/bench_sweep.py                  # all three cases
-    python benchmarks/bench_sweep.py --case speedup   # one case (throughput, speedup, memory)
+    python benchmarks/bench_sweep.py --case overhead  # one case (throughput, speedup, memory, overhead)
     python benchmarks/bench_sweep.py --quick          # smaller, for a smoke test
 
 throughput  the same design (grid x seeds) through ``mesa.batch_run`` and through
@@ -13,6 +13,12 @@ throughput  the same design (grid x seeds) through ``mesa.batch_run`` and throug
 speedup     runs of about a second through the engine with 1 and then 2 worker processes.
 memory      the same runs as a 50-run and a 500-run sweep, each in a fresh process; the peak
             resident memory (ru_maxrss) of the parent process only.
+overhead    the engine's own cost (issue 23, items 3 and 4): the focal-contract quick design's
+            128 runs (its contrast at 64 replications per arm) and a 1,000-run design of 20-week
+            runs (where per-run overhead dominates), each as one sweep; prints the wall time, the
+            sum of the runs' CPU seconds (measured in the workers), wall / (CPU / workers) (the
+            target is at most 1.15), and for the focal design the kernel-only bound: the runs'
+            kernel time / workers, from the market's share of CPU in a sample of the same runs.
 """
 
 from __future__ import annotations
@@ -132,9 +138,74 @@ def case_memory(workers: int, quick: bool) -> dict:
             "parquet_written_large_mb": out[large]["parquet_mb"], "large_sweep_s": out[large]["seconds"]}
 
 
+def _timed_sweep(spec: dict, workers: int) -> dict:
+    """Run ``spec`` as one sweep; the wall time, the runs' CPU seconds and their ratio."""
+    from experiments.sweeps import run_sweep
+    from experiments.sweeps.store import read_manifest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run_sweep(spec, Path(tmp) / "s", executor="processes", workers=workers, progress=False)
+        wall = time.perf_counter() - t0
+        runs = read_manifest(Path(tmp) / "s")["runs"]
+    cpu = sum(r["cpu_s"] for r in runs)
+    return {"runs": len(runs), "workers": workers, "wall_s": round(wall, 2), "runs_cpu_s": round(cpu, 2),
+            "wall_over_cpu_per_worker": round(wall / (cpu / workers), 3), "target": 1.15}
+
+
+def _kernel_share(spec: dict, sample: int) -> float:
+    """The market's share of a run's CPU time, over ``sample`` of the design's runs in this process."""
+    from experiments.sweeps import load_spec
+    from model import simulate
+    from model.market import Market
+
+    market = [0.0]
+    originals = {name: getattr(Market, name) for name in ("shop", "brand_value")}
+
+    def timed(f):
+        def run(self, *a, **k):
+            c = time.process_time()
+            try:
+                return f(self, *a, **k)
+            finally:
+                market[0] += time.process_time() - c
+        return run
+
+    loaded = load_spec(spec)
+    plans = list(loaded.runs())[:sample]
+    simulate(loaded.params(plans[0].values), steps=2, seed=0)  # load the compiled kernels first
+    for name, f in originals.items():
+        setattr(Market, name, timed(f))
+    try:
+        c0 = time.process_time()
+        for plan in plans:
+            simulate(loaded.params(plan.values), steps=loaded.steps, seed=plan.seed)
+        total = time.process_time() - c0
+    finally:
+        for name, f in originals.items():
+            setattr(Market, name, f)
+    return market[0] / total
+
+
+def case_overhead(workers: int, quick: bool) -> list[dict]:
+    from experiments import focal_contract as fc
+
+    size = fc.SIZES["quick"]
+    focal = fc.contrast_spec(size, fc.SEEDS[0])
+    focal = {**focal, "name": "focal-quick-128", "replications": 16 if quick else 64}
+    short = _spec("short-1000", 20, {"preset": "typical_tp"}, [0.03, 0.08, 0.15, 0.3], 50 if quick else 250)
+    out = []
+    f = {"case": "overhead_focal_quick_design", **_timed_sweep(focal, workers)}
+    share = _kernel_share(focal, 4 if quick else 8)
+    f.update({"kernel_share": round(share, 3), "kernel_only_bound_s": round(share * f["runs_cpu_s"] / workers, 2)})
+    out.append(f)
+    out.append({"case": "overhead_1000_short_runs", "weeks": 20, **_timed_sweep(short, workers)})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--case", choices=["throughput", "speedup", "memory"], action="append")
+    ap.add_argument("--case", choices=["throughput", "speedup", "memory", "overhead"], action="append")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--_memory-child", type=int, help=argparse.SUPPRESS, dest="memory_child")
@@ -142,7 +213,11 @@ def main() -> None:
     if args.memory_child:
         _memory_child(args.memory_child, args.workers)
         return
-    for case in args.case or ["throughput", "speedup", "memory"]:
+    for case in args.case or ["throughput", "speedup", "memory", "overhead"]:
+        if case == "overhead":
+            for result in case_overhead(args.workers, args.quick):
+                print(json.dumps(result), flush=True)
+            continue
         if case == "throughput":
             result = case_throughput(args.workers, args.quick)
         elif case == "speedup":

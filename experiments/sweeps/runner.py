@@ -227,7 +227,7 @@ def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest,
             record(plan, False, {"error": f"{type(exc).__name__}: {exc}"})
             return False
         info = {"finished": _iso(res.finished), "duration_s": round(res.finished - res.started, 4),
-                "worker": res.worker}
+                "cpu_s": round(res.cpu_s, 4), "worker": res.worker}
         if res.ok:
             _write_run(out, plan, res.files)
             record(plan, True, {**info, "error": None})

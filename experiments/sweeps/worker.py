@@ -47,11 +47,12 @@ class RunOutput:
     started: float = 0.0
     finished: float = 0.0
     worker: str = ""
+    cpu_s: float = 0.0  # CPU seconds of this process on the run (simulation and encoding)
 
 
 def execute_run(task: RunTask) -> RunOutput:
     """Run one simulation; return its tables as Parquet bytes, or its error and traceback."""
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
         params = Params(**task.params)
@@ -63,7 +64,8 @@ def execute_run(task: RunTask) -> RunOutput:
         summary = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
                    "seed": task.seed, **task.values, **result.summary}
         files["summary"] = to_parquet(pd.DataFrame([summary]))
-        return RunOutput(task.run_id, True, files, started=started, finished=time.time(), worker=worker)
+        return RunOutput(task.run_id, True, files, started=started, finished=time.time(), worker=worker,
+                         cpu_s=time.process_time() - cpu)
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, not raised
         return RunOutput(task.run_id, False, error=f"{type(exc).__name__}: {exc}",
                          traceback=traceback.format_exc(), started=started,

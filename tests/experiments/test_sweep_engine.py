@@ -91,6 +91,8 @@ def test_tables_are_tidy_with_seeds_on_every_row(tmp_path, grid_spec):
     assert manifest["spec_hash"] == spec.spec_hash and manifest["n_runs"] == 8
     assert [r["seed"] for r in manifest["runs"]] == runs["seed"].tolist()
     assert {r["status"] for r in manifest["runs"]} == {"done"}
+    # each run's CPU seconds in its worker (what bench_sweep.py sets the wall time against)
+    assert all(0 < r["cpu_s"] <= r["duration_s"] + 0.05 for r in manifest["runs"])
     assert manifest["package"]["agency-sim"] and manifest["sessions"][-1]["status"] == "complete"
 
 
