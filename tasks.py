@@ -2,7 +2,7 @@
 """The project's two commands, needing nothing but Python 3.11+:
 
     python3 tasks.py run     # the main job: the focal-contract experiment, quick size, with figures
-    python3 tasks.py test    # the whole test suite
+    python3 tasks.py test    # the lint gate (ruff) and the whole test suite
     python3 tasks.py lab     # JupyterLab on the notebooks (installs the `notebooks` extra)
 
 Each creates a virtual environment in .venv (once) and installs what it needs into it: the
@@ -36,15 +36,17 @@ def say(msg: str) -> None:
 def ensure_venv() -> None:
     if PY.exists():
         return
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by any python3
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     say(f"creating a virtual environment in {VENV.name}/")
     try:
         venv.EnvBuilder(with_pip=True).create(VENV)
     except Exception as exc:  # e.g. Debian without python3-venv
         shutil.rmtree(VENV, ignore_errors=True)
-        sys.exit(f"could not create a virtual environment ({exc}); on Debian/Ubuntu install "
-                 "the python3-venv package and try again")
+        sys.exit(
+            f"could not create a virtual environment ({exc}); on Debian/Ubuntu install "
+            "the python3-venv package and try again"
+        )
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
 
 
@@ -58,8 +60,9 @@ def ensure_installed(extra: str | None) -> None:
     target = f".[{extra}]" if extra else "."
     say(f"installing {target} into {VENV.name}/ (first time only; a minute or two)")
     # pip's build backend prints warnings meant for packagers; show them only if it fails
-    proc = subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(PY), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, capture_output=True, text=True
+    )
     if proc.returncode:
         sys.stderr.write(proc.stdout + proc.stderr)
         sys.exit(f"installing {target} failed (pip's output above)")
@@ -74,11 +77,17 @@ def ensure_chromium() -> None:
         say("installing Debian's chromium and chromium-driver for the browser test")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
-                       check=False, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
+            check=False,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     if not (CHROMIUM.exists() or shutil.which("chromium")):
-        say("warning: no chromium found; the browser test will fail (install the Debian "
-            "packages chromium and chromium-driver)")
+        say(
+            "warning: no chromium found; the browser test will fail (install the Debian "
+            "packages chromium and chromium-driver)"
+        )
 
 
 def run(args: list[str]) -> int:
@@ -89,11 +98,23 @@ def run(args: list[str]) -> int:
     return subprocess.call(cmd, cwd=ROOT)
 
 
+def lint() -> int:
+    """The lint and format gate (ruff; its rules are in pyproject.toml): nonzero if either fails."""
+    say("ruff check and ruff format --check (the lint gate; `ruff format .` fixes the format)")
+    checked = subprocess.call([str(PY), "-m", "ruff", "check", "--quiet", "."], cwd=ROOT)
+    formatted = subprocess.call([str(PY), "-m", "ruff", "format", "--check", "--quiet", "."], cwd=ROOT)
+    return checked or formatted
+
+
 def test(args: list[str]) -> int:
     ensure_installed("dev")
     ensure_chromium()
+    gate = lint()
     workers = ["-n", os.environ.get("TEST_WORKERS", "2")]
-    return subprocess.call([str(PY), "-m", "pytest", *workers, "-q", *args], cwd=ROOT)
+    tests = subprocess.call([str(PY), "-m", "pytest", *workers, "-q", *args], cwd=ROOT)
+    if gate:
+        say("the lint gate failed (above): the run fails even where the tests pass")
+    return tests or gate
 
 
 def lab(args: list[str]) -> int:

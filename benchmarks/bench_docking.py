@@ -1,7 +1,7 @@
 """Speed of the vectorised consumer market against the plain one-agent-per-consumer reference.
 
 Both run the docking scenario (benchmarks/docking_scenario.py) with the same parameters; the
-figure of merit is consumer-brand-weeks per second (DESIGN.md section 9). Prints one JSON line
+figure of merit is consumer-brand-weeks per second (docs/performance.md). Prints one JSON line
 per case and implementation, then one line with the speed ratio. Usage:
 
     python benchmarks/bench_docking.py                    # 500, 2,000 and 10,000 consumers
@@ -41,12 +41,30 @@ def main() -> None:
             fn(p, 0)  # warm-up (imports, caches)
             sec = timed(fn, p, args.reps)
             rates[name] = work / sec
-            print(json.dumps({"case": "docking_scenario", "implementation": name, "n_consumers": n,
-                              "n_brands": D.N_BRANDS, "weeks": D.WEEKS, "seconds_per_run": round(sec, 4),
-                              "consumer_brand_weeks_per_s": round(work / sec)}), flush=True)
-        print(json.dumps({"case": "docking_speed_ratio", "n_consumers": n,
-                          "vectorised_over_reference": round(rates["vectorised"] / rates["reference"], 1)}),
-              flush=True)
+            print(
+                json.dumps(
+                    {
+                        "case": "docking_scenario",
+                        "implementation": name,
+                        "n_consumers": n,
+                        "n_brands": D.N_BRANDS,
+                        "weeks": D.WEEKS,
+                        "seconds_per_run": round(sec, 4),
+                        "consumer_brand_weeks_per_s": round(work / sec),
+                    }
+                ),
+                flush=True,
+            )
+        print(
+            json.dumps(
+                {
+                    "case": "docking_speed_ratio",
+                    "n_consumers": n,
+                    "vectorised_over_reference": round(rates["vectorised"] / rates["reference"], 1),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

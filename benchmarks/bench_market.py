@@ -10,7 +10,7 @@ the NumPy path (per size and thread count) and over the project's per-consumer M
     python benchmarks/bench_market.py --huge           # adds 10M consumers x 260 weeks (Numba, 2 threads)
     python benchmarks/bench_market.py --sizes 10000 --weeks 52 --threads 1
 
-The figure of merit (DESIGN.md section 9) counts n_consumers x n_brands x weeks simulated
+The figure of merit (docs/performance.md) counts n_consumers x n_brands x weeks simulated
 (burn-in weeks included, since they are simulated) over the wall time of construction and run.
 The Numba kernel's compilation is not in it: each Numba case first runs a tiny market (which
 loads the compiled kernels from Numba's cache, or compiles them) and reports that time as
@@ -88,6 +88,7 @@ def one_case(n: int, weeks: int, brands: int, burn_in: int, seed: int, kernel: s
     t0 = time.perf_counter()
     if market_only:  # the consumer market alone, fed a fixed regular offer (no Mesa model)
         import numpy as np
+
         from model.market import Market, Offer
 
         p = make_params(n_consumers=n, n_brands=brands)
@@ -95,8 +96,15 @@ def one_case(n: int, weeks: int, brands: int, burn_in: int, seed: int, kernel: s
         price = p.mean_price * np.exp(0.3 * np.random.default_rng(seed + 1).standard_normal(brands))
         market.init_reference_prices(price)
         vis = np.full(brands, p.organic_visibility)
-        offer = Offer(price=price, regular_price=price, discount=np.zeros(brands), quality=np.zeros(brands),
-                      visibility=vis, organic_visibility=vis, reach=np.zeros(brands))
+        offer = Offer(
+            price=price,
+            regular_price=price,
+            discount=np.zeros(brands),
+            quality=np.zeros(brands),
+            visibility=vis,
+            organic_visibility=vis,
+            reach=np.zeros(brands),
+        )
         t1 = time.perf_counter()
         for _ in range(weeks + burn_in):  # a week as the model's: shop, brand value, reporters
             market.shop(offer)
@@ -113,16 +121,29 @@ def one_case(n: int, weeks: int, brands: int, burn_in: int, seed: int, kernel: s
     cpu = time.process_time() - c0  # all threads: tells a busy machine from a slow program
     simulated = n * brands * (weeks + burn_in)
     return {
-        "case": "market_alone" if market_only else "market_run", "kernel": kernel,
+        "case": "market_alone" if market_only else "market_run",
+        "kernel": kernel,
         "threads": int(os.environ.get("NUMBA_NUM_THREADS", "0")) or os.cpu_count(),
-        "n_consumers": n, "n_brands": brands, "weeks": weeks, "burn_in_weeks": burn_in,
-        "seconds_total": round(t2 - t0, 3), "seconds_construction": round(t1 - t0, 3),
+        "n_consumers": n,
+        "n_brands": brands,
+        "weeks": weeks,
+        "burn_in_weeks": burn_in,
+        "seconds_total": round(t2 - t0, 3),
+        "seconds_construction": round(t1 - t0, 3),
         "seconds_per_week": round((t2 - t1) / run_weeks, 5),
         "consumer_brand_weeks_per_s": round(simulated / (t2 - t0)),
-        "cpu_seconds": round(cpu, 3), "consumer_brand_weeks_per_cpu_s": round(simulated / cpu),
-        "first_call_seconds": round(first_call, 3), "peak_rss_mb": peak_mb(),
-        **({"note": f"n_consumers above the bound params.py declares ({BEYOND_BOUND[0]:.0f}); "
-                    "the bound was widened for this run"} if BEYOND_BOUND else {}),
+        "cpu_seconds": round(cpu, 3),
+        "consumer_brand_weeks_per_cpu_s": round(simulated / cpu),
+        "first_call_seconds": round(first_call, 3),
+        "peak_rss_mb": peak_mb(),
+        **(
+            {
+                "note": f"n_consumers above the bound params.py declares ({BEYOND_BOUND[0]:.0f}); "
+                "the bound was widened for this run"
+            }
+            if BEYOND_BOUND
+            else {}
+        ),
     }
 
 
@@ -135,8 +156,12 @@ def compile_case() -> dict:
     t1 = time.perf_counter()
     warm_up("numba")
     t2 = time.perf_counter()
-    return {"case": "compile", "kernel": "numba", "first_call_seconds": round(t1 - t0, 3),
-            "second_call_seconds": round(t2 - t1, 4)}
+    return {
+        "case": "compile",
+        "kernel": "numba",
+        "first_call_seconds": round(t1 - t0, 3),
+        "second_call_seconds": round(t2 - t1, 4),
+    }
 
 
 def reference_case(n: int, reps: int) -> list[dict]:
@@ -153,15 +178,28 @@ def reference_case(n: int, reps: int) -> list[dict]:
         for seed in range(reps):
             fn(p, seed)
         sec = (time.perf_counter() - t0) / reps
-        rows.append({"case": "docking_scenario", "implementation": name, "n_consumers": n,
-                     "n_brands": D.N_BRANDS, "weeks": D.WEEKS, "seconds_per_run": round(sec, 4),
-                     "consumer_brand_weeks_per_s": round(work / sec)})
+        rows.append(
+            {
+                "case": "docking_scenario",
+                "implementation": name,
+                "n_consumers": n,
+                "n_brands": D.N_BRANDS,
+                "weeks": D.WEEKS,
+                "seconds_per_run": round(sec, 4),
+                "consumer_brand_weeks_per_s": round(work / sec),
+            }
+        )
     return rows
 
 
 def child(args: list[str], threads: int, cache_dir: str | None = None) -> list[dict]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "NUMBA_NUM_THREADS": str(threads)}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMBA_NUM_THREADS": str(threads),
+    }
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
     out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
@@ -175,20 +213,33 @@ def child(args: list[str], threads: int, cache_dir: str | None = None) -> list[d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
-                    help="consumers per case (none: only the extra cases asked for)")
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=[10_000, 100_000, 1_000_000],
+        help="consumers per case (none: only the extra cases asked for)",
+    )
     ap.add_argument("--weeks", type=int, default=26)
     ap.add_argument("--brands", type=int, default=12)
     ap.add_argument("--burn-in", type=int, default=26)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="Numba thread counts")
     ap.add_argument("--kernels", nargs="+", default=["numpy", "numba"], choices=["numpy", "numba"])
     ap.add_argument("--full", action="store_true", help="also run 1,000,000 consumers for 260 weeks")
-    ap.add_argument("--huge", action="store_true",
-                    help="also run 10,000,000 consumers for 260 weeks (Numba, the largest thread count)")
-    ap.add_argument("--market-only", action="store_true",
-                    help="time the consumer market alone (no Mesa model) in the --huge case")
-    ap.add_argument("--reference-size", type=int, default=1000,
-                    help="consumers in the docking scenario for the Mesa-reference ratio (0: skip)")
+    ap.add_argument(
+        "--huge",
+        action="store_true",
+        help="also run 10,000,000 consumers for 260 weeks (Numba, the largest thread count)",
+    )
+    ap.add_argument(
+        "--market-only", action="store_true", help="time the consumer market alone (no Mesa model) in the --huge case"
+    )
+    ap.add_argument(
+        "--reference-size",
+        type=int,
+        default=1000,
+        help="consumers in the docking scenario for the Mesa-reference ratio (0: skip)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--_case", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -214,27 +265,44 @@ def main() -> None:
     for n, weeks in cases:
         for kernel in args.kernels:
             # NumPy's element-wise kernels are single-threaded: one thread count is enough for it
-            for threads in (args.threads if kernel == "numba" else args.threads[:1]):
+            for threads in args.threads if kernel == "numba" else args.threads[:1]:
                 (row,) = child(["--_case", "run", str(n), str(weeks), kernel, "0", *common], threads)
                 rates[(n, weeks, kernel, threads)] = row["consumer_brand_weeks_per_s"]
         if "numpy" in args.kernels and "numba" in args.kernels:
             base = rates[(n, weeks, "numpy", args.threads[0])]
             for threads in args.threads:
-                print(json.dumps({"case": "kernel_ratio", "n_consumers": n, "weeks": weeks, "threads": threads,
-                                  "numba_over_numpy": round(rates[(n, weeks, "numba", threads)] / base, 2)}),
-                      flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "case": "kernel_ratio",
+                            "n_consumers": n,
+                            "weeks": weeks,
+                            "threads": threads,
+                            "numba_over_numpy": round(rates[(n, weeks, "numba", threads)] / base, 2),
+                        }
+                    ),
+                    flush=True,
+                )
     if args.reference_size:
         rows = child(["--_case", "reference", str(args.reference_size)], 1)
         by = {r["implementation"]: r["consumer_brand_weeks_per_s"] for r in rows}
         best = {k: max(v for (n, w, kk, t), v in rates.items() if kk == k) for k in args.kernels}
-        print(json.dumps({"case": "reference_ratio", "n_consumers": args.reference_size,
-                          "numpy_over_reference": round(by["numpy"] / by["reference"], 1),
-                          "numba_over_reference": round(by["numba"] / by["reference"], 1),
-                          **{f"best_{k}_run_over_reference": round(v / by["reference"]) for k, v in best.items()}}),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "case": "reference_ratio",
+                    "n_consumers": args.reference_size,
+                    "numpy_over_reference": round(by["numpy"] / by["reference"], 1),
+                    "numba_over_reference": round(by["numba"] / by["reference"], 1),
+                    **{f"best_{k}_run_over_reference": round(v / by["reference"]) for k, v in best.items()},
+                }
+            ),
+            flush=True,
+        )
     if args.huge:
-        child(["--_case", "run", "10000000", "260", "numba", "1" if args.market_only else "0", *common],
-              max(args.threads))
+        child(
+            ["--_case", "run", "10000000", "260", "numba", "1" if args.market_only else "0", *common], max(args.threads)
+        )
 
 
 if __name__ == "__main__":

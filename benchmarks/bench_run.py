@@ -3,13 +3,13 @@
 Times a 1,500-consumer, 260-week run with learning agencies and 104 weeks of experience (the
 focal-contract experiment's run; issue 23's case) on this tree with each market kernel, and the
 same run on an earlier commit (``--ref``, checked out into a temporary git worktree; its
-Numba path, the figure the ratios are against, and its default path), alternating the cases so that load on a shared machine hits all of them
-alike. Each run is a child process; the figure is CPU seconds of the run itself (model
-construction and the experience pre-run included, imports excluded), so another program on the
-machine slows the wall clock but hardly the CPU time. For this tree it also prints the share
-of the run spent in the consumer market (``Market.shop`` and ``Market.brand_value``: the
-kernels and the few array operations around them). Prints one JSON line per case and one with
-the ratios.
+Numba path, the figure the ratios are against, and its default path), alternating the cases so
+that load on a shared machine hits all of them alike. Each run is a child process; the figure is
+CPU seconds of the run itself (model construction and the experience pre-run included, imports
+excluded), so another program on the machine slows the wall clock but hardly the CPU time. For
+this tree it also prints the share of the run spent in the consumer market (``Market.shop`` and
+``Market.brand_value``: the kernels and the few array operations around them). Prints one JSON
+line per case and one with the ratios.
 
     python benchmarks/bench_run.py                      # against 33f3f9f (issue 23's reference)
     python benchmarks/bench_run.py --ref HEAD~5 --repeats 7 --consumers 2000 --experience 0
@@ -74,8 +74,12 @@ def main() -> int:
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(ref_tree), args.ref], cwd=ROOT, check=True)
         try:
             ref_name = f"ref {args.ref}, numba"
-            cases = {ref_name: (ref_tree, "numba"), f"ref {args.ref}, default": (ref_tree, "default"),
-                     "this tree, numpy": (ROOT, "numpy"), "this tree, numba": (ROOT, "numba")}
+            cases = {
+                ref_name: (ref_tree, "numba"),
+                f"ref {args.ref}, default": (ref_tree, "default"),
+                "this tree, numpy": (ROOT, "numpy"),
+                "this tree, numba": (ROOT, "numba"),
+            }
             times: dict[str, list[dict]] = {name: [] for name in cases}
             for _ in range(args.repeats):  # interleaved: load hits every case alike
                 for name, (root, kernel) in cases.items():
@@ -86,15 +90,31 @@ def main() -> int:
     for name, runs in times.items():
         medians[name] = statistics.median(r["cpu_s"] for r in runs)
         share = statistics.median(r.get("market_cpu_s", 0.0) / r["cpu_s"] for r in runs)
-        print(json.dumps({"case": name, "n_consumers": args.consumers, "weeks": args.weeks,
-                          "experience_weeks": args.experience, "policy": "learning", "repeats": args.repeats,
-                          "cpu_s_median": round(medians[name], 3),
-                          "market_share_median": round(share, 3) if share else None,
-                          "wall_s_median": round(statistics.median(r["wall_s"] for r in runs), 3),
-                          "total_gmv": runs[0]["total_gmv"]}))
+        print(
+            json.dumps(
+                {
+                    "case": name,
+                    "n_consumers": args.consumers,
+                    "weeks": args.weeks,
+                    "experience_weeks": args.experience,
+                    "policy": "learning",
+                    "repeats": args.repeats,
+                    "cpu_s_median": round(medians[name], 3),
+                    "market_share_median": round(share, 3) if share else None,
+                    "wall_s_median": round(statistics.median(r["wall_s"] for r in runs), 3),
+                    "total_gmv": runs[0]["total_gmv"],
+                }
+            )
+        )
     ref = medians[ref_name]
-    print(json.dumps({"case": f"speed-up against {ref_name} (CPU time)",
-                      **{name: round(ref / t, 2) for name, t in medians.items()}}))
+    print(
+        json.dumps(
+            {
+                "case": f"speed-up against {ref_name} (CPU time)",
+                **{name: round(ref / t, 2) for name, t in medians.items()},
+            }
+        )
+    )
     return 0
 
 

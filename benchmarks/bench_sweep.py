@@ -39,9 +39,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 def _spec(name, steps, base, commission_rates, replications, tables=("timeseries",)):
-    return {"name": name, "steps": steps, "replications": replications, "seed": 2024,
-            "base": base, "design": {"kind": "grid", "factors": {"commission_rate": commission_rates}},
-            "outputs": {t: True for t in tables}}
+    return {
+        "name": name,
+        "steps": steps,
+        "replications": replications,
+        "seed": 2024,
+        "base": base,
+        "design": {"kind": "grid", "factors": {"commission_rate": commission_rates}},
+        "outputs": {t: True for t in tables},
+    }
 
 
 def case_throughput(workers: int, quick: bool) -> dict:
@@ -54,15 +60,21 @@ def case_throughput(workers: int, quick: bool) -> dict:
     rates = [0.03, 0.08, 0.15, 0.3]
     # common random numbers: replication r has the same seed at every rate, so mesa's
     # batch_run, which crosses every listed value, runs exactly the same (rate, seed) pairs
-    spec = load_spec({**_spec("throughput", 26 if quick else 52, base, rates, 3 if quick else 10),
-                      "common_random_numbers": True})
+    spec = load_spec(
+        {**_spec("throughput", 26 if quick else 52, base, rates, 3 if quick else 10), "common_random_numbers": True}
+    )
     plans = list(spec.runs())
     seeds = sorted({p.seed for p in plans})
 
     t0 = time.perf_counter()
-    rows = batch_run(AgencyMarket, parameters={**base, "commission_rate": rates, "rng": seeds},
-                     iterations=1, max_steps=spec.steps - 1, number_processes=workers,
-                     display_progress=False)
+    rows = batch_run(
+        AgencyMarket,
+        parameters={**base, "commission_rate": rates, "rng": seeds},
+        iterations=1,
+        max_steps=spec.steps - 1,
+        number_processes=workers,
+        display_progress=False,
+    )
     t_mesa = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,14 +85,24 @@ def case_throughput(workers: int, quick: bool) -> dict:
     last = ts[ts["week"] == spec.steps - 1].set_index(["commission_rate", "seed"])["gmv"]
     mesa_last = {(r["commission_rate"], r["rng"]): r["gmv"] for r in rows}
     same = len(mesa_last) == len(plans) == len(last) and all(
-        abs(mesa_last[k] - v) <= 1e-9 * abs(v) for k, v in last.items())
+        abs(mesa_last[k] - v) <= 1e-9 * abs(v) for k, v in last.items()
+    )
     n = len(plans)
-    return {"case": "throughput_vs_mesa_batch_run", "runs": n, "workers": workers, "weeks": spec.steps,
-            "n_consumers": base["n_consumers"], "n_brands": base["n_brands"],
-            "mesa_batch_run_s": round(t_mesa, 2), "engine_s": round(t_engine, 2),
-            "mesa_batch_run_runs_per_s": round(n / t_mesa, 2), "engine_runs_per_s": round(n / t_engine, 2),
-            "engine_over_mesa": round(t_mesa / t_engine, 2), "engine_writes": "summary + weekly Parquet",
-            "same_results": bool(same)}
+    return {
+        "case": "throughput_vs_mesa_batch_run",
+        "runs": n,
+        "workers": workers,
+        "weeks": spec.steps,
+        "n_consumers": base["n_consumers"],
+        "n_brands": base["n_brands"],
+        "mesa_batch_run_s": round(t_mesa, 2),
+        "engine_s": round(t_engine, 2),
+        "mesa_batch_run_runs_per_s": round(n / t_mesa, 2),
+        "engine_runs_per_s": round(n / t_engine, 2),
+        "engine_over_mesa": round(t_mesa / t_engine, 2),
+        "engine_writes": "summary + weekly Parquet",
+        "same_results": bool(same),
+    }
 
 
 def case_speedup(quick: bool) -> dict:
@@ -99,10 +121,17 @@ def case_speedup(quick: bool) -> dict:
             t0 = time.perf_counter()
             run_sweep(spec, Path(tmp) / f"w{w}", executor="processes", workers=w, progress=False)
             times[w] = time.perf_counter() - t0
-    return {"case": "speedup_2_over_1_workers", "runs": spec.n_runs, "weeks": steps,
-            "n_consumers": base["n_consumers"], "seconds_per_run_serial": round(one_run, 2),
-            "workers_1_s": round(times[1], 2), "workers_2_s": round(times[2], 2),
-            "speedup": round(times[1] / times[2], 2), "cpus": os.cpu_count()}
+    return {
+        "case": "speedup_2_over_1_workers",
+        "runs": spec.n_runs,
+        "weeks": steps,
+        "n_consumers": base["n_consumers"],
+        "seconds_per_run_serial": round(one_run, 2),
+        "workers_1_s": round(times[1], 2),
+        "workers_2_s": round(times[2], 2),
+        "speedup": round(times[1] / times[2], 2),
+        "cpus": os.cpu_count(),
+    }
 
 
 def _memory_spec(n_runs: int) -> dict:
@@ -116,26 +145,43 @@ def _memory_child(n_runs: int, workers: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        runs = run_sweep(_memory_spec(n_runs), Path(tmp) / "m", executor="processes", workers=workers,
-                         progress=False)
+        runs = run_sweep(_memory_spec(n_runs), Path(tmp) / "m", executor="processes", workers=workers, progress=False)
         elapsed = time.perf_counter() - t0
         on_disk = sum(f.stat().st_size for f in (Path(tmp) / "m").rglob("*.parquet"))
-    print(json.dumps({"runs": len(runs), "seconds": round(elapsed, 2), "parquet_mb": round(on_disk / 2**20, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    print(
+        json.dumps(
+            {
+                "runs": len(runs),
+                "seconds": round(elapsed, 2),
+                "parquet_mb": round(on_disk / 2**20, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 def case_memory(workers: int, quick: bool) -> dict:
     small, large = (20, 100) if quick else (50, 500)
     out = {}
     for n in (small, large):
-        proc = subprocess.run([sys.executable, __file__, "--_memory-child", str(n), "--workers", str(workers)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--_memory-child", str(n), "--workers", str(workers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"case": "parent_peak_memory", "workers": workers,
-            "runs_small": small, "peak_rss_small_mb": out[small]["peak_rss_mb"],
-            "runs_large": large, "peak_rss_large_mb": out[large]["peak_rss_mb"],
-            "large_over_small": round(out[large]["peak_rss_mb"] / out[small]["peak_rss_mb"], 3),
-            "parquet_written_large_mb": out[large]["parquet_mb"], "large_sweep_s": out[large]["seconds"]}
+    return {
+        "case": "parent_peak_memory",
+        "workers": workers,
+        "runs_small": small,
+        "peak_rss_small_mb": out[small]["peak_rss_mb"],
+        "runs_large": large,
+        "peak_rss_large_mb": out[large]["peak_rss_mb"],
+        "large_over_small": round(out[large]["peak_rss_mb"] / out[small]["peak_rss_mb"], 3),
+        "parquet_written_large_mb": out[large]["parquet_mb"],
+        "large_sweep_s": out[large]["seconds"],
+    }
 
 
 def _timed_sweep(spec: dict, workers: int) -> dict:
@@ -149,8 +195,14 @@ def _timed_sweep(spec: dict, workers: int) -> dict:
         wall = time.perf_counter() - t0
         runs = read_manifest(Path(tmp) / "s")["runs"]
     cpu = sum(r["cpu_s"] for r in runs)
-    return {"runs": len(runs), "workers": workers, "wall_s": round(wall, 2), "runs_cpu_s": round(cpu, 2),
-            "wall_over_cpu_per_worker": round(wall / (cpu / workers), 3), "target": 1.15}
+    return {
+        "runs": len(runs),
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "runs_cpu_s": round(cpu, 2),
+        "wall_over_cpu_per_worker": round(wall / (cpu / workers), 3),
+        "target": 1.15,
+    }
 
 
 def _kernel_share(spec: dict, sample: int) -> float:
@@ -169,6 +221,7 @@ def _kernel_share(spec: dict, sample: int) -> float:
                 return f(self, *a, **k)
             finally:
                 market[0] += time.process_time() - c
+
         return run
 
     loaded = load_spec(spec)

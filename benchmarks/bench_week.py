@@ -33,8 +33,10 @@ def main(argv=None) -> None:
 
     from model import AgencyMarket, Params
 
-    model = AgencyMarket(Params(n_consumers=a.consumers, n_brands=a.brands, n_agencies=max(2, a.brands // 3),
-                                market_kernel=a.kernel), rng=0)
+    model = AgencyMarket(
+        Params(n_consumers=a.consumers, n_brands=a.brands, n_agencies=max(2, a.brands // 3), market_kernel=a.kernel),
+        rng=0,
+    )
     model.run(2)  # first calls: cache load or compilation
     spent = {"shop": 0.0, "brand_value": 0.0}
     market = model.market
@@ -53,11 +55,23 @@ def main(argv=None) -> None:
     week = time.perf_counter() - t0
     pairs = a.consumers * a.brands * a.weeks
     ns = {k: round(v / pairs * 1e9, 2) for k, v in spent.items()}
-    print(json.dumps({"consumers": a.consumers, "brands": a.brands, "weeks": a.weeks, "kernel": a.kernel,
-                      "threads": int(os.environ["NUMBA_NUM_THREADS"]),
-                      "ns_per_pair": {**ns, "rest": round((week - sum(spent.values())) / pairs * 1e9, 2),
-                                      "week": round(week / pairs * 1e9, 2)},
-                      "cbw_per_second": round(pairs / week)}))
+    print(
+        json.dumps(
+            {
+                "consumers": a.consumers,
+                "brands": a.brands,
+                "weeks": a.weeks,
+                "kernel": a.kernel,
+                "threads": int(os.environ["NUMBA_NUM_THREADS"]),
+                "ns_per_pair": {
+                    **ns,
+                    "rest": round((week - sum(spent.values())) / pairs * 1e9, 2),
+                    "week": round(week / pairs * 1e9, 2),
+                },
+                "cbw_per_second": round(pairs / week),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -59,9 +59,18 @@ def offers(p: Params) -> list[Offer]:
         if 10 <= week < 20:
             reach[3] = 0.03
         vis = np.full(N_BRANDS, VISIBILITY)
-        out.append(Offer(price=regular * (1 - discount), regular_price=regular, discount=discount,
-                         quality=quality.copy(), visibility=vis, organic_visibility=vis.copy(), reach=reach,
-                         festival=(week == 18) and p.use_festivals))
+        out.append(
+            Offer(
+                price=regular * (1 - discount),
+                regular_price=regular,
+                discount=discount,
+                quality=quality.copy(),
+                visibility=vis,
+                organic_visibility=vis.copy(),
+                reach=reach,
+                festival=(week == 18) and p.use_festivals,
+            )
+        )
     return out
 
 
@@ -82,10 +91,19 @@ def run_reference(p: Params, seed: int) -> np.ndarray:
     from reference_market import ReferenceMarket  # benchmarks/ is on sys.path (script dir or conftest)
 
     market = ReferenceMarket(p, N_BRANDS, initial_prices(p), rng=seed)
-    week_offers = [Offer(price=o.price.tolist(), regular_price=o.regular_price.tolist(),
-                         discount=o.discount.tolist(), quality=o.quality.tolist(),
-                         visibility=o.visibility.tolist(), organic_visibility=o.organic_visibility.tolist(),
-                         reach=o.reach.tolist(), festival=o.festival) for o in offers(p)]
+    week_offers = [
+        Offer(
+            price=o.price.tolist(),
+            regular_price=o.regular_price.tolist(),
+            discount=o.discount.tolist(),
+            quality=o.quality.tolist(),
+            visibility=o.visibility.tolist(),
+            organic_visibility=o.organic_visibility.tolist(),
+            reach=o.reach.tolist(),
+            festival=o.festival,
+        )
+        for o in offers(p)
+    ]
     return np.array([market.shop(o) for o in week_offers])
 
 
@@ -100,7 +118,7 @@ def tost(a: np.ndarray, b: np.ndarray, margin: float) -> float:
     na, nb = len(a), len(b)
     va, vb = a.var(ddof=1) / na, b.var(ddof=1) / nb
     se = np.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+    df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
     d = a.mean() - b.mean()
     p_low = stats.t.sf((d + margin) / se, df)  # H0: d <= -margin
     p_high = stats.t.cdf((d - margin) / se, df)  # H0: d >= margin
@@ -120,18 +138,27 @@ def compare(vec: dict[str, np.ndarray], ref: dict[str, np.ndarray], margin: floa
         for j in range(N_BRANDS):
             a, b = vec[w][:, j], ref[w][:, j]
             scale = 0.5 * (a.mean() + b.mean())
-            rows.append({"window": w, "brand": j, "vectorised": float(a.mean()), "reference": float(b.mean()),
-                         "rel_diff": float((b.mean() - a.mean()) / scale),
-                         "tost_p": tost(a / scale, b / scale, margin),
-                         "ks_p": float(stats.ks_2samp(a, b).pvalue)})
+            rows.append(
+                {
+                    "window": w,
+                    "brand": j,
+                    "vectorised": float(a.mean()),
+                    "reference": float(b.mean()),
+                    "rel_diff": float((b.mean() - a.mean()) / scale),
+                    "tost_p": tost(a / scale, b / scale, margin),
+                    "ks_p": float(stats.ks_2samp(a, b).pvalue),
+                }
+            )
     return rows
 
 
 def verdict(rows: list[dict]) -> dict[str, list[dict]]:
     """The comparisons that fail equivalence of means, and those whose distributions differ."""
     bonferroni = KS_ALPHA / len(rows)
-    return {"not_equivalent": [r for r in rows if r["tost_p"] >= ALPHA],
-            "different": [r for r in rows if r["ks_p"] < bonferroni]}
+    return {
+        "not_equivalent": [r for r in rows if r["tost_p"] >= ALPHA],
+        "different": [r for r in rows if r["ks_p"] < bonferroni],
+    }
 
 
 def dock(params: Params | None = None, reps: int = REPS) -> list[dict]:

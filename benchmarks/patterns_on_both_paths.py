@@ -51,9 +51,21 @@ def main(argv=None) -> None:
     V.clear_cache()
     for pattern in PATTERNS:
         for m in measure(pattern):
-            print(json.dumps({"kernel": kernel, "pattern": m.pattern, "quantity": m.quantity,
-                              "value": m.value, "ci": [m.ci_low, m.ci_high], "target": str(m.target),
-                              "passed": bool(m.passed), "replications": len(m.replications)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "kernel": kernel,
+                        "pattern": m.pattern,
+                        "quantity": m.quantity,
+                        "value": m.value,
+                        "ci": [m.ci_low, m.ci_high],
+                        "target": str(m.target),
+                        "passed": bool(m.passed),
+                        "replications": len(m.replications),
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ FESTIVAL_LETDOWN = -0.5  # salience of having no deal in a festival week
 class Consumer(mesa.Agent):
     """One consumer: tastes, pantry and memories."""
 
-    def __init__(self, model: "ReferenceMarket"):
+    def __init__(self, model: ReferenceMarket):
         super().__init__(model)
         p, r = model.p, model.random
         sd = p.price_sensitivity_spread

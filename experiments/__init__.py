@@ -8,5 +8,6 @@ __all__ = ["run_sweep", "load_results", "load_spec"]
 def __getattr__(name):  # import the engine lazily: `import experiments` stays light
     if name in __all__:
         from . import sweeps
+
         return getattr(sweeps, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

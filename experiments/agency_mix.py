@@ -58,13 +58,18 @@ REGIONS: dict[str, dict[str, Any]] = {
     "sales_contracts_brand_agencies": {"preset": "region_sales_driven", "sales_driven_share": 0.15},
     "brand_contracts_sales_agencies": {"preset": "region_brand_driven", "sales_driven_share": 0.85},
 }
-LABELS = {"region_sales_driven": "sales-driven region (85% sales-driven agencies, 25% commission)",
-          "typical_tp": "mixed region (50%, typical TP contract, 8% commission)",
-          "region_brand_driven": "brand-driven region (15%, 5% commission + brand bonus)"}
-SHORT = {"region_sales_driven": "sales-driven region", "typical_tp": "mixed region (typical TP)",
-         "region_brand_driven": "brand-driven region",
-         "sales_contracts_brand_agencies": "sales-region contracts, 15% sales-driven agencies",
-         "brand_contracts_sales_agencies": "brand-region contracts, 85% sales-driven agencies"}
+LABELS = {
+    "region_sales_driven": "sales-driven region (85% sales-driven agencies, 25% commission)",
+    "typical_tp": "mixed region (50%, typical TP contract, 8% commission)",
+    "region_brand_driven": "brand-driven region (15%, 5% commission + brand bonus)",
+}
+SHORT = {
+    "region_sales_driven": "sales-driven region",
+    "typical_tp": "mixed region (typical TP)",
+    "region_brand_driven": "brand-driven region",
+    "sales_contracts_brand_agencies": "sales-region contracts, 15% sales-driven agencies",
+    "brand_contracts_sales_agencies": "brand-region contracts, 85% sales-driven agencies",
+}
 TITLE = "Agency mix under imitation: regions compared (and the extremes with agency mixes swapped)"
 FINAL_WEEKS = 26  # "the end of the run" = mean over its last half year (strategy shares are lumpy)
 
@@ -78,11 +83,17 @@ SERIES = (
 # per-run numbers in the summary: column -> (label, unit, scale, format)
 SUMMARY_OUTCOMES: dict[str, report.Outcome] = {
     "promo_strategy_share_start": report.Outcome("promotion-heavy share, week 0", "% of brands", 100.0, ".0f"),
-    "promo_strategy_share_end": report.Outcome(f"promotion-heavy share, last {FINAL_WEEKS} weeks", "% of brands", 100.0, ".0f"),
-    "promo_agency_share_end": report.Outcome(f"agencies on promotion, last {FINAL_WEEKS} weeks", "% of agencies", 100.0, ".0f"),
+    "promo_strategy_share_end": report.Outcome(
+        f"promotion-heavy share, last {FINAL_WEEKS} weeks", "% of brands", 100.0, ".0f"
+    ),
+    "promo_agency_share_end": report.Outcome(
+        f"agencies on promotion, last {FINAL_WEEKS} weeks", "% of agencies", 100.0, ".0f"
+    ),
     "mean_deal_proneness_start": report.Outcome("deal-proneness, week 0", "0–1", 1.0, ".3f"),
     "mean_deal_proneness_end": report.Outcome(f"deal-proneness, last {FINAL_WEEKS} weeks", "0–1", 1.0, ".3f"),
-    "mean_reference_price_ratio_end": report.Outcome(f"reference/regular price, last {FINAL_WEEKS} weeks", "ratio", 1.0, ".3f"),
+    "mean_reference_price_ratio_end": report.Outcome(
+        f"reference/regular price, last {FINAL_WEEKS} weeks", "ratio", 1.0, ".3f"
+    ),
     "brand_value_change": report.OUTCOMES["brand_value_change"],
     "short_term_gmv": report.OUTCOMES["short_term_gmv"],
     "brand_profit_total": report.OUTCOMES["brand_profit_total"],
@@ -102,7 +113,9 @@ def build_spec(s: Size, seed: int = SEED) -> dict[str, Any]:
     return {
         "name": f"{NAME}_{s.name}",
         "description": "Regional agency mixes under imitation over time (headline experiment agency_mix)",
-        "steps": s.steps, "replications": s.replications, "seed": seed,
+        "steps": s.steps,
+        "replications": s.replications,
+        "seed": seed,
         "base": {"agency_policy": "imitation", **s.base},
         "design": {"kind": "points", "points": [dict(p) for p in REGIONS.values()]},
         "outputs": {"timeseries": True, "brands": False, "agencies": True},
@@ -125,8 +138,18 @@ def per_run_values(ts: pd.DataFrame, agencies: pd.DataFrame, runs: pd.DataFrame,
     start = ts[ts["week"] == 0].set_index("run_id")[cols].add_suffix("_start")
     ag = agencies[agencies["week"] >= steps - last]
     promo_agencies = (ag["strategy"] == "promotion").groupby(ag["run_id"]).mean().rename("promo_agency_share_end")
-    keep = ["run_id", "point", "replication", "seed", "status", "region", "brand_value_change",
-            "short_term_gmv", "brand_profit_total", "agency_profit_total"]
+    keep = [
+        "run_id",
+        "point",
+        "replication",
+        "seed",
+        "status",
+        "region",
+        "brand_value_change",
+        "short_term_gmv",
+        "brand_profit_total",
+        "agency_profit_total",
+    ]
     return runs[keep].set_index("run_id").join(start).join(end).join(promo_agencies).reset_index()
 
 
@@ -153,8 +176,11 @@ def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
 # --- figures -------------------------------------------------------------------------------------
 def _colours() -> dict[str, str]:
     # vermillion for the sales-driven region, blue for the brand-driven one, grey-green between
-    return {"region_sales_driven": report.PALETTE[1], "typical_tp": report.PALETTE[2],
-            "region_brand_driven": report.PALETTE[0]}
+    return {
+        "region_sales_driven": report.PALETTE[1],
+        "typical_tp": report.PALETTE[2],
+        "region_brand_driven": report.PALETTE[0],
+    }
 
 
 STYLES = {"region_sales_driven": "-", "typical_tp": "--", "region_brand_driven": "-."}
@@ -171,10 +197,10 @@ def plot_over_time(ts: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
                 low, high = b["ci_low"] * scale, b["ci_high"] * scale
                 if col == "promo_strategy_share":  # a share: keep the band on the axis
                     low, high = low.clip(0, 100), high.clip(0, 100)
-                ax.fill_between(b["week"], low, high,
-                                color=colours[preset], alpha=0.2, linewidth=0)
-                ax.plot(b["week"], b["mean"] * scale, color=colours[preset], ls=STYLES[preset], lw=1.8,
-                        label=LABELS[preset])
+                ax.fill_between(b["week"], low, high, color=colours[preset], alpha=0.2, linewidth=0)
+                ax.plot(
+                    b["week"], b["mean"] * scale, color=colours[preset], ls=STYLES[preset], lw=1.8, label=LABELS[preset]
+                )
             ax.set_ylabel(label)
         axes[0, 0].set_ylim(-2, 102)
         axes[1, 0].axhline(1.0, color="0.4", lw=0.8, ls=":")
@@ -183,9 +209,11 @@ def plot_over_time(ts: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
             ax.set_xlabel("week (0 = start of the simulated contracts)")
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=1)
-        fig.suptitle("Under imitation, does a sales-driven region drift to promotion and train "
-                     "consumers to wait for deals?\n"
-                     f"mean over runs, band = 95% CI ({note})")
+        fig.suptitle(
+            "Under imitation, does a sales-driven region drift to promotion and train "
+            "consumers to wait for deals?\n"
+            f"mean over runs, band = 95% CI ({note})"
+        )
         return ctx.save_figure(fig, "mix_over_time")
 
 
@@ -203,32 +231,47 @@ def plot_agency_strategies(agencies: pd.DataFrame, ctx: RunContext, note: str) -
                 b = bands[bands["region"] == preset]
                 if b.empty:
                     continue
-                ax.fill_between(b["week"], np.clip(100 * b["ci_low"], 0, 100),
-                                np.clip(100 * b["ci_high"], 0, 100), color=colours[preset],
-                                alpha=0.2, linewidth=0)
-                ax.plot(b["week"], 100 * b["mean"], color=colours[preset], ls=STYLES[preset], lw=1.8,
-                        label=SHORT[preset])
+                ax.fill_between(
+                    b["week"],
+                    np.clip(100 * b["ci_low"], 0, 100),
+                    np.clip(100 * b["ci_high"], 0, 100),
+                    color=colours[preset],
+                    alpha=0.2,
+                    linewidth=0,
+                )
+                ax.plot(
+                    b["week"], 100 * b["mean"], color=colours[preset], ls=STYLES[preset], lw=1.8, label=SHORT[preset]
+                )
             ax.set_title(f"agencies founded {arche}-driven")
             ax.set_xlabel("week")
         axes[0].set_ylabel("agencies whose strategy is promotion (%)")
         axes[0].set_ylim(-2, 102)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=3)
-        fig.suptitle("Do imitating agencies give up the style they were founded with?\n"
-                     f"mean over runs, band = 95% CI ({note})")
+        fig.suptitle(
+            f"Do imitating agencies give up the style they were founded with?\nmean over runs, band = 95% CI ({note})"
+        )
         return ctx.save_figure(fig, "mix_agency_strategies")
 
 
 def plot_contracts_vs_agencies(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
     """2 x 2: the two extreme regions' contracts crossed with their agency mixes."""
-    cells = {("sales", 0.85): "region_sales_driven", ("sales", 0.15): "sales_contracts_brand_agencies",
-             ("brand", 0.85): "brand_contracts_sales_agencies", ("brand", 0.15): "region_brand_driven"}
+    cells = {
+        ("sales", 0.85): "region_sales_driven",
+        ("sales", 0.15): "sales_contracts_brand_agencies",
+        ("brand", 0.85): "brand_contracts_sales_agencies",
+        ("brand", 0.15): "region_brand_driven",
+    }
     t = table.set_index("region")
-    metrics = (("promo_strategy_share_end", "brands on a promotion-heavy strategy,\nlast 26 weeks (%)", 100.0),
-               ("mean_deal_proneness_end", "mean consumer deal-proneness,\nlast 26 weeks (0–1)", 1.0),
-               ("brand_value_change", "brand value change, last year vs week 0 (%)", 100.0))
-    mixes = ((0.85, "85% of agencies founded sales-driven", report.PALETTE[1], "//"),
-             (0.15, "15% of agencies founded sales-driven", report.PALETTE[0], ""))
+    metrics = (
+        ("promo_strategy_share_end", "brands on a promotion-heavy strategy,\nlast 26 weeks (%)", 100.0),
+        ("mean_deal_proneness_end", "mean consumer deal-proneness,\nlast 26 weeks (0–1)", 1.0),
+        ("brand_value_change", "brand value change, last year vs week 0 (%)", 100.0),
+    )
+    mixes = (
+        (0.85, "85% of agencies founded sales-driven", report.PALETTE[1], "//"),
+        (0.15, "15% of agencies founded sales-driven", report.PALETTE[0], ""),
+    )
     x = np.arange(2)
     w = 0.38
     with report.figure_style() as plt:
@@ -239,18 +282,25 @@ def plot_contracts_vs_agencies(table: pd.DataFrame, ctx: RunContext, note: str) 
                 m = np.array([r[f"{col}_mean"] for r in rows]) * scale
                 lo = np.nan_to_num(m - np.array([r[f"{col}_ci_low"] for r in rows]) * scale)
                 hi = np.nan_to_num(np.array([r[f"{col}_ci_high"] for r in rows]) * scale - m)
-                ax.bar(x + (k - 0.5) * w, m, w, color=colour, hatch=hatch, edgecolor="0.2", lw=0.5,
-                       label=mix_label)
+                ax.bar(x + (k - 0.5) * w, m, w, color=colour, hatch=hatch, edgecolor="0.2", lw=0.5, label=mix_label)
                 ax.errorbar(x + (k - 0.5) * w, m, yerr=[lo, hi], fmt="none", ecolor="0.15", capsize=3, lw=1)
             ax.axhline(0, color="0.3", lw=0.6)
-            ax.set_xticks(x, ["sales-region contracts\n(10k fee, 25%, 26 wk)",
-                              "brand-region contracts\n(60k fee, 5% + bonus, 104 wk)"], fontsize=8)
+            ax.set_xticks(
+                x,
+                [
+                    "sales-region contracts\n(10k fee, 25%, 26 wk)",
+                    "brand-region contracts\n(60k fee, 5% + bonus, 104 wk)",
+                ],
+                fontsize=8,
+            )
             ax.set_ylabel(label)
             ax.grid(axis="x", visible=False)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=2)
-        fig.suptitle("Is it the agencies or the contracts? The two extreme regions with their agency "
-                     f"mixes swapped\n(mean, error bars = 95% CI; {note})")
+        fig.suptitle(
+            "Is it the agencies or the contracts? The two extreme regions with their agency "
+            f"mixes swapped\n(mean, error bars = 95% CI; {note})"
+        )
         return ctx.save_figure(fig, "mix_contracts_vs_agencies")
 
 
@@ -273,15 +323,18 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     paths += plot_agency_strategies(agencies, ctx, note)
     paths += plot_contracts_vs_agencies(table, ctx, note)
 
-    about = (f"Size `{ctx.size.name}`: {res.spec.replications} replications per region ({len(REGIONS)} regions, "
-             f"the last two with the agency mixes of the extremes swapped), {steps} weeks, "
-             f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
-             f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run.")
+    about = (
+        f"Size `{ctx.size.name}`: {res.spec.replications} replications per region ({len(REGIONS)} regions, "
+        f"the last two with the agency mixes of the extremes swapped), {steps} weeks, "
+        f"{size:,} consumers, agency_policy = imitation. Mean over replications [95% Student-t CI]. "
+        f"'Last {FINAL_WEEKS} weeks' = mean over the final half year of each run."
+    )
     return paths + report.write_table(table, ctx.out, summary_markdown(table, TITLE, about))
 
 
-EXPERIMENT = Experiment(name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES,
-                        spec_of=build_spec, analyse=analyse)
+EXPERIMENT = Experiment(
+    name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES, spec_of=build_spec, analyse=analyse
+)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -49,14 +49,25 @@ def _cmd_run(args) -> int:
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
         result.brands.to_csv(tmp / "brands.csv", index=False)
         result.agencies.to_csv(tmp / "agencies.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(
-            {"seed": args.seed, "steps": args.steps, "preset": args.preset,
-             "params": params.to_dict(), "summary": result.summary}, indent=2))
+        (tmp / "summary.json").write_text(
+            json.dumps(
+                {
+                    "seed": args.seed,
+                    "steps": args.steps,
+                    "preset": args.preset,
+                    "params": params.to_dict(),
+                    "summary": result.summary,
+                },
+                indent=2,
+            )
+        )
         result.plot(tmp / "gmv_brand_value.png")
     for line in summary_lines(result.summary):
         print(line)
-    print(f"wrote {out / 'timeseries.csv'}, {out / 'brands.csv'}, {out / 'agencies.csv'}, "
-          f"{out / 'summary.json'}, {out / 'gmv_brand_value.png'}")
+    print(
+        f"wrote {out / 'timeseries.csv'}, {out / 'brands.csv'}, {out / 'agencies.csv'}, "
+        f"{out / 'summary.json'}, {out / 'gmv_brand_value.png'}"
+    )
     return 0
 
 
@@ -70,8 +81,10 @@ def check_run_folder(out: Path) -> None:
         other = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
         if other:
             what = "a sweep" if "manifest.json" in other else f"files not written by `agency-sim run` ({other[0]}, ...)"
-            raise UserError(f"--out {str(out)!r} holds {what}: choose an empty or new folder (run replaces only "
-                            "an earlier run's folder)")
+            raise UserError(
+                f"--out {str(out)!r} holds {what}: choose an empty or new folder (run replaces only "
+                "an earlier run's folder)"
+            )
 
 
 @contextmanager
@@ -133,17 +146,28 @@ def _cmd_sweep(args) -> int:
     out = check_out(args.out)
     if args.dry_run:
         varied = ", ".join(spec.varied)
-        print(f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
-              f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
-              f"tables: summary{''.join(', ' + t for t in spec.tables)}")
+        print(
+            f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
+            f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
+            f"tables: summary{''.join(', ' + t for t in spec.tables)}"
+        )
         return 0
-    runs = run_sweep(spec, out, executor=args.executor, workers=args.workers,
-                     scheduler=args.scheduler, resume=not args.no_resume, progress=args.progress)
+    runs = run_sweep(
+        spec,
+        out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=not args.no_resume,
+        progress=args.progress,
+    )
     md, csv = write_sweep_summary(spec, runs, out)
-    print(f"{len(runs)} runs done; results in {out}\n"
-          f"summary (mean and 95% CI per design point): {md} and {csv}\n"
-          f"load every run in Python: experiments.load_results({str(out)!r}).runs "
-          f"(weekly tables: .timeseries); the summary: pandas.read_csv({str(csv)!r})")
+    print(
+        f"{len(runs)} runs done; results in {out}\n"
+        f"summary (mean and 95% CI per design point): {md} and {csv}\n"
+        f"load every run in Python: experiments.load_results({str(out)!r}).runs "
+        f"(weekly tables: .timeseries); the summary: pandas.read_csv({str(csv)!r})"
+    )
     return 0
 
 
@@ -160,20 +184,25 @@ def write_sweep_summary(spec, runs, out: Path) -> list[Path]:
 
     keys = ["point", *spec.varied]
     table = stats.mean_ci(runs.sort_values("run_id"), keys, list(SUMMARY_KEYS))
-    note = (f"{spec.n_points} design points x {spec.replications} replications of {spec.steps} weeks "
-            f"(root seed {spec.seed}); mean [95% CI, Student t over replications], display units. "
-            "The CSV holds the same in raw units (RMB, shares).")
-    return report.write_summary(table, out, keys, list(SUMMARY_KEYS), title=f"Sweep {spec.name}",
-                                note=note, name=SUMMARY_TABLE)
+    note = (
+        f"{spec.n_points} design points x {spec.replications} replications of {spec.steps} weeks "
+        f"(root seed {spec.seed}); mean [95% CI, Student t over replications], display units. "
+        "The CSV holds the same in raw units (RMB, shares)."
+    )
+    return report.write_summary(
+        table, out, keys, list(SUMMARY_KEYS), title=f"Sweep {spec.name}", note=note, name=SUMMARY_TABLE
+    )
 
 
 def _cmd_app(args) -> int:
     try:
         from model.app import serve
     except ImportError as exc:
-        raise UserError(f"the app needs Solara ({exc.name} is missing): install the app extra "
-                        "with `.venv/bin/python -m pip install -e '.[app]'` (or pip install "
-                        "'agency-sim[app]')") from exc
+        raise UserError(
+            f"the app needs Solara ({exc.name} is missing): install the app extra "
+            "with `.venv/bin/python -m pip install -e '.[app]'` (or pip install "
+            "'agency-sim[app]')"
+        ) from exc
     serve(args.host, args.port, open_browser=args.open)  # a taken port: ValueError, exit 2
     return 0
 
@@ -181,7 +210,8 @@ def _cmd_app(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="agency-sim",
-        description="Agent-based model of e-commerce operations agencies (Tmall TP) under commission contracts.")
+        description="Agent-based model of e-commerce operations agencies (Tmall TP) under commission contracts.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one simulation, print its summary, write tables and a figure")
@@ -192,9 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="out/run", help="output folder (default out/run)")
     run.set_defaults(func=_cmd_run)
 
-    sweep = sub.add_parser("sweep", help="run a parameter sweep from a TOML spec (resumable)",
-                           description="Run a sweep spec (see docs/experiments.md). Rerunning the same "
-                                       "command on the same --out folder runs only missing or failed runs.")
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep from a TOML spec (resumable)",
+        description="Run a sweep spec (see docs/experiments.md). Rerunning the same "
+        "command on the same --out folder runs only missing or failed runs.",
+    )
     sweep.add_argument("spec", help="sweep spec (.toml or .json)")
     sweep.add_argument("--out", required=True, help="output folder (reused to resume)")
     add_executor_options(sweep, default="processes", default_help="local processes")
@@ -207,8 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     params = sub.add_parser("params", help="list every parameter with default, unit and range")
     params.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    params.add_argument("--readme", metavar="PATH", nargs="?", const="README.md",
-                        help="rewrite the parameter table in the README (default README.md)")
+    params.add_argument(
+        "--readme",
+        metavar="PATH",
+        nargs="?",
+        const="README.md",
+        help="rewrite the parameter table in the README (default README.md)",
+    )
     params.set_defaults(func=_cmd_params)
 
     app = sub.add_parser("app", help="open the interactive app (Solara)")

@@ -28,8 +28,10 @@ from . import report, stats
 from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
 PROG = "contract_dynamics"
-QUESTION = ("Issue 3's contract dynamics: what do commission, weight on a noisy brand measure and "
-            "contract length do to learning agencies' strategies, brand value and GMV?")
+QUESTION = (
+    "Issue 3's contract dynamics: what do commission, weight on a noisy brand measure and "
+    "contract length do to learning agencies' strategies, brand value and GMV?"
+)
 # case -> (commission_rate, evaluation_brand_weight, brand_measure_noise, contract_weeks)
 CASES = {
     "5% commission": (0.05, 0.0, 0.1, 52),
@@ -44,8 +46,15 @@ KEYS = ("commission_rate", "evaluation_brand_weight", "brand_measure_noise", "co
 REFERENCE = "35% commission"
 YEAR2 = (52, 104)  # weeks of the second year, after every brand's first renewal
 FIRST_HALF = (0, 26)  # the weeks of short_term_gmv
-OUTCOMES = ["promo_share_first_26", "final_promo_strategy_share", "brand_value_change", "short_term_gmv",
-            "gmv_year2", "total_gmv", "contract_switches_total"]
+OUTCOMES = [
+    "promo_share_first_26",
+    "final_promo_strategy_share",
+    "brand_value_change",
+    "short_term_gmv",
+    "gmv_year2",
+    "total_gmv",
+    "contract_switches_total",
+]
 SIZES = headline_sizes(full=32, quick=8, base={"n_consumers": 1500})
 SEED = 2029
 
@@ -53,13 +62,21 @@ SEED = 2029
 def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec: one design point per case, learning agencies, GMV-only unless stated."""
     points = [dict(zip(KEYS, values)) for values in CASES.values()]
-    return headline_spec(PROG, QUESTION, size, seed, base={"evaluation_brand_weight": 0.0},
-                           design={"kind": "points", "points": points}, timeseries=True)
+    return headline_spec(
+        PROG,
+        QUESTION,
+        size,
+        seed,
+        base={"evaluation_brand_weight": 0.0},
+        design={"kind": "points", "points": points},
+        timeseries=True,
+    )
 
 
 def with_cases(runs: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
     """The runs table with a ``case`` column, each run's mean promotion-heavy share over the
     first 26 weeks and its GMV in the second year (weeks 52-103); NaN when the run is shorter."""
+
     def case_of(row) -> str:
         for name, values in CASES.items():
             if np.allclose([row[k] for k in KEYS], values):
@@ -73,9 +90,11 @@ def with_cases(runs: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
         whole = w.loc[w["count"] == weeks[1] - weeks[0], how]  # runs that cover every week
         return runs["run_id"].map(whole).astype(float)
 
-    return runs.assign(case=runs.apply(case_of, axis=1),
-                       promo_share_first_26=over(FIRST_HALF, "promo_strategy_share", "mean"),
-                       gmv_year2=over(YEAR2, "gmv", "sum"))
+    return runs.assign(
+        case=runs.apply(case_of, axis=1),
+        promo_share_first_26=over(FIRST_HALF, "promo_strategy_share", "mean"),
+        gmv_year2=over(YEAR2, "gmv", "sum"),
+    )
 
 
 def plot_cases(table: pd.DataFrame, size_name: str, plt):
@@ -85,13 +104,16 @@ def plot_cases(table: pd.DataFrame, size_name: str, plt):
     for ax, o in zip(axes, ["final_promo_strategy_share", "brand_value_change"]):
         m, below, above = report.scaled(table, o)  # error-bar half-widths
         ax.barh(y, m, color=[report.PALETTE[0] if c == REFERENCE else report.PALETTE[5] for c in table["case"]])
-        ax.errorbar(m, y, xerr=np.clip([below, above], 0, None), fmt="none", ecolor="black",
-                    capsize=3, lw=1)
+        ax.errorbar(m, y, xerr=np.clip([below, above], 0, None), fmt="none", ecolor="black", capsize=3, lw=1)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_xlabel(report.OUTCOMES[o].axis)
     axes[0].set_yticks(y, table["case"])
-    fig.suptitle("Learning agencies under seven contracts (five years; mean and 95% CI over markets"
-                 + ("" if size_name == "full" else f", {size_name} run") + ")", fontsize=11)
+    fig.suptitle(
+        "Learning agencies under seven contracts (five years; mean and 95% CI over markets"
+        + ("" if size_name == "full" else f", {size_name} run")
+        + ")",
+        fontsize=11,
+    )
     return fig
 
 
@@ -108,15 +130,21 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     with report.figure_style() as plt:
         paths = ctx.save_figure(plot_cases(table, size_name, plt), "dynamics_cases")
     spec = res.spec
-    note = (f"Learning agencies, GMV-only renewal unless stated, {spec.steps} weeks, "
-            f"{spec.replications} replications per case ({size_name} size, common random numbers); "
-            "mean [95% CI, Student t over replications]. Money in RMB summed over all brands.")
-    paths += report.write_summary(table, out, ["case"], OUTCOMES, title="Contract dynamics, case by case",
-                             note=note)
+    note = (
+        f"Learning agencies, GMV-only renewal unless stated, {spec.steps} weeks, "
+        f"{spec.replications} replications per case ({size_name} size, common random numbers); "
+        "mean [95% CI, Student t over replications]. Money in RMB summed over all brands."
+    )
+    paths += report.write_summary(table, out, ["case"], OUTCOMES, title="Contract dynamics, case by case", note=note)
     paths += report.write_differences(
-        diff, out, ["case"], OUTCOMES, title=f"Difference from '{REFERENCE}' in the same market",
+        diff,
+        out,
+        ["case"],
+        OUTCOMES,
+        title=f"Difference from '{REFERENCE}' in the same market",
         note="Each run minus the 35%-commission GMV-only run of the same replication; mean [95% CI]. "
-             "Brand value change and promotion share are in percentage points.")
+        "Brand value change and promotion share are in percentage points.",
+    )
     return paths
 
 

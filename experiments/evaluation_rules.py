@@ -36,19 +36,30 @@ from . import report, stats
 from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
 PROG = "evaluation_rules"
-QUESTION = ("Does judging or paying the agency on a (noisy) brand measure bring brand building back? "
-            "GMV-only vs weighted evaluation vs brand bonus, at several noise levels.")
+QUESTION = (
+    "Does judging or paying the agency on a (noisy) brand measure bring brand building back? "
+    "GMV-only vs weighted evaluation vs brand bonus, at several noise levels."
+)
 COMMISSION = 0.20
 # rule name -> (evaluation_brand_weight, brand_bonus_rate)
 RULES = {"GMV only": (0.0, 0.0), "weighted evaluation (0.5)": (0.5, 0.0), "brand bonus (30%)": (0.0, 0.3)}
 NOISES = [0.0, 0.1, 0.3, 1.0]
-OUTCOMES = ["brand_value_change", "final_brand_value", "short_term_gmv", "brand_profit_total",
-            "agency_profit_total", "final_promo_strategy_share", "contract_switches_total"]
+OUTCOMES = [
+    "brand_value_change",
+    "final_brand_value",
+    "short_term_gmv",
+    "brand_profit_total",
+    "agency_profit_total",
+    "final_promo_strategy_share",
+    "contract_switches_total",
+]
 # (outcome, axis label, paired against GMV-only?): levels where they differ visibly between
 # rules; paired differences where the levels are all alike and only the gap says anything
-SHOWN = [("brand_value_change", "brand value change,\nlast year vs week 0 (%)", False),
-         ("short_term_gmv", "GMV in weeks 0-25 minus GMV-only\n(million RMB, paired)", True),
-         ("brand_profit_total", "five-year brand profit minus\nGMV-only (million RMB, paired)", True)]
+SHOWN = [
+    ("brand_value_change", "brand value change,\nlast year vs week 0 (%)", False),
+    ("short_term_gmv", "GMV in weeks 0-25 minus GMV-only\n(million RMB, paired)", True),
+    ("brand_profit_total", "five-year brand profit minus\nGMV-only (million RMB, paired)", True),
+]
 SIZES = headline_sizes(full=48, quick=6, quick_base={"n_consumers": 2000})
 SEED = 2028
 
@@ -59,10 +70,14 @@ CONTROL = "GMV only"  # the rule that never reads the brand measure
 def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`): explicit design points, the
     GMV-only control once (noise cannot reach it) and every other rule at every noise level."""
-    points = [{"evaluation_brand_weight": w, "brand_bonus_rate": b, "brand_measure_noise": n}
-              for name, (w, b) in RULES.items() for n in (NOISES[:1] if name == CONTROL else NOISES)]
-    return headline_spec(PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION},
-                           design={"kind": "points", "points": points})
+    points = [
+        {"evaluation_brand_weight": w, "brand_bonus_rate": b, "brand_measure_noise": n}
+        for name, (w, b) in RULES.items()
+        for n in (NOISES[:1] if name == CONTROL else NOISES)
+    ]
+    return headline_spec(
+        PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION}, design={"kind": "points", "points": points}
+    )
 
 
 def rule_of(weight: float, bonus: float) -> str:
@@ -79,8 +94,7 @@ def control_at_every_noise(runs: pd.DataFrame) -> pd.DataFrame:
     change anything it does (the survey's random draws are made at every noise level, so the
     random stream is the same too); its runs stand for all noise levels in the tables and
     figures, which keeps the "difference from GMV-only at the same noise" paired by market."""
-    runs = runs.assign(rule=[rule_of(w, b) for w, b in zip(runs["evaluation_brand_weight"],
-                                                           runs["brand_bonus_rate"])])
+    runs = runs.assign(rule=[rule_of(w, b) for w, b in zip(runs["evaluation_brand_weight"], runs["brand_bonus_rate"])])
     control = runs[runs["rule"] == CONTROL]
     copies = [control.assign(brand_measure_noise=n) for n in NOISES]
     return pd.concat([runs[runs["rule"] != CONTROL], *copies], ignore_index=True)
@@ -118,13 +132,22 @@ def plot_bars(table: pd.DataFrame, diff: pd.DataFrame, size_name: str, plt):
     last.set_ylabel("brand value change minus GMV-only\n(percentage points, paired)")
     last.set_title("Gain over the GMV-only rule (same simulated markets)", fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(rules), title="contract rule",
-               bbox_to_anchor=(0.5, -0.01), title_fontsize=9)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=len(rules),
+        title="contract rule",
+        bbox_to_anchor=(0.5, -0.01),
+        title_fontsize=9,
+    )
     fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
-    fig.suptitle("Does judging or paying the agency on a (noisy) brand measure bring brand building back?\n"
-                 f"learning agencies, typical TP contract at {report.pct(COMMISSION)} commission; "
-                 "mean and 95% CI over replications" + ("" if size_name == "full" else f" ({size_name} run)"),
-                 fontsize=11)
+    fig.suptitle(
+        "Does judging or paying the agency on a (noisy) brand measure bring brand building back?\n"
+        f"learning agencies, typical TP contract at {report.pct(COMMISSION)} commission; "
+        "mean and 95% CI over replications" + ("" if size_name == "full" else f" ({size_name} run)"),
+        fontsize=11,
+    )
     return fig
 
 
@@ -136,26 +159,48 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     with report.figure_style() as plt:
         paths = ctx.save_figure(plot_bars(table, diff, size_name, plt), "evaluation_bars")
     spec = res.spec
-    note = (f"Typical TP preset, learning agencies, commission {report.pct(COMMISSION)}, {spec.steps} weeks, "
-            f"{spec.replications} replications per row ({size_name} size, common random numbers); "
-            "mean [95% CI, Student t over replications]. Money in RMB summed over all brands. "
-            "Rules: GMV only = evaluation_brand_weight 0, no bonus; weighted evaluation = "
-            "evaluation_brand_weight 0.5; brand bonus = brand_bonus_rate 0.3 with GMV-only renewal.")
-    paths += report.write_summary(table, out, ["rule", "brand_measure_noise"], OUTCOMES,
-                             title="Evaluation rule, brand bonus and measurement noise", note=note)
+    note = (
+        f"Typical TP preset, learning agencies, commission {report.pct(COMMISSION)}, {spec.steps} weeks, "
+        f"{spec.replications} replications per row ({size_name} size, common random numbers); "
+        "mean [95% CI, Student t over replications]. Money in RMB summed over all brands. "
+        "Rules: GMV only = evaluation_brand_weight 0, no bonus; weighted evaluation = "
+        "evaluation_brand_weight 0.5; brand bonus = brand_bonus_rate 0.3 with GMV-only renewal."
+    )
+    paths += report.write_summary(
+        table,
+        out,
+        ["rule", "brand_measure_noise"],
+        OUTCOMES,
+        title="Evaluation rule, brand bonus and measurement noise",
+        note=note,
+    )
     paths += report.write_differences(
-        diff, out, ["rule", "brand_measure_noise"], OUTCOMES,
+        diff,
+        out,
+        ["rule", "brand_measure_noise"],
+        OUTCOMES,
         title="Difference from the GMV-only rule at the same noise",
-        note=("Each run minus the GMV-only run of the same replication (the same simulated market, by "
-              "common random numbers); mean [95% CI]. Brand value change is in percentage points."))
+        note=(
+            "Each run minus the GMV-only run of the same replication (the same simulated market, by "
+            "common random numbers); mean [95% CI]. Brand value change is in percentage points."
+        ),
+    )
     # the same rule with a noisy survey against a noise-free one: what noise takes away
-    by_noise = stats.paired_differences(runs[runs["rule"] != CONTROL], ["rule", "brand_measure_noise"],
-                                    {"brand_measure_noise": NOISES[0]}, OUTCOMES)
+    by_noise = stats.paired_differences(
+        runs[runs["rule"] != CONTROL], ["rule", "brand_measure_noise"], {"brand_measure_noise": NOISES[0]}, OUTCOMES
+    )
     paths += report.write_differences(
-        by_noise, out, ["rule", "brand_measure_noise"], OUTCOMES, name="noise_differences",
+        by_noise,
+        out,
+        ["rule", "brand_measure_noise"],
+        OUTCOMES,
+        name="noise_differences",
         title="Difference from a noise-free survey, same rule",
-        note=("Each run minus the run of the same rule and replication with a noise-free brand "
-              "survey; mean [95% CI]. Brand value change is in percentage points."))
+        note=(
+            "Each run minus the run of the same rule and replication with a noise-free brand "
+            "survey; mean [95% CI]. Brand value change is in percentage points."
+        ),
+    )
     return paths
 
 

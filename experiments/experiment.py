@@ -32,9 +32,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from . import report
 from .options import Parser, add_executor_options, check_executor_options, check_out, parse_assignments
@@ -57,21 +58,24 @@ class Size:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def headline_sizes(full: int, quick: int, *, base: Mapping[str, Any] | None = None,
-                   quick_base: Mapping[str, Any] | None = None) -> dict[str, Size]:
+def headline_sizes(
+    full: int, quick: int, *, base: Mapping[str, Any] | None = None, quick_base: Mapping[str, Any] | None = None
+) -> dict[str, Size]:
     """The usual three sizes: ``full`` and ``quick`` replications over five years (260 weeks),
     ``base`` at both sizes (``quick_base`` at the quick one instead), and a tiny smoke test of
     two replications over 30 weeks of :data:`TINY_BASE`."""
-    return {"full": Size("full", replications=full, steps=260, base=dict(base or {})),
-            "quick": Size("quick", replications=quick, steps=260, base=dict(quick_base or base or {})),
-            "tiny": Size("tiny", replications=2, steps=30, base=TINY_BASE)}
+    return {
+        "full": Size("full", replications=full, steps=260, base=dict(base or {})),
+        "quick": Size("quick", replications=quick, steps=260, base=dict(quick_base or base or {})),
+        "tiny": Size("tiny", replications=2, steps=30, base=TINY_BASE),
+    }
 
 
 @dataclass
 class RunContext:
     """One invocation of an experiment: what was asked for, and how to run and draw it."""
 
-    experiment: "Experiment"
+    experiment: Experiment
     size: Size
     seed: int
     out: Path
@@ -102,11 +106,14 @@ class RunContext:
         spec = load_spec(with_changes(spec, self.changes))
         data = self.out / "data" if stage is None else self.out / "data" / stage
         t0 = time.perf_counter()
-        print(f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
-              f"{spec.n_runs} runs of {spec.steps} weeks -> {data}{report.changes_note(self.changes)}",
-              file=sys.stderr)
-        run_sweep(spec, data, executor=self.executor, workers=self.workers, scheduler=self.scheduler,
-                  progress=self.progress)
+        print(
+            f"{spec.name}: {spec.n_points} design points x {spec.replications} replications = "
+            f"{spec.n_runs} runs of {spec.steps} weeks -> {data}{report.changes_note(self.changes)}",
+            file=sys.stderr,
+        )
+        run_sweep(
+            spec, data, executor=self.executor, workers=self.workers, scheduler=self.scheduler, progress=self.progress
+        )
         print(f"{spec.name}: sweep finished in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         return load_results(data)
 
@@ -168,22 +175,30 @@ class Experiment:
         changes = parse_assignments(args.changes)
         out = args.out
         if out is None:  # runs with --set changes never land in the default runs' folder
-            out = f"out/{self.name}" + ("" if size_name == "full" else f"-{size_name}") \
-                + ("-changed" if changes else "")
+            out = (
+                f"out/{self.name}" + ("" if size_name == "full" else f"-{size_name}") + ("-changed" if changes else "")
+            )
         check_executor_options(args)
         if args.seed is not None and args.seed < 0:
             raise UserError(f"--seed must be >= 0, got {args.seed}")
         if changes and args.docs:
-            raise UserError("--docs copies the documented figures, which are drawn at the defaults: "
-                            "drop --set, or drop --docs")
-        common = {"quick", "tiny", "out", "executor", "workers", "scheduler", "seed", "progress",
-                  "docs", "changes"}
+            raise UserError(
+                "--docs copies the documented figures, which are drawn at the defaults: drop --set, or drop --docs"
+            )
+        common = {"quick", "tiny", "out", "executor", "workers", "scheduler", "seed", "progress", "docs", "changes"}
         ctx = RunContext(
-            experiment=self, size=self.sizes[size_name], seed=self.seed if args.seed is None else args.seed,
-            out=check_out(out), changes=changes, docs=args.docs,
+            experiment=self,
+            size=self.sizes[size_name],
+            seed=self.seed if args.seed is None else args.seed,
+            out=check_out(out),
+            changes=changes,
+            docs=args.docs,
             executor=args.executor or ("serial" if size_name == "tiny" else "processes"),
-            workers=args.workers, scheduler=args.scheduler, progress=args.progress,
-            options=argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in common}))
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=args.progress,
+            options=argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in common}),
+        )
         from .sweeps import load_spec
 
         for spec in self.specs(ctx.size, ctx.seed).values():  # every --set, checked before any run
@@ -198,8 +213,10 @@ class Experiment:
         if self.run is not None:
             paths = self.run(ctx)
         else:
-            results = {stage: ctx.run(spec, None if self.spec_of else stage)
-                       for stage, spec in self.specs(ctx.size, ctx.seed).items()}
+            results = {
+                stage: ctx.run(spec, None if self.spec_of else stage)
+                for stage, spec in self.specs(ctx.size, ctx.seed).items()
+            }
             paths = self.analyse(results["data"] if self.spec_of else results, ctx)
         report.print_written(paths, ctx.changes)
         return 0
@@ -218,27 +235,45 @@ def build_parser(prog: str, question: str) -> argparse.ArgumentParser:
     """The command line every headline script shares."""
     p = Parser(prog=f"python -m experiments.{prog}", description=question)
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true",
-                      help="a real but small version (about a minute on two cores)")
-    size.add_argument("--tiny", action="store_true",
-                      help="a smoke test in seconds (too small to mean anything; for tests)")
-    p.add_argument("--out", default=None,
-                   help=f"output folder (default out/{prog}, out/{prog}-quick or out/{prog}-tiny); "
-                        "rerun with the same folder to resume")
+    size.add_argument("--quick", action="store_true", help="a real but small version (about a minute on two cores)")
+    size.add_argument(
+        "--tiny", action="store_true", help="a smoke test in seconds (too small to mean anything; for tests)"
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help=f"output folder (default out/{prog}, out/{prog}-quick or out/{prog}-tiny); "
+        "rerun with the same folder to resume",
+    )
     add_executor_options(p, default=None, default_help="local processes; serial with --tiny")
     p.add_argument("--seed", type=int, default=None, help="root seed of the sweep (default: the script's)")
-    p.add_argument("--docs", action="store_true",
-                   help="also copy the headline figures into docs/img/ (for the README and docs)")
-    p.add_argument("--set", action="append", default=None, metavar="NAME=VALUE", dest="changes",
-                   help="change one model parameter in every run (repeatable), e.g. --set "
-                        "reward_scale=client_gmv: the same experiment under other assumptions "
-                        "(not with --docs; not a parameter the experiment varies itself)")
+    p.add_argument(
+        "--docs", action="store_true", help="also copy the headline figures into docs/img/ (for the README and docs)"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        dest="changes",
+        help="change one model parameter in every run (repeatable), e.g. --set "
+        "reward_scale=client_gmv: the same experiment under other assumptions "
+        "(not with --docs; not a parameter the experiment varies itself)",
+    )
     return p
 
 
 # --- specs ---------------------------------------------------------------------------------------
-def headline_spec(prog: str, question: str, size: Size, seed: int, *, base: Mapping[str, Any],
-                  design: Mapping[str, Any], timeseries: bool = False) -> dict[str, Any]:
+def headline_spec(
+    prog: str,
+    question: str,
+    size: Size,
+    seed: int,
+    *,
+    base: Mapping[str, Any],
+    design: Mapping[str, Any],
+    timeseries: bool = False,
+) -> dict[str, Any]:
     """A headline sweep spec: learning agencies under the typical TP preset plus ``base``, the
     size's horizon, replications and base, and common random numbers -- replication r starts
     from the same market (brands, consumers, agencies) at every design point, so differences
@@ -266,12 +301,14 @@ def with_changes(spec: Mapping[str, Any], changes: Mapping[str, Any] | None) -> 
     design = Design.from_dict(spec["design"])
     presets = [*design.factors.get("preset", ()), *(p["preset"] for p in design.points if "preset" in p)]
     refuse_changes(changes, [*design.names, *(k for point in design.points for k in point)], presets)
-    return {**spec, "base": {**spec["base"], **changes},
-            "description": f"{spec.get('description', '')}{report.changes_note(changes)}".strip()}
+    return {
+        **spec,
+        "base": {**spec["base"], **changes},
+        "description": f"{spec.get('description', '')}{report.changes_note(changes)}".strip(),
+    }
 
 
-def refuse_changes(changes: Mapping[str, Any] | None, varied: Iterable[str],
-                   presets: Iterable[str] = ()) -> None:
+def refuse_changes(changes: Mapping[str, Any] | None, varied: Iterable[str], presets: Iterable[str] = ()) -> None:
     """Refuse ``--set`` changes of parameters an experiment varies, directly or through the
     ``presets`` its design points name (the base would override the preset's value everywhere)."""
     from model import PRESETS
@@ -279,5 +316,7 @@ def refuse_changes(changes: Mapping[str, Any] | None, varied: Iterable[str],
     names = set(varied).union(*(PRESETS[p]["params"] for p in presets))
     clash = sorted(set(changes or ()) & names)
     if clash:
-        raise UserError(f"--set {clash[0]}: this experiment varies {clash[0]!r} itself "
-                        "(directly or through the presets it compares)")
+        raise UserError(
+            f"--set {clash[0]}: this experiment varies {clash[0]!r} itself "
+            "(directly or through the presets it compares)"
+        )

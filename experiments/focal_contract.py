@@ -46,8 +46,10 @@ from . import report, stats
 from .experiment import TINY_BASE, Experiment, RunContext, Size
 
 PROG = "focal_contract"
-QUESTION = ("A brand's commission: what it buys the brand in GMV, what it costs in brand value and "
-            "profit, when, what is left after it, and what happens as more brands sign it.")
+QUESTION = (
+    "A brand's commission: what it buys the brand in GMV, what it costs in brand value and "
+    "profit, when, what is left after it, and what happens as more brands sign it."
+)
 TYPICAL = 0.08  # the rivals' commission, and "never signed high" in the hangover
 LOW, HIGH = 0.05, 0.35
 EXPERIENCE = 104  # weeks of the agencies' pre-run
@@ -57,26 +59,55 @@ SEEDS = (2032, 7741)  # root seeds, declared in docs/experiments.md before the r
 TARGETS = {"focal_short_term_gmv": 1.5e6, "focal_brand_value_change": 0.03}  # 95% half-widths aimed at
 
 SIZES = {
-    "full": Size("full", replications=384, steps=260, base={"n_consumers": 1500},
-                 extra={"saturation": 96, "ks": list(range(13)), "seeds": 2, "switch": SWITCH}),
+    "full": Size(
+        "full",
+        replications=384,
+        steps=260,
+        base={"n_consumers": 1500},
+        extra={"saturation": 96, "ks": list(range(13)), "seeds": 2, "switch": SWITCH},
+    ),
     # the main job: sized so that what holds at full size excludes zero here too, in about a minute
-    "quick": Size("quick", replications=160, steps=260, base={"n_consumers": 1500},
-                  extra={"saturation": 64, "ks": [0, 1, 11, 12], "seeds": 1, "switch": SWITCH,
-                         "arms": ("low", "high")}),
-    "tiny": Size("tiny", replications=3, steps=30, base=TINY_BASE,
-                 extra={"saturation": 2, "ks": [0, 1, 2, 4], "seeds": 2, "switch": 12}),
+    "quick": Size(
+        "quick",
+        replications=160,
+        steps=260,
+        base={"n_consumers": 1500},
+        extra={"saturation": 64, "ks": [0, 1, 11, 12], "seeds": 1, "switch": SWITCH, "arms": ("low", "high")},
+    ),
+    "tiny": Size(
+        "tiny",
+        replications=3,
+        steps=30,
+        base=TINY_BASE,
+        extra={"saturation": 2, "ks": [0, 1, 2, 4], "seeds": 2, "switch": 12},
+    ),
 }
 
 # the contrast's arms: (focal commission, focal_terms_until)
-ARMS = {"low": (LOW, None), "high": (HIGH, None), "high_then_typical": (HIGH, "switch"),
-        "typical": (TYPICAL, None)}
-CONTRAST = ["focal_short_term_gmv", "focal_gmv_year1", "focal_gmv_per_year", "focal_brand_value_change",
-            "focal_brand_value_change_final_week", "focal_brand_profit_total",
-            "focal_brand_profit_before_agency_total", "focal_paid_to_agency_total", "focal_promo_share",
-            "rivals_short_term_gmv", "rivals_brand_value_change", "short_term_gmv", "brand_value_change"]
+ARMS = {"low": (LOW, None), "high": (HIGH, None), "high_then_typical": (HIGH, "switch"), "typical": (TYPICAL, None)}
+CONTRAST = [
+    "focal_short_term_gmv",
+    "focal_gmv_year1",
+    "focal_gmv_per_year",
+    "focal_brand_value_change",
+    "focal_brand_value_change_final_week",
+    "focal_brand_profit_total",
+    "focal_brand_profit_before_agency_total",
+    "focal_paid_to_agency_total",
+    "focal_promo_share",
+    "rivals_short_term_gmv",
+    "rivals_brand_value_change",
+    "short_term_gmv",
+    "brand_value_change",
+]
 HANGOVER = ["focal_gmv_after", "focal_brand_value_change", "focal_brand_profit_after"]
-PER_BRAND = ["short_term_gmv", "gmv_per_year", "brand_value_change", "brand_profit_total",
-             "brand_profit_before_agency_total"]
+PER_BRAND = [
+    "short_term_gmv",
+    "gmv_per_year",
+    "brand_value_change",
+    "brand_profit_total",
+    "brand_profit_before_agency_total",
+]
 
 
 def seeds_of(size: Size, seed: int) -> list[int]:
@@ -86,29 +117,56 @@ def seeds_of(size: Size, seed: int) -> list[int]:
     return [seed, second][: size.extra["seeds"]]
 
 
-def _spec(name: str, size: Size, seed: int, replications: int, base: dict, points: list[dict],
-          tables: dict) -> dict:
-    return {"name": name, "description": QUESTION, "steps": size.steps, "replications": replications,
-            "seed": seed, "common_random_numbers": True,
-            "base": {"preset": "typical_tp", "agency_policy": "learning", "experience_weeks": EXPERIENCE,
-                     **base, **size.base},
-            "design": {"kind": "points", "points": points},
-            "outputs": {"timeseries": False, "brands": False, "agencies": False, **tables}}
+def _spec(name: str, size: Size, seed: int, replications: int, base: dict, points: list[dict], tables: dict) -> dict:
+    return {
+        "name": name,
+        "description": QUESTION,
+        "steps": size.steps,
+        "replications": replications,
+        "seed": seed,
+        "common_random_numbers": True,
+        "base": {
+            "preset": "typical_tp",
+            "agency_policy": "learning",
+            "experience_weeks": EXPERIENCE,
+            **base,
+            **size.base,
+        },
+        "design": {"kind": "points", "points": points},
+        "outputs": {"timeseries": False, "brands": False, "agencies": False, **tables},
+    }
 
 
 def contrast_spec(size: Size, seed: int) -> dict:
     switch = size.extra["switch"]
     arms = size.extra.get("arms", tuple(ARMS))
-    points = [{"focal_commission_rate": c, "focal_terms_until": switch if until == "switch" else "none"}
-              for name, (c, until) in ARMS.items() if name in arms]
-    return _spec(f"{PROG}-contrast", size, seed, size.replications,
-                 {"focal_brands": 1, "commission_rate": TYPICAL}, points, {"brands": True, "brand_outcomes": True})
+    points = [
+        {"focal_commission_rate": c, "focal_terms_until": switch if until == "switch" else "none"}
+        for name, (c, until) in ARMS.items()
+        if name in arms
+    ]
+    return _spec(
+        f"{PROG}-contrast",
+        size,
+        seed,
+        size.replications,
+        {"focal_brands": 1, "commission_rate": TYPICAL},
+        points,
+        {"brands": True, "brand_outcomes": True},
+    )
 
 
 def saturation_spec(size: Size, seed: int) -> dict:
     points = [{"focal_brands": k, "focal_commission_rate": HIGH if k else "none"} for k in size.extra["ks"]]
-    return _spec(f"{PROG}-saturation", size, seed, size.extra["saturation"], {"commission_rate": LOW}, points,
-                 {"brand_outcomes": True})
+    return _spec(
+        f"{PROG}-saturation",
+        size,
+        seed,
+        size.extra["saturation"],
+        {"commission_rate": LOW},
+        points,
+        {"brand_outcomes": True},
+    )
 
 
 def stages(size: Size, seed: int) -> dict[str, dict]:
@@ -175,8 +233,13 @@ def time_profile(profile: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     prof = profile.copy()
     prof["window"] = prof["week"] // WINDOW
     prof["before"] = prof["profit"] + prof["paid_to_agency"]
-    per = prof.groupby(["run_id", "window"]).agg(gmv=("gmv", "sum"), value=("brand_value_index", "mean"),
-                                                  profit=("profit", "sum"), before=("before", "sum")).reset_index()
+    per = (
+        prof.groupby(["run_id", "window"])
+        .agg(
+            gmv=("gmv", "sum"), value=("brand_value_index", "mean"), profit=("profit", "sum"), before=("before", "sum")
+        )
+        .reset_index()
+    )
     per = per.merge(runs[["run_id", "arm", "replication"]], on="run_id")
     rows = []
     for label, a, b in (("35% vs 5%", "high", "low"), ("hangover: 35% then 8% vs 8%", "high_then_typical", "typical")):
@@ -186,16 +249,28 @@ def time_profile(profile: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         for w, g in d.groupby(level="window"):
             for col in ("gmv", "value", "profit", "before"):
                 m, lo, hi, n = stats.t_interval(g[col].to_numpy(dtype=float))
-                rows.append({"contrast": label, "window": int(w), "outcome": col, "mean": m, "ci_low": lo,
-                             "ci_high": hi, "n": n})
+                rows.append(
+                    {
+                        "contrast": label,
+                        "window": int(w),
+                        "outcome": col,
+                        "mean": m,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "n": n,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def plot_profile(profile: pd.DataFrame, switch: int, size_name: str, plt):
     """The trade-off over time: the paired effect of the brand's commission per 13-week window."""
-    panels = [("gmv", "GMV per 13 weeks (million RMB)", 1e-6), ("value", "brand-value index (points)", 100.0),
-              ("before", "profit before agency payments\nper 13 weeks (million RMB)", 1e-6),
-              ("profit", "profit after agency payments\nper 13 weeks (million RMB)", 1e-6)]
+    panels = [
+        ("gmv", "GMV per 13 weeks (million RMB)", 1e-6),
+        ("value", "brand-value index (points)", 100.0),
+        ("before", "profit before agency payments\nper 13 weeks (million RMB)", 1e-6),
+        ("profit", "profit after agency payments\nper 13 weeks (million RMB)", 1e-6),
+    ]
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.4), sharex=True)
     styles = {"35% vs 5%": (report.PALETTE[1], "o"), "hangover: 35% then 8% vs 8%": (report.PALETTE[0], "s")}
     for ax, (col, label, scale) in zip(axes.flat, panels):
@@ -214,9 +289,12 @@ def plot_profile(profile: pd.DataFrame, switch: int, size_name: str, plt):
         ax.set_xlabel("week (dotted: week 104; blue's next term is on 8%)")
     axes[0, 0].legend(fontsize=8.5, loc="best")
     hangover = (profile["contrast"] != "35% vs 5%").any()
-    fig.suptitle("One brand signs 35% instead of 5% (rivals on 8%): its paired effect per 13-week window\n"
-                 "(mean and 95% CI over markets" + (f"; blue: it signs 35% until week {switch} and 8% after, "
-                                                    "against 8% throughout)" if hangover else ")"), fontsize=11)
+    fig.suptitle(
+        "One brand signs 35% instead of 5% (rivals on 8%): its paired effect per 13-week window\n"
+        "(mean and 95% CI over markets"
+        + (f"; blue: it signs 35% until week {switch} and 8% after, against 8% throughout)" if hangover else ")"),
+        fontsize=11,
+    )
     return fig
 
 
@@ -292,16 +370,29 @@ def plot_saturation(table: pd.DataFrame, n_brands: int, size_name: str, plt):
     35%, a brand on 5%, and a brand that switches, each against everyone on 5%."""
     panels = ["short_term_gmv", "brand_value_change", "brand_profit_before_agency_total", "brand_profit_total"]
     fig, axes = plt.subplots(2, 2, figsize=(11.5, 7.6), sharex=True)
-    groups = (("on 35%", report.PALETTE[1], "o", "a brand on 35%"), ("on 5%", report.PALETTE[0], "s", "a brand on 5%"),
-              ("switches to 35%", report.PALETTE[2], "^", "a brand that switches to 35% (others as they are)"))
+    groups = (
+        ("on 35%", report.PALETTE[1], "o", "a brand on 35%"),
+        ("on 5%", report.PALETTE[0], "s", "a brand on 5%"),
+        ("switches to 35%", report.PALETTE[2], "^", "a brand that switches to 35% (others as they are)"),
+    )
     for ax, o in zip(axes.flat, panels):
         spec = report.OUTCOMES[o]
         for group, color, marker, label in groups:
             t = table[table["group"] == group].sort_values("k")
             m = t[f"{o}_mean"] * spec.scale
             err = np.clip([m - t[f"{o}_ci_low"] * spec.scale, t[f"{o}_ci_high"] * spec.scale - m], 0, None)
-            ax.errorbar(t["k"], m, yerr=err, color=color, marker=marker, ms=4, capsize=2, lw=1.3,
-                        ls=":" if group == "switches to 35%" else "-", label=label)
+            ax.errorbar(
+                t["k"],
+                m,
+                yerr=err,
+                color=color,
+                marker=marker,
+                ms=4,
+                capsize=2,
+                lw=1.3,
+                ls=":" if group == "switches to 35%" else "-",
+                label=label,
+            )
         ax.axhline(0, color="grey", lw=0.8)
         unit = "points" if spec.unit == "%" else spec.unit
         ax.set_title(f"{spec.label} ({unit})", fontsize=10)
@@ -309,8 +400,11 @@ def plot_saturation(table: pd.DataFrame, n_brands: int, size_name: str, plt):
     for ax in axes[1]:
         ax.set_xlabel(f"brands (of {n_brands}) on 35%; the others on 5%")
     axes[0, 0].legend(fontsize=8.5)
-    fig.suptitle("The temptation and the trap: each brand against itself when every brand is on 5% (same market)\n"
-                 "mean and 95% CI over markets", fontsize=11)
+    fig.suptitle(
+        "The temptation and the trap: each brand against itself when every brand is on 5% (same market)\n"
+        "mean and 95% CI over markets",
+        fontsize=11,
+    )
     return fig
 
 
@@ -320,21 +414,46 @@ FINDINGS = [  # (key, claim, source table, outcome)
     ("gmv_year", "... its GMV per year over five years", "contrast", "focal_gmv_per_year"),
     ("value", "... its brand value change (last 52 weeks vs week 0)", "contrast", "focal_brand_value_change"),
     ("value_final", "... the same read in the final week only", "contrast", "focal_brand_value_change_final_week"),
-    ("profit_before", "... its five-year profit before agency payments", "contrast", "focal_brand_profit_before_agency_total"),
+    (
+        "profit_before",
+        "... its five-year profit before agency payments",
+        "contrast",
+        "focal_brand_profit_before_agency_total",
+    ),
     ("paid", "... what it pays its agency over five years", "contrast", "focal_paid_to_agency_total"),
     ("profit", "... its five-year profit after agency payments", "contrast", "focal_brand_profit_total"),
     ("rivals_value", "... a rival's brand value change", "contrast", "rivals_brand_value_change"),
-    ("hang_gmv", "hangover: 35% until week 104, then 8%, vs 8% throughout: its GMV per year after week 156", "hangover", "focal_gmv_after"),
+    (
+        "hang_gmv",
+        "hangover: 35% until week 104, then 8%, vs 8% throughout: its GMV per year after week 156",
+        "hangover",
+        "focal_gmv_after",
+    ),
     ("hang_value", "... its brand value change (last 52 weeks)", "hangover", "focal_brand_value_change"),
-    ("tempt_gmv", "temptation, alone: a brand signs 35% while the 11 others stay on 5%, vs all on 5%: its GMV, first 26 weeks", "tempt", "short_term_gmv"),
+    (
+        "tempt_gmv",
+        "temptation, alone: a brand signs 35% while the 11 others stay on 5%, vs all on 5%: its GMV, first 26 weeks",
+        "tempt",
+        "short_term_gmv",
+    ),
     ("tempt_gmv_year", "... its GMV per year", "tempt", "gmv_per_year"),
     ("tempt_value", "... its brand value change", "tempt", "brand_value_change"),
     ("tempt_before", "... its profit before agency payments", "tempt", "brand_profit_before_agency_total"),
     ("tempt_profit", "... its profit after agency payments", "tempt", "brand_profit_total"),
-    ("tempt_all_gmv", "temptation, last: the 12th brand signs 35% when the 11 others have, vs staying on 5%: its GMV, first 26 weeks", "tempt_all", "short_term_gmv"),
+    (
+        "tempt_all_gmv",
+        "temptation, last: the 12th brand signs 35% when the 11 others have, vs staying on 5%: its GMV, first 26 weeks",
+        "tempt_all",
+        "short_term_gmv",
+    ),
     ("tempt_all_before", "... its profit before agency payments", "tempt_all", "brand_profit_before_agency_total"),
     ("tempt_all_profit", "... its profit after agency payments", "tempt_all", "brand_profit_total"),
-    ("trap_gmv", "trap: every brand on 35% vs every brand on 5%: a brand's GMV, first 26 weeks", "trap", "short_term_gmv"),
+    (
+        "trap_gmv",
+        "trap: every brand on 35% vs every brand on 5%: a brand's GMV, first 26 weeks",
+        "trap",
+        "short_term_gmv",
+    ),
     ("trap_gmv_year", "... a brand's GMV per year", "trap", "gmv_per_year"),
     ("trap_value", "... a brand's brand value change", "trap", "brand_value_change"),
     ("trap_before", "... a brand's profit before agency payments", "trap", "brand_profit_before_agency_total"),
@@ -346,26 +465,47 @@ def effects_of_seed(contrast_res, saturation_res, steps: int, switch: int) -> tu
     """Every headline effect of one seed (key -> row) and the tables behind them."""
     profile = focal_profile(contrast_res)  # the brands table, read once
     runs = contrast_runs(contrast_res, steps, switch, profile)
-    sources = {"contrast": paired(runs, "high", "low", CONTRAST),
-               "hangover": paired(runs, "high_then_typical", "typical", HANGOVER)}
+    sources = {
+        "contrast": paired(runs, "high", "low", CONTRAST),
+        "hangover": paired(runs, "high_then_typical", "typical", HANGOVER),
+    }
     sat = saturation_brands(saturation_res, steps)
     table = saturation_table(sat)
     J = int(sat["brand"].max()) + 1
     for name, k in (("tempt", 1), ("tempt_all", J)):
         r = table[(table["group"] == "switches to 35%") & (table["k"] == k) & (table["k_before"] == k - 1)]
-        sources[name] = pd.DataFrame([{"outcome": o, "mean": x[f"{o}_mean"], "ci_low": x[f"{o}_ci_low"],
-                                       "ci_high": x[f"{o}_ci_high"], "n": x["n"],
-                                       "half_width": (x[f"{o}_ci_high"] - x[f"{o}_ci_low"]) / 2}
-                                      for _, x in r.iterrows() for o in PER_BRAND],
-                                     columns=["outcome", "mean", "ci_low", "ci_high", "n", "half_width"])
+        sources[name] = pd.DataFrame(
+            [
+                {
+                    "outcome": o,
+                    "mean": x[f"{o}_mean"],
+                    "ci_low": x[f"{o}_ci_low"],
+                    "ci_high": x[f"{o}_ci_high"],
+                    "n": x["n"],
+                    "half_width": (x[f"{o}_ci_high"] - x[f"{o}_ci_low"]) / 2,
+                }
+                for _, x in r.iterrows()
+                for o in PER_BRAND
+            ],
+            columns=["outcome", "mean", "ci_low", "ci_high", "n", "half_width"],
+        )
     sources["trap"] = trap(sat)
     found = {}
     for key, _, src, o in FINDINGS:
         t = sources[src]
         row = t[t["outcome"] == o]
-        found[key] = row.iloc[0].to_dict() if len(row) else {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0}
-    return found, {"runs": runs, "profile": profile, "contrast": sources["contrast"], "hangover": sources["hangover"],
-                   "saturation": table, "saturation_brands": sat, "trap": sources["trap"]}
+        found[key] = (
+            row.iloc[0].to_dict() if len(row) else {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0}
+        )
+    return found, {
+        "runs": runs,
+        "profile": profile,
+        "contrast": sources["contrast"],
+        "hangover": sources["hangover"],
+        "saturation": table,
+        "saturation_brands": sat,
+        "trap": sources["trap"],
+    }
 
 
 def holds(rows: list[dict]) -> str:
@@ -384,18 +524,23 @@ def fmt(row: dict, o: str) -> str:
     s = report.OUTCOMES[o]
     if not np.isfinite(row.get("mean", np.nan)):
         return "n/a"
-    return (f"{row['mean'] * s.scale:+{s.fmt}} [{row['ci_low'] * s.scale:{s.fmt}}, "
-            f"{row['ci_high'] * s.scale:{s.fmt}}]")
+    return f"{row['mean'] * s.scale:+{s.fmt}} [{row['ci_low'] * s.scale:{s.fmt}}, {row['ci_high'] * s.scale:{s.fmt}}]"
 
 
 def findings_table(by_seed: dict[int, dict]) -> pd.DataFrame:
     rows = []
-    for key, claim, src, o in FINDINGS:
+    for key, claim, _source, o in FINDINGS:
         row = {"key": key, "claim": claim, "outcome": o, "unit": unit_of(o)}
         for s, found in by_seed.items():
             r = found[key]
-            row.update({f"mean_{s}": r["mean"], f"ci_low_{s}": r["ci_low"], f"ci_high_{s}": r["ci_high"],
-                        f"n_{s}": r.get("n", 0)})
+            row.update(
+                {
+                    f"mean_{s}": r["mean"],
+                    f"ci_low_{s}": r["ci_low"],
+                    f"ci_high_{s}": r["ci_high"],
+                    f"n_{s}": r.get("n", 0),
+                }
+            )
         row["holds"] = holds([found[key] for found in by_seed.values()])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -405,7 +550,7 @@ def findings_markdown(by_seed: dict[int, dict], size_name: str, n_markets: dict)
     seeds = list(by_seed)
     head = ["finding", "unit", *[f"root seed {s}" for s in seeds], "holds" if len(seeds) > 1 else "excludes 0"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for key, claim, src, o in FINDINGS:
+    for key, claim, _source, o in FINDINGS:
         rows = [by_seed[s][key] for s in seeds]
         if not any(r.get("n", 0) for r in rows):
             continue  # not in this size's design (the quick size runs no hangover arm)
@@ -421,8 +566,10 @@ def widths_lines(by_seed: dict[int, dict]) -> list[str]:
             r = found[key]
             half = (r["ci_high"] - r["ci_low"]) / 2
             spec = report.OUTCOMES[o]
-            out.append(f"- root seed {s}, {spec.label}: 95% half-width {half * spec.scale:.2f} {unit_of(o)} "
-                       f"over {int(r.get('n', 0))} markets (target {TARGETS[o] * spec.scale:g})")
+            out.append(
+                f"- root seed {s}, {spec.label}: 95% half-width {half * spec.scale:.2f} {unit_of(o)} "
+                f"over {int(r.get('n', 0))} markets (target {TARGETS[o] * spec.scale:g})"
+            )
     return out
 
 
@@ -439,21 +586,36 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     with report.figure_style() as plt:
         profile = time_profile(tables[first]["profile"], tables[first]["runs"])
         paths += ctx.save_figure(plot_profile(profile, switch, size_name, plt), "focal_tradeoff")
-        paths += ctx.save_figure(plot_saturation(tables[first]["saturation"], n_brands, size_name, plt),
-                                 "focal_saturation")
+        paths += ctx.save_figure(
+            plot_saturation(tables[first]["saturation"], n_brands, size_name, plt), "focal_saturation"
+        )
     profile.to_csv(out / "time_profile.csv", index=False, float_format="%.6g")
     paths.append(out / "time_profile.csv")
-    note = (f"Typical TP terms, learning agencies with {EXPERIENCE} weeks of experience, "
-            f"{ctx.n_consumers:,} consumers, {steps} weeks, the focal brands drawn at random; "
-            f"{size_name} size. Paired differences in the same markets (common random numbers), "
-            "mean [95% CI]; money in million RMB, brand value in points.")
+    note = (
+        f"Typical TP terms, learning agencies with {EXPERIENCE} weeks of experience, "
+        f"{ctx.n_consumers:,} consumers, {steps} weeks, the focal brands drawn at random; "
+        f"{size_name} size. Paired differences in the same markets (common random numbers), "
+        "mean [95% CI]; money in million RMB, brand value in points."
+    )
     found = findings_table(by_seed)
     found.to_csv(out / "findings.csv", index=False, float_format="%.6g")
-    md = ["# Findings that hold", "", note, "",
-          f"Root seeds: {', '.join(map(str, seeds))}. A finding holds when the 95% interval excludes zero "
-          "with the same sign on every seed." if len(seeds) > 1 else
-          f"Root seed {first}, one seed only at this size: the full size runs two (docs/experiments.md).", "",
-          *findings_markdown(by_seed, size_name, {}), "", "## Interval widths", "", *widths_lines(by_seed), ""]
+    md = [
+        "# Findings that hold",
+        "",
+        note,
+        "",
+        f"Root seeds: {', '.join(map(str, seeds))}. A finding holds when the 95% interval excludes zero "
+        "with the same sign on every seed."
+        if len(seeds) > 1
+        else f"Root seed {first}, one seed only at this size: the full size runs two (docs/experiments.md).",
+        "",
+        *findings_markdown(by_seed, size_name, {}),
+        "",
+        "## Interval widths",
+        "",
+        *widths_lines(by_seed),
+        "",
+    ]
     findings_md = out / "findings.md"
     findings_md.write_text("\n".join(md), encoding="utf-8")
     paths += [findings_md, out / "findings.csv"]
@@ -464,10 +626,14 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
         t["saturation"].assign(seed=s).to_csv(out / f"saturation-{s}.csv", index=False, float_format="%.6g")
     sat = tables[first]["saturation"]
     sat_md = report.summary_markdown(
-        sat, ["group", "k"], PER_BRAND, title="The saturation design (first seed)",
+        sat,
+        ["group", "k"],
+        PER_BRAND,
+        title="The saturation design (first seed)",
         note="Each brand against itself when every brand is on 5%, in the same market (per-brand means within a "
-             "market, then mean [95% CI] over markets), by k, the number of brands on 35%: a brand on 35%, a brand "
-             "on 5%, and the brands that switch to 35% between the previous k of the design and k.")
+        "market, then mean [95% CI] over markets), by k, the number of brands on 35%: a brand on 35%, a brand "
+        "on 5%, and the brands that switch to 35% between the previous k of the design and k.",
+    )
     (out / "saturation.md").write_text(sat_md, encoding="utf-8")
     paths.append(out / "saturation.md")
     print("\n".join(md[4:]))

@@ -32,8 +32,10 @@ from .experiment import TINY_BASE, Experiment, RunContext, Size
 from .focal_contract import EXPERIENCE, HIGH, LOW, TYPICAL, unit_of
 
 PROG = "focal_robustness"
-QUESTION = ("Do the focal contract's findings survive other agency learning rules, market sizes, "
-            "starting experience and readings of brand value?")
+QUESTION = (
+    "Do the focal contract's findings survive other agency learning rules, market sizes, "
+    "starting experience and readings of brand value?"
+)
 SEED = 4409
 MIX = "learning,imitation,learning,imitation,learning,imitation"
 VARIANTS = {  # name -> the parameters that differ from the baseline
@@ -44,13 +46,30 @@ VARIANTS = {  # name -> the parameters that differ from the baseline
     "5,000 consumers": {"n_consumers": 5000},
     "neutral start (no experience)": {"experience_weeks": 0},
 }
-BASE = {"reward_scale": "income", "choice_temperature": 0.05, "agency_policy": "learning", "n_consumers": 1500,
-        "experience_weeks": EXPERIENCE}
-OUTCOMES = ["focal_short_term_gmv", "focal_gmv_year1", "focal_total_gmv", "focal_brand_value_change",
-            "focal_brand_value_change_final_week", "focal_brand_profit_before_agency_total",
-            "focal_paid_to_agency_total", "focal_brand_profit_total", "focal_promo_share"]
-SHOWN = ["focal_short_term_gmv", "focal_brand_value_change", "focal_brand_profit_before_agency_total",
-         "focal_brand_profit_total"]
+BASE = {
+    "reward_scale": "income",
+    "choice_temperature": 0.05,
+    "agency_policy": "learning",
+    "n_consumers": 1500,
+    "experience_weeks": EXPERIENCE,
+}
+OUTCOMES = [
+    "focal_short_term_gmv",
+    "focal_gmv_year1",
+    "focal_total_gmv",
+    "focal_brand_value_change",
+    "focal_brand_value_change_final_week",
+    "focal_brand_profit_before_agency_total",
+    "focal_paid_to_agency_total",
+    "focal_brand_profit_total",
+    "focal_promo_share",
+]
+SHOWN = [
+    "focal_short_term_gmv",
+    "focal_brand_value_change",
+    "focal_brand_profit_before_agency_total",
+    "focal_brand_profit_total",
+]
 SIZES = {
     "full": Size("full", replications=96, steps=260),
     "quick": Size("quick", replications=16, steps=260),
@@ -60,7 +79,7 @@ SIZES = {
 
 def points(tiny: bool = False) -> list[dict]:
     out = []
-    for name, changes in VARIANTS.items():
+    for changes in VARIANTS.values():
         params = {**BASE, **changes}
         if tiny:
             params["n_consumers"] = min(params["n_consumers"], TINY_BASE["n_consumers"])
@@ -72,12 +91,22 @@ def points(tiny: bool = False) -> list[dict]:
 
 
 def make_spec(size: Size, seed: int = SEED) -> dict:
-    return {"name": PROG, "description": QUESTION, "steps": size.steps, "replications": size.replications,
-            "seed": seed, "common_random_numbers": True,
-            "base": {"preset": "typical_tp", "focal_brands": 1, "commission_rate": TYPICAL,
-                     **{k: v for k, v in size.base.items() if k != "n_consumers"}},
-            "design": {"kind": "points", "points": points(size.name == "tiny")},
-            "outputs": {"timeseries": False, "brands": False, "agencies": False}}
+    return {
+        "name": PROG,
+        "description": QUESTION,
+        "steps": size.steps,
+        "replications": size.replications,
+        "seed": seed,
+        "common_random_numbers": True,
+        "base": {
+            "preset": "typical_tp",
+            "focal_brands": 1,
+            "commission_rate": TYPICAL,
+            **{k: v for k, v in size.base.items() if k != "n_consumers"},
+        },
+        "design": {"kind": "points", "points": points(size.name == "tiny")},
+        "outputs": {"timeseries": False, "brands": False, "agencies": False},
+    }
 
 
 def variant_of(runs: pd.DataFrame) -> pd.Series:
@@ -105,14 +134,22 @@ def effects(runs: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(table: pd.DataFrame, note: str) -> str:
     head = ["variant", "markets", *[f"{report.OUTCOMES[o].label} ({unit_of(o)})" for o in OUTCOMES]]
-    lines = ["# Robustness of the focal contract's findings", "", note, "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        "# Robustness of the focal contract's findings",
+        "",
+        note,
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for _, r in table.iterrows():
         cells = []
         for o in OUTCOMES:
             s = report.OUTCOMES[o]
-            cells.append(f"{r[f'{o}_mean'] * s.scale:+{s.fmt}} [{r[f'{o}_ci_low'] * s.scale:{s.fmt}}, "
-                         f"{r[f'{o}_ci_high'] * s.scale:{s.fmt}}]")
+            cells.append(
+                f"{r[f'{o}_mean'] * s.scale:+{s.fmt}} [{r[f'{o}_ci_low'] * s.scale:{s.fmt}}, "
+                f"{r[f'{o}_ci_high'] * s.scale:{s.fmt}}]"
+            )
         lines.append("| " + " | ".join([r["variant"], str(int(r["n"])), *cells]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -124,25 +161,31 @@ def plot(table: pd.DataFrame, size_name: str, plt):
     for ax, o in zip(axes, SHOWN):
         s = report.OUTCOMES[o]
         m = table[f"{o}_mean"].to_numpy() * s.scale
-        err = np.clip([m - table[f"{o}_ci_low"].to_numpy() * s.scale, table[f"{o}_ci_high"].to_numpy() * s.scale - m],
-                      0, None)
+        err = np.clip(
+            [m - table[f"{o}_ci_low"].to_numpy() * s.scale, table[f"{o}_ci_high"].to_numpy() * s.scale - m], 0, None
+        )
         ax.errorbar(m, y, xerr=err, fmt="o", color=report.PALETTE[1], capsize=2, ms=4)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_title(f"{s.label}\n({unit_of(o)})", fontsize=9.5)
         report.size_note(ax, size_name)
     axes[0].set_yticks(y, table["variant"])
-    fig.suptitle("One brand on 35% instead of 5% (rivals on 8%) under other assumptions: paired effect, "
-                 "mean and 95% CI over markets", fontsize=11)
+    fig.suptitle(
+        "One brand on 35% instead of 5% (rivals on 8%) under other assumptions: paired effect, "
+        "mean and 95% CI over markets",
+        fontsize=11,
+    )
     return fig
 
 
 def analyse(res, ctx: RunContext) -> list[Path]:
     table = effects(res.runs)
-    note = (f"Typical TP terms, rivals on 8%, the focal brand drawn at random; {res.spec.steps} weeks, "
-            f"{res.spec.replications} markets per variant ({ctx.size.name} size, root seed {res.spec.seed}, "
-            "common random numbers). Each cell: the focal brand on 35% minus on 5% in the same market, mean "
-            "[95% CI]. The baseline: learning agencies rewarded by their margin, 1,500 consumers, 104 weeks "
-            "of experience; each other row changes one thing.")
+    note = (
+        f"Typical TP terms, rivals on 8%, the focal brand drawn at random; {res.spec.steps} weeks, "
+        f"{res.spec.replications} markets per variant ({ctx.size.name} size, root seed {res.spec.seed}, "
+        "common random numbers). Each cell: the focal brand on 35% minus on 5% in the same market, mean "
+        "[95% CI]. The baseline: learning agencies rewarded by their margin, 1,500 consumers, 104 weeks "
+        "of experience; each other row changes one thing."
+    )
     out = Path(ctx.out)
     paths = report.write_table(table, out, markdown(table, note), name="robustness")
     with report.figure_style() as plt:

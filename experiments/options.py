@@ -54,18 +54,23 @@ def _parse_value(text: str) -> object:
     return text
 
 
-def add_executor_options(parser: argparse.ArgumentParser, *, default: str | None,
-                         default_help: str) -> None:
+def add_executor_options(parser: argparse.ArgumentParser, *, default: str | None, default_help: str) -> None:
     """``--executor`` (the registry's names), ``--workers``, ``--scheduler``, ``--progress``."""
     from .sweeps.executors import EXECUTORS
 
-    parser.add_argument("--executor", default=default, choices=list(EXECUTORS),
-                        help=f"where runs execute (default: {default_help})")
+    parser.add_argument(
+        "--executor", default=default, choices=list(EXECUTORS), help=f"where runs execute (default: {default_help})"
+    )
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
-    parser.add_argument("--scheduler", default=None,
-                        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar on stderr (default: only on a terminal)")
+    parser.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: only on a terminal)",
+    )
 
 
 def check_executor_options(args: argparse.Namespace) -> None:

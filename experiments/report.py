@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,26 +62,34 @@ OUTCOMES: dict[str, Outcome] = {
     "brand_value_change_final_week": Outcome("brand value change, final week vs week 0", "%", 100.0, ".1f"),
     "mean_brand_value_change": Outcome("a brand's brand value change (mean over brands)", "%", 100.0, ".1f"),
     "brand_profit_total": Outcome("brand profit, total", "million RMB", 1e-6, ".0f"),
-    "brand_profit_before_agency_total": Outcome("brand profit before agency payments, total", "million RMB", 1e-6, ".1f"),  # per brand
+    "brand_profit_before_agency_total": Outcome(
+        "brand profit before agency payments, total", "million RMB", 1e-6, ".1f"
+    ),  # per brand
     "gmv_per_year": Outcome("GMV per year", "million RMB", 1e-6, ".1f"),  # per brand (focal_contract)
     "agency_profit_total": Outcome("agency profit, total", "million RMB", 1e-6, ".0f"),
     "platform_revenue_total": Outcome("platform revenue, total", "million RMB", 1e-6, ".0f"),
     "consumer_surplus_total": Outcome("consumer surplus, total", "million RMB", 1e-6, ".0f"),
     "final_promo_strategy_share": Outcome("promotion-heavy share at the end", "% of brands", 100.0, ".0f"),
-    "promo_share_first_26": Outcome("promotion-heavy share, first 26 weeks", "% of brands", 100.0, ".0f"),  # contract_dynamics
+    "promo_share_first_26": Outcome(
+        "promotion-heavy share, first 26 weeks", "% of brands", 100.0, ".0f"
+    ),  # contract_dynamics
     "contract_switches_total": Outcome("contract switches", "count", 1.0, ".1f"),
     # the focal brands and their rivals (model.records.FOCAL_SUMMARY_KEYS): per-brand means
     "focal_short_term_gmv": Outcome("focal brand's GMV, first 26 weeks", "million RMB", 1e-6, ".1f"),
     "focal_gmv_year1": Outcome("focal brand's GMV, year 1", "million RMB", 1e-6, ".1f"),
     "focal_total_gmv": Outcome("focal brand's GMV, five years", "million RMB", 1e-6, ".0f"),
     "focal_brand_value_change": Outcome("focal brand's brand value change", "%", 100.0, ".1f"),
-    "focal_brand_value_change_weighted": Outcome("focal brands' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"),
+    "focal_brand_value_change_weighted": Outcome(
+        "focal brands' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"
+    ),
     "focal_brand_value_change_final_week": Outcome("focal brand's brand value change, final week", "%", 100.0, ".1f"),
     "focal_gmv_per_year": Outcome("focal brand's GMV per year", "million RMB", 1e-6, ".1f"),
     "focal_gmv_after": Outcome("focal brand's GMV per year after it left 35%", "million RMB", 1e-6, ".1f"),
     "focal_brand_profit_after": Outcome("focal brand's profit per year after it left 35%", "million RMB", 1e-6, ".1f"),
     "focal_brand_profit_total": Outcome("focal brand's profit, five years", "million RMB", 1e-6, ".1f"),
-    "focal_brand_profit_before_agency_total": Outcome("focal brand's profit before agency payments", "million RMB", 1e-6, ".1f"),
+    "focal_brand_profit_before_agency_total": Outcome(
+        "focal brand's profit before agency payments", "million RMB", 1e-6, ".1f"
+    ),
     "focal_paid_to_agency_total": Outcome("focal brand's payments to its agency", "million RMB", 1e-6, ".1f"),
     "focal_agency_profit_total": Outcome("its agency's profit from it", "million RMB", 1e-6, ".1f"),
     "focal_promo_share_first_26": Outcome("focal brand promotion-heavy, first 26 weeks", "% of weeks", 100.0, ".0f"),
@@ -89,10 +98,14 @@ OUTCOMES: dict[str, Outcome] = {
     "rivals_gmv_year1": Outcome("a rival's GMV, year 1", "million RMB", 1e-6, ".1f"),
     "rivals_total_gmv": Outcome("a rival's GMV, five years", "million RMB", 1e-6, ".0f"),
     "rivals_brand_value_change": Outcome("a rival's brand value change", "%", 100.0, ".1f"),
-    "rivals_brand_value_change_weighted": Outcome("rivals' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"),
+    "rivals_brand_value_change_weighted": Outcome(
+        "rivals' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"
+    ),
     "rivals_brand_value_change_final_week": Outcome("a rival's brand value change, final week", "%", 100.0, ".1f"),
     "rivals_brand_profit_total": Outcome("a rival's profit, five years", "million RMB", 1e-6, ".1f"),
-    "rivals_brand_profit_before_agency_total": Outcome("a rival's profit before agency payments", "million RMB", 1e-6, ".1f"),
+    "rivals_brand_profit_before_agency_total": Outcome(
+        "a rival's profit before agency payments", "million RMB", 1e-6, ".1f"
+    ),
     # weekly reporters used in time-series figures
     "gmv": Outcome("GMV", "million RMB/week", 1e-6, ".1f"),
     "brand_value_index": Outcome("brand-value index", "week 0 = 1", 1.0, ".2f"),
@@ -101,10 +114,15 @@ OUTCOMES: dict[str, Outcome] = {
 
 
 # Design factors as column headers of the Markdown summary.
-KEY_NAMES = {"base_fee": "base fee (RMB/month)", "commission_rate": "commission",
-             "contract_weeks": "contract (weeks)", "brand_measure_noise": "brand-measure noise (sd)",
-             "rule": "contract rule", "focal_commission_rate": "focal brand's commission",
-             "experience_weeks": "agencies' experience (weeks)"}
+KEY_NAMES = {
+    "base_fee": "base fee (RMB/month)",
+    "commission_rate": "commission",
+    "contract_weeks": "contract (weeks)",
+    "brand_measure_noise": "brand-measure noise (sd)",
+    "rule": "contract rule",
+    "focal_commission_rate": "focal brand's commission",
+    "experience_weeks": "agencies' experience (weeks)",
+}
 
 
 def pct(x: float) -> str:
@@ -123,8 +141,7 @@ def changes_note(changes: Mapping[str, Any] | None) -> str:
 
 
 # --- numbers in display units ------------------------------------------------------------------
-def scaled(table: pd.DataFrame, outcome: str, spec: Outcome | None = None
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scaled(table: pd.DataFrame, outcome: str, spec: Outcome | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and error-bar half-widths (below, above) of ``outcome`` in display units (``spec``,
     else ``OUTCOMES[outcome]``), NaN-safe, for ``errorbar(yerr=...)``."""
     s = (spec or OUTCOMES[outcome]).scale
@@ -159,17 +176,28 @@ def figure_style():
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    rc = {"figure.dpi": 100, "savefig.dpi": 150, "font.size": 10, "axes.titlesize": 11,
-          "axes.labelsize": 10, "legend.fontsize": 9, "axes.spines.top": False,
-          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6,
-          "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "legend.frameon": False,
-          "svg.fonttype": "none", "figure.constrained_layout.use": True}
+    rc = {
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.labelsize": 10,
+        "legend.fontsize": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "grid.linewidth": 0.6,
+        "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "legend.frameon": False,
+        "svg.fonttype": "none",
+        "figure.constrained_layout.use": True,
+    }
     with plt.rc_context(rc):
         yield plt
 
 
-def save_figure(fig, out: str | os.PathLike, name: str, *, docs: bool = False,
-                stamp: str = "") -> list[Path]:
+def save_figure(fig, out: str | os.PathLike, name: str, *, docs: bool = False, stamp: str = "") -> list[Path]:
     """Write ``fig`` as ``OUT/figures/NAME.png`` and ``.svg`` (and, with ``docs``, a PNG copy
     as ``docs/img/NAME.png``); close it and return the paths written. A ``stamp`` (what
     ``--set`` changed, e.g. ``"reward_scale=client_gmv"``) is added under the title."""
@@ -200,13 +228,21 @@ def save_figure(fig, out: str | os.PathLike, name: str, *, docs: bool = False,
 def size_note(ax, size_name: str) -> None:
     """A small grey 'quick run' / 'tiny run' in the corner of ``ax`` (nothing at full size)."""
     if size_name != "full":
-        ax.text(0.99, 0.01, f"{size_name} run", transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=7, color="grey")
+        ax.text(
+            0.99, 0.01, f"{size_name} run", transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="grey"
+        )
 
 
 # --- tables --------------------------------------------------------------------------------------
-def summary_markdown(table: pd.DataFrame, keys: Sequence[str], outcomes: Sequence[str], *,
-                     title: str, note: str = "", key_labels: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+def summary_markdown(
+    table: pd.DataFrame,
+    keys: Sequence[str],
+    outcomes: Sequence[str],
+    *,
+    title: str,
+    note: str = "",
+    key_labels: Mapping[str, Callable[[Any], str]] | None = None,
+) -> str:
     """The summary table as Markdown: one row per design point, ``mean [low, high]`` cells."""
     key_labels = key_labels or {}
     head = [*(KEY_NAMES.get(k, k) for k in keys), "runs", *[OUTCOMES[o].axis if o in OUTCOMES else o for o in outcomes]]
@@ -221,18 +257,25 @@ def summary_markdown(table: pd.DataFrame, keys: Sequence[str], outcomes: Sequenc
     return "\n".join(lines) + "\n"
 
 
-def write_summary(table: pd.DataFrame, out: str | os.PathLike, keys: Sequence[str],
-                  outcomes: Sequence[str], *, title: str, note: str = "",
-                  key_labels: Mapping[str, Callable[[Any], str]] | None = None,
-                  name: str = "summary") -> list[Path]:
+def write_summary(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    keys: Sequence[str],
+    outcomes: Sequence[str],
+    *,
+    title: str,
+    note: str = "",
+    key_labels: Mapping[str, Callable[[Any], str]] | None = None,
+    name: str = "summary",
+) -> list[Path]:
     """Write ``OUT/NAME.csv`` (raw units: RMB, shares) and ``OUT/NAME.md`` (display units,
     mean [95% CI]); return both paths."""
-    return write_table(table, out, summary_markdown(table, keys, outcomes, title=title, note=note,
-                                                    key_labels=key_labels), name=name)
+    return write_table(
+        table, out, summary_markdown(table, keys, outcomes, title=title, note=note, key_labels=key_labels), name=name
+    )
 
 
-def write_table(table: pd.DataFrame, out: str | os.PathLike, markdown: str,
-                name: str = "summary") -> list[Path]:
+def write_table(table: pd.DataFrame, out: str | os.PathLike, markdown: str, name: str = "summary") -> list[Path]:
     """Write ``table`` as ``OUT/NAME.csv`` and ``markdown`` as ``OUT/NAME.md``; return both
     paths (Markdown first)."""
     out = Path(out)
@@ -244,10 +287,17 @@ def write_table(table: pd.DataFrame, out: str | os.PathLike, markdown: str,
     return [md, csv]
 
 
-def write_differences(table: pd.DataFrame, out: str | os.PathLike, keys: Sequence[str],
-                      outcomes: Sequence[str], *, title: str, note: str = "",
-                      key_labels: Mapping[str, Callable[[Any], str]] | None = None,
-                      name: str = "differences") -> list[Path]:
+def write_differences(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    keys: Sequence[str],
+    outcomes: Sequence[str],
+    *,
+    title: str,
+    note: str = "",
+    key_labels: Mapping[str, Callable[[Any], str]] | None = None,
+    name: str = "differences",
+) -> list[Path]:
     """Write a :func:`experiments.stats.paired_differences` table as ``OUT/NAME.csv`` and
     append it to ``OUT/summary.md`` as a further section; return the CSV path."""
     out = Path(out)
@@ -266,8 +316,10 @@ def print_written(paths: Iterable[Path], changes: Mapping[str, Any] | None = Non
     for p in paths:
         if changes and p.suffix == ".md":
             title, _, rest = p.read_text(encoding="utf-8").partition("\n")
-            p.write_text(f"{title}\n\n**Parameters changed from the defaults in every run: "
-                         f"{changes_text(changes)}.**\n{rest}", encoding="utf-8")
+            p.write_text(
+                f"{title}\n\n**Parameters changed from the defaults in every run: {changes_text(changes)}.**\n{rest}",
+                encoding="utf-8",
+            )
     figs = [p for p in paths if p.suffix in (".png", ".svg")]
     other = [p for p in paths if p not in figs]
     print("figures:")

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import report, stats
+from . import report
 from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
 
 NAME = "sensitivity"
@@ -59,19 +59,25 @@ FACTORS: dict[str, tuple[float, float, str, str]] = {
     "deal_learning": (0.005, 0.05, "market", "consumer deal learning (per week)"),
     "choice_temperature": (0.01, 0.3, "market", "agency choice temperature"),
 }
-SHORT_NAMES = {"commission_rate": "commission", "base_fee": "base fee", "contract_weeks": "length",
-               "evaluation_brand_weight": "brand weight", "brand_measure_noise": "noise",
-               "brand_bonus_rate": "bonus", "rank_feedback": "rank feedback", "cost_per_click": "CPC",
-               "deal_learning": "deal learning", "choice_temperature": "temperature"}
+SHORT_NAMES = {
+    "commission_rate": "commission",
+    "base_fee": "base fee",
+    "contract_weeks": "length",
+    "evaluation_brand_weight": "brand weight",
+    "brand_measure_noise": "noise",
+    "brand_bonus_rate": "bonus",
+    "rank_feedback": "rank feedback",
+    "cost_per_click": "CPC",
+    "deal_learning": "deal learning",
+    "choice_temperature": "temperature",
+}
 LABEL_OFFSETS = ((-8, 8, "right"), (8, -12, "left"), (-8, -14, "right"), (8, 10, "left"), (0, 18, "center"))
 GROUP_COLOURS = {"contract": report.PALETTE[0], "market": report.PALETTE[1]}
 
 
 SIZES = {  # extra: Sobol' N and Morris trajectories
-    "full": Size("full", replications=1, steps=260, base={"n_consumers": 2000},
-                 extra={"sobol_n": 64, "morris_r": 20}),
-    "quick": Size("quick", replications=1, steps=260, base={"n_consumers": 600},
-                  extra={"sobol_n": 16, "morris_r": 6}),
+    "full": Size("full", replications=1, steps=260, base={"n_consumers": 2000}, extra={"sobol_n": 64, "morris_r": 20}),
+    "quick": Size("quick", replications=1, steps=260, base={"n_consumers": 600}, extra={"sobol_n": 16, "morris_r": 6}),
     "tiny": Size("tiny", replications=1, steps=20, base=TINY_BASE, extra={"sobol_n": 4, "morris_r": 3}),
 }
 
@@ -79,20 +85,27 @@ SIZES = {  # extra: Sobol' N and Morris trajectories
 def build_specs(s: Size, seed: int = SEED) -> dict[str, dict[str, Any]]:
     """The two sweep specs (``morris`` and ``sobol``) of this experiment at size ``s``."""
     factors = {name: [lo, hi] for name, (lo, hi, *_) in FACTORS.items()}
-    common = {"steps": s.steps, "replications": s.replications, "seed": seed,
-              "common_random_numbers": True,
-              "base": {"preset": "typical_tp", "agency_policy": "learning", **s.base},
-              "outputs": {"timeseries": False, "brands": False, "agencies": False}}
+    common = {
+        "steps": s.steps,
+        "replications": s.replications,
+        "seed": seed,
+        "common_random_numbers": True,
+        "base": {"preset": "typical_tp", "agency_policy": "learning", **s.base},
+        "outputs": {"timeseries": False, "brands": False, "agencies": False},
+    }
     return {
-        "morris": {"name": f"{NAME}_morris_{s.name}",
-                   "description": "Morris screening of contract and market factors (headline experiment sensitivity)",
-                   **common,
-                   "design": {"kind": "morris", "samples": s.extra["morris_r"], "levels": 4, "factors": factors}},
-        "sobol": {"name": f"{NAME}_sobol_{s.name}",
-                  "description": "Sobol' indices of contract and market factors (headline experiment sensitivity)",
-                  **common,
-                  "design": {"kind": "sobol", "samples": s.extra["sobol_n"], "second_order": False,
-                             "factors": factors}},
+        "morris": {
+            "name": f"{NAME}_morris_{s.name}",
+            "description": "Morris screening of contract and market factors (headline experiment sensitivity)",
+            **common,
+            "design": {"kind": "morris", "samples": s.extra["morris_r"], "levels": 4, "factors": factors},
+        },
+        "sobol": {
+            "name": f"{NAME}_sobol_{s.name}",
+            "description": "Sobol' indices of contract and market factors (headline experiment sensitivity)",
+            **common,
+            "design": {"kind": "sobol", "samples": s.extra["sobol_n"], "second_order": False, "factors": factors},
+        },
     }
 
 
@@ -108,11 +121,20 @@ def indices(morris_res, sobol_res) -> pd.DataFrame:
         mnames = list(mo["names"])
         for i, f in enumerate(names):
             j = mnames.index(f)
-            rows.append({"outcome": o, "factor": f, "group": FACTORS[f][2],
-                         "S1": float(si["S1"][i]), "S1_conf": float(si["S1_conf"][i]),
-                         "ST": float(si["ST"][i]), "ST_conf": float(si["ST_conf"][i]),
-                         "mu_star": float(mo["mu_star"][j]), "mu_star_conf": float(mo["mu_star_conf"][j]),
-                         "sigma": float(mo["sigma"][j])})
+            rows.append(
+                {
+                    "outcome": o,
+                    "factor": f,
+                    "group": FACTORS[f][2],
+                    "S1": float(si["S1"][i]),
+                    "S1_conf": float(si["S1_conf"][i]),
+                    "ST": float(si["ST"][i]),
+                    "ST_conf": float(si["ST_conf"][i]),
+                    "mu_star": float(mo["mu_star"][j]),
+                    "mu_star_conf": float(mo["mu_star_conf"][j]),
+                    "sigma": float(mo["sigma"][j]),
+                }
+            )
     table = pd.DataFrame(rows)
     table["rank_ST"] = table.groupby("outcome")["ST"].rank(ascending=False, method="first").astype(int)
     return table
@@ -126,14 +148,19 @@ def summary_markdown(table: pd.DataFrame, title: str, note: str) -> str:
     for o in OUTCOMES:
         spec = report.OUTCOMES[o]
         g = table[table["outcome"] == o].sort_values("ST", ascending=False)
-        lines += [f"## {spec.label}", "",
-                  f"| factor | group | S1 [95% CI] | ST [95% CI] | Morris mu* ({spec.unit}) | Morris sigma ({spec.unit}) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"## {spec.label}",
+            "",
+            f"| factor | group | S1 [95% CI] | ST [95% CI] | Morris mu* ({spec.unit}) | Morris sigma ({spec.unit}) |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, r in g.iterrows():
-            lines.append(f"| {FACTORS[r.factor][3]} (`{r.factor}`) | {r.group} | "
-                         f"{r.S1:.2f} [{r.S1 - r.S1_conf:.2f}, {r.S1 + r.S1_conf:.2f}] | "
-                         f"{r.ST:.2f} [{r.ST - r.ST_conf:.2f}, {r.ST + r.ST_conf:.2f}] | "
-                         f"{r.mu_star * spec.scale:{spec.fmt}} | {r.sigma * spec.scale:{spec.fmt}} |")
+            lines.append(
+                f"| {FACTORS[r.factor][3]} (`{r.factor}`) | {r.group} | "
+                f"{r.S1:.2f} [{r.S1 - r.S1_conf:.2f}, {r.S1 + r.S1_conf:.2f}] | "
+                f"{r.ST:.2f} [{r.ST - r.ST_conf:.2f}, {r.ST + r.ST_conf:.2f}] | "
+                f"{r.mu_star * spec.scale:{spec.fmt}} | {r.sigma * spec.scale:{spec.fmt}} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -152,10 +179,24 @@ def plot_sobol(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
         fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(13, 5.6), sharey=True)
         for ax, o in zip(axes, OUTCOMES):
             g = table[table["outcome"] == o].set_index("factor").loc[order]
-            ax.barh(y + h / 2, g["ST"], h, xerr=g["ST_conf"], color=report.PALETTE[0],
-                    error_kw=dict(ecolor="0.25", lw=1, capsize=2), label="total effect ST")
-            ax.barh(y - h / 2, g["S1"], h, xerr=g["S1_conf"], color=report.PALETTE[4],
-                    error_kw=dict(ecolor="0.25", lw=1, capsize=2), label="first-order S1")
+            ax.barh(
+                y + h / 2,
+                g["ST"],
+                h,
+                xerr=g["ST_conf"],
+                color=report.PALETTE[0],
+                error_kw=dict(ecolor="0.25", lw=1, capsize=2),
+                label="total effect ST",
+            )
+            ax.barh(
+                y - h / 2,
+                g["S1"],
+                h,
+                xerr=g["S1_conf"],
+                color=report.PALETTE[4],
+                error_kw=dict(ecolor="0.25", lw=1, capsize=2),
+                label="first-order S1",
+            )
             ax.axvline(0, color="0.3", lw=0.8)
             ax.set_title(report.OUTCOMES[o].label)
             ax.set_xlabel("Sobol' index (share of output variance)")
@@ -165,13 +206,24 @@ def plot_sobol(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
             lab.set_color(GROUP_COLOURS[FACTORS[f][2]])
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles[::-1], labels[::-1], loc="outside lower center", ncol=2)
-        fig.suptitle("Which contract terms (blue labels) and market conditions (orange labels) decide "
-                     "brand value, short-term GMV and brand profit?\n"
-                     f"Sobol' indices, error bars = 95% bootstrap CI ({note})")
+        fig.suptitle(
+            "Which contract terms (blue labels) and market conditions (orange labels) decide "
+            "brand value, short-term GMV and brand profit?\n"
+            f"Sobol' indices, error bars = 95% bootstrap CI ({note})"
+        )
         warning = uninterpretable(table)
         if warning:
-            fig.text(0.5, 0.5, warning, ha="center", va="center", fontsize=12, color=report.PALETTE[1],
-                     wrap=True, bbox=dict(boxstyle="round,pad=0.6", fc="white", ec=report.PALETTE[1], alpha=0.92))
+            fig.text(
+                0.5,
+                0.5,
+                warning,
+                ha="center",
+                va="center",
+                fontsize=12,
+                color=report.PALETTE[1],
+                wrap=True,
+                bbox=dict(boxstyle="round,pad=0.6", fc="white", ec=report.PALETTE[1], alpha=0.92),
+            )
         return ctx.save_figure(fig, "sensitivity_sobol")
 
 
@@ -181,9 +233,11 @@ def uninterpretable(table: pd.DataFrame, tol: float = 0.05) -> str:
     bad = table[(table["S1"] > table["ST"] + tol) | (table["S1"] < -tol)]
     if bad.empty:
         return ""
-    return (f"Not interpretable at this size: {len(bad)} of {len(table)} indices have S1 > ST or S1 < 0, "
-            "which only sampling error can produce.\nRun the full size (python -m experiments.sensitivity) "
-            "before reading these bars.")
+    return (
+        f"Not interpretable at this size: {len(bad)} of {len(table)} indices have S1 > ST or S1 < 0, "
+        "which only sampling error can produce.\nRun the full size (python -m experiments.sensitivity) "
+        "before reading these bars."
+    )
 
 
 def plot_morris(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
@@ -195,15 +249,29 @@ def plot_morris(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
             top = g.sort_values("mu_star", ascending=False)["factor"].head(5).tolist()
             for group, colour in GROUP_COLOURS.items():
                 gg = g[g["group"] == group]
-                ax.scatter(gg["mu_star"] * spec.scale, gg["sigma"] * spec.scale, s=36, color=colour,
-                           marker="o" if group == "contract" else "s", label=f"{group} factor", zorder=3)
+                ax.scatter(
+                    gg["mu_star"] * spec.scale,
+                    gg["sigma"] * spec.scale,
+                    s=36,
+                    color=colour,
+                    marker="o" if group == "contract" else "s",
+                    label=f"{group} factor",
+                    zorder=3,
+                )
             # label the largest effects, staggered so that neighbours do not overprint
             for k, f in enumerate(top):
                 r = g[g["factor"] == f].iloc[0]
                 dx, dy, ha = LABEL_OFFSETS[k % len(LABEL_OFFSETS)]
-                ax.annotate(SHORT_NAMES[f], (r.mu_star * spec.scale, r.sigma * spec.scale), fontsize=8,
-                            xytext=(dx, dy), textcoords="offset points", ha=ha, annotation_clip=False,
-                            arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6))
+                ax.annotate(
+                    SHORT_NAMES[f],
+                    (r.mu_star * spec.scale, r.sigma * spec.scale),
+                    fontsize=8,
+                    xytext=(dx, dy),
+                    textcoords="offset points",
+                    ha=ha,
+                    annotation_clip=False,
+                    arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6),
+                )
             lim = max(float((g["mu_star"] * spec.scale).max()), float((g["sigma"] * spec.scale).max()), 1e-12)
             ax.plot([0, lim * 1.05], [0, lim * 1.05], color="0.5", lw=0.8, ls=":", zorder=1)
             # room on every side, so points at the origin and their labels are not cut off
@@ -214,9 +282,11 @@ def plot_morris(table: pd.DataFrame, ctx: RunContext, note: str) -> list[Path]:
             ax.set_ylabel(f"sigma of elementary effects ({spec.unit})")
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=2)
-        fig.suptitle("Morris screening: which factors matter at all (far right) and act through "
-                     "interactions or non-linearly (high)?\n"
-                     f"dotted line: sigma = mu*; the five largest mu* are labelled ({note})")
+        fig.suptitle(
+            "Morris screening: which factors matter at all (far right) and act through "
+            "interactions or non-linearly (high)?\n"
+            f"dotted line: sigma = mu*; the five largest mu* are labelled ({note})"
+        )
         return ctx.save_figure(fig, "sensitivity_morris")
 
 
@@ -226,21 +296,30 @@ def analyse(results, ctx: RunContext) -> list[Path]:
     morris_res, sobol_res = results["morris"], results["sobol"]
     table = indices(morris_res, sobol_res)
     s = ctx.size
-    note = (f"{s.name} size: Sobol' N = {s.extra['sobol_n']} ({sobol_res.spec.n_runs} runs), "
-            f"Morris r = {s.extra['morris_r']} ({morris_res.spec.n_runs} runs), {ctx.n_consumers:,} consumers")
+    note = (
+        f"{s.name} size: Sobol' N = {s.extra['sobol_n']} ({sobol_res.spec.n_runs} runs), "
+        f"Morris r = {s.extra['morris_r']} ({morris_res.spec.n_runs} runs), {ctx.n_consumers:,} consumers"
+    )
     paths = plot_morris(table, ctx, note)
     paths += plot_sobol(table, ctx, note)
-    return paths + report.write_table(table, ctx.out, summary_markdown(
-        table, "Global sensitivity: Sobol' indices and Morris screening",
-        f"Size `{s.name}`: {s.steps} weeks per run, {ctx.n_consumers:,} consumers, typical TP "
-        f"contract with learning agencies; ten factors. Sobol' (Saltelli, N = {s.extra['sobol_n']}, "
-        f"{sobol_res.spec.n_runs} runs) with 95% bootstrap CIs; Morris (r = {s.extra['morris_r']} "
-        f"trajectories, 4 levels, {morris_res.spec.n_runs} runs). Common random numbers, "
-        f"{s.replications} replication(s) per point. Factors sorted by ST."))
+    return paths + report.write_table(
+        table,
+        ctx.out,
+        summary_markdown(
+            table,
+            "Global sensitivity: Sobol' indices and Morris screening",
+            f"Size `{s.name}`: {s.steps} weeks per run, {ctx.n_consumers:,} consumers, typical TP "
+            f"contract with learning agencies; ten factors. Sobol' (Saltelli, N = {s.extra['sobol_n']}, "
+            f"{sobol_res.spec.n_runs} runs) with 95% bootstrap CIs; Morris (r = {s.extra['morris_r']} "
+            f"trajectories, 4 levels, {morris_res.spec.n_runs} runs). Common random numbers, "
+            f"{s.replications} replication(s) per point. Factors sorted by ST.",
+        ),
+    )
 
 
-EXPERIMENT = Experiment(name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES,
-                        stages=build_specs, analyse=analyse)
+EXPERIMENT = Experiment(
+    name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES, stages=build_specs, analyse=analyse
+)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ All use :func:`t_half_width`; intervals need two finite values, else their bound
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,7 @@ def t_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, fl
     return m, m - half, m + half, n
 
 
-def mean_ci(runs: pd.DataFrame, by: Sequence[str], outcomes: Sequence[str],
-            level: float = LEVEL) -> pd.DataFrame:
+def mean_ci(runs: pd.DataFrame, by: Sequence[str], outcomes: Sequence[str], level: float = LEVEL) -> pd.DataFrame:
     """One row per design point (the ``by`` columns, in order of first appearance): ``n`` and,
     per outcome, ``{o}_mean``, ``{o}_ci_low``, ``{o}_ci_high`` (Student t over replications).
     Only runs with status ``done`` count."""
@@ -66,8 +66,9 @@ def mean_ci(runs: pd.DataFrame, by: Sequence[str], outcomes: Sequence[str],
     return pd.DataFrame(rows, columns=cols)
 
 
-def paired_differences(runs: pd.DataFrame, keys: Sequence[str], ref: Mapping[str, Any],
-                       outcomes: Sequence[str], level: float = LEVEL) -> pd.DataFrame:
+def paired_differences(
+    runs: pd.DataFrame, keys: Sequence[str], ref: Mapping[str, Any], outcomes: Sequence[str], level: float = LEVEL
+) -> pd.DataFrame:
     """Each design point minus a reference point, paired by replication: like :func:`mean_ci`
     but on ``outcome - outcome at ref`` within the same replication and the same values of the
     other ``keys``. With common random numbers, replication r starts from the same market at
@@ -87,8 +88,7 @@ def paired_differences(runs: pd.DataFrame, keys: Sequence[str], ref: Mapping[str
     return mean_ci(merged, keys, outcomes, level)
 
 
-def paired_gap(runs: pd.DataFrame, a: int, b: int, metric: str,
-               level: float = LEVEL) -> tuple[float, float, float]:
+def paired_gap(runs: pd.DataFrame, a: int, b: int, metric: str, level: float = LEVEL) -> tuple[float, float, float]:
     """Mean and CI of ``metric`` at design point ``a`` minus point ``b``, paired by replication."""
     xa = runs[runs["point"] == a].set_index("replication")[metric]
     xb = runs[runs["point"] == b].set_index("replication")[metric]

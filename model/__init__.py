@@ -11,5 +11,15 @@ from .simulate import SimulationResult, simulate
 
 __version__ = "0.1.0"
 
-__all__ = ["AgencyMarket", "Params", "ParamSpec", "PARAM_SPECS", "PRESETS", "simulate",
-           "SimulationResult", "MODEL_REPORTERS", "SUMMARY_KEYS", "__version__"]
+__all__ = [
+    "AgencyMarket",
+    "Params",
+    "ParamSpec",
+    "PARAM_SPECS",
+    "PRESETS",
+    "simulate",
+    "SimulationResult",
+    "MODEL_REPORTERS",
+    "SUMMARY_KEYS",
+    "__version__",
+]

@@ -23,7 +23,7 @@ class Capabilities(NamedTuple):
     brand_skill: float  # brand building: positioning, content
     service_skill: float  # fulfilment and customer service
 
-    def scaled(self, share: float) -> "Capabilities":
+    def scaled(self, share: float) -> Capabilities:
         return Capabilities(share * self.ops_skill, share * self.brand_skill, share * self.service_skill)
 
 
@@ -35,6 +35,10 @@ CAPABILITIES = {
 BURN_IN_SERVICE_SKILL = 0.6  # the store's service before any agency is hired
 SERVICE_UTILITY = 0.2  # utils of a perfectly run store (fulfilment, customer service)
 IMAGE_FLOOR, IMAGE_CEILING = -0.5, 1.5  # utils
+# a discount erodes image from this depth on (a shallow deal does not cheapen the brand), fully at
+# IMAGE_EROSION_FULL, and at most IMAGE_EROSION_MAX times that (Jedidi, Mela & Gupta 1999: deep
+# and frequent deals, not deals as such, hurt brand equity)
+IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX = 0.15, 0.3, 1.5
 
 
 ALPHABETICAL = sorted(range(len(STRATEGY_NAMES)), key=STRATEGY_NAMES.__getitem__)
@@ -64,12 +68,11 @@ class Agency(mesa.Agent):
         # what each client earned the agency is kept in the client's columns of
         # BrandState.unbooked and BrandState.period_seen (a store has one agency at a time)
         self.last_profit_per_client = 0.0
-        self.profit_total = 0.0
 
     def capabilities(self) -> Capabilities:
         return Capabilities(self.ops_skill, self.brand_skill, self.service_skill)
 
-    def strategy_for(self, brand: "Brand") -> str:
+    def strategy_for(self, brand: Brand) -> str:
         return self.policy.choose(brand.index, brand.contract.kind)
 
     def current_strategy(self, counts: list[int] | None = None) -> str:
@@ -110,8 +113,9 @@ class Agency(mesa.Agent):
         *money, weeks = books.unbooked[:, client].tolist()
         books.unbooked[:, client] = 0.0
         brand = self.model.brands[client]
-        self.policy.record(client, brand.strategy, *[self.full_period(m, weeks) for m in money],
-                           kind=brand.contract.kind)
+        self.policy.record(
+            client, brand.strategy, *[self.full_period(m, weeks) for m in money], kind=brand.contract.kind
+        )
 
 
 class BrandState:
@@ -122,8 +126,18 @@ class BrandState:
     (``brand.image``), so code that looks at one brand need not know about the arrays.
     """
 
-    FIELDS = ("regular_price", "unit_cost", "constant", "image", "base_image", "goodwill", "velocity",
-              "value_base", "brand_value", "measure")
+    FIELDS = (
+        "regular_price",
+        "unit_cost",
+        "constant",
+        "image",
+        "base_image",
+        "goodwill",
+        "velocity",
+        "value_base",
+        "brand_value",
+        "measure",
+    )
 
     def __init__(self, n_brands: int):
         for name in self.FIELDS:
@@ -183,8 +197,7 @@ class Brand(mesa.Agent):
     brand_value = _Entry()
     measure = _Entry()  # latest survey reading of the brand-value index
 
-    def __init__(self, model, index: int, regular_price: float, constant: float, image: float,
-                 focal: bool = False):
+    def __init__(self, model, index: int, regular_price: float, constant: float, image: float, focal: bool = False):
         super().__init__(model)
         p: Params = model.p
         self.index = index
@@ -200,7 +213,6 @@ class Brand(mesa.Agent):
         self.contract: Contract | None = None
         self.agency: int | None = None
         self.strategy = "balanced"
-        self.in_house_tactics: str | None = None
         self.in_house_caps: Capabilities | None = None
 
     @property
@@ -216,11 +228,6 @@ class Brand(mesa.Agent):
     def watched(self) -> dict[str, int]:
         """Weeks the brand has watched an agency run each strategy on its store."""
         return {s: int(n) for s, n in zip(STRATEGY_NAMES, self.state.watched[self.index]) if n}
-
-    @property
-    def gmv_history(self) -> list[float]:
-        """The brand's GMV of every week so far (RMB)."""
-        return [float(week[self.index]) for week in self.model.gmv_weeks]
 
     @property
     def in_house(self) -> bool:
@@ -249,8 +256,14 @@ def goodwill_after(p: Params, goodwill: np.ndarray, effort: np.ndarray, brand_sk
     return r * goodwill + (1 - r) * effort * brand_skill
 
 
-def image_after(p: Params, image: np.ndarray, base_image: np.ndarray, discount: np.ndarray,
-                effort: np.ndarray, brand_skill: np.ndarray) -> np.ndarray:
+def image_after(
+    p: Params,
+    image: np.ndarray,
+    base_image: np.ndarray,
+    discount: np.ndarray,
+    effort: np.ndarray,
+    brand_skill: np.ndarray,
+) -> np.ndarray:
     """Image after one week (M5): eroded by deep discounting, lifted by brand effort.
 
     Image moves between a floor and a ceiling: deep discounting drags it toward the floor
@@ -258,8 +271,10 @@ def image_after(p: Params, image: np.ndarray, base_image: np.ndarray, discount: 
     it fades back toward the brand's base image (Leone 1995: 90% of an advertising effect is
     gone within 6-9 months).
     """
-    depth = np.where(discount >= 0.15, np.minimum(discount / 0.3, 1.5), 0.0)
-    image = image + (p.image_recovery * effort * brand_skill * (IMAGE_CEILING - image)
-                     - p.image_erosion * depth * (image - IMAGE_FLOOR)
-                     - p.image_reversion * (image - base_image))
+    depth = np.where(discount >= IMAGE_EROSION_FROM, np.minimum(discount / IMAGE_EROSION_FULL, IMAGE_EROSION_MAX), 0.0)
+    image = image + (
+        p.image_recovery * effort * brand_skill * (IMAGE_CEILING - image)
+        - p.image_erosion * depth * (image - IMAGE_FLOOR)
+        - p.image_reversion * (image - base_image)
+    )
     return np.minimum(np.maximum(image, IMAGE_FLOOR), IMAGE_CEILING)

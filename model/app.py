@@ -53,16 +53,24 @@ from model.plots import COLORS  # noqa: E402
 # Solara warns on every page load from 127.0.0.1 that its session cookie cannot be
 # SameSite=None without https; that matters only when the page is embedded in an iframe on
 # another site, never for this local app, and a teacher should not see it on every load.
-warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
-                        category=UserWarning)
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
 DEFAULT_PRESET = "typical_tp"
 # The app starts agencies learning from their own profit, so the contract can change what they
 # do; under the "fixed" policy every agency keeps its archetype and a contract only moves money.
 APP_START = {"agency_policy": "learning"}
-APP_CONTROLS = ("commission_rate", "base_fee", "contract_weeks", "evaluation_brand_weight",
-                "brand_bonus_rate", "agency_policy", "n_consumers",
-                "focal_brands", "focal_commission_rate", "experience_weeks")
+APP_CONTROLS = (
+    "commission_rate",
+    "base_fee",
+    "contract_weeks",
+    "evaluation_brand_weight",
+    "brand_bonus_rate",
+    "agency_policy",
+    "n_consumers",
+    "focal_brands",
+    "focal_commission_rate",
+    "experience_weeks",
+)
 # a focal term's slider stands for the market's term while no brand is focal
 STEP_CHOICES = (1, 13)  # one week; one quarter
 SPEEDS = (1, 2, 5, 10, 20, 50)  # Play's speeds, weeks per second (at most: a big market is slower)
@@ -79,8 +87,7 @@ PANELS = (
     ("promo_strategy_share", "Share of brands on promotion-heavy strategies", 1.0),
     ("mean_deal_proneness", "Consumers' mean deal-proneness (0-1)", 1.0),
 )
-STAT_COLUMNS = ("gmv", "brand_value_index", "promo_strategy_share", "mean_deal_proneness",
-                "contract_switches")
+STAT_COLUMNS = ("gmv", "brand_value_index", "promo_strategy_share", "mean_deal_proneness", "contract_switches")
 TITLE = "Agency incentive dynamics: TP contracts on Tmall"
 PAGE_TITLE = "agency-sim: TP contracts on Tmall"
 # The charts fill the height the window leaves them; on a short screen (a projector, 1280x720)
@@ -103,10 +110,12 @@ PAGE_CSS = """
   .stat-card-value { font-size: 1.05em !important; }
 }
 """
-INTRO = ("Brands hire an operations agency (a Tmall Partner, TP) to run their Tmall store and pay it a base "
-         "fee plus a <b>commission on GMV</b>. Each agency chooses promotion-heavy or brand-building "
-         "tactics for each client. Set a contract on the left, <b>predict</b> what the four charts "
-         "will do, then press <b>Step</b> or <b>Play</b>.")
+INTRO = (
+    "Brands hire an operations agency (a Tmall Partner, TP) to run their Tmall store and pay it a base "
+    "fee plus a <b>commission on GMV</b>. Each agency chooses promotion-heavy or brand-building "
+    "tactics for each client. Set a contract on the left, <b>predict</b> what the four charts "
+    "will do, then press <b>Step</b> or <b>Play</b>."
+)
 CURRENT_COLOR = COLORS[0]  # the project's palette (Okabe-Ito blue)
 PREVIOUS_COLOR = "#999999"
 FESTIVAL_COLOR = "#E69F00"
@@ -131,7 +140,7 @@ def _nice_steps(limit: float):
     k = math.floor(math.log10(limit)) if limit > 0 else 0
     while k > -7:
         for m in (5, 2, 1):
-            d = m * 10.0 ** k
+            d = m * 10.0**k
             if d <= limit * (1 + 1e-9):
                 yield d
         k -= 1
@@ -157,12 +166,16 @@ def control_for(name: str) -> dict[str, Any]:
     spec = SPECS[name]
     if spec.optional:  # a focal term: the slider of the market's term it replaces
         twin = control_for(FOCAL_TERMS[name])
-        return {**twin, "name": name, "label": label_for(name), "help": spec.description,
-                "default": twin["default"]}
+        return {**twin, "name": name, "label": label_for(name), "help": spec.description, "default": twin["default"]}
     label = label_for(name)
     unit = spec.unit if spec.unit and spec.unit not in label else ""
-    out: dict[str, Any] = {"name": name, "label": label, "unit": unit, "help": spec.description,
-                           "default": spec.default}
+    out: dict[str, Any] = {
+        "name": name,
+        "label": label,
+        "unit": unit,
+        "help": spec.description,
+        "default": spec.default,
+    }
     if spec.choices is not None:
         if spec.per_agency:  # the select sets one policy for all; lists are for Python and specs
             out["help"] = out["help"].split(":")[0] + " (here: the same for every agency)"
@@ -193,8 +206,7 @@ def control_for(name: str) -> dict[str, Any]:
     if spec.kind is int:
         return {**out, "kind": "int", "min": int(round(lo)), "max": int(round(hi)), "step": int(step)}
     digits = max(0, -math.floor(math.log10(step)) + 1) if step < 1 else 0
-    return {**out, "kind": "float", "min": round(lo, digits), "max": round(hi, digits),
-            "step": step}
+    return {**out, "kind": "float", "min": round(lo, digits), "max": round(hi, digits), "step": step}
 
 
 CONTROLS = [control_for(n) for n in APP_CONTROLS]
@@ -206,10 +218,10 @@ def format_value(name: str, value: Any) -> str:
     if spec.choices is not None or isinstance(value, bool):
         return str(value)
     if spec.unit.startswith("share"):
-        rest = spec.unit[len("share"):].strip()
+        rest = spec.unit[len("share") :].strip()
         return f"{value * 100:.3g}%" + (f" {rest}" if rest else "")
     if spec.unit.startswith("RMB"):
-        return f"RMB {value:,.0f}" + spec.unit[len("RMB"):]
+        return f"RMB {value:,.0f}" + spec.unit[len("RMB") :]
     unit = f" {spec.unit}" if spec.unit and spec.unit not in label_for(name) else ""
     return (f"{value:,}" if spec.kind is int else f"{value:g}") + unit
 
@@ -250,9 +262,11 @@ def build_model(preset: str, settings: dict[str, Any], seed: int) -> AgencyMarke
 
 def describe(preset: str, settings: dict[str, Any]) -> str:
     s = settings
-    return (f"{preset}: commission {format_value('commission_rate', s['commission_rate'])}, "
-            f"{s['contract_weeks']}-week terms, brand weight {s['evaluation_brand_weight']:g}, "
-            f"{s['agency_policy']} agencies")
+    return (
+        f"{preset}: commission {format_value('commission_rate', s['commission_rate'])}, "
+        f"{s['contract_weeks']}-week terms, brand weight {s['evaluation_brand_weight']:g}, "
+        f"{s['agency_policy']} agencies"
+    )
 
 
 def week_zero(model: AgencyMarket) -> dict[str, float]:
@@ -262,11 +276,13 @@ def week_zero(model: AgencyMarket) -> dict[str, float]:
     targets start from), so the cards show numbers from the first render.
     """
     strategies = [b.strategy for b in model.brands]
-    return {"gmv": float(sum(b.velocity * b.regular_price for b in model.brands)),
-            "brand_value_index": 1.0,
-            "promo_strategy_share": strategies.count("promotion") / len(strategies),
-            "mean_deal_proneness": model.market.mean_deal_proneness(),
-            "contract_switches": 0.0}
+    return {
+        "gmv": float(sum(b.velocity * b.regular_price for b in model.brands)),
+        "brand_value_index": 1.0,
+        "promo_strategy_share": strategies.count("promotion") / len(strategies),
+        "mean_deal_proneness": model.market.mean_deal_proneness(),
+        "contract_switches": 0.0,
+    }
 
 
 def history(model: AgencyMarket, weeks: int | None = None) -> dict[str, list]:
@@ -287,8 +303,7 @@ def stat_cards(hist: dict[str, list], start: dict[str, float]) -> list[tuple[str
     switches = int(sum(hist["contract_switches"]))
     return [
         ("week", f"Week {week}", "week"),
-        ("GMV last week" if week else "GMV per week before week 0",
-         f"RMB {now['gmv'] / 1e6:,.2f} m", "gmv"),
+        ("GMV last week" if week else "GMV per week before week 0", f"RMB {now['gmv'] / 1e6:,.2f} m", "gmv"),
         ("brand-value index", f"{now['brand_value_index']:.3f}", "brand-value"),
         ("promotion-heavy share", f"{now['promo_strategy_share']:.0%}", "promo"),
         ("mean deal-proneness", f"{now['mean_deal_proneness']:.3f}", "deal"),
@@ -357,9 +372,11 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
             with urllib.request.urlopen(dist["tarball"], timeout=300) as r:
                 data = r.read()
         except (OSError, KeyError, ValueError) as exc:
-            raise RuntimeError(f"could not fetch Solara's front-end package {package} from {registry} "
-                               f"({exc}); the app page needs it. Check the network or set "
-                               "NPM_CONFIG_REGISTRY to a reachable npm registry") from exc
+            raise RuntimeError(
+                f"could not fetch Solara's front-end package {package} from {registry} "
+                f"({exc}); the app page needs it. Check the network or set "
+                "NPM_CONFIG_REGISTRY to a reachable npm registry"
+            ) from exc
         algo, _, want = dist.get("integrity", "").partition("-")
         if algo == "sha512" and base64.b64encode(hashlib.sha512(data).digest()).decode() != want:
             raise RuntimeError(f"{package} from {registry} does not match its published SHA-512")
@@ -386,10 +403,15 @@ def _points(hist: dict[str, list], col: str, scale: float, start: dict[str, floa
     return first + [[w + 1, float(f"{v * scale:.4g}")] for w, v in zip(hist["week"], hist[col])]
 
 
-def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None, *,
-                 label: str = "this run", previous_label: str = "previous run",
-                 start: dict[str, float] | None = None,
-                 previous_start: dict[str, float] | None = None) -> dict[str, Any]:
+def chart_option(
+    hist: dict[str, list],
+    previous: dict[str, list] | None = None,
+    *,
+    label: str = "this run",
+    previous_label: str = "previous run",
+    start: dict[str, float] | None = None,
+    previous_start: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """The four panels as one ECharts option: GMV, brand-value index, promotion-heavy share,
     deal-proneness, with festival weeks (618, Double 11) marked.
 
@@ -409,44 +431,101 @@ def chart_option(hist: dict[str, list], previous: dict[str, list] | None = None,
         "textStyle": {"fontSize": 12},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "line"}},
         "legend": {"bottom": 0, "itemGap": 24, "textStyle": {"fontSize": 12}},
-        "title": [], "grid": [], "xAxis": [], "yAxis": [], "series": [],
+        "title": [],
+        "grid": [],
+        "xAxis": [],
+        "yAxis": [],
+        "series": [],
     }
     for i, (col, title, scale) in enumerate(PANELS):
         x, y = left[i % 2], top[i // 2]
-        option["title"].append({"text": title, "left": x, "top": f"{float(y[:-1]) - 6:g}%",
-                                "textStyle": {"fontSize": 14, "fontWeight": "normal"}})
-        option["grid"].append({"left": x, "top": y, "width": "40%", "height": "32%",
-                               "containLabel": True})
-        option["xAxis"].append({"type": "value", "gridIndex": i, "min": 0, "max": xmax,
-                                "interval": ticks,
-                                "name": "week" if i >= 2 else "", "nameLocation": "middle",
-                                "nameGap": 24, "splitLine": {"lineStyle": {"opacity": 0.4}}})
+        option["title"].append(
+            {
+                "text": title,
+                "left": x,
+                "top": f"{float(y[:-1]) - 6:g}%",
+                "textStyle": {"fontSize": 14, "fontWeight": "normal"},
+            }
+        )
+        option["grid"].append({"left": x, "top": y, "width": "40%", "height": "32%", "containLabel": True})
+        option["xAxis"].append(
+            {
+                "type": "value",
+                "gridIndex": i,
+                "min": 0,
+                "max": xmax,
+                "interval": ticks,
+                "name": "week" if i >= 2 else "",
+                "nameLocation": "middle",
+                "nameGap": 24,
+                "splitLine": {"lineStyle": {"opacity": 0.4}},
+            }
+        )
         share = col in ("promo_strategy_share", "mean_deal_proneness")
-        option["yAxis"].append({"type": "value", "gridIndex": i, "scale": not share,
-                                **({"min": 0, "max": 1} if share else {}),
-                                "splitLine": {"lineStyle": {"opacity": 0.4}}})
+        option["yAxis"].append(
+            {
+                "type": "value",
+                "gridIndex": i,
+                "scale": not share,
+                **({"min": 0, "max": 1} if share else {}),
+                "splitLine": {"lineStyle": {"opacity": 0.4}},
+            }
+        )
         on = {"xAxisIndex": i, "yAxisIndex": i}
         marks = [{"xAxis": w} for w in festivals]
         if col == "brand_value_index":  # the week-0 level
             marks.append({"yAxis": 1, "lineStyle": {"color": "#000", "type": "solid", "opacity": 0.5}})
-        option["series"].append({
-            "name": FESTIVAL_LABEL, "type": "line", "data": [], **on, "silent": True,
-            "color": FESTIVAL_COLOR, "markLine": {
-                "silent": True, "symbol": "none", "label": {"show": False}, "animation": False,
-                "lineStyle": {"color": FESTIVAL_COLOR, "type": "solid", "width": 1, "opacity": 0.6},
-                "data": marks}})
+        option["series"].append(
+            {
+                "name": FESTIVAL_LABEL,
+                "type": "line",
+                "data": [],
+                **on,
+                "silent": True,
+                "color": FESTIVAL_COLOR,
+                "markLine": {
+                    "silent": True,
+                    "symbol": "none",
+                    "label": {"show": False},
+                    "animation": False,
+                    "lineStyle": {"color": FESTIVAL_COLOR, "type": "solid", "width": 1, "opacity": 0.6},
+                    "data": marks,
+                },
+            }
+        )
         if previous:
-            option["series"].append({
-                "name": previous_label, "type": "line", **on, "showSymbol": False,
-                "color": PREVIOUS_COLOR, "lineStyle": {"type": "dashed", "width": 1.5},
-                "data": _points(previous, col, scale, previous_start)})
-        option["series"].append({
-            "name": label, "type": "line", **on, "showSymbol": len(hist["week"]) <= 1,
-            "color": CURRENT_COLOR, "lineStyle": {"width": 2}, "data": _points(hist, col, scale, start)})
+            option["series"].append(
+                {
+                    "name": previous_label,
+                    "type": "line",
+                    **on,
+                    "showSymbol": False,
+                    "color": PREVIOUS_COLOR,
+                    "lineStyle": {"type": "dashed", "width": 1.5},
+                    "data": _points(previous, col, scale, previous_start),
+                }
+            )
+        option["series"].append(
+            {
+                "name": label,
+                "type": "line",
+                **on,
+                "showSymbol": len(hist["week"]) <= 1,
+                "color": CURRENT_COLOR,
+                "lineStyle": {"width": 2},
+                "data": _points(hist, col, scale, start),
+            }
+        )
     if not len(hist["week"]):
-        option["graphic"] = [{"type": "text", "left": "18%", "top": "22%", "silent": True,
-                              "style": {"text": "week 0: press Step or Play", "fill": "#888",
-                                        "fontSize": 15}}]
+        option["graphic"] = [
+            {
+                "type": "text",
+                "left": "18%",
+                "top": "22%",
+                "silent": True,
+                "style": {"text": "week 0: press Step or Play", "fill": "#888", "fontSize": 15},
+            }
+        ]
     return option
 
 
@@ -504,27 +583,49 @@ def Control(control: dict[str, Any], value: Any, on_value) -> None:
         else:  # a slider, and a step down or up: a click on a slider's track jumps far
             slider = solara.SliderInt if control["kind"] == "int" else solara.SliderFloat
             with solara.Row(gap="0px", style={"align-items": "center"}):
-                solara.Button(icon_name="mdi-minus", icon=True, style=NUDGE_STYLE,
-                              classes=[f"btn-down-{name}"], disabled=value <= control["min"],
-                              on_click=lambda: on_value(nudged(control, value, -1)))
+                solara.Button(
+                    icon_name="mdi-minus",
+                    icon=True,
+                    style=NUDGE_STYLE,
+                    classes=[f"btn-down-{name}"],
+                    disabled=value <= control["min"],
+                    on_click=lambda: on_value(nudged(control, value, -1)),
+                )
                 with solara.Column(style={"flex-grow": "1"}):
-                    slider(control["label"], value=value, min=control["min"], max=control["max"],
-                           step=control["step"], on_value=on_value, thumb_label=False)
-                solara.Button(icon_name="mdi-plus", icon=True, style=NUDGE_STYLE,
-                              classes=[f"btn-up-{name}"], disabled=value >= control["max"],
-                              on_click=lambda: on_value(nudged(control, value, 1)))
-        solara.Text(f"{control['label']}: {format_value(name, value)}",
-                    classes=[f"value-{name}"], style={"font-size": "0.85em", "font-weight": "bold"})
+                    slider(
+                        control["label"],
+                        value=value,
+                        min=control["min"],
+                        max=control["max"],
+                        step=control["step"],
+                        on_value=on_value,
+                        thumb_label=False,
+                    )
+                solara.Button(
+                    icon_name="mdi-plus",
+                    icon=True,
+                    style=NUDGE_STYLE,
+                    classes=[f"btn-up-{name}"],
+                    disabled=value >= control["max"],
+                    on_click=lambda: on_value(nudged(control, value, 1)),
+                )
+        solara.Text(
+            f"{control['label']}: {format_value(name, value)}",
+            classes=[f"value-{name}"],
+            style={"font-size": "0.85em", "font-weight": "bold"},
+        )
         solara.Text(control["help"], classes=["help"], style={"font-size": "0.75em", "color": "#666"})
 
 
 @solara.component
 def Stat(label: str, value: str, name: str) -> None:
-    with solara.Card(margin=0, style={"min-width": "110px", "padding": "4px 10px", "flex": "1 1 0"},
-                     classes=[f"stat-{name}"]):
+    with solara.Card(
+        margin=0, style={"min-width": "110px", "padding": "4px 10px", "flex": "1 1 0"}, classes=[f"stat-{name}"]
+    ):
         solara.HTML(tag="div", unsafe_innerHTML=label, style="font-size: 0.8em; color: #555")
-        solara.HTML(tag="div", unsafe_innerHTML=value, style="font-size: 1.3em; font-weight: bold",
-                    classes=["stat-card-value"])
+        solara.HTML(
+            tag="div", unsafe_innerHTML=value, style="font-size: 1.3em; font-weight: bold", classes=["stat-card-value"]
+        )
 
 
 @solara.component
@@ -538,12 +639,18 @@ def Market(run: solara.Reactive, shown: solara.Reactive, previous: solara.Reacti
             Stat(label, value, name)
     with solara.Column(classes=["charts"]):
         solara.FigureEcharts(
-            option=chart_option(hist, prev[1] if prev else None, label=r.label,
-                                previous_label=prev[0] if prev else "previous run", start=r.start,
-                                previous_start=prev[2] if prev else None),
-            attributes={"style": CHART_STYLE}, responsive=True)
-    solara.Text(f"This run: {r.label} (seed {r.seed}).", classes=["run-label"],
-                style={"font-size": "0.85em"})
+            option=chart_option(
+                hist,
+                prev[1] if prev else None,
+                label=r.label,
+                previous_label=prev[0] if prev else "previous run",
+                start=r.start,
+                previous_start=prev[2] if prev else None,
+            ),
+            attributes={"style": CHART_STYLE},
+            responsive=True,
+        )
+    solara.Text(f"This run: {r.label} (seed {r.seed}).", classes=["run-label"], style={"font-size": "0.85em"})
 
 
 @solara.component
@@ -591,8 +698,11 @@ def Page() -> None:
             play.set(None)
 
     stop_now, run_now = play.value, run.value
-    solara.lab.use_task(lambda: play_loop(stop_now, run_now) if stop_now is not None else None,
-                        dependencies=[stop_now], prefer_threaded=True)
+    solara.lab.use_task(
+        lambda: play_loop(stop_now, run_now) if stop_now is not None else None,
+        dependencies=[stop_now],
+        prefer_threaded=True,
+    )
 
     def advance(weeks: int) -> None:
         m = run.value.model
@@ -635,8 +745,9 @@ def Page() -> None:
 
     def restart(new_preset: str, new_settings: dict[str, Any], new_seed: int) -> None:
         if new_preset not in PRESETS or isinstance(new_seed, bool) or not isinstance(new_seed, int) or new_seed < 0:
-            error.set(f"refused: preset {new_preset!r}, seed {new_seed!r} (a preset of the list and a whole "
-                      "number >= 0)")
+            error.set(
+                f"refused: preset {new_preset!r}, seed {new_seed!r} (a preset of the list and a whole number >= 0)"
+            )
             return
         pause()
         building.set((new_preset, dict(new_settings), int(new_seed)))
@@ -653,46 +764,76 @@ def Page() -> None:
             with solara.Column(gap="8px", classes=["left-pane"]):
                 with solara.Card("Run", margin=0):
                     with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
-                        solara.Button("Reset", color="primary", outlined=True, classes=["btn-reset"],
-                                      on_click=lambda: restart(r.preset, r.settings, r.seed))
+                        solara.Button(
+                            "Reset",
+                            color="primary",
+                            outlined=True,
+                            classes=["btn-reset"],
+                            on_click=lambda: restart(r.preset, r.settings, r.seed),
+                        )
                         for n in STEP_CHOICES:
-                            solara.Button("Step" if n == 1 else f"+{n} weeks", color="primary",
-                                          classes=[f"btn-step-{n}"], disabled=playing or busy,
-                                          on_click=lambda n=n: advance(n))
+                            solara.Button(
+                                "Step" if n == 1 else f"+{n} weeks",
+                                color="primary",
+                                classes=[f"btn-step-{n}"],
+                                disabled=playing or busy,
+                                on_click=lambda n=n: advance(n),
+                            )
                         # the week it stopped at travels with the button itself: the stat cards
                         # are rendered in a message of their own, which may come a moment later
-                        solara.Button("Pause" if playing else "Play", color="primary", disabled=busy,
-                                      classes=["btn-play"] + ([] if playing else [f"stopped-at-week-{shown.value}"]),
-                                      on_click=pause if playing else lambda: play.set(threading.Event()))
+                        solara.Button(
+                            "Pause" if playing else "Play",
+                            color="primary",
+                            disabled=busy,
+                            classes=["btn-play"] + ([] if playing else [f"stopped-at-week-{shown.value}"]),
+                            on_click=pause if playing else lambda: play.set(threading.Event()),
+                        )
                     with solara.Column(gap="0px", classes=["control-speed"]):
-                        solara.Text("Play speed (weeks per second; a big market may be slower)",
-                                    style={"font-size": "0.85em"})
-                        solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS),
-                                                   on_value=speed.set, dense=True)
-                    solara.Text("Changing any setting restarts the market at week 0; the run "
-                                "before stays on the charts in grey.", classes=["help"], style={"font-size": "0.8em"})
+                        solara.Text(
+                            "Play speed (weeks per second; a big market may be slower)", style={"font-size": "0.85em"}
+                        )
+                        solara.ToggleButtonsSingle(
+                            value=speed.value, values=list(SPEEDS), on_value=speed.set, dense=True
+                        )
+                    solara.Text(
+                        "Changing any setting restarts the market at week 0; the run "
+                        "before stays on the charts in grey.",
+                        classes=["help"],
+                        style={"font-size": "0.8em"},
+                    )
                 with solara.Card("Contract and market", margin=0):
                     with solara.Column(classes=["control-preset"], gap="0px"):
-                        solara.Select("preset", values=list(PRESETS), value=r.preset,
-                                      on_value=lambda v: restart(
-                                          v, settings_for_preset(v, r.settings), r.seed))
-                        solara.Text(PRESETS[r.preset]["description"], classes=["help"],
-                                    style={"font-size": "0.75em", "color": "#666"})
+                        solara.Select(
+                            "preset",
+                            values=list(PRESETS),
+                            value=r.preset,
+                            on_value=lambda v: restart(v, settings_for_preset(v, r.settings), r.seed),
+                        )
+                        solara.Text(
+                            PRESETS[r.preset]["description"],
+                            classes=["help"],
+                            style={"font-size": "0.75em", "color": "#666"},
+                        )
                     with solara.Div(classes=["controls"]):
                         for control in CONTROLS:
                             Control(control, r.settings[control["name"]], lambda v, c=control: set_control(c, v))
-                    solara.InputInt("random seed", value=r.seed,
-                                    on_value=lambda v: restart(r.preset, r.settings, v or 0))
+                    solara.InputInt(
+                        "random seed", value=r.seed, on_value=lambda v: restart(r.preset, r.settings, v or 0)
+                    )
             with solara.Column(gap="8px"):
                 if error.value:
                     solara.Error(error.value)
                 # always in the tree (hidden when idle): a child appearing above the charts would
                 # make the page build them anew, and ECharts fail on the old element
-                with solara.Column(classes=["busy" if busy else "idle"], gap="2px",
-                                   style={"display": "flex" if busy else "none"}):
+                with solara.Column(
+                    classes=["busy" if busy else "idle"], gap="2px", style={"display": "flex" if busy else "none"}
+                ):
                     solara.ProgressLinear(busy)
-                    solara.Text("Building the market (with experienced agencies, their years of "
-                                "experience are simulated first)...", style={"font-size": "0.85em"})
+                    solara.Text(
+                        "Building the market (with experienced agencies, their years of "
+                        "experience are simulated first)...",
+                        style={"font-size": "0.85em"},
+                    )
                 Market(run, shown, previous)
 
 
@@ -722,8 +863,9 @@ def check_port(host: str, port: int) -> None:
         return
     free = next((p for p in range(port + 1, min(port + 50, 65536)) if not port_in_use(host, p)), None)
     hint = f", e.g. --port {free}" if free else ""
-    raise ValueError(f"port {port} on {host} is already in use (another agency-sim app?): "
-                     f"pass --port N to use another port{hint}")
+    raise ValueError(
+        f"port {port} on {host} is already in use (another agency-sim app?): pass --port N to use another port{hint}"
+    )
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, open_browser: bool = False) -> None:

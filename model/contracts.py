@@ -8,8 +8,9 @@ agency's list of clients, so the two always agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,7 @@ IN_HOUSE_PROPENSITY = 0.5  # chance a dissatisfied, learned brand goes in-house 
 IN_HOUSE_COST_SHARE = 0.25  # ... when the agency took at least this share of its GMV
 HIRING_TEMPERATURE = 0.1  # softmax temperature of a brand's choice of agency by reputation
 REPUTATION_MEMORY, VERDICT_WEIGHT = 0.7, 0.3  # an agency's reputation: old and latest verdict
+BASELINE_WEEKS = 52  # a new term's GMV growth is judged against the brand's mean over this many weeks
 
 
 @dataclass
@@ -46,25 +48,43 @@ class Contract:
     kind: tuple = ()  # the terms as signed (what an agency tells one kind of contract from another by)
 
     @classmethod
-    def from_params(cls, p: Params, agency: int, start_week: int, gmv_baseline: float,
-                    measure_start: float, focal: bool = False) -> "Contract":
+    def from_params(
+        cls, p: Params, agency: int, start_week: int, gmv_baseline: float, measure_start: float, focal: bool = False
+    ) -> Contract:
         """The market's contract, or a focal brand's own terms (``Params.contract_terms``)."""
         t = p.contract_terms(focal)
         reliability = measure_reliability(p, t["brand_measure_noise"])
-        kind = (t["base_fee"], t["commission_rate"], t["brand_bonus_rate"], t["contract_weeks"],
-                t["evaluation_brand_weight"], reliability)
-        return cls(agency=agency, start_week=start_week, weeks=t["contract_weeks"],
-                   base_fee=t["base_fee"], commission_rate=t["commission_rate"],
-                   brand_bonus_rate=t["brand_bonus_rate"], brand_weight=t["evaluation_brand_weight"],
-                   renewal_threshold=p.renewal_threshold, gmv_baseline=gmv_baseline,
-                   measure_start=measure_start, reliability=reliability, kind=kind)
+        kind = (
+            t["base_fee"],
+            t["commission_rate"],
+            t["brand_bonus_rate"],
+            t["contract_weeks"],
+            t["evaluation_brand_weight"],
+            reliability,
+        )
+        return cls(
+            agency=agency,
+            start_week=start_week,
+            weeks=t["contract_weeks"],
+            base_fee=t["base_fee"],
+            commission_rate=t["commission_rate"],
+            brand_bonus_rate=t["brand_bonus_rate"],
+            brand_weight=t["evaluation_brand_weight"],
+            renewal_threshold=p.renewal_threshold,
+            gmv_baseline=gmv_baseline,
+            measure_start=measure_start,
+            reliability=reliability,
+            kind=kind,
+        )
 
     @classmethod
-    def in_house(cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float,
-                 focal: bool = False) -> "Contract":
+    def in_house(
+        cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float, focal: bool = False
+    ) -> Contract:
         """A brand running its own store: no payments, reviewed by the same rule (its own)."""
-        c = cls.from_params(p, agency=-1, start_week=start_week, gmv_baseline=gmv_baseline,
-                            measure_start=measure_start, focal=focal)
+        c = cls.from_params(
+            p, agency=-1, start_week=start_week, gmv_baseline=gmv_baseline, measure_start=measure_start, focal=focal
+        )
         c.base_fee = c.commission_rate = c.brand_bonus_rate = 0.0
         return c
 
@@ -90,8 +110,13 @@ class Contract:
         brand_growth = self.reliability * measured
         w = self.brand_weight
         score = (1 - w) * gmv_growth + w * brand_growth
-        return {"gmv_growth": gmv_growth, "measured_brand_growth": measured,
-                "brand_growth": brand_growth, "score": score, "renew": score >= self.renewal_threshold}
+        return {
+            "gmv_growth": gmv_growth,
+            "measured_brand_growth": measured,
+            "brand_growth": brand_growth,
+            "score": score,
+            "renew": score >= self.renewal_threshold,
+        }
 
 
 PAYMENT_TERMS = ("base_fee", "commission_rate", "brand_bonus_rate", "measure_start")
@@ -102,8 +127,9 @@ def payment_terms(contracts: Sequence[Contract]) -> dict[str, np.ndarray]:
     return {name: np.array([getattr(c, name) for c in contracts]) for name in PAYMENT_TERMS}
 
 
-def weekly_payments(terms: dict[str, np.ndarray], gmv: np.ndarray, measure: np.ndarray,
-                    value_base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weekly_payments(
+    terms: dict[str, np.ndarray], gmv: np.ndarray, measure: np.ndarray, value_base: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fee, commission and brand bonus each contract owes for one week (arrays, in order);
     ``terms`` is :func:`payment_terms` of the contracts.
 
@@ -129,7 +155,7 @@ def measure_reliability(p: Params, noise: float | None = None) -> float:
     if not p.use_measure_shrinkage:
         return 1.0
     noise = p.brand_measure_noise if noise is None else noise
-    prior, noise = p.brand_change_prior_sd ** 2, noise ** 2
+    prior, noise = p.brand_change_prior_sd**2, noise**2
     if prior == 0:  # a prior sd so small its square underflows: any noise swamps it, none leaves it whole
         return 1.0 if noise == 0 else 0.0
     return prior / (prior + 2 * noise)
@@ -142,8 +168,9 @@ class ContractMarket:
     decision to go in-house) come from ``rng``, the model's own stream.
     """
 
-    def __init__(self, params: Params, brands: list[Brand], agencies: list[Agency],
-                 rng: np.random.Generator, capacity: int):
+    def __init__(
+        self, params: Params, brands: list[Brand], agencies: list[Agency], rng: np.random.Generator, capacity: int
+    ):
         self.p = params
         self.brands = brands
         self.agencies = agencies
@@ -179,8 +206,9 @@ class ContractMarket:
         if agency is None:
             brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, self.signs_focal(brand, week))
         else:
-            brand.contract = Contract.from_params(self.p, agency.index, week, gmv_baseline, brand.measure,
-                                                  self.signs_focal(brand, week))
+            brand.contract = Contract.from_params(
+                self.p, agency.index, week, gmv_baseline, brand.measure, self.signs_focal(brand, week)
+            )
             if brand.agency != agency.index:
                 self._link(brand, agency)
         self.term_length[j] = brand.contract.weeks
@@ -218,7 +246,7 @@ class ContractMarket:
     # --- term ends ------------------------------------------------------------------------------
     def review(self, week: int) -> None:
         """Every term that ended this week: the brand scores it, then renews, re-hires or goes
-        in-house (DESIGN.md section 3, step 5)."""
+        in-house (docs/ODD.md section 3, step 5)."""
         self.switches_this_week = 0
         p = self.p
         for j in np.flatnonzero(self.term_weeks >= self.term_length).tolist():  # in brand order
@@ -227,7 +255,7 @@ class ContractMarket:
             contract.gmv_total, contract.paid = float(self.term_gmv[j]), float(self.term_paid[j])
             contract.weeks_run = int(self.term_weeks[j])
             verdict = contract.score(brand.measure)
-            baseline = brand.trailing_gmv(52)  # next term's growth is judged against the last year
+            baseline = brand.trailing_gmv(BASELINE_WEEKS)  # next term's growth is judged against the last year
             if brand.in_house:
                 if verdict["renew"]:
                     self.sign(brand, None, week, baseline)
@@ -270,7 +298,6 @@ class ContractMarket:
         """The brand copies the playbook it watched most, with weaker capabilities and no fees."""
         brand.in_house_caps = agency.capabilities().scaled(self.p.in_house_skill)
         playbook = sorted(brand.watched.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        brand.in_house_tactics = playbook
         self._link(brand, None)
         brand.strategy = playbook
         self.sign(brand, None, week, gmv_baseline)

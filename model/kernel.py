@@ -15,8 +15,9 @@ added in block order afterwards. Nothing depends on which thread ran which block
 seed gives the same numbers bit for bit with one thread or many.
 
 Threads: a fork-safe threading layer is chosen (below), and the sweep engine gives each run one
-thread (it already runs one process per core). Numba is imported by this module; :mod:`model.market` imports it only when ``kernel="numba"``
-is asked for, so the NumPy path runs where Numba is not installed.
+thread (it already runs one process per core). Numba is imported by this module;
+:mod:`model.market` imports it only when ``kernel="numba"`` is asked for, so the NumPy path
+runs where Numba is not installed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .market import UTILITY_CAP  # (market imports this module lazily, so no cycle)
+from .market import FESTIVAL_NO_DEAL_SALIENCE, PACK_WEEKS, UTILITY_CAP  # (market imports this module lazily)
 
 # A fork-safe threading layer: the sweep engine forks worker processes, and a process that has
 # run a parallel kernel on GNU OpenMP (numba's default on Linux wheels) cannot fork safely
@@ -138,11 +139,11 @@ def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
     beta = np.empty(m, np.float32)
     hb = np.empty(m, np.float32)
     li = np.empty(m, np.int32)
-    b0 = beta0[i0:i0 + m]
-    e0 = deal0[i0:i0 + m]
-    dl = deal[i0:i0 + m]
-    hab = habit[i0:i0 + m]
-    la = last[i0:i0 + m]
+    b0 = beta0[i0 : i0 + m]
+    e0 = deal0[i0 : i0 + m]
+    dl = deal[i0 : i0 + m]
+    hab = habit[i0 : i0 + m]
+    la = last[i0 : i0 + m]
     for k in range(m):
         beta[k] = b0[k] * (np.float32(1.0) + drift * max(dl[k] - e0[k], np.float32(0.0)))
         hb[k] = habit_bonus * hab[k]
@@ -151,8 +152,9 @@ def _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus):
 
 
 @njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
-def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience,
-                 shown, ref_gain, loss_aversion):
+def _attractions(
+    J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience, shown, ref_gain, loss_aversion
+):
     """Consideration and attraction of every brand for a block's consumers ((J, m) each), and
     each consumer's total attraction (length m).
 
@@ -164,8 +166,8 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
     attraction = np.empty((J, m), np.float32)
     consider = np.empty((J, m), np.float32)
     for j in range(J):
-        aw = awareness[j, i0:i0 + m]
-        lr = log_ref[j, i0:i0 + m]
+        aw = awareness[j, i0 : i0 + m]
+        lr = log_ref[j, i0 : i0 + m]
         con = consider[j]
         att = attraction[j]
         not_shown = one - shown[j]
@@ -176,8 +178,13 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
         sal = salience[j]
         for k in range(m):
             g = lr[k] - lp
-            v = bj - beta[k] * lp + d_old[k] * sal + (hb[k] if li[k] == j else zero) \
+            v = (
+                bj
+                - beta[k] * lp
+                + d_old[k] * sal
+                + (hb[k] if li[k] == j else zero)
                 + ref_gain * (g if g > zero else loss_aversion * g)
+            )
             att[k] = con[k] * exp32(min(v, UTILITY_CAP))
     total = np.zeros(m, np.float32)
     for j in range(J):
@@ -188,9 +195,34 @@ def _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_pr
 
 
 @njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
-def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
-                       u_trip, u_brand, base, log_price, salience, shown, discount, depth,
-                       aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum):
+def _shop_kernel_block(
+    b,
+    beta0,
+    deal0,
+    deal,
+    rate,
+    inventory,
+    last,
+    habit,
+    awareness,
+    log_ref,
+    u_trip,
+    u_brand,
+    base,
+    log_price,
+    salience,
+    shown,
+    discount,
+    depth,
+    aware_gain,
+    flags,
+    coef,
+    units,
+    buyers,
+    scalars,
+    aware_sum,
+    ref_sum,
+):
     """Block ``b`` of :func:`shop_kernel`."""
     J, n = awareness.shape
     use_stock, use_ref, use_deal, use_aware = flags[0] != 0, flags[1] != 0, flags[2] != 0, flags[3] != 0
@@ -209,9 +241,9 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
     for j in range(J):
         units[b, j] = 0.0
         buyers[b, j] = 0.0
-    rt = rate[i0:i0 + m]
-    inv = inventory[i0:i0 + m]
-    dl = deal[i0:i0 + m]
+    rt = rate[i0 : i0 + m]
+    inv = inventory[i0 : i0 + m]
+    dl = deal[i0 : i0 + m]
     d_old = dl.copy()
     # 1. consumption (a full pantry is used faster: category expansion)
     used = rt.copy()
@@ -224,15 +256,15 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
             inv[k] = inv[k] - used[k]
     consumption = _total(used)
     # 2. consideration and attraction of every brand
-    attraction, consider, total = _attractions(J, m, i0, awareness, log_ref, beta, hb, li, d_old, base,
-                                               log_price, salience, shown, gain_coef, loss_aversion)
+    attraction, consider, total = _attractions(
+        J, m, i0, awareness, log_ref, beta, hb, li, d_old, base, log_price, salience, shown, gain_coef, loss_aversion
+    )
     # 3. incidence and the brand drawn (the first whose cumulative attraction reaches the draw)
-    ut = u_trip[i0:i0 + m]
-    ub = u_brand[i0:i0 + m]
+    ut = u_trip[i0 : i0 + m]
+    ub = u_brand[i0 : i0 + m]
     trip = np.empty(m, np.float32)
     for k in range(m):
-        z = inc_base + inc_value * log32(max(total[k], np.float32(1e-30))) + festival \
-            - inc_inv * (inv[k] / rt[k])
+        z = inc_base + inc_value * log32(max(total[k], np.float32(1e-30))) + festival - inc_inv * (inv[k] / rt[k])
         trip[k] = _logistic(z)
     welfare = np.empty(m, np.float32)
     for k in range(m):
@@ -251,13 +283,13 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
             chosen[k] = j if (shopping[k] and chosen[k] == J and cum[k] >= target[k]) else chosen[k]
     # 4. the purchases: quantity, pantry, habit, last brand
     trips = 0.0
-    hab = habit[i0:i0 + m]
-    la = last[i0:i0 + m]
+    hab = habit[i0 : i0 + m]
+    la = last[i0 : i0 + m]
     for k in range(m):
         pick = chosen[k]
         if pick < J:
             r = rt[k]
-            qty = np.float32(2.0) * r * (one + stock_gain * d_old[k] * discount[pick])
+            qty = np.float32(PACK_WEEKS) * r * (one + stock_gain * d_old[k] * discount[pick])
             if use_stock:
                 inv[k] += qty
             units[b, pick] += qty
@@ -267,7 +299,7 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
             hab[k] = one - habit_keep * depth[pick]
     # 5. deal-proneness, reference prices and awareness
     if use_deal:
-        e0 = deal0[i0:i0 + m]
+        e0 = deal0[i0 : i0 + m]
         seen = np.zeros(m, np.float32)
         considered = np.zeros(m, np.float32)
         for j in range(J):
@@ -285,7 +317,7 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
     deal_total = _total(dl)
     ex = np.empty(m, np.float32)
     for j in range(J):
-        lr = log_ref[j, i0:i0 + m]
+        lr = log_ref[j, i0 : i0 + m]
         if use_ref:
             con = consider[j]
             lp = log_price[j]
@@ -294,7 +326,7 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
         for k in range(m):
             ex[k] = exp32(lr[k])
         ref_sum[b, j] = _total(ex)
-        aw = awareness[j, i0:i0 + m]
+        aw = awareness[j, i0 : i0 + m]
         if use_aware:
             gain = aware_gain[j]
             for k in range(m):
@@ -309,11 +341,33 @@ def _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awar
 
 
 @njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
-def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
-                u_trip, u_brand,
-                base, log_price, salience, shown, discount, depth, aware_gain,
-                flags, coef,
-                units, buyers, scalars, aware_sum, ref_sum):
+def shop_kernel(
+    beta0,
+    deal0,
+    deal,
+    rate,
+    inventory,
+    last,
+    habit,
+    awareness,
+    log_ref,
+    u_trip,
+    u_brand,
+    base,
+    log_price,
+    salience,
+    shown,
+    discount,
+    depth,
+    aware_gain,
+    flags,
+    coef,
+    units,
+    buyers,
+    scalars,
+    aware_sum,
+    ref_sum,
+):
     """One week of shopping for every consumer, in place on the state arrays.
 
     ``awareness`` and ``log_ref`` are brand-major, ``(n_brands, n_consumers)``: a brand's row
@@ -333,26 +387,117 @@ def shop_kernel(beta0, deal0, deal, rate, inventory, last, habit, awareness, log
     consumer by consumer.
     """
     for b in prange(units.shape[0]):
-        _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
-                           u_trip, u_brand, base, log_price, salience, shown, discount, depth,
-                           aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+        _shop_kernel_block(
+            b,
+            beta0,
+            deal0,
+            deal,
+            rate,
+            inventory,
+            last,
+            habit,
+            awareness,
+            log_ref,
+            u_trip,
+            u_brand,
+            base,
+            log_price,
+            salience,
+            shown,
+            discount,
+            depth,
+            aware_gain,
+            flags,
+            coef,
+            units,
+            buyers,
+            scalars,
+            aware_sum,
+            ref_sum,
+        )
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy")
-def shop_kernel_serial(beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref, u_trip,
-                       u_brand, base, log_price, salience, shown, discount, depth, aware_gain,
-                       flags, coef, units, buyers, scalars, aware_sum, ref_sum):
+def shop_kernel_serial(
+    beta0,
+    deal0,
+    deal,
+    rate,
+    inventory,
+    last,
+    habit,
+    awareness,
+    log_ref,
+    u_trip,
+    u_brand,
+    base,
+    log_price,
+    salience,
+    shown,
+    discount,
+    depth,
+    aware_gain,
+    flags,
+    coef,
+    units,
+    buyers,
+    scalars,
+    aware_sum,
+    ref_sum,
+):
     """:func:`shop_kernel` on the calling thread alone: the same bits, without the cost of a
     parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
     for b in range(units.shape[0]):
-        _shop_kernel_block(b, beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref,
-                           u_trip, u_brand, base, log_price, salience, shown, discount, depth,
-                           aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+        _shop_kernel_block(
+            b,
+            beta0,
+            deal0,
+            deal,
+            rate,
+            inventory,
+            last,
+            habit,
+            awareness,
+            log_ref,
+            u_trip,
+            u_brand,
+            base,
+            log_price,
+            salience,
+            shown,
+            discount,
+            depth,
+            aware_gain,
+            flags,
+            coef,
+            units,
+            buyers,
+            scalars,
+            aware_sum,
+            ref_sum,
+        )
 
 
 @njit(cache=True, inline="always", fastmath=FAST, error_model="numpy")
-def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awareness, log_ref, base,
-                              log_price, shown, generic_attraction, flags, coef, actual, generic):
+def _brand_value_kernel_block(
+    b,
+    beta0,
+    deal0,
+    deal,
+    rate,
+    last,
+    habit,
+    awareness,
+    log_ref,
+    base,
+    log_price,
+    shown,
+    generic_attraction,
+    flags,
+    coef,
+    actual,
+    generic,
+):
     """Block ``b`` of :func:`brand_value_kernel`."""
     J, n = awareness.shape
     use_stock, use_ref = flags[0] != 0, flags[1] != 0
@@ -366,15 +511,30 @@ def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awarenes
     i0 = b * BLOCK
     m = min(n, i0 + BLOCK) - i0
     beta, hb, li = _tastes(i0, m, beta0, deal0, deal, habit, last, drift, habit_bonus)
-    attraction, _, total = _attractions(J, m, i0, awareness, log_ref, beta, hb, li, np.zeros(m, np.float32),
-                                        base, log_price, no_deal, shown, gain_coef, loss_aversion)
+    attraction, _, total = _attractions(
+        J,
+        m,
+        i0,
+        awareness,
+        log_ref,
+        beta,
+        hb,
+        li,
+        np.zeros(m, np.float32),
+        base,
+        log_price,
+        no_deal,
+        shown,
+        gain_coef,
+        loss_aversion,
+    )
     # expected units bought of each brand: trip chance x quantity x attraction / (1 + total),
     # with the logistic's division and this one taken as one (a division is the dearest step)
     qty = np.empty(m, np.float32)
     scale = np.empty(m, np.float32)
-    rt = rate[i0:i0 + m]
+    rt = rate[i0 : i0 + m]
     for k in range(m):
-        qty[k] = np.float32(2.0) * rt[k]
+        qty[k] = np.float32(PACK_WEEKS) * rt[k]
     for k in range(m):
         t = total[k]
         scale[k] = qty[k] / ((one + exp32(-(z0 + inc_value * log32(max(t, np.float32(1e-30)))))) * (one + t))
@@ -400,8 +560,24 @@ def _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awarenes
 
 
 @njit(parallel=True, cache=True, fastmath=FAST, error_model="numpy")
-def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref,
-                       base, log_price, shown, generic_attraction, flags, coef, actual, generic):
+def brand_value_kernel(
+    beta0,
+    deal0,
+    deal,
+    rate,
+    last,
+    habit,
+    awareness,
+    log_ref,
+    base,
+    log_price,
+    shown,
+    generic_attraction,
+    flags,
+    coef,
+    actual,
+    generic,
+):
     """Expected weekly units per brand at the regular offer, and for the generic stand-in.
 
     ``base`` = quality + visibility utility at organic visibility ``shown``;
@@ -411,25 +587,86 @@ def brand_value_kernel(beta0, deal0, deal, rate, last, habit, awareness, log_ref
     state and brand-by-brand loops, as :func:`shop_kernel`.
     """
     for b in prange(actual.shape[0]):
-        _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awareness, log_ref,
-                                  base, log_price, shown, generic_attraction, flags, coef, actual,
-                                  generic)
+        _brand_value_kernel_block(
+            b,
+            beta0,
+            deal0,
+            deal,
+            rate,
+            last,
+            habit,
+            awareness,
+            log_ref,
+            base,
+            log_price,
+            shown,
+            generic_attraction,
+            flags,
+            coef,
+            actual,
+            generic,
+        )
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy")
-def brand_value_kernel_serial(beta0, deal0, deal, rate, last, habit, awareness, log_ref, base,
-                              log_price, shown, generic_attraction, flags, coef, actual, generic):
+def brand_value_kernel_serial(
+    beta0,
+    deal0,
+    deal,
+    rate,
+    last,
+    habit,
+    awareness,
+    log_ref,
+    base,
+    log_price,
+    shown,
+    generic_attraction,
+    flags,
+    coef,
+    actual,
+    generic,
+):
     """:func:`brand_value_kernel` on the calling thread alone: the same bits, without the cost of a
     parallel launch (about 0.2 ms a call here, more than a small market's whole pass)."""
     for b in range(actual.shape[0]):
-        _brand_value_kernel_block(b, beta0, deal0, deal, rate, last, habit, awareness, log_ref,
-                                  base, log_price, shown, generic_attraction, flags, coef, actual,
-                                  generic)
+        _brand_value_kernel_block(
+            b,
+            beta0,
+            deal0,
+            deal,
+            rate,
+            last,
+            habit,
+            awareness,
+            log_ref,
+            base,
+            log_price,
+            shown,
+            generic_attraction,
+            flags,
+            coef,
+            actual,
+            generic,
+        )
 
 
 @njit(cache=True, error_model="numpy")
-def shop_inputs(quality, visibility, price, discount, reach, visibility_utility, price_unit, deep_discount,
-                promo_salience, festival, exposure_share, use_awareness, out):
+def shop_inputs(
+    quality,
+    visibility,
+    price,
+    discount,
+    reach,
+    visibility_utility,
+    price_unit,
+    deep_discount,
+    promo_salience,
+    festival,
+    exposure_share,
+    use_awareness,
+    out,
+):
     """The per-brand inputs of :func:`shop_kernel`, as float32 rows of ``out`` (7 x J): base,
     log price, salience, shown, discount, depth, awareness gain, from the offer's float64
     arrays (in float64 and IEEE arithmetic, then rounded once, as the NumPy path does; one call
@@ -440,7 +677,7 @@ def shop_inputs(quality, visibility, price, discount, reach, visibility_utility,
         out[0, j] = quality[j] + visibility_utility * visibility[j]
         out[1, j] = math.log(price[j] / price_unit)
         # on deal: the deal's salience; in a festival week no deal is a letdown
-        out[2, j] = promo_salience * (depth if d > 0 else (-0.5 if festival else 0.0))
+        out[2, j] = promo_salience * (depth if d > 0 else (FESTIVAL_NO_DEAL_SALIENCE if festival else 0.0))
         out[3, j] = visibility[j]
         out[4, j] = d
         out[5, j] = depth
@@ -448,8 +685,16 @@ def shop_inputs(quality, visibility, price, discount, reach, visibility_utility,
 
 
 @njit(cache=True, error_model="numpy")
-def brand_value_inputs(quality, organic_visibility, regular_price, generic_quality, visibility_utility,
-                       price_unit, baseline_visibility, out):
+def brand_value_inputs(
+    quality,
+    organic_visibility,
+    regular_price,
+    generic_quality,
+    visibility_utility,
+    price_unit,
+    baseline_visibility,
+    out,
+):
     """The per-brand inputs of :func:`brand_value_kernel`, as float32 rows of ``out`` (4 x J):
     base, log regular price, shown, and the generic stand-in's attraction before its price
     term (as :func:`shop_inputs`, in float64, rounded once)."""
@@ -471,7 +716,7 @@ def row_sums(x, out, take_exp):
         m = min(n, i0 + BLOCK) - i0
         ex = np.empty(m, np.float32)
         for j in range(J):
-            row = x[j, i0:i0 + m]
+            row = x[j, i0 : i0 + m]
             if take_exp:
                 for k in range(m):
                     ex[k] = exp32(row[k])

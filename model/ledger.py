@@ -11,7 +11,7 @@ account, and this week's flows by (source, target, kind).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -43,11 +43,13 @@ class Ledger:
     # --- booking ---------------------------------------------------------------------------------
     def transfer(self, source: str, target: str, amount: float, kind: str) -> None:
         """Move ``amount`` RMB from ``source`` to ``target``; ``kind`` labels the flow."""
-        self.transfer_many(np.array([self.account(source)]), np.array([self.account(target)]),
-                           np.array([float(amount)]), kind)
+        self.transfer_many(
+            np.array([self.account(source)]), np.array([self.account(target)]), np.array([float(amount)]), kind
+        )
 
-    def transfer_many(self, sources: np.ndarray | int, targets: np.ndarray | int, amounts: np.ndarray,
-                      kind: str) -> None:
+    def transfer_many(
+        self, sources: np.ndarray | int, targets: np.ndarray | int, amounts: np.ndarray, kind: str
+    ) -> None:
         """Move ``amounts[i]`` from account ``sources[i]`` to ``targets[i]`` (indices; a single
         index stands for every row). A negative amount is a transfer the other way; zero
         amounts are not booked. An account's net change of the call is booked once."""
@@ -68,8 +70,10 @@ class Ledger:
         amounts = np.concatenate([r[2] for r in rows])
         if not np.isfinite(amounts).all():  # name the first bad kind; nothing is booked
             bad = next(r for r in rows if not np.isfinite(r[2]).all())
-            raise RuntimeError(f"non-finite transfer {bad[3]!r}: {bad[2]} (an internal failure of the model, "
-                               "not a bad input: please report it with the parameters and seed)")
+            raise RuntimeError(
+                f"non-finite transfer {bad[3]!r}: {bad[2]} (an internal failure of the model, "
+                "not a bad input: please report it with the parameters and seed)"
+            )
         n = len(self._balances)
         change = np.bincount(np.concatenate([r[1] for r in rows]), weights=amounts, minlength=n)
         change -= np.bincount(np.concatenate([r[0] for r in rows]), weights=amounts, minlength=n)
@@ -122,11 +126,6 @@ class Ledger:
                 elif a < 0:  # a transfer the other way
                     flows[(self.names[t], self.names[s], kind)] -= a
         return flows
-
-    def flow(self, kind: str, source: str | None = None, target: str | None = None) -> float:
-        """Total this week of flows of ``kind`` (optionally from or to one account)."""
-        return sum(v for (s, t, k), v in self.week_flows.items()
-                   if k == kind and (source is None or s == source) and (target is None or t == target))
 
     def imbalance(self) -> float:
         """Sum of all balances (zero up to rounding when money is conserved)."""

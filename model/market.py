@@ -6,7 +6,7 @@ whether to shop, choose a brand and a quantity, and update what they remember. T
 Python loop over consumers; a week is a few whole-array expressions over an
 ``n_consumers x n_brands`` grid.
 
-Mechanisms (DESIGN.md section 4), each switchable for ablation through ``Params.use_*``:
+Mechanisms (docs/ODD.md section 7, M1-M5), each switchable for ablation through ``Params.use_*``:
 
 * M1 choice: multinomial logit over the brands a consumer considers, plus an outside option.
   The habit bonus for the last brand bought is weaker when that purchase was made on a deep
@@ -38,6 +38,13 @@ F = np.float32
 DEEP_DISCOUNT = 0.30  # the depth at which promotion exposure counts fully
 AWARENESS_FROM_EXPOSURE = 0.10  # share of shown, unaware consumers who become aware
 PACK_WEEKS = 2.0  # a regular purchase covers two weeks of consumption
+# consumers' heterogeneity at set-up: deal-proneness ~ Beta with this concentration (a + b) around
+# deal_proneness; consumption rate ~ Gamma of this shape (coefficient of variation 1/sqrt(8), 35%)
+# around consumption_rate; awareness ~ Beta(AWARENESS_SHAPE, ...) with mean initial_awareness
+DEAL_CONCENTRATION = 4.0
+RATE_SHAPE = 8.0
+AWARENESS_SHAPE = 2.0
+FESTIVAL_NO_DEAL_SALIENCE = -0.5  # in a festival week shoppers expect deals: no deal is a letdown (x promo_salience)
 
 
 @dataclass
@@ -86,9 +93,12 @@ def _load_numba_kernel():
     except ImportError as exc:  # numba (or its llvmlite) missing or broken
         if not _FALLBACK_NOTED:
             _FALLBACK_NOTED = True
-            print(f"agency-sim: numba cannot be imported ({exc}); running the NumPy market path "
-                  "(same rules, slower; numbers differ from the compiled path's by float rounding)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"agency-sim: numba cannot be imported ({exc}); running the NumPy market path "
+                "(same rules, slower; numbers differ from the compiled path's by float rounding)",
+                file=sys.stderr,
+                flush=True,
+            )
         return None
     return kernel
 
@@ -104,8 +114,7 @@ class Market:
     for a seed on its own, whatever the number of threads.
     """
 
-    def __init__(self, params: Params, n_brands: int, rng: np.random.Generator,
-                 kernel: str = "numba"):
+    def __init__(self, params: Params, n_brands: int, rng: np.random.Generator, kernel: str = "numba"):
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
         self._jit = _load_numba_kernel() if kernel == "numba" else None
@@ -122,17 +131,20 @@ class Market:
         self.scale = p.market_shoppers / n  # real shoppers per simulated consumer
         sd = p.price_sensitivity_spread
         self.beta0 = (p.price_sensitivity * np.exp(sd * rng.standard_normal(n) - sd * sd / 2)).astype(F)
-        a = max(p.deal_proneness, 1e-3) * 4.0
-        b = max(1.0 - p.deal_proneness, 1e-3) * 4.0
+        a = max(p.deal_proneness, 1e-3) * DEAL_CONCENTRATION
+        b = max(1.0 - p.deal_proneness, 1e-3) * DEAL_CONCENTRATION
         self.deal0 = rng.beta(a, b, n).astype(F)
         self.deal = self.deal0.copy()
-        self.rate = (p.consumption_rate * rng.gamma(8.0, 1.0 / 8.0, n)).astype(F)
+        self.rate = (p.consumption_rate * rng.gamma(RATE_SHAPE, 1.0 / RATE_SHAPE, n)).astype(F)
         self.inventory = (self.rate * rng.uniform(0.0, PACK_WEEKS, n)).astype(F)
         self.last = np.full(n, -1, dtype=np.int16)
         self.habit = np.ones(n, dtype=F)  # strength of the habit for the last brand (deal purchases build less)
         if p.use_awareness and p.initial_awareness < 1:  # (at 1 every consumer starts aware of every brand)
-            self.awareness = rng.beta(2.0, 2.0 * (1 - p.initial_awareness) / max(p.initial_awareness, 1e-3),
-                                      (n, n_brands)).astype(F)
+            self.awareness = rng.beta(
+                AWARENESS_SHAPE,
+                AWARENESS_SHAPE * (1 - p.initial_awareness) / max(p.initial_awareness, 1e-3),
+                (n, n_brands),
+            ).astype(F)
         else:
             self.awareness = np.ones((n, n_brands), dtype=F)
         self.price_unit = p.mean_price  # log prices are measured relative to this
@@ -157,12 +169,14 @@ class Market:
         rise = np.maximum(self.deal - self.deal0, 0)
         return self.beta0 * (1 + p.price_sensitivity_drift * rise)
 
-    def _utility(self, offer: Offer, log_price: np.ndarray, discount: np.ndarray,
-                 visibility: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    def _utility(
+        self, offer: Offer, log_price: np.ndarray, discount: np.ndarray, visibility: np.ndarray, beta: np.ndarray
+    ) -> np.ndarray:
         """Deterministic utility of every brand for every consumer (n x J, float32)."""
         p = self.p
-        v = (offer.quality + p.visibility_utility * visibility).astype(F)[None, :] \
-            - beta[:, None] * log_price.astype(F)[None, :]
+        v = (offer.quality + p.visibility_utility * visibility).astype(F)[None, :] - beta[:, None] * log_price.astype(
+            F
+        )[None, :]
         if p.habit_bonus:
             has_last = self.last >= 0
             rows = np.nonzero(has_last)[0]
@@ -174,7 +188,7 @@ class Market:
         if p.promo_salience and (on_deal.any() or offer.festival):
             salience = np.where(on_deal, np.minimum(discount / DEEP_DISCOUNT, 1.0), 0.0)
             if offer.festival:  # in festival weeks shoppers expect deals: no deal is a letdown
-                salience = np.where(on_deal, salience, -0.5)
+                salience = np.where(on_deal, salience, FESTIVAL_NO_DEAL_SALIENCE)
             v += F(p.promo_salience) * self.deal[:, None] * salience.astype(F)[None, :]
         return v
 
@@ -248,9 +262,14 @@ class Market:
         surplus = float(cs.sum(dtype=np.float64)) * self.scale
 
         self._remember(offer, log_price, consider, buyer_rows, chosen)
-        return WeekSales(units=units, revenue=revenue, buyers=buyers_sim * self.scale,
-                         trips=float(len(buyer_rows)) * self.scale,
-                         consumption=consumption * self.scale, consumer_surplus=surplus)
+        return WeekSales(
+            units=units,
+            revenue=revenue,
+            buyers=buyers_sim * self.scale,
+            trips=float(len(buyer_rows)) * self.scale,
+            consumption=consumption * self.scale,
+            consumer_surplus=surplus,
+        )
 
     def _remember(self, offer: Offer, log_price, consider, buyer_rows, chosen) -> None:
         p = self.p
@@ -264,8 +283,7 @@ class Market:
         if p.use_deal_learning:
             depth = np.minimum(offer.discount / DEEP_DISCOUNT, 1.0).astype(F)
             exposure = (consider @ depth) / np.maximum(consider.sum(axis=1), F(1e-6))
-            self.deal += F(p.deal_learning) * exposure * (1 - self.deal) \
-                - F(p.deal_decay) * (self.deal - self.deal0)
+            self.deal += F(p.deal_learning) * exposure * (1 - self.deal) - F(p.deal_decay) * (self.deal - self.deal0)
             np.clip(self.deal, 0, 1, out=self.deal)
         if p.use_awareness:
             gain = (offer.reach + AWARENESS_FROM_EXPOSURE * offer.visibility).astype(F)
@@ -274,9 +292,14 @@ class Market:
             np.clip(self.awareness, 0, 1, out=self.awareness)
 
     # ----------------------------------------------------------------------------------------
-    def brand_value(self, quality: np.ndarray, generic_quality: np.ndarray,
-                    regular_price: np.ndarray, organic_visibility: np.ndarray,
-                    baseline_visibility: float) -> np.ndarray:
+    def brand_value(
+        self,
+        quality: np.ndarray,
+        generic_quality: np.ndarray,
+        regular_price: np.ndarray,
+        organic_visibility: np.ndarray,
+        baseline_visibility: float,
+    ) -> np.ndarray:
         """Revenue premium of each brand (RMB per week), in closed form.
 
         Expected weekly revenue at the regular price, with no promotion and no paid traffic,
@@ -287,15 +310,22 @@ class Market:
         brands are held at their regular offer. No sampling noise.
         """
         if self._jit is not None:
-            return self._brand_value_numba(quality, generic_quality, regular_price,
-                                           organic_visibility, baseline_visibility)
+            return self._brand_value_numba(
+                quality, generic_quality, regular_price, organic_visibility, baseline_visibility
+            )
         p = self.p
         J = self.n_brands
         log_price = self.log_price(regular_price)
         beta = self.price_sensitivity()
-        offer = Offer(price=regular_price, regular_price=regular_price,
-                      discount=np.zeros(J), quality=quality, visibility=organic_visibility,
-                      organic_visibility=organic_visibility, reach=np.zeros(J))
+        offer = Offer(
+            price=regular_price,
+            regular_price=regular_price,
+            discount=np.zeros(J),
+            quality=quality,
+            visibility=organic_visibility,
+            organic_visibility=organic_visibility,
+            reach=np.zeros(J),
+        )
         v = self._utility(offer, log_price, offer.discount, organic_visibility, beta)
         attraction = self._consideration(organic_visibility) * np.exp(np.minimum(v, UTILITY_CAP))
         total = attraction.sum(axis=1, dtype=np.float64).astype(F)[:, None]
@@ -309,8 +339,9 @@ class Market:
 
         actual = revenue(attraction, total)
         # the generic stand-in for each brand: no loyalty, neutral reference price
-        v_gen = (generic_quality + p.visibility_utility * baseline_visibility).astype(F)[None, :] \
-            - beta[:, None] * log_price.astype(F)[None, :]
+        v_gen = (generic_quality + p.visibility_utility * baseline_visibility).astype(F)[None, :] - beta[
+            :, None
+        ] * log_price.astype(F)[None, :]
         attr_gen = F(baseline_visibility) * np.exp(np.minimum(v_gen, UTILITY_CAP))
         total_gen = total - attraction + attr_gen
         generic = revenue(attr_gen, total_gen)
@@ -327,16 +358,30 @@ class Market:
 
     def _build_coefficients(self, festival: bool) -> tuple[np.ndarray, np.ndarray]:
         p = self.p
-        flags = np.array([p.use_stockpiling, p.use_reference_prices, p.use_deal_learning,
-                          p.use_awareness], dtype=np.int64)
-        coef = np.array([
-            p.price_sensitivity_drift, p.habit_bonus, p.reference_gain, p.loss_aversion,
-            p.incidence_base, p.incidence_value, p.incidence_inventory,
-            p.festival_demand if (festival and p.use_festivals) else 0.0,
-            p.consumption_flexibility, p.stockpile_gain, 1 - p.deal_habit_share,
-            1 - p.reference_smoothing, p.deal_learning, p.deal_decay, p.awareness_decay,
-            0.0,  # slot 15: the price that turns utils into RMB for consumer surplus (per week)
-        ], dtype=F)
+        flags = np.array(
+            [p.use_stockpiling, p.use_reference_prices, p.use_deal_learning, p.use_awareness], dtype=np.int64
+        )
+        coef = np.array(
+            [
+                p.price_sensitivity_drift,
+                p.habit_bonus,
+                p.reference_gain,
+                p.loss_aversion,
+                p.incidence_base,
+                p.incidence_value,
+                p.incidence_inventory,
+                p.festival_demand if (festival and p.use_festivals) else 0.0,
+                p.consumption_flexibility,
+                p.stockpile_gain,
+                1 - p.deal_habit_share,
+                1 - p.reference_smoothing,
+                p.deal_learning,
+                p.deal_decay,
+                p.awareness_decay,
+                0.0,  # slot 15: the price that turns utils into RMB for consumer surplus (per week)
+            ],
+            dtype=F,
+        )
         return flags, coef
 
     def _block_table(self, name: str, width: int) -> np.ndarray:
@@ -355,42 +400,101 @@ class Market:
     def _shop_numba(self, offer: Offer, u_trip: np.ndarray, u_brand: np.ndarray) -> WeekSales:
         p, J = self.p, self.n_brands
         brand_inputs = np.empty((7, J), dtype=F)
-        self._jit.shop_inputs(*(np.asarray(x, dtype=np.float64) for x in (
-            offer.quality, offer.visibility, offer.price, offer.discount, offer.reach)),
-            p.visibility_utility, self.price_unit, DEEP_DISCOUNT, p.promo_salience, bool(offer.festival),
-            AWARENESS_FROM_EXPOSURE, p.use_awareness, brand_inputs)
+        self._jit.shop_inputs(
+            *(
+                np.asarray(x, dtype=np.float64)
+                for x in (offer.quality, offer.visibility, offer.price, offer.discount, offer.reach)
+            ),
+            p.visibility_utility,
+            self.price_unit,
+            DEEP_DISCOUNT,
+            p.promo_salience,
+            bool(offer.festival),
+            AWARENESS_FROM_EXPOSURE,
+            p.use_awareness,
+            brand_inputs,
+        )
         base, log_price, salience, shown, discount32, depth32, aware_gain = brand_inputs
         flags, coef = self._kernel_coefficients(offer.festival)
         coef[15] = offer.regular_price.sum() / J  # the mean regular price (np.mean's sum and division)
         units, buyers, aware_sum, ref_sum = (self._block_table(name, J) for name in ("units", "buyers", "aware", "ref"))
         scalars = self._block_table("scalars", self._jit.N_SCALARS)
         self._jit.kernels(self.n).shop(
-            self.beta0, self.deal0, self.deal, self.rate, self.inventory, self.last, self.habit,
-            self.awareness.T, self.log_ref.T, u_trip, u_brand, base, log_price, salience, shown,
-            discount32, depth32, aware_gain, flags, coef, units, buyers, scalars, aware_sum, ref_sum)
+            self.beta0,
+            self.deal0,
+            self.deal,
+            self.rate,
+            self.inventory,
+            self.last,
+            self.habit,
+            self.awareness.T,
+            self.log_ref.T,
+            u_trip,
+            u_brand,
+            base,
+            log_price,
+            salience,
+            shown,
+            discount32,
+            depth32,
+            aware_gain,
+            flags,
+            coef,
+            units,
+            buyers,
+            scalars,
+            aware_sum,
+            ref_sum,
+        )
         totals = self._blocks_total(scalars)
-        self._summary = {"awareness": self._blocks_total(aware_sum), "exp_log_ref": self._blocks_total(ref_sum),
-                         "deal": float(totals[self._jit.S_DEAL])}
+        self._summary = {
+            "awareness": self._blocks_total(aware_sum),
+            "exp_log_ref": self._blocks_total(ref_sum),
+            "deal": float(totals[self._jit.S_DEAL]),
+        }
         units = self._blocks_total(units) * self.scale
-        return WeekSales(units=units, revenue=units * offer.price,
-                         buyers=self._blocks_total(buyers) * self.scale,
-                         trips=float(totals[self._jit.S_TRIPS]) * self.scale,
-                         consumption=float(totals[self._jit.S_CONSUMPTION]) * self.scale,
-                         consumer_surplus=float(totals[self._jit.S_SURPLUS]) * self.scale)
+        return WeekSales(
+            units=units,
+            revenue=units * offer.price,
+            buyers=self._blocks_total(buyers) * self.scale,
+            trips=float(totals[self._jit.S_TRIPS]) * self.scale,
+            consumption=float(totals[self._jit.S_CONSUMPTION]) * self.scale,
+            consumer_surplus=float(totals[self._jit.S_SURPLUS]) * self.scale,
+        )
 
-    def _brand_value_numba(self, quality, generic_quality, regular_price, organic_visibility,
-                           baseline_visibility) -> np.ndarray:
+    def _brand_value_numba(
+        self, quality, generic_quality, regular_price, organic_visibility, baseline_visibility
+    ) -> np.ndarray:
         p, J = self.p, self.n_brands
         flags, coef = self._kernel_coefficients()
         actual, generic = self._block_table("actual", J), self._block_table("generic", J)
         brand_inputs = np.empty((4, J), dtype=F)
-        self._jit.brand_value_inputs(*(np.asarray(x, dtype=np.float64) for x in (
-            quality, organic_visibility, regular_price, generic_quality)),
-            p.visibility_utility, self.price_unit, float(baseline_visibility), brand_inputs)
+        self._jit.brand_value_inputs(
+            *(np.asarray(x, dtype=np.float64) for x in (quality, organic_visibility, regular_price, generic_quality)),
+            p.visibility_utility,
+            self.price_unit,
+            float(baseline_visibility),
+            brand_inputs,
+        )
         base, log_price, shown, generic_attraction = brand_inputs
         self._jit.kernels(self.n).brand_value(
-            self.beta0, self.deal0, self.deal, self.rate, self.last, self.habit, self.awareness.T,
-            self.log_ref.T, base, log_price, shown, generic_attraction, flags, coef, actual, generic)
+            self.beta0,
+            self.deal0,
+            self.deal,
+            self.rate,
+            self.last,
+            self.habit,
+            self.awareness.T,
+            self.log_ref.T,
+            base,
+            log_price,
+            shown,
+            generic_attraction,
+            flags,
+            coef,
+            actual,
+            generic,
+        )
         return (self._blocks_total(actual) - self._blocks_total(generic)) * regular_price * self.scale
 
     def _numba_summary(self) -> dict:
@@ -399,8 +503,11 @@ class Market:
             aware, ref = self._block_table("aware", self.n_brands), self._block_table("ref", self.n_brands)
             self._jit.row_sums(self.awareness.T, aware, False)
             self._jit.row_sums(self.log_ref.T, ref, True)
-            self._summary = {"awareness": aware.sum(axis=0), "exp_log_ref": ref.sum(axis=0),
-                             "deal": float(self.deal.sum(dtype=np.float64))}
+            self._summary = {
+                "awareness": aware.sum(axis=0),
+                "exp_log_ref": ref.sum(axis=0),
+                "deal": float(self.deal.sum(dtype=np.float64)),
+            }
         return self._summary
 
     # --- summaries for reporters ---------------------------------------------------------------

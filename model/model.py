@@ -1,4 +1,4 @@
-"""AgencyMarket: the Mesa model. ``step()`` reads like the schedule of DESIGN.md section 3.
+"""AgencyMarket: the Mesa model. ``step()`` reads like the schedule of docs/ODD.md section 3.
 
 The parts: the consumers are :class:`model.market.Market` (NumPy arrays, the functional core);
 brands and agencies are Mesa agents (:mod:`model.agents`); :class:`model.platform.Platform`
@@ -16,8 +16,16 @@ from typing import Any
 import mesa
 import numpy as np
 
-from .agents import (BURN_IN_SERVICE_SKILL, SERVICE_UTILITY, Agency, Brand, BrandState, goodwill_after, image_after,
-                     strategy_counts)
+from .agents import (
+    BURN_IN_SERVICE_SKILL,
+    SERVICE_UTILITY,
+    Agency,
+    Brand,
+    BrandState,
+    goodwill_after,
+    image_after,
+    strategy_counts,
+)
 from .contracts import Contract, ContractMarket, weekly_payments
 from .ledger import Ledger
 from .market import Market, Offer
@@ -29,6 +37,16 @@ from .records import MODEL_REPORTERS, Records, WeeklyReporters
 BASE_CONSTANT = -0.5  # utility of an average brand at the mean price, before image and goodwill
 INITIAL_GOODWILL = 0.3
 VELOCITY_MEMORY = 0.75  # weekly retention of trailing sales velocity
+# set-up of the brands (by construction, so that no brand is dominated): a dearer brand's
+# constant offsets this share of its price's disutility at the mean price sensitivity, plus an
+# idiosyncratic part of this sd; images start around this mean with this sd (clipped to [0, 1])
+PRICE_QUALITY_LINK = 0.8
+CONSTANT_SD = 0.2
+INITIAL_IMAGE_MEAN, INITIAL_IMAGE_SD = 0.3, 0.15
+AGENCY_CAPACITY = 1.5  # most clients an agency takes, as a multiple of the even share (brands / agencies)
+VALUE_BASE_FLOOR = 0.1  # a brand's index base is at least this share of its weekly revenue (ODD 7)
+SERVICE_COST_OFFSET = 1.5  # service labour per unit sold: service_cost x (this - service skill)
+VELOCITY_START_WEEKS = 13  # burn-in: each brand's velocity starts as its mean over the last 13 weeks
 INTERVENTION_FIELDS = ("discount", "price_multiplier", "brand_effort", "paid_traffic")
 
 
@@ -110,13 +128,18 @@ class AgencyMarket(mesa.Model):
         p = self.p
         J = p.n_brands
         z = agent_rng.standard_normal(J)
-        prices = p.mean_price * np.exp(p.price_spread * z - p.price_spread ** 2 / 2)
-        constants = BASE_CONSTANT + 0.8 * p.price_sensitivity * np.log(prices / p.mean_price) \
-            + 0.2 * agent_rng.standard_normal(J)
-        images = np.clip(0.3 + 0.15 * agent_rng.standard_normal(J), 0.0, 1.0)
+        prices = p.mean_price * np.exp(p.price_spread * z - p.price_spread**2 / 2)
+        constants = (
+            BASE_CONSTANT
+            + PRICE_QUALITY_LINK * p.price_sensitivity * np.log(prices / p.mean_price)
+            + CONSTANT_SD * agent_rng.standard_normal(J)
+        )
+        images = np.clip(INITIAL_IMAGE_MEAN + INITIAL_IMAGE_SD * agent_rng.standard_normal(J), 0.0, 1.0)
         self.brand_state = state = BrandState(J)
-        self.brands: list[Brand] = [Brand(self, j, float(prices[j]), float(constants[j]),
-                                          float(images[j]), focal=bool(self.focal[j])) for j in range(J)]
+        self.brands: list[Brand] = [
+            Brand(self, j, float(prices[j]), float(constants[j]), float(images[j]), focal=bool(self.focal[j]))
+            for j in range(J)
+        ]
         state.goodwill[:] = INITIAL_GOODWILL if p.use_goodwill else 0.0
         self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
         self.market.init_reference_prices(prices)
@@ -133,37 +156,39 @@ class AgencyMarket(mesa.Model):
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
         self.agencies: list[Agency] = [
             Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
-            for k, (policy, stream) in enumerate(zip(p.agency_policies(), policy_rng.spawn(p.n_agencies)))]
+            for k, (policy, stream) in enumerate(zip(p.agency_policies(), policy_rng.spawn(p.n_agencies)))
+        ]
         self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
-        self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng,
-                                        capacity=math.ceil(1.5 * J / p.n_agencies))
+        self.contracts = ContractMarket(
+            p, self.brands, self.agencies, self.rng, capacity=math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
+        )
 
     def _measure_week_zero(self) -> None:
         """Each brand's brand value after the burn-in: the base of its index and of its survey."""
         s = self.brand_state
         self.initial_values = self._brand_values()
         s.brand_value[:] = self.initial_values
-        s.value_base[:] = np.maximum(np.maximum(s.brand_value, 0.1 * s.velocity * s.regular_price), 1.0)
+        s.value_base[:] = np.maximum(np.maximum(s.brand_value, VALUE_BASE_FLOOR * s.velocity * s.regular_price), 1.0)
         s.measure[:] = s.brand_value / s.value_base
         self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
 
     # =========================================================================================
-    # The week (DESIGN.md section 3)
+    # The week (docs/ODD.md section 3)
     # =========================================================================================
     def step(self) -> None:
         self.ledger.start_week()
-        organic = self.platform.rank(self.velocities())        # 1. platform ranks brands
-        plan = self.set_tactics()                               # 2. agencies set tactics
-        skills = self.skills()                                  #    (who runs each store now)
-        self.build_goodwill(plan, skills)                       #    this week's effort counts now
+        organic = self.platform.rank(self.velocities())  # 1. platform ranks brands
+        plan = self.set_tactics()  # 2. agencies set tactics
+        skills = self.skills()  #    (who runs each store now)
+        self.build_goodwill(plan, skills)  #    this week's effort counts now
         offer = self.make_offer(plan, skills, organic)
-        sales = self.market.shop(offer)                         # 3. consumers shop
-        self.settle(plan, skills, sales)                        # 4. money, image, brand value
+        sales = self.market.shop(offer)  # 3. consumers shop
+        self.settle(plan, skills, sales)  # 4. money, image, brand value
         self.measure_brands(organic, skills)
-        self.contracts.review(self.week)                        # 5. contract terms end
-        self.learn()                                            # 6. agencies learn
-        if self.recording:                                      # 7. data collection
+        self.contracts.review(self.week)  # 5. contract terms end
+        self.learn()  # 6. agencies learn
+        if self.recording:  # 7. data collection
             self.records.collect(self, plan, offer, sales, self.contracts.switches_this_week)
             self.datacollector.collect(self)
         self.week += 1
@@ -205,10 +230,10 @@ class AgencyMarket(mesa.Model):
                 brand = self.brands[j]
                 brand.strategy = self.agencies[brand.agency].strategy_for(brand)
         s.watched[run, s.strategy[run]] += 1
-        discount, effort, paid = week_tactics(s.strategy, week, self.platform.festival(week), self.promo_phase,
-                                              s.velocity, s.regular_price)
-        plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(run)), brand_effort=effort,
-                        paid_traffic=paid)
+        discount, effort, paid = week_tactics(
+            s.strategy, week, self.platform.festival(week), self.promo_phase, s.velocity, s.regular_price
+        )
+        plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(run)), brand_effort=effort, paid_traffic=paid)
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
                 j = iv["brand"]
@@ -243,26 +268,33 @@ class AgencyMarket(mesa.Model):
             paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill)
         else:
             paid = np.zeros(p.n_brands)
-        return Offer(price=regular * (1 - plan.discount), regular_price=regular, discount=plan.discount,
-                     quality=self.quality(skills.service_skill),
-                     visibility=self.platform.visibility(organic, paid), organic_visibility=organic,
-                     reach=p.brand_reach * plan.brand_effort * skills.brand_skill,
-                     festival=self.platform.festival(self.week))
+        return Offer(
+            price=regular * (1 - plan.discount),
+            regular_price=regular,
+            discount=plan.discount,
+            quality=self.quality(skills.service_skill),
+            visibility=self.platform.visibility(organic, paid),
+            organic_visibility=organic,
+            reach=p.brand_reach * plan.brand_effort * skills.brand_skill,
+            festival=self.platform.festival(self.week),
+        )
 
     # --- 4. money and brand equity ----------------------------------------------------------------
     def settle(self, plan: WeekPlan, skills: Skills, sales) -> None:
         """Book the week's money (M7: every RMB from one account to another, a kind of transfer
         for all brands at once), then update each brand's contract, sales velocity and image."""
-        p, led, brands, s = self.p, self.ledger, self.brands, self.brand_state
+        p, led, s = self.p, self.ledger, self.brand_state
         gmv = np.array(sales.revenue, dtype=np.float64)
         units = np.asarray(sales.units, dtype=np.float64)
         acct = self._brand_accounts
-        week = [(self._consumers, acct, gmv, "sales"),
-                (acct, self._suppliers, units * s.unit_cost, "cost_of_goods"),
-                (acct, self._platform, self.platform.take_rate * gmv, "take_rate"),
-                (acct, self._platform, plan.paid_traffic, "paid_traffic")]
+        week = [
+            (self._consumers, acct, gmv, "sales"),
+            (acct, self._suppliers, units * s.unit_cost, "cost_of_goods"),
+            (acct, self._platform, self.platform.take_rate * gmv, "take_rate"),
+            (acct, self._platform, plan.paid_traffic, "paid_traffic"),
+        ]
         labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
-        labour = p.effort_cost * labour_units + p.service_cost * units * (1.5 - skills.service_skill)
+        labour = p.effort_cost * labour_units + p.service_cost * units * (SERVICE_COST_OFFSET - skills.service_skill)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs
         everyone = bool(run.all())
@@ -286,18 +318,25 @@ class AgencyMarket(mesa.Model):
             s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
 
     def _brand_values(self, organic: np.ndarray | None = None, service: np.ndarray | None = None) -> np.ndarray:
-        """Revenue premium of each brand now (DESIGN.md section 5), closed form; ``organic`` is
+        """Revenue premium of each brand now (docs/ODD.md section 7, "Brand value"), closed form; ``organic`` is
         this week's organic visibility (default: the platform's ranking now), ``service`` the
         service skill of whoever runs each store (default: as they stand now)."""
         s = self.brand_state
         if organic is None:
             organic = self.platform.rank(self.velocities())
         if service is None:
-            service = np.array([b.capabilities().service_skill if (b.agency is not None or b.in_house_caps)
-                                else BURN_IN_SERVICE_SKILL for b in self.brands])
+            service = np.array(
+                [
+                    b.capabilities().service_skill
+                    if (b.agency is not None or b.in_house_caps)
+                    else BURN_IN_SERVICE_SKILL
+                    for b in self.brands
+                ]
+            )
         # the generic stand-in has the brand's own constant (no image, goodwill or loyalty)
-        return self.market.brand_value(self.quality(service), s.constant, s.regular_price, organic,
-                                       self.p.organic_visibility)
+        return self.market.brand_value(
+            self.quality(service), s.constant, s.regular_price, organic, self.p.organic_visibility
+        )
 
     def measure_brands(self, organic: np.ndarray, skills: Skills) -> None:
         """True brand value every week (in a run that keeps no tables, only in survey weeks: the
@@ -324,8 +363,11 @@ class AgencyMarket(mesa.Model):
         spread = max(profits) - min(profits)
         counts = strategy_counts(self)  # (the clients' strategies do not change while agencies revise)
         for agency in order:
-            peers = [(a.last_profit_per_client, a.current_strategy(c))
-                     for a, c in zip(self.agencies, counts) if a is not agency and a.clients]
+            peers = [
+                (a.last_profit_per_client, a.current_strategy(c))
+                for a, c in zip(self.agencies, counts)
+                if a is not agency and a.clients
+            ]
             agency.policy.revise(agency.last_profit_per_client, peers, spread)
 
     # --- experienced agencies -------------------------------------------------------------------
@@ -338,7 +380,7 @@ class AgencyMarket(mesa.Model):
         the strategy it ended on. The pre-run's seed comes from a stream of its own, so this
         model's other draws are those of a neutral start."""
         p = self.p
-        self.experience_seed = int(self.rng.spawn(1)[0].integers(2 ** 31))
+        self.experience_seed = int(self.rng.spawn(1)[0].integers(2**31))
         pre = AgencyMarket(p.replace(experience_weeks=0), rng=self.experience_seed)
         pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
         pre.run(p.experience_weeks)
@@ -348,17 +390,15 @@ class AgencyMarket(mesa.Model):
             for kind in kinds:
                 if "tables" not in exp or kind in exp["tables"]:
                     continue
-                held = [(twin.archetype, e["tables"][kind]) for twin, e in zip(pre.agencies, found)
-                        if kind in e.get("tables", {})]
+                held = [
+                    (twin.archetype, e["tables"][kind])
+                    for twin, e in zip(pre.agencies, found)
+                    if kind in e.get("tables", {})
+                ]
                 like = [t for arch, t in held if arch == agency.archetype] or [t for _, t in held]
                 exp["tables"][kind] = {s: float(np.mean([t[s] for t in like])) for s in STRATEGIES}
                 exp["pending"].discard(kind)
             agency.policy.adopt(exp)
-
-    # kept for code written against earlier versions
-    @property
-    def _last(self) -> dict[str, Any]:
-        return self.records.last
 
     # --- burn-in --------------------------------------------------------------------------------
     def _burn_in(self) -> None:
@@ -367,14 +407,21 @@ class AgencyMarket(mesa.Model):
         J = p.n_brands
         regular = s.regular_price
         quality = self.quality(np.full(J, BURN_IN_SERVICE_SKILL))
-        recent = []  # the last 13 weeks' GMV of each brand
+        recent = []  # the last VELOCITY_START_WEEKS weeks' GMV of each brand
         for week in range(p.burn_in_weeks):
             org = self.platform.rank(self.velocities()) if week else np.full(J, p.organic_visibility)
-            offer = Offer(price=regular, regular_price=regular, discount=np.zeros(J), quality=quality,
-                          visibility=org, organic_visibility=org, reach=np.zeros(J))
+            offer = Offer(
+                price=regular,
+                regular_price=regular,
+                discount=np.zeros(J),
+                quality=quality,
+                visibility=org,
+                organic_visibility=org,
+                reach=np.zeros(J),
+            )
             units = np.asarray(self.market.shop(offer).units, dtype=np.float64)
             s.velocity[:] = units if week == 0 else VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
-            if week >= p.burn_in_weeks - 13:
+            if week >= p.burn_in_weeks - VELOCITY_START_WEEKS:
                 recent.append(units * regular)
         if recent:  # each brand's mean over its own weeks (a row each, summed as a list would be)
             s.velocity[:] = np.ascontiguousarray(np.array(recent).T).mean(axis=1) / regular
@@ -382,9 +429,16 @@ class AgencyMarket(mesa.Model):
     # =========================================================================================
     # Public helpers
     # =========================================================================================
-    def intervene(self, brand: int, start: int, weeks: int = 1, discount: float | None = None,
-                  price_multiplier: float | None = None, brand_effort: float | None = None,
-                  paid_traffic: float | None = None) -> None:
+    def intervene(
+        self,
+        brand: int,
+        start: int,
+        weeks: int = 1,
+        discount: float | None = None,
+        price_multiplier: float | None = None,
+        brand_effort: float | None = None,
+        paid_traffic: float | None = None,
+    ) -> None:
         """Override one brand's tactics from week ``start`` for ``weeks`` weeks.
 
         ``discount`` is a temporary price cut (depth in [0, 1)); ``price_multiplier`` changes the
@@ -392,16 +446,26 @@ class AgencyMarket(mesa.Model):
         pulse; ``paid_traffic`` is RMB per week of paid clicks. Fields left ``None`` keep the
         agency's own choice.
         """
-        iv = validate_intervention(dict(brand=brand, start=start, weeks=weeks, discount=discount,
-                                        price_multiplier=price_multiplier, brand_effort=brand_effort,
-                                        paid_traffic=paid_traffic), self.p.n_brands)
+        iv = validate_intervention(
+            dict(
+                brand=brand,
+                start=start,
+                weeks=weeks,
+                discount=discount,
+                price_multiplier=price_multiplier,
+                brand_effort=brand_effort,
+                paid_traffic=paid_traffic,
+            ),
+            self.p.n_brands,
+        )
         self._interventions.append({**iv, "weeks_changed": 0})
 
-    def run(self, steps: int, progress: bool = False) -> "AgencyMarket":
+    def run(self, steps: int, progress: bool = False) -> AgencyMarket:
         """Advance ``steps`` weeks (works on every Mesa version this project supports)."""
         weeks = range(steps)
         if progress:
             from tqdm.auto import tqdm
+
             weeks = tqdm(weeks, desc="weeks", unit="wk", leave=False)
         for _ in weeks:
             self.step()
@@ -459,12 +523,17 @@ def check_memory(p: Params) -> None:
     need, have = memory_estimate(p), available_memory()
     if have is not None and need > have:
         other = "numba" if p.market_kernel == "numpy" else None
-        hint = (f"use market_kernel='{other}' (about {memory_estimate(p.replace(market_kernel=other)) / 1e9:.1f} GB), "
-                if other else "")
-        raise ValueError(f"a market of {p.n_consumers:,} consumers x {p.n_brands} brands on the {p.market_kernel} "
-                         f"path needs about {need / 1e9:.1f} GB, more than the {have / 1e9:.1f} GB this machine has "
-                         f"available: {hint}use fewer consumers (n_consumers sets resolution, not market size), or "
-                         f"set {MEMORY_CHECK_ENV}=off to try anyway")
+        hint = (
+            f"use market_kernel='{other}' (about {memory_estimate(p.replace(market_kernel=other)) / 1e9:.1f} GB), "
+            if other
+            else ""
+        )
+        raise ValueError(
+            f"a market of {p.n_consumers:,} consumers x {p.n_brands} brands on the {p.market_kernel} "
+            f"path needs about {need / 1e9:.1f} GB, more than the {have / 1e9:.1f} GB this machine has "
+            f"available: {hint}use fewer consumers (n_consumers sets resolution, not market size), or "
+            f"set {MEMORY_CHECK_ENV}=off to try anyway"
+        )
 
 
 def focal_brands(p: Params, rng: np.random.Generator) -> np.ndarray:
@@ -476,7 +545,7 @@ def focal_brands(p: Params, rng: np.random.Generator) -> np.ndarray:
     if p.focal_assignment == "first":
         order = np.arange(p.n_brands)
     focal = np.zeros(p.n_brands, dtype=bool)
-    focal[order[:p.focal_brands]] = True
+    focal[order[: p.focal_brands]] = True
     focal.flags.writeable = False
     return focal
 
@@ -492,15 +561,22 @@ def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
         if key not in iv:
             raise ValueError(f"an intervention needs {key!r}")
     if all(out[k] is None for k in INTERVENTION_FIELDS):
-        raise ValueError("an intervention must set at least one of " + ", ".join(INTERVENTION_FIELDS)
-                         + " (it sets nothing as it stands)")
+        raise ValueError(
+            "an intervention must set at least one of "
+            + ", ".join(INTERVENTION_FIELDS)
+            + " (it sets nothing as it stands)"
+        )
 
     def check(name, ok, what):
         v = out[name]
         if v is None:
             return
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(v) or not ok(v):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float, np.integer, np.floating))
+            or not math.isfinite(v)
+            or not ok(v)
+        ):
             raise ValueError(f"intervention {name} = {v!r} is invalid: allowed is {what}")
 
     check("brand", lambda v: float(v).is_integer() and 0 <= v < n_brands, f"an integer in [0, {n_brands - 1}]")

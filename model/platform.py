@@ -1,6 +1,6 @@
 """The platform (Tmall): sales-rank feedback, paid traffic, the take rate and the festival calendar.
 
-M6 of DESIGN.md: a brand's organic traffic grows with its trailing sales velocity to a power
+M6 of docs/ODD.md (section 7): a brand's organic traffic grows with its trailing sales velocity to a power
 ("sales is king"), and paid traffic (the "through train" cost-per-click ads, bought with the
 brand's money) adds visibility on top. The platform takes a share of every RMB of GMV.
 """
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 FESTIVAL_WEEKS = (24, 45)  # 618 and Double 11, weeks of the year counted from 1
 MAX_VISIBILITY = 0.95  # no brand is shown to every shopper every week
+RANK_FLOOR = (
+    0.05  # every brand's rank weight counts this share of the mean velocity: a brand with no sales is still found
+)
+PAID_SKILL_BASE = 0.5  # a click's effect is (this + the operator's ops skill): a poor operator still buys some reach
 
 
 def is_festival(week: int) -> bool:
@@ -45,7 +49,9 @@ class Platform:
         J = len(velocity)
         if not p.use_rank_feedback:
             return np.full(J, p.organic_visibility)
-        w = (velocity + 0.05 * (velocity.sum() / J) + 1e-9) ** p.rank_feedback  # (the mean: np.mean's sum and division)
+        w = (
+            velocity + RANK_FLOOR * (velocity.sum() / J) + 1e-9
+        ) ** p.rank_feedback  # (the mean: np.mean's sum and division)
         return np.minimum(p.organic_visibility * J * w / w.sum(), MAX_VISIBILITY)
 
     def paid_visibility(self, paid_traffic: np.ndarray, ops_skill: np.ndarray) -> np.ndarray:
@@ -56,7 +62,7 @@ class Platform:
         """
         p = self.p
         clicks = paid_traffic / p.cost_per_click
-        skill = 0.5 + ops_skill
+        skill = PAID_SKILL_BASE + ops_skill
         return np.minimum(1 - np.exp(-clicks * skill / p.market_shoppers), MAX_VISIBILITY)
 
     @staticmethod

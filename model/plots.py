@@ -27,8 +27,14 @@ def plot_run(result, path=None):
     ax1.set_ylabel("GMV (million RMB / week)")
     ax1.set_title("What happens to sales and to the brands over the run?")
     ax2.plot(ts["week"], ts["brand_value_index"], color=COLORS[1], lw=1.5, label="brand-value index")
-    ax2.plot(ts["week"], ts["promo_strategy_share"], color=COLORS[2], lw=1.0, ls="--",
-             label="share of brands on promotion-heavy strategy")
+    ax2.plot(
+        ts["week"],
+        ts["promo_strategy_share"],
+        color=COLORS[2],
+        lw=1.0,
+        ls="--",
+        label="share of brands on promotion-heavy strategy",
+    )
     ax2.axhline(1.0, color="grey", lw=0.6)
     ax2.set_ylabel("index (week 0 = 1) / share")
     ax2.set_xlabel("week")

@@ -33,12 +33,15 @@ class Tactics:
 
 
 STRATEGIES: dict[str, Tactics] = {
-    "promotion": Tactics(discount=0.30, promo_every=2, festival_discount=0.40,
-                         paid_traffic_share=0.06, brand_effort=0.1, ops_effort=1.1),
-    "balanced": Tactics(discount=0.20, promo_every=6, festival_discount=0.30,
-                        paid_traffic_share=0.04, brand_effort=0.5, ops_effort=0.6),
-    "brand": Tactics(discount=0.0, promo_every=0, festival_discount=0.15,
-                     paid_traffic_share=0.02, brand_effort=1.0, ops_effort=0.2),
+    "promotion": Tactics(
+        discount=0.30, promo_every=2, festival_discount=0.40, paid_traffic_share=0.06, brand_effort=0.1, ops_effort=1.1
+    ),
+    "balanced": Tactics(
+        discount=0.20, promo_every=6, festival_discount=0.30, paid_traffic_share=0.04, brand_effort=0.5, ops_effort=0.6
+    ),
+    "brand": Tactics(
+        discount=0.0, promo_every=0, festival_discount=0.15, paid_traffic_share=0.02, brand_effort=1.0, ops_effort=0.2
+    ),
 }
 STRATEGY_NAMES = tuple(STRATEGIES)
 # the length of every playbook's promotion cycle (a multiple of each promo_every): a brand's
@@ -46,13 +49,15 @@ STRATEGY_NAMES = tuple(STRATEGIES)
 PROMO_CYCLE = math.lcm(*(t.promo_every for t in STRATEGIES.values() if t.promo_every))
 STRATEGY_INDEX = {name: i for i, name in enumerate(STRATEGY_NAMES)}
 # each tactic as an array over STRATEGY_NAMES, to look up every brand's at once
-PLAYBOOK = {field: np.array([getattr(STRATEGIES[s], field) for s in STRATEGY_NAMES])
-            for field in Tactics.__dataclass_fields__}
+PLAYBOOK = {
+    field: np.array([getattr(STRATEGIES[s], field) for s in STRATEGY_NAMES]) for field in Tactics.__dataclass_fields__
+}
 ARCHETYPE_STRATEGY = {"sales": "promotion", "brand": "brand"}
 
 
-def week_tactics(strategy: np.ndarray, week: int, festival: bool, phase: np.ndarray, velocity: np.ndarray,
-                 regular_price: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def week_tactics(
+    strategy: np.ndarray, week: int, festival: bool, phase: np.ndarray, velocity: np.ndarray, regular_price: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each store's discount, brand effort and paid-traffic budget (RMB) this week from its
     strategy (indices into :data:`STRATEGY_NAMES`): the festival discount in a festival week,
     else the promotion discount every ``promo_every`` weeks from the store's ``phase``; paid
@@ -64,10 +69,18 @@ def week_tactics(strategy: np.ndarray, week: int, festival: bool, phase: np.ndar
         every = PLAYBOOK["promo_every"][strategy]
         on = (every > 0) & ((week + phase) % np.maximum(every, 1) == 0)
         discount = np.where(on, PLAYBOOK["discount"][strategy], 0.0)
-    return discount, PLAYBOOK["brand_effort"][strategy], PLAYBOOK["paid_traffic_share"][strategy] * velocity * regular_price
+    return (
+        discount,
+        PLAYBOOK["brand_effort"][strategy],
+        PLAYBOOK["paid_traffic_share"][strategy] * velocity * regular_price,
+    )
+
+
 PERIOD_DISCOUNT = 0.85  # a learning agency's discount per decision period
 TRACE_DECAY = 0.9  # lambda of the eligibility traces
 INITIAL_MARGIN = 0.5  # a learning agency's prior profit per unit of client payments
+# a client's reward scale (its typical income or GMV) follows its periods: old scale and latest size
+REWARD_SCALE_MEMORY, REWARD_SCALE_WEIGHT = 0.8, 0.2
 
 
 def draw(rng: np.random.Generator, probabilities) -> int:
@@ -110,8 +123,9 @@ class Policy:
         """The strategy for ``client``, whose contract is of ``kind`` (its terms)."""
         return self.default
 
-    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0,
-               kind: tuple = ()) -> None:
+    def record(
+        self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
+    ) -> None:
         pass
 
     def term_end(self, client: int, renewed: bool) -> None:
@@ -226,13 +240,14 @@ class LearningPolicy(Policy):
             self.probabilities(kind)
         return STRATEGY_NAMES[draw(self.rng, self._probs[kind].values())]
 
-    def record(self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0,
-               kind: tuple = ()) -> None:
+    def record(
+        self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
+    ) -> None:
         # rewards in units of the client's typical income or GMV (always positive, unlike
         # profit, so the scale never collapses near zero)
         size = max(income if self.by_income else gmv, abs(profit), 1.0)
         scale = self._scale.get(client)
-        scale = size if scale is None else 0.8 * scale + 0.2 * size
+        scale = size if scale is None else REWARD_SCALE_MEMORY * scale + REWARD_SCALE_WEIGHT * size
         self._scale[client] = scale
         reward = profit / scale
         table = self._table(kind)

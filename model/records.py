@@ -1,7 +1,8 @@
 """What the model records: the weekly reporters, the per-brand and per-agency rows, the run summary.
 
-The names of :data:`MODEL_REPORTERS` and :data:`SUMMARY_KEYS` are API (DESIGN.md section 5):
-tests, notebooks, experiments and outside users read them.
+The names of :data:`MODEL_REPORTERS` and :data:`SUMMARY_KEYS` are API (their definitions:
+docs/ODD.md section 7, "Reading brand value"): tests, notebooks, experiments and outside users
+read them.
 """
 
 from __future__ import annotations
@@ -20,24 +21,66 @@ if TYPE_CHECKING:
     from .market import Offer, WeekSales
 
 MODEL_REPORTERS = (
-    "week", "gmv", "units", "avg_discount", "promo_share", "promo_strategy_share", "brand_value",
-    "brand_value_index", "mean_image", "mean_awareness", "mean_deal_proneness",
-    "mean_reference_price_ratio", "brand_profit", "agency_profit", "platform_revenue",
-    "consumer_surplus", "contract_switches", "in_house_share",
+    "week",
+    "gmv",
+    "units",
+    "avg_discount",
+    "promo_share",
+    "promo_strategy_share",
+    "brand_value",
+    "brand_value_index",
+    "mean_image",
+    "mean_awareness",
+    "mean_deal_proneness",
+    "mean_reference_price_ratio",
+    "brand_profit",
+    "agency_profit",
+    "platform_revenue",
+    "consumer_surplus",
+    "contract_switches",
+    "in_house_share",
 )
 SHORT_TERM_WEEKS = 26
 PROMOTION = STRATEGY_INDEX["promotion"]
 STRATEGY_ARRAY = np.array(STRATEGY_NAMES, dtype=object)  # the brand table's strategy column from indices
 SUMMARY_KEYS = (
-    "short_term_gmv", "total_gmv", "final_brand_value", "brand_value_change",
-    "brand_value_change_final_week", "mean_brand_value_change", "brand_profit_total",
-    "agency_profit_total", "platform_revenue_total", "consumer_surplus_total",
-    "final_promo_strategy_share", "contract_switches_total",
+    "short_term_gmv",
+    "total_gmv",
+    "final_brand_value",
+    "brand_value_change",
+    "brand_value_change_final_week",
+    "mean_brand_value_change",
+    "brand_profit_total",
+    "agency_profit_total",
+    "platform_revenue_total",
+    "consumer_surplus_total",
+    "final_promo_strategy_share",
+    "contract_switches_total",
 )
-BRAND_COLUMNS = ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value",
-                 "image", "awareness")  # at least these (API); more follow in Records.collect
-AGENCY_COLUMNS = ("week", "agency", "archetype", "policy", "clients", "strategy", "promotion_clients", "profit",
-                  "reputation", "p_promotion")
+BRAND_COLUMNS = (
+    "week",
+    "brand",
+    "agency",
+    "units",
+    "gmv",
+    "price",
+    "discount",
+    "brand_value",
+    "image",
+    "awareness",
+)  # at least these (API); more follow in Records.collect
+AGENCY_COLUMNS = (
+    "week",
+    "agency",
+    "archetype",
+    "policy",
+    "clients",
+    "strategy",
+    "promotion_clients",
+    "profit",
+    "reputation",
+    "p_promotion",
+)
 
 
 class WeeklyReporters(mesa.DataCollector):
@@ -106,9 +149,11 @@ class Records:
         }
         self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, agency))
         if not self.agency_rows:  # what does not change: each agency's index, archetype and policy
-            self._agencies = {"agency": [a.index for a in model.agencies],
-                              "archetype": [a.archetype for a in model.agencies],
-                              "policy": [a.policy.name for a in model.agencies]}
+            self._agencies = {
+                "agency": [a.index for a in model.agencies],
+                "archetype": [a.archetype for a in model.agencies],
+                "policy": [a.policy.name for a in model.agencies],
+            }
         self.agency_rows.append(self._agency_rows(model, agency_profit))
 
     @staticmethod
@@ -180,24 +225,46 @@ YEAR = 52
 # focal and rival summary figure is a mean of these rows, so a focal brand and its rivals are
 # aggregated the same way (ODD 7.1).
 BRAND_OUTCOMES = (
-    "short_term_gmv", "gmv_year1", "total_gmv", "brand_value_change", "brand_value_change_final_week",
-    "brand_profit_total", "brand_profit_before_agency_total", "paid_to_agency_total",
-    "agency_profit_total", "promo_share_first_26", "promo_share",
+    "short_term_gmv",
+    "gmv_year1",
+    "total_gmv",
+    "brand_value_change",
+    "brand_value_change_final_week",
+    "brand_profit_total",
+    "brand_profit_before_agency_total",
+    "paid_to_agency_total",
+    "agency_profit_total",
+    "promo_share_first_26",
+    "promo_share",
 )
 
 FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0: per-brand means of each group
-    "focal_short_term_gmv", "focal_gmv_year1", "focal_total_gmv", "focal_brand_value_change",
-    "focal_brand_value_change_weighted", "focal_brand_value_change_final_week",
-    "focal_brand_profit_total", "focal_brand_profit_before_agency_total", "focal_paid_to_agency_total",
-    "focal_agency_profit_total", "focal_promo_share_first_26", "focal_promo_share",
-    "rivals_short_term_gmv", "rivals_gmv_year1", "rivals_total_gmv", "rivals_brand_value_change",
-    "rivals_brand_value_change_weighted", "rivals_brand_value_change_final_week", "rivals_brand_profit_total",
+    "focal_short_term_gmv",
+    "focal_gmv_year1",
+    "focal_total_gmv",
+    "focal_brand_value_change",
+    "focal_brand_value_change_weighted",
+    "focal_brand_value_change_final_week",
+    "focal_brand_profit_total",
+    "focal_brand_profit_before_agency_total",
+    "focal_paid_to_agency_total",
+    "focal_agency_profit_total",
+    "focal_promo_share_first_26",
+    "focal_promo_share",
+    "rivals_short_term_gmv",
+    "rivals_gmv_year1",
+    "rivals_total_gmv",
+    "rivals_brand_value_change",
+    "rivals_brand_value_change_weighted",
+    "rivals_brand_value_change_final_week",
+    "rivals_brand_profit_total",
     "rivals_brand_profit_before_agency_total",
 )
 
 
-def window_change(values: np.ndarray, initial: np.ndarray, base: np.ndarray,
-                  window: int = BRAND_VALUE_WINDOW) -> np.ndarray:
+def window_change(
+    values: np.ndarray, initial: np.ndarray, base: np.ndarray, window: int = BRAND_VALUE_WINDOW
+) -> np.ndarray:
     """Brand value change read over a window (ODD 7.1): the mean of the last ``window`` weeks
     of ``values`` (weeks x brands, or weeks) minus the week-0 value, over ``base`` (the week-0
     value, floored where it is tiny). No single week decides it: a brand's own discount week
@@ -221,8 +288,9 @@ def brand_outcomes(model) -> pd.DataFrame:
     def weekly(column: str) -> np.ndarray:
         return np.array([w[column] for w in rows], dtype=np.float64).reshape(len(rows), J)
 
-    gmv, value, profit, paid, labour = (weekly(c) for c in ("gmv", "brand_value", "profit", "paid_to_agency",
-                                                          "agency_labour"))
+    gmv, value, profit, paid, labour = (
+        weekly(c) for c in ("gmv", "brand_value", "profit", "paid_to_agency", "agency_labour")
+    )
     promo = np.array([w["strategy"] == "promotion" for w in rows], dtype=bool).reshape(len(rows), J)
     final = value[-1] if len(rows) else initial
     with np.errstate(invalid="ignore"):
@@ -258,8 +326,9 @@ def summarise_groups(outcomes: pd.DataFrame, value_base: np.ndarray) -> dict[str
             if key in FOCAL_SUMMARY_KEYS:
                 out[key] = float(b[k].mean()) if len(b) else float("nan")
         base = np.asarray(value_base)[mask]
-        out[f"{group}_brand_value_change_weighted"] = (float(np.dot(b["brand_value_change"], base) / base.sum())
-                                                       if len(b) else float("nan"))
+        out[f"{group}_brand_value_change_weighted"] = (
+            float(np.dot(b["brand_value_change"], base) / base.sum()) if len(b) else float("nan")
+        )
     return {k: out[k] for k in FOCAL_SUMMARY_KEYS}
 
 
@@ -276,8 +345,9 @@ def summarise(ts: pd.DataFrame, initial_value: float, outcomes: pd.DataFrame | N
         "final_brand_value": final_value,
         "brand_value_change": change,
         "brand_value_change_final_week": final_value / initial_value - 1 if initial_value else float("nan"),
-        "mean_brand_value_change": (float(outcomes["brand_value_change"].mean()) if outcomes is not None
-                                    else float("nan")),
+        "mean_brand_value_change": (
+            float(outcomes["brand_value_change"].mean()) if outcomes is not None else float("nan")
+        ),
         "brand_profit_total": float(ts["brand_profit"].sum()),
         "agency_profit_total": float(ts["agency_profit"].sum()),
         "platform_revenue_total": float(ts["platform_revenue"].sum()),

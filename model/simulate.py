@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .model import AgencyMarket, validate_intervention
 from .params import Params
-from .records import (SHORT_TERM_WEEKS, SUMMARY_KEYS, brand_outcomes, summarise,  # noqa: F401  (re-exported)
-                      summarise_groups)
-
+from .records import (
+    brand_outcomes,
+    summarise,  # noqa: F401  (re-exported)
+    summarise_groups,
+)
 
 MAX_STEPS = 10_400  # weeks a run may last (200 years): far beyond any contract question, far below a typo
 
@@ -40,12 +43,19 @@ class SimulationResult:
     def plot(self, path=None):
         """Figure of GMV and brand-value index over time (returns the matplotlib Figure)."""
         from .plots import plot_run
+
         return plot_run(self, path)
 
 
-def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: int = 260, seed: int = 0,
-             interventions: Iterable[Mapping[str, Any]] = (), progress: bool = False,
-             **overrides: Any) -> SimulationResult:
+def simulate(
+    params: Params | Mapping[str, Any] | str | None = None,
+    *,
+    steps: int = 260,
+    seed: int = 0,
+    interventions: Iterable[Mapping[str, Any]] = (),
+    progress: bool = False,
+    **overrides: Any,
+) -> SimulationResult:
     """Run the model for ``steps`` weeks and return its tables.
 
     ``params`` may be a :class:`Params`, a dict (``Params.from_dict``), a preset name, or None
@@ -73,19 +83,35 @@ def simulate(params: Params | Mapping[str, Any] | str | None = None, *, steps: i
         model.intervene(**validate_intervention(dict(iv), params.n_brands))
     model.run(int(steps), progress=progress)
     for iv in model.unchanged_interventions():
-        what = ", ".join(f"{k}={iv[k]}" for k in ("discount", "price_multiplier", "brand_effort", "paid_traffic")
-                         if iv[k] is not None)
-        warnings.warn(f"the intervention on brand {iv['brand']} from week {iv['start']} for {iv['weeks']} "
-                      f"week(s) ({what}) changed nothing: "
-                      + ("its window starts after the run's last week" if iv["start"] >= steps else
-                         "the agency had planned exactly that anyway; pick another week or value"),
-                      UserWarning, stacklevel=2)
+        what = ", ".join(
+            f"{k}={iv[k]}"
+            for k in ("discount", "price_multiplier", "brand_effort", "paid_traffic")
+            if iv[k] is not None
+        )
+        warnings.warn(
+            f"the intervention on brand {iv['brand']} from week {iv['start']} for {iv['weeks']} "
+            f"week(s) ({what}) changed nothing: "
+            + (
+                "its window starts after the run's last week"
+                if iv["start"] >= steps
+                else "the agency had planned exactly that anyway; pick another week or value"
+            ),
+            UserWarning,
+            stacklevel=2,
+        )
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     brands = model.brand_table()
     outcomes = brand_outcomes(model)
     summary = summarise(ts, model.initial_value_total, outcomes)
     if params.focal_brands:  # what the brands on their own terms get, beside their rivals
         summary.update(summarise_groups(outcomes, model.brand_state.value_base))
-    return SimulationResult(params=params, seed=int(seed), steps=int(steps), timeseries=ts,
-                            brands=brands, agencies=model.agency_table(), summary=summary,
-                            brand_outcomes=outcomes)
+    return SimulationResult(
+        params=params,
+        seed=int(seed),
+        steps=int(steps),
+        timeseries=ts,
+        brands=brands,
+        agencies=model.agency_table(),
+        summary=summary,
+        brand_outcomes=outcomes,
+    )

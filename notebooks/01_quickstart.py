@@ -45,8 +45,8 @@ SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import pandas as pd
-
 from _helpers import COLORS, check_size, plot_weekly, use_figure_style, weekly_axes
+
 from model import PRESETS, Params, simulate
 from model.agents import is_festival
 
@@ -68,8 +68,7 @@ print(f"size {SIZE}: {N_CONSUMERS:,} simulated consumers, {STEPS} weeks")
 # parameter changes as keywords. The same seed always gives the same run. The presets:
 
 # %%
-pd.DataFrame({name: {"description": p["description"], "changes": p["params"]}
-              for name, p in PRESETS.items()}).T
+pd.DataFrame({name: {"description": p["description"], "changes": p["params"]} for name, p in PRESETS.items()}).T
 
 # %%
 params = Params.preset("typical_tp", agency_policy="learning", n_consumers=N_CONSUMERS)
@@ -78,11 +77,15 @@ result = simulate(params, steps=STEPS, seed=1)
 s = result.summary
 print(f"GMV in the first 26 weeks (short-term GMV): RMB {s['short_term_gmv'] / 1e6:,.1f} million")
 print(f"GMV over all {STEPS} weeks:                 RMB {s['total_gmv'] / 1e6:,.1f} million")
-print(f"brand value (revenue premium) at the end:  RMB {s['final_brand_value'] / 1e6:,.2f} million per week"
-      f" ({s['brand_value_change']:+.1%} since week 0)")
+print(
+    f"brand value (revenue premium) at the end:  RMB {s['final_brand_value'] / 1e6:,.2f} million per week"
+    f" ({s['brand_value_change']:+.1%} since week 0)"
+)
 print(f"share of brands on promotion-heavy strategies at the end: {s['final_promo_strategy_share']:.0%}")
-print(f"profit: brands RMB {s['brand_profit_total'] / 1e6:,.1f} m, agencies RMB {s['agency_profit_total'] / 1e6:,.1f} m, "
-      f"platform RMB {s['platform_revenue_total'] / 1e6:,.1f} m; contract switches {s['contract_switches_total']:.0f}")
+print(
+    f"profit: brands RMB {s['brand_profit_total'] / 1e6:,.1f} m, agencies RMB {s['agency_profit_total'] / 1e6:,.1f} m, "
+    f"platform RMB {s['platform_revenue_total'] / 1e6:,.1f} m; contract switches {s['contract_switches_total']:.0f}"
+)
 
 # %% [markdown]
 # `result.timeseries` has one row per week. **Brand value** is the *revenue premium* (Ailawadi,
@@ -91,12 +94,31 @@ print(f"profit: brands RMB {s['brand_profit_total'] / 1e6:,.1f} m, agencies RMB 
 # `brand_value_index` is that value divided by its value in week 0.
 
 # %%
-weekly = result.timeseries[["week", "gmv", "units", "avg_discount", "brand_value_index",
-                            "promo_strategy_share", "mean_deal_proneness", "contract_switches"]].head(8)
-weekly.assign(gmv=weekly["gmv"] / 1e6, units=weekly["units"] / 1e3, avg_discount=weekly["avg_discount"] * 100,
-              promo_strategy_share=weekly["promo_strategy_share"] * 100).rename(columns={
-    "gmv": "gmv (million RMB)", "units": "units (thousand)", "avg_discount": "avg_discount (% off)",
-    "promo_strategy_share": "promo_strategy_share (% of brands)"}).round(2)
+weekly = result.timeseries[
+    [
+        "week",
+        "gmv",
+        "units",
+        "avg_discount",
+        "brand_value_index",
+        "promo_strategy_share",
+        "mean_deal_proneness",
+        "contract_switches",
+    ]
+].head(8)
+weekly.assign(
+    gmv=weekly["gmv"] / 1e6,
+    units=weekly["units"] / 1e3,
+    avg_discount=weekly["avg_discount"] * 100,
+    promo_strategy_share=weekly["promo_strategy_share"] * 100,
+).rename(
+    columns={
+        "gmv": "gmv (million RMB)",
+        "units": "units (thousand)",
+        "avg_discount": "avg_discount (% off)",
+        "promo_strategy_share": "promo_strategy_share (% of brands)",
+    }
+).round(2)
 
 
 # %% [markdown]
@@ -138,14 +160,23 @@ for b in index.columns:
 ax.axhline(1, color="grey", lw=0.7)
 sm = plt.cm.ScalarMappable(cmap=cmap, norm=norm)
 fig.colorbar(sm, ax=ax, label="share of weeks on a promotion-heavy strategy")
-ax.set(xlabel="week", ylabel="brand-value index (week 0 = 1)",
-       title="Each brand's value: red = promoted most, blue = promoted least")
+ax.set(
+    xlabel="week",
+    ylabel="brand-value index (week 0 = 1)",
+    title="Each brand's value: red = promoted most, blue = promoted least",
+)
 plt.tight_layout()
 plt.show()
 
-(promo_weeks.mul(100).rename("weeks on a promotion-heavy strategy (%)").to_frame()
- .join(index.iloc[-1].rename("final brand-value index (week 0 = 1)"))
- .sort_values("weeks on a promotion-heavy strategy (%)").round(2).T)
+(
+    promo_weeks.mul(100)
+    .rename("weeks on a promotion-heavy strategy (%)")
+    .to_frame()
+    .join(index.iloc[-1].rename("final brand-value index (week 0 = 1)"))
+    .sort_values("weeks on a promotion-heavy strategy (%)")
+    .round(2)
+    .T
+)
 
 # %% [markdown]
 # ## 4. A virtual experiment: one promotion
@@ -164,8 +195,13 @@ START, LENGTH, DEPTH = 10, 2, 0.30
 base = simulate("typical_tp", steps=WEEKS, seed=1, n_consumers=N_CONSUMERS)
 quiet = base.brands.query("week == 0 and strategy == 'brand'")["brand"]
 BRAND = int(quiet.iloc[0]) if len(quiet) else 0  # a brand its agency does not discount
-promo = simulate("typical_tp", steps=WEEKS, seed=1, n_consumers=N_CONSUMERS,
-                 interventions=[{"brand": BRAND, "start": START, "weeks": LENGTH, "discount": DEPTH}])
+promo = simulate(
+    "typical_tp",
+    steps=WEEKS,
+    seed=1,
+    n_consumers=N_CONSUMERS,
+    interventions=[{"brand": BRAND, "start": START, "weeks": LENGTH, "discount": DEPTH}],
+)
 
 
 def brand_rows(r, brand):
@@ -174,18 +210,29 @@ def brand_rows(r, brand):
 
 b0, b1 = brand_rows(base, BRAND), brand_rows(promo, BRAND)
 extra = b1["units"] - b0["units"]
-others = (promo.brands.query("brand != @BRAND").groupby("week")["units"].sum()
-          - base.brands.query("brand != @BRAND").groupby("week")["units"].sum())
-during = extra.loc[START:START + LENGTH - 1].sum()
-after = extra.loc[START + LENGTH:START + LENGTH + 7].sum()
-stolen = others.loc[START:START + LENGTH - 1].sum()
-print(f"brand {BRAND}: extra units during the promotion {during:,.0f}; "
-      f"in the 8 weeks after {after:+,.0f} ({after / during:+.0%} of the lift)")
+others = (
+    promo.brands.query("brand != @BRAND").groupby("week")["units"].sum()
+    - base.brands.query("brand != @BRAND").groupby("week")["units"].sum()
+)
+during = extra.loc[START : START + LENGTH - 1].sum()
+after = extra.loc[START + LENGTH : START + LENGTH + 7].sum()
+stolen = others.loc[START : START + LENGTH - 1].sum()
+print(
+    f"brand {BRAND}: extra units during the promotion {during:,.0f}; "
+    f"in the 8 weeks after {after:+,.0f} ({after / during:+.0%} of the lift)"
+)
 print(f"other brands during the promotion: {stolen:+,.0f} units ({-stolen / during:.0%} of the lift came from them)")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 ax1.plot(b0.index, b0["units"] / 1e3, color=COLORS[6], lw=1.2, label="without the promotion")
-ax1.plot(b1.index, b1["units"] / 1e3, color=COLORS[1], lw=1.6, ls="--", label=f"{DEPTH:.0%} off in weeks {START}-{START + LENGTH - 1}")
+ax1.plot(
+    b1.index,
+    b1["units"] / 1e3,
+    color=COLORS[1],
+    lw=1.6,
+    ls="--",
+    label=f"{DEPTH:.0%} off in weeks {START}-{START + LENGTH - 1}",
+)
 ax1.set(xlabel="week", ylabel="units sold (thousand)", title=f"Brand {BRAND}: weekly units")
 ax1.legend(frameon=False)
 ax2.bar(extra.index, extra / 1e3, color=COLORS[2], label=f"brand {BRAND}")

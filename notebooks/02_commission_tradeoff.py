@@ -42,9 +42,9 @@ SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import pandas as pd
+from _helpers import COLORS, EXPERIMENT_SIZE, check_size, ci_table, out_dir, use_figure_style, weekly_ci
 
 import experiments.commission_sweep as commission_sweep
-from _helpers import COLORS, EXPERIMENT_SIZE, check_size, ci_table, out_dir, use_figure_style, weekly_ci
 from experiments import load_results, run_sweep
 
 check_size(SIZE)
@@ -80,8 +80,14 @@ res.runs[["run_id", "point", "replication", "seed", "status", "base_fee", "commi
 # **final brand value** is the revenue premium in the last week (million RMB per week).
 
 # %%
-OUTCOMES = ["short_term_gmv", "final_brand_value", "brand_value_change", "final_promo_strategy_share",
-            "brand_profit_total", "agency_profit_total"]
+OUTCOMES = [
+    "short_term_gmv",
+    "final_brand_value",
+    "brand_value_change",
+    "final_promo_strategy_share",
+    "brand_profit_total",
+    "agency_profit_total",
+]
 done = res.runs[res.runs["status"] == "done"]
 table = ci_table(done, ["base_fee", "commission_rate"], OUTCOMES)
 
@@ -90,14 +96,16 @@ def plus_minus(col, scale, fmt):
     return [f"{m * scale:{fmt}} ± {h * scale:{fmt.lstrip('+')}}" for m, h in zip(table[col], table[col + "_ci"])]
 
 
-pd.DataFrame({
-    "base fee (RMB/month)": table["base_fee"].map("{:,.0f}".format),
-    "commission": table["commission_rate"].map("{:.0%}".format),
-    "short-term GMV (million RMB)": plus_minus("short_term_gmv", 1e-6, ",.1f"),
-    "final brand value (million RMB/week)": plus_minus("final_brand_value", 1e-6, ",.2f"),
-    "brand value change (%)": plus_minus("brand_value_change", 100, "+.1f"),
-    "promotion-heavy share at end (% of brands)": plus_minus("final_promo_strategy_share", 100, ".0f"),
-})
+pd.DataFrame(
+    {
+        "base fee (RMB/month)": table["base_fee"].map("{:,.0f}".format),
+        "commission": table["commission_rate"].map("{:.0%}".format),
+        "short-term GMV (million RMB)": plus_minus("short_term_gmv", 1e-6, ",.1f"),
+        "final brand value (million RMB/week)": plus_minus("final_brand_value", 1e-6, ",.2f"),
+        "brand value change (%)": plus_minus("brand_value_change", 100, "+.1f"),
+        "promotion-heavy share at end (% of brands)": plus_minus("final_promo_strategy_share", 100, ".0f"),
+    }
+)
 
 # %% [markdown]
 # ## 3. The trade-off, market by market
@@ -123,25 +131,42 @@ low = f"{rel['commission_rate'].min():.0%}"
 fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4.3))
 for k, fee in enumerate(FEES):
     r = rel[rel["base_fee"] == fee]
-    c, style = r["commission_rate"] * 100, dict(color=COLORS[k], marker="os"[k], capsize=3,
-                                                label=f"base fee {fee:,.0f} RMB/month")
+    c, style = (
+        r["commission_rate"] * 100,
+        dict(color=COLORS[k], marker="os"[k], capsize=3, label=f"base fee {fee:,.0f} RMB/month"),
+    )
     ax1.errorbar(c, r["short_term_gmv"], yerr=r["short_term_gmv_ci"], **style)
     ax2.errorbar(c, r["final_brand_value"], yerr=r["final_brand_value_ci"], **style)
-    ax3.errorbar(r["short_term_gmv"], r["final_brand_value"], xerr=r["short_term_gmv_ci"],
-                 yerr=r["final_brand_value_ci"], lw=1, elinewidth=0.6, **style)
+    ax3.errorbar(
+        r["short_term_gmv"],
+        r["final_brand_value"],
+        xerr=r["short_term_gmv_ci"],
+        yerr=r["final_brand_value_ci"],
+        lw=1,
+        elinewidth=0.6,
+        **style,
+    )
     for x, y, pct in list(zip(r["short_term_gmv"], r["final_brand_value"], c))[::2] if k == 0 else []:
         ax3.annotate(f"{pct:.0f}%", (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
-ax1.set(xlabel="commission (% of GMV)", ylabel=f"% vs the same market at {low}",
-        title="Short-term GMV (first 26 weeks)")
-ax2.set(xlabel="commission (% of GMV)", ylabel=f"% vs the same market at {low}",
-        title=f"Final brand value (week {spec['steps'] - 1})")
-ax3.set(xlabel="short-term GMV (%)", ylabel="final brand value (%)",
-        title="The trade-off (labels: commission, low fee)")
+ax1.set(
+    xlabel="commission (% of GMV)", ylabel=f"% vs the same market at {low}", title="Short-term GMV (first 26 weeks)"
+)
+ax2.set(
+    xlabel="commission (% of GMV)",
+    ylabel=f"% vs the same market at {low}",
+    title=f"Final brand value (week {spec['steps'] - 1})",
+)
+ax3.set(
+    xlabel="short-term GMV (%)", ylabel="final brand value (%)", title="The trade-off (labels: commission, low fee)"
+)
 for ax in (ax1, ax2, ax3):
     ax.axhline(0, color="grey", lw=0.7)
 ax1.legend(frameon=False)
-fig.suptitle(f"{len(done)} runs: typical TP contract, learning agencies, {spec['replications']} markets "
-             "per design point; mean of the paired change and 95% CI", fontsize=11)
+fig.suptitle(
+    f"{len(done)} runs: typical TP contract, learning agencies, {spec['replications']} markets "
+    "per design point; mean of the paired change and 95% CI",
+    fontsize=11,
+)
 plt.tight_layout()
 plt.show()
 
@@ -161,16 +186,16 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for k, level in enumerate(shown_levels):
     at_level = ts[ts["commission_rate"] == level]
     index = weekly_ci(at_level, "brand_value_index")
-    axes[0].fill_between(index.index, index["mean"] - index["half"], index["mean"] + index["half"],
-                         color=COLORS[k], alpha=0.12, lw=0)
+    axes[0].fill_between(
+        index.index, index["mean"] - index["half"], index["mean"] + index["half"], color=COLORS[k], alpha=0.12, lw=0
+    )
     axes[0].plot(index.index, index["mean"], color=COLORS[k], label=f"commission {level:.0%}")
     # strategies switch every few weeks: smooth over a quarter
     promo = at_level.groupby("week")["promo_strategy_share"].mean().rolling(13, min_periods=1).mean()
     axes[1].plot(promo.index, promo * 100, color=COLORS[k])
 axes[0].axhline(1, color="grey", lw=0.7)
 axes[0].set(xlabel="week", title="Brand-value index (week 0 = 1), mean and 95% CI")
-axes[1].set(xlabel="week", ylim=(-3, 103), ylabel="% of brands",
-            title="Promotion-heavy strategies (13-week mean)")
+axes[1].set(xlabel="week", ylim=(-3, 103), ylabel="% of brands", title="Promotion-heavy strategies (13-week mean)")
 axes[0].legend(frameon=False)
 fig.suptitle(f"Base fee {min(FEES):,.0f} RMB/month", fontsize=11)
 plt.tight_layout()
@@ -187,9 +212,16 @@ fig, ax = plt.subplots(figsize=(7, 4))
 for j, fee in enumerate(FEES):
     t = table[table["base_fee"] == fee]
     for k, (col, label) in enumerate([("brand_profit_total", "brands"), ("agency_profit_total", "agencies")]):
-        ax.errorbar(t["commission_rate"] * 100, t[col] / 1e6, yerr=t[col + "_ci"] / 1e6, color=COLORS[k],
-                    marker="os"[k], ls="-" if j == 0 else "--", capsize=3,
-                    label=f"{label}, base fee {fee:,.0f} RMB/month")
+        ax.errorbar(
+            t["commission_rate"] * 100,
+            t[col] / 1e6,
+            yerr=t[col + "_ci"] / 1e6,
+            color=COLORS[k],
+            marker="os"[k],
+            ls="-" if j == 0 else "--",
+            capsize=3,
+            label=f"{label}, base fee {fee:,.0f} RMB/month",
+        )
 ax.set(xlabel="commission (% of GMV)", ylabel="million RMB over the run", title="Total profit")
 ax.legend(frameon=False, fontsize=8)
 plt.tight_layout()

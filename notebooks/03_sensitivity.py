@@ -47,17 +47,20 @@ SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from _helpers import COLORS, EXPERIMENT_SIZE, check_size, out_dir, unit, use_figure_style
 
 import experiments.sensitivity as sensitivity
-from _helpers import COLORS, EXPERIMENT_SIZE, check_size, out_dir, unit, use_figure_style
 from experiments import load_results, run_sweep
 
 check_size(SIZE)
 use_figure_style()
 EXECUTOR = "serial" if SIZE == "tiny" else "processes"
 OUT = out_dir("03_sensitivity", SIZE)
-OUTCOMES = {"brand_value_change": "brand-value change", "short_term_gmv": "short-term GMV",
-            "brand_profit_total": "brand profit"}
+OUTCOMES = {
+    "brand_value_change": "brand-value change",
+    "short_term_gmv": "short-term GMV",
+    "brand_profit_total": "brand profit",
+}
 SCALE = {"brand_value_change": 100, "short_term_gmv": 1e-6, "brand_profit_total": 1e-6}
 
 # the experiment script's own two specs, not copies (after the experiments/ restructuring,
@@ -78,8 +81,10 @@ pd.DataFrame(FACTORS, index=["low", "high"]).T
 # %%
 run_sweep(specs["morris"], OUT / "morris", executor=EXECUTOR)
 morris = load_results(OUT / "morris")
-print(f"{len(morris.runs)} runs: {specs['morris']['design']['samples']} trajectories, "
-      f"{specs['morris']['steps']} weeks each")
+print(
+    f"{len(morris.runs)} runs: {specs['morris']['design']['samples']} trajectories, "
+    f"{specs['morris']['steps']} weeks each"
+)
 
 fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(15, 4.2))
 for ax, (outcome, label) in zip(axes, OUTCOMES.items()):
@@ -89,8 +94,11 @@ for ax, (outcome, label) in zip(axes, OUTCOMES.items()):
     ax.scatter(mu_star, sigma, color=COLORS[0], zorder=3)
     for name, x, y in zip(Si["names"], mu_star, sigma):
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set(xlabel=f"μ*: mean absolute elementary effect ({u})", ylabel=f"σ: spread of the effects ({u})",
-           title=f"Morris: {label}")
+    ax.set(
+        xlabel=f"μ*: mean absolute elementary effect ({u})",
+        ylabel=f"σ: spread of the effects ({u})",
+        title=f"Morris: {label}",
+    )
 plt.tight_layout()
 plt.show()
 

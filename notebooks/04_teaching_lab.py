@@ -51,11 +51,11 @@ SIZE = os.environ.get("AGENCY_SIM_NOTEBOOK_SIZE", "small")
 
 # %%
 MY_CONTRACT = {
-    "commission_rate": 0.30,        # 30% of GMV: a "low fee, high commission" deal
-    "base_fee": 5_000.0,            # RMB per month
-    "contract_weeks": 26,           # half-year terms
-    "evaluation_brand_weight": 0.0, # renewal judged on GMV growth alone
-    "brand_bonus_rate": 0.0,        # no bonus on brand value
+    "commission_rate": 0.30,  # 30% of GMV: a "low fee, high commission" deal
+    "base_fee": 5_000.0,  # RMB per month
+    "contract_weeks": 26,  # half-year terms
+    "evaluation_brand_weight": 0.0,  # renewal judged on GMV growth alone
+    "brand_bonus_rate": 0.0,  # no bonus on brand value
 }
 
 # %% [markdown]
@@ -66,11 +66,11 @@ MY_CONTRACT = {
 
 # %%
 MY_PREDICTION = {
-    "short_term_gmv": "higher",             # GMV of the first 26 weeks
-    "final_brand_value": "lower",           # revenue premium at the end of year 3
-    "final_promo_strategy_share": "higher", # share of brands on promotion-heavy strategies
-    "brand_profit_total": "lower",          # what the brands keep over three years
-    "agency_profit_total": "higher",        # what the agencies earn
+    "short_term_gmv": "higher",  # GMV of the first 26 weeks
+    "final_brand_value": "lower",  # revenue premium at the end of year 3
+    "final_promo_strategy_share": "higher",  # share of brands on promotion-heavy strategies
+    "brand_profit_total": "lower",  # what the brands keep over three years
+    "agency_profit_total": "higher",  # what the agencies earn
 }
 MY_REASONING = "A high commission pays the agency for GMV now, and promotions are the fastest way to GMV."
 
@@ -84,16 +84,18 @@ MY_REASONING = "A high commission pays the agency for GMV now, and promotions ar
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
 from _helpers import COLORS, check_size, mean_ci, plot_weekly, show, use_figure_style, weekly_axes
+
 from model import Params, simulate
 
 check_size(SIZE)
 use_figure_style()
 
-SIZES = {"tiny": dict(n_consumers=400, steps=40, seeds=2),
-         "small": dict(n_consumers=2_000, steps=156, seeds=4),
-         "full": dict(n_consumers=5_000, steps=156, seeds=10)}
+SIZES = {
+    "tiny": dict(n_consumers=400, steps=40, seeds=2),
+    "small": dict(n_consumers=2_000, steps=156, seeds=4),
+    "full": dict(n_consumers=5_000, steps=156, seeds=10),
+}
 cfg = SIZES[SIZE]
 BASELINE = Params.preset("typical_tp", agency_policy="learning", n_consumers=cfg["n_consumers"])
 mine = BASELINE.replace(**MY_CONTRACT)  # raises ValueError naming any bad value
@@ -114,7 +116,10 @@ print(f"{len(SEEDS)} markets x {cfg['steps']} weeks, {cfg['n_consumers']:,} simu
 
 # %%
 fig, axes = weekly_axes()
-for weekly, label, color in [(base_weekly, "baseline (typical TP)", COLORS[6]), (my_weekly, "your contract", COLORS[1])]:
+for weekly, label, color in [
+    (base_weekly, "baseline (typical TP)", COLORS[6]),
+    (my_weekly, "your contract", COLORS[1]),
+]:
     plot_weekly(axes, weekly.groupby("week").mean(numeric_only=True), color=color, label=label, lw=1.4)
 axes.flat[0].legend(frameon=False)
 fig.suptitle(f"Mean over {len(SEEDS)} markets", fontsize=11)
@@ -134,20 +139,32 @@ rows = []
 for outcome, predicted in MY_PREDICTION.items():
     m, half = mean_ci(my_summary[outcome] - base_summary[outcome])
     observed = "same" if not np.isfinite(half) or abs(m) <= half else ("higher" if m > 0 else "lower")
-    rows.append({"outcome": outcome, "baseline": base_summary[outcome].mean(), "yours": my_summary[outcome].mean(),
-                 "difference": m, "95% CI ±": half, "observed": observed, "predicted": predicted,
-                 "right?": "yes" if observed == predicted else "no"})
+    rows.append(
+        {
+            "outcome": outcome,
+            "baseline": base_summary[outcome].mean(),
+            "yours": my_summary[outcome].mean(),
+            "difference": m,
+            "95% CI ±": half,
+            "observed": observed,
+            "predicted": predicted,
+            "right?": "yes" if observed == predicted else "no",
+        }
+    )
 verdict = pd.DataFrame(rows).set_index("outcome")
 verdict["% of baseline"] = 100 * verdict["difference"] / verdict["baseline"].abs()
 print("Your reasoning:", MY_REASONING)
-pd.DataFrame({
-    "baseline": [show(o, v) for o, v in verdict["baseline"].items()],
-    "yours": [show(o, v) for o, v in verdict["yours"].items()],
-    "difference": [show(o, v, difference=True) for o, v in verdict["difference"].items()],
-    "95% CI ±": [show(o, v, difference=True, signed=False) for o, v in verdict["95% CI ±"].items()],
-    "% of baseline": verdict["% of baseline"].map("{:+.0f}%".format),
-    **{c: verdict[c] for c in ["observed", "predicted", "right?"]},
-}, index=verdict.index)
+pd.DataFrame(
+    {
+        "baseline": [show(o, v) for o, v in verdict["baseline"].items()],
+        "yours": [show(o, v) for o, v in verdict["yours"].items()],
+        "difference": [show(o, v, difference=True) for o, v in verdict["difference"].items()],
+        "95% CI ±": [show(o, v, difference=True, signed=False) for o, v in verdict["95% CI ±"].items()],
+        "% of baseline": verdict["% of baseline"].map("{:+.0f}%".format),
+        **{c: verdict[c] for c in ["observed", "predicted", "right?"]},
+    },
+    index=verdict.index,
+)
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 4.2))
@@ -157,8 +174,9 @@ colors = [COLORS[2] if r == "yes" else COLORS[1] for r in verdict["right?"]]
 labels = [f"{o}\npredicted {r.predicted}, observed {r.observed}" for o, r in verdict.iterrows()]
 ax.barh(labels, rel, xerr=rel_ci, color=colors, capsize=3)
 ax.axvline(0, color="grey", lw=0.8)
-ax.set(xlabel="your contract vs baseline (% of the baseline)",
-       title="Green: your prediction was right; red: it was not")
+ax.set(
+    xlabel="your contract vs baseline (% of the baseline)", title="Green: your prediction was right; red: it was not"
+)
 ax.invert_yaxis()
 plt.tight_layout()
 plt.show()
@@ -212,9 +230,16 @@ else:
     controls = {}
     for name, (lo, hi, step) in SLIDERS.items():
         Slider = widgets.IntSlider if SPEC[name].kind is int else widgets.FloatSlider
-        controls[name] = Slider(value=MY_CONTRACT[name], min=lo, max=hi, step=step,
-                                description=name.replace("_", " "), style={"description_width": "180px"},
-                                layout=widgets.Layout(width="520px"), tooltip=SPEC[name].description)
+        controls[name] = Slider(
+            value=MY_CONTRACT[name],
+            min=lo,
+            max=hi,
+            step=step,
+            description=name.replace("_", " "),
+            style={"description_width": "180px"},
+            layout=widgets.Layout(width="520px"),
+            tooltip=SPEC[name].description,
+        )
     ui = widgets.interactive(explore, {"manual": True, "manual_name": "Run"}, **controls)
     display(ui)
     print("Move the sliders, then press Run (in Jupyter; nothing runs here until you do).")

@@ -40,8 +40,7 @@ RAW = ("", 1.0, ",.4g")  # an outcome not listed above: as the model reports it
 def check_size(size: str) -> str:
     """``size`` if it is one of :data:`SIZES`, else a one-line ValueError naming it."""
     if size not in SIZES:
-        raise ValueError(f"SIZE (or AGENCY_SIM_NOTEBOOK_SIZE) must be one of "
-                         f"{', '.join(SIZES)}, not {size!r}")
+        raise ValueError(f"SIZE (or AGENCY_SIM_NOTEBOOK_SIZE) must be one of {', '.join(SIZES)}, not {size!r}")
     return size
 
 
@@ -49,8 +48,9 @@ def use_figure_style() -> None:
     """The notebooks' figure style: light grid, no top and right spines."""
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
-                         "axes.spines.top": False, "axes.spines.right": False})
+    plt.rcParams.update(
+        {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
+    )
 
 
 def out_dir(notebook: str, size: str) -> Path:
@@ -113,10 +113,12 @@ def weekly_ci(ts: pd.DataFrame, column: str, level: float = 0.95) -> pd.DataFram
 
 
 # --- the four weekly panels of notebooks 01 and 04 ---------------------------------------------
-WEEKLY_PANELS = [("gmv", "GMV (million RMB per week)", 1e-6),
-                 ("brand_value_index", "brand-value index (week 0 = 1)", 1.0),
-                 ("promo_strategy_share", "share of brands on promotion-heavy strategies", 1.0),
-                 ("mean_deal_proneness", "consumers' mean deal-proneness (0-1)", 1.0)]
+WEEKLY_PANELS = [
+    ("gmv", "GMV (million RMB per week)", 1e-6),
+    ("brand_value_index", "brand-value index (week 0 = 1)", 1.0),
+    ("promo_strategy_share", "share of brands on promotion-heavy strategies", 1.0),
+    ("mean_deal_proneness", "consumers' mean deal-proneness (0-1)", 1.0),
+]
 
 
 def weekly_axes(festival_weeks=()):

@@ -26,11 +26,16 @@ def execute(stem: str, work: str | os.PathLike, size: str, timeout: int = 3600):
     from nbclient import NotebookClient
 
     nb = jupytext.read(HERE / f"{stem}.py")
-    env = {**os.environ, "AGENCY_SIM_NOTEBOOK_SIZE": size, "MPLBACKEND": "Agg",
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(work)}}).execute(env=env)
+    env = {
+        **os.environ,
+        "AGENCY_SIM_NOTEBOOK_SIZE": size,
+        "MPLBACKEND": "Agg",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+    }
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute(
+        env=env
+    )
     return nb
 
 
@@ -43,8 +48,13 @@ def export_figures(stems, size: str = "small") -> list[Path]:
             nb = execute(stem, work, size)
             for old in out_dir.glob(f"notebook_{stem}_*.png"):
                 old.unlink()
-            pngs = [o["data"]["image/png"] for c in nb.cells if c.cell_type == "code"
-                    for o in c.outputs if "image/png" in o.get("data", {})]
+            pngs = [
+                o["data"]["image/png"]
+                for c in nb.cells
+                if c.cell_type == "code"
+                for o in c.outputs
+                if "image/png" in o.get("data", {})
+            ]
             for k, png in enumerate(pngs, start=1):
                 path = out_dir / f"notebook_{stem}_{k}.png"
                 path.write_bytes(base64.b64decode(png))
@@ -57,8 +67,7 @@ def main(argv: list[str]) -> int:
     stems = [Path(a).stem for a in argv] or NOTEBOOKS
     unknown = sorted(set(stems) - set(NOTEBOOKS))
     if unknown:
-        print(f"export_figures: no notebook {', '.join(unknown)} (there are {', '.join(NOTEBOOKS)})",
-              file=sys.stderr)
+        print(f"export_figures: no notebook {', '.join(unknown)} (there are {', '.join(NOTEBOOKS)})", file=sys.stderr)
         return 2
     export_figures(stems)
     return 0

@@ -29,8 +29,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "model" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STARTUP_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 60_000
 
@@ -47,8 +55,11 @@ def test_controls_come_from_param_specs_and_accept_every_preset():
     for c in CONTROLS:
         spec = SPECS[c["name"]]
         # the declaration's description, but a per-agency choice is one select for every agency
-        assert c["help"] == (spec.description if not spec.per_agency else
-                             spec.description.split(":")[0] + " (here: the same for every agency)")
+        assert c["help"] == (
+            spec.description
+            if not spec.per_agency
+            else spec.description.split(":")[0] + " (here: the same for every agency)"
+        )
         if c["kind"] == "select":
             assert c["values"] == list(spec.choices)
             continue
@@ -89,7 +100,7 @@ def test_choosing_a_preset_keeps_the_chosen_agency_policy_unless_it_names_one():
 
 
 def test_stat_cards_have_numbers_from_week_zero_and_follow_the_weeks():
-    from model.app import Run, history, stat_cards, settings_for_preset
+    from model.app import Run, history, settings_for_preset, stat_cards
 
     run = Run("typical_tp", {**settings_for_preset("typical_tp"), "n_consumers": 500}, seed=3)
     cards = {name: value for _, value, name in stat_cards(history(run.model), run.start)}
@@ -120,8 +131,9 @@ def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
     for _ in range(60):
         run.model.step()
     before = history(run.model, 20)
-    opt = chart_option(history(run.model), before, label="now", previous_label="before", start=run.start,
-                       previous_start=run.start)
+    opt = chart_option(
+        history(run.model), before, label="now", previous_label="before", start=run.start, previous_start=run.start
+    )
     assert "graphic" not in opt and opt["animation"] is False
     assert {x["max"] for x in opt["xAxis"]} == {65}  # 60 weeks: drawn to the next whole quarter
     gmv = run.model.datacollector.model_vars["gmv"]
@@ -129,8 +141,9 @@ def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
     for i, (col, _, scale) in enumerate(PANELS):
         series = [s for s in opt["series"] if s["xAxisIndex"] == i]
         marks, prev, now = series
-        assert [m["xAxis"] for m in marks["markLine"]["data"] if "xAxis" in m] == \
-            [w + 1 for w in range(65) if is_festival(w)]
+        assert [m["xAxis"] for m in marks["markLine"]["data"] if "xAxis" in m] == [
+            w + 1 for w in range(65) if is_festival(w)
+        ]
         assert prev["name"] == "before" and prev["lineStyle"]["type"] == "dashed"
         assert [p[0] for p in prev["data"]] == list(range(21))  # week 0, then the ends of weeks 1-20
         assert now["name"] == "now" and len(now["data"]) == 61
@@ -207,15 +220,34 @@ def frontend_assets():
 def app_url(tmp_path, frontend_assets):
     """The app served as `agency-sim app` serves it; yields (url, path of the server's stderr)."""
     port = _free_port()
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1",
-           "SOLARA_ASSETS_PROXY_CACHE_DIR": str(frontend_assets)}
+    env = {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "PYTHONUNBUFFERED": "1",
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(frontend_assets),
+    }
     env.pop("PYTHONWARNINGS", None)  # the server's own warning filters, as a user gets them
     out_path, err_path = tmp_path / "solara.out", tmp_path / "solara.err"
     out, err = open(out_path, "w"), open(err_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port",
-         str(port), "--no-open", "--production"],
-        cwd=tmp_path, env=env, stdout=out, stderr=err)
+        [
+            sys.executable,
+            "-m",
+            "solara",
+            "run",
+            str(APP),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-open",
+            "--production",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=out,
+        stderr=err,
+    )
     url = f"http://127.0.0.1:{port}/"
 
     def logs() -> str:
@@ -249,8 +281,10 @@ def app_url(tmp_path, frontend_assets):
 
 def _browser(playwright):
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser test needs Debian's chromium and "
-                    "chromium-driver (`apt-get install -y chromium chromium-driver`; .ci/run does this)")
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser test needs Debian's chromium and "
+            "chromium-driver (`apt-get install -y chromium chromium-driver`; .ci/run does this)"
+        )
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
@@ -291,8 +325,7 @@ def test_app_in_headless_chromium(app_url, tmp_path):
     with sync_playwright() as pw:
         browser = _browser(pw)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                if m.type == "error" else None)
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.set_default_timeout(UI_TIMEOUT_MS)
         expect.set_options(timeout=UI_TIMEOUT_MS)
@@ -303,13 +336,22 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         week = page.locator(".stat-week")
         expect(week).to_have_text(_exactly_week(0))
         from model.app import PAGE_TITLE
+
         expect(page).to_have_title(PAGE_TITLE)  # the tab says what it is (it said "Solara ☀️")
         for card in ("gmv", "brand-value", "promo", "deal"):
             expect(page.locator(f".stat-{card}")).to_contain_text(re.compile(r"\d"))
         charts = page.locator(".charts .solara-echarts")
         expect(charts.locator("canvas").first).to_be_visible()
-        for name in ("preset", "commission_rate", "base_fee", "contract_weeks",
-                     "evaluation_brand_weight", "agency_policy", "n_consumers", "speed"):
+        for name in (
+            "preset",
+            "commission_rate",
+            "base_fee",
+            "contract_weeks",
+            "evaluation_brand_weight",
+            "agency_policy",
+            "n_consumers",
+            "speed",
+        ):
             expect(page.locator(f".control-{name}")).to_be_visible()
         commission = page.locator(".value-commission_rate")
         expect(commission).to_have_text(_shows("commission rate", "8% of GMV"))  # the preset's
@@ -333,7 +375,8 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         expect(page.locator(".btn-step-1")).to_be_disabled()
         page.wait_for_function(
             "() => { const m = document.querySelector('.stat-week').innerText.match(/Week (\\d+)/);"
-            " return m && Number(m[1]) >= 30; }")
+            " return m && Number(m[1]) >= 30; }"
+        )
         play.click()
         expect(play).to_contain_text("Play")
         # the week Pause stopped at, as the button rendered with "Play" says it (the stat card
@@ -365,8 +408,9 @@ def test_app_in_headless_chromium(app_url, tmp_path):
         for n in range(1, 5):
             page.locator(".btn-step-13").click()
             expect(week).to_have_text(_exactly_week(13 * n))
-        assert not page.locator(".v-alert.error--text, .v-alert.text-error").count(), \
-            page.locator(".v-alert").all_inner_texts()
+        assert not page.locator(".v-alert.error--text, .v-alert.text-error").count(), page.locator(
+            ".v-alert"
+        ).all_inner_texts()
 
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -411,10 +455,19 @@ def test_the_app_can_set_a_focal_brand_on_its_own_terms():
     assert {b.contract.commission_rate for b in off.brands} == {0.08}
 
 
-@pytest.mark.parametrize("name, bad", [("commission_rate", "abc"), ("commission_rate", None),
-                                       ("commission_rate", 1.5), ("commission_rate", float("nan")),
-                                       ("contract_weeks", 26.5), ("n_consumers", True),
-                                       ("agency_policy", "greedy"), ("agency_policy", None)])
+@pytest.mark.parametrize(
+    "name, bad",
+    [
+        ("commission_rate", "abc"),
+        ("commission_rate", None),
+        ("commission_rate", 1.5),
+        ("commission_rate", float("nan")),
+        ("contract_weeks", 26.5),
+        ("n_consumers", True),
+        ("agency_policy", "greedy"),
+        ("agency_policy", None),
+    ],
+)
 def test_a_crafted_control_value_is_refused_by_type_and_range(name, bad):
     """Values arrive over a websocket: one of the wrong type or outside the control is refused
     with a message naming the control (issue 28, row 14: "abc" replaced the page by a traceback)."""
@@ -458,8 +511,12 @@ def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
         def inside(locator, what):
             box = locator.bounding_box()
             assert box is not None, f"{what} is not shown"
-            assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 1280 + 1 \
-                and box["y"] + box["height"] <= 720 + 1, f"{what} is outside the 1280x720 window: {box}"
+            assert (
+                box["x"] >= 0
+                and box["y"] >= 0
+                and box["x"] + box["width"] <= 1280 + 1
+                and box["y"] + box["height"] <= 720 + 1
+            ), f"{what} is outside the 1280x720 window: {box}"
 
         for control in CONTROLS:
             inside(page.locator(f".control-{control['name']}").first, control["name"])
@@ -469,8 +526,10 @@ def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
             inside(page.locator(".control-speed").get_by_role("button", name=str(speed), exact=True), f"speed {speed}")
         inside(page.locator(".charts"), "the charts")
         assert page.evaluate("document.scrollingElement.scrollHeight") <= 720 + 1
-        assert page.get_by_text("This website runs on").count() == 0 or not page.get_by_text(
-            "This website runs on").first.is_visible()
+        assert (
+            page.get_by_text("This website runs on").count() == 0
+            or not page.get_by_text("This website runs on").first.is_visible()
+        )
         browser.close()
 
 

@@ -14,8 +14,7 @@ SMALL = [arg for k, v in TINY_BASE.items() for arg in ("--set", f"{k}={v}")]
 
 def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["run", "--preset", "sales_is_king", *SMALL, "--steps", "15", "--seed", "3",
-                 "--out", str(out)])
+    code = main(["run", "--preset", "sales_is_king", *SMALL, "--steps", "15", "--seed", "3", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "short_term_gmv" in printed and "final_brand_value" in printed
@@ -28,19 +27,26 @@ def test_run_prints_summary_and_writes_tables_and_figure(tmp_path, capsys):
     meta = json.loads((out / "summary.json").read_text())
     assert meta["params"]["commission_rate"] == 0.30 and meta["seed"] == 3
     from PIL import Image
+
     with Image.open(out / "gmv_brand_value.png") as im:
         assert im.size[0] > 300
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["run", "--set", "commission_rate=1.5"], "commission_rate"),
-    (["run", "--set", "comission_rate=0.1"], "did you mean 'commission_rate'"),
-    (["run", "--preset", "nope"], "unknown preset 'nope'"),
-    (["run", "--set", "commission_rate"], "name=value"),
-    (["run", "--steps", "0"], "--steps"),
-    (["run", "--set", "commission_rate=0.1", "--set", "commission_rate=0.2"], "--set commission_rate is given twice"),
-    (["run", "--steps", "99999999999"], "--steps must be in [1, 10400]"),
-])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["run", "--set", "commission_rate=1.5"], "commission_rate"),
+        (["run", "--set", "comission_rate=0.1"], "did you mean 'commission_rate'"),
+        (["run", "--preset", "nope"], "unknown preset 'nope'"),
+        (["run", "--set", "commission_rate"], "name=value"),
+        (["run", "--steps", "0"], "--steps"),
+        (
+            ["run", "--set", "commission_rate=0.1", "--set", "commission_rate=0.2"],
+            "--set commission_rate is given twice",
+        ),
+        (["run", "--steps", "99999999999"], "--steps must be in [1, 10400]"),
+    ],
+)
 def test_cli_errors_are_one_line_with_exit_code_2(argv, fragment, capsys, tmp_path):
     code = main([*argv, "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err
@@ -51,8 +57,11 @@ def test_cli_errors_are_one_line_with_exit_code_2(argv, fragment, capsys, tmp_pa
 
 
 def test_console_script_error_has_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "run", "--set", "base_fee=-5",
-                           "--out", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "run", "--set", "base_fee=-5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "base_fee" in proc.stderr
 
@@ -66,9 +75,11 @@ def test_presets_and_params_list(capsys):
     assert "commission_rate" in out and "RMB/month" in out
 
 
-@pytest.mark.parametrize("argv", [["run", "--bogus"], ["run", "--steps", "x"], ["nosuchcommand"],
-                                  ["sweep"]], ids=["unknown-option", "bad-int", "unknown-command",
-                                                   "missing-argument"])
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--bogus"], ["run", "--steps", "x"], ["nosuchcommand"], ["sweep"]],
+    ids=["unknown-option", "bad-int", "unknown-command", "missing-argument"],
+)
 def test_usage_errors_are_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as ended:
         main(argv)
@@ -89,9 +100,16 @@ def test_headline_script_usage_error_is_one_line(capsys):
 
 # --- sweep and run: bad --out, the summary table, bad spec files, Ctrl-C -----------------------
 def _sweep_spec(tmp_path, **top):
-    spec = {"name": "small", "steps": 6, "replications": 3, "seed": 4, "base": dict(TINY_BASE),
-            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}},
-            "outputs": {"timeseries": False}, **top}
+    spec = {
+        "name": "small",
+        "steps": 6,
+        "replications": 3,
+        "seed": 4,
+        "base": dict(TINY_BASE),
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}},
+        "outputs": {"timeseries": False},
+        **top,
+    }
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
     return path
@@ -100,8 +118,10 @@ def _sweep_spec(tmp_path, **top):
 def _bad_outs(tmp_path):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    return {"an existing file": (a_file, "is not a folder"),
-            "a folder under a file": (a_file / "sub", "is not a folder")}
+    return {
+        "an existing file": (a_file, "is not a folder"),
+        "a folder under a file": (a_file / "sub", "is not a folder"),
+    }
 
 
 @pytest.mark.parametrize("case", ["an existing file", "a folder under a file", "a read-only folder"])
@@ -177,13 +197,17 @@ def test_ctrl_c_during_a_sweep_says_how_to_resume_and_exits_130(tmp_path):
     # more runs than can finish before the signal arrives
     spec = _sweep_spec(tmp_path, steps=40, replications=500)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
-           "--executor", "serial"]
+    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out), "--executor", "serial"]
     # pytest-xdist's workers ignore SIGINT, and a child inherits that (Python then installs no
     # KeyboardInterrupt handler at all): give the sweep the default disposition, as in a shell
-    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         while not any((out / "summary").glob("*.parquet")):  # a run is on disk: the sweep is going
@@ -218,11 +242,28 @@ def test_ctrl_c_at_any_moment_of_a_process_sweep_exits_130_every_time(tmp_path):
     codes = []
     for attempt in range(20):
         out = tmp_path / f"out{attempt}"
-        cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
-               "--executor", "processes", "--workers", "2"]
-        proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        cmd = [
+            sys.executable,
+            "-m",
+            "experiments.cli",
+            "sweep",
+            str(spec),
+            "--out",
+            str(out),
+            "--executor",
+            "processes",
+            "--workers",
+            "2",
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         try:
             if attempt % 2:  # while the sweep runs and writes
                 deadline = time.monotonic() + 120
@@ -235,10 +276,10 @@ def test_ctrl_c_at_any_moment_of_a_process_sweep_exits_130_every_time(tmp_path):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
             err = proc.communicate(timeout=60)[1]
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise AssertionError(f"attempt {attempt}: still running 60 s after Ctrl-C")
+            raise AssertionError(f"attempt {attempt}: still running 60 s after Ctrl-C") from exc
         codes.append(proc.returncode)
         if proc.returncode == -signal.SIGINT:  # still importing: Python dies by the signal, a shell's 130
             continue
@@ -260,8 +301,14 @@ def test_workers_are_capped_at_the_runs_to_do(tmp_path, monkeypatch):
     seen = []
     real = executors._process_pool
     monkeypatch.setattr(executors, "_process_pool", lambda n: seen.append(n) or real(n))
-    spec = {"name": "few", "steps": 3, "replications": 2, "seed": 1, "base": dict(TINY_BASE),
-            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1]}}}
+    spec = {
+        "name": "few",
+        "steps": 3,
+        "replications": 2,
+        "seed": 1,
+        "base": dict(TINY_BASE),
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1]}},
+    }
     run_sweep(spec, tmp_path / "o", executor="processes", workers=200)
     assert seen == [4]
 
@@ -280,9 +327,17 @@ def _bad_out_as_unprivileged_user(command: str) -> None:
         spec = _sweep_spec(shared)
         spec.chmod(0o644)
         argv = ["run", *SMALL] if command == "run" else ["sweep", str(spec)]
-        proc = subprocess.run([*cmd, "-m", "experiments.cli", *argv, "--out", str(ro / "out")],
-                              cwd=Path(__file__).resolve().parent.parent, env=env, user=65534, group=65534,
-                              extra_groups=[], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [*cmd, "-m", "experiments.cli", *argv, "--out", str(ro / "out")],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            user=65534,
+            group=65534,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("agency-sim: error: --out") and "not writable" in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
@@ -307,22 +362,40 @@ def unprivileged_python() -> tuple[list[str], dict]:
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     packages = sysconfig.get_paths()["purelib"]
-    base_env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "NUMBA_CACHE_DIR": "/tmp/agency-sim-nobody-numba",
-                "MPLCONFIGDIR": "/tmp/agency-sim-nobody-mpl"}
-    candidates = [([sys.executable], {}),
-                  ([f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"],
-                   {"PYTHONPATH": os.pathsep.join([root, packages, *site.getsitepackages()])})]
+    base_env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "NUMBA_CACHE_DIR": "/tmp/agency-sim-nobody-numba",
+        "MPLCONFIGDIR": "/tmp/agency-sim-nobody-mpl",
+    }
+    candidates = [
+        ([sys.executable], {}),
+        (
+            [f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"],
+            {"PYTHONPATH": os.pathsep.join([root, packages, *site.getsitepackages()])},
+        ),
+    ]
     for cmd, extra in candidates:
         env = {**base_env, **extra}
         try:
-            probe = subprocess.run([*cmd, "-c", "import experiments.cli, pandas, numpy"], cwd=root, env=env,
-                                   user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, timeout=120)
+            probe = subprocess.run(
+                [*cmd, "-c", "import experiments.cli, pandas, numpy"],
+                cwd=root,
+                env=env,
+                user=NOBODY,
+                group=NOBODY,
+                extra_groups=[],
+                capture_output=True,
+                timeout=120,
+            )
         except (OSError, subprocess.SubprocessError):
             continue
         if probe.returncode == 0:
             return cmd, env
-    pytest.fail("no Python this project can run as an unprivileged user (uid 65534): the permission "
-                "tests need one (install python3 of this minor version, or run the tests as a normal user)")
+    pytest.fail(
+        "no Python this project can run as an unprivileged user (uid 65534): the permission "
+        "tests need one (install python3 of this minor version, or run the tests as a normal user)"
+    )
 
 
 def shared_tmp_dir():
@@ -350,8 +423,14 @@ def test_a_folder_made_read_only_mid_sweep_is_one_line_and_the_rerun_resumes(tmp
     shared = Path(shared_tmp_dir())
     root = Path(__file__).resolve().parent.parent
     try:
-        spec = {"name": "ro", "steps": 40, "replications": 40, "seed": 9, "base": dict(TINY_BASE),
-                "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}}}
+        spec = {
+            "name": "ro",
+            "steps": 40,
+            "replications": 40,
+            "seed": 9,
+            "base": dict(TINY_BASE),
+            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}},
+        }
         spec_path = shared / "spec.json"
         spec_path.write_text(json.dumps(spec))
         spec_path.chmod(0o644)
@@ -359,8 +438,17 @@ def test_a_folder_made_read_only_mid_sweep_is_one_line_and_the_rerun_resumes(tmp
         out.mkdir()
         os.chown(out, 65534, 65534)
         argv = [*cmd, "-m", "experiments.cli", "sweep", str(spec_path), "--out", str(out), "--executor", "serial"]
-        proc = subprocess.Popen(argv, cwd=root, env=env, user=65534, group=65534, extra_groups=[],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=root,
+            env=env,
+            user=65534,
+            group=65534,
+            extra_groups=[],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         while len(list((out / "summary").glob("*.parquet"))) < 3:
             assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
@@ -377,8 +465,17 @@ def test_a_folder_made_read_only_mid_sweep_is_one_line_and_the_rerun_resumes(tmp
         # nothing half-written: every run on disk is whole against its receipt (a temporary file
         # caught by the change of mode may remain; the next session removes it)
         assert len(load_results(out).done) >= 3
-        rerun = subprocess.run(argv, cwd=root, env=env, user=65534, group=65534, extra_groups=[],
-                               capture_output=True, text=True, timeout=300)
+        rerun = subprocess.run(
+            argv,
+            cwd=root,
+            env=env,
+            user=65534,
+            group=65534,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert rerun.returncode == 0, rerun.stderr
         assert not list(out.rglob("*.tmp"))
         run_sweep(spec, tmp_path / "ref", executor="serial")
@@ -400,7 +497,8 @@ def test_run_replaces_an_earlier_run_whole_and_refuses_other_folders(tmp_path, c
     second = json.loads((out / "summary.json").read_text())
     assert (first["steps"], second["steps"]) == (3, 4)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["timeseries.csv", "brands.csv", "agencies.csv", "summary.json", "gmv_brand_value.png"])
+        ["timeseries.csv", "brands.csv", "agencies.csv", "summary.json", "gmv_brand_value.png"]
+    )
     assert len(pd.read_csv(out / "timeseries.csv")) == 4
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
     capsys.readouterr()

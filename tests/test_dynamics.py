@@ -1,11 +1,11 @@
-"""Contract dynamics that must *emerge* from the agencies' learning (DESIGN.md P8, issue 3).
+"""Contract dynamics that must *emerge* from the agencies' learning (pattern P8 of docs/ODD.md section 1).
 
 Each comparison runs the same seeds (common random numbers) under two contracts and compares
 means over the seeds. No rule in the model maps a contract term to a strategy; these effects
 come only from what learning agencies experience.
 """
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ CASES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def outcomes(case: str, n_seeds: int = len(SEEDS)) -> dict[str, np.ndarray]:
     promo, value = [], []
     for seed in range(n_seeds):
@@ -59,7 +59,7 @@ def one_sided_t(d: np.ndarray) -> float:
     return d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def focal_gmv_change(commission: float, rivals: float | None, seeds=range(1000, 1048)) -> np.ndarray:
     """The focal brand's (brand 0's) GMV over the first 26 weeks at ``commission`` relative to 5%,
     one value per paired seed, with experienced agencies (104 weeks of pre-run) and the typical
@@ -70,9 +70,17 @@ def focal_gmv_change(commission: float, rivals: float | None, seeds=range(1000, 
         gmv = {}
         for c in (0.05, commission):
             terms = dict(focal_commission_rate=c) if rivals is not None else dict(commission_rate=c)
-            r = simulate("typical_tp", steps=26, seed=seed, n_consumers=1500, agency_policy="learning",
-                         focal_brands=1, experience_weeks=104, **({"commission_rate": rivals} if rivals else {}),
-                         **terms)
+            r = simulate(
+                "typical_tp",
+                steps=26,
+                seed=seed,
+                n_consumers=1500,
+                agency_policy="learning",
+                focal_brands=1,
+                experience_weeks=104,
+                **({"commission_rate": rivals} if rivals else {}),
+                **terms,
+            )
             gmv[c] = r.summary["focal_short_term_gmv" if rivals is not None else "short_term_gmv"]
         diffs.append(gmv[commission] / gmv[0.05] - 1)
     return np.asarray(diffs)
@@ -95,8 +103,9 @@ def test_when_every_brand_signs_it_the_market_gains_far_less_than_one_brand_alon
     alone = focal_gmv_change(0.40, rivals=0.08)
     together = focal_gmv_change(0.40, rivals=None)
     d = alone - together
-    assert one_sided_t(d) > 1.68, (f"alone {alone.mean():+.1%}, everyone {together.mean():+.1%}, "
-                                   f"t = {one_sided_t(d):.2f}")
+    assert one_sided_t(d) > 1.68, (
+        f"alone {alone.mean():+.1%}, everyone {together.mean():+.1%}, t = {one_sided_t(d):.2f}"
+    )
 
 
 @pytest.mark.slow
@@ -147,8 +156,17 @@ def test_imitation_moves_with_payoffs_and_stays_in_bounds():
     """Under imitation, agencies drift toward the strategy that pays them more."""
     shares = {}
     for commission in (0.05, 0.35):
-        runs = [simulate(steps=156, seed=s, agency_policy="imitation", n_consumers=1500,
-                         sales_driven_share=0.5, commission_rate=commission).agencies for s in range(4)]
+        runs = [
+            simulate(
+                steps=156,
+                seed=s,
+                agency_policy="imitation",
+                n_consumers=1500,
+                sales_driven_share=0.5,
+                commission_rate=commission,
+            ).agencies
+            for s in range(4)
+        ]
         weekly = [a.assign(promo=a["strategy"].eq("promotion")).groupby("week")["promo"].mean() for a in runs]
         share = np.mean(weekly, axis=0)
         assert ((share >= 0) & (share <= 1)).all()
@@ -184,9 +202,14 @@ def incomes_booked(monkeypatch) -> list[float]:
 
     booked = []
     record = LearningPolicy.record
-    monkeypatch.setattr(LearningPolicy, "record",
-                        lambda self, client, strategy, profit, income=0.0, gmv=0.0, kind=():
-                        (booked.append(income), record(self, client, strategy, profit, income, gmv))[1])
+    monkeypatch.setattr(
+        LearningPolicy,
+        "record",
+        lambda self, client, strategy, profit, income=0.0, gmv=0.0, kind=(): (
+            booked.append(income),
+            record(self, client, strategy, profit, income, gmv),
+        )[1],
+    )
     return booked
 
 
@@ -194,8 +217,10 @@ def test_every_booked_period_has_weeks_of_work_in_it(monkeypatch):
     """A client renewed in the week a decision period ends is booked once, at its term end, and
     not again as an empty period (which would teach the agency a spurious zero reward)."""
     booked = incomes_booked(monkeypatch)
-    m = AgencyMarket(Params(agency_policy="learning", n_consumers=400, contract_weeks=8, decision_weeks=4,
-                            in_house_enabled=False), rng=3)
+    m = AgencyMarket(
+        Params(agency_policy="learning", n_consumers=400, contract_weeks=8, decision_weeks=4, in_house_enabled=False),
+        rng=3,
+    )
     m.run(60)
     assert len(booked) > 50 and min(booked) > 0  # the base fee alone makes every real period's income > 0
 
@@ -207,8 +232,15 @@ def test_a_period_split_by_a_term_end_is_learned_at_a_whole_period_rate(monkeypa
     from model.contracts import WEEKS_PER_MONTH
 
     booked = incomes_booked(monkeypatch)
-    p = Params(agency_policy="learning", n_consumers=400, contract_weeks=6, decision_weeks=4,
-               commission_rate=0.0, brand_bonus_rate=0.0, in_house_enabled=False)
+    p = Params(
+        agency_policy="learning",
+        n_consumers=400,
+        contract_weeks=6,
+        decision_weeks=4,
+        commission_rate=0.0,
+        brand_bonus_rate=0.0,
+        in_house_enabled=False,
+    )
     AgencyMarket(p, rng=1).run(40)
     assert len(booked) > 100
     assert booked == pytest.approx([4 * p.base_fee / WEEKS_PER_MONTH] * len(booked))
@@ -252,8 +284,12 @@ def test_commission_effect_survives_scaling_rewards_by_client_gmv():
     """Structural sensitivity: the multitask distortion does not hinge on rewards being margins."""
     promo, value = {}, {}
     for c in (0.05, 0.35):
-        runs = [simulate(steps=260, seed=s, reward_scale="client_gmv", choice_temperature=0.01,
-                         commission_rate=c, **LEARNING) for s in SEEDS]
+        runs = [
+            simulate(
+                steps=260, seed=s, reward_scale="client_gmv", choice_temperature=0.01, commission_rate=c, **LEARNING
+            )
+            for s in SEEDS
+        ]
         promo[c] = np.mean([r.timeseries["promo_strategy_share"].iloc[-104:].mean() for r in runs])
         value[c] = np.mean([r.summary["brand_value_change"] for r in runs])
     assert promo[0.35] > promo[0.05] + 0.1
@@ -263,8 +299,9 @@ def test_commission_effect_survives_scaling_rewards_by_client_gmv():
 def test_policies_can_differ_between_agencies():
     """One learning agency among fixed ones: only it departs from its archetype."""
     mixed = ("fixed", "learning", "fixed", "fixed", "fixed", "imitation")
-    r = simulate(steps=80, seed=1, agency_policy=",".join(mixed), n_consumers=800,
-                 sales_driven_share=0.5, commission_rate=0.35)
+    r = simulate(
+        steps=80, seed=1, agency_policy=",".join(mixed), n_consumers=800, sales_driven_share=0.5, commission_rate=0.35
+    )
     a = r.agencies
     assert a.groupby("agency")["policy"].unique().map(tuple).tolist() == [(m,) for m in mixed]
     b = r.brands.merge(a[["week", "agency", "policy", "archetype"]], on=["week", "agency"])
@@ -287,7 +324,7 @@ def test_switching_and_in_house_happen_where_meant_and_ledger_balances(preset):
     switches = 0
     for _ in range(260):
         m.step()
-        switches += m._last["contract_switches"]
+        switches += m.records.last["contract_switches"]
         assert abs(m.ledger.week_imbalance()) < 1e-6 * (sum(m.ledger.week_flows.values()) + 1)
     ts = m.datacollector.get_model_vars_dataframe()
     assert switches > 0

@@ -9,15 +9,21 @@ from model import AgencyMarket, Params, simulate
 SMALL = dict(n_consumers=400, n_brands=4, n_agencies=2, burn_in_weeks=4)
 
 
-@pytest.mark.parametrize("changes, words", [
-    (dict(focal_commission_rate=0.3), "focal_brands is 0"),
-    (dict(focal_brands=5), "at most n_brands (4)"),
-    (dict(focal_brands=1, focal_commission_rate=1.5), "'focal_commission_rate' = 1.5 is invalid"),
-    (dict(focal_brands=1, focal_contract_weeks=2), "'focal_contract_weeks' = 2 is invalid: allowed is an integer in [4, 1040]"),
-    (dict(focal_brands=1, focal_base_fee="lots"), "'focal_base_fee' = 'lots' is invalid"),
-    (dict(focal_brands=1, focal_comission_rate=0.3), "did you mean 'focal_commission_rate'"),
-    (dict(experience_weeks=-4), "'experience_weeks' = -4 is invalid"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        (dict(focal_commission_rate=0.3), "focal_brands is 0"),
+        (dict(focal_brands=5), "at most n_brands (4)"),
+        (dict(focal_brands=1, focal_commission_rate=1.5), "'focal_commission_rate' = 1.5 is invalid"),
+        (
+            dict(focal_brands=1, focal_contract_weeks=2),
+            "'focal_contract_weeks' = 2 is invalid: allowed is an integer in [4, 1040]",
+        ),
+        (dict(focal_brands=1, focal_base_fee="lots"), "'focal_base_fee' = 'lots' is invalid"),
+        (dict(focal_brands=1, focal_comission_rate=0.3), "did you mean 'focal_commission_rate'"),
+        (dict(experience_weeks=-4), "'experience_weeks' = -4 is invalid"),
+    ],
+)
 def test_bad_per_brand_terms_raise_an_error_naming_them(changes, words):
     with pytest.raises(ValueError) as err:
         Params(**SMALL, **changes)
@@ -34,9 +40,20 @@ def test_focal_terms_written_as_none_mean_the_market_terms():
 @pytest.mark.parametrize("policy", ["fixed", "learning", "imitation"])
 def test_focal_terms_equal_to_the_market_contract_give_the_market_wide_run_bit_for_bit(policy):
     base = Params(**SMALL, agency_policy=policy, contract_weeks=13)
-    same = base.replace(focal_brands=2, **{f"focal_{k}": getattr(base, k) for k in (
-        "base_fee", "commission_rate", "brand_bonus_rate", "contract_weeks", "evaluation_brand_weight",
-        "brand_measure_noise")})
+    same = base.replace(
+        focal_brands=2,
+        **{
+            f"focal_{k}": getattr(base, k)
+            for k in (
+                "base_fee",
+                "commission_rate",
+                "brand_bonus_rate",
+                "contract_weeks",
+                "evaluation_brand_weight",
+                "brand_measure_noise",
+            )
+        },
+    )
     a, b = simulate(base, steps=60, seed=4), simulate(same, steps=60, seed=4)
     pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
     pd.testing.assert_frame_equal(a.brands, b.brands, check_exact=True)
@@ -44,8 +61,17 @@ def test_focal_terms_equal_to_the_market_contract_give_the_market_wide_run_bit_f
 
 
 def test_only_the_focal_brands_sign_the_focal_terms_term_after_term():
-    m = AgencyMarket(Params(**SMALL, focal_brands=1, focal_commission_rate=0.3, focal_contract_weeks=8,
-                            focal_brand_measure_noise=0.0, contract_weeks=13), rng=2)
+    m = AgencyMarket(
+        Params(
+            **SMALL,
+            focal_brands=1,
+            focal_commission_rate=0.3,
+            focal_contract_weeks=8,
+            focal_brand_measure_noise=0.0,
+            contract_weeks=13,
+        ),
+        rng=2,
+    )
     assert m.focal.sum() == 1
     seen = {True: set(), False: set()}
     for _ in range(40):
@@ -88,8 +114,9 @@ def test_which_brands_are_focal_draws_nothing_from_the_other_streams():
 
 
 def test_a_learning_agency_keeps_one_value_table_per_kind_of_contract():
-    m = AgencyMarket(Params(**SMALL, agency_policy="learning", focal_brands=2, focal_commission_rate=0.3),
-                     rng=3).run(40)
+    m = AgencyMarket(Params(**SMALL, agency_policy="learning", focal_brands=2, focal_commission_rate=0.3), rng=3).run(
+        40
+    )
     kinds = {b.contract.kind for b in m.brands if not b.in_house}
     assert len(kinds) == 2
     tables = set().union(*(a.policy.tables for a in m.agencies))
@@ -122,8 +149,7 @@ def test_imitating_agencies_carry_the_strategy_they_ended_on():
 
 
 def test_the_focal_summary_is_the_mean_of_the_focal_brands_rows_and_adds_up_to_the_market():
-    r = simulate(Params(**SMALL, agency_policy="learning", focal_brands=4, focal_commission_rate=0.2),
-                 steps=60, seed=3)
+    r = simulate(Params(**SMALL, agency_policy="learning", focal_brands=4, focal_commission_rate=0.2), steps=60, seed=3)
     s = r.summary
     # every brand focal: a focal brand's mean times the brands is the market's
     assert 4 * s["focal_total_gmv"] == pytest.approx(s["total_gmv"], rel=1e-12)
@@ -155,9 +181,12 @@ def test_brand_value_change_is_a_window_mean_and_the_final_week_reading_keeps_it
     b = r.brands
     for j in range(4):
         mine = b[b["brand"] == j]
-        window = mine["brand_value_index"].to_numpy()[-52:].mean() - mine["brand_value_index"].iloc[0] \
-            + (mine["brand_value"].iloc[0] - r.brand_outcomes["initial_brand_value"].iloc[j]) / \
-            (mine["brand_value"].iloc[0] / mine["brand_value_index"].iloc[0])
+        window = (
+            mine["brand_value_index"].to_numpy()[-52:].mean()
+            - mine["brand_value_index"].iloc[0]
+            + (mine["brand_value"].iloc[0] - r.brand_outcomes["initial_brand_value"].iloc[j])
+            / (mine["brand_value"].iloc[0] / mine["brand_value_index"].iloc[0])
+        )
         assert rows["brand_value_change"].iloc[j] == pytest.approx(window, rel=1e-9, abs=1e-12)
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from model import simulate
 
-BASE = dict(n_consumers=3000, n_brands=4, n_agencies=2, burn_in_weeks=10, agency_policy="fixed",
-            sales_driven_share=0.0)  # brand-driven agencies: no promotions outside festivals
+BASE = dict(
+    n_consumers=3000, n_brands=4, n_agencies=2, burn_in_weeks=10, agency_policy="fixed", sales_driven_share=0.0
+)  # brand-driven agencies: no promotions outside festivals
 
 
 def units(result, brand, weeks):
@@ -25,8 +26,9 @@ def test_promotion_raises_units_in_its_week():
 
 def test_regular_price_rise_lowers_sales():
     base = simulate(steps=40, seed=12, **BASE)
-    dear = simulate(steps=40, seed=12, interventions=[{"brand": 2, "start": 5, "weeks": 35,
-                                                       "price_multiplier": 1.15}], **BASE)
+    dear = simulate(
+        steps=40, seed=12, interventions=[{"brand": 2, "start": 5, "weeks": 35, "price_multiplier": 1.15}], **BASE
+    )
     weeks = range(20, 40)
     assert units(dear, 2, weeks).sum() < 0.9 * units(base, 2, weeks).sum()
 
@@ -34,10 +36,16 @@ def test_regular_price_rise_lowers_sales():
 def test_brand_building_pulse_raises_brand_value_later_and_decays():
     quiet = dict(BASE, sales_driven_share=1.0)  # promotion agencies: little brand effort of their own
     base = simulate(steps=80, seed=13, **quiet)
-    pulse = simulate(steps=80, seed=13, interventions=[{"brand": 0, "start": 5, "weeks": 8,
-                                                        "brand_effort": 1.0}], **quiet)
-    bv = lambda r, w: r.brands[(r.brands["brand"] == 0) & (r.brands["week"] == w)]["brand_value"].item()
-    lift = lambda w: bv(pulse, w) - bv(base, w)
+    pulse = simulate(
+        steps=80, seed=13, interventions=[{"brand": 0, "start": 5, "weeks": 8, "brand_effort": 1.0}], **quiet
+    )
+
+    def bv(r, w):
+        return r.brands[(r.brands["brand"] == 0) & (r.brands["week"] == w)]["brand_value"].item()
+
+    def lift(w):
+        return bv(pulse, w) - bv(base, w)
+
     assert lift(4) == pytest.approx(0.0, abs=1e-6)
     assert lift(14) > 0
     assert lift(75) < lift(14)
@@ -56,9 +64,13 @@ def test_brand_effort_counts_in_the_week_it_is_spent():
     # Koyck timing of goodwill (M5): a week of extra effort already moves that week's sales
     quiet = dict(BASE, sales_driven_share=1.0, use_festivals=False)
     base = simulate(steps=10, seed=14, **quiet)
-    push = simulate(steps=10, seed=14, interventions=[{"brand": 2, "start": 6, "weeks": 1,
-                                                       "brand_effort": 1.0}], **quiet)
-    gw = lambda r, w: r.brands[(r.brands["brand"] == 2) & (r.brands["week"] == w)]["goodwill"].item()
+    push = simulate(
+        steps=10, seed=14, interventions=[{"brand": 2, "start": 6, "weeks": 1, "brand_effort": 1.0}], **quiet
+    )
+
+    def gw(r, w):
+        return r.brands[(r.brands["brand"] == 2) & (r.brands["week"] == w)]["goodwill"].item()
+
     assert gw(push, 5) == gw(base, 5)
     assert gw(push, 6) > gw(base, 6)
     assert units(push, 2, [6])[0] > units(base, 2, [6])[0]
@@ -84,8 +96,9 @@ def test_image_fades_back_to_its_base_only_with_reversion(reversion):
 def test_an_intervention_that_changes_nothing_warns_and_one_that_changes_something_does_not():
     # with sales-driven agencies brand 0 runs 30% off every other week; overriding one of those
     # weeks with the same deal is a no-op (the README's first example once did exactly that)
-    promoting = dict(n_consumers=400, n_brands=4, n_agencies=2, burn_in_weeks=4, agency_policy="fixed",
-                     sales_driven_share=1.0)
+    promoting = dict(
+        n_consumers=400, n_brands=4, n_agencies=2, burn_in_weeks=4, agency_policy="fixed", sales_driven_share=1.0
+    )
     r = simulate(steps=30, seed=1, **promoting)
     b0 = r.brands[r.brands["brand"] == 0].set_index("week")
     promo_week = int(b0.index[b0["discount"] > 0][2])
@@ -98,10 +111,12 @@ def test_an_intervention_that_changes_nothing_warns_and_one_that_changes_somethi
     quiet_week = int(b0.index[b0["discount"] == 0][2])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        moved = simulate(steps=30, seed=1, interventions=[{"brand": 0, "start": quiet_week, "discount": 0.3}],
-                         **promoting)
-    assert moved.brands.loc[(moved.brands["brand"] == 0) & (moved.brands["week"] == quiet_week),
-                            "discount"].item() == 0.3
+        moved = simulate(
+            steps=30, seed=1, interventions=[{"brand": 0, "start": quiet_week, "discount": 0.3}], **promoting
+        )
+    assert (
+        moved.brands.loc[(moved.brands["brand"] == 0) & (moved.brands["week"] == quiet_week), "discount"].item() == 0.3
+    )
     assert not moved.brands["units"].equals(r.brands["units"])
 
 
@@ -109,5 +124,6 @@ def test_an_intervention_that_sets_nothing_is_an_error():
     from model import simulate
 
     with pytest.raises(ValueError, match="must set at least one of discount"):
-        simulate(steps=2, n_consumers=50, n_brands=2, n_agencies=1, burn_in_weeks=1,
-                 interventions=[{"brand": 0, "start": 1}])
+        simulate(
+            steps=2, n_consumers=50, n_brands=2, n_agencies=1, burn_in_weeks=1, interventions=[{"brand": 0, "start": 1}]
+        )

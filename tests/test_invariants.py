@@ -1,4 +1,4 @@
-"""Invariants that hold for any valid parameters (DESIGN.md section 10)."""
+"""Invariants that hold for any valid parameters (docs/ODD.md section 7: M7 "Money" and "Extreme values")."""
 
 import numpy as np
 import pytest
@@ -7,37 +7,45 @@ from hypothesis import strategies as st
 
 from model import MODEL_REPORTERS, AgencyMarket, Params
 
-SHARES = ("promo_share", "promo_strategy_share", "in_house_share", "mean_deal_proneness",
-          "mean_awareness", "avg_discount")
+SHARES = (
+    "promo_share",
+    "promo_strategy_share",
+    "in_house_share",
+    "mean_deal_proneness",
+    "mean_awareness",
+    "avg_discount",
+)
 
 POLICIES = st.sampled_from(["fixed", "learning", "imitation"])
-base_space = st.fixed_dictionaries({
-    "n_consumers": st.integers(20, 300),
-    "n_brands": st.integers(1, 6),
-    "n_agencies": st.integers(1, 4),
-    "burn_in_weeks": st.integers(0, 5),
-    "agency_policy": POLICIES,
-    "reward_scale": st.sampled_from(["income", "client_gmv"]),
-    "choice_temperature": st.floats(0.005, 0.5),
-    "base_fee": st.floats(0, 2e5),
-    "commission_rate": st.floats(0, 0.99),
-    "brand_bonus_rate": st.floats(0, 1),
-    "contract_weeks": st.integers(4, 30),
-    "evaluation_brand_weight": st.floats(0, 1),
-    "brand_measure_noise": st.floats(0, 2),
-    "renewal_threshold": st.floats(-1, 1),
-    "platform_take_rate": st.floats(0, 0.5),
-    "sales_driven_share": st.floats(0, 1),
-    "decision_weeks": st.integers(1, 8),
-    "in_house_learning_weeks": st.integers(1, 20),
-    "cost_per_click": st.floats(0.01, 50),
-    "price_sensitivity": st.floats(0, 8),
-    "deal_proneness": st.floats(0, 1),
-    "use_stockpiling": st.booleans(),
-    "use_reference_prices": st.booleans(),
-    "use_awareness": st.booleans(),
-    "use_rank_feedback": st.booleans(),
-})
+base_space = st.fixed_dictionaries(
+    {
+        "n_consumers": st.integers(20, 300),
+        "n_brands": st.integers(1, 6),
+        "n_agencies": st.integers(1, 4),
+        "burn_in_weeks": st.integers(0, 5),
+        "agency_policy": POLICIES,
+        "reward_scale": st.sampled_from(["income", "client_gmv"]),
+        "choice_temperature": st.floats(0.005, 0.5),
+        "base_fee": st.floats(0, 2e5),
+        "commission_rate": st.floats(0, 0.99),
+        "brand_bonus_rate": st.floats(0, 1),
+        "contract_weeks": st.integers(4, 30),
+        "evaluation_brand_weight": st.floats(0, 1),
+        "brand_measure_noise": st.floats(0, 2),
+        "renewal_threshold": st.floats(-1, 1),
+        "platform_take_rate": st.floats(0, 0.5),
+        "sales_driven_share": st.floats(0, 1),
+        "decision_weeks": st.integers(1, 8),
+        "in_house_learning_weeks": st.integers(1, 20),
+        "cost_per_click": st.floats(0.01, 50),
+        "price_sensitivity": st.floats(0, 8),
+        "deal_proneness": st.floats(0, 1),
+        "use_stockpiling": st.booleans(),
+        "use_reference_prices": st.booleans(),
+        "use_awareness": st.booleans(),
+        "use_rank_feedback": st.booleans(),
+    }
+)
 
 
 @st.composite
@@ -59,8 +67,8 @@ def check_week(m: AgencyMarket) -> None:
     spend = -led.week_change("consumers")
     revenue = sum(v for (s, t, k), v in led.week_flows.items() if k == "sales")
     assert spend == pytest.approx(revenue, rel=1e-12, abs=1e-6)
-    assert spend == pytest.approx(m._last["gmv"], rel=1e-9, abs=1e-6)
-    row = m._last
+    assert spend == pytest.approx(m.records.last["gmv"], rel=1e-9, abs=1e-6)
+    row = m.records.last
     for name in MODEL_REPORTERS:
         assert np.isfinite(row[name]), name
     assert row["gmv"] >= 0 and row["units"] >= 0
@@ -85,11 +93,13 @@ def test_money_is_conserved_and_shares_stay_in_bounds(kw, seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["fixed", "learning", "imitation"])
 def test_no_nan_or_inf_over_ten_thousand_weeks(policy):
-    m = AgencyMarket(Params(n_consumers=60, n_brands=3, n_agencies=2, burn_in_weeks=2,
-                            agency_policy=policy, contract_weeks=13), rng=7)
+    m = AgencyMarket(
+        Params(n_consumers=60, n_brands=3, n_agencies=2, burn_in_weeks=2, agency_policy=policy, contract_weeks=13),
+        rng=7,
+    )
     for _ in range(10_000):
         m.step()
-        row = m._last
+        row = m.records.last
         assert all(np.isfinite(row[k]) for k in MODEL_REPORTERS)
         assert row["gmv"] >= 0
     assert abs(m.ledger.imbalance()) <= 1e-9 * sum(abs(v) for v in m.ledger.balances.values())
@@ -106,9 +116,11 @@ def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one():
     names = ["consumers", "platform", "brand:0", "brand:1", "brand:2", "agency:0"]
     batch, single = Ledger(names), Ledger(names)
     brands = np.array([2, 3, 4])
-    rows = [(0, brands, [100.0, 0.0, 50.0], "sales"),
-            (brands, np.array([1]), [5.0, 0.0, 2.5], "take_rate"),
-            (brands, [5, 5, 5], [-3.0, 7.0, 0.0], "fee")]
+    rows = [
+        (0, brands, [100.0, 0.0, 50.0], "sales"),
+        (brands, np.array([1]), [5.0, 0.0, 2.5], "take_rate"),
+        (brands, [5, 5, 5], [-3.0, 7.0, 0.0], "fee"),
+    ]
     batch.transfer_batch(rows)
     for src, tgt, amounts, kind in rows:
         for i, a in enumerate(amounts):
@@ -123,8 +135,7 @@ def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one():
     assert not any(k == ("consumers", "brand:1", "sales") for k in flows)  # a zero row is no flow
     before = batch.balances
     with pytest.raises(RuntimeError, match="'commission'.*internal failure"):  # a bug, never "bad input"
-        batch.transfer_batch([(0, brands, [1.0, 1.0, 1.0], "sales"),
-                              (brands, 5, [1.0, np.nan, 1.0], "commission")])
+        batch.transfer_batch([(0, brands, [1.0, 1.0, 1.0], "sales"), (brands, 5, [1.0, np.nan, 1.0], "commission")])
     assert batch.balances == before
 
 
@@ -140,8 +151,14 @@ def test_initial_awareness_at_its_declared_maximum_runs():
 
 
 # --- every value the declaration allows runs to the end with finite numbers ---------------------
-SMALL_BOX = {"n_consumers": (1, 200), "n_brands": (1, 24), "n_agencies": (1, 24), "burn_in_weeks": (0, 26),
-             "experience_weeks": (0, 26), "focal_brands": (0, 24)}  # sizes kept small; every other range whole
+SMALL_BOX = {
+    "n_consumers": (1, 200),
+    "n_brands": (1, 24),
+    "n_agencies": (1, 24),
+    "burn_in_weeks": (0, 26),
+    "experience_weeks": (0, 26),
+    "focal_brands": (0, 24),
+}  # sizes kept small; every other range whole
 
 
 def _value(spec):
@@ -160,8 +177,16 @@ def _value(spec):
     else:
         inner = st.floats(low, high, exclude_min=spec.low_open, exclude_max=spec.high_open, allow_nan=False)
         if high / max(abs(low), 1e-9) > 1e3:  # wide ranges: small values as often as large ones
-            inner = st.one_of(inner, st.floats(low, min(high, max(low, 0) + 10.0), exclude_min=spec.low_open,
-                                               exclude_max=spec.high_open, allow_nan=False))
+            inner = st.one_of(
+                inner,
+                st.floats(
+                    low,
+                    min(high, max(low, 0) + 10.0),
+                    exclude_min=spec.low_open,
+                    exclude_max=spec.high_open,
+                    allow_nan=False,
+                ),
+            )
     extremes = [v for v in (low, high) if not ((v == low and spec.low_open) or (v == high and spec.high_open))]
     values = st.one_of(st.sampled_from([spec.kind(v) for v in extremes]), inner) if extremes else inner
     return st.one_of(st.none(), values) if spec.optional else values
@@ -182,7 +207,7 @@ def declared_box(draw):
 
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(params=declared_box(), seed=st.integers(0, 2 ** 31 - 1))
+@given(params=declared_box(), seed=st.integers(0, 2**31 - 1))
 def test_every_value_the_declaration_allows_runs_with_finite_numbers(params, seed):
     """Every parameter at once, anywhere in its declared range (its extremes included), at small
     sizes: the run ends, and every weekly number, brand row and summary is finite (issue 28,

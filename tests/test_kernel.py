@@ -34,6 +34,7 @@ if str(BENCHMARKS) not in sys.path:  # the docking scenario lives with the bench
 
 import docking_scenario as D  # noqa: E402
 from patterns_on_both_paths import PATTERNS, measure  # noqa: E402  (P1-P9 at the Numba test's sizes)
+
 import model  # noqa: E402
 import model.model as model_module  # noqa: E402
 from model import AgencyMarket, Params, simulate  # noqa: E402
@@ -45,8 +46,10 @@ STATE = ("beta0", "deal0", "deal", "rate", "inventory", "last", "habit", "awaren
 
 def use_kernel(monkeypatch, kernel: str) -> None:
     """Make AgencyMarket build its consumer market with ``kernel``."""
+
     def make(*args, **kwargs):
         return Market(*args, **{**kwargs, "kernel": kernel})
+
     monkeypatch.setattr(model_module, "Market", make)
 
 
@@ -124,12 +127,32 @@ def test_the_kernels_per_brand_inputs_are_the_numpy_paths_rounded_once(festival)
     price = rng.uniform(50, 300, J)
     discount = np.where(rng.random(J) < 0.5, rng.choice([0.1, 0.2, 0.3, 0.4], J), 0.0)
     out = np.empty((7, J), np.float32)
-    shop_inputs(quality, vis, price, discount, reach, 0.8, 150.0, DEEP_DISCOUNT, 0.6, festival,
-                AWARENESS_FROM_EXPOSURE, True, out)
+    shop_inputs(
+        quality,
+        vis,
+        price,
+        discount,
+        reach,
+        0.8,
+        150.0,
+        DEEP_DISCOUNT,
+        0.6,
+        festival,
+        AWARENESS_FROM_EXPOSURE,
+        True,
+        out,
+    )
     depth = np.minimum(discount / DEEP_DISCOUNT, 1.0)
     salience = 0.6 * np.where(discount > 0, depth, -0.5 if festival else 0.0)
-    expected = [quality + 0.8 * vis, np.log(price / 150.0), salience, vis, discount, depth,
-                reach + AWARENESS_FROM_EXPOSURE * vis]
+    expected = [
+        quality + 0.8 * vis,
+        np.log(price / 150.0),
+        salience,
+        vis,
+        discount,
+        depth,
+        reach + AWARENESS_FROM_EXPOSURE * vis,
+    ]
     for row, want in zip(out, expected):
         np.testing.assert_allclose(row, want.astype(np.float32), rtol=1.2e-7, atol=1e-30)
     np.testing.assert_array_equal(out[[0, 2, 3, 4, 5, 6]], np.array(expected)[[0, 2, 3, 4, 5, 6]].astype(np.float32))
@@ -162,8 +185,14 @@ def test_one_week_from_the_same_state_and_draws_agrees_to_float_rounding():
 
 
 def test_festival_and_switched_off_mechanisms_follow_the_same_rules():
-    p = D.docking_params(n_consumers=2000, use_stockpiling=False, use_reference_prices=False,
-                         use_deal_learning=False, use_awareness=False, price_sensitivity_drift=0.0)
+    p = D.docking_params(
+        n_consumers=2000,
+        use_stockpiling=False,
+        use_reference_prices=False,
+        use_deal_learning=False,
+        use_awareness=False,
+        price_sensitivity_drift=0.0,
+    )
     offers = D.offers(D.docking_params(n_consumers=2000))
     markets = []
     for kernel in ("numpy", "numba"):
@@ -191,7 +220,8 @@ def test_brand_value_and_reporters_agree_given_the_same_state():
     assert b.mean_awareness() == pytest.approx(a.mean_awareness(), rel=1e-6)
     assert b.mean_deal_proneness() == pytest.approx(a.mean_deal_proneness(), rel=1e-6)
     assert b.mean_reference_price_ratio(o.regular_price) == pytest.approx(
-        a.mean_reference_price_ratio(o.regular_price), rel=1e-6)
+        a.mean_reference_price_ratio(o.regular_price), rel=1e-6
+    )
     np.testing.assert_allclose(b.awareness_by_brand(), a.awareness_by_brand(), rtol=1e-6)
     # the sums the shop pass leaves for the reporters are those of the state it leaves
     a.shop(offers[14])
@@ -222,6 +252,7 @@ def test_each_path_is_bit_reproducible_for_a_seed(kernel):
 
 def test_numba_path_gives_the_same_bits_on_one_thread_or_two():
     from model import kernel as K
+
     n = K.PARALLEL_FROM + 17  # enough blocks for the parallel kernels, the last block short
     before = numba.get_num_threads()
     runs = []
@@ -233,8 +264,16 @@ def test_numba_path_gives_the_same_bits_on_one_thread_or_two():
             m, units, sales = run_docking("numba", 4, n=n)
             o = D.offers(m.p)[0]
             bv = m.brand_value(o.quality, o.quality - 1, o.regular_price, o.organic_visibility, 0.1)
-            runs.append((units, [s.consumer_surplus for s in sales], bv, m.mean_reference_price_ratio(o.price),
-                         m.awareness.copy(), m.log_ref.copy()))
+            runs.append(
+                (
+                    units,
+                    [s.consumer_surplus for s in sales],
+                    bv,
+                    m.mean_reference_price_ratio(o.price),
+                    m.awareness.copy(),
+                    m.log_ref.copy(),
+                )
+            )
     finally:
         numba.set_num_threads(before)
     (u1, cs1, bv1, r1, a1, l1), (u2, cs2, bv2, r2, a2, l2) = runs
@@ -292,8 +331,7 @@ def model_runs(monkeypatch, kernel: str, seeds, **changes) -> dict[str, np.ndarr
     the last week and the mean pantry. Brands differ between seeds (prices and images are
     drawn), so brands are compared by rank of their sales, not by index."""
     use_kernel(monkeypatch, kernel)
-    out = {"units": [], "gmv": [], "brand_units": [], "brand_gmv": [], "pantry": [],
-           **{k: [] for k in STATE_MEANS}}
+    out = {"units": [], "gmv": [], "brand_units": [], "brand_gmv": [], "pantry": [], **{k: [] for k in STATE_MEANS}}
     for seed in seeds:
         m = AgencyMarket(Params(**{**MODEL_SIZE, **changes}), rng=int(seed)).run(MODEL_WEEKS)
         for name in ("units", "gmv"):
@@ -308,8 +346,12 @@ def model_runs(monkeypatch, kernel: str, seeds, **changes) -> dict[str, np.ndarr
 
 
 # quantities whose spread over seeds allows an equivalence test (TOST) at 20 seeds, and margins
-EQUIVALENT_WITHIN = {"units": 0.05, "mean_reference_price_ratio": 0.03, "mean_deal_proneness": 0.03,
-                     "mean_awareness": 0.03}
+EQUIVALENT_WITHIN = {
+    "units": 0.05,
+    "mean_reference_price_ratio": 0.03,
+    "mean_deal_proneness": 0.03,
+    "mean_awareness": 0.03,
+}
 
 
 def distribution_failures(fast: dict, plain: dict) -> list:
@@ -317,7 +359,8 @@ def distribution_failures(fast: dict, plain: dict) -> list:
     means, pantry) a Welch t-test or a Kolmogorov-Smirnov test rejects at 1% (Bonferroni over
     the comparisons); for the quantities of EQUIVALENT_WITHIN, TOST at 5% does not show the
     means equivalent within the margin. GMV and brand-level sales vary 15-40% between seeds
-    (the brands' prices are drawn), too much to show equivalence at 40 seeds (random promotion calendars add to it); the same-seed
+    (the brands' prices are drawn), too much to show equivalence at 40 seeds (random promotion
+    calendars add to it); the same-seed
     test above checks them to float rounding."""
     pairs = []
     for name in fast:
@@ -346,8 +389,9 @@ def test_mesa_model_on_both_paths_gives_the_same_distributions(monkeypatch):
 def test_mesa_model_distribution_test_catches_a_real_difference(monkeypatch):
     """Negative control: consumers who use 15% more of the category fail the same test."""
     fast = model_runs(monkeypatch, "numba", range(MODEL_REPS // 2))
-    plain = model_runs(monkeypatch, "numpy", range(1000, 1000 + MODEL_REPS // 2),
-                       consumption_rate=1.15 * Params().consumption_rate)
+    plain = model_runs(
+        monkeypatch, "numpy", range(1000, 1000 + MODEL_REPS // 2), consumption_rate=1.15 * Params().consumption_rate
+    )
     assert any(row[0] == "units" for row in distribution_failures(fast, plain))
 
 
@@ -376,8 +420,10 @@ def numba_patterns():
 def test_validation_patterns_hold_on_the_numba_path(numba_patterns, pattern):
     for m in numba_patterns[pattern]:
         assert len(m.replications) >= 3
-        assert m.passed, (f"{m.pattern} {m.quantity}: measured {m.value:.3f} "
-                          f"[{m.ci_low:.3f}, {m.ci_high:.3f}], target {m.target} ({m.criterion})")
+        assert m.passed, (
+            f"{m.pattern} {m.quantity}: measured {m.value:.3f} "
+            f"[{m.ci_low:.3f}, {m.ci_high:.3f}], target {m.target} ({m.criterion})"
+        )
 
 
 def test_market_module_imports_without_numba_kernel_loaded():
@@ -402,12 +448,19 @@ def test_a_process_that_ran_the_kernel_can_still_fork_sweep_workers(tmp_path):
     # picks a fork-safe layer, and the sweep's workers give each run one thread
     from experiments import run_sweep
 
-    spec = {"name": "k", "steps": 12, "replications": 2, "seed": 1,
-            "base": {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4,
-                     "market_kernel": "numba"},
-            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}}}
+    spec = {
+        "name": "k",
+        "steps": 12,
+        "replications": 2,
+        "seed": 1,
+        "base": {"n_consumers": 300, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 4, "market_kernel": "numba"},
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.3]}},
+    }
     serial = run_sweep(spec, tmp_path / "serial", executor="serial", progress=False)
     forked = run_sweep(spec, tmp_path / "forked", executor="processes", workers=2, progress=False)
     key = ["run_id", "total_gmv", "brand_value_change"]
-    pd.testing.assert_frame_equal(serial.sort_values("run_id")[key].reset_index(drop=True),
-                                  forked.sort_values("run_id")[key].reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(
+        serial.sort_values("run_id")[key].reset_index(drop=True),
+        forked.sort_values("run_id")[key].reset_index(drop=True),
+        check_exact=True,
+    )

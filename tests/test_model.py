@@ -22,8 +22,7 @@ def test_reporters_tables_and_summary_have_the_api_names(small):
     assert list(r.timeseries.columns) == list(MODEL_REPORTERS)
     assert list(r.timeseries["week"]) == list(range(12))
     assert set(SUMMARY_KEYS) == set(r.summary)
-    for col in ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value",
-                "image", "awareness"):
+    for col in ("week", "brand", "agency", "units", "gmv", "price", "discount", "brand_value", "image", "awareness"):
         assert col in r.brands.columns
     assert len(r.brands) == 12 * small["n_brands"]
     assert len(r.agencies) == 12 * small["n_agencies"]
@@ -69,9 +68,19 @@ def test_bad_constructor_input_is_a_clear_error(small):
 
 
 def test_mechanisms_can_be_switched_off(small):
-    off = {k: False for k in ("use_reference_prices", "use_stockpiling", "use_deal_learning",
-                              "use_awareness", "use_rank_feedback", "use_paid_traffic",
-                              "use_goodwill", "use_festivals")}
+    off = {
+        k: False
+        for k in (
+            "use_reference_prices",
+            "use_stockpiling",
+            "use_deal_learning",
+            "use_awareness",
+            "use_rank_feedback",
+            "use_paid_traffic",
+            "use_goodwill",
+            "use_festivals",
+        )
+    }
     r = simulate(steps=30, seed=1, **small, **off)
     ts = r.timeseries
     assert np.allclose(ts["mean_reference_price_ratio"], 1.0)
@@ -86,8 +95,14 @@ def test_mechanisms_can_be_switched_off(small):
 def test_batch_run_returns_rows_with_reporters(small):
     import mesa
 
-    rows = mesa.batch_run(AgencyMarket, parameters={**small, "commission_rate": [0.05, 0.3], "rng": [1]},
-                          iterations=1, max_steps=5, number_processes=1, display_progress=False)
+    rows = mesa.batch_run(
+        AgencyMarket,
+        parameters={**small, "commission_rate": [0.05, 0.3], "rng": [1]},
+        iterations=1,
+        max_steps=5,
+        number_processes=1,
+        display_progress=False,
+    )
     df = pd.DataFrame(rows)
     assert set(df["commission_rate"]) == {0.05, 0.3}
     for name in MODEL_REPORTERS:
@@ -120,11 +135,13 @@ def test_without_a_seed_each_model_draws_and_records_a_fresh_one(small):
     assert a.seed != b.seed
     a.run(6)
     again = AgencyMarket(Params(**small), rng=a.seed).run(6)
-    pd.testing.assert_frame_equal(a.datacollector.get_model_vars_dataframe(),
-                                  again.datacollector.get_model_vars_dataframe())
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_model_vars_dataframe(), again.datacollector.get_model_vars_dataframe()
+    )
     # mesa.batch_run's replications are then different markets, as with Mesa's own models
-    rows = mesa.batch_run(AgencyMarket, parameters=dict(small), iterations=2, max_steps=4,
-                          number_processes=1, display_progress=False)
+    rows = mesa.batch_run(
+        AgencyMarket, parameters=dict(small), iterations=2, max_steps=4, number_processes=1, display_progress=False
+    )
     final = [r["gmv"] for r in rows if r["Step"] == 4]
     assert len(final) == 2 and final[0] != final[1]
 
@@ -169,8 +186,16 @@ def test_a_brands_numbers_are_its_entries_of_the_brand_state(small):
 def test_who_runs_each_store_follows_every_change_of_hands():
     """agency_of() and skills() are rebuilt only after a signing; whenever they are read they
     match the brands' agencies and capabilities as they stand (hires and in-house stores)."""
-    p = Params(n_consumers=300, n_brands=6, n_agencies=3, contract_weeks=6, renewal_threshold=0.2,
-               in_house_learning_weeks=6, agency_policy="learning", burn_in_weeks=4)
+    p = Params(
+        n_consumers=300,
+        n_brands=6,
+        n_agencies=3,
+        contract_weeks=6,
+        renewal_threshold=0.2,
+        in_house_learning_weeks=6,
+        agency_policy="learning",
+        burn_in_weeks=4,
+    )
     m = AgencyMarket(p, rng=3)
     moves = {"hired": 0, "in_house": 0, "back": 0}
     for _ in range(80):

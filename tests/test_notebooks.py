@@ -69,9 +69,9 @@ def test_source_is_python_whose_imports_resolve(stem, monkeypatch):
         elif isinstance(node, ast.ImportFrom):
             module = importlib.import_module(node.module)
             for alias in node.names:
-                assert hasattr(module, alias.name) or importlib.util.find_spec(
-                    f"{node.module}.{alias.name}"), \
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), (
                     f"{stem}.py line {node.lineno}: {node.module} has no {alias.name}"
+                )
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
@@ -85,13 +85,15 @@ def test_stored_ipynb_matches_its_source_and_has_no_outputs(stem):
         return [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells]
 
     mismatch = [i for i, (a, b) in enumerate(zip(cells(source), cells(stored))) if a != b]
-    assert len(source.cells) == len(stored.cells) and not mismatch, \
+    assert len(source.cells) == len(stored.cells) and not mismatch, (
         f"{stem}.ipynb differs from {stem}.py (cells {mismatch[:5]}): {SYNC}"
+    )
     assert stored.metadata.get("kernelspec", {}).get("name") == "python3"
     for cell in stored.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, \
+            assert cell.outputs == [] and cell.execution_count is None, (
                 f"{stem}.ipynb is stored with outputs: clear them, or {SYNC}"
+            )
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
@@ -121,11 +123,9 @@ def _run(stem: str, tmp_path_factory, export_figures):
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom_and_draws_figures(stem, tmp_path_factory, export_figures):
     nb, work = _run(stem, tmp_path_factory, export_figures)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, json.dumps(errors, indent=1)[:4000]
-    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-               if "image/png" in o.get("data", {})]
+    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert figures, f"{stem}.py drew no figure"
     if saved := _save_dir():
         import nbformat
@@ -150,16 +150,21 @@ def _store_hashes(folder: Path) -> dict[str, str]:
     return {m.parent.name: load_results(m.parent).spec.spec_hash for m in folder.rglob("manifest.json")}
 
 
-@pytest.mark.parametrize("stem, script", [("02_commission_tradeoff", "commission_sweep"),
-                                          ("03_sensitivity", "sensitivity")])
-def test_sweep_notebook_runs_the_spec_its_experiment_script_runs(stem, script, tmp_path_factory,
-                                                                  export_figures):
+@pytest.mark.parametrize(
+    "stem, script", [("02_commission_tradeoff", "commission_sweep"), ("03_sensitivity", "sensitivity")]
+)
+def test_sweep_notebook_runs_the_spec_its_experiment_script_runs(stem, script, tmp_path_factory, export_figures):
     """Notebooks 02 and 03 import their experiment's spec instead of retyping it: the sweeps
     they store are the very sweeps ``python -m experiments.SCRIPT --tiny`` stores."""
     _, work = _run(stem, tmp_path_factory, export_figures)
     out = tmp_path_factory.mktemp(script)
-    done = subprocess.run([sys.executable, "-m", f"experiments.{script}", "--tiny", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", f"experiments.{script}", "--tiny", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     notebook, experiment = _store_hashes(work / "out"), _store_hashes(out)
     assert experiment and sorted(notebook.values()) == sorted(experiment.values()), (notebook, experiment)

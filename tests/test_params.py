@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -14,20 +15,23 @@ def test_defaults_roundtrip_through_dict():
 
 
 def test_params_are_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Params().commission_rate = 0.5
 
 
-@pytest.mark.parametrize("name,value,fragment", [
-    ("base_fee", -1.0, "base_fee"),
-    ("commission_rate", 1.0, "[0, 1)"),
-    ("commission_rate", -0.1, "commission_rate"),
-    ("n_consumers", 0, "n_consumers"),
-    ("n_brands", 2.5, "integer"),
-    ("platform_take_rate", math.nan, "platform_take_rate"),
-    ("agency_policy", "greedy", "'fixed'"),
-    ("contract_weeks", math.inf, "contract_weeks"),
-])
+@pytest.mark.parametrize(
+    "name,value,fragment",
+    [
+        ("base_fee", -1.0, "base_fee"),
+        ("commission_rate", 1.0, "[0, 1)"),
+        ("commission_rate", -0.1, "commission_rate"),
+        ("n_consumers", 0, "n_consumers"),
+        ("n_brands", 2.5, "integer"),
+        ("platform_take_rate", math.nan, "platform_take_rate"),
+        ("agency_policy", "greedy", "'fixed'"),
+        ("contract_weeks", math.inf, "contract_weeks"),
+    ],
+)
 def test_invalid_values_name_parameter_value_and_range(name, value, fragment):
     with pytest.raises(ValueError) as err:
         Params(**{name: value})
@@ -56,11 +60,14 @@ def test_agency_policy_may_be_given_per_agency():
     assert Params(agency_policy="imitation,fixed", n_agencies=2).agency_policies() == ("imitation", "fixed")
 
 
-@pytest.mark.parametrize("value,fragment", [
-    ("learning,fixed", "names 2 policies but n_agencies is 6"),
-    ("learning,fixd,fixed,fixed,fixed,fixed", "('fixd' is not a choice; did you mean 'fixed'?)"),
-    ("learning,,fixed,fixed,fixed,fixed", "('' is not a choice)"),
-])
+@pytest.mark.parametrize(
+    "value,fragment",
+    [
+        ("learning,fixed", "names 2 policies but n_agencies is 6"),
+        ("learning,fixd,fixed,fixed,fixed,fixed", "('fixd' is not a choice; did you mean 'fixed'?)"),
+        ("learning,,fixed,fixed,fixed,fixed", "('' is not a choice)"),
+    ],
+)
 def test_bad_per_agency_policy_says_what_is_wrong(value, fragment):
     with pytest.raises(ValueError) as err:
         Params(agency_policy=value)
@@ -73,8 +80,7 @@ def test_values_are_coerced_from_strings_as_in_configs():
 
 
 def test_presets_exist_and_validate():
-    for name in ("typical_tp", "sales_is_king", "brand_partnership", "region_sales_driven",
-                 "region_brand_driven"):
+    for name in ("typical_tp", "sales_is_king", "brand_partnership", "region_sales_driven", "region_brand_driven"):
         p = Params.preset(name)
         for k, v in PRESETS[name]["params"].items():
             assert getattr(p, k) == v
@@ -101,12 +107,14 @@ def test_readme_parameter_table_is_the_generated_one():
     from model.params import README_BEGIN, README_END
 
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    table = text[text.index(README_BEGIN) + len(README_BEGIN):text.index(README_END)].strip()
+    table = text[text.index(README_BEGIN) + len(README_BEGIN) : text.index(README_END)].strip()
     assert table == param_table_markdown(), "run `agency-sim params --readme`"
 
 
-@pytest.mark.parametrize("bad, fragment", [(None, "got NoneType"), ([("commission_rate", 0.1)], "got list"),
-                                           ({1: 0.1}, "names must be strings")])
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [(None, "got NoneType"), ([("commission_rate", 0.1)], "got list"), ({1: 0.1}, "names must be strings")],
+)
 def test_from_dict_refuses_what_is_not_a_table_of_names(bad, fragment):
     with pytest.raises(ValueError, match=fragment):
         Params.from_dict(bad)

@@ -13,9 +13,18 @@
 from __future__ import annotations
 
 # name -> submodule; imported on first use, so a worker that imports .worker stays light
-_EXPORTS = {"load_spec": "spec", "SweepSpec": "spec", "run_seed": "spec", "run_sweep": "runner",
-            "load_results": "store", "Results": "store", "EXECUTORS": "executors",
-            "SpecError": "errors", "SweepFailed": "errors", "UserError": "errors"}
+_EXPORTS = {
+    "load_spec": "spec",
+    "SweepSpec": "spec",
+    "run_seed": "spec",
+    "run_sweep": "runner",
+    "load_results": "store",
+    "Results": "store",
+    "EXECUTORS": "executors",
+    "SpecError": "errors",
+    "SweepFailed": "errors",
+    "UserError": "errors",
+}
 __all__ = list(_EXPORTS)
 
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,8 +48,12 @@ def check_keys(where: str, table: Mapping[str, Any], allowed) -> None:
 
 
 def check_int(key: str, value: Any, low: int, hint: str = "", high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
-            or (high is not None and value > high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
         allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         raise bad_key(key, value, f"{allowed}{hint}")
     return int(value)
@@ -67,8 +72,7 @@ def param_spec(key: str, name: str):
     if name not in SPECS:
         close = difflib.get_close_matches(name, list(SPECS), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SpecError(f"spec key {key!r}: unknown parameter {name!r}{hint}; "
-                        "see `agency-sim params` for the list")
+        raise SpecError(f"spec key {key!r}: unknown parameter {name!r}{hint}; see `agency-sim params` for the list")
     return SPECS[name]
 
 
@@ -106,7 +110,7 @@ class Design:
 
     # --- construction -------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "design") -> "Design":
+    def from_dict(cls, d: Mapping[str, Any], where: str = "design") -> Design:
         if not isinstance(d, Mapping):
             raise bad_key(where, d, "a table with at least 'kind'")
         kind = d.get("kind")
@@ -123,20 +127,26 @@ class Design:
             return cls(kind="grid", factors=_validate_grid(factors, fkey))
         bounds = _validate_bounds(factors, fkey)
         if "samples" not in d:
-            raise SpecError(f"spec key {where + '.samples'!r} is missing: a {kind} design needs "
-                            "the number of samples")
+            raise SpecError(f"spec key {where + '.samples'!r} is missing: a {kind} design needs the number of samples")
         samples = check_int(f"{where}.samples", d["samples"], 1)
         if kind == "lhs":
-            return cls(kind="lhs", factors=bounds, samples=samples,
-                       scramble=check_bool(f"{where}.scramble", d.get("scramble", True)))
+            return cls(
+                kind="lhs",
+                factors=bounds,
+                samples=samples,
+                scramble=check_bool(f"{where}.scramble", d.get("scramble", True)),
+            )
         if kind == "sobol":
             if samples & (samples - 1):
                 lo = 2 ** int(math.log2(samples))
-                raise bad_key(f"{where}.samples", samples,
-                              f"a power of 2 for a Sobol' design (e.g. {lo} or {2 * lo})")
-            return cls(kind="sobol", factors=bounds, samples=samples,
-                       second_order=check_bool(f"{where}.second_order", d.get("second_order", True)),
-                       scramble=check_bool(f"{where}.scramble", d.get("scramble", True)))
+                raise bad_key(f"{where}.samples", samples, f"a power of 2 for a Sobol' design (e.g. {lo} or {2 * lo})")
+            return cls(
+                kind="sobol",
+                factors=bounds,
+                samples=samples,
+                second_order=check_bool(f"{where}.second_order", d.get("second_order", True)),
+                scramble=check_bool(f"{where}.scramble", d.get("scramble", True)),
+            )
         levels = check_int(f"{where}.levels", d.get("levels", 4), 2)
         return cls(kind="morris", factors=bounds, samples=samples, levels=levels)
 
@@ -162,8 +172,11 @@ class Design:
         """The SALib problem (names and bounds) of a continuous design, else None."""
         if self.kind not in ("lhs", "sobol", "morris"):
             return None
-        return {"num_vars": len(self.factors), "names": list(self.factors),
-                "bounds": [list(b) for b in self.factors.values()]}
+        return {
+            "num_vars": len(self.factors),
+            "names": list(self.factors),
+            "bounds": [list(b) for b in self.factors.values()],
+        }
 
     def n_points(self) -> int:
         D = len(self.factors)
@@ -210,8 +223,9 @@ class Design:
         elif self.kind == "sobol":
             from SALib.sample import sobol
 
-            X = sobol.sample(problem, self.samples, calc_second_order=self.second_order,
-                             scramble=self.scramble, seed=seed)
+            X = sobol.sample(
+                problem, self.samples, calc_second_order=self.second_order, scramble=self.scramble, seed=seed
+            )
         else:
             from SALib.sample import morris
 
@@ -241,8 +255,9 @@ def _validate_bounds(factors: Mapping[str, Any], fkey: str) -> dict[str, tuple]:
         key = f"{fkey}.{name}"
         spec = param_spec(key, name)
         if spec.choices is not None or spec.kind is bool:
-            raise SpecError(f"spec key {key!r}: parameter {name!r} is not numeric "
-                            f"({spec.allowed()}); vary it with a grid design")
+            raise SpecError(
+                f"spec key {key!r}: parameter {name!r} is not numeric ({spec.allowed()}); vary it with a grid design"
+            )
         if isinstance(bounds, (str, bytes)) or not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
             raise bad_key(key, bounds, "[low, high] bounds")
         low, high = (validate_value(key, name, b) for b in bounds)
@@ -266,8 +281,9 @@ def _validate_points(points: Any, key: str) -> tuple[dict[str, Any], ...]:
         if names is None:
             names = list(point)
         elif set(point) != set(names):
-            raise bad_key(pkey, dict(point), f"a table with the same parameters as the first "
-                                             f"point ({', '.join(names)})")
+            raise bad_key(
+                pkey, dict(point), f"a table with the same parameters as the first point ({', '.join(names)})"
+            )
         for name in point:
             if name != PRESET_FACTOR:
                 param_spec(f"{pkey}.{name}", name)

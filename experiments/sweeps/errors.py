@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -48,8 +49,9 @@ def unknown_key(key: str, name: str, options) -> SpecError:
     return SpecError(f"unknown spec key {key!r}{hint}; allowed here: {', '.join(options)}")
 
 
-def guard(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None,
-          prog: str | None = None) -> int:
+def guard(
+    main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, prog: str | None = None
+) -> int:
     """Call ``main(argv)`` the way every command reports errors: user errors print one line on
     stderr and return :data:`EXIT_USAGE`, failed runs 1, Ctrl-C :data:`EXIT_INTERRUPTED`
     (finished runs are kept, so the same command resumes); a closed pipe (``| head``) is 0."""
@@ -71,8 +73,11 @@ def guard(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | Non
         return 0
     except OSError as exc:  # the file system refused (permissions, disk full, read-only): not a bug, not bad input
         where = f" {exc.filename!s}" if getattr(exc, "filename", None) else ""
-        print(f"{prog}: cannot write or read{where}: {exc.strerror or exc}; finished runs are kept, so once "
-              "that is fixed the same command resumes", file=sys.stderr)
+        print(
+            f"{prog}: cannot write or read{where}: {exc.strerror or exc}; finished runs are kept, so once "
+            "that is fixed the same command resumes",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -13,9 +13,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
-from typing import Any, Callable, ContextManager, Iterator
+from typing import Any
 
 # modules a fresh worker imports once, so each run starts at full speed
 _PRELOAD = ["experiments.sweeps.worker"]
@@ -45,8 +47,7 @@ class SerialExecutor(Executor):
 class Backend:
     """An executor plus how many tasks to keep in flight and how to describe it."""
 
-    def __init__(self, executor: Executor, workers: int, label: str, *, restartable=None,
-                 window=None):
+    def __init__(self, executor: Executor, workers: int, label: str, *, restartable=None, window=None):
         self.executor = executor
         self.workers = max(1, int(workers))
         self.label = label
@@ -113,8 +114,7 @@ def _mp_context():
     """
     methods = mp.get_all_start_methods()
     # tqdm's monitor thread only sleeps and polls bars; it holds no lock a worker could need
-    others = [t for t in threading.enumerate()
-              if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
     if sys.platform.startswith("linux") and "fork" in methods and not others:
         return mp.get_context("fork")
     if "forkserver" in methods:
@@ -177,14 +177,17 @@ def _processes_backend(workers: int | None, scheduler: str | None) -> Iterator[B
 
 
 def _invalid_executor(executor: Any) -> ValueError:
-    return ValueError(f"executor = {executor!r} is invalid: allowed is one of "
-                      f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
-                      "or a dask.distributed.Client")
+    return ValueError(
+        f"executor = {executor!r} is invalid: allowed is one of "
+        f"{', '.join(map(repr, EXECUTORS))}, a concurrent.futures.Executor "
+        "or a dask.distributed.Client"
+    )
 
 
 @contextmanager
-def open_backend(executor: Any = "processes", workers: int | None = None,
-                 scheduler: str | None = None) -> Iterator[Backend]:
+def open_backend(
+    executor: Any = "processes", workers: int | None = None, scheduler: str | None = None
+) -> Iterator[Backend]:
     """The backend for ``executor`` (a name in :data:`EXECUTORS`, a
     ``concurrent.futures.Executor`` or a ``dask.distributed.Client``); shuts down what it
     started itself."""
@@ -220,8 +223,7 @@ def _client_backend(client, workers: int | None) -> Backend:
         return max(2 * (workers or state["n"]) + 1, 8)
 
     n = workers or sum(client.nthreads().values()) or 1
-    return Backend(client.get_executor(pure=False), n, f"dask ({client.scheduler.address})",
-                   window=window)
+    return Backend(client.get_executor(pure=False), n, f"dask ({client.scheduler.address})", window=window)
 
 
 @contextmanager
@@ -242,8 +244,7 @@ def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backen
         return
     n = workers or cpu_count()
     # a private cluster on the loopback interface, one single-threaded worker process per core
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
     client = Client(cluster)
     try:
         backend = _client_backend(client, n)

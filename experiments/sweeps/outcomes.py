@@ -19,7 +19,8 @@ for anything larger than a notebook (parallel, resumable, on disk).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,13 @@ def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
     out = {}
     for name, v in values.items():
         spec = SPECS.get(name)
-        if spec is not None and spec.kind is int and not isinstance(v, bool) \
-                and isinstance(v, (float, np.floating)) and np.isfinite(v):
+        if (
+            spec is not None
+            and spec.kind is int
+            and not isinstance(v, bool)
+            and isinstance(v, (float, np.floating))
+            and np.isfinite(v)
+        ):
             v = int(round(float(v)))
         elif isinstance(v, np.generic):
             v = v.item()
@@ -42,8 +48,9 @@ def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def outcome(params: Mapping[str, Any] | None = None, /, *, seed: int = 0, steps: int = 260,
-            replications: int = 1, **values: Any) -> dict[str, float]:
+def outcome(
+    params: Mapping[str, Any] | None = None, /, *, seed: int = 0, steps: int = 260, replications: int = 1, **values: Any
+) -> dict[str, float]:
     """The run summary (``model.SUMMARY_KEYS``) for ``params`` (a dict, optionally with a
     ``preset``) and/or keyword parameters; averaged over ``replications`` seeds derived from
     ``seed`` (``replications=1`` uses ``seed`` itself)."""
@@ -59,15 +66,23 @@ def outcome(params: Mapping[str, Any] | None = None, /, *, seed: int = 0, steps:
     return {k: float(np.mean([r[k] for r in results])) for k in results[0]}
 
 
-def evaluate(problem: Mapping[str, Any], X: np.ndarray | Sequence[Sequence[float]], *,
-             base: Mapping[str, Any] | None = None, seed: int = 0, steps: int = 260,
-             replications: int = 1) -> pd.DataFrame:
+def evaluate(
+    problem: Mapping[str, Any],
+    X: np.ndarray | Sequence[Sequence[float]],
+    *,
+    base: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    steps: int = 260,
+    replications: int = 1,
+) -> pd.DataFrame:
     """Outcomes for every row of a SALib sample ``X`` (columns ``problem["names"]``), in order,
     one row per sample row; ``base`` holds the fixed parameters (and an optional preset)."""
     names = list(problem["names"])
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != len(names):
         raise ValueError(f"X must have one column per name in problem['names'] ({len(names)}), got shape {X.shape}")
-    rows = [outcome({**(base or {}), **dict(zip(names, row))}, seed=seed, steps=steps,
-                    replications=replications) for row in X]
+    rows = [
+        outcome({**(base or {}), **dict(zip(names, row))}, seed=seed, steps=steps, replications=replications)
+        for row in X
+    ]
     return pd.DataFrame(rows)

@@ -24,10 +24,12 @@ import subprocess
 import sys
 import time
 import traceback as tb
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -35,16 +37,22 @@ from . import store
 from .errors import SweepFailed
 from .executors import open_backend
 from .spec import RunPlan, SweepSpec, load_spec
-from .store import load_results
 
 __all__ = ["run_sweep"]
 
 MANIFEST_EVERY_S = 30.0  # refresh the manifest's per-run status at most this often
 
 
-def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: str | os.PathLike, *,
-              executor: Any = "processes", workers: int | None = None, scheduler: str | None = None,
-              resume: bool = True, progress: bool | None = None) -> pd.DataFrame:
+def run_sweep(
+    spec: SweepSpec | Mapping[str, Any] | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    executor: Any = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Run every run of ``spec`` not yet in ``out_dir``; return the per-run summary table.
 
     ``executor`` is ``"serial"``, ``"processes"`` (all cores unless ``workers``), ``"dask"``
@@ -68,24 +76,34 @@ def run_sweep(spec: SweepSpec | Mapping[str, Any] | str | os.PathLike, out_dir: 
         done = store.done_runs(out)
         todo = [r for r in spec.runs() if r.run_id not in done]
         if done:  # resuming (or rerunning a finished sweep): say what is reused
-            print(f"{len(done)} of {spec.n_runs} runs were already done in {str(out)!r}; "
-                  + (f"running the other {len(todo)}" if todo else "nothing to run"), file=sys.stderr, flush=True)
+            print(
+                f"{len(done)} of {spec.n_runs} runs were already done in {str(out)!r}; "
+                + (f"running the other {len(todo)}" if todo else "nothing to run"),
+                file=sys.stderr,
+                flush=True,
+            )
         session = _session_info(executor, workers, scheduler)
         manifest["sessions"].append(session)
         failed_before = store.failed_runs(out)
-        status = {r["run_id"]: "done" if r["run_id"] in done else
-                  "failed" if r["run_id"] in failed_before else "pending" for r in manifest["runs"]}
+        status = {
+            r["run_id"]: "done" if r["run_id"] in done else "failed" if r["run_id"] in failed_before else "pending"
+            for r in manifest["runs"]
+        }
         _flush_manifest(out, manifest, status)
         failed_now: list[int] = []
         try:
             if todo:
-                if isinstance(executor, str) and executor == "processes" and isinstance(workers, int) \
-                        and not isinstance(workers, bool) and workers > len(todo):
+                if (
+                    isinstance(executor, str)
+                    and executor == "processes"
+                    and isinstance(workers, int)
+                    and not isinstance(workers, bool)
+                    and workers > len(todo)
+                ):
                     workers = len(todo)  # no process without a run to do
                 with open_backend(executor, workers, scheduler) as backend:
                     session["executor"] = backend.label
-                    failed_now = _execute(spec, out, todo, backend, manifest, status, progress,
-                                          n_done=len(done))
+                    failed_now = _execute(spec, out, todo, backend, manifest, status, progress, n_done=len(done))
             session["status"] = "failed" if failed_now else "complete"
         except BaseException:
             session["status"] = "interrupted"
@@ -109,8 +127,9 @@ def _open_folder(spec: SweepSpec, out: Path, resume: bool) -> dict[str, Any]:
     if not path.exists():
         others = [p.name for p in out.iterdir() if p.name != store.LOCK]
         if others:
-            raise ValueError(f"{str(out)!r} is not empty and holds no sweep manifest; "
-                             "refusing to write into it (use a new folder)")
+            raise ValueError(
+                f"{str(out)!r} is not empty and holds no sweep manifest; refusing to write into it (use a new folder)"
+            )
         return _new_manifest(spec)
     try:
         manifest = store.read_manifest(out)
@@ -121,10 +140,12 @@ def _open_folder(spec: SweepSpec, out: Path, resume: bool) -> dict[str, Any]:
         raise ValueError(
             f"{str(out)!r} holds a different sweep ({manifest.get('name')!r}); refusing to mix "
             f"results (differs in: {', '.join(diffs[:6]) or 'spec hash'}). "
-            "Use a new --out folder, or rerun with the original spec to resume it")
+            "Use a new --out folder, or rerun with the original spec to resume it"
+        )
     if not resume:
-        raise ValueError(f"{str(out)!r} already holds this sweep and resume is off; "
-                         "use a new folder, or resume to complete it")
+        raise ValueError(
+            f"{str(out)!r} already holds this sweep and resume is off; use a new folder, or resume to complete it"
+        )
     return manifest
 
 
@@ -158,12 +179,21 @@ def _new_manifest(spec: SweepSpec) -> dict[str, Any]:
         "outcomes": list(SUMMARY_KEYS),
         "problem": spec.design.problem(),
         "seeding": "run i uses SeedSequence(seed, spawn_key=(i,)) (replication r instead of i "
-                   "with common_random_numbers), reduced to 63 bits: experiments.sweeps.spec.run_seed",
+        "with common_random_numbers), reduced to 63 bits: experiments.sweeps.spec.run_seed",
         "package": _versions(),
         "git": git,
         "sessions": [],
-        "runs": [{"run_id": r.run_id, "point": r.point, "replication": r.replication,
-                  "seed": r.seed, "values": r.values, "status": "pending"} for r in spec.runs()],
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "point": r.point,
+                "replication": r.replication,
+                "seed": r.seed,
+                "values": r.values,
+                "status": "pending",
+            }
+            for r in spec.runs()
+        ],
     }
 
 
@@ -175,8 +205,9 @@ def _flush_manifest(out: Path, manifest: dict[str, Any], status: dict[int, str])
 
 
 # --- the loop -------------------------------------------------------------------------------
-def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest, status,
-             progress: bool | None, n_done: int) -> list[int]:
+def _execute(
+    spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest, status, progress: bool | None, n_done: int
+) -> list[int]:
     from .worker import RunTask, execute_run
 
     timing = {r["run_id"]: r for r in manifest["runs"]}
@@ -194,8 +225,16 @@ def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest,
             plan = requeued.pop(0) if requeued else next(tasks, None)
             if plan is None:
                 return
-            task = RunTask(plan.run_id, plan.point, plan.replication, plan.seed, spec.steps,
-                           spec.params_dict(plan.values), plan.values, spec.tables)
+            task = RunTask(
+                plan.run_id,
+                plan.point,
+                plan.replication,
+                plan.seed,
+                spec.steps,
+                spec.params_dict(plan.values),
+                plan.values,
+                spec.tables,
+            )
             try:
                 pending[backend.executor.submit(execute_run, task)] = plan
             except BrokenProcessPool:  # a worker died since the last look: restart, then submit it
@@ -217,17 +256,24 @@ def _execute(spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest,
         try:
             res = fut.result()
         except BrokenProcessPool as exc:
-            _write_failure(out, plan, "worker process died (out of memory or a crash in native "
-                           f"code) while this run was in flight: {exc!r}",
-                           "".join(tb.format_exception(exc)))
+            _write_failure(
+                out,
+                plan,
+                f"worker process died (out of memory or a crash in native code) while this run was in flight: {exc!r}",
+                "".join(tb.format_exception(exc)),
+            )
             record(plan, False, {"error": "worker process died"})
             return True
         except Exception as exc:  # noqa: BLE001 - e.g. dask's KilledWorker, a pickling error
             _write_failure(out, plan, f"{type(exc).__name__}: {exc}", "".join(tb.format_exception(exc)))
             record(plan, False, {"error": f"{type(exc).__name__}: {exc}"})
             return False
-        info = {"finished": _iso(res.finished), "duration_s": round(res.finished - res.started, 4),
-                "cpu_s": round(res.cpu_s, 4), "worker": res.worker}
+        info = {
+            "finished": _iso(res.finished),
+            "duration_s": round(res.finished - res.started, 4),
+            "cpu_s": round(res.cpu_s, 4),
+            "worker": res.worker,
+        }
         if res.ok:
             _write_run(out, plan, res.files)
             record(plan, True, {**info, "error": None})
@@ -276,10 +322,20 @@ def _write_run(out: Path, plan: RunPlan, files: dict[str, bytes]) -> None:
 
 
 def _write_failure(out: Path, plan: RunPlan, error: str, traceback: str, worker: str = "") -> None:
-    store.atomic_write_json(store.failed_file(out, plan.run_id), {
-        "run_id": plan.run_id, "point": plan.point, "replication": plan.replication,
-        "seed": plan.seed, "values": plan.values, "error": error, "worker": worker,
-        "time": store.now(), "traceback": traceback})
+    store.atomic_write_json(
+        store.failed_file(out, plan.run_id),
+        {
+            "run_id": plan.run_id,
+            "point": plan.point,
+            "replication": plan.replication,
+            "seed": plan.seed,
+            "values": plan.values,
+            "error": error,
+            "worker": worker,
+            "time": store.now(),
+            "traceback": traceback,
+        },
+    )
 
 
 def _failure_message(out: Path, failed: list[int], n_runs: int) -> str:
@@ -287,32 +343,50 @@ def _failure_message(out: Path, failed: list[int], n_runs: int) -> str:
     files = "\n".join(f"  {store.failed_file(out, i)}" for i in failed[:5])
     more = f"\n  ... and {len(failed) - 5} more in {out / store.FAILED}" if len(failed) > 5 else ""
     rest = n_runs - len(failed)
-    return (f"{len(failed)} of {n_runs} runs failed (run ids {shown})"
-            f"{f'; the {rest} other runs are on disk' if rest else ''}.\n"
-            f"Tracebacks:\n{files}{more}\n"
-            "Rerun the same command to retry only the failed runs.")
+    return (
+        f"{len(failed)} of {n_runs} runs failed (run ids {shown})"
+        f"{f'; the {rest} other runs are on disk' if rest else ''}.\n"
+        f"Tracebacks:\n{files}{more}\n"
+        "Rerun the same command to retry only the failed runs."
+    )
 
 
 def _progress_bar(spec: SweepSpec, n_done: int, progress: bool | None):
     from tqdm.auto import tqdm
 
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    return tqdm(total=spec.n_runs, initial=n_done, desc=spec.name, unit="run", disable=not show,
-                file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
+    return tqdm(
+        total=spec.n_runs,
+        initial=n_done,
+        desc=spec.name,
+        unit="run",
+        disable=not show,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        smoothing=0.05,
+    )
 
 
 # --- provenance -------------------------------------------------------------------------------
 def _iso(t: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
 
 
 def _session_info(executor, workers, scheduler) -> dict[str, Any]:
-    return {"started": store.now(), "finished": None, "status": "running",
-            "executor": executor if isinstance(executor, str) else type(executor).__name__,
-            "workers": workers, "scheduler": scheduler, "host": socket.gethostname(),
-            "pid": os.getpid(), "package": _versions()["agency-sim"], "git": _git_info()}
+    return {
+        "started": store.now(),
+        "finished": None,
+        "status": "running",
+        "executor": executor if isinstance(executor, str) else type(executor).__name__,
+        "workers": workers,
+        "scheduler": scheduler,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "package": _versions()["agency-sim"],
+        "git": _git_info(),
+    }
 
 
 def _versions() -> dict[str, str | None]:
@@ -339,10 +413,15 @@ def _git_info() -> dict[str, Any] | None:
     if not (root / ".git").exists():
         return None
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no",
-                                "--", "model", "experiments"], capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "model", "experiments"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if commit.returncode != 0:

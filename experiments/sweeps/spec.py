@@ -32,24 +32,47 @@ import hashlib
 import json
 import os
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from .designs import PRESET_FACTOR, Design, check_bool, check_int, check_keys, validate_value
 from .errors import SpecError, bad_key
 
-TOP_KEYS = ("name", "description", "steps", "replications", "seed", "common_random_numbers",
-            "base", "design", "outputs", "max_runs")
+TOP_KEYS = (
+    "name",
+    "description",
+    "steps",
+    "replications",
+    "seed",
+    "common_random_numbers",
+    "base",
+    "design",
+    "outputs",
+    "max_runs",
+)
 MAX_RUNS = 1_000_000  # runs a spec may plan unless it says more (max_runs): the plan is kept in the manifest
 # parameters whose allowed values depend on each other (Params' cross-checks): a grid's points
 # are checked over every combination of these, the other factors at their first value
-CROSS_CHECKED = {"preset", "agency_policy", "n_agencies", "focal_brands", "n_brands", "reward_scale",
-                 "choice_temperature", "focal_base_fee", "focal_commission_rate", "focal_brand_bonus_rate",
-                 "focal_contract_weeks", "focal_evaluation_brand_weight", "focal_brand_measure_noise"}
+CROSS_CHECKED = {
+    "preset",
+    "agency_policy",
+    "n_agencies",
+    "focal_brands",
+    "n_brands",
+    "reward_scale",
+    "choice_temperature",
+    "focal_base_fee",
+    "focal_commission_rate",
+    "focal_brand_bonus_rate",
+    "focal_contract_weeks",
+    "focal_evaluation_brand_weight",
+    "focal_brand_measure_noise",
+}
 OUTPUT_TABLES = ("timeseries", "brands", "agencies", "brand_outcomes")  # besides the summary, always kept
 OUTPUT_DEFAULTS = {"timeseries": True, "brands": False, "agencies": False, "brand_outcomes": False}
 
@@ -89,12 +112,18 @@ class SweepSpec:
     # --- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The normalised spec (every default filled in); JSON- and TOML-friendly."""
-        return {"name": self.name, "description": self.description, "steps": self.steps,
-                "replications": self.replications, "seed": self.seed,
-                "common_random_numbers": self.common_random_numbers,
-                "base": dict(self.base), "design": self.design.to_dict(),
-                "outputs": dict(self.outputs),
-                **({"max_runs": self.max_runs} if self.max_runs != MAX_RUNS else {})}  # (hash as before)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "steps": self.steps,
+            "replications": self.replications,
+            "seed": self.seed,
+            "common_random_numbers": self.common_random_numbers,
+            "base": dict(self.base),
+            "design": self.design.to_dict(),
+            "outputs": dict(self.outputs),
+            **({"max_runs": self.max_runs} if self.max_runs != MAX_RUNS else {}),
+        }  # (hash as before)
 
     @cached_property
     def spec_hash(self) -> str:
@@ -102,7 +131,7 @@ class SweepSpec:
         text = json.dumps(self.to_dict(), sort_keys=False, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def replace(self, **changes: Any) -> "SweepSpec":
+    def replace(self, **changes: Any) -> SweepSpec:
         """A new, validated spec with top-level keys changed, e.g. ``spec.replace(steps=52)``."""
         return load_spec({**self.to_dict(), **changes})
 
@@ -151,7 +180,7 @@ class SweepSpec:
         return Params(**self.params_dict(values))
 
 
-def load_spec(source: "str | os.PathLike | Mapping[str, Any] | SweepSpec", **changes: Any) -> SweepSpec:
+def load_spec(source: str | os.PathLike | Mapping[str, Any] | SweepSpec, **changes: Any) -> SweepSpec:
     """A validated :class:`SweepSpec` from a TOML or JSON file, a dict, or a spec.
 
     ``changes`` replace top-level keys (``load_spec(path, steps=52, replications=1)``).
@@ -177,15 +206,17 @@ def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some editors write, is fine)
     except UnicodeDecodeError as exc:
-        raise SpecError(f"sweep spec {str(path)!r} is not a text file (not UTF-8 at byte {exc.start}): "
-                        "a spec is TOML or JSON") from None
+        raise SpecError(
+            f"sweep spec {str(path)!r} is not a text file (not UTF-8 at byte {exc.start}): a spec is TOML or JSON"
+        ) from None
     except OSError as exc:
         raise SpecError(f"sweep spec {str(path)!r} cannot be read: {exc.strerror}") from None
     suffix = path.suffix.lower()
     depth = _nesting(text)
     if depth > MAX_NESTING:
-        raise SpecError(f"sweep spec {str(path)!r} nests tables or lists {depth} deep; a spec needs at most "
-                        f"{MAX_NESTING} levels")
+        raise SpecError(
+            f"sweep spec {str(path)!r} nests tables or lists {depth} deep; a spec needs at most {MAX_NESTING} levels"
+        )
     try:
         if suffix == ".toml":
             return tomllib.loads(text)
@@ -231,19 +262,31 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
     crn = check_bool("common_random_numbers", d.get("common_random_numbers", False))
     base = _validate_base(d.get("base", {}))
     if "design" not in d:
-        raise SpecError("spec key 'design' is missing: a sweep needs a design "
-                        "(kind = grid, lhs, sobol, morris or points)")
+        raise SpecError(
+            "spec key 'design' is missing: a sweep needs a design (kind = grid, lhs, sobol, morris or points)"
+        )
     design = Design.from_dict(d["design"])
     max_runs = check_int("max_runs", d.get("max_runs", MAX_RUNS), 1)
     n_runs = design.n_points() * replications
     if n_runs > max_runs:
-        raise SpecError(f"the spec plans {n_runs:,} runs ({design.n_points():,} design points x {replications:,} "
-                        f"replications), more than max_runs = {max_runs:,}: shrink the design, or set "
-                        f"max_runs = {n_runs} at the top of the spec to plan it anyway")
+        raise SpecError(
+            f"the spec plans {n_runs:,} runs ({design.n_points():,} design points x {replications:,} "
+            f"replications), more than max_runs = {max_runs:,}: shrink the design, or set "
+            f"max_runs = {n_runs} at the top of the spec to plan it anyway"
+        )
     outputs = _validate_outputs(d.get("outputs", {}))
-    spec = SweepSpec(name=name, steps=steps, replications=replications, seed=seed, base=base,
-                     design=design, outputs=outputs, description=description,
-                     common_random_numbers=crn, max_runs=max_runs)
+    spec = SweepSpec(
+        name=name,
+        steps=steps,
+        replications=replications,
+        seed=seed,
+        base=base,
+        design=design,
+        outputs=outputs,
+        description=description,
+        common_random_numbers=crn,
+        max_runs=max_runs,
+    )
     if design.kind in ("grid", "points"):  # finite designs: every point's parameters, checked now
         for values in _points_to_check(design, seed):  # (cross-parameter checks, e.g. one policy per agency)
             try:

@@ -25,11 +25,12 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,13 +43,17 @@ TABLES = (SUMMARY, "timeseries", "brands", "agencies", "brand_outcomes")
 FAILED = "failed"
 LOCK = ".lock"
 TMP_SUFFIX = ".tmp"
-SORT_KEYS = {"timeseries": ["run_id", "week"], "brands": ["run_id", "week", "brand"],
-             "agencies": ["run_id", "week", "agency"], "brand_outcomes": ["run_id", "brand"],
-             SUMMARY: ["run_id"]}
+SORT_KEYS = {
+    "timeseries": ["run_id", "week"],
+    "brands": ["run_id", "week", "brand"],
+    "agencies": ["run_id", "week", "agency"],
+    "brand_outcomes": ["run_id", "brand"],
+    SUMMARY: ["run_id"],
+}
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def run_name(run_id: int) -> str:
@@ -239,15 +244,20 @@ class FolderLock:
             self.fh.seek(0)
             holder = self.fh.read().strip() or "another process"
             self.fh.close()
-            raise ValueError(f"{str(self.path.parent)!r} is in use by another sweep ({holder}); "
-                             "wait for it to finish or use another --out folder") from None
+            raise ValueError(
+                f"{str(self.path.parent)!r} is in use by another sweep ({holder}); "
+                "wait for it to finish or use another --out folder"
+            ) from None
         except OSError:  # file systems without flock
             pass
         self.fh.seek(0)
         before = self.fh.read().strip()
         if before:  # a sweep that held the lock ended without releasing it (killed): say so
-            print(f"taking over the lock of {str(self.path.parent)!r} from a sweep that did not finish ({before})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"taking over the lock of {str(self.path.parent)!r} from a sweep that did not finish ({before})",
+                file=sys.stderr,
+                flush=True,
+            )
         self.fh.seek(0)
         self.fh.truncate()
         self.fh.write(f"pid {os.getpid()} on {os.uname().nodename if hasattr(os, 'uname') else ''}\n")
@@ -307,8 +317,10 @@ class Results:
         if damaged:
             shown = "; ".join(f"run {i}: {why}" for i, why in list(damaged.items())[:5])
             more = f" (and {len(damaged) - 5} more)" if len(damaged) > 5 else ""
-            raise ValueError(f"{str(self.out)!r} holds {len(damaged)} damaged run(s): {shown}{more}; rerun the "
-                             "sweep's command to run them again")
+            raise ValueError(
+                f"{str(self.out)!r} holds {len(damaged)} damaged run(s): {shown}{more}; rerun the "
+                "sweep's command to run them again"
+            )
 
     def __repr__(self) -> str:
         counts = self.runs["status"].value_counts().to_dict()
@@ -334,14 +346,18 @@ class Results:
         pending), the varied parameters and, for done runs, the summary outcomes."""
         plan = self.manifest["runs"]
         failed = failed_runs(self.out)
-        rows = pd.DataFrame({
-            "run_id": np.array([r["run_id"] for r in plan], dtype=np.int64),
-            "point": np.array([r["point"] for r in plan], dtype=np.int64),
-            "replication": np.array([r["replication"] for r in plan], dtype=np.int64),
-            "seed": np.array([r["seed"] for r in plan], dtype=np.int64),
-            "status": ["done" if r["run_id"] in self.done else
-                       "failed" if r["run_id"] in failed else "pending" for r in plan],
-        })
+        rows = pd.DataFrame(
+            {
+                "run_id": np.array([r["run_id"] for r in plan], dtype=np.int64),
+                "point": np.array([r["point"] for r in plan], dtype=np.int64),
+                "replication": np.array([r["replication"] for r in plan], dtype=np.int64),
+                "seed": np.array([r["seed"] for r in plan], dtype=np.int64),
+                "status": [
+                    "done" if r["run_id"] in self.done else "failed" if r["run_id"] in failed else "pending"
+                    for r in plan
+                ],
+            }
+        )
         for name in self.varied:
             rows[name] = [r["values"][name] for r in plan]
         summary = read_table(self.out, SUMMARY, self.done)
@@ -390,8 +406,15 @@ class Results:
         for i in sorted(failed_runs(self.out)):
             path = failed_file(self.out, i)
             rec = json.loads(path.read_text())
-            rows.append({"run_id": i, "seed": rec.get("seed"), "error": rec.get("error"),
-                         "file": str(path), "traceback": rec.get("traceback")})
+            rows.append(
+                {
+                    "run_id": i,
+                    "seed": rec.get("seed"),
+                    "error": rec.get("error"),
+                    "file": str(path),
+                    "traceback": rec.get("traceback"),
+                }
+            )
         return pd.DataFrame(rows, columns=["run_id", "seed", "error", "file", "traceback"])
 
     def scan(self, table: str):
@@ -412,8 +435,9 @@ class Results:
         runs = self.runs
         missing = runs.loc[runs["status"] != "done", "run_id"].tolist()
         if missing:
-            raise ValueError(f"{len(missing)} runs are not done (first: {missing[:5]}); "
-                             "rerun the sweep to complete them")
+            raise ValueError(
+                f"{len(missing)} runs are not done (first: {missing[:5]}); rerun the sweep to complete them"
+            )
         if outcome not in runs.columns:
             raise ValueError(f"outcome {outcome!r} is unknown; allowed: {', '.join(self.manifest['outcomes'])}")
         return runs.groupby("point", sort=True)[outcome].mean()

@@ -61,15 +61,34 @@ def execute_run(task: RunTask) -> RunOutput:
         result = simulate(params, steps=task.steps, seed=task.seed)
         key = {"run_id": task.run_id, "seed": task.seed, **task.values}
         files = {t: to_parquet(with_key(getattr(result, t), key)) for t in task.tables}
-        summary = {"run_id": task.run_id, "point": task.point, "replication": task.replication,
-                   "seed": task.seed, **task.values, **result.summary}
+        summary = {
+            "run_id": task.run_id,
+            "point": task.point,
+            "replication": task.replication,
+            "seed": task.seed,
+            **task.values,
+            **result.summary,
+        }
         files["summary"] = to_parquet(pd.DataFrame([summary]))
-        return RunOutput(task.run_id, True, files, started=started, finished=time.time(), worker=worker,
-                         cpu_s=time.process_time() - cpu)
+        return RunOutput(
+            task.run_id,
+            True,
+            files,
+            started=started,
+            finished=time.time(),
+            worker=worker,
+            cpu_s=time.process_time() - cpu,
+        )
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, not raised
-        return RunOutput(task.run_id, False, error=f"{type(exc).__name__}: {exc}",
-                         traceback=traceback.format_exc(), started=started,
-                         finished=time.time(), worker=worker)
+        return RunOutput(
+            task.run_id,
+            False,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+            started=started,
+            finished=time.time(),
+            worker=worker,
+        )
 
 
 def one_thread_per_run() -> None:
@@ -99,6 +118,5 @@ def with_key(df: pd.DataFrame, key: dict[str, Any]) -> pd.DataFrame:
 
 def to_parquet(df: pd.DataFrame) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink,
-                   compression=PARQUET_COMPRESSION)
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression=PARQUET_COMPRESSION)
     return sink.getvalue().to_pybytes()

@@ -1,4 +1,4 @@
-"""Validation against the literature (DESIGN.md section 1).
+"""Validation against the literature (docs/ODD.md section 1).
 
 - :mod:`.patterns`: the virtual experiments of patterns P1-P9, their targets and pass rules
   (its names are reachable from here too: ``from experiments import validation as V``);

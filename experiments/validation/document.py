@@ -16,12 +16,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
 from model import Params
+
 from . import patterns as V
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +31,17 @@ DOC = ROOT / "docs" / "validation.md"
 FULL = dict(seeds=tuple(range(6)), brands=None, p8_seeds=tuple(range(32)), docking_reps=40)
 QUICK = dict(seeds=(0, 1, 2), brands=(0, 4, 8), p8_seeds=tuple(range(4)), docking_reps=40)
 
-CALIBRATED = ("price_sensitivity", "reference_smoothing", "promo_salience", "stockpile_gain",
-              "reference_gain", "goodwill_retention", "goodwill_utility", "image_reversion",
-              "image_recovery")
+CALIBRATED = (
+    "price_sensitivity",
+    "reference_smoothing",
+    "promo_salience",
+    "stockpile_gain",
+    "reference_gain",
+    "goodwill_retention",
+    "goodwill_utility",
+    "image_reversion",
+    "image_recovery",
+)
 
 
 def fmt(x: float) -> str:
@@ -46,12 +55,16 @@ def fmt(x: float) -> str:
 
 
 def table_markdown(ms: Sequence[V.Measurement]) -> str:
-    rows = ["| pattern | measured quantity | target | source | measured (95% CI) | n | pass rule | result |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| pattern | measured quantity | target | source | measured (95% CI) | n | pass rule | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for m in ms:
         ci = f"[{fmt(m.ci_low)}, {fmt(m.ci_high)}]"
-        rows.append(f"| {m.pattern} | {m.quantity} | {m.target} | {m.source} | **{fmt(m.value)}** {ci} "
-                    f"| {m.n} | {m.criterion} | {'PASS' if m.passed else '**FAIL**'} |")
+        rows.append(
+            f"| {m.pattern} | {m.quantity} | {m.target} | {m.source} | **{fmt(m.value)}** {ci} "
+            f"| {m.n} | {m.criterion} | {'PASS' if m.passed else '**FAIL**'} |"
+        )
     return "\n".join(rows)
 
 
@@ -72,8 +85,9 @@ def calibrated_values() -> str:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -96,7 +110,8 @@ description is in [ODD.md](ODD.md).
 {quick_note}Each row is one virtual experiment run through the public API (`model.simulate` with
 `interventions`, i.e. `AgencyMarket.intervene`), comparing a treated run with a baseline run on
 the same seed (common random numbers). The measured value is the mean over **{n_seeds}
-replications** (seeds {seeds}; P8: {n_p8} seeds at {p8_consumers} consumers, because its spread is between learning paths) of the per-seed value (averaged over {brands}),
+replications** (seeds {seeds}; P8: {n_p8} seeds at {p8_consumers} consumers, because its spread
+is between learning paths) of the per-seed value (averaged over {brands}),
 with a Student-t 95% confidence interval over replications. Size: {n_consumers} simulated
 consumers standing for {shoppers:,.0f} real shoppers (`n_consumers` is resolution, not market
 size), {n_brands} brands, {n_agencies} agencies, default parameters otherwise.
@@ -110,7 +125,7 @@ size), {n_brands} brands, {n_agencies} agencies, default parameters otherwise.
 Pass rules: a target *range* is met when the mean lies inside it; a *sign* (or the P2
 inequality) when the whole 95% interval lies on the required side of zero; a one-sided bound
 (the P7 ratios) when the mean lies on the required side. The
-ranges were fixed before calibration (DESIGN.md §1, with "about" targets given an accept range
+ranges were fixed before calibration (ODD.md §1, with "about" targets given an accept range
 around the literature value) and are not tuned to the results. Failures are reported as they
 are.
 """
@@ -171,7 +186,8 @@ values (about 25 minutes on one core of a shared machine; `--quick` for a smoke 
 `out/calibration/`). Each stage is scored on its own patterns — the number of measured
 means on target (for a sign, the mean's side: two seeds give intervals too wide to judge
 candidates by), ties broken by the distance from the centres of the target ranges — and its
-winner is fixed before the next stage. The search starts from the model's first defaults (`price_sensitivity` 3.0, `reference_smoothing`
+winner is fixed before the next stage. The search starts from the model's first defaults
+(`price_sensitivity` 3.0, `reference_smoothing`
 0.85, `promo_salience` 1.0, `stockpile_gain` 6, `reference_gain` 1.0, `goodwill_retention`
 0.93, `goodwill_utility` 0.6, `image_reversion` 0 (image had no decay of its own),
 `image_recovery` 0.01), which gave P1 ≈ −3.4 (too elastic), a post-promotion dip of only
@@ -232,7 +248,7 @@ The chosen defaults are: {calibrated}.
    [2.88, 3.08], against 2.82 [2.73, 2.91] for 0.90. The default is 0.90, the candidate that
    meets every target with a margin at validation size; this is the one place where the
    defaults depart from the script's pick, and the reason is written here rather than tuned
-   into the tie-break. The goodwill stock itself decays a little faster than DESIGN's
+   into the tie-break. The goodwill stock itself decays a little faster than the design's
    guidance of 0.92–0.94, the price of matching the measured sales effect, which includes
    awareness and loyalty, rather than the stock.
 4. **P8.** The search ends by comparing P8 under the chosen and the starting values (eight
@@ -245,7 +261,7 @@ The chosen defaults are: {calibrated}.
 
 Parameters not searched keep values set from the literature or by construction:
 `loss_aversion` 2 (Brown et al. 2021: 1.955), the festival calendar, take rate 5% (Tmall 2–5%),
-contract terms from practitioner accounts (DESIGN.md §0).
+contract terms from practitioner accounts (ODD.md §1).
 """
 
 DOCKING = """## Docking: a plain reference implementation
@@ -291,18 +307,34 @@ def docking_section(reps: int) -> str:
     rows = D.compare(vec, ref)
     bad = D.verdict(rows)
     ok = not bad["not_equivalent"] and not bad["different"]
-    table = ["| window | brand | vectorised (mean units) | reference (mean units) | difference | TOST p | KS p |",
-             "|---|---|---|---|---|---|---|"]
-    table += [f"| {r['window']} | {r['brand']} | {r['vectorised']:,.0f} | {r['reference']:,.0f} | "
-              f"{r['rel_diff']:+.1%} | {r['tost_p']:.2g} | {r['ks_p']:.2f} |" for r in rows]
+    table = [
+        "| window | brand | vectorised (mean units) | reference (mean units) | difference | TOST p | KS p |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    table += [
+        f"| {r['window']} | {r['brand']} | {r['vectorised']:,.0f} | {r['reference']:,.0f} | "
+        f"{r['rel_diff']:+.1%} | {r['tost_p']:.2g} | {r['ks_p']:.2f} |"
+        for r in rows
+    ]
     work = reps * p.n_consumers * D.N_BRANDS * D.WEEKS
     return DOCKING.format(
-        n_brands=D.N_BRANDS, weeks=D.WEEKS, n_consumers=p.n_consumers, reps=reps, alpha=D.ALPHA,
-        margin=D.MARGIN, ks_alpha=D.KS_ALPHA, n_rows=len(rows),
+        n_brands=D.N_BRANDS,
+        weeks=D.WEEKS,
+        n_consumers=p.n_consumers,
+        reps=reps,
+        alpha=D.ALPHA,
+        margin=D.MARGIN,
+        ks_alpha=D.KS_ALPHA,
+        n_rows=len(rows),
         docking_verdict="PASS (the two implementations dock)" if ok else "FAIL",
-        max_diff=max((r["rel_diff"] for r in rows), key=abs), max_tost=max(r["tost_p"] for r in rows),
-        min_ks=min(r["ks_p"] for r in rows), docking_table="\n".join(table),
-        vec_rate=work / (t1 - t0), ref_rate=work / (t2 - t1), ratio=(t2 - t1) / (t1 - t0))
+        max_diff=max((r["rel_diff"] for r in rows), key=abs),
+        max_tost=max(r["tost_p"] for r in rows),
+        min_ks=min(r["ks_p"] for r in rows),
+        docking_table="\n".join(table),
+        vec_rate=work / (t1 - t0),
+        ref_rate=work / (t2 - t1),
+        ratio=(t2 - t1) / (t1 - t0),
+    )
 
 
 ROBUSTNESS = """## Robustness: the consumer patterns in the default market
@@ -332,39 +364,68 @@ say what a researcher would see in the full model.
 
 def robustness_table(controlled: Sequence[V.Measurement], default: Sequence[V.Measurement]) -> str:
     by_key = {(m.pattern, m.quantity): m for m in default}
-    rows = ["| pattern | measured quantity | target | controlled market (95% CI) | default market (95% CI) "
-            "| pass rule met in the default market |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| pattern | measured quantity | target | controlled market (95% CI) | default market (95% CI) "
+        "| pass rule met in the default market |",
+        "|---|---|---|---|---|---|",
+    ]
     for m in controlled:
         d = by_key.get((m.pattern, m.quantity))
         if d is None:
             continue
-        rows.append(f"| {m.pattern} | {m.quantity} | {m.target} | {fmt(m.value)} [{fmt(m.ci_low)}, {fmt(m.ci_high)}] "
-                    f"| **{fmt(d.value)}** [{fmt(d.ci_low)}, {fmt(d.ci_high)}] | {'yes' if d.passed else '**no**'} |")
+        rows.append(
+            f"| {m.pattern} | {m.quantity} | {m.target} | {fmt(m.value)} [{fmt(m.ci_low)}, {fmt(m.ci_high)}] "
+            f"| **{fmt(d.value)}** [{fmt(d.ci_low)}, {fmt(d.ci_high)}] | {'yes' if d.passed else '**no**'} |"
+        )
     return "\n".join(rows)
 
 
 def robustness_section(controlled: Sequence[V.Measurement], default: Sequence[V.Measurement]) -> str:
     n_ok = sum(d.passed for d in default)
-    verdict = (f"In the default market {n_ok} of {len(default)} of these quantities still meet their pass rule"
-               + ("." if n_ok == len(default) else
-                  "; those that do not: " + "; ".join(f"{d.pattern} {d.quantity} ({fmt(d.value)})"
-                                                      for d in default if not d.passed) + "."))
+    verdict = f"In the default market {n_ok} of {len(default)} of these quantities still meet their pass rule" + (
+        "."
+        if n_ok == len(default)
+        else "; those that do not: "
+        + "; ".join(f"{d.pattern} {d.quantity} ({fmt(d.value)})" for d in default if not d.passed)
+        + "."
+    )
     return ROBUSTNESS.format(table=robustness_table(controlled, default), verdict=verdict)
 
 
-def build_doc(ms: Sequence[V.Measurement], *, seeds, brands, p8_seeds, quick: bool, docking: str,
-              default_ms: Sequence[V.Measurement] = ()) -> str:
+def build_doc(
+    ms: Sequence[V.Measurement],
+    *,
+    seeds,
+    brands,
+    p8_seeds,
+    quick: bool,
+    docking: str,
+    default_ms: Sequence[V.Measurement] = (),
+) -> str:
     p = Params(**V.VALIDATION_SIZE)
     n_pass = sum(m.passed for m in ms)
     brands_txt = "all brands" if brands is None else f"brands {', '.join(map(str, brands))}"
     header = HEADER.format(
-        quick_flag=" --quick" if quick else "", commit=git_commit(),
+        quick_flag=" --quick" if quick else "",
+        commit=git_commit(),
         quick_note="**Quick run** (fewer seeds and brands): a smoke test, not the reference "
-                   "table; run without `--quick` for that.\n\n" if quick else "",
-        n_seeds=len(seeds), seeds=", ".join(map(str, seeds)), n_p8=len(p8_seeds), p8_consumers=f"{V.P8_SIZE['n_consumers']:,}", brands=brands_txt,
-        n_consumers=p.n_consumers, shoppers=p.market_shoppers, n_brands=p.n_brands,
-        n_agencies=p.n_agencies, n_pass=n_pass, n_total=len(ms), summary=pattern_summary(ms),
-        table=table_markdown(ms))
+        "table; run without `--quick` for that.\n\n"
+        if quick
+        else "",
+        n_seeds=len(seeds),
+        seeds=", ".join(map(str, seeds)),
+        n_p8=len(p8_seeds),
+        p8_consumers=f"{V.P8_SIZE['n_consumers']:,}",
+        brands=brands_txt,
+        n_consumers=p.n_consumers,
+        shoppers=p.market_shoppers,
+        n_brands=p.n_brands,
+        n_agencies=p.n_agencies,
+        n_pass=n_pass,
+        n_total=len(ms),
+        summary=pattern_summary(ms),
+        table=table_markdown(ms),
+    )
     parts = [header, METHODS, CALIBRATION.format(calibrated=calibrated_values())]
     if default_ms:
         parts.append(robustness_section(ms, default_ms))
@@ -373,45 +434,202 @@ def build_doc(ms: Sequence[V.Measurement], *, seeds, brands, p8_seeds, quick: bo
 
 # --- ODD's parameter tables (generated from the code, checked by tests/validation/test_odd.py) ---
 ODD = ROOT / "docs" / "ODD.md"
-ODD_BEGIN = ("<!-- ODD parameter tables: generated from the code by "
-             "`python -m experiments.validate --odd-table`; do not edit by hand -->")
+ODD_BEGIN = (
+    "<!-- ODD parameter tables: generated from the code by "
+    "`python -m experiments.validate --odd-table`; do not edit by hand -->"
+)
 ODD_END = "<!-- end of ODD parameter tables -->"
 
 
 def constants_table() -> str:
     """Fixed numbers of the model that are not parameters, read from the modules that use them."""
-    from model import agents, contracts, market, model as mm, platform, policies
+    from model import agents, contracts, market, platform, policies
+    from model import model as mm
 
     rows = [
         ("model.market.PACK_WEEKS", market.PACK_WEEKS, "weeks of consumption bought in a regular purchase"),
-        ("model.market.DEEP_DISCOUNT", market.DEEP_DISCOUNT,
-         "discount depth at which a deal counts fully (salience, exposure, habit)"),
-        ("model.market.AWARENESS_FROM_EXPOSURE", market.AWARENESS_FROM_EXPOSURE,
-         "share of shown, unaware consumers who become aware per week"),
-        ("model.model.BASE_CONSTANT", mm.BASE_CONSTANT, "utility of an average brand at the mean price, before image and goodwill"),
+        (
+            "model.market.DEEP_DISCOUNT",
+            market.DEEP_DISCOUNT,
+            "discount depth at which a deal counts fully (salience, exposure, habit)",
+        ),
+        (
+            "model.market.AWARENESS_FROM_EXPOSURE",
+            market.AWARENESS_FROM_EXPOSURE,
+            "share of shown, unaware consumers who become aware per week",
+        ),
+        (
+            "model.model.BASE_CONSTANT",
+            mm.BASE_CONSTANT,
+            "utility of an average brand at the mean price, before image and goodwill",
+        ),
         ("model.model.INITIAL_GOODWILL", mm.INITIAL_GOODWILL, "goodwill stock of every brand at set-up"),
-        ("model.model.VELOCITY_MEMORY", mm.VELOCITY_MEMORY, "weekly retention of trailing sales velocity (rank feedback)"),
+        (
+            "model.model.VELOCITY_MEMORY",
+            mm.VELOCITY_MEMORY,
+            "weekly retention of trailing sales velocity (rank feedback)",
+        ),
         ("model.platform.MAX_VISIBILITY", platform.MAX_VISIBILITY, "cap on a brand's weekly visibility"),
         ("model.platform.FESTIVAL_WEEKS", platform.FESTIVAL_WEEKS, "festival weeks of the year (618, Double 11)"),
-        ("model.contracts.IN_HOUSE_PROPENSITY", contracts.IN_HOUSE_PROPENSITY, "chance a dissatisfied brand that has learned the playbook goes in-house ..."),
-        ("model.contracts.IN_HOUSE_COST_SHARE", contracts.IN_HOUSE_COST_SHARE, "... when the agency took at least this share of its GMV"),
-        ("model.contracts.HIRING_TEMPERATURE", contracts.HIRING_TEMPERATURE, "softmax temperature of a brand's choice of a new agency by reputation"),
-        ("model.contracts.REPUTATION_MEMORY", contracts.REPUTATION_MEMORY, "weight of an agency's old reputation against its latest renewal score"),
-        ("model.agents.BURN_IN_SERVICE_SKILL", agents.BURN_IN_SERVICE_SKILL, "service skill of a store during the burn-in, before any agency is hired"),
-        ("model.agents.SERVICE_UTILITY", agents.SERVICE_UTILITY, "utils of a perfectly run store (fulfilment, service)"),
-        ("model.agents.IMAGE_FLOOR, IMAGE_CEILING", (agents.IMAGE_FLOOR, agents.IMAGE_CEILING), "bounds of brand image (utils)"),
-        ("model.contracts.WEEKS_PER_MONTH", round(contracts.WEEKS_PER_MONTH, 4), "converts the monthly base fee to weekly payments"),
-        ("model.policies.PERIOD_DISCOUNT", policies.PERIOD_DISCOUNT, "learning agencies' discount factor per decision period"),
+        (
+            "model.contracts.IN_HOUSE_PROPENSITY",
+            contracts.IN_HOUSE_PROPENSITY,
+            "chance a dissatisfied brand that has learned the playbook goes in-house ...",
+        ),
+        (
+            "model.contracts.IN_HOUSE_COST_SHARE",
+            contracts.IN_HOUSE_COST_SHARE,
+            "... when the agency took at least this share of its GMV",
+        ),
+        (
+            "model.contracts.HIRING_TEMPERATURE",
+            contracts.HIRING_TEMPERATURE,
+            "softmax temperature of a brand's choice of a new agency by reputation",
+        ),
+        (
+            "model.contracts.REPUTATION_MEMORY",
+            contracts.REPUTATION_MEMORY,
+            "weight of an agency's old reputation against its latest renewal score",
+        ),
+        (
+            "model.agents.BURN_IN_SERVICE_SKILL",
+            agents.BURN_IN_SERVICE_SKILL,
+            "service skill of a store during the burn-in, before any agency is hired",
+        ),
+        (
+            "model.agents.SERVICE_UTILITY",
+            agents.SERVICE_UTILITY,
+            "utils of a perfectly run store (fulfilment, service)",
+        ),
+        (
+            "model.agents.IMAGE_FLOOR, IMAGE_CEILING",
+            (agents.IMAGE_FLOOR, agents.IMAGE_CEILING),
+            "bounds of brand image (utils)",
+        ),
+        (
+            "model.contracts.WEEKS_PER_MONTH",
+            round(contracts.WEEKS_PER_MONTH, 4),
+            "converts the monthly base fee to weekly payments",
+        ),
+        (
+            "model.policies.PERIOD_DISCOUNT",
+            policies.PERIOD_DISCOUNT,
+            "learning agencies' discount factor per decision period",
+        ),
         ("model.policies.TRACE_DECAY", policies.TRACE_DECAY, "learning agencies' eligibility-trace decay (lambda)"),
-        ("model.policies.INITIAL_MARGIN", policies.INITIAL_MARGIN, "learning agencies' prior profit per unit of client payments"),
+        (
+            "model.policies.INITIAL_MARGIN",
+            policies.INITIAL_MARGIN,
+            "learning agencies' prior profit per unit of client payments",
+        ),
+        (
+            "model.policies.REWARD_SCALE_MEMORY",
+            policies.REWARD_SCALE_MEMORY,
+            "weight of a client's old reward scale against its latest period's size (learning agencies)",
+        ),
+        (
+            "model.model.PRICE_QUALITY_LINK",
+            mm.PRICE_QUALITY_LINK,
+            "share of a dearer brand's price disutility its constant offsets (set-up; no brand is dominated)",
+        ),
+        ("model.model.CONSTANT_SD", mm.CONSTANT_SD, "sd of the idiosyncratic part of a brand's constant (utils)"),
+        (
+            "model.model.INITIAL_IMAGE_MEAN, INITIAL_IMAGE_SD",
+            (mm.INITIAL_IMAGE_MEAN, mm.INITIAL_IMAGE_SD),
+            "mean and sd of brand image at set-up (clipped to [0, 1])",
+        ),
+        (
+            "model.model.AGENCY_CAPACITY",
+            mm.AGENCY_CAPACITY,
+            "most clients an agency takes, as a multiple of brands / agencies",
+        ),
+        (
+            "model.model.VALUE_BASE_FLOOR",
+            mm.VALUE_BASE_FLOOR,
+            "floor of a brand's index base, as a share of its weekly revenue (section 7, Reading brand value)",
+        ),
+        (
+            "model.model.SERVICE_COST_OFFSET",
+            mm.SERVICE_COST_OFFSET,
+            "service labour per unit sold is service_cost x (this - the store's service skill)",
+        ),
+        (
+            "model.model.VELOCITY_START_WEEKS",
+            mm.VELOCITY_START_WEEKS,
+            "burn-in weeks whose mean sales start each brand's trailing velocity",
+        ),
+        (
+            "model.agents.IMAGE_EROSION_FROM, _FULL, _MAX",
+            (agents.IMAGE_EROSION_FROM, agents.IMAGE_EROSION_FULL, agents.IMAGE_EROSION_MAX),
+            "image erosion: from this discount depth on, full at the second, at most the third times that (M5)",
+        ),
+        (
+            "model.contracts.BASELINE_WEEKS",
+            contracts.BASELINE_WEEKS,
+            "weeks of GMV a new term's growth is judged against",
+        ),
+        (
+            "model.platform.RANK_FLOOR",
+            platform.RANK_FLOOR,
+            "share of the mean sales velocity added to every brand's rank weight (M6)",
+        ),
+        (
+            "model.platform.PAID_SKILL_BASE",
+            platform.PAID_SKILL_BASE,
+            "a paid click's effect is (this + the operator's ops skill) (M6)",
+        ),
+        (
+            "model.market.DEAL_CONCENTRATION",
+            market.DEAL_CONCENTRATION,
+            "concentration (a + b) of the consumers' deal-proneness Beta around deal_proneness",
+        ),
+        (
+            "model.market.RATE_SHAPE",
+            market.RATE_SHAPE,
+            "shape of the consumers' consumption-rate Gamma (coefficient of variation 35%)",
+        ),
+        (
+            "model.market.AWARENESS_SHAPE",
+            market.AWARENESS_SHAPE,
+            "first shape of the initial-awareness Beta (mean initial_awareness)",
+        ),
+        (
+            "model.market.FESTIVAL_NO_DEAL_SALIENCE",
+            market.FESTIVAL_NO_DEAL_SALIENCE,
+            "salience of having no deal in a festival week (x promo_salience; M1)",
+        ),
+        (
+            "model.market.UTILITY_CAP",
+            float(market.UTILITY_CAP),
+            "largest utility before the exponential (float32 overflows at 88.7; section 7, Extreme values)",
+        ),
     ]
     for archetype, caps in agents.CAPABILITIES.items():
-        rows.append((f"model.agents.CAPABILITIES[{archetype!r}]", caps._asdict(), f"capabilities of a {archetype}-driven agency"))
+        rows.append(
+            (
+                f"model.agents.CAPABILITIES[{archetype!r}]",
+                caps._asdict(),
+                f"capabilities of a {archetype}-driven agency",
+            )
+        )
     for name, t in policies.STRATEGIES.items():
-        rows.append((f"model.policies.STRATEGIES[{name!r}]",
-                     {k: getattr(t, k) for k in ("discount", "promo_every", "festival_discount",
-                                                  "paid_traffic_share", "brand_effort", "ops_effort")},
-                     f"tactics of the {name} strategy"))
+        rows.append(
+            (
+                f"model.policies.STRATEGIES[{name!r}]",
+                {
+                    k: getattr(t, k)
+                    for k in (
+                        "discount",
+                        "promo_every",
+                        "festival_discount",
+                        "paid_traffic_share",
+                        "brand_effort",
+                        "ops_effort",
+                    )
+                },
+                f"tactics of the {name} strategy",
+            )
+        )
     out = ["| constant | value | meaning |", "|---|---|---|"]
     out += [f"| `{n}` | `{v!r}` | {d} |" for n, v, d in rows]
     return "\n".join(out)
@@ -420,14 +638,22 @@ def constants_table() -> str:
 def odd_tables() -> str:
     from model.params import param_table_markdown
 
-    return "\n".join([
-        "### Parameters (`model.Params`)", "",
-        "Every parameter, its default, unit, allowed values and meaning (generated from "
-        "`model.params.PARAM_SPECS`, the single declaration the CLI, the app and the sweep specs use).",
-        "", param_table_markdown(), "",
-        "### Fixed constants", "",
-        "Numbers in the code that are not parameters (structural choices; change them in the code).",
-        "", constants_table()])
+    return "\n".join(
+        [
+            "### Parameters (`model.Params`)",
+            "",
+            "Every parameter, its default, unit, allowed values and meaning (generated from "
+            "`model.params.PARAM_SPECS`, the single declaration the CLI, the app and the sweep specs use).",
+            "",
+            param_table_markdown(),
+            "",
+            "### Fixed constants",
+            "",
+            "Numbers in the code that are not parameters (structural choices; change them in the code).",
+            "",
+            constants_table(),
+        ]
+    )
 
 
 def update_odd(path: Path = ODD) -> bool:
@@ -443,8 +669,19 @@ def read_measurements(path: Path) -> list[V.Measurement]:
     out = []
     for r in rows:
         t = V.TARGETS[r["pattern"] + ":" + r["quantity"]]
-        out.append(V.Measurement(t.pattern, t.quantity, float(r["value"]), float(r["ci_low"]),
-                                 float(r["ci_high"]), t.text, t.source, t.criterion,
-                                 t.judge(float(r["value"]), float(r["ci_low"]), float(r["ci_high"])),
-                                 (float("nan"),) * int(r["n"]), t.unit))
+        out.append(
+            V.Measurement(
+                t.pattern,
+                t.quantity,
+                float(r["value"]),
+                float(r["ci_low"]),
+                float(r["ci_high"]),
+                t.text,
+                t.source,
+                t.criterion,
+                t.judge(float(r["value"]), float(r["ci_low"]), float(r["ci_high"])),
+                (float("nan"),) * int(r["n"]),
+                t.unit,
+            )
+        )
     return out

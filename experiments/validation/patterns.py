@@ -1,4 +1,4 @@
-"""Virtual experiments for the validation patterns P1-P8 (DESIGN.md section 1) and P9.
+"""Virtual experiments for the validation patterns P1-P9 (docs/ODD.md section 1).
 
 Every experiment goes through the public API only (:func:`model.simulate` and its
 ``interventions``, which are :meth:`model.AgencyMarket.intervene`) and compares a *treated* run
@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,9 @@ from model import Params, simulate
 from ..stats import t_interval
 
 # --- set-up of the controlled market --------------------------------------------------------
-CONTROL = dict(agency_policy="fixed", sales_driven_share=0.0, use_festivals=False,
-               in_house_enabled=False, renewal_threshold=-1.0)
+CONTROL = dict(
+    agency_policy="fixed", sales_driven_share=0.0, use_festivals=False, in_house_enabled=False, renewal_threshold=-1.0
+)
 VALIDATION_SIZE = dict(n_consumers=4000)  # resolution only: market_shoppers fixes the market size
 BASE_EFFORT = 0.5  # steady brand effort of every brand in the controlled market ("balanced")
 START = 26  # week a treatment starts: half a year of controlled play after the burn-in
@@ -113,24 +115,50 @@ class Measurement:
         return len(self.replications)
 
     def as_row(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "quantity": self.quantity, "target": self.target,
-                "source": self.source, "value": self.value, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "n": self.n, "criterion": self.criterion,
-                "passed": self.passed}
+        return {
+            "pattern": self.pattern,
+            "quantity": self.quantity,
+            "target": self.target,
+            "source": self.source,
+            "value": self.value,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n": self.n,
+            "criterion": self.criterion,
+            "passed": self.passed,
+        }
 
 
 def measure(target: Target, replications: Iterable[float], **details) -> Measurement:
     reps = tuple(float(v) for v in replications)
     m, lo, hi, _ = t_interval(reps)
-    return Measurement(target.pattern, target.quantity, m, lo, hi, target.text, target.source,
-                       target.criterion, target.judge(m, lo, hi), reps, target.unit, details)
+    return Measurement(
+        target.pattern,
+        target.quantity,
+        m,
+        lo,
+        hi,
+        target.text,
+        target.source,
+        target.criterion,
+        target.judge(m, lo, hi),
+        reps,
+        target.unit,
+        details,
+    )
 
 
-# --- targets (DESIGN.md section 1) ------------------------------------------------------------
+# --- targets (docs/ODD.md section 1) ------------------------------------------------------------
 BIJMOLT = "Bijmolt, van Heerde & Pieters (2005), J. Marketing Research 42(2)"
-VH_NESLIN = "van Heerde & Neslin (2008), Handbook of Marketing Decision Models; Jedidi, Mela & Gupta (1999), Marketing Science 18(1)"
+VH_NESLIN = (
+    "van Heerde & Neslin (2008), Handbook of Marketing Decision Models; "
+    "Jedidi, Mela & Gupta (1999), Marketing Science 18(1)"
+)
 VH_DIP = "van Heerde, Leeflang & Wittink (2000), J. Marketing Research 37(3)"
-VH_DECOMP = "van Heerde, Gupta & Wittink (2003), J. Marketing Research 40(4); van Heerde, Leeflang & Wittink (2004), J. Marketing Research 41(3)"
+VH_DECOMP = (
+    "van Heerde, Gupta & Wittink (2003), J. Marketing Research 40(4); "
+    "van Heerde, Leeflang & Wittink (2004), J. Marketing Research 41(3)"
+)
 SETHURAMAN = "Sethuraman, Tellis & Briesch (2011), J. Marketing Research 48(3)"
 LEONE = "Leone (1995), Marketing Science 14(3)"
 MELA = "Mela, Gupta & Lehmann (1997), J. Marketing Research 34(2); Jedidi, Mela & Gupta (1999), Marketing Science 18(1)"
@@ -138,60 +166,149 @@ ATAMAN = "Ataman, van Heerde & Mela (2010), J. Marketing Research 47(5)"
 SRINIVASAN = "Srinivasan, Pauwels, Hanssens & Dekimpe (2004), Management Science 50(5)"
 HOLMSTROM = "Holmström & Milgrom (1991), J. Law, Economics & Organization 7; Baker (1992), J. Political Economy 100(3)"
 
-TARGETS: dict[str, Target] = {t.pattern + ":" + t.quantity: t for t in (
-    Target("P1", "own regular-price elasticity", "about −2.6 (accept −3.5 to −1.8)", BIJMOLT,
-           low=-3.5, high=-1.8),
-    Target("P2", "promotional price elasticity (1-week 20% cut)", "about −3.6 (accept −5 to −2.5)",
-           BIJMOLT + "; " + VH_NESLIN, low=-5.0, high=-2.5),
-    Target("P2", "promotional minus regular elasticity (same 20% cut)",
-           "< 0: a temporary cut moves sales more (lit. −3.6 vs −2.6)", VH_NESLIN, sign=-1),
-    Target("P3", "post-promotion dip (4 weeks, share of the lift)", "dip below baseline, 4–25% of the lift",
-           VH_DIP, low=0.04, high=0.25),
-    Target("P4", "switching share of the lift", "material, roughly a third (accept 15–55%)", VH_DECOMP,
-           low=0.15, high=0.55),
-    Target("P4", "acceleration share of the lift", "material, roughly a third (accept 15–55%)", VH_DECOMP,
-           low=0.15, high=0.55),
-    Target("P4", "category-expansion share of the lift", "material, roughly a third (accept 15–55%)",
-           VH_DECOMP, low=0.15, high=0.55),
-    Target("P5", "short-run brand-building elasticity (campaign quarter)", "about 0.12 (accept 0.05–0.20)",
-           SETHURAMAN, low=0.05, high=0.20),
-    Target("P5", "long-run brand-building elasticity", "about 0.24 (accept 0.12–0.40)", SETHURAMAN,
-           low=0.12, high=0.40),
-    Target("P5", "long-run / short-run ratio", "about 2 (accept 1.5–3)", SETHURAMAN, low=1.5, high=3.0),
-    Target("P5", "half-life of the sales effect after a campaign (weeks)",
-           "8–12 weeks (90% duration 6–9 months)", LEONE, low=8.0, high=12.0, unit="weeks"),
-    Target("P6", "deal-proneness after a year of promotion (change)", "> 0", MELA, sign=+1),
-    Target("P6", f"deal-proneness {PERSIST_WEEKS} weeks after promotions stop (change)", "> 0 (persists)",
-           MELA, sign=+1),
-    Target("P6", "reference price / regular price during promotion (change)", "< 0", MELA, sign=-1),
-    Target("P6", "regular-price elasticity after a year of promotion (change)",
-           "< 0 (more price-sensitive)", MELA, sign=-1),
-    Target("P6", "brand value after a year of promotion (relative change)", "< 0", MELA, sign=-1),
-    Target("P6", f"brand value {PERSIST_WEEKS} weeks after promotions stop (relative change)",
-           "< 0 (persists)", MELA, sign=-1),
-    Target("P6", "brand value after a year of brand building (relative change)", "> 0", MELA, sign=+1),
-    Target("P6", f"brand value {PERSIST_WEEKS} weeks after brand building stops (relative change)",
-           "> 0 (persists)", MELA, sign=+1),
-    Target("P7", "discounting: long-run / short-run effect", "< 1 (lit. total elasticity 0.04)", ATAMAN,
-           high=1.0),
-    Target("P7", "brand building: long-run / short-run effect", "> 1 (lit. total elasticity 0.13)",
-           ATAMAN, low=1.0),
-    Target("P8", "promotion-strategy share, commission 35% − 5% (GMV-only evaluation)", "> 0",
-           HOLMSTROM, sign=+1),
-    Target("P8", "final brand value (relative), commission 35% vs 5%", "< 0", HOLMSTROM, sign=-1),
-    Target("P8", "promotion-strategy share, brand weight 0.6 − 0 (commission 35%)",
-           "< 0 (brand measure restores brand building)", HOLMSTROM, sign=-1),
-    Target("P8", "final brand value (relative), brand weight 0.6 vs 0 (commission 35%)", "> 0",
-           HOLMSTROM, sign=+1),
-    Target("P9", "promoting brand's revenue gain from a quarter of discounting (relative)",
-           "> 0 (promotions predominantly raise the manufacturer's revenue)", SRINIVASAN, sign=+1),
-    Target("P9", "category revenue gain / promoting brand's revenue gain",
-           "about 0: mostly taken from rivals and later weeks (accept −0.5 to 0.5)", SRINIVASAN,
-           low=-0.5, high=0.5),
-    Target("P9", "category revenue when every brand discounts for the quarter (relative)",
-           "about 0: promotions are not beneficial to the retailer (accept −0.05 to 0.05)", SRINIVASAN,
-           low=-0.05, high=0.05),
-)}
+TARGETS: dict[str, Target] = {
+    t.pattern + ":" + t.quantity: t
+    for t in (
+        Target("P1", "own regular-price elasticity", "about −2.6 (accept −3.5 to −1.8)", BIJMOLT, low=-3.5, high=-1.8),
+        Target(
+            "P2",
+            "promotional price elasticity (1-week 20% cut)",
+            "about −3.6 (accept −5 to −2.5)",
+            BIJMOLT + "; " + VH_NESLIN,
+            low=-5.0,
+            high=-2.5,
+        ),
+        Target(
+            "P2",
+            "promotional minus regular elasticity (same 20% cut)",
+            "< 0: a temporary cut moves sales more (lit. −3.6 vs −2.6)",
+            VH_NESLIN,
+            sign=-1,
+        ),
+        Target(
+            "P3",
+            "post-promotion dip (4 weeks, share of the lift)",
+            "dip below baseline, 4–25% of the lift",
+            VH_DIP,
+            low=0.04,
+            high=0.25,
+        ),
+        Target(
+            "P4",
+            "switching share of the lift",
+            "material, roughly a third (accept 15–55%)",
+            VH_DECOMP,
+            low=0.15,
+            high=0.55,
+        ),
+        Target(
+            "P4",
+            "acceleration share of the lift",
+            "material, roughly a third (accept 15–55%)",
+            VH_DECOMP,
+            low=0.15,
+            high=0.55,
+        ),
+        Target(
+            "P4",
+            "category-expansion share of the lift",
+            "material, roughly a third (accept 15–55%)",
+            VH_DECOMP,
+            low=0.15,
+            high=0.55,
+        ),
+        Target(
+            "P5",
+            "short-run brand-building elasticity (campaign quarter)",
+            "about 0.12 (accept 0.05–0.20)",
+            SETHURAMAN,
+            low=0.05,
+            high=0.20,
+        ),
+        Target(
+            "P5", "long-run brand-building elasticity", "about 0.24 (accept 0.12–0.40)", SETHURAMAN, low=0.12, high=0.40
+        ),
+        Target("P5", "long-run / short-run ratio", "about 2 (accept 1.5–3)", SETHURAMAN, low=1.5, high=3.0),
+        Target(
+            "P5",
+            "half-life of the sales effect after a campaign (weeks)",
+            "8–12 weeks (90% duration 6–9 months)",
+            LEONE,
+            low=8.0,
+            high=12.0,
+            unit="weeks",
+        ),
+        Target("P6", "deal-proneness after a year of promotion (change)", "> 0", MELA, sign=+1),
+        Target(
+            "P6",
+            f"deal-proneness {PERSIST_WEEKS} weeks after promotions stop (change)",
+            "> 0 (persists)",
+            MELA,
+            sign=+1,
+        ),
+        Target("P6", "reference price / regular price during promotion (change)", "< 0", MELA, sign=-1),
+        Target(
+            "P6",
+            "regular-price elasticity after a year of promotion (change)",
+            "< 0 (more price-sensitive)",
+            MELA,
+            sign=-1,
+        ),
+        Target("P6", "brand value after a year of promotion (relative change)", "< 0", MELA, sign=-1),
+        Target(
+            "P6",
+            f"brand value {PERSIST_WEEKS} weeks after promotions stop (relative change)",
+            "< 0 (persists)",
+            MELA,
+            sign=-1,
+        ),
+        Target("P6", "brand value after a year of brand building (relative change)", "> 0", MELA, sign=+1),
+        Target(
+            "P6",
+            f"brand value {PERSIST_WEEKS} weeks after brand building stops (relative change)",
+            "> 0 (persists)",
+            MELA,
+            sign=+1,
+        ),
+        Target("P7", "discounting: long-run / short-run effect", "< 1 (lit. total elasticity 0.04)", ATAMAN, high=1.0),
+        Target(
+            "P7", "brand building: long-run / short-run effect", "> 1 (lit. total elasticity 0.13)", ATAMAN, low=1.0
+        ),
+        Target("P8", "promotion-strategy share, commission 35% − 5% (GMV-only evaluation)", "> 0", HOLMSTROM, sign=+1),
+        Target("P8", "final brand value (relative), commission 35% vs 5%", "< 0", HOLMSTROM, sign=-1),
+        Target(
+            "P8",
+            "promotion-strategy share, brand weight 0.6 − 0 (commission 35%)",
+            "< 0 (brand measure restores brand building)",
+            HOLMSTROM,
+            sign=-1,
+        ),
+        Target("P8", "final brand value (relative), brand weight 0.6 vs 0 (commission 35%)", "> 0", HOLMSTROM, sign=+1),
+        Target(
+            "P9",
+            "promoting brand's revenue gain from a quarter of discounting (relative)",
+            "> 0 (promotions predominantly raise the manufacturer's revenue)",
+            SRINIVASAN,
+            sign=+1,
+        ),
+        Target(
+            "P9",
+            "category revenue gain / promoting brand's revenue gain",
+            "about 0: mostly taken from rivals and later weeks (accept −0.5 to 0.5)",
+            SRINIVASAN,
+            low=-0.5,
+            high=0.5,
+        ),
+        Target(
+            "P9",
+            "category revenue when every brand discounts for the quarter (relative)",
+            "about 0: promotions are not beneficial to the retailer (accept −0.05 to 0.05)",
+            SRINIVASAN,
+            low=-0.05,
+            high=0.05,
+        ),
+    )
+}
 
 
 def target(pattern: str, quantity_start: str) -> Target:
@@ -258,8 +375,10 @@ def controlled(params: Params | None = None, **changes) -> Params:
 
 def steady_tactics(n_brands: int, weeks: int, effort: float = BASE_EFFORT) -> list[dict]:
     """Interventions that hold every brand at no discount, no paid traffic and constant effort."""
-    return [dict(brand=j, start=0, weeks=weeks, discount=0.0, paid_traffic=0.0, brand_effort=effort)
-            for j in range(n_brands)]
+    return [
+        dict(brand=j, start=0, weeks=weeks, discount=0.0, paid_traffic=0.0, brand_effort=effort)
+        for j in range(n_brands)
+    ]
 
 
 def _key(ivs: Iterable[dict]) -> tuple:
@@ -282,12 +401,18 @@ def run(params: Params, seed: int, steps: int, interventions: Sequence[dict] = (
         return b[col].to_numpy(dtype=float).reshape(steps, J)
 
     ts = res.timeseries
-    out = Run(units=grid("units"), gmv=grid("gmv"), brand_value=grid("brand_value"), image=grid("image"),
-              goodwill=grid("goodwill"), awareness=grid("awareness"),
-              deal_proneness=ts["mean_deal_proneness"].to_numpy(float),
-              reference_ratio=ts["mean_reference_price_ratio"].to_numpy(float),
-              promo_strategy_share=ts["promo_strategy_share"].to_numpy(float),
-              summary=dict(res.summary))
+    out = Run(
+        units=grid("units"),
+        gmv=grid("gmv"),
+        brand_value=grid("brand_value"),
+        image=grid("image"),
+        goodwill=grid("goodwill"),
+        awareness=grid("awareness"),
+        deal_proneness=ts["mean_deal_proneness"].to_numpy(float),
+        reference_ratio=ts["mean_reference_price_ratio"].to_numpy(float),
+        promo_strategy_share=ts["promo_strategy_share"].to_numpy(float),
+        summary=dict(res.summary),
+    )
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = out
@@ -298,8 +423,14 @@ def _brands(params: Params, brands: Sequence[int] | None) -> list[int]:
     return list(range(params.n_brands)) if brands is None else [int(j) for j in brands]
 
 
-def _pair(params: Params, seed: int, steps: int, treatment: Sequence[dict],
-          effort: float = BASE_EFFORT, base_treatment: Sequence[dict] = ()) -> tuple[Run, Run]:
+def _pair(
+    params: Params,
+    seed: int,
+    steps: int,
+    treatment: Sequence[dict],
+    effort: float = BASE_EFFORT,
+    base_treatment: Sequence[dict] = (),
+) -> tuple[Run, Run]:
     """Baseline and treated run of the controlled market on the same seed. In the default market
     only the treated brands are held at steady tactics (so the treatment means the same thing);
     every other brand's agency runs its own playbook."""
@@ -315,8 +446,9 @@ def _pair(params: Params, seed: int, steps: int, treatment: Sequence[dict],
 # =============================================================================================
 # P1 own regular-price elasticity
 # =============================================================================================
-def _regular_elasticity(params: Params, seed: int, j: int, change: float, start: int = START,
-                        base_treatment: Sequence[dict] = ()) -> float:
+def _regular_elasticity(
+    params: Params, seed: int, j: int, change: float, start: int = START, base_treatment: Sequence[dict] = ()
+) -> float:
     """Arc elasticity of brand j's units to a permanent regular-price change of +/- ``change``.
 
     Measured over ``WINDOW`` weeks after the change has had ``SETTLE`` weeks to work through
@@ -326,15 +458,24 @@ def _regular_elasticity(params: Params, seed: int, j: int, change: float, start:
     w = slice(start + SETTLE, steps)
     logs = []
     for mult in (1 + change, 1 / (1 + change)):
-        base, up = _pair(params, seed, steps, [dict(brand=j, start=start, weeks=steps - start,
-                                                    price_multiplier=mult)],
-                         base_treatment=base_treatment)
+        base, up = _pair(
+            params,
+            seed,
+            steps,
+            [dict(brand=j, start=start, weeks=steps - start, price_multiplier=mult)],
+            base_treatment=base_treatment,
+        )
         logs.append(math.log(up.units[w, j].sum() / base.units[w, j].sum()))
     return (logs[0] - logs[1]) / (2 * math.log(1 + change))
 
 
-def regular_price_elasticity(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                             brands: Sequence[int] | None = None, change: float = 0.10) -> Measurement:
+def regular_price_elasticity(
+    params: Params | None = None,
+    seeds: Sequence[int] = SEEDS,
+    *,
+    brands: Sequence[int] | None = None,
+    change: float = 0.10,
+) -> Measurement:
     """P1: own regular-price elasticity of brand unit sales (mean over brands, per seed)."""
     p = controlled(params)
     js = _brands(p, brands)
@@ -353,19 +494,24 @@ def _promotion_event(p: Params, seed: int, j: int, depth: float = PROMO_DEPTH) -
     lift = d[t, j]
     others = np.arange(p.n_brands) != j
     switching = -d[t, others].sum()
-    acceleration = -d[t + 1:t + 1 + ACCELERATION_WEEKS].sum()
+    acceleration = -d[t + 1 : t + 1 + ACCELERATION_WEEKS].sum()
     return {
         "promo_elasticity": math.log(promo.units[t, j] / base.units[t, j]) / math.log(1 - depth),
         "lift": lift,
-        "dip": -d[t + 1:t + 1 + DIP_WEEKS, j].sum() / lift,
+        "dip": -d[t + 1 : t + 1 + DIP_WEEKS, j].sum() / lift,
         "switching": switching / lift,
         "acceleration": acceleration / lift,
         "expansion": (lift - switching - acceleration) / lift,
     }
 
 
-def promotional_elasticity(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                           brands: Sequence[int] | None = None, depth: float = PROMO_DEPTH) -> list[Measurement]:
+def promotional_elasticity(
+    params: Params | None = None,
+    seeds: Sequence[int] = SEEDS,
+    *,
+    brands: Sequence[int] | None = None,
+    depth: float = PROMO_DEPTH,
+) -> list[Measurement]:
     """P2: elasticity of a one-week price cut, and its difference from a regular cut of equal size.
 
     Promotional elasticity = log(units in the promotion week / baseline) / log(1 - depth). The
@@ -380,17 +526,25 @@ def promotional_elasticity(params: Params | None = None, seeds: Sequence[int] = 
         for j in js:
             steps = START + SETTLE + WINDOW
             w = slice(START + SETTLE, steps)
-            base, cut = _pair(p, s, steps, [dict(brand=j, start=START, weeks=steps - START,
-                                                 price_multiplier=1 - depth)])
+            base, cut = _pair(
+                p, s, steps, [dict(brand=j, start=START, weeks=steps - START, price_multiplier=1 - depth)]
+            )
             e_reg.append(math.log(cut.units[w, j].sum() / base.units[w, j].sum()) / math.log(1 - depth))
         promo.append(float(np.mean(e_promo)))
         diff.append(float(np.mean(e_promo) - np.mean(e_reg)))
-    return [measure(target("P2", "promotional price"), promo, brands=js, depth=depth),
-            measure(target("P2", "promotional minus"), diff, brands=js, depth=depth)]
+    return [
+        measure(target("P2", "promotional price"), promo, brands=js, depth=depth),
+        measure(target("P2", "promotional minus"), diff, brands=js, depth=depth),
+    ]
 
 
-def post_promotion_dip(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                       brands: Sequence[int] | None = None, depth: float = PROMO_DEPTH) -> Measurement:
+def post_promotion_dip(
+    params: Params | None = None,
+    seeds: Sequence[int] = SEEDS,
+    *,
+    brands: Sequence[int] | None = None,
+    depth: float = PROMO_DEPTH,
+) -> Measurement:
     """P3: shortfall of the promoted brand's units in the ``DIP_WEEKS`` after a one-week promotion,
     as a share of the promotion-week lift (positive = sales fell below baseline)."""
     p = controlled(params)
@@ -399,8 +553,13 @@ def post_promotion_dip(params: Params | None = None, seeds: Sequence[int] = SEED
     return measure(target("P3", "post-promotion"), reps, brands=js, depth=depth, weeks=DIP_WEEKS)
 
 
-def promotion_decomposition(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                            brands: Sequence[int] | None = None, depth: float = PROMO_DEPTH) -> list[Measurement]:
+def promotion_decomposition(
+    params: Params | None = None,
+    seeds: Sequence[int] = SEEDS,
+    *,
+    brands: Sequence[int] | None = None,
+    depth: float = PROMO_DEPTH,
+) -> list[Measurement]:
     """P4: decomposition of a one-week promotion's extra units (van Heerde et al. 2003, in units).
 
     * switching: the other brands' lost units in the promotion week;
@@ -415,9 +574,11 @@ def promotion_decomposition(params: Params | None = None, seeds: Sequence[int] =
         events = [_promotion_event(p, s, j, depth) for j in js]
         for k in parts:
             parts[k].append(float(np.mean([e[k] for e in events])))
-    return [measure(target("P4", "switching"), parts["switching"], brands=js),
-            measure(target("P4", "acceleration"), parts["acceleration"], brands=js),
-            measure(target("P4", "category-expansion"), parts["expansion"], brands=js)]
+    return [
+        measure(target("P4", "switching"), parts["switching"], brands=js),
+        measure(target("P4", "acceleration"), parts["acceleration"], brands=js),
+        measure(target("P4", "category-expansion"), parts["expansion"], brands=js),
+    ]
 
 
 # =============================================================================================
@@ -429,8 +590,7 @@ CAMPAIGN_STEPS = START + CAMPAIGN_WEEKS + CARRYOVER_WEEKS
 def _campaign_treatment(j: int, kind: str) -> list[dict]:
     if kind == "brand":
         return [dict(brand=j, start=START, weeks=CAMPAIGN_WEEKS, brand_effort=min(2 * BASE_EFFORT, 1.0))]
-    return [dict(brand=j, start=w, weeks=1, discount=PROMO_DEPTH)
-            for w in range(START, START + CAMPAIGN_WEEKS, 2)]
+    return [dict(brand=j, start=w, weeks=1, discount=PROMO_DEPTH) for w in range(START, START + CAMPAIGN_WEEKS, 2)]
 
 
 def _campaign(p: Params, seed: int, j: int, kind: str) -> dict[str, float]:
@@ -448,11 +608,9 @@ def _campaign(p: Params, seed: int, j: int, kind: str) -> dict[str, float]:
     during = slice(START, START + CAMPAIGN_WEEKS)
     s0 = base.units[during, j].sum()
     after = START + CAMPAIGN_WEEKS
-    q1 = d[after:after + 13].sum()
-    q2 = d[after + 13:after + 26].sum()
-    return {"short": d[during].sum() / s0 / rel_change,
-            "long": d[START:].sum() / s0 / rel_change,
-            "q1": q1, "q2": q2}
+    q1 = d[after : after + 13].sum()
+    q2 = d[after + 13 : after + 26].sum()
+    return {"short": d[during].sum() / s0 / rel_change, "long": d[START:].sum() / s0 / rel_change, "q1": q1, "q2": q2}
 
 
 def _half_life(q1: float, q2: float) -> float:
@@ -462,8 +620,9 @@ def _half_life(q1: float, q2: float) -> float:
     return math.log(0.5) / (math.log(q2 / q1) / 13)
 
 
-def brand_building_carryover(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                             brands: Sequence[int] | None = None) -> list[Measurement]:
+def brand_building_carryover(
+    params: Params | None = None, seeds: Sequence[int] = SEEDS, *, brands: Sequence[int] | None = None
+) -> list[Measurement]:
     """P5: short- and long-run elasticity of unit sales to brand effort, and the effect's half-life.
 
     Elasticities are arc elasticities of a one-quarter doubling of brand effort. The half-life
@@ -479,14 +638,17 @@ def brand_building_carryover(params: Params | None = None, seeds: Sequence[int] 
         lr.append(float(np.mean([x["long"] for x in c])))
         ratio.append(lr[-1] / sr[-1])
         half.append(_half_life(sum(x["q1"] for x in c), sum(x["q2"] for x in c)))
-    return [measure(target("P5", "short-run"), sr, brands=js),
-            measure(target("P5", "long-run brand"), lr, brands=js),
-            measure(target("P5", "long-run / short-run"), ratio, brands=js),
-            measure(target("P5", "half-life"), half, brands=js)]
+    return [
+        measure(target("P5", "short-run"), sr, brands=js),
+        measure(target("P5", "long-run brand"), lr, brands=js),
+        measure(target("P5", "long-run / short-run"), ratio, brands=js),
+        measure(target("P5", "half-life"), half, brands=js),
+    ]
 
 
-def long_vs_short_run(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                      brands: Sequence[int] | None = None) -> list[Measurement]:
+def long_vs_short_run(
+    params: Params | None = None, seeds: Sequence[int] = SEEDS, *, brands: Sequence[int] | None = None
+) -> list[Measurement]:
     """P7: long-run / short-run effect of a quarter of discounting and of a quarter of brand building."""
     p = controlled(params)
     js = _brands(p, brands)
@@ -496,12 +658,15 @@ def long_vs_short_run(params: Params | None = None, seeds: Sequence[int] = SEEDS
         cb = [_campaign(p, s, j, "brand") for j in js]
         disc.append(float(np.mean([x["long"] for x in cd]) / np.mean([x["short"] for x in cd])))
         brand.append(float(np.mean([x["long"] for x in cb]) / np.mean([x["short"] for x in cb])))
-    return [measure(target("P7", "discounting"), disc, brands=js),
-            measure(target("P7", "brand building"), brand, brands=js)]
+    return [
+        measure(target("P7", "discounting"), disc, brands=js),
+        measure(target("P7", "brand building"), brand, brands=js),
+    ]
 
 
-def promotion_revenue(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                      brands: Sequence[int] | None = None) -> list[Measurement]:
+def promotion_revenue(
+    params: Params | None = None, seeds: Sequence[int] = SEEDS, *, brands: Sequence[int] | None = None
+) -> list[Measurement]:
     """P9: who gains a promotion's revenue -- the promoting brand, or the category (the platform)?
 
     P7's quarter of discounting (20% off every other week, one brand at a time), in revenue at
@@ -509,7 +674,8 @@ def promotion_revenue(params: Params | None = None, seeds: Sequence[int] = SEEDS
     after it (the cumulative effect, post-promotion dips included) relative to its baseline
     revenue in the quarter; the whole category's extra revenue over the same weeks as a share
     of the brand's; and, when every brand runs the quarter of discounting at once, the
-    category's extra revenue relative to its baseline revenue in the quarter. Srinivasan et al. (2004) find price promotions predominantly raise the
+    category's extra revenue relative to its baseline revenue in the quarter. Srinivasan et al.
+    (2004) find price promotions predominantly raise the
     manufacturer's revenue while the retailer's category revenue gains little or nothing: most
     of a brand's promotional sales are taken from rivals or from later weeks, at a discount.
     """
@@ -524,29 +690,37 @@ def promotion_revenue(params: Params | None = None, seeds: Sequence[int] = SEEDS
             d = treated.gmv[START:] - base.gmv[START:]  # week x brand, from the campaign's start
             own.append(d[:, j].sum())
             cat.append(d.sum())
-            base_q.append(base.gmv[START:START + CAMPAIGN_WEEKS, j].sum())
+            base_q.append(base.gmv[START : START + CAMPAIGN_WEEKS, j].sum())
         gain.append(float(np.sum(own) / np.sum(base_q)))
         category.append(float(np.sum(cat) / np.sum(own)))
         base, treated = _pair(p, s, CAMPAIGN_STEPS, every_brand)
-        everyone.append(float((treated.gmv[START:] - base.gmv[START:]).sum()
-                              / base.gmv[START:START + CAMPAIGN_WEEKS].sum()))
-    return [measure(target("P9", "promoting brand"), gain, brands=js),
-            measure(target("P9", "category revenue gain"), category, brands=js),
-            measure(target("P9", "category revenue when"), everyone)]
+        everyone.append(
+            float((treated.gmv[START:] - base.gmv[START:]).sum() / base.gmv[START : START + CAMPAIGN_WEEKS].sum())
+        )
+    return [
+        measure(target("P9", "promoting brand"), gain, brands=js),
+        measure(target("P9", "category revenue gain"), category, brands=js),
+        measure(target("P9", "category revenue when"), everyone),
+    ]
 
 
 # =============================================================================================
 # P6 drift under sustained promotion / brand building
 # =============================================================================================
-def _promotion_regime(n_brands: int, brands: Iterable[int], start: int, weeks: int,
-                      depth: float = 0.30, every: int = 2) -> list[dict]:
+def _promotion_regime(
+    n_brands: int, brands: Iterable[int], start: int, weeks: int, depth: float = 0.30, every: int = 2
+) -> list[dict]:
     """The "promotion" playbook by hand: a ``depth`` cut every ``every`` weeks."""
-    return [dict(brand=j, start=w, weeks=1, discount=depth)
-            for j in brands for w in range(start + (j % every), start + weeks, every)]
+    return [
+        dict(brand=j, start=w, weeks=1, discount=depth)
+        for j in brands
+        for w in range(start + (j % every), start + weeks, every)
+    ]
 
 
-def sustained_promotion_drift(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                              brands: Sequence[int] | None = None) -> list[Measurement]:
+def sustained_promotion_drift(
+    params: Params | None = None, seeds: Sequence[int] = SEEDS, *, brands: Sequence[int] | None = None
+) -> list[Measurement]:
     """P6: what a year of promotions (or of brand building) leaves behind.
 
     Consumer side: every brand runs the promotion playbook (30% off every other week) for
@@ -562,9 +736,9 @@ def sustained_promotion_drift(params: Params | None = None, seeds: Sequence[int]
     end = START + REGIME_WEEKS
     steps = end + PERSIST_WEEKS
     regime = _promotion_regime(J, range(J), START, REGIME_WEEKS)
-    rows: dict[str, list[float]] = {k: [] for k in
-                                    ("deal_end", "deal_after", "ref", "elast", "bv_p_end", "bv_p_after",
-                                     "bv_b_end", "bv_b_after")}
+    rows: dict[str, list[float]] = {
+        k: [] for k in ("deal_end", "deal_after", "ref", "elast", "bv_p_end", "bv_p_after", "bv_b_end", "bv_b_after")
+    }
     for s in seeds:
         base, promo = _pair(p, s, steps, regime)
         rows["deal_end"].append(promo.deal_proneness[end - 1] - base.deal_proneness[end - 1])
@@ -578,9 +752,13 @@ def sustained_promotion_drift(params: Params | None = None, seeds: Sequence[int]
         bp_end, bp_after, bb_end, bb_after = [], [], [], []
         for j in js:
             b0, tp = _pair(p, s, steps, _promotion_regime(J, [j], START, REGIME_WEEKS))
-            _, tb = _pair(p, s, steps, [dict(brand=j, start=START, weeks=REGIME_WEEKS,
-                                             brand_effort=min(2 * BASE_EFFORT, 1.0))])
-            rel = lambda r, w: r.brand_value[w, j] / b0.brand_value[w, j] - 1
+            _, tb = _pair(
+                p, s, steps, [dict(brand=j, start=START, weeks=REGIME_WEEKS, brand_effort=min(2 * BASE_EFFORT, 1.0))]
+            )
+
+            def rel(r, w, j=j, b0=b0):
+                return r.brand_value[w, j] / b0.brand_value[w, j] - 1
+
             bp_end.append(rel(tp, end - 1))
             bp_after.append(rel(tp, steps - 1))
             bb_end.append(rel(tb, end - 1))
@@ -589,14 +767,16 @@ def sustained_promotion_drift(params: Params | None = None, seeds: Sequence[int]
         rows["bv_p_after"].append(float(np.mean(bp_after)))
         rows["bv_b_end"].append(float(np.mean(bb_end)))
         rows["bv_b_after"].append(float(np.mean(bb_after)))
-    return [measure(target("P6", "deal-proneness after"), rows["deal_end"]),
-            measure(target("P6", f"deal-proneness {PERSIST_WEEKS}"), rows["deal_after"]),
-            measure(target("P6", "reference price"), rows["ref"]),
-            measure(target("P6", "regular-price elasticity after"), rows["elast"], brands=js),
-            measure(target("P6", "brand value after a year of promotion"), rows["bv_p_end"], brands=js),
-            measure(target("P6", f"brand value {PERSIST_WEEKS} weeks after promotions"), rows["bv_p_after"], brands=js),
-            measure(target("P6", "brand value after a year of brand"), rows["bv_b_end"], brands=js),
-            measure(target("P6", f"brand value {PERSIST_WEEKS} weeks after brand"), rows["bv_b_after"], brands=js)]
+    return [
+        measure(target("P6", "deal-proneness after"), rows["deal_end"]),
+        measure(target("P6", f"deal-proneness {PERSIST_WEEKS}"), rows["deal_after"]),
+        measure(target("P6", "reference price"), rows["ref"]),
+        measure(target("P6", "regular-price elasticity after"), rows["elast"], brands=js),
+        measure(target("P6", "brand value after a year of promotion"), rows["bv_p_end"], brands=js),
+        measure(target("P6", f"brand value {PERSIST_WEEKS} weeks after promotions"), rows["bv_p_after"], brands=js),
+        measure(target("P6", "brand value after a year of brand"), rows["bv_b_end"], brands=js),
+        measure(target("P6", f"brand value {PERSIST_WEEKS} weeks after brand"), rows["bv_b_after"], brands=js),
+    ]
 
 
 # =============================================================================================
@@ -616,8 +796,9 @@ def _p8_outcome(p: Params, seed: int, steps: int) -> tuple[float, float]:
     return float(np.mean(r.promo_strategy_share[last_year])), float(r.summary["final_brand_value"])
 
 
-def multitask_distortion(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                         steps: int = P8_STEPS) -> list[Measurement]:
+def multitask_distortion(
+    params: Params | None = None, seeds: Sequence[int] = SEEDS, *, steps: int = P8_STEPS
+) -> list[Measurement]:
     """P8: learning agencies under GMV-only evaluation promote more, and leave less brand value,
     when the commission is high; weight on the (noisy) brand measure partly restores brand building.
 
@@ -640,10 +821,12 @@ def multitask_distortion(params: Params | None = None, seeds: Sequence[int] = SE
         d_value.append(vh / vl - 1)
         w_share.append(sw - sh)
         w_value.append(vw / vh - 1)
-    return [measure(target("P8", "promotion-strategy share, commission"), d_share, steps=steps),
-            measure(target("P8", "final brand value (relative), commission"), d_value, steps=steps),
-            measure(target("P8", "promotion-strategy share, brand weight"), w_share, steps=steps),
-            measure(target("P8", "final brand value (relative), brand weight"), w_value, steps=steps)]
+    return [
+        measure(target("P8", "promotion-strategy share, commission"), d_share, steps=steps),
+        measure(target("P8", "final brand value (relative), commission"), d_value, steps=steps),
+        measure(target("P8", "promotion-strategy share, brand weight"), w_share, steps=steps),
+        measure(target("P8", "final brand value (relative), brand weight"), w_value, steps=steps),
+    ]
 
 
 # =============================================================================================
@@ -660,18 +843,26 @@ EXPERIMENTS: dict[str, Callable[..., Measurement | list[Measurement]]] = {
 }
 
 
-def measure_all(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
-                brands: Sequence[int] | None = None, patterns: Iterable[str] = tuple(EXPERIMENTS),
-                p8_seeds: Sequence[int] | None = None, p8_params: Params | None = None,
-                progress: Callable[[str], None] | None = None, market: str = "controlled") -> list[Measurement]:
+def measure_all(
+    params: Params | None = None,
+    seeds: Sequence[int] = SEEDS,
+    *,
+    brands: Sequence[int] | None = None,
+    patterns: Iterable[str] = tuple(EXPERIMENTS),
+    p8_seeds: Sequence[int] | None = None,
+    p8_params: Params | None = None,
+    progress: Callable[[str], None] | None = None,
+    market: str = "controlled",
+) -> list[Measurement]:
     """Every pattern's measurements, in table order; ``market="default"`` measures the consumer
     patterns (all but P8, which is about the agencies and runs on the full model anyway) on the
     default market instead of the controlled one."""
     out: list[Measurement] = []
     if market != "controlled":
         with in_market(market):
-            return measure_all(params, seeds, brands=brands, patterns=[n for n in patterns if n != "P8"],
-                               progress=progress)
+            return measure_all(
+                params, seeds, brands=brands, patterns=[n for n in patterns if n != "P8"], progress=progress
+            )
     for name in patterns:
         if progress:
             progress(name)
@@ -683,7 +874,25 @@ def measure_all(params: Params | None = None, seeds: Sequence[int] = SEEDS, *,
     return out
 
 
-__all__ = ["Measurement", "Target", "TARGETS", "EXPERIMENTS", "CONTROL", "MARKETS", "controlled", "in_market", "steady_tactics",
-           "run", "measure_all", "regular_price_elasticity", "promotional_elasticity",
-           "post_promotion_dip", "promotion_decomposition", "brand_building_carryover",
-           "sustained_promotion_drift", "long_vs_short_run", "multitask_distortion", "promotion_revenue"]
+__all__ = [
+    "Measurement",
+    "Target",
+    "TARGETS",
+    "EXPERIMENTS",
+    "CONTROL",
+    "MARKETS",
+    "controlled",
+    "in_market",
+    "steady_tactics",
+    "run",
+    "measure_all",
+    "regular_price_elasticity",
+    "promotional_elasticity",
+    "post_promotion_dip",
+    "promotion_decomposition",
+    "brand_building_carryover",
+    "sustained_promotion_drift",
+    "long_vs_short_run",
+    "multitask_distortion",
+    "promotion_revenue",
+]

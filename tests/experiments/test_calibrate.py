@@ -12,8 +12,7 @@ def test_calibrate_quick_runs_every_stage_and_reports_the_defaults(tmp_path, mon
     defaults = Params()
     # every stage searches only the current default of each of its parameters, and the
     # starting point is moved off them, so the search must put them back
-    one = tuple((label, {k: (getattr(defaults, k),) for k in grid}, pats)
-                for label, grid, pats in calibrate.STAGES)
+    one = tuple((label, {k: (getattr(defaults, k),) for k in grid}, pats) for label, grid, pats in calibrate.STAGES)
     monkeypatch.setattr(calibrate, "STAGES", one)
     monkeypatch.setattr(calibrate, "START", {k: v * 1.01 for k, v in calibrate.START.items()})
     assert calibrate.main(["--quick", "--n-consumers", "600", "--out", str(tmp_path)]) == 0

@@ -25,9 +25,19 @@ def test_tiny_run_writes_every_case_and_pairs_with_the_reference(tmp_path):
 def test_second_year_gmv_and_first_half_year_promotion_come_from_their_weeks():
     runs = pd.DataFrame([dict(zip(cd.KEYS, v), run_id=i) for i, v in enumerate(cd.CASES.values())])
     weeks = np.arange(120)
-    ts = pd.concat([pd.DataFrame({"run_id": i, "week": weeks, "gmv": (i + 1.0) * (weeks >= 52),
-                                  "promo_strategy_share": np.where(weeks < 13, 0.1 * i, 1.0)})
-                    for i in range(len(runs))])
+    ts = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "run_id": i,
+                    "week": weeks,
+                    "gmv": (i + 1.0) * (weeks >= 52),
+                    "promo_strategy_share": np.where(weeks < 13, 0.1 * i, 1.0),
+                }
+            )
+            for i in range(len(runs))
+        ]
+    )
     short = ts[~((ts["run_id"] == 0) & (ts["week"] > 80))]  # run 0 stops in its second year
     short = short[~((short["run_id"] == 1) & (short["week"] > 20))]  # run 1 in its first half-year
     got = cd.with_cases(runs, short)
@@ -43,5 +53,4 @@ def test_second_year_gmv_and_first_half_year_promotion_come_from_their_weeks():
 def test_a_run_outside_the_cases_is_an_error():
     runs = pd.DataFrame([dict(zip(cd.KEYS, (0.2, 0.0, 0.1, 52)), run_id=0)])
     with pytest.raises(ValueError, match="matches no case"):
-        cd.with_cases(runs, pd.DataFrame({"run_id": [0], "week": [0], "gmv": [1.0],
-                                          "promo_strategy_share": [0.5]}))
+        cd.with_cases(runs, pd.DataFrame({"run_id": [0], "week": [0], "gmv": [1.0], "promo_strategy_share": [0.5]}))

@@ -20,8 +20,12 @@ def test_the_design_declares_two_seeds_and_draws_the_focal_brands():
     assert [p["focal_brands"] for p in sat["design"]["points"]] == list(range(13))
     assert sat["base"]["commission_rate"] == fc.LOW and sat["outputs"]["brand_outcomes"]
     # a first seed of one's own gets a second seed of its own too
-    assert set(fc.EXPERIMENT.specs(fc.SIZES["full"], 5)) == {"contrast-5", "saturation-5", "contrast-5714",
-                                                              "saturation-5714"}
+    assert set(fc.EXPERIMENT.specs(fc.SIZES["full"], 5)) == {
+        "contrast-5",
+        "saturation-5",
+        "contrast-5714",
+        "saturation-5714",
+    }
 
 
 def test_holds_needs_every_seed_to_exclude_zero_on_the_same_side():
@@ -45,7 +49,7 @@ def test_saturation_tables_treat_every_brand_as_an_observation(tiny_saturation):
     assert len(b) == len(ks) * fc.SIZES["tiny"].extra["saturation"] * J
     assert (b.groupby("run_id")["treated"].sum() == b.groupby("run_id")["k"].first()).all()
     # nested: within a market the brands on 35% at k are among those at the next k
-    for rep, g in b.groupby("replication"):
+    for _, g in b.groupby("replication"):
         sets = [set(g[(g["k"] == k) & g["treated"]]["brand"]) for k in ks]
         assert all(a <= c for a, c in zip(sets, sets[1:]))
     table = fc.saturation_table(b)
@@ -61,8 +65,9 @@ def test_saturation_tables_treat_every_brand_as_an_observation(tiny_saturation):
     then = b[b["k"] == before].set_index(["replication", "brand"])["short_term_gmv"]
     switch = table[(table["group"] == "switches to 35%") & (table["k"] == k)].iloc[0]
     assert switch["k_before"] == before
-    assert switch["short_term_gmv_mean"] == pytest.approx((now - then.reindex(now.index)).groupby(level=0).mean().mean(),
-                                                          rel=1e-12)
+    assert switch["short_term_gmv_mean"] == pytest.approx(
+        (now - then.reindex(now.index)).groupby(level=0).mean().mean(), rel=1e-12
+    )
     trap = fc.trap(b).set_index("outcome")
     per = b.groupby(["k", "replication"])["brand_value_change"].mean()
     assert trap.loc["brand_value_change", "mean"] == pytest.approx((per.loc[J] - per.loc[0]).mean(), rel=1e-12)
@@ -95,8 +100,13 @@ def test_the_headline_signs_hold_on_a_root_seed_other_than_the_docs():
     falls, when it signs 35% instead of 5% (each 95% interval excludes zero)."""
     import tempfile
 
-    size = fc.Size("check", replications=40, steps=260, base={"n_consumers": 1500},
-                   extra={"saturation": 2, "ks": [0], "seeds": 1, "switch": fc.SWITCH})
+    size = fc.Size(
+        "check",
+        replications=40,
+        steps=260,
+        base={"n_consumers": 1500},
+        extra={"saturation": 2, "ks": [0], "seeds": 1, "switch": fc.SWITCH},
+    )
     spec = fc.contrast_spec(size, 99173)
     spec["design"]["points"] = spec["design"]["points"][:2]  # 5% and 35%
     spec["outputs"]["brands"] = False
@@ -104,8 +114,9 @@ def test_the_headline_signs_hold_on_a_root_seed_other_than_the_docs():
         run_sweep(spec, tmp, executor="processes", workers=2, progress=False)
         runs = load_results(tmp).runs
     runs["arm"] = fc.arm_of(runs)
-    d = fc.paired(runs, "high", "low", ["focal_brand_value_change", "focal_paid_to_agency_total",
-                                        "focal_brand_profit_total"]).set_index("outcome")
+    d = fc.paired(
+        runs, "high", "low", ["focal_brand_value_change", "focal_paid_to_agency_total", "focal_brand_profit_total"]
+    ).set_index("outcome")
     assert d.loc["focal_brand_value_change", "ci_high"] < 0
     assert d.loc["focal_paid_to_agency_total", "ci_low"] > 0
     assert d.loc["focal_brand_profit_total", "ci_high"] < 0

@@ -78,9 +78,17 @@ def test_agency_mix_writes_figures_summary_and_data(mix_out, capsys):
     _check_figures(mix_out, ["mix_over_time", "mix_agency_strategies", "mix_contracts_vs_agencies"])
     table = _check_summary(mix_out)
     assert table["region"].tolist() == list(agency_mix.REGIONS)
-    for col in ("preset", "sales_driven_share", "n", "promo_strategy_share_end_mean", "promo_strategy_share_end_ci_low",
-                "promo_strategy_share_end_ci_high", "mean_deal_proneness_end_mean",
-                "mean_reference_price_ratio_end_mean", "brand_value_change_mean"):
+    for col in (
+        "preset",
+        "sales_driven_share",
+        "n",
+        "promo_strategy_share_end_mean",
+        "promo_strategy_share_end_ci_low",
+        "promo_strategy_share_end_ci_high",
+        "mean_deal_proneness_end_mean",
+        "mean_reference_price_ratio_end_mean",
+        "brand_value_change_mean",
+    ):
         assert col in table.columns, col
     assert (table["n"] == 2).all()
     share = table["promo_strategy_share_end_mean"]
@@ -89,9 +97,9 @@ def test_agency_mix_writes_figures_summary_and_data(mix_out, capsys):
     assert set(res.runs["preset"]) == set(agency_mix.PRESET_ORDER)
     # the swapped regions: each extreme preset's contracts with the other's agency mix
     assert set(zip(res.runs["preset"], res.runs["sales_driven_share"])) == {
-        (p["preset"], p["sales_driven_share"]) for p in agency_mix.REGIONS.values()}
-    assert (res.runs.merge(res.timeseries[["run_id"]].drop_duplicates(), on="run_id").shape[0]
-            == len(res.runs))
+        (p["preset"], p["sales_driven_share"]) for p in agency_mix.REGIONS.values()
+    }
+    assert res.runs.merge(res.timeseries[["run_id"]].drop_duplicates(), on="run_id").shape[0] == len(res.runs)
     assert len(res.agencies) > 0
 
 
@@ -144,9 +152,18 @@ def test_sensitivity_sweeps_load_and_analyse(sens_out):
 def test_contract_search_best_satisfies_the_participation_constraint(contract_out):
     _check_figures(contract_out, ["contract_search", "contract_confirm"])
     table = _check_summary(contract_out)
-    for col in ("role", "label", *contract_search.POINT_KEYS, "brand_profit_disc_mean",
-                "brand_profit_disc_ci_low", "agency_profit_disc_mean", "reservation", "feasible",
-                "gap_brand_profit_disc_mean", "gap_brand_value_change_mean"):
+    for col in (
+        "role",
+        "label",
+        *contract_search.POINT_KEYS,
+        "brand_profit_disc_mean",
+        "brand_profit_disc_ci_low",
+        "agency_profit_disc_mean",
+        "reservation",
+        "feasible",
+        "gap_brand_profit_disc_mean",
+        "gap_brand_value_change_mean",
+    ):
         assert col in table.columns, col
     size = contract_search.SIZES["tiny"]
     assert len(table) == size.extra["top"] + len(contract_search.REFERENCES)
@@ -189,11 +206,14 @@ def test_contract_search_discounting():
 
 
 # --- command line ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("module, argv", [
-    (contract_search, ["--outside-factor", "2"]),
-    (agency_mix, ["--workers", "0"]),
-    (sensitivity, ["--scheduler", "tcp://127.0.0.1:1"]),
-])
+@pytest.mark.parametrize(
+    "module, argv",
+    [
+        (contract_search, ["--outside-factor", "2"]),
+        (agency_mix, ["--workers", "0"]),
+        (sensitivity, ["--scheduler", "tcp://127.0.0.1:1"]),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(module, argv, tmp_path, capsys):
     code = module.EXPERIMENT.cli(["--tiny", "--out", str(tmp_path / "o"), *argv])
     err = capsys.readouterr().err.strip()

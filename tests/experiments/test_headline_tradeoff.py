@@ -17,29 +17,42 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import (commission_sweep, contract_dynamics, contract_horizon, evaluation_rules, load_results,
-                         stats)
+from experiments import commission_sweep, contract_dynamics, contract_horizon, evaluation_rules, load_results, stats
 
 SCRIPTS = {
     "commission_sweep": dict(
-        module=commission_sweep, keys=["base_fee", "commission_rate"],
+        module=commission_sweep,
+        keys=["base_fee", "commission_rate"],
         figures=["commission_tradeoff", "commission_timeseries", "commission_who_gains"],
         rows=len(commission_sweep.FEES) * len(commission_sweep.COMMISSIONS),
-        outcomes=["short_term_gmv", "final_brand_value", "brand_value_change", "brand_profit_total",
-                  "agency_profit_total", "final_promo_strategy_share"],
-        tables=["timeseries"]),
+        outcomes=[
+            "short_term_gmv",
+            "final_brand_value",
+            "brand_value_change",
+            "brand_profit_total",
+            "agency_profit_total",
+            "final_promo_strategy_share",
+        ],
+        tables=["timeseries"],
+    ),
     "contract_horizon": dict(
-        module=contract_horizon, keys=["contract_weeks", "commission_rate"],
+        module=contract_horizon,
+        keys=["contract_weeks", "commission_rate"],
         figures=["horizon_heatmaps"],
         rows=len(contract_horizon.CONTRACT_WEEKS) * len(contract_horizon.COMMISSIONS),
-        outcomes=["brand_value_change", "final_promo_strategy_share"], tables=[]),
+        outcomes=["brand_value_change", "final_promo_strategy_share"],
+        tables=[],
+    ),
     "evaluation_rules": dict(
-        module=evaluation_rules, keys=["rule", "brand_measure_noise"],
+        module=evaluation_rules,
+        keys=["rule", "brand_measure_noise"],
         figures=["evaluation_bars"],
         rows=len(evaluation_rules.RULES) * len(evaluation_rules.NOISES),
         # the GMV-only control is simulated once: noise cannot reach a rule that never reads it
         stored=1 + (len(evaluation_rules.RULES) - 1) * len(evaluation_rules.NOISES),
-        outcomes=["brand_value_change", "short_term_gmv", "brand_profit_total"], tables=[]),
+        outcomes=["brand_value_change", "short_term_gmv", "brand_profit_total"],
+        tables=[],
+    ),
 }
 
 
@@ -117,10 +130,14 @@ def test_paired_differences_are_zero_at_the_reference(ran):
         return
     diff = pd.read_csv(out / "differences.csv")
     assert len(diff) == info["rows"]
-    ref = diff["commission_rate"] == commission_sweep.REFERENCE if name == "commission_sweep" \
+    ref = (
+        diff["commission_rate"] == commission_sweep.REFERENCE
+        if name == "commission_sweep"
         else diff["rule"] == "GMV only"
-    assert ref.sum() == info["rows"] // (len(commission_sweep.COMMISSIONS) if name == "commission_sweep"
-                                         else len(evaluation_rules.RULES))
+    )
+    assert ref.sum() == info["rows"] // (
+        len(commission_sweep.COMMISSIONS) if name == "commission_sweep" else len(evaluation_rules.RULES)
+    )
     o = info["outcomes"][0]
     assert (diff.loc[ref, f"{o}_mean"] == 0).all()
     # and not all zero elsewhere (at the tiny size the rules may differ only in money: in 30
@@ -193,15 +210,18 @@ def test_timeseries_ci_matches_t_interval():
         assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--tiny", "--workers", "0"], "--workers"),
-    (["--tiny", "--seed", "-1"], "--seed"),
-    (["--tiny", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --executor dask"),
-    (["--tiny", "--set", "commission_rate=0.2"], "varies 'commission_rate' itself"),
-    (["--tiny", "--set", "reward_scale=gmv"], "'reward_scale' = 'gmv' is invalid"),
-    (["--tiny", "--set", "reward_scale"], "--set expects name=value"),
-    (["--tiny", "--docs", "--set", "reward_scale=client_gmv"], "drop --set, or drop --docs"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--tiny", "--workers", "0"], "--workers"),
+        (["--tiny", "--seed", "-1"], "--seed"),
+        (["--tiny", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --executor dask"),
+        (["--tiny", "--set", "commission_rate=0.2"], "varies 'commission_rate' itself"),
+        (["--tiny", "--set", "reward_scale=gmv"], "'reward_scale' = 'gmv' is invalid"),
+        (["--tiny", "--set", "reward_scale"], "--set expects name=value"),
+        (["--tiny", "--docs", "--set", "reward_scale=client_gmv"], "drop --set, or drop --docs"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(argv, words, tmp_path, capsys):
     code = commission_sweep.EXPERIMENT.cli([*argv, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
@@ -248,10 +268,13 @@ def test_set_changes_a_parameter_in_every_run_and_is_recorded(tmp_path):
     assert "parameters changed" not in (plain / "figures" / "dynamics_cases.svg").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("module, argv, name", [
-    ("agency_mix", ["--set", "commission_rate=0.2"], "commission_rate"),  # set by the regions' presets
-    ("contract_search", ["--set", "brand_measure_noise=0.5"], "brand_measure_noise"),  # a later stage's
-])
+@pytest.mark.parametrize(
+    "module, argv, name",
+    [
+        ("agency_mix", ["--set", "commission_rate=0.2"], "commission_rate"),  # set by the regions' presets
+        ("contract_search", ["--set", "brand_measure_noise=0.5"], "brand_measure_noise"),  # a later stage's
+    ],
+)
 def test_set_refuses_what_the_experiment_varies_before_running_anything(module, argv, name, tmp_path, capsys):
     import importlib
 

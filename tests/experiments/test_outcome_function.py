@@ -10,7 +10,6 @@ from experiments.sweeps.outcomes import evaluate, outcome
 from model import SUMMARY_KEYS, simulate
 
 
-
 def test_outcome_is_the_run_summary_as_floats():
     params = {"preset": "sales_is_king", **TINY, "commission_rate": 0.2}
     got = outcome(params, seed=4, steps=10)
@@ -50,8 +49,7 @@ def test_salib_sample_in_indices_out():
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol
 
-    problem = {"num_vars": 2, "names": ["commission_rate", "contract_weeks"],
-               "bounds": [[0.02, 0.3], [26, 104]]}
+    problem = {"num_vars": 2, "names": ["commission_rate", "contract_weeks"], "bounds": [[0.02, 0.3], [26, 104]]}
     X = sobol.sample(problem, 4, calc_second_order=False, seed=1)
     Y = evaluate(problem, X, base=TINY, steps=8)
     assert list(Y.columns) == list(SUMMARY_KEYS) and len(Y) == len(X) == 16

@@ -62,8 +62,15 @@ def test_tables_are_tidy_with_seeds_on_every_row(tmp_path, grid_spec):
     res = load_results(tmp_path / "out")
     pdt.assert_frame_equal(runs, res.runs)
 
-    assert list(runs.columns[:7]) == ["run_id", "point", "replication", "seed", "status",
-                                      "commission_rate", "contract_weeks"]
+    assert list(runs.columns[:7]) == [
+        "run_id",
+        "point",
+        "replication",
+        "seed",
+        "status",
+        "commission_rate",
+        "contract_weeks",
+    ]
     assert list(runs.columns[7:]) == list(SUMMARY_KEYS)
     assert runs["run_id"].tolist() == list(range(8)) and (runs["status"] == "done").all()
     assert runs["seed"].is_unique
@@ -80,9 +87,11 @@ def test_tables_are_tidy_with_seeds_on_every_row(tmp_path, grid_spec):
 
     # a run's rows are exactly what simulate() gives for the recorded seed and parameters
     row = runs.iloc[5]
-    direct = simulate(spec.params({"commission_rate": row["commission_rate"],
-                                   "contract_weeks": int(row["contract_weeks"])}),
-                      steps=spec.steps, seed=int(row["seed"]))
+    direct = simulate(
+        spec.params({"commission_rate": row["commission_rate"], "contract_weeks": int(row["contract_weeks"])}),
+        steps=spec.steps,
+        seed=int(row["seed"]),
+    )
     mine = ts[ts["run_id"] == 5][list(MODEL_REPORTERS)].reset_index(drop=True)
     pdt.assert_frame_equal(mine, direct.timeseries[list(MODEL_REPORTERS)], check_dtype=False)
     assert row["total_gmv"] == direct.summary["total_gmv"]
@@ -125,8 +134,9 @@ def test_dask_gives_identical_tables(tmp_path, grid_spec, same_results):
     run_sweep(grid_spec, tmp_path / "dask", executor="dask", workers=2)
     same_results(ref, load_results(tmp_path / "dask"))
     # ... or connects to a running scheduler by address, or uses a Client
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-                      host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         run_sweep(grid_spec, tmp_path / "addr", executor="dask", scheduler=cluster.scheduler_address)
         with Client(cluster) as client:
@@ -249,8 +259,13 @@ def test_cli_exits_nonzero_and_lists_failures(tmp_path, grid_spec):
         from experiments.cli import main
         sys.exit(main(sys.argv[1:]))
     """)
-    proc = subprocess.run([sys.executable, "-c", driver, "sweep", str(spec_file), "--out", str(tmp_path / "o"),
-                           "--executor", "serial"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, "sweep", str(spec_file), "--out", str(tmp_path / "o"), "--executor", "serial"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "1 of 8 runs failed (run ids 5)" in proc.stderr and "run-000005.json" in proc.stderr
     assert len(tables_on_disk(tmp_path / "o", "summary")) == 7
@@ -302,20 +317,35 @@ def test_resume_completes_missing_runs_and_cleans_leftovers(tmp_path, grid_spec,
 
 def test_sweep_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path, same_results):
     spec = {
-        "name": "killed", "steps": 30, "replications": 2, "seed": 3,
+        "name": "killed",
+        "steps": 30,
+        "replications": 2,
+        "seed": 3,
         "base": dict(TINY_BASE),
-        "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.04, 0.06, 0.08, 0.1, 0.12,
-                                                                   0.15, 0.2, 0.25, 0.3]}},
+        "design": {
+            "kind": "grid",
+            "factors": {"commission_rate": [0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3]},
+        },
         "outputs": {"timeseries": True, "brands": True},
     }
     n_runs = 20
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
-           "--executor", "processes", "--workers", "2"]
-    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.cli",
+        "sweep",
+        str(spec_file),
+        "--out",
+        str(out),
+        "--executor",
+        "processes",
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while len(tables_on_disk(out, "summary")) < 5:
@@ -357,8 +387,13 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, grid_spec, caps
 def test_sensitivity_designs_run_and_analyse(tmp_path):
     base = dict(TINY_BASE)
     factors = {"commission_rate": [0.02, 0.3], "contract_weeks": [26, 104]}
-    sobol = {"steps": 8, "seed": 2, "base": base, "outputs": {"timeseries": False},
-             "design": {"kind": "sobol", "factors": factors, "samples": 4, "second_order": False}}
+    sobol = {
+        "steps": 8,
+        "seed": 2,
+        "base": base,
+        "outputs": {"timeseries": False},
+        "design": {"kind": "sobol", "factors": factors, "samples": 4, "second_order": False},
+    }
     runs = run_sweep(sobol, tmp_path / "sobol", executor="processes", workers=2)
     assert len(runs) == 4 * (2 + 2) and (runs["status"] == "done").all()
     res = load_results(tmp_path / "sobol")
@@ -386,10 +421,20 @@ def _sweep_in_background(tmp_path, spec: dict, out, stderr) -> tuple[subprocess.
     session of its own; returns the process and the command (to rerun it)."""
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
-    cmd = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out", str(out),
-           "--executor", "processes", "--workers", "2"]
-    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.cli",
+        "sweep",
+        str(spec_file),
+        "--out",
+        str(out),
+        "--executor",
+        "processes",
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
     return proc, cmd
 
 
@@ -428,7 +473,10 @@ def test_killing_only_the_parent_ends_its_workers_and_the_rerun_completes(tmp_pa
     instead of running on, orphaned, holding the folder's lock; the same command then takes
     the lock over (saying so) and completes to the uninterrupted result (issue 28, row 1)."""
     spec = {
-        "name": "orphans", "steps": 60, "replications": 4, "seed": 5,
+        "name": "orphans",
+        "steps": 60,
+        "replications": 4,
+        "seed": 5,
         "base": dict(TINY_BASE),
         "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.06, 0.1, 0.2, 0.3]}},
         "outputs": {"timeseries": True},
@@ -485,15 +533,19 @@ def test_rerunning_a_sweep_says_what_it_reuses(tmp_path, grid_spec, capsys):
     assert f"8 of 8 runs were already done in {str(tmp_path / 'o')!r}; nothing to run" in err
 
 
-@pytest.mark.parametrize("damage, words", [
-    ("delete", "its timeseries table is missing"),
-    ("empty", "its timeseries table is empty"),
-    ("truncate", "its timeseries table is truncated"),
-    ("garble", "its timeseries table was changed (checksum)"),
-    ("summary", "its summary table is truncated"),
-])
-def test_a_damaged_run_is_refused_by_load_results_and_run_again_on_resume(tmp_path, grid_spec, capsys,
-                                                                         same_results, damage, words):
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        ("delete", "its timeseries table is missing"),
+        ("empty", "its timeseries table is empty"),
+        ("truncate", "its timeseries table is truncated"),
+        ("garble", "its timeseries table was changed (checksum)"),
+        ("summary", "its summary table is truncated"),
+    ],
+)
+def test_a_damaged_run_is_refused_by_load_results_and_run_again_on_resume(
+    tmp_path, grid_spec, capsys, same_results, damage, words
+):
     """What a finished run wrote is checked against its receipt (issue 28, row 4)."""
     from experiments.sweeps import store
 
@@ -511,7 +563,9 @@ def test_a_damaged_run_is_refused_by_load_results_and_run_again_on_resume(tmp_pa
         f.write_bytes(data[: len(data) // 2])
     else:
         f.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
-    with pytest.raises(ValueError, match=r"1 damaged run\(s\): run 3: " + words.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        ValueError, match=r"1 damaged run\(s\): run 3: " + words.replace("(", r"\(").replace(")", r"\)")
+    ):
         load_results(out)
     capsys.readouterr()
     run_sweep(grid_spec, out, executor="serial")
@@ -526,7 +580,10 @@ def test_killing_a_worker_fails_only_its_runs_and_the_rerun_completes(tmp_path, 
     runs that worker had in flight as failed (exit 1, naming them), and the same command then
     completes to the uninterrupted result (issue 28, row 1)."""
     spec = {
-        "name": "worker", "steps": 60, "replications": 4, "seed": 6,
+        "name": "worker",
+        "steps": 60,
+        "replications": 4,
+        "seed": 6,
         "base": dict(TINY_BASE),
         "design": {"kind": "grid", "factors": {"commission_rate": [0.02, 0.06, 0.1, 0.2, 0.3]}},
         "outputs": {"timeseries": True},
@@ -535,8 +592,11 @@ def test_killing_a_worker_fails_only_its_runs_and_the_rerun_completes(tmp_path, 
     proc, cmd = _sweep_in_background(tmp_path, spec, out, stderr=subprocess.PIPE)
     try:
         _wait_for_summaries(proc, out, 3)
-        workers = [w for w in _children(proc.pid)  # (not multiprocessing's resource tracker)
-                   if b"resource_tracker" not in Path(f"/proc/{w}/cmdline").read_bytes()]
+        workers = [
+            w
+            for w in _children(proc.pid)  # (not multiprocessing's resource tracker)
+            if b"resource_tracker" not in Path(f"/proc/{w}/cmdline").read_bytes()
+        ]
         assert workers
         os.kill(workers[0], signal.SIGKILL)
         err = proc.communicate(timeout=300)[1]

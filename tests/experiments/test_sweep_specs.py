@@ -30,9 +30,10 @@ def assert_within_bounds(spec, bounds):
 
 
 def test_grid_is_the_full_product_in_factor_order():
-    spec = spec_with({"kind": "grid", "factors": {"commission_rate": [0.05, 0.1, 0.2],
-                                                  "agency_policy": ["fixed", "learning"]}},
-                     replications=3)
+    spec = spec_with(
+        {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1, 0.2], "agency_policy": ["fixed", "learning"]}},
+        replications=3,
+    )
     assert spec.n_points == 6 and len(spec.points) == 6 and spec.n_runs == 18
     assert spec.points[0] == {"commission_rate": 0.05, "agency_policy": "fixed"}
     assert spec.points[1] == {"commission_rate": 0.05, "agency_policy": "learning"}
@@ -61,8 +62,7 @@ def test_lhs_has_samples_points_within_bounds_one_per_stratum():
 
 @pytest.mark.parametrize("second_order, per_n", [(True, 2 * 3 + 2), (False, 3 + 2)])
 def test_sobol_has_saltelli_size_within_bounds(second_order, per_n):
-    spec = spec_with({"kind": "sobol", "factors": BOUNDS, "samples": 8, "second_order": second_order},
-                     replications=2)
+    spec = spec_with({"kind": "sobol", "factors": BOUNDS, "samples": 8, "second_order": second_order}, replications=2)
     assert spec.n_points == 8 * per_n == len(spec.points)
     assert spec.n_runs == 2 * 8 * per_n
     assert_within_bounds(spec, BOUNDS)
@@ -77,14 +77,16 @@ def test_morris_has_trajectories_on_the_level_grid():
     assert all(min(abs(p["commission_rate"] - v) for v in levels) < 1e-9 for p in spec.points)
     # within a trajectory consecutive points differ in exactly one factor
     for t in range(5):
-        traj = spec.points[t * 4:(t + 1) * 4]
+        traj = spec.points[t * 4 : (t + 1) * 4]
         for a, b in zip(traj, traj[1:]):
             assert sum(a[k] != b[k] for k in BOUNDS) == 1
 
 
 def test_points_design_keeps_the_given_points():
-    pts = [{"commission_rate": 0.1, "agency_policy": "learning"},
-           {"commission_rate": 0.2, "agency_policy": "imitation"}]
+    pts = [
+        {"commission_rate": 0.1, "agency_policy": "learning"},
+        {"commission_rate": 0.2, "agency_policy": "imitation"},
+    ]
     spec = spec_with({"kind": "points", "points": pts}, replications=2)
     assert spec.points == pts and spec.n_runs == 4
 
@@ -101,14 +103,15 @@ def test_run_seeds_come_from_seedsequence_and_differ():
     children = np.random.SeedSequence(5).spawn(len(runs))
     for r, child in zip(runs, children):
         words = child.generate_state(2, dtype=np.uint32)
-        assert r.seed == ((int(words[0]) << 31) ^ int(words[1])) & (2 ** 63 - 1) == run_seed(5, r.run_id)
-        assert 0 <= r.seed < 2 ** 63
+        assert r.seed == ((int(words[0]) << 31) ^ int(words[1])) & (2**63 - 1) == run_seed(5, r.run_id)
+        assert 0 <= r.seed < 2**63
     assert len({r.seed for r in runs}) == len(runs)
 
 
 def test_common_random_numbers_share_seeds_across_points():
-    spec = spec_with({"kind": "grid", "factors": {"commission_rate": [0.1, 0.2]}}, replications=3,
-                     common_random_numbers=True)
+    spec = spec_with(
+        {"kind": "grid", "factors": {"commission_rate": [0.1, 0.2]}}, replications=3, common_random_numbers=True
+    )
     by_point = {}
     for r in spec.runs():
         by_point.setdefault(r.point, []).append(r.seed)
@@ -195,7 +198,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("path, value, key", BAD, ids=[f"{p}=<deleted>" if v is _DELETE else f"{p}={v!r}" for p, v, _ in BAD])
+@pytest.mark.parametrize(
+    "path, value, key", BAD, ids=[f"{p}=<deleted>" if v is _DELETE else f"{p}={v!r}" for p, v, _ in BAD]
+)
 def test_bad_grid_specs_name_the_key(grid_spec, path, value, key):
     _set(grid_spec, path, value)
     with pytest.raises(ValueError) as err:
@@ -273,8 +278,11 @@ def test_shipped_specs_are_valid(path):
 
 
 def test_every_point_of_a_finite_design_is_checked_when_the_spec_loads():
-    spec = {"name": "x", "base": {"agency_policy": "learning,fixed,fixed,fixed,fixed,fixed"},
-            "design": {"kind": "grid", "factors": {"n_agencies": [6, 4]}}}
+    spec = {
+        "name": "x",
+        "base": {"agency_policy": "learning,fixed,fixed,fixed,fixed,fixed"},
+        "design": {"kind": "grid", "factors": {"n_agencies": [6, 4]}},
+    }
     with pytest.raises(ValueError, match=r"design point \{'n_agencies': 4\}.*names 6 policies"):
         load_spec(spec)
 
@@ -283,13 +291,16 @@ def test_a_spec_with_a_byte_order_mark_loads(tmp_path):
     from experiments import load_spec
 
     path = tmp_path / "bom.toml"
-    path.write_bytes("\ufeff".encode() + b'name = "bom"\nsteps = 5\n[design]\nkind = "grid"\n'
-                     b'[design.factors]\ncommission_rate = [0.05, 0.1]\n')
+    path.write_bytes(
+        "\ufeff".encode() + b'name = "bom"\nsteps = 5\n[design]\nkind = "grid"\n'
+        b"[design.factors]\ncommission_rate = [0.05, 0.1]\n"
+    )
     assert load_spec(path).name == "bom"
 
 
-@pytest.mark.parametrize("suffix, text", [(".json", "[" * 5000 + "]" * 5000),
-                                          (".toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")])
+@pytest.mark.parametrize(
+    "suffix, text", [(".json", "[" * 5000 + "]" * 5000), (".toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")]
+)
 def test_a_deeply_nested_spec_is_refused_in_one_line(tmp_path, suffix, text):
     from experiments import load_spec
     from experiments.sweeps.errors import SpecError
@@ -311,22 +322,41 @@ def test_a_plan_beyond_max_runs_is_refused_before_it_is_built(tmp_path):
     from experiments import load_spec
     from experiments.sweeps.errors import SpecError
 
-    huge = {"name": "huge", "steps": 5, "replications": 10 ** 9,
-            "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1]}}}
+    huge = {
+        "name": "huge",
+        "steps": 5,
+        "replications": 10**9,
+        "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1]}},
+    }
     with pytest.raises(SpecError, match=r"plans 2,000,000,000 runs .* set max_runs = 2000000000"):
         load_spec(huge)
     values = [round(0.001 * i, 4) for i in range(100)]
-    grid = {"name": "grid", "steps": 5, "max_runs": 10 ** 8,
-            "design": {"kind": "grid", "factors": {"commission_rate": values, "brand_bonus_rate": values,
-                                                   "evaluation_brand_weight": values,
-                                                   "contract_weeks": list(range(10, 110))}}}
+    grid = {
+        "name": "grid",
+        "steps": 5,
+        "max_runs": 10**8,
+        "design": {
+            "kind": "grid",
+            "factors": {
+                "commission_rate": values,
+                "brand_bonus_rate": values,
+                "evaluation_brand_weight": values,
+                "contract_weeks": list(range(10, 110)),
+            },
+        },
+    }
     path = tmp_path / "grid.json"
     path.write_text(json.dumps(grid))
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(path), "--out", str(tmp_path / "o"),
-                           "--dry-run"], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "sweep", str(path), "--out", str(tmp_path / "o"), "--dry-run"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "100000000 points x 1 replications = 100000000 runs" in proc.stdout
-    assert load_spec(grid).to_dict()["max_runs"] == 10 ** 8
-    assert "max_runs" not in load_spec({**grid, "max_runs": 10 ** 6, "design": huge["design"],
-                                        "replications": 2}).to_dict()  # the default keeps the old hash
+    assert load_spec(grid).to_dict()["max_runs"] == 10**8
+    assert (
+        "max_runs" not in load_spec({**grid, "max_runs": 10**6, "design": huge["design"], "replications": 2}).to_dict()
+    )  # the default keeps the old hash

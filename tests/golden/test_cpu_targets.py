@@ -31,8 +31,14 @@ def test_a_golden_run_compiled_for_another_cpu_gives_the_same_bits(cpu, tmp_path
     if platform.machine() not in ("x86_64", "AMD64"):
         pytest.skip("the CPU names are x86-64 ones")
     env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run([sys.executable, "-c", SCRIPT.format(root=str(ROOT))], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(root=str(ROOT))],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     there = json.loads(out.stdout.strip().splitlines()[-1])
     assert there == cases.run_digest(cases.RUNS["learning"]), f"compiled for {cpu}, the numbers moved"

@@ -16,8 +16,10 @@ from . import cases
 
 GOLDEN = json.loads(cases.GOLDEN.read_text())
 TOL = dict(rtol=1e-9, atol=1e-6)
-HINT = ("the model's numbers moved; if that is deliberate, run `python tests/golden/cases.py "
-        "--write` and say why in the commit (CONTRIBUTING.md, 'What changes the numbers')")
+HINT = (
+    "the model's numbers moved; if that is deliberate, run `python tests/golden/cases.py "
+    "--write` and say why in the commit (CONTRIBUTING.md, 'What changes the numbers')"
+)
 
 
 def _same(actual, expected, where):

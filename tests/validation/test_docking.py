@@ -16,9 +16,8 @@ A negative control shows that the same test catches a real difference: a referen
 with the same reference by the same test (tests/test_kernel.py docks it with the NumPy path).
 """
 
-import pytest
-
 import docking_scenario as D
+import pytest
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +58,7 @@ def test_numba_kernel_docks_with_the_one_agent_per_consumer_reference(reference)
 def test_docking_catches_a_real_difference(vectorised):
     """Negative control: a reference whose consumers are 20% more price-sensitive must fail."""
     p = D.docking_params()
-    changed = D.window_samples(D.run_reference, p.replace(price_sensitivity=1.2 * p.price_sensitivity),
-                               range(20_000, 20_000 + D.REPS // 2))
+    changed = D.window_samples(
+        D.run_reference, p.replace(price_sensitivity=1.2 * p.price_sensitivity), range(20_000, 20_000 + D.REPS // 2)
+    )
     assert D.verdict(D.compare(vectorised, changed))["not_equivalent"]

@@ -7,10 +7,28 @@ from experiments.validation.document import ODD_BEGIN, ODD_END, odd_tables
 from model import PARAM_SPECS, Params
 
 ODD = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
-ELEMENTS = ("Purpose and patterns", "Entities, state variables and scales", "Process overview and scheduling",
-            "Design concepts", "Initialisation", "Input data", "Submodels")
-DESIGN_CONCEPTS = ("Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction",
-                   "Sensing", "Interaction", "Stochasticity", "Collectives", "Observation")
+ELEMENTS = (
+    "Purpose and patterns",
+    "Entities, state variables and scales",
+    "Process overview and scheduling",
+    "Design concepts",
+    "Initialisation",
+    "Input data",
+    "Submodels",
+)
+DESIGN_CONCEPTS = (
+    "Basic principles",
+    "Emergence",
+    "Adaptation",
+    "Objectives",
+    "Learning",
+    "Prediction",
+    "Sensing",
+    "Interaction",
+    "Stochasticity",
+    "Collectives",
+    "Observation",
+)
 
 
 def text() -> str:
@@ -24,14 +42,14 @@ def test_odd_has_all_seven_elements_in_order():
 
 def test_odd_describes_all_eleven_design_concepts():
     doc = text()
-    section = doc[doc.index("## 4. Design concepts"):doc.index("## 5. Initialisation")]
+    section = doc[doc.index("## 4. Design concepts") : doc.index("## 5. Initialisation")]
     for concept in DESIGN_CONCEPTS:
         assert f"**{concept}.**" in section, concept
 
 
 def test_odd_parameter_tables_are_the_generated_ones():
     doc = text()
-    table = doc[doc.index(ODD_BEGIN) + len(ODD_BEGIN):doc.index(ODD_END)].strip()
+    table = doc[doc.index(ODD_BEGIN) + len(ODD_BEGIN) : doc.index(ODD_END)].strip()
     assert table == odd_tables(), "run `python -m experiments.validate --odd-table`"
 
 

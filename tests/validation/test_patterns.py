@@ -1,4 +1,4 @@
-"""The validation patterns P1-P8 of DESIGN.md section 1 and P9, measured as in docs/validation.md.
+"""The validation patterns P1-P9 of docs/ODD.md section 1,, measured as in docs/validation.md.
 
 Each test runs the pattern's virtual experiment (experiments.validation, through the public
 API ``simulate`` with ``interventions``) over several seeds at a small resolution
@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from model import Params
 from experiments import validation as V
+from model import Params
 
 SEEDS = (0, 1, 2)
 BRANDS = (0, 4, 8)  # three brands of different prices
@@ -43,8 +43,10 @@ def measured(pattern: str) -> dict[str, V.Measurement]:
 def check(m: V.Measurement) -> None:
     assert len(m.replications) >= 3
     assert all(math.isfinite(x) for x in m.replications), m.replications
-    assert m.passed, (f"{m.pattern} {m.quantity}: measured {m.value:.3f} "
-                      f"[{m.ci_low:.3f}, {m.ci_high:.3f}], target {m.target} ({m.criterion})")
+    assert m.passed, (
+        f"{m.pattern} {m.quantity}: measured {m.value:.3f} "
+        f"[{m.ci_low:.3f}, {m.ci_high:.3f}], target {m.target} ({m.criterion})"
+    )
 
 
 def test_p1_regular_price_elasticity_is_in_the_meta_analytic_range():
@@ -82,7 +84,10 @@ def test_p5_brand_building_short_run_elasticity_and_goodwill_half_life():
     check(ms["short-run brand-building elasticity (campaign quarter)"])
     check(ms["half-life of the sales effect after a campaign (weeks)"])
     # the long run exceeds the short run
-    assert ms["long-run brand-building elasticity"].ci_low > ms["short-run brand-building elasticity (campaign quarter)"].ci_high
+    assert (
+        ms["long-run brand-building elasticity"].ci_low
+        > ms["short-run brand-building elasticity (campaign quarter)"].ci_high
+    )
 
 
 @pytest.mark.slow
