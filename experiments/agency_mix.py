@@ -47,6 +47,7 @@ from . import report, stats
 from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
 
 NAME = "agency_mix"
+QUESTION = doc_question(__doc__)
 SEED = 20251
 PRESET_ORDER = ("region_sales_driven", "typical_tp", "region_brand_driven")
 # every region of the sweep, in design-point order: the three presets as they are, then the two
@@ -108,7 +109,7 @@ SIZES = {
 }
 
 
-def build_spec(s: Size, seed: int = SEED) -> dict[str, Any]:
+def make_spec(s: Size, seed: int = SEED) -> dict[str, Any]:
     """The sweep spec (a dict) of this experiment at size ``s``."""
     return {
         "name": f"{NAME}_{s.name}",
@@ -332,9 +333,7 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     return paths + report.write_table(table, ctx.out, summary_markdown(table, TITLE, about))
 
 
-EXPERIMENT = Experiment(
-    name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES, spec_of=build_spec, analyse=analyse
-)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import pandas as pd
 from . import report, stats
 from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
-PROG = "commission_sweep"
+NAME = "commission_sweep"
 QUESTION = (
     "Does a higher sales commission trade long-term brand value for short-term GMV? "
     "Commission 0-40% at a low and a high base fee, learning agencies, five years."
@@ -62,7 +62,7 @@ SEED = 2026
 def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
     return headline_spec(
-        PROG,
+        NAME,
         QUESTION,
         size,
         seed,
@@ -318,7 +318,7 @@ def headline_text(table: pd.DataFrame, diff: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.outcomes import per_run
+
 from . import report, stats
 from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
-PROG = "contract_dynamics"
+NAME = "contract_dynamics"
 QUESTION = (
     "Issue 3's contract dynamics: what do commission, weight on a noisy brand measure and "
     "contract length do to learning agencies' strategies, brand value and GMV?"
@@ -44,8 +46,6 @@ CASES = {
 }
 KEYS = ("commission_rate", "evaluation_brand_weight", "brand_measure_noise", "contract_weeks")
 REFERENCE = "35% commission"
-YEAR2 = (52, 104)  # weeks of the second year, after every brand's first renewal
-FIRST_HALF = (0, 26)  # the weeks of short_term_gmv
 OUTCOMES = [
     "promo_share_first_26",
     "final_promo_strategy_share",
@@ -63,7 +63,7 @@ def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec: one design point per case, learning agencies, GMV-only unless stated."""
     points = [dict(zip(KEYS, values)) for values in CASES.values()]
     return headline_spec(
-        PROG,
+        NAME,
         QUESTION,
         size,
         seed,
@@ -75,7 +75,8 @@ def make_spec(size: Size, seed: int = SEED) -> dict:
 
 def with_cases(runs: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
     """The runs table with a ``case`` column, each run's mean promotion-heavy share over the
-    first 26 weeks and its GMV in the second year (weeks 52-103); NaN when the run is shorter."""
+    first 26 weeks and its GMV in the second year (weeks 52-103; both declared in
+    :mod:`model.outcomes`); NaN when the run is shorter."""
 
     def case_of(row) -> str:
         for name, values in CASES.items():
@@ -83,17 +84,10 @@ def with_cases(runs: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
                 return name
         raise ValueError(f"run {row['run_id']} matches no case")
 
-    week = timeseries["week"]
-
-    def over(weeks: tuple[int, int], column: str, how: str) -> pd.Series:
-        w = timeseries[(week >= weeks[0]) & (week < weeks[1])].groupby("run_id")[column].agg([how, "count"])
-        whole = w.loc[w["count"] == weeks[1] - weeks[0], how]  # runs that cover every week
-        return runs["run_id"].map(whole).astype(float)
-
+    derived = per_run(timeseries, ["promo_share_first_26", "gmv_year2"])
     return runs.assign(
         case=runs.apply(case_of, axis=1),
-        promo_share_first_26=over(FIRST_HALF, "promo_strategy_share", "mean"),
-        gmv_year2=over(YEAR2, "gmv", "sum"),
+        **{name: runs["run_id"].map(derived[name]).astype(float) for name in derived.columns},
     )
 
 
@@ -148,7 +142,7 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     return paths
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import pandas as pd
 from . import report, stats
 from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
-PROG = "contract_horizon"
+NAME = "contract_horizon"
 QUESTION = (
     "Do longer contracts offset the pull of a high commission towards promotion? "
     "Contract length 13-260 weeks x commission 5-40%, learning agencies, five years."
@@ -49,7 +49,7 @@ SEED = 2027
 def make_spec(size: Size, seed: int = SEED) -> dict:
     """The sweep spec (a dict for :func:`experiments.run_sweep`)."""
     return headline_spec(
-        PROG,
+        NAME,
         QUESTION,
         size,
         seed,
@@ -152,7 +152,7 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     return paths
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question, r
 from .sweeps.errors import UserError
 
 NAME = "contract_search"
+QUESTION = doc_question(__doc__)
 SEED = 27182
 ANNUAL_DISCOUNT_RATE = 0.10
 WEEKS_PER_YEAR = 52
@@ -597,12 +598,17 @@ def run(ctx: RunContext) -> list[Path]:
     return [*paths, *table_paths, cand_csv]
 
 
+def stages(size: Size, seed: int = SEED) -> dict[str, dict]:
+    """The search's spec and the reference contracts' spec."""
+    return {"search": search_spec(size, seed), "reference": reference_spec(size, seed)}
+
+
 EXPERIMENT = Experiment(
     name=NAME,
-    question=doc_question(__doc__),
+    question=QUESTION,
     seed=SEED,
     sizes=SIZES,
-    stages=lambda s, seed: {"search": search_spec(s, seed), "reference": reference_spec(s, seed)},
+    stages=stages,
     run=run,
     add_options=add_options,
     check=check,

@@ -35,7 +35,7 @@ import pandas as pd
 from . import report, stats
 from .experiment import Experiment, RunContext, Size, headline_sizes, headline_spec
 
-PROG = "evaluation_rules"
+NAME = "evaluation_rules"
 QUESTION = (
     "Does judging or paying the agency on a (noisy) brand measure bring brand building back? "
     "GMV-only vs weighted evaluation vs brand bonus, at several noise levels."
@@ -76,7 +76,7 @@ def make_spec(size: Size, seed: int = SEED) -> dict:
         for n in (NOISES[:1] if name == CONTROL else NOISES)
     ]
     return headline_spec(
-        PROG, QUESTION, size, seed, base={"commission_rate": COMMISSION}, design={"kind": "points", "points": points}
+        NAME, QUESTION, size, seed, base={"commission_rate": COMMISSION}, design={"kind": "points", "points": points}
     )
 
 
@@ -204,7 +204,7 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     return paths
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ import pandas as pd
 from . import report, stats
 from .experiment import TINY_BASE, Experiment, RunContext, Size
 
-PROG = "focal_contract"
+NAME = "focal_contract"
 QUESTION = (
     "A brand's commission: what it buys the brand in GMV, what it costs in brand value and "
     "profit, when, what is left after it, and what happens as more brands sign it."
@@ -146,7 +146,7 @@ def contrast_spec(size: Size, seed: int) -> dict:
         if name in arms
     ]
     return _spec(
-        f"{PROG}-contrast",
+        f"{NAME}-contrast",
         size,
         seed,
         size.replications,
@@ -159,7 +159,7 @@ def contrast_spec(size: Size, seed: int) -> dict:
 def saturation_spec(size: Size, seed: int) -> dict:
     points = [{"focal_brands": k, "focal_commission_rate": HIGH if k else "none"} for k in size.extra["ks"]]
     return _spec(
-        f"{PROG}-saturation",
+        f"{NAME}-saturation",
         size,
         seed,
         size.extra["saturation"],
@@ -640,7 +640,7 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     return paths
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEEDS[0], sizes=SIZES, stages=stages, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEEDS[0], sizes=SIZES, stages=stages, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from . import report, stats
 from .experiment import TINY_BASE, Experiment, RunContext, Size
 from .focal_contract import EXPERIENCE, HIGH, LOW, TYPICAL, unit_of
 
-PROG = "focal_robustness"
+NAME = "focal_robustness"
 QUESTION = (
     "Do the focal contract's findings survive other agency learning rules, market sizes, "
     "starting experience and readings of brand value?"
@@ -92,7 +92,7 @@ def points(tiny: bool = False) -> list[dict]:
 
 def make_spec(size: Size, seed: int = SEED) -> dict:
     return {
-        "name": PROG,
+        "name": NAME,
         "description": QUESTION,
         "steps": size.steps,
         "replications": size.replications,
@@ -194,7 +194,7 @@ def analyse(res, ctx: RunContext) -> list[Path]:
     return paths
 
 
-EXPERIMENT = Experiment(name=PROG, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

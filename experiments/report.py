@@ -10,7 +10,8 @@ Everything a headline script writes goes into one output folder::
     OUT/differences.csv       (optional) paired differences from a reference design point,
                               also appended to summary.md (see experiments.stats)
 
-- :class:`Outcome` and :data:`OUTCOMES`: label, unit and display scale of each run outcome;
+- :class:`Outcome` and :data:`OUTCOMES` (declared in :mod:`model.outcomes`): label, unit and
+  display scale of each run outcome;
   :data:`KEY_NAMES`: design factors as column headers;
 - :data:`PALETTE` (Okabe & Ito 2008, colour-blind safe; the one of ``model.plots``) and
   :data:`MARKERS`; :func:`figure_style`; :func:`save_figure` (PNG + SVG, optional copy to
@@ -25,92 +26,23 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from model.outcomes import OUTCOMES as MODEL_OUTCOMES
+from model.outcomes import Outcome
 from model.plots import COLORS as PALETTE  # one palette for the model's and the experiments' figures
 
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """How to show one run outcome: a label, its unit after scaling, and the scale factor."""
-
-    label: str
-    unit: str
-    scale: float = 1.0
-    fmt: str = ".1f"
-
-    @property
-    def axis(self) -> str:
-        return f"{self.label} ({self.unit})" if self.unit else self.label
-
-
-# The run summary (model.SUMMARY_KEYS) as people read it. Money is RMB summed over all brands.
-OUTCOMES: dict[str, Outcome] = {
-    "short_term_gmv": Outcome("short-term GMV, first 26 weeks", "million RMB", 1e-6, ".0f"),
-    "total_gmv": Outcome("total GMV", "million RMB", 1e-6, ".0f"),
-    "gmv_year2": Outcome("GMV in the second year", "million RMB", 1e-6, ".0f"),  # contract_dynamics
-    "final_brand_value": Outcome("final brand value", "million RMB/week", 1e-6, ".2f"),
-    "brand_value_change": Outcome("brand value change, last 52 weeks vs week 0", "%", 100.0, ".1f"),
-    "brand_value_change_final_week": Outcome("brand value change, final week vs week 0", "%", 100.0, ".1f"),
-    "mean_brand_value_change": Outcome("a brand's brand value change (mean over brands)", "%", 100.0, ".1f"),
-    "brand_profit_total": Outcome("brand profit, total", "million RMB", 1e-6, ".0f"),
-    "brand_profit_before_agency_total": Outcome(
-        "brand profit before agency payments, total", "million RMB", 1e-6, ".1f"
-    ),  # per brand
-    "gmv_per_year": Outcome("GMV per year", "million RMB", 1e-6, ".1f"),  # per brand (focal_contract)
-    "agency_profit_total": Outcome("agency profit, total", "million RMB", 1e-6, ".0f"),
-    "platform_revenue_total": Outcome("platform revenue, total", "million RMB", 1e-6, ".0f"),
-    "consumer_surplus_total": Outcome("consumer surplus, total", "million RMB", 1e-6, ".0f"),
-    "final_promo_strategy_share": Outcome("promotion-heavy share at the end", "% of brands", 100.0, ".0f"),
-    "promo_share_first_26": Outcome(
-        "promotion-heavy share, first 26 weeks", "% of brands", 100.0, ".0f"
-    ),  # contract_dynamics
-    "contract_switches_total": Outcome("contract switches", "count", 1.0, ".1f"),
-    # the focal brands and their rivals (model.records.FOCAL_SUMMARY_KEYS): per-brand means
-    "focal_short_term_gmv": Outcome("focal brand's GMV, first 26 weeks", "million RMB", 1e-6, ".1f"),
-    "focal_gmv_year1": Outcome("focal brand's GMV, year 1", "million RMB", 1e-6, ".1f"),
-    "focal_total_gmv": Outcome("focal brand's GMV, five years", "million RMB", 1e-6, ".0f"),
-    "focal_brand_value_change": Outcome("focal brand's brand value change", "%", 100.0, ".1f"),
-    "focal_brand_value_change_weighted": Outcome(
-        "focal brands' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"
-    ),
-    "focal_brand_value_change_final_week": Outcome("focal brand's brand value change, final week", "%", 100.0, ".1f"),
-    "focal_gmv_per_year": Outcome("focal brand's GMV per year", "million RMB", 1e-6, ".1f"),
-    "focal_gmv_after": Outcome("focal brand's GMV per year after it left 35%", "million RMB", 1e-6, ".1f"),
-    "focal_brand_profit_after": Outcome("focal brand's profit per year after it left 35%", "million RMB", 1e-6, ".1f"),
-    "focal_brand_profit_total": Outcome("focal brand's profit, five years", "million RMB", 1e-6, ".1f"),
-    "focal_brand_profit_before_agency_total": Outcome(
-        "focal brand's profit before agency payments", "million RMB", 1e-6, ".1f"
-    ),
-    "focal_paid_to_agency_total": Outcome("focal brand's payments to its agency", "million RMB", 1e-6, ".1f"),
-    "focal_agency_profit_total": Outcome("its agency's profit from it", "million RMB", 1e-6, ".1f"),
-    "focal_promo_share_first_26": Outcome("focal brand promotion-heavy, first 26 weeks", "% of weeks", 100.0, ".0f"),
-    "focal_promo_share": Outcome("focal brand promotion-heavy, five years", "% of weeks", 100.0, ".0f"),
-    "rivals_short_term_gmv": Outcome("a rival's GMV, first 26 weeks", "million RMB", 1e-6, ".1f"),
-    "rivals_gmv_year1": Outcome("a rival's GMV, year 1", "million RMB", 1e-6, ".1f"),
-    "rivals_total_gmv": Outcome("a rival's GMV, five years", "million RMB", 1e-6, ".0f"),
-    "rivals_brand_value_change": Outcome("a rival's brand value change", "%", 100.0, ".1f"),
-    "rivals_brand_value_change_weighted": Outcome(
-        "rivals' brand value change (weighted by week-0 value)", "%", 100.0, ".1f"
-    ),
-    "rivals_brand_value_change_final_week": Outcome("a rival's brand value change, final week", "%", 100.0, ".1f"),
-    "rivals_brand_profit_total": Outcome("a rival's profit, five years", "million RMB", 1e-6, ".1f"),
-    "rivals_brand_profit_before_agency_total": Outcome(
-        "a rival's profit before agency payments", "million RMB", 1e-6, ".1f"
-    ),
-    # weekly reporters used in time-series figures
-    "gmv": Outcome("GMV", "million RMB/week", 1e-6, ".1f"),
-    "brand_value_index": Outcome("brand-value index", "week 0 = 1", 1.0, ".2f"),
-    "promo_strategy_share": Outcome("promotion-heavy share", "% of brands", 100.0, ".0f"),
-}
+# How each run outcome reads (label, unit, scale, format): declared once in model.outcomes, with
+# its definition; an experiment's own derived outcomes are declared as Outcome(label, unit, ...).
+OUTCOMES: dict[str, Outcome] = MODEL_OUTCOMES
 
 
 # Design factors as column headers of the Markdown summary.

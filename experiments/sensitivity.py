@@ -44,6 +44,7 @@ from . import report
 from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
 
 NAME = "sensitivity"
+QUESTION = doc_question(__doc__)
 SEED = 31415
 OUTCOMES = ("brand_value_change", "short_term_gmv", "brand_profit_total")
 # factor -> (low, high, group, label)
@@ -82,7 +83,7 @@ SIZES = {  # extra: Sobol' N and Morris trajectories
 }
 
 
-def build_specs(s: Size, seed: int = SEED) -> dict[str, dict[str, Any]]:
+def stages(s: Size, seed: int = SEED) -> dict[str, dict[str, Any]]:
     """The two sweep specs (``morris`` and ``sobol``) of this experiment at size ``s``."""
     factors = {name: [lo, hi] for name, (lo, hi, *_) in FACTORS.items()}
     common = {
@@ -317,9 +318,7 @@ def analyse(results, ctx: RunContext) -> list[Path]:
     )
 
 
-EXPERIMENT = Experiment(
-    name=NAME, question=doc_question(__doc__), seed=SEED, sizes=SIZES, stages=build_specs, analyse=analyse
-)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, stages=stages, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -53,10 +53,69 @@ def strategy_counts(model) -> list[list[int]]:
     return flat.reshape(-1, n).tolist()
 
 
+class AgencyBooks:
+    """What each store earned the agency that runs it, an entry per brand (a store has one
+    agency at a time). This object is the books' only owner; the others call it: the week books
+    into it (:meth:`book_week`), an agency reads and clears its clients' entries when it tells
+    its policy (:meth:`take`, :meth:`period`, :meth:`clear_period`), and the contract market
+    clears a store's entries when the store changes hands (:meth:`change_hands`).
+
+    ``profit``, ``income`` (the fees, commission and bonus the brand paid), ``gmv`` and
+    ``weeks`` run since the agency last told its policy (a decision period's end, or the term's
+    end when that falls inside a period); ``period_profit`` and ``period_weeks`` run over the
+    whole decision period, across any term end inside it (what imitating agencies compare).
+    """
+
+    def __init__(self, n_brands: int):
+        self.profit = np.zeros(n_brands)
+        self.income = np.zeros(n_brands)
+        self.gmv = np.zeros(n_brands)
+        self.weeks = np.zeros(n_brands)
+        self.period_profit = np.zeros(n_brands)
+        self.period_weeks = np.zeros(n_brands)
+
+    def book_week(self, clients: np.ndarray, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
+        """Add one week of money to the books of the stores where ``clients`` (a mask over
+        brands) is true; the money arrays are over all brands."""
+        weeks = np.ones_like(profit)
+        self.profit += profit * clients
+        self.income += income * clients
+        self.gmv += gmv * clients
+        self.weeks += weeks * clients
+        self.period_profit += profit * clients
+        self.period_weeks += weeks * clients
+
+    def take(self, client: int) -> tuple[float, float, float, float]:
+        """The client's profit, income, GMV and weeks since the last telling; its entries start afresh."""
+        out = (float(self.profit[client]), float(self.income[client]), float(self.gmv[client]),
+               float(self.weeks[client]))  # fmt: skip
+        self.profit[client] = self.income[client] = self.gmv[client] = self.weeks[client] = 0.0
+        return out
+
+    def untold(self, client: int) -> bool:
+        """Whether the client has weeks the agency has not yet told its policy about."""
+        return bool(self.weeks[client])
+
+    def period(self, client: int) -> tuple[float, float]:
+        """The client's profit and weeks over the decision period so far."""
+        return float(self.period_profit[client]), float(self.period_weeks[client])
+
+    def clear_period(self, clients: list[int]) -> None:
+        self.period_profit[clients] = 0.0
+        self.period_weeks[clients] = 0.0
+
+    def change_hands(self, brand: int) -> None:
+        """The store ``brand`` has a new operator: its books start empty."""
+        self.take(brand)
+        self.clear_period([brand])
+
+
 class Agency(mesa.Agent):
     """An operations agency (TP): capabilities, a decision policy, clients and a ledger account."""
 
-    def __init__(self, model, index: int, archetype: str, policy_name: str, rng: np.random.Generator):
+    def __init__(
+        self, model, index: int, archetype: str, policy_name: str, rng: np.random.Generator, books: AgencyBooks
+    ):
         super().__init__(model)
         self.index = index
         self.account = f"agency:{index}"
@@ -65,8 +124,7 @@ class Agency(mesa.Agent):
         self.policy = make_policy(policy_name, model.p, rng, archetype)
         self.clients: list[int] = []
         self.reputation = 0.0
-        # what each client earned the agency is kept in the client's columns of
-        # BrandState.unbooked and BrandState.period_seen (a store has one agency at a time)
+        self.books = books  # what each client earned it (the model's AgencyBooks, shared by all agencies)
         self.last_profit_per_client = 0.0
 
     def capabilities(self) -> Capabilities:
@@ -79,8 +137,9 @@ class Agency(mesa.Agent):
         """The strategy the agency runs now: its policy's one, or its most common one across
         clients (ties to the first in alphabetical order). ``counts`` is its row of
         :func:`strategy_counts`, when the caller has it."""
-        if hasattr(self.policy, "strategy"):
-            return self.policy.strategy
+        one = self.policy.strategy_for_all()
+        if one is not None:
+            return one
         if counts is None:
             counts = strategy_counts(self.model)[self.index]
         if not any(counts):
@@ -98,20 +157,18 @@ class Agency(mesa.Agent):
 
     def close_period(self) -> None:
         """End of a decision period: learn from what each client earned."""
-        books = self.model.brand_state
-        profits = [self.full_period(*books.period_seen[:, b].tolist()) for b in self.clients]
+        books = self.books
+        profits = [self.full_period(*books.period(b)) for b in self.clients]
         self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
         for b in self.clients:
-            if books.unbooked[3, b]:  # not a client renewed this very week (booked at its term end)
+            if books.untold(b):  # not a client renewed this very week (booked at its term end)
                 self.book_period(b)
-        books.period_seen[:, self.clients] = 0.0
+        books.clear_period(self.clients)
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
-        books = self.model.brand_state
-        *money, weeks = books.unbooked[:, client].tolist()
-        books.unbooked[:, client] = 0.0
+        *money, weeks = self.books.take(client)
         brand = self.model.brands[client]
         self.policy.record(
             client, brand.strategy, *[self.full_period(m, weeks) for m in money], kind=brand.contract.kind
@@ -144,26 +201,6 @@ class BrandState:
             setattr(self, name, np.zeros(n_brands))
         self.strategy = np.zeros(n_brands, dtype=np.intp)  # index into STRATEGY_NAMES
         self.watched = np.zeros((n_brands, len(STRATEGY_NAMES)), dtype=np.int64)  # weeks watched, by strategy
-        # what each store earned the agency that runs it since the agency last told its policy (a
-        # decision period's end, or the term's end when that falls inside a period), one row
-        # each: profit, the fees, commission and bonus the brand paid, its GMV, and the number
-        # of weeks they cover (a column per brand)
-        self.unbooked = np.zeros((4, n_brands))
-        # profit and weeks over the whole decision period, across any term end inside it (what
-        # imitating agencies compare); a store's columns start afresh when it changes hands
-        self.period_seen = np.zeros((2, n_brands))
-
-    def book_week(self, clients: np.ndarray, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
-        """Add one week of money to the agency books of the stores where ``clients`` (a mask
-        over brands) is true; the money arrays are over all brands."""
-        weeks = np.ones_like(profit)
-        self.unbooked += np.array((profit, income, gmv, weeks)) * clients
-        self.period_seen += np.array((profit, weeks)) * clients
-
-    def change_hands(self, brand: int) -> None:
-        """The store ``brand`` has a new operator: its agency books start empty."""
-        self.unbooked[:, brand] = 0.0
-        self.period_seen[:, brand] = 0.0
 
 
 class _Entry:

@@ -8,7 +8,6 @@ agency's list of clients, so the two always agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ import numpy as np
 from .params import Params
 
 if TYPE_CHECKING:
-    from .agents import Agency, Brand
+    from .agents import Agency, AgencyBooks, Brand
 
 WEEKS_PER_MONTH = 52 / 12
 IN_HOUSE_PROPENSITY = 0.5  # chance a dissatisfied, learned brand goes in-house ...
@@ -122,16 +121,21 @@ class Contract:
 PAYMENT_TERMS = ("base_fee", "commission_rate", "brand_bonus_rate", "measure_start")
 
 
-def payment_terms(contracts: Sequence[Contract]) -> dict[str, np.ndarray]:
-    """The terms :func:`weekly_payments` reads, each as an array over ``contracts``."""
-    return {name: np.array([getattr(c, name) for c in contracts]) for name in PAYMENT_TERMS}
+@dataclass
+class Skills:
+    """The capabilities of whoever runs each store (arrays over brands, read-only)."""
+
+    ops_skill: np.ndarray
+    brand_skill: np.ndarray
+    service_skill: np.ndarray
 
 
 def weekly_payments(
     terms: dict[str, np.ndarray], gmv: np.ndarray, measure: np.ndarray, value_base: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fee, commission and brand bonus each contract owes for one week (arrays, in order);
-    ``terms`` is :func:`payment_terms` of the contracts.
+    ``terms`` holds each of :data:`PAYMENT_TERMS` as an array over the contracts
+    (:attr:`ContractMarket.terms`).
 
     The bonus is a share of the measured rise of the weekly revenue premium since the term
     began (``measure`` is an index of the brand's week-0 value ``value_base``).
@@ -169,19 +173,31 @@ class ContractMarket:
     """
 
     def __init__(
-        self, params: Params, brands: list[Brand], agencies: list[Agency], rng: np.random.Generator, capacity: int
+        self,
+        params: Params,
+        brands: list[Brand],
+        agencies: list[Agency],
+        rng: np.random.Generator,
+        capacity: int,
+        books: AgencyBooks,
     ):
         self.p = params
         self.brands = brands
         self.agencies = agencies
         self.rng = rng
         self.capacity = capacity
+        self.books = books  # the agencies' books: a store's entries are cleared when it changes hands
         self.switches_this_week = 0
-        self.changes = 0  # how many contracts have been signed (what the model's caches key on)
-        self._terms: tuple[int, dict] | None = None
+        self.changes = 0  # how many contracts have been signed
+        J = len(brands)
+        # who runs each store (agency index, -1: the brand itself) and with what skills; replaced,
+        # not changed in place, when a store changes hands, so a reader's copy stays as it read it
+        self.operator = _frozen(np.full(J, -1))
+        self.skills = Skills(*(_frozen(np.full(J, np.nan)) for _ in range(3)))
+        # every running term's payment terms, an entry per brand (what weekly_payments reads)
+        self.terms = {name: np.zeros(J) for name in PAYMENT_TERMS}
         # the running terms' books, an entry per brand (the weekly booking is one array operation;
         # a contract's own gmv_total, paid and weeks_run are filled from them when its term ends)
-        J = len(brands)
         self.term_gmv = np.zeros(J)
         self.term_paid = np.zeros(J)  # fees, commission and bonus paid to the agency this term
         self.term_weeks = np.zeros(J, dtype=np.int64)
@@ -193,9 +209,17 @@ class ContractMarket:
         if brand.agency is not None:
             self.agencies[brand.agency].clients.remove(brand.index)
         brand.agency = None if agency is None else agency.index
-        brand.state.change_hands(brand.index)
+        self.books.change_hands(brand.index)
         if agency is not None:
             agency.clients.append(brand.index)
+        j = brand.index
+        operator = self.operator.copy()
+        operator[j] = -1 if agency is None else agency.index
+        self.operator = _frozen(operator)
+        columns = [a.copy() for a in (self.skills.ops_skill, self.skills.brand_skill, self.skills.service_skill)]
+        for column, value in zip(columns, brand.capabilities()):
+            column[j] = value
+        self.skills = Skills(*(_frozen(c) for c in columns))
 
     def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
@@ -212,6 +236,8 @@ class ContractMarket:
             if brand.agency != agency.index:
                 self._link(brand, agency)
         self.term_length[j] = brand.contract.weeks
+        for name, column in self.terms.items():
+            column[j] = getattr(brand.contract, name)
 
     def book_week(self, gmv: np.ndarray, paid: np.ndarray) -> None:
         """One week of every running term: each brand's GMV and what it paid its agency (arrays
@@ -224,12 +250,6 @@ class ContractMarket:
         """Whether a term ``brand`` begins in ``week`` is on the focal terms (``focal_terms_until``)."""
         until = self.p.focal_terms_until
         return brand.focal and (until is None or week < until)
-
-    def payment_terms(self) -> dict[str, np.ndarray]:
-        """:func:`payment_terms` of every brand's contract now (rebuilt after a signing)."""
-        if self._terms is None or self._terms[0] != self.changes:
-            self._terms = (self.changes, payment_terms([b.contract for b in self.brands]))
-        return self._terms[1]
 
     def open(self, order: np.ndarray) -> None:
         """Week 0: brands are dealt round-robin to agencies in ``order``; the terms are staggered
@@ -302,3 +322,8 @@ class ContractMarket:
         brand.strategy = playbook
         self.sign(brand, None, week, gmv_baseline)
         self.switches_this_week += 1
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a

@@ -20,18 +20,19 @@ from .agents import (
     BURN_IN_SERVICE_SKILL,
     SERVICE_UTILITY,
     Agency,
+    AgencyBooks,
     Brand,
     BrandState,
     goodwill_after,
     image_after,
     strategy_counts,
 )
-from .contracts import Contract, ContractMarket, weekly_payments
+from .contracts import Contract, ContractMarket, Skills, weekly_payments
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
 from .platform import Platform
-from .policies import PLAYBOOK, PROMO_CYCLE, STRATEGIES, week_tactics
+from .policies import PLAYBOOK, PROMO_CYCLE, STRATEGIES, share_experience, week_tactics
 from .records import MODEL_REPORTERS, Records, WeeklyReporters
 
 BASE_CONSTANT = -0.5  # utility of an average brand at the mean price, before image and goodwill
@@ -61,12 +62,16 @@ class WeekPlan:
 
 
 @dataclass
-class Skills:
-    """The capabilities of whoever runs each store this week (arrays over brands)."""
+class Settlement:
+    """The week's money as :meth:`AgencyMarket.settle` booked it (arrays over brands, or over
+    agencies): what the records read."""
 
-    ops_skill: np.ndarray
-    brand_skill: np.ndarray
-    service_skill: np.ndarray
+    gmv: np.ndarray
+    units: np.ndarray
+    paid_to_agency: np.ndarray  # fees, commission and bonus (0 where the brand runs its own store)
+    agency_labour: np.ndarray  # what running the store cost its agency (0 in-house)
+    brand_profit: np.ndarray  # each brand's net money this week
+    agency_profit: np.ndarray  # each agency's net money this week
 
 
 class AgencyMarket(mesa.Model):
@@ -95,7 +100,6 @@ class AgencyMarket(mesa.Model):
         self.seed = int(rng)
         self.week = 0
         self._interventions: list[dict[str, Any]] = []
-        self._operators_seen = -1  # the contract market's signings when agency_of and skills were built
         # separate streams, so a draw in one part never shifts another's: consumers, brand
         # set-up, the survey noise, one stream per agency's decision policy, the brands'
         # promotion calendars and which brands are focal
@@ -110,20 +114,31 @@ class AgencyMarket(mesa.Model):
         self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
         self.records = Records()
         self.recording = True  # False: no tables kept, brand value measured only for the survey (a pre-run)
-
-        self._set_up_brands(agent_rng)
-        self._set_up_agencies(policy_rng)
+        J = p.n_brands
+        self.brand_state = BrandState(J)  # every brand's numbers, as arrays over brands
+        self.books = AgencyBooks(J)  # what each store earned the agency that runs it
+        self.brands: list[Brand] = self._make_brands(agent_rng)
+        self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
+        self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
+        self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
+        self.agencies: list[Agency] = self._make_agencies(policy_rng)
+        self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
+        self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
+        capacity = math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
+        self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng, capacity, self.books)
         self._burn_in()
-        self._measure_week_zero()
+        self.initial_values = self._measure_week_zero()  # each brand's brand value at week 0
+        self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
+        self.experience_seed: int | None = None  # the agencies' pre-run's seed, if they gained experience
         if p.experience_weeks and set(p.agency_policies()) != {"fixed"}:
-            self._gain_experience()
+            self.experience_seed = self._gain_experience()
         self.contracts.open(agent_rng.permutation(p.n_brands))  # brands are dealt to agencies at random
 
         self.datacollector = WeeklyReporters()
         self.running = True
 
     # --- set-up ---------------------------------------------------------------------------------
-    def _set_up_brands(self, agent_rng: np.random.Generator) -> None:
+    def _make_brands(self, agent_rng: np.random.Generator) -> list[Brand]:
         """Brands with heterogeneous prices; dearer brands are better, so none is dominated."""
         p = self.p
         J = p.n_brands
@@ -135,43 +150,32 @@ class AgencyMarket(mesa.Model):
             + CONSTANT_SD * agent_rng.standard_normal(J)
         )
         images = np.clip(INITIAL_IMAGE_MEAN + INITIAL_IMAGE_SD * agent_rng.standard_normal(J), 0.0, 1.0)
-        self.brand_state = state = BrandState(J)
-        self.brands: list[Brand] = [
+        brands = [
             Brand(self, j, float(prices[j]), float(constants[j]), float(images[j]), focal=bool(self.focal[j]))
             for j in range(J)
         ]
-        state.goodwill[:] = INITIAL_GOODWILL if p.use_goodwill else 0.0
-        self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
+        self.brand_state.goodwill[:] = INITIAL_GOODWILL if p.use_goodwill else 0.0
         self.market.init_reference_prices(prices)
-        self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
-        # this week: what each brand paid its agency, and the agency's labour on it (new arrays each week)
-        self._agency_money = (np.zeros(J), np.zeros(J))
-        self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
+        return brands
 
-    def _set_up_agencies(self, policy_rng: np.random.Generator) -> None:
+    def _make_agencies(self, policy_rng: np.random.Generator) -> list[Agency]:
         """The agencies (the first round(sales_driven_share * n_agencies) sales-driven), each
-        policy on a stream of its own, and the contract market that links them to brands."""
+        policy on a stream of its own."""
         p = self.p
-        J = p.n_brands
         n_sales = int(round(p.sales_driven_share * p.n_agencies))
-        self.agencies: list[Agency] = [
-            Agency(self, k, "sales" if k < n_sales else "brand", policy, stream)
+        return [
+            Agency(self, k, "sales" if k < n_sales else "brand", policy, stream, self.books)
             for k, (policy, stream) in enumerate(zip(p.agency_policies(), policy_rng.spawn(p.n_agencies)))
         ]
-        self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
-        self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
-        self.contracts = ContractMarket(
-            p, self.brands, self.agencies, self.rng, capacity=math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
-        )
 
-    def _measure_week_zero(self) -> None:
-        """Each brand's brand value after the burn-in: the base of its index and of its survey."""
+    def _measure_week_zero(self) -> np.ndarray:
+        """Each brand's brand value after the burn-in (returned): the base of its index and of its survey."""
         s = self.brand_state
-        self.initial_values = self._brand_values()
-        s.brand_value[:] = self.initial_values
+        values = self._brand_values()
+        s.brand_value[:] = values
         s.value_base[:] = np.maximum(np.maximum(s.brand_value, VALUE_BASE_FLOOR * s.velocity * s.regular_price), 1.0)
         s.measure[:] = s.brand_value / s.value_base
-        self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0
+        return values
 
     # =========================================================================================
     # The week (docs/ODD.md section 3)
@@ -184,12 +188,12 @@ class AgencyMarket(mesa.Model):
         self.build_goodwill(plan, skills)  #    this week's effort counts now
         offer = self.make_offer(plan, skills, organic)
         sales = self.market.shop(offer)  # 3. consumers shop
-        self.settle(plan, skills, sales)  # 4. money, image, brand value
+        money = self.settle(plan, skills, sales)  # 4. money, image, brand value
         self.measure_brands(organic, skills)
         self.contracts.review(self.week)  # 5. contract terms end
         self.learn()  # 6. agencies learn
         if self.recording:  # 7. data collection
-            self.records.collect(self, plan, offer, sales, self.contracts.switches_this_week)
+            self.records.collect(self, plan, offer, sales, money, self.contracts.switches_this_week)
             self.datacollector.collect(self)
         self.week += 1
 
@@ -198,26 +202,14 @@ class AgencyMarket(mesa.Model):
         return self.brand_state.velocity.copy()
 
     def agency_of(self) -> np.ndarray:
-        """The agency that runs each brand's store now (-1: the brand itself; read-only)."""
-        if self._operators_seen != self.contracts.changes:
-            self._see_operators()
-        return self._agency_of
+        """The agency that runs each brand's store now (-1: the brand itself; read-only; kept
+        by the contract market, the only code that changes who runs a store)."""
+        return self.contracts.operator
 
     def skills(self) -> Skills:
-        """The capabilities of whoever runs each store now (read-only arrays)."""
-        if self._operators_seen != self.contracts.changes:
-            self._see_operators()
-        return self._skills
-
-    def _see_operators(self) -> None:
-        """Who runs each store and with what skills, rebuilt only after a contract is signed
-        (the contract market is the only code that changes who runs a store, and counts its
-        signings)."""
-        self._agency_of = np.array([-1 if b.agency is None else b.agency for b in self.brands])
-        self._skills = Skills(*np.array([b.capabilities() for b in self.brands]).T)
-        for a in (self._agency_of, *vars(self._skills).values()):
-            a.flags.writeable = False
-        self._operators_seen = self.contracts.changes
+        """The capabilities of whoever runs each store now (read-only arrays; kept by the
+        contract market)."""
+        return self.contracts.skills
 
     # --- 2. tactics -----------------------------------------------------------------------------
     def set_tactics(self) -> WeekPlan:
@@ -280,7 +272,7 @@ class AgencyMarket(mesa.Model):
         )
 
     # --- 4. money and brand equity ----------------------------------------------------------------
-    def settle(self, plan: WeekPlan, skills: Skills, sales) -> None:
+    def settle(self, plan: WeekPlan, skills: Skills, sales) -> Settlement:
         """Book the week's money (M7: every RMB from one account to another, a kind of transfer
         for all brands at once), then update each brand's contract, sales velocity and image."""
         p, led, s = self.p, self.ledger, self.brand_state
@@ -299,7 +291,7 @@ class AgencyMarket(mesa.Model):
         run = agency >= 0  # stores an agency runs
         everyone = bool(run.all())
         pick = slice(None) if everyone else run  # (every store, as a rule: then no copies)
-        fee, commission, bonus = weekly_payments(self.contracts.payment_terms(), gmv, s.measure, s.value_base)
+        fee, commission, bonus = weekly_payments(self.contracts.terms, gmv, s.measure, s.value_base)
         if everyone or run.any():
             agency_acct = self._agency_accounts[agency[pick]]
             for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):
@@ -309,13 +301,20 @@ class AgencyMarket(mesa.Model):
             week.append((acct[~run], self._labour, labour[~run], "in_house_labour"))
         led.transfer_batch(week)
         income = fee + commission + bonus
-        self._agency_money = (income * run, labour * run)
-        s.book_week(run, income - labour, income, gmv)
+        self.books.book_week(run, income - labour, income, gmv)
         self.contracts.book_week(gmv, income)
         self.gmv_weeks.append(gmv)
         s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
         if p.use_goodwill:
             s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
+        return Settlement(
+            gmv=gmv,
+            units=units,
+            paid_to_agency=income * run,
+            agency_labour=labour * run,
+            brand_profit=led.week_changes(self._brand_accounts),
+            agency_profit=led.week_changes(self._agency_accounts),
+        )
 
     def _brand_values(self, organic: np.ndarray | None = None, service: np.ndarray | None = None) -> np.ndarray:
         """Revenue premium of each brand now (docs/ODD.md section 7, "Brand value"), closed form; ``organic`` is
@@ -371,34 +370,23 @@ class AgencyMarket(mesa.Model):
             agency.policy.revise(agency.last_profit_per_client, peers, spread)
 
     # --- experienced agencies -------------------------------------------------------------------
-    def _gain_experience(self) -> None:
+    def _gain_experience(self) -> int:
         """Agencies arrive with a playbook: each starts from what its counterpart (same index,
         archetype and policy) learned in a pre-run of ``experience_weeks`` weeks of the same
-        market under the same contracts, from another seed. A learning agency keeps its strategy
-        values for each kind of contract; for a kind it never held there it borrows the mean of
-        the agencies of its archetype that did (else of all that did). An imitating agency keeps
-        the strategy it ended on. The pre-run's seed comes from a stream of its own, so this
-        model's other draws are those of a neutral start."""
+        market under the same contracts, from another seed (returned). A learning agency keeps
+        its strategy values for each kind of contract; for a kind it never held there it borrows
+        from the others (:func:`model.policies.share_experience`). An imitating agency keeps the
+        strategy it ended on. The pre-run's seed comes from a stream of its own, so this model's
+        other draws are those of a neutral start."""
         p = self.p
-        self.experience_seed = int(self.rng.spawn(1)[0].integers(2**31))
-        pre = AgencyMarket(p.replace(experience_weeks=0), rng=self.experience_seed)
+        seed = int(self.rng.spawn(1)[0].integers(2**31))
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed)
         pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
         pre.run(p.experience_weeks)
-        found = [a.policy.experience() for a in pre.agencies]
-        kinds = {k: None for e in found for k in e.get("tables", {})}  # in order of first appearance
+        found = share_experience([a.policy.experience() for a in pre.agencies], [a.archetype for a in pre.agencies])
         for agency, exp in zip(self.agencies, found):
-            for kind in kinds:
-                if "tables" not in exp or kind in exp["tables"]:
-                    continue
-                held = [
-                    (twin.archetype, e["tables"][kind])
-                    for twin, e in zip(pre.agencies, found)
-                    if kind in e.get("tables", {})
-                ]
-                like = [t for arch, t in held if arch == agency.archetype] or [t for _, t in held]
-                exp["tables"][kind] = {s: float(np.mean([t[s] for t in like])) for s in STRATEGIES}
-                exp["pending"].discard(kind)
             agency.policy.adopt(exp)
+        return seed
 
     # --- burn-in --------------------------------------------------------------------------------
     def _burn_in(self) -> None:

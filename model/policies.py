@@ -144,6 +144,10 @@ class Policy:
         does not say)."""
         return self.probabilities(kind).get(strategy, float("nan"))
 
+    def strategy_for_all(self) -> str | None:
+        """The one strategy the policy runs for every client, or None if it chooses per client."""
+        return None
+
     def experience(self) -> dict:
         """What an experienced agency of this kind carries into a new market (none here)."""
         return {}
@@ -307,6 +311,9 @@ class ImitationPolicy(Policy):
     def choose(self, client: int, kind: tuple = ()) -> str:
         return self.strategy
 
+    def strategy_for_all(self) -> str:
+        return self.strategy
+
     def experience(self) -> dict:
         return {"strategy": self.strategy}
 
@@ -323,6 +330,26 @@ class ImitationPolicy(Policy):
         gap = peer_profit - own_profit
         if gap > 0 and profit_range > 0 and self.rng.random() < gap / profit_range:
             self.strategy = peer_strategy
+
+
+def share_experience(experiences: list[dict], archetypes: list[str]) -> list[dict]:
+    """The experiences of a pre-run's agencies (:meth:`Policy.experience`, in agency order; their
+    archetypes beside them), completed for the agencies that learn a table per kind of contract:
+    for a kind an agency never held, it borrows the mean of the tables of the agencies of its
+    archetype that hold it (else of all that do), the agencies completed in order, each seeing
+    what the ones before it borrowed. Returns new dicts; the arguments are not changed."""
+    found = [{**e, "tables": {k: dict(t) for k, t in e["tables"].items()}, "pending": set(e["pending"])}
+             if "tables" in e else dict(e) for e in experiences]  # fmt: skip
+    kinds = {k: None for e in found for k in e.get("tables", {})}  # in order of first appearance
+    for exp, archetype in zip(found, archetypes):
+        for kind in kinds:
+            if "tables" not in exp or kind in exp["tables"]:
+                continue
+            held = [(arch, e["tables"][kind]) for arch, e in zip(archetypes, found) if kind in e.get("tables", {})]
+            like = [t for arch, t in held if arch == archetype] or [t for _, t in held]
+            exp["tables"][kind] = {s: float(np.mean([t[s] for t in like])) for s in STRATEGY_NAMES}
+            exp["pending"].discard(kind)
+    return found
 
 
 POLICIES: dict[str, type[Policy]] = {p.name: p for p in (FixedPolicy, LearningPolicy, ImitationPolicy)}

@@ -12,13 +12,25 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from . import outcomes
 from .agents import strategy_counts
+from .outcomes import (  # noqa: F401  (re-exported: their names are API)
+    BRAND_OUTCOMES,
+    BRAND_VALUE_WINDOW,
+    FOCAL_SUMMARY_KEYS,
+    SHORT_TERM_WEEKS,
+    SUMMARY_KEYS,
+    YEAR,
+    BrandWeeks,
+    window_change,
+)
 from .policies import STRATEGY_INDEX, STRATEGY_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .market import Offer, WeekSales
+    from .model import Settlement
 
 MODEL_REPORTERS = (
     "week",
@@ -40,23 +52,8 @@ MODEL_REPORTERS = (
     "contract_switches",
     "in_house_share",
 )
-SHORT_TERM_WEEKS = 26
 PROMOTION = STRATEGY_INDEX["promotion"]
 STRATEGY_ARRAY = np.array(STRATEGY_NAMES, dtype=object)  # the brand table's strategy column from indices
-SUMMARY_KEYS = (
-    "short_term_gmv",
-    "total_gmv",
-    "final_brand_value",
-    "brand_value_change",
-    "brand_value_change_final_week",
-    "mean_brand_value_change",
-    "brand_profit_total",
-    "agency_profit_total",
-    "platform_revenue_total",
-    "consumer_surplus_total",
-    "final_promo_strategy_share",
-    "contract_switches_total",
-)
 BRAND_COLUMNS = (
     "week",
     "brand",
@@ -114,7 +111,7 @@ class Records:
         self.agency_rows: list[dict[str, list]] = []  # the columns that change, a dict per week
         self._agencies: dict[str, list] = {}  # the columns that do not: index, archetype, policy
 
-    def collect(self, model, plans, offer: Offer, sales: WeekSales, switches: int) -> None:
+    def collect(self, model, plans, offer: Offer, sales: WeekSales, money: Settlement, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
         led, market, state = model.ledger, model.market, model.brand_state
         units = sales.units
@@ -124,8 +121,7 @@ class Records:
         values = state.brand_value.copy()
         value_total = float(values.sum())
         promo_units = float(units[offer.discount > 0].sum())
-        brand_profit = led.week_changes(model._brand_accounts)
-        agency_profit = led.week_changes(model._agency_accounts)
+        brand_profit, agency_profit = money.brand_profit, money.agency_profit
         agency = model.agency_of()
         self.last = {
             "week": model.week,
@@ -147,7 +143,7 @@ class Records:
             "contract_switches": switches,
             "in_house_share": int(np.count_nonzero(agency < 0)) / J,
         }
-        self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, brand_profit, agency))
+        self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, money, agency))
         if not self.agency_rows:  # what does not change: each agency's index, archetype and policy
             self._agencies = {
                 "agency": [a.index for a in model.agencies],
@@ -157,7 +153,7 @@ class Records:
         self.agency_rows.append(self._agency_rows(model, agency_profit))
 
     @staticmethod
-    def _brand_row(model, plans, offer, sales, values, brand_profit, agency) -> dict[str, np.ndarray]:
+    def _brand_row(model, plans, offer, sales, values, money: Settlement, agency) -> dict[str, np.ndarray]:
         market, state = model.market, model.brand_state
         units = sales.units
         J = len(units)
@@ -180,9 +176,9 @@ class Records:
             "image": state.image.copy(),
             "goodwill": state.goodwill.copy(),
             "awareness": market.awareness_by_brand(),
-            "profit": brand_profit,
-            "paid_to_agency": model._agency_money[0],  # fees, commission and bonus
-            "agency_labour": model._agency_money[1],  # what running the store cost the agency
+            "profit": money.brand_profit,
+            "paid_to_agency": money.paid_to_agency,  # fees, commission and bonus
+            "agency_labour": money.agency_labour,  # what running the store cost the agency
         }
 
     @staticmethod
@@ -218,140 +214,39 @@ class Records:
         return pd.DataFrame({c: columns[c] for c in AGENCY_COLUMNS})
 
 
-BRAND_VALUE_WINDOW = 52  # weeks: brand value change is the mean of the last 52 weeks (ODD 7.1)
-YEAR = 52
-
-# One row per brand (SimulationResult.brand_outcomes): what one brand got over the run. Every
-# focal and rival summary figure is a mean of these rows, so a focal brand and its rivals are
-# aggregated the same way (ODD 7.1).
-BRAND_OUTCOMES = (
-    "short_term_gmv",
-    "gmv_year1",
-    "total_gmv",
-    "brand_value_change",
-    "brand_value_change_final_week",
-    "brand_profit_total",
-    "brand_profit_before_agency_total",
-    "paid_to_agency_total",
-    "agency_profit_total",
-    "promo_share_first_26",
-    "promo_share",
-)
-
-FOCAL_SUMMARY_KEYS = (  # added to the run summary when focal_brands > 0: per-brand means of each group
-    "focal_short_term_gmv",
-    "focal_gmv_year1",
-    "focal_total_gmv",
-    "focal_brand_value_change",
-    "focal_brand_value_change_weighted",
-    "focal_brand_value_change_final_week",
-    "focal_brand_profit_total",
-    "focal_brand_profit_before_agency_total",
-    "focal_paid_to_agency_total",
-    "focal_agency_profit_total",
-    "focal_promo_share_first_26",
-    "focal_promo_share",
-    "rivals_short_term_gmv",
-    "rivals_gmv_year1",
-    "rivals_total_gmv",
-    "rivals_brand_value_change",
-    "rivals_brand_value_change_weighted",
-    "rivals_brand_value_change_final_week",
-    "rivals_brand_profit_total",
-    "rivals_brand_profit_before_agency_total",
-)
-
-
-def window_change(
-    values: np.ndarray, initial: np.ndarray, base: np.ndarray, window: int = BRAND_VALUE_WINDOW
-) -> np.ndarray:
-    """Brand value change read over a window (ODD 7.1): the mean of the last ``window`` weeks
-    of ``values`` (weeks x brands, or weeks) minus the week-0 value, over ``base`` (the week-0
-    value, floored where it is tiny). No single week decides it: a brand's own discount week
-    lowers its brand value by about a seventh, and the next week gives most of it back."""
-    values = np.asarray(values, dtype=np.float64)
-    if not len(values):
-        return np.zeros(np.shape(initial))
-    return (values[-window:].mean(axis=0) - initial) / base
-
-
 def brand_outcomes(model) -> pd.DataFrame:
-    """One row per brand: its outcomes over the run (:data:`BRAND_OUTCOMES`), with ``brand`` and
-    ``focal`` (whether it signed the focal terms)."""
+    """One row per brand: its outcomes over the run (:data:`BRAND_OUTCOMES`, declared in
+    :mod:`model.outcomes`), with ``brand``, ``focal`` (whether it signed the focal terms) and
+    ``initial_brand_value``."""
     import pandas as pd
 
     rows = model.records.brand_rows
     J = model.p.n_brands
-    state = model.brand_state
     initial = np.asarray(model.initial_values, dtype=np.float64)
 
     def weekly(column: str) -> np.ndarray:
         return np.array([w[column] for w in rows], dtype=np.float64).reshape(len(rows), J)
 
-    gmv, value, profit, paid, labour = (
-        weekly(c) for c in ("gmv", "brand_value", "profit", "paid_to_agency", "agency_labour")
+    weeks = BrandWeeks(
+        gmv=weekly("gmv"),
+        value=weekly("brand_value"),
+        profit=weekly("profit"),
+        paid=weekly("paid_to_agency"),
+        labour=weekly("agency_labour"),
+        promo=np.array([w["strategy"] == "promotion" for w in rows], dtype=bool).reshape(len(rows), J),
+        initial=initial,
+        value_base=model.brand_state.value_base,
     )
-    promo = np.array([w["strategy"] == "promotion" for w in rows], dtype=bool).reshape(len(rows), J)
-    final = value[-1] if len(rows) else initial
-    with np.errstate(invalid="ignore"):
-        out = {
-            "brand": np.arange(J),
-            "focal": np.asarray(model.focal, dtype=bool),
-            "initial_brand_value": initial,
-            "short_term_gmv": gmv[:SHORT_TERM_WEEKS].sum(axis=0),
-            "gmv_year1": gmv[:YEAR].sum(axis=0),
-            "total_gmv": gmv.sum(axis=0),
-            "brand_value_change": window_change(value, initial, state.value_base),
-            "brand_value_change_final_week": (final - initial) / state.value_base,
-            "brand_profit_total": profit.sum(axis=0),
-            "brand_profit_before_agency_total": (profit + paid).sum(axis=0),
-            "paid_to_agency_total": paid.sum(axis=0),
-            "agency_profit_total": (paid - labour).sum(axis=0),
-            "promo_share_first_26": promo[:SHORT_TERM_WEEKS].mean(axis=0) if len(rows) else np.full(J, np.nan),
-            "promo_share": promo.mean(axis=0) if len(rows) else np.full(J, np.nan),
-        }
-    return pd.DataFrame(out)
+    front = {"brand": np.arange(J), "focal": np.asarray(model.focal, dtype=bool), "initial_brand_value": initial}
+    return pd.DataFrame({**front, **outcomes.brand_table(weeks)})
 
 
-def summarise_groups(outcomes: pd.DataFrame, value_base: np.ndarray) -> dict[str, float]:
-    """The focal brands' and their rivals' outcomes (:data:`FOCAL_SUMMARY_KEYS`) from the
-    per-brand outcomes (:func:`brand_outcomes`): the mean over the brands of each group (what
-    one focal brand, and one rival, gets), and the brand value change weighted by each brand's
-    week-0 value (the group's total against its week-0 total) beside it."""
-    out: dict[str, float] = {}
-    for group, mask in (("focal", outcomes["focal"].to_numpy()), ("rivals", ~outcomes["focal"].to_numpy())):
-        b = outcomes[mask]
-        for k in BRAND_OUTCOMES:
-            key = f"{group}_{k}"
-            if key in FOCAL_SUMMARY_KEYS:
-                out[key] = float(b[k].mean()) if len(b) else float("nan")
-        base = np.asarray(value_base)[mask]
-        out[f"{group}_brand_value_change_weighted"] = (
-            float(np.dot(b["brand_value_change"], base) / base.sum()) if len(b) else float("nan")
-        )
-    return {k: out[k] for k in FOCAL_SUMMARY_KEYS}
+def summarise_groups(brands: pd.DataFrame, value_base: np.ndarray) -> dict[str, float]:
+    """The focal brands' and their rivals' figures (:data:`FOCAL_SUMMARY_KEYS`):
+    :func:`model.outcomes.group_summary`."""
+    return outcomes.group_summary(brands, value_base)
 
 
-def summarise(ts: pd.DataFrame, initial_value: float, outcomes: pd.DataFrame | None = None) -> dict[str, float]:
-    """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters (and the per-brand
-    outcomes, for the per-brand mean of brand value change). ``initial_value`` is the market's
-    week-0 brand value, the base of ``brand_value_index``."""
-    values = ts["brand_value"].to_numpy(dtype=np.float64)
-    final_value = float(values[-1]) if len(ts) else initial_value
-    change = float(window_change(values, initial_value, initial_value)) if initial_value else float("nan")
-    return {
-        "short_term_gmv": float(ts["gmv"].iloc[:SHORT_TERM_WEEKS].sum()),
-        "total_gmv": float(ts["gmv"].sum()),
-        "final_brand_value": final_value,
-        "brand_value_change": change,
-        "brand_value_change_final_week": final_value / initial_value - 1 if initial_value else float("nan"),
-        "mean_brand_value_change": (
-            float(outcomes["brand_value_change"].mean()) if outcomes is not None else float("nan")
-        ),
-        "brand_profit_total": float(ts["brand_profit"].sum()),
-        "agency_profit_total": float(ts["agency_profit"].sum()),
-        "platform_revenue_total": float(ts["platform_revenue"].sum()),
-        "consumer_surplus_total": float(ts["consumer_surplus"].sum()),
-        "final_promo_strategy_share": float(ts["promo_strategy_share"].iloc[-1]) if len(ts) else float("nan"),
-        "contract_switches_total": float(ts["contract_switches"].sum()),
-    }
+def summarise(ts: pd.DataFrame, initial_value: float, brands: pd.DataFrame | None = None) -> dict[str, float]:
+    """The run summary (:data:`SUMMARY_KEYS`): :func:`model.outcomes.summary`."""
+    return outcomes.summary(ts, initial_value, brands)

@@ -51,17 +51,15 @@ from _helpers import COLORS, EXPERIMENT_SIZE, check_size, out_dir, unit, use_fig
 
 import experiments.sensitivity as sensitivity
 from experiments import load_results, run_sweep
+from model.outcomes import OUTCOMES as MODEL_OUTCOMES
 
 check_size(SIZE)
 use_figure_style()
 EXECUTOR = "serial" if SIZE == "tiny" else "processes"
 OUT = out_dir("03_sensitivity", SIZE)
-OUTCOMES = {
-    "brand_value_change": "brand-value change",
-    "short_term_gmv": "short-term GMV",
-    "brand_profit_total": "brand profit",
-}
-SCALE = {"brand_value_change": 100, "short_term_gmv": 1e-6, "brand_profit_total": 1e-6}
+# the outcomes the experiment script analyses, labelled and scaled as declared in model.outcomes
+OUTCOMES = {o: MODEL_OUTCOMES[o].label for o in sensitivity.OUTCOMES}
+SCALE = {o: MODEL_OUTCOMES[o].scale for o in sensitivity.OUTCOMES}
 
 # the experiment script's own two specs, not copies (after the experiments/ restructuring,
 # its EXPERIMENT object's specs at this size)

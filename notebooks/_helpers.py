@@ -16,24 +16,15 @@ SIZES = ("tiny", "small", "full")
 # a notebook's size -> the size of the experiment script whose spec it runs
 EXPERIMENT_SIZE = {"tiny": "tiny", "small": "quick", "full": "full"}
 
+from model.outcomes import OUTCOMES  # noqa: E402  (every outcome's label, unit, scale and format)
 from model.plots import COLORS as _PALETTE  # noqa: E402  (the project's one palette, Okabe & Ito)
 
 COLORS = [c for c in _PALETTE if c != "#F0E442"]  # without the yellow, which reads poorly on white
 
-# How a run outcome reads: unit, scale from the model's raw unit (RMB, share), number format.
-# Differences of shares and of percentages are in percentage points ("points").
-UNITS = {
-    "short_term_gmv": ("million RMB", 1e-6, ",.1f"),
-    "total_gmv": ("million RMB", 1e-6, ",.1f"),
-    "final_brand_value": ("million RMB/week", 1e-6, ",.2f"),
-    "brand_value_change": ("%", 100.0, ".1f"),
-    "final_promo_strategy_share": ("% of brands", 100.0, ".0f"),
-    "brand_profit_total": ("million RMB", 1e-6, ",.1f"),
-    "agency_profit_total": ("million RMB", 1e-6, ",.1f"),
-    "platform_revenue_total": ("million RMB", 1e-6, ",.1f"),
-    "consumer_surplus_total": ("million RMB", 1e-6, ",.1f"),
-    "contract_switches_total": ("switches", 1.0, ",.0f"),
-}
+# How a run outcome reads: unit, scale from the model's raw unit (RMB, share), number format,
+# from the one declaration of every outcome (model.outcomes). Differences of shares and of
+# percentages are in percentage points ("points").
+UNITS = {name: (o.unit, o.scale, o.fmt) for name, o in OUTCOMES.items()}
 RAW = ("", 1.0, ",.4g")  # an outcome not listed above: as the model reports it
 
 

@@ -253,7 +253,7 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
     agency = m.agencies[0]
     client = agency.clients[0]
     agency.clients = [client]
-    books = m.brand_state
+    books = m.books
     books.change_hands(client)
     J = len(m.brands)
     only = np.arange(J) == client

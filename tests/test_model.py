@@ -247,3 +247,23 @@ def test_a_run_that_keeps_no_tables_moves_exactly_as_one_that_does():
     for field in ("measure", "velocity", "image", "goodwill"):
         np.testing.assert_array_equal(getattr(kept.brand_state, field), getattr(bare.brand_state, field))
     np.testing.assert_array_equal(kept.contracts.term_gmv, bare.contracts.term_gmv)
+
+
+def test_outcomes_declared_once_agree_with_each_other_and_with_the_run():
+    """The derived run outcomes (model.outcomes.per_run) say what their definitions say, in the
+    terms of the per-brand outcomes and the brand table; every summary key is declared, with a
+    definition; the experiments show the same declarations."""
+    from experiments import report
+    from model import outcomes
+
+    r = simulate(Params(n_consumers=300, agency_policy="learning"), steps=110, seed=4)
+    ts = r.timeseries.assign(run_id=0)
+    derived = outcomes.per_run(ts, ["promo_share_first_26", "gmv_year2"]).loc[0]
+    assert derived["promo_share_first_26"] == pytest.approx(r.brand_outcomes["promo_share_first_26"].mean(), rel=1e-12)
+    year2 = r.brands[(r.brands["week"] >= 52) & (r.brands["week"] < 104)]["gmv"].sum()
+    assert derived["gmv_year2"] == pytest.approx(year2, rel=1e-12)
+    short = outcomes.per_run(ts[ts["week"] < 80], ["gmv_year2"]).loc[0, "gmv_year2"]
+    assert np.isnan(short)  # a run that does not cover the second year has none
+    assert all(outcomes.OUTCOMES[k].compute is not None and outcomes.OUTCOMES[k].definition for k in SUMMARY_KEYS)
+    assert report.OUTCOMES is outcomes.OUTCOMES
+    assert list(r.brand_outcomes.columns[3:]) == list(outcomes.BRAND_OUTCOMES)

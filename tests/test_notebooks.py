@@ -174,13 +174,13 @@ def test_helpers_show_numbers_with_their_units(monkeypatch):
     monkeypatch.syspath_prepend(str(NOTEBOOK_DIR))
     from _helpers import check_size, show
 
-    assert show("short_term_gmv", 4.132e8) == "413.2 million RMB"
+    assert show("short_term_gmv", 4.132e8) == "413 million RMB"  # as model.outcomes declares it
     assert show("final_brand_value", 7_943_412.0) == "7.94 million RMB/week"
     assert show("brand_value_change", -0.07303) == "-7.3%"
     assert show("brand_value_change", -0.07303, difference=True) == "-7.3 points"
     assert show("final_promo_strategy_share", 0.35) == "35% of brands"
     assert show("final_promo_strategy_share", 0.3, difference=True) == "+30 points"
-    assert show("agency_profit_total", 2.5e6, difference=True, signed=False) == "2.5 million RMB"
+    assert show("agency_profit_total", 25e6, difference=True, signed=False) == "25 million RMB"
     assert show("short_term_gmv", float("nan")) == "–"
     with pytest.raises(ValueError, match="AGENCY_SIM_NOTEBOOK_SIZE.*tiny, small, full, not 'huge'"):
         check_size("huge")

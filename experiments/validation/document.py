@@ -636,6 +636,7 @@ def constants_table() -> str:
 
 
 def odd_tables() -> str:
+    from model.outcomes import markdown_table as outcome_table
     from model.params import param_table_markdown
 
     return "\n".join(
@@ -646,6 +647,17 @@ def odd_tables() -> str:
             "`model.params.PARAM_SPECS`, the single declaration the CLI, the app and the sweep specs use).",
             "",
             param_table_markdown(),
+            "",
+            "### Outcomes (`model.outcomes`)",
+            "",
+            "Every outcome a run or an experiment reports, its level (market: the run summary; per brand: "
+            "`SimulationResult.brand_outcomes`; focal and rivals: added to the summary when some brands sign "
+            "focal terms; weekly: a reporter as figures show it; derived: computed by experiments from a "
+            "sweep's tables), the unit it is shown in and its definition (generated from "
+            "`model.outcomes.OUTCOMES`, the single declaration the summary, the experiments' tables and "
+            "figures and the notebooks use).",
+            "",
+            outcome_table(),
             "",
             "### Fixed constants",
             "",
