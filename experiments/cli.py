@@ -196,7 +196,7 @@ def write_sweep_summary(spec, runs, out: Path) -> list[Path]:
 
 def _cmd_app(args) -> int:
     try:
-        from model.app import serve
+        from model.app_server import serve
     except ImportError as exc:
         raise UserError(
             f"the app needs Solara ({exc.name} is missing): install the app extra "

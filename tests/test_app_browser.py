@@ -48,7 +48,8 @@ UI_TIMEOUT_MS = 60_000
 # ---------------------------------------------------------------------------------------------
 def test_controls_come_from_param_specs_and_accept_every_preset():
     from model import PRESETS, Params
-    from model.app import APP_CONTROLS, CONTROLS, SPECS, build_model, settings_for_preset
+    from model.app_controls import APP_CONTROLS, CONTROLS, SPECS, settings_for_preset
+    from model.app_run import build_model
     from model.params import FOCAL_TERMS
 
     assert [c["name"] for c in CONTROLS] == list(APP_CONTROLS)
@@ -91,7 +92,7 @@ def test_controls_come_from_param_specs_and_accept_every_preset():
 
 def test_choosing_a_preset_keeps_the_chosen_agency_policy_unless_it_names_one():
     from model import PRESETS
-    from model.app import settings_for_preset
+    from model.app_controls import settings_for_preset
 
     mine = {**settings_for_preset("typical_tp"), "agency_policy": "learning"}
     assert settings_for_preset("sales_is_king", mine)["agency_policy"] == "learning"
@@ -100,7 +101,8 @@ def test_choosing_a_preset_keeps_the_chosen_agency_policy_unless_it_names_one():
 
 
 def test_stat_cards_have_numbers_from_week_zero_and_follow_the_weeks():
-    from model.app import Run, history, settings_for_preset, stat_cards
+    from model.app_controls import settings_for_preset
+    from model.app_run import Run, history, stat_cards
 
     run = Run("typical_tp", {**settings_for_preset("typical_tp"), "n_consumers": 500}, seed=3)
     cards = {name: value for _, value, name in stat_cards(history(run.model), run.start)}
@@ -123,7 +125,9 @@ def test_stat_cards_have_numbers_from_week_zero_and_follow_the_weeks():
 
 def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
     from model.agents import is_festival
-    from model.app import PANELS, Run, chart_option, history, settings_for_preset, stat_cards
+    from model.app_charts import chart_option
+    from model.app_controls import settings_for_preset
+    from model.app_run import PANELS, Run, history, stat_cards
 
     run = Run("typical_tp", {**settings_for_preset("typical_tp"), "n_consumers": 500}, seed=3)
     empty = chart_option(history(run.model))
@@ -159,7 +163,7 @@ def test_chart_option_draws_this_run_the_previous_run_and_the_festivals():
 
 
 def test_nudge_buttons_move_a_slider_one_step_and_stay_on_it():
-    from model.app import CONTROLS, nudged
+    from model.app_controls import CONTROLS, nudged
 
     commission = next(c for c in CONTROLS if c["name"] == "commission_rate")
     assert commission["step"] == pytest.approx(0.01)  # one point of GMV
@@ -172,7 +176,7 @@ def test_nudge_buttons_move_a_slider_one_step_and_stay_on_it():
 
 def test_a_second_app_on_a_busy_port_says_to_pass_port_and_exits_2(capsys):
     from experiments.cli import main
-    from model.app import check_port
+    from model.app_server import check_port
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -191,7 +195,7 @@ def test_a_second_app_on_a_busy_port_says_to_pass_port_and_exits_2(capsys):
 
 
 def test_the_page_front_end_files_include_the_charts_library():
-    from model.app import frontend_packages
+    from model.app_server import frontend_packages
 
     assert any(p.startswith("echarts@") for p in frontend_packages())
 
@@ -208,7 +212,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def frontend_assets():
     """Solara's JavaScript and CSS in its asset cache (from npm: CI reaches no CDN)."""
-    from model.app import ensure_frontend_assets
+    from model.app_server import ensure_frontend_assets
 
     try:
         return ensure_frontend_assets()
@@ -318,7 +322,7 @@ def test_app_in_headless_chromium(app_url, tmp_path):
     except ImportError:  # pragma: no cover - the dev extra installs it
         pytest.fail("the playwright python package is missing: pip install -e '.[dev]'")
 
-    from model.app import SPEEDS
+    from model.app_run import SPEEDS
 
     url, server_stderr = app_url
     problems: list[str] = []
@@ -440,7 +444,8 @@ def test_app_in_headless_chromium(app_url, tmp_path):
 
 
 def test_the_app_can_set_a_focal_brand_on_its_own_terms():
-    from model.app import APP_CONTROLS, build_model, settings_for_preset
+    from model.app_controls import APP_CONTROLS, settings_for_preset
+    from model.app_run import build_model
 
     assert {"focal_brands", "focal_commission_rate", "experience_weeks"} <= set(APP_CONTROLS)
     s = settings_for_preset("focal_sales_is_king")
@@ -471,7 +476,7 @@ def test_the_app_can_set_a_focal_brand_on_its_own_terms():
 def test_a_crafted_control_value_is_refused_by_type_and_range(name, bad):
     """Values arrive over a websocket: one of the wrong type or outside the control is refused
     with a message naming the control (issue 28, row 14: "abc" replaced the page by a traceback)."""
-    from model.app import CONTROLS, checked
+    from model.app_controls import CONTROLS, checked
 
     control = next(c for c in CONTROLS if c["name"] == name)
     with pytest.raises(ValueError, match=control["label"]):
@@ -500,7 +505,9 @@ def test_app_on_a_projector_shows_every_control_and_the_four_charts(app_url):
     the charts, and the tab has the app's name (issue 28, row 14)."""
     from playwright.sync_api import expect, sync_playwright
 
-    from model.app import CONTROLS, PAGE_TITLE, SPEEDS
+    from model.app import PAGE_TITLE
+    from model.app_controls import CONTROLS
+    from model.app_run import SPEEDS
 
     url, _ = app_url
     with sync_playwright() as pw:
