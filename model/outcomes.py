@@ -204,43 +204,6 @@ _DECLARED: tuple[tuple[str, Outcome], ...] = (
                                            _promo_share(SHORT_TERM_WEEKS))),
     ("promo_share", Outcome("promotion-heavy, whole run", "% of weeks", 100.0, ".0f", "brand",
                             "share of the run's weeks the store ran the promotion-heavy strategy", _promo_share(None))),
-    # --- the focal brands and their rivals (FOCAL_SUMMARY_KEYS), in this order: per-brand means ---------
-    ("focal_short_term_gmv", Outcome("focal brand's GMV, first 26 weeks", MONEY, _M, ".1f", "focal",
-                                     of="short_term_gmv")),
-    ("focal_gmv_year1", Outcome("focal brand's GMV, year 1", MONEY, _M, ".1f", "focal", of="gmv_year1")),
-    ("focal_total_gmv", Outcome("focal brand's GMV, five years", MONEY, _M, ".0f", "focal", of="total_gmv")),
-    ("focal_brand_value_change", Outcome("focal brand's brand value change", "%", 100.0, ".1f", "focal",
-                                         of="brand_value_change")),
-    ("focal_brand_value_change_weighted", Outcome("focal brands' brand value change (weighted by week-0 value)", "%",
-                                                  100.0, ".1f", "focal", of="brand_value_change@weighted")),
-    ("focal_brand_value_change_final_week", Outcome("focal brand's brand value change, final week", "%", 100.0, ".1f",
-                                                    "focal", of="brand_value_change_final_week")),
-    ("focal_brand_profit_total", Outcome("focal brand's profit, five years", MONEY, _M, ".1f", "focal",
-                                         of="brand_profit_total")),
-    ("focal_brand_profit_before_agency_total", Outcome("focal brand's profit before agency payments", MONEY, _M,
-                                                       ".1f", "focal", of="brand_profit_before_agency_total")),
-    ("focal_paid_to_agency_total", Outcome("focal brand's payments to its agency", MONEY, _M, ".1f", "focal",
-                                           of="paid_to_agency_total")),
-    ("focal_agency_profit_total", Outcome("its agency's profit from it", MONEY, _M, ".1f", "focal",
-                                          of="agency_profit_total")),
-    ("focal_promo_share_first_26", Outcome("focal brand promotion-heavy, first 26 weeks", "% of weeks", 100.0, ".0f",
-                                           "focal", of="promo_share_first_26")),
-    ("focal_promo_share", Outcome("focal brand promotion-heavy, five years", "% of weeks", 100.0, ".0f", "focal",
-                                  of="promo_share")),
-    ("rivals_short_term_gmv", Outcome("a rival's GMV, first 26 weeks", MONEY, _M, ".1f", "rivals",
-                                      of="short_term_gmv")),
-    ("rivals_gmv_year1", Outcome("a rival's GMV, year 1", MONEY, _M, ".1f", "rivals", of="gmv_year1")),
-    ("rivals_total_gmv", Outcome("a rival's GMV, five years", MONEY, _M, ".0f", "rivals", of="total_gmv")),
-    ("rivals_brand_value_change", Outcome("a rival's brand value change", "%", 100.0, ".1f", "rivals",
-                                          of="brand_value_change")),
-    ("rivals_brand_value_change_weighted", Outcome("rivals' brand value change (weighted by week-0 value)", "%",
-                                                   100.0, ".1f", "rivals", of="brand_value_change@weighted")),
-    ("rivals_brand_value_change_final_week", Outcome("a rival's brand value change, final week", "%", 100.0, ".1f",
-                                                     "rivals", of="brand_value_change_final_week")),
-    ("rivals_brand_profit_total", Outcome("a rival's profit, five years", MONEY, _M, ".1f", "rivals",
-                                          of="brand_profit_total")),
-    ("rivals_brand_profit_before_agency_total", Outcome("a rival's profit before agency payments", MONEY, _M, ".1f",
-                                                        "rivals", of="brand_profit_before_agency_total")),
     # --- weekly reporters as figures show them --------------------------------------------------------
     ("gmv", Outcome("GMV", "million RMB/week", _M, ".1f", "weekly", "GMV of all brands in the week")),
     ("brand_value_index", Outcome("brand-value index", "week 0 = 1", 1.0, ".2f", "weekly",
@@ -267,12 +230,43 @@ _DECLARED: tuple[tuple[str, Outcome], ...] = (
 )  # fmt: skip
 
 
+# The focal brands and their rivals (FOCAL_SUMMARY_KEYS, in this order: every focal figure, then
+# every rival one): the group's mean of a per-brand outcome, shown as "focal brand's ..." and "a
+# rival's ...". (per-brand outcome, its label after the group's, unit, format, rivals too)
+_GROUPS = (
+    ("short_term_gmv", "GMV, first 26 weeks", MONEY, ".1f", True),
+    ("gmv_year1", "GMV, year 1", MONEY, ".1f", True),
+    ("total_gmv", "GMV, five years", MONEY, ".0f", True),
+    ("brand_value_change", "brand value change", "%", ".1f", True),
+    ("brand_value_change@weighted", "brand value change (weighted by week-0 value)", "%", ".1f", True),
+    ("brand_value_change_final_week", "brand value change, final week", "%", ".1f", True),
+    ("brand_profit_total", "profit, five years", MONEY, ".1f", True),
+    ("brand_profit_before_agency_total", "profit before agency payments", MONEY, ".1f", True),
+    ("paid_to_agency_total", "payments to its agency", MONEY, ".1f", False),
+    ("agency_profit_total", "agency's profit from it", MONEY, ".1f", False),
+    ("promo_share_first_26", "promotion-heavy weeks, first 26 weeks", "% of weeks", ".0f", False),
+    ("promo_share", "promotion-heavy weeks, five years", "% of weeks", ".0f", False),
+)
+
+
+def _group_outcomes() -> tuple[tuple[str, Outcome], ...]:
+    out = []
+    for group, whose, plural in (("focal", "focal brand's", "focal brands'"), ("rivals", "a rival's", "rivals'")):
+        for of, text, unit, fmt, rivals_too in _GROUPS:
+            if group == "rivals" and not rivals_too:
+                continue
+            label = f"{plural if of.endswith('@weighted') else whose} {text}"
+            scale = 100.0 if unit.startswith("%") else _M
+            out.append((f"{group}_{of.replace('@', '_')}", Outcome(label, unit, scale, fmt, group, of=of)))
+    return tuple(out)
+
+
 def _registry() -> tuple[dict[str, Outcome], dict[str, Outcome]]:
     """The outcomes by name (a per-brand outcome that shares its name with a market one is
     under ``name@brand`` here and ``name`` in the brand table)."""
     shown: dict[str, Outcome] = {}
     brand: dict[str, Outcome] = {}
-    for key, o in _DECLARED:
+    for key, o in _DECLARED + _group_outcomes():
         assert o.level in LEVELS, key
         name = key.split("@")[0]
         o = Outcome(**{**o.__dict__, "name": name})
