@@ -604,14 +604,7 @@ def stages(size: Size, seed: int = SEED) -> dict[str, dict]:
 
 
 EXPERIMENT = Experiment(
-    name=NAME,
-    question=QUESTION,
-    seed=SEED,
-    sizes=SIZES,
-    stages=stages,
-    run=run,
-    add_options=add_options,
-    check=check,
+    name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, stages=stages, run=run, add_options=add_options, check=check
 )
 main = EXPERIMENT.main
 
