@@ -227,12 +227,15 @@ def brand_outcomes(model) -> pd.DataFrame:
     def weekly(column: str) -> np.ndarray:
         return np.array([w[column] for w in rows], dtype=np.float64).reshape(len(rows), J)
 
+    columns = {
+        "gmv": "gmv",
+        "value": "brand_value",
+        "profit": "profit",
+        "paid": "paid_to_agency",
+        "labour": "agency_labour",
+    }
     weeks = BrandWeeks(
-        gmv=weekly("gmv"),
-        value=weekly("brand_value"),
-        profit=weekly("profit"),
-        paid=weekly("paid_to_agency"),
-        labour=weekly("agency_labour"),
+        **{field: weekly(column) for field, column in columns.items()},
         promo=np.array([w["strategy"] == "promotion" for w in rows], dtype=bool).reshape(len(rows), J),
         initial=initial,
         value_base=model.brand_state.value_base,
