@@ -441,169 +441,74 @@ ODD_BEGIN = (
 ODD_END = "<!-- end of ODD parameter tables -->"
 
 
-def constants_table() -> str:
-    """Fixed numbers of the model that are not parameters, read from the modules that use them."""
-    from model import agents, contracts, market, platform, policies
-    from model import model as mm
+# The model's fixed numbers that are not parameters (name in its module, meaning), in the order of
+# docs/ODD.md's table; a row may name several constants of one module, shown as a tuple.
+CONSTANTS = (
+    ("model.market.PACK_WEEKS", "weeks of consumption bought in a regular purchase"),
+    ("model.market.DEEP_DISCOUNT", "discount depth at which a deal counts fully (salience, exposure, habit)"),
+    ("model.market.AWARENESS_FROM_EXPOSURE", "share of shown, unaware consumers who become aware per week"),
+    ("model.model.BASE_CONSTANT", "utility of an average brand at the mean price, before image and goodwill"),
+    ("model.model.INITIAL_GOODWILL", "goodwill stock of every brand at set-up"),
+    ("model.model.VELOCITY_MEMORY", "weekly retention of trailing sales velocity (rank feedback)"),
+    ("model.platform.MAX_VISIBILITY", "cap on a brand's weekly visibility"),
+    ("model.platform.FESTIVAL_WEEKS", "festival weeks of the year (618, Double 11)"),
+    ("model.contracts.IN_HOUSE_PROPENSITY",
+     "chance a dissatisfied brand that has learned the playbook goes in-house ..."),
+    ("model.contracts.IN_HOUSE_COST_SHARE", "... when the agency took at least this share of its GMV"),
+    ("model.contracts.HIRING_TEMPERATURE", "softmax temperature of a brand's choice of a new agency by reputation"),
+    ("model.contracts.REPUTATION_MEMORY", "weight of an agency's old reputation against its latest renewal score"),
+    ("model.agents.BURN_IN_SERVICE_SKILL", "service skill of a store during the burn-in, before any agency is hired"),
+    ("model.agents.SERVICE_UTILITY", "utils of a perfectly run store (fulfilment, service)"),
+    ("model.agents.IMAGE_FLOOR, IMAGE_CEILING", "bounds of brand image (utils)"),
+    ("model.contracts.WEEKS_PER_MONTH", "converts the monthly base fee to weekly payments"),
+    ("model.policies.PERIOD_DISCOUNT", "learning agencies' discount factor per decision period"),
+    ("model.policies.TRACE_DECAY", "learning agencies' eligibility-trace decay (lambda)"),
+    ("model.policies.INITIAL_MARGIN", "learning agencies' prior profit per unit of client payments"),
+    ("model.policies.REWARD_SCALE_MEMORY",
+     "weight of a client's old reward scale against its latest period's size (learning agencies)"),
+    ("model.model.PRICE_QUALITY_LINK",
+     "share of a dearer brand's price disutility its constant offsets (set-up; no brand is dominated)"),
+    ("model.model.CONSTANT_SD", "sd of the idiosyncratic part of a brand's constant (utils)"),
+    ("model.model.INITIAL_IMAGE_MEAN, INITIAL_IMAGE_SD", "mean and sd of brand image at set-up (clipped to [0, 1])"),
+    ("model.model.AGENCY_CAPACITY", "most clients an agency takes, as a multiple of brands / agencies"),
+    ("model.model.VALUE_BASE_FLOOR",
+     "floor of a brand's index base, as a share of its weekly revenue (section 7, Reading brand value)"),
+    ("model.model.SERVICE_COST_OFFSET",
+     "service labour per unit sold is service_cost x (this - the store's service skill)"),
+    ("model.model.VELOCITY_START_WEEKS", "burn-in weeks whose mean sales start each brand's trailing velocity"),
+    ("model.agents.IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX",
+     "image erosion: from this discount depth on, full at the second, at most the third times that (M5)"),
+    ("model.contracts.BASELINE_WEEKS", "weeks of GMV a new term's growth is judged against"),
+    ("model.platform.RANK_FLOOR", "share of the mean sales velocity added to every brand's rank weight (M6)"),
+    ("model.platform.PAID_SKILL_BASE", "a paid click's effect is (this + the operator's ops skill) (M6)"),
+    ("model.market.DEAL_CONCENTRATION",
+     "concentration (a + b) of the consumers' deal-proneness Beta around deal_proneness"),
+    ("model.market.RATE_SHAPE", "shape of the consumers' consumption-rate Gamma (coefficient of variation 35%)"),
+    ("model.market.AWARENESS_SHAPE", "first shape of the initial-awareness Beta (mean initial_awareness)"),
+    ("model.market.FESTIVAL_NO_DEAL_SALIENCE", "salience of having no deal in a festival week (x promo_salience; M1)"),
+    ("model.market.UTILITY_CAP",
+     "largest utility before the exponential (float32 overflows at 88.7; section 7, Extreme values)"),
+)  # fmt: skip
 
-    rows = [
-        ("model.market.PACK_WEEKS", market.PACK_WEEKS, "weeks of consumption bought in a regular purchase"),
-        (
-            "model.market.DEEP_DISCOUNT",
-            market.DEEP_DISCOUNT,
-            "discount depth at which a deal counts fully (salience, exposure, habit)",
-        ),
-        (
-            "model.market.AWARENESS_FROM_EXPOSURE",
-            market.AWARENESS_FROM_EXPOSURE,
-            "share of shown, unaware consumers who become aware per week",
-        ),
-        (
-            "model.model.BASE_CONSTANT",
-            mm.BASE_CONSTANT,
-            "utility of an average brand at the mean price, before image and goodwill",
-        ),
-        ("model.model.INITIAL_GOODWILL", mm.INITIAL_GOODWILL, "goodwill stock of every brand at set-up"),
-        (
-            "model.model.VELOCITY_MEMORY",
-            mm.VELOCITY_MEMORY,
-            "weekly retention of trailing sales velocity (rank feedback)",
-        ),
-        ("model.platform.MAX_VISIBILITY", platform.MAX_VISIBILITY, "cap on a brand's weekly visibility"),
-        ("model.platform.FESTIVAL_WEEKS", platform.FESTIVAL_WEEKS, "festival weeks of the year (618, Double 11)"),
-        (
-            "model.contracts.IN_HOUSE_PROPENSITY",
-            contracts.IN_HOUSE_PROPENSITY,
-            "chance a dissatisfied brand that has learned the playbook goes in-house ...",
-        ),
-        (
-            "model.contracts.IN_HOUSE_COST_SHARE",
-            contracts.IN_HOUSE_COST_SHARE,
-            "... when the agency took at least this share of its GMV",
-        ),
-        (
-            "model.contracts.HIRING_TEMPERATURE",
-            contracts.HIRING_TEMPERATURE,
-            "softmax temperature of a brand's choice of a new agency by reputation",
-        ),
-        (
-            "model.contracts.REPUTATION_MEMORY",
-            contracts.REPUTATION_MEMORY,
-            "weight of an agency's old reputation against its latest renewal score",
-        ),
-        (
-            "model.agents.BURN_IN_SERVICE_SKILL",
-            agents.BURN_IN_SERVICE_SKILL,
-            "service skill of a store during the burn-in, before any agency is hired",
-        ),
-        (
-            "model.agents.SERVICE_UTILITY",
-            agents.SERVICE_UTILITY,
-            "utils of a perfectly run store (fulfilment, service)",
-        ),
-        (
-            "model.agents.IMAGE_FLOOR, IMAGE_CEILING",
-            (agents.IMAGE_FLOOR, agents.IMAGE_CEILING),
-            "bounds of brand image (utils)",
-        ),
-        (
-            "model.contracts.WEEKS_PER_MONTH",
-            round(contracts.WEEKS_PER_MONTH, 4),
-            "converts the monthly base fee to weekly payments",
-        ),
-        (
-            "model.policies.PERIOD_DISCOUNT",
-            policies.PERIOD_DISCOUNT,
-            "learning agencies' discount factor per decision period",
-        ),
-        ("model.policies.TRACE_DECAY", policies.TRACE_DECAY, "learning agencies' eligibility-trace decay (lambda)"),
-        (
-            "model.policies.INITIAL_MARGIN",
-            policies.INITIAL_MARGIN,
-            "learning agencies' prior profit per unit of client payments",
-        ),
-        (
-            "model.policies.REWARD_SCALE_MEMORY",
-            policies.REWARD_SCALE_MEMORY,
-            "weight of a client's old reward scale against its latest period's size (learning agencies)",
-        ),
-        (
-            "model.model.PRICE_QUALITY_LINK",
-            mm.PRICE_QUALITY_LINK,
-            "share of a dearer brand's price disutility its constant offsets (set-up; no brand is dominated)",
-        ),
-        ("model.model.CONSTANT_SD", mm.CONSTANT_SD, "sd of the idiosyncratic part of a brand's constant (utils)"),
-        (
-            "model.model.INITIAL_IMAGE_MEAN, INITIAL_IMAGE_SD",
-            (mm.INITIAL_IMAGE_MEAN, mm.INITIAL_IMAGE_SD),
-            "mean and sd of brand image at set-up (clipped to [0, 1])",
-        ),
-        (
-            "model.model.AGENCY_CAPACITY",
-            mm.AGENCY_CAPACITY,
-            "most clients an agency takes, as a multiple of brands / agencies",
-        ),
-        (
-            "model.model.VALUE_BASE_FLOOR",
-            mm.VALUE_BASE_FLOOR,
-            "floor of a brand's index base, as a share of its weekly revenue (section 7, Reading brand value)",
-        ),
-        (
-            "model.model.SERVICE_COST_OFFSET",
-            mm.SERVICE_COST_OFFSET,
-            "service labour per unit sold is service_cost x (this - the store's service skill)",
-        ),
-        (
-            "model.model.VELOCITY_START_WEEKS",
-            mm.VELOCITY_START_WEEKS,
-            "burn-in weeks whose mean sales start each brand's trailing velocity",
-        ),
-        (
-            "model.agents.IMAGE_EROSION_FROM, _FULL, _MAX",
-            (agents.IMAGE_EROSION_FROM, agents.IMAGE_EROSION_FULL, agents.IMAGE_EROSION_MAX),
-            "image erosion: from this discount depth on, full at the second, at most the third times that (M5)",
-        ),
-        (
-            "model.contracts.BASELINE_WEEKS",
-            contracts.BASELINE_WEEKS,
-            "weeks of GMV a new term's growth is judged against",
-        ),
-        (
-            "model.platform.RANK_FLOOR",
-            platform.RANK_FLOOR,
-            "share of the mean sales velocity added to every brand's rank weight (M6)",
-        ),
-        (
-            "model.platform.PAID_SKILL_BASE",
-            platform.PAID_SKILL_BASE,
-            "a paid click's effect is (this + the operator's ops skill) (M6)",
-        ),
-        (
-            "model.market.DEAL_CONCENTRATION",
-            market.DEAL_CONCENTRATION,
-            "concentration (a + b) of the consumers' deal-proneness Beta around deal_proneness",
-        ),
-        (
-            "model.market.RATE_SHAPE",
-            market.RATE_SHAPE,
-            "shape of the consumers' consumption-rate Gamma (coefficient of variation 35%)",
-        ),
-        (
-            "model.market.AWARENESS_SHAPE",
-            market.AWARENESS_SHAPE,
-            "first shape of the initial-awareness Beta (mean initial_awareness)",
-        ),
-        (
-            "model.market.FESTIVAL_NO_DEAL_SALIENCE",
-            market.FESTIVAL_NO_DEAL_SALIENCE,
-            "salience of having no deal in a festival week (x promo_salience; M1)",
-        ),
-        (
-            "model.market.UTILITY_CAP",
-            float(market.UTILITY_CAP),
-            "largest utility before the exponential (float32 overflows at 88.7; section 7, Extreme values)",
-        ),
-    ]
+
+def _constant(dotted: str):
+    """The value of ``model.module.NAME`` (``model.module.A, B``: a tuple), floats to 4 decimals."""
+    import importlib
+    import numbers
+
+    module, _, first = dotted.partition(",")[0].rpartition(".")
+    names = [first, *(n.strip() for n in dotted.split(",")[1:])]
+    values = [getattr(importlib.import_module(module), n) for n in names]
+    values = [round(float(v), 4) if isinstance(v, float) or type(v).__name__.startswith("float") else v for v in values]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def constants_table() -> str:
+    """Fixed numbers of the model that are not parameters (:data:`CONSTANTS`), read from the
+    modules that use them, and the agencies' capabilities and the strategies' tactics."""
+    from model import agents, policies
+
+    rows = [(name, _constant(name), meaning) for name, meaning in CONSTANTS]
     for archetype, caps in agents.CAPABILITIES.items():
         rows.append(
             (
@@ -612,21 +517,12 @@ def constants_table() -> str:
                 f"capabilities of a {archetype}-driven agency",
             )
         )
+    tactics = ("discount", "promo_every", "festival_discount", "paid_traffic_share", "brand_effort", "ops_effort")
     for name, t in policies.STRATEGIES.items():
         rows.append(
             (
                 f"model.policies.STRATEGIES[{name!r}]",
-                {
-                    k: getattr(t, k)
-                    for k in (
-                        "discount",
-                        "promo_every",
-                        "festival_discount",
-                        "paid_traffic_share",
-                        "brand_effort",
-                        "ops_effort",
-                    )
-                },
+                {k: getattr(t, k) for k in tactics},
                 f"tactics of the {name} strategy",
             )
         )
