@@ -499,7 +499,9 @@ def _constant(dotted: str):
     module, _, first = dotted.partition(",")[0].rpartition(".")
     names = [first, *(n.strip() for n in dotted.split(",")[1:])]
     values = [getattr(importlib.import_module(module), n) for n in names]
-    values = [round(float(v), 4) if isinstance(v, float) or type(v).__name__.startswith("float") else v for v in values]
+    values = [
+        round(float(v), 4) if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) else v for v in values
+    ]
     return values[0] if len(values) == 1 else tuple(values)
 
 
