@@ -10,6 +10,12 @@ dict of the varied parameters. Five kinds:
 ``morris``  Morris trajectories of SALib: ``samples`` trajectories of D + 1 points on a
             ``levels``-level grid (default 4)
 ``points``  an explicit list of points (``[[design.points]]`` tables)
+``crossed`` a sample of conditions (``[design.sample]``: any of the kinds above) crossed with a
+            small factor (``[design.factor]``: ``name = [level1, level2, ...]``; several names
+            move in lockstep, level i taking the i-th value of each): every sample point is
+            run at every level, the levels inside (point ``s * L + l``), and, in a sweep, with
+            the same seeds at every level of one sample point (common random numbers), so the
+            factor's effect at each point is a paired difference (``Results.contrast``)
 
 Values are validated with the parameter declarations of :mod:`model.params`; integer
 parameters sampled from continuous designs are rounded to the nearest integer. Errors name the
@@ -29,7 +35,7 @@ import numpy as np
 
 from .errors import SpecError, bad_key, unknown_key
 
-DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "points")
+DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "points", "crossed")
 # keys each kind accepts besides ``kind``
 _KIND_KEYS = {
     "grid": ("factors",),
@@ -37,6 +43,7 @@ _KIND_KEYS = {
     "sobol": ("factors", "samples", "second_order", "scramble"),
     "morris": ("factors", "samples", "levels"),
     "points": ("points",),
+    "crossed": ("sample", "factor"),
 }
 PRESET_FACTOR = "preset"  # a grid may vary the named scenario itself
 
@@ -107,6 +114,8 @@ class Design:
     second_order: bool | None = None  # sobol
     scramble: bool | None = None  # lhs, sobol
     points: tuple[dict[str, Any], ...] = ()  # points
+    inner: Design | None = None  # crossed: the sample of conditions
+    crossed: dict[str, tuple] = field(default_factory=dict)  # crossed: the factor, name -> levels (lockstep)
 
     # --- construction -------------------------------------------------------------------
     @classmethod
@@ -117,6 +126,8 @@ class Design:
         if kind not in DESIGN_KINDS:
             raise bad_key(f"{where}.kind", kind, "one of " + ", ".join(map(repr, DESIGN_KINDS)))
         check_keys(where, d, ("kind", *_KIND_KEYS[kind]))
+        if kind == "crossed":
+            return cls._crossed_from_dict(d, where)
         if kind == "points":
             return cls(kind="points", points=_validate_points(d.get("points"), f"{where}.points"))
         factors = d.get("factors")
@@ -150,8 +161,46 @@ class Design:
         levels = check_int(f"{where}.levels", d.get("levels", 4), 2)
         return cls(kind="morris", factors=bounds, samples=samples, levels=levels)
 
+    @classmethod
+    def _crossed_from_dict(cls, d: Mapping[str, Any], where: str) -> Design:
+        for key in ("sample", "factor"):
+            if key not in d:
+                raise SpecError(
+                    f"spec key {where + '.' + key!r} is missing: a crossed design needs a sample of conditions "
+                    "([design.sample], a design of its own) and a factor ([design.factor], name = [levels])"
+                )
+        if isinstance(d["sample"], Mapping) and d["sample"].get("kind") == "crossed":
+            raise bad_key(f"{where}.sample.kind", "crossed", "a design other than crossed")
+        inner = cls.from_dict(d["sample"], f"{where}.sample")
+        factor, fkey = d["factor"], f"{where}.factor"
+        if not isinstance(factor, Mapping) or not factor:
+            raise bad_key(fkey, factor, "a non-empty table of parameter = [levels]")
+        levels = _validate_grid(factor, fkey)
+        clash = sorted(set(levels) & set(inner.names))
+        if clash:
+            raise bad_key(f"{fkey}.{clash[0]}", factor[clash[0]], "a parameter the sample does not vary")
+        lengths = {len(v) for v in levels.values()}
+        if len(lengths) > 1:
+            raise bad_key(fkey, dict(factor), "lists of one length (several parameters move in lockstep)")
+        if lengths.pop() < 2:
+            raise bad_key(fkey, dict(factor), "at least two levels")
+        return cls(kind="crossed", inner=inner, crossed=levels)
+
+    @property
+    def levels_of_factor(self) -> list[dict[str, Any]]:
+        """A crossed design's factor levels, in order (each a dict of its parameters)."""
+        names = list(self.crossed)
+        return [dict(zip(names, values)) for values in zip(*self.crossed.values())]
+
+    @property
+    def n_levels(self) -> int:
+        """A crossed design's number of factor levels (1 for other kinds)."""
+        return len(next(iter(self.crossed.values()))) if self.crossed else 1
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "crossed":
+            return {**out, "sample": self.inner.to_dict(), "factor": {k: list(v) for k, v in self.crossed.items()}}
         if self.kind == "points":
             out["points"] = [dict(p) for p in self.points]
             return out
@@ -166,6 +215,8 @@ class Design:
     def names(self) -> tuple[str, ...]:
         if self.kind == "points":
             return tuple(self.points[0])
+        if self.kind == "crossed":
+            return (*self.inner.names, *self.crossed)
         return tuple(self.factors)
 
     def problem(self) -> dict[str, Any] | None:
@@ -179,6 +230,8 @@ class Design:
         }
 
     def n_points(self) -> int:
+        if self.kind == "crossed":
+            return self.inner.n_points() * self.n_levels
         D = len(self.factors)
         if self.kind == "grid":
             return math.prod(len(v) for v in self.factors.values())
@@ -195,6 +248,8 @@ class Design:
         """The design's points, in order; continuous designs draw with ``seed``."""
         if self.kind == "points":
             return [dict(p) for p in self.points]
+        if self.kind == "crossed":
+            return [{**p, **level} for p in self.inner.sample(seed) for level in self.levels_of_factor]
         if self.kind == "grid":
             names = list(self.factors)
             return [dict(zip(names, combo)) for combo in itertools.product(*self.factors.values())]

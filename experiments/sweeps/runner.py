@@ -135,6 +135,8 @@ def _open_folder(spec: SweepSpec, out: Path, resume: bool) -> dict[str, Any]:
         manifest = store.read_manifest(out)
     except (json.JSONDecodeError, ValueError) as exc:
         raise ValueError(f"{str(path)!r} is unreadable ({exc}); refusing to write into {str(out)!r}") from None
+    if manifest.get("spec_hash") != spec.spec_hash and _grown(manifest, spec):
+        return _grow(manifest, spec, out)
     if manifest.get("spec_hash") != spec.spec_hash:
         diffs = _spec_diff(manifest.get("spec", {}), spec.to_dict())
         raise ValueError(
@@ -147,6 +149,46 @@ def _open_folder(spec: SweepSpec, out: Path, resume: bool) -> dict[str, Any]:
             f"{str(out)!r} already holds this sweep and resume is off; use a new folder, or resume to complete it"
         )
     return manifest
+
+
+def _grown(manifest: dict[str, Any], spec: SweepSpec) -> bool:
+    """Whether ``spec`` is the folder's Sobol' sweep with more samples and nothing else changed,
+    and its plan begins with the folder's plan (SALib's Sobol' sample for N is the first part
+    of the one for 2N with the same seed; the runs' ids and seeds follow from their position)."""
+    old = manifest.get("spec", {})
+    new = spec.to_dict()
+    if old.get("design", {}).get("kind") != "sobol" or new["design"]["kind"] != "sobol":
+        return False
+    if new["design"].get("samples", 0) <= old["design"].get("samples", 0):
+        return False
+    same_else = {**old, "design": {**old["design"], "samples": None}} == {
+        **new,
+        "design": {**new["design"], "samples": None},
+    }
+    if not same_else:
+        return False
+    keys = ("run_id", "point", "replication", "seed", "values")
+    planned = [{k: getattr(r, k) for k in keys} for r in spec.runs()]
+    return planned[: len(manifest["runs"])] == [{k: r[k] for k in keys} for r in manifest["runs"]]
+
+
+def _grow(manifest: dict[str, Any], spec: SweepSpec, out: Path) -> dict[str, Any]:
+    """The folder's manifest for the grown Sobol' sweep: its runs kept, the new ones pending."""
+    old_n = manifest["spec"]["design"]["samples"]
+    fresh = _new_manifest(spec)
+    kept = len(manifest["runs"])
+    print(
+        f"growing the Sobol' sweep in {str(out)!r} from N = {old_n} to N = {spec.design.samples}: "
+        f"its {kept} planned runs are kept; {spec.n_runs - kept} runs are added",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {
+        **fresh,
+        "created": manifest.get("created", fresh["created"]),
+        "sessions": manifest.get("sessions", []),
+        "runs": [*manifest["runs"], *fresh["runs"][kept:]],
+    }
 
 
 def _spec_diff(old: Any, new: Any, prefix: str = "") -> list[str]:

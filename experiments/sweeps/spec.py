@@ -23,7 +23,9 @@ A spec (see docs/experiments.md for the full reference)::
 
 Seeds: run ``i`` uses ``SeedSequence(seed).spawn(n_runs)[i]`` (``SeedSequence(seed,
 spawn_key=(i,))``), reduced to a 63-bit integer. With ``common_random_numbers = true`` the
-seed depends on the replication only, so every design point sees the same random streams.
+seed depends on the replication only, so every design point sees the same random streams. In a
+``crossed`` design the child index is ``sample point * replications + replication``, so the
+factor's levels at one sample point share their seeds.
 """
 
 from __future__ import annotations
@@ -159,12 +161,15 @@ class SweepSpec:
         return tuple(t for t in OUTPUT_TABLES if self.outputs[t])
 
     def runs(self) -> Iterator[RunPlan]:
-        """Every run, in run-id order: point-major, replications inside."""
-        R = self.replications
+        """Every run, in run-id order: point-major, replications inside. A crossed design's
+        levels of one sample point share their seeds (replication r of sample point s has the
+        seed of stream s * replications + r at every level)."""
+        R, L = self.replications, self.design.n_levels
         for p, values in enumerate(self.points):
             for r in range(R):
                 run_id = p * R + r
-                seed = run_seed(self.seed, r if self.common_random_numbers else run_id)
+                stream = (p // L) * R + r  # (L = 1 but for a crossed design: the run's own)
+                seed = run_seed(self.seed, r if self.common_random_numbers else stream)
                 yield RunPlan(run_id, p, r, seed, values)
 
     def params_dict(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,6 +292,13 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
         common_random_numbers=crn,
         max_runs=max_runs,
     )
+    if design.kind == "crossed":  # every level with the sample's first point (or every point of a finite sample)
+        inner = design.inner.sample(seed) if design.inner.kind in ("grid", "points") else design.inner.sample(seed)[:1]
+        for values in ({**p, **level} for p in inner for level in design.levels_of_factor):
+            try:
+                spec.params(values)
+            except ValueError as exc:
+                raise SpecError(f"spec design point {values}: {exc}") from None
     if design.kind in ("grid", "points"):  # finite designs: every point's parameters, checked now
         for values in _points_to_check(design, seed):  # (cross-parameter checks, e.g. one policy per agency)
             try:

@@ -440,7 +440,55 @@ class Results:
             )
         if outcome not in runs.columns:
             raise ValueError(f"outcome {outcome!r} is unknown; allowed: {', '.join(self.manifest['outcomes'])}")
+        bad = runs.loc[~np.isfinite(runs[outcome].to_numpy(dtype=float)), "run_id"].tolist()
+        if bad:  # (SALib would return indices of all zeros without a word)
+            raise ValueError(
+                f"outcome {outcome!r} is not finite in {len(bad)} runs (run ids {bad[:10]}"
+                f"{', ...' if len(bad) > 10 else ''}); indices of it would be meaningless: choose another "
+                "outcome, or look at those runs (Results.runs)"
+            )
         return runs.groupby("point", sort=True)[outcome].mean()
+
+    def contrast(self, factor: str, low: Any, high: Any, outcomes: Iterable[str] | None = None) -> pd.DataFrame:
+        """The crossed factor's effect at each sample point of a crossed design: one row per
+        sample point (``sample``, in the sample's order) with its conditions and, for each
+        outcome, the mean over replications of the paired difference (``high`` minus ``low``,
+        the two runs of one replication sharing their seed), its standard error (``OUTCOME_se``:
+        sd over replications / sqrt(n); NaN with one replication) and ``n``, the replications
+        paired (done at both levels). ``outcomes`` defaults to every outcome of the summary."""
+        spec = self.spec
+        design = spec.design
+        if design.kind != "crossed":
+            raise ValueError(f"contrast() needs a crossed design; this sweep's design is {design.kind!r}")
+        if factor not in design.crossed:
+            raise ValueError(f"factor {factor!r} is not the crossed factor; allowed: {', '.join(design.crossed)}")
+        levels = list(design.crossed[factor])
+
+        def level_of(value: Any, which: str) -> int:
+            for i, v in enumerate(levels):
+                if v == value or (isinstance(v, float) and isinstance(value, (int, float)) and np.isclose(v, value)):
+                    return i
+            raise ValueError(f"{which} = {value!r} is not a level of {factor}; its levels: {levels}")
+
+        lo, hi = level_of(low, "low"), level_of(high, "high")
+        runs = self.runs[self.runs["status"] == "done"]
+        plan = {"run_id", "point", "replication", "seed", "status", *self.varied}
+        names = [c for c in runs.columns if c not in plan] if outcomes is None else list(outcomes)
+        unknown = [o for o in names if o not in runs.columns]
+        if unknown:
+            raise ValueError(f"outcome(s) {unknown} unknown; allowed: {', '.join(sorted(set(runs.columns) - plan))}")
+        L = design.n_levels
+        runs = runs.assign(sample=runs["point"] // L, level=runs["point"] % L)
+        at = {i: runs[runs["level"] == i].set_index(["sample", "replication"]) for i in (lo, hi)}
+        paired = at[hi][names].sub(at[lo][names]).dropna(how="all")
+        groups = paired.groupby(level="sample", sort=True)
+        n = groups.size()
+        conditions = at[lo].groupby(level="sample", sort=True)[list(design.inner.names)].first()
+        out = conditions.loc[n.index].assign(n=n)
+        for o in names:
+            out[o] = groups[o].mean()
+            out[f"{o}_se"] = groups[o].std(ddof=1) / np.sqrt(n)
+        return out.reset_index()
 
     def analyze(self, outcome: str, **kwargs):
         """SALib indices of ``outcome`` (mean over replications): Sobol' indices for a sobol
