@@ -175,7 +175,13 @@ class Design:
         factor, fkey = d["factor"], f"{where}.factor"
         if not isinstance(factor, Mapping) or not factor:
             raise bad_key(fkey, factor, "a non-empty table of parameter = [levels]")
-        levels = _validate_grid(factor, fkey)
+        levels = {}
+        for name, values in factor.items():
+            key = f"{fkey}.{name}"
+            param_spec(key, name)
+            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
+                raise bad_key(key, values, "a non-empty list of levels")
+            levels[name] = tuple(validate_value(key, name, v) for v in values)
         clash = sorted(set(levels) & set(inner.names))
         if clash:
             raise bad_key(f"{fkey}.{clash[0]}", factor[clash[0]], "a parameter the sample does not vary")
@@ -184,6 +190,8 @@ class Design:
             raise bad_key(fkey, dict(factor), "lists of one length (several parameters move in lockstep)")
         if lengths.pop() < 2:
             raise bad_key(fkey, dict(factor), "at least two levels")
+        if len(set(zip(*levels.values()))) != len(next(iter(levels.values()))):
+            raise bad_key(fkey, dict(factor), "distinct levels (no two alike in every parameter)")
         return cls(kind="crossed", inner=inner, crossed=levels)
 
     @property

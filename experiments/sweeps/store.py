@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cached_property
@@ -450,25 +450,35 @@ class Results:
         return runs.groupby("point", sort=True)[outcome].mean()
 
     def contrast(self, factor: str, low: Any, high: Any, outcomes: Iterable[str] | None = None) -> pd.DataFrame:
-        """The crossed factor's effect at each sample point of a crossed design: one row per
-        sample point (``sample``, in the sample's order) with its conditions and, for each
-        outcome, the mean over replications of the paired difference (``high`` minus ``low``,
-        the two runs of one replication sharing their seed), its standard error (``OUTCOME_se``:
-        sd over replications / sqrt(n); NaN with one replication) and ``n``, the replications
-        paired (done at both levels). ``outcomes`` defaults to every outcome of the summary."""
+        """The crossed factor's effect at each sample point of a crossed design. ``low`` and
+        ``high`` are values of ``factor`` or, where the factor moves several parameters in
+        lockstep, a level's table of them. One row per sample point (``sample``, in the
+        sample's order) with its conditions and, for each outcome, the mean over replications
+        of the paired difference (``high`` minus ``low``, the two runs of one replication
+        sharing their seed), its standard error (``OUTCOME_se``: sd over replications /
+        sqrt(n); NaN with one replication) and ``n``, the replications paired (done at both
+        levels). ``outcomes`` defaults to every outcome of the summary."""
         spec = self.spec
         design = spec.design
         if design.kind != "crossed":
             raise ValueError(f"contrast() needs a crossed design; this sweep's design is {design.kind!r}")
         if factor not in design.crossed:
             raise ValueError(f"factor {factor!r} is not the crossed factor; allowed: {', '.join(design.crossed)}")
-        levels = list(design.crossed[factor])
+        levels = design.levels_of_factor
+
+        def same(a: Any, b: Any) -> bool:
+            number = isinstance(a, (int, float)) and isinstance(b, (int, float)) and a is not None and b is not None
+            return a == b or (number and bool(np.isclose(a, b)))
 
         def level_of(value: Any, which: str) -> int:
-            for i, v in enumerate(levels):
-                if v == value or (isinstance(v, float) and isinstance(value, (int, float)) and np.isclose(v, value)):
-                    return i
-            raise ValueError(f"{which} = {value!r} is not a level of {factor}; its levels: {levels}")
+            want = dict(value) if isinstance(value, Mapping) else {factor: value}
+            found = [i for i, lv in enumerate(levels) if all(k in lv and same(lv[k], v) for k, v in want.items())]
+            if len(found) == 1:
+                return found[0]
+            if not found:
+                shown = [lv[factor] for lv in levels] if len(levels[0]) == 1 else levels
+                raise ValueError(f"{which} = {value!r} is not a level of {factor}; its levels: {shown}")
+            raise ValueError(f"{which} = {value!r} matches levels {found}; give the level as a table of its parameters")
 
         lo, hi = level_of(low, "low"), level_of(high, "high")
         runs = self.runs[self.runs["status"] == "done"]
