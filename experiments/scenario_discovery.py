@@ -7,16 +7,21 @@ the brand measure, the share of sales-driven agencies, the number of agencies, s
 market size), and at every sampled market three contracts run on the same seeds (a crossed
 design): every brand on the typical 8% commission (one of them, drawn at random, the "focal"
 brand), the focal brand alone on 35%, and every brand on 35%. The paired differences at each
-market give three yes/no answers, each "holds" when the 95% interval over replications excludes
-zero:
+market (the mean over replications on shared seeds) answer three questions:
 
 * the temptation: the focal brand's GMV over the first 26 weeks is higher on 35%;
 * the brand-value cost: the focal brand's brand value change (last 52 weeks) is lower on 35%;
 * the trap: with every brand on 35%, brands' total profit is lower than with every brand on 8%.
 
-PRIM (Friedman & Fisher 1999; Bryant & Lempert 2010; :mod:`experiments.prim`) finds, for each,
-the box of conditions where it holds: coverage, density and limits with quasi-p-values; feature
-scores (regional sensitivity) rank the conditions.
+A few replications cannot settle a small effect in one market, so a market counts as a case
+where the effect's estimate has the expected sign, and no single market decides anything: PRIM
+(Friedman & Fisher 1999; Bryant & Lempert 2010; :mod:`experiments.prim`) finds, for each
+question, the box of conditions where the cases are dense (coverage, density, limits with
+quasi-p-values) in one sample of markets (root seed ``SEEDS[0]``), and the box is then tested
+on a fresh sample it was not found on (``SEEDS[1]``, another Latin hypercube and other
+markets): the effect's mean over the fresh markets in the box, with a 95% interval, beside the
+same outside the box. An effect "holds in the box" when that fresh interval excludes zero.
+Feature scores (regional sensitivity) rank the conditions.
 
     python -m experiments.scenario_discovery --quick    # about two minutes on two cores
     python -m experiments.scenario_discovery            # the full size
@@ -36,7 +41,7 @@ from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
 
 NAME = "scenario_discovery"
 QUESTION = doc_question(__doc__)
-SEED = 5150
+SEEDS = (5150, 8111)  # root seeds of the sample PRIM searches and of the fresh one it is tested on (declared)
 LOW, HIGH = 0.08, 0.35  # the typical TP commission and the "sales is king" one
 EXPERIENCE = 104  # weeks of the agencies' pre-run, as in focal_contract
 # the conditions a researcher would doubt, and the ranges sampled (the defaults lie inside)
@@ -60,7 +65,7 @@ QUESTIONS = (
 )
 SIZES = {
     "full": Size("full", replications=4, steps=260, base={"n_consumers": 1500}, extra={"samples": 400}),
-    "quick": Size("quick", replications=3, steps=260, base={"n_consumers": 1500}, extra={"samples": 100}),
+    "quick": Size("quick", replications=3, steps=260, base={"n_consumers": 1500}, extra={"samples": 60}),
     "tiny": Size("tiny", replications=2, steps=30, base=TINY_BASE, extra={"samples": 8}),
 }
 
@@ -75,7 +80,7 @@ def levels(size: Size) -> dict[str, dict]:
     }
 
 
-def make_spec(size: Size, seed: int = SEED) -> dict:
+def make_spec(size: Size, seed: int = SEEDS[0]) -> dict:
     """The crossed sweep: a Latin hypercube of the conditions x the three contracts; at each
     sampled market the contracts share their seeds (no common random numbers across markets)."""
     lv = list(levels(size).values())
@@ -100,40 +105,99 @@ def make_spec(size: Size, seed: int = SEED) -> dict:
     }
 
 
+def stages(size: Size, seed: int = SEEDS[0]) -> dict[str, dict]:
+    """The sample PRIM searches (``find``, root seed ``seed``) and a fresh one to test its boxes
+    on (``test``: the declared second seed, or, for another first seed, one derived from it)."""
+    second = SEEDS[1] if seed == SEEDS[0] else seed + 2961
+    return {"find": make_spec(size, seed), "test": make_spec(size, second)}
+
+
+def inside(table: pd.DataFrame, box: prim.Box) -> np.ndarray:
+    """Which markets of ``table`` lie in ``box``."""
+    mask = np.ones(len(table), dtype=bool)
+    for name, (lo, hi) in box.limits.items():
+        values = table[name].to_numpy(dtype=float)
+        mask &= (values >= lo) & (values <= hi)
+    return mask
+
+
 def effects(res, size: Size) -> pd.DataFrame:
-    """One row per sampled market: its conditions, each question's effect (mean paired
-    difference, its standard error and 95% interval over replications) and whether it holds."""
+    """One row per sampled market: its conditions and, for each question, the effect (mean
+    paired difference over replications), its 95% interval over replications (``_low``,
+    ``_high``), whether that interval excludes zero on the expected side (``_clear``) and
+    whether the estimate has the expected sign (``_holds``, what PRIM looks for)."""
     lv = levels(size)
     table = None
     for q, outcome, high, sign, _ in QUESTIONS:
         c = res.contrast("focal_commission_rate", lv["all_low"], lv[high], [outcome])
         t = stats.t.ppf(0.975, np.maximum(c["n"] - 1, 1))
         half = t * c[f"{outcome}_se"]
+        effect = c[outcome]
         part = pd.DataFrame(
             {
-                f"{q}_effect": c[outcome],
-                f"{q}_low": c[outcome] - half,
-                f"{q}_high": c[outcome] + half,
-                f"{q}_holds": (c[outcome] - half > 0) if sign > 0 else (c[outcome] + half < 0),
+                f"{q}_effect": effect,
+                f"{q}_low": effect - half,
+                f"{q}_high": effect + half,
+                f"{q}_clear": (effect - half > 0) if sign > 0 else (effect + half < 0),
+                f"{q}_holds": effect * sign > 0,
             }
         )
         table = pd.concat([c[["sample", *CONDITIONS, "n"]], part], axis=1) if table is None else table.join(part)
     return table
 
 
-def discover(table: pd.DataFrame) -> dict[str, dict]:
-    """For each question: its PRIM trajectory and chosen box, the quasi-p-values of the box's
-    restrictions and the feature scores (or ``None`` for the box where the case never holds)."""
+def pooled(values: np.ndarray) -> tuple[float, float, float, int]:
+    """Mean of per-market effects with its 95% t interval (mean, low, high, markets)."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n < 2:
+        m = float(values.mean()) if n else float("nan")
+        return m, float("nan"), float("nan"), n
+    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    m = float(values.mean())
+    return m, m - half, m + half, n
+
+
+def discover(table: pd.DataFrame, fresh: pd.DataFrame | None = None) -> dict[str, dict]:
+    """For each question: its PRIM trajectory and chosen box in ``table``, the quasi-p-values
+    of the box's restrictions, the feature scores (``box`` None where the case never holds),
+    and the pooled effect inside and outside the box, in ``table`` and, when given, in the
+    ``fresh`` markets the box was not found on (``test_inside``, ``test_outside``)."""
     X = table[list(CONDITIONS)].astype(float)
     bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in CONDITIONS.items()}
     found = {}
     for q, *_ in QUESTIONS:
         y = table[f"{q}_holds"].to_numpy(dtype=bool)
-        entry = {"share": float(y.mean()), "scores": prim.feature_scores(X, y), "box": None}
+        effect = table[f"{q}_effect"].to_numpy(dtype=float)
+        entry = {
+            "share": float(y.mean()),
+            "scores": prim.feature_scores(X, y),
+            "box": None,
+            "all": pooled(effect),
+            "clear": float(table[f"{q}_clear"].mean()),
+        }
         if y.any():
             trajectory = prim.peel(X, y, bounds)
             box = prim.choose(trajectory)
-            entry.update(trajectory=trajectory, box=box, p=prim.quasi_p_values(X, y, box, bounds))
+            mask = inside(table, box)
+            entry.update(
+                trajectory=trajectory,
+                box=box,
+                p=prim.quasi_p_values(X, y, box, bounds),
+                inside=pooled(effect[mask]),
+                outside=pooled(effect[~mask]),
+            )
+            if fresh is not None:
+                mask = inside(fresh, box)
+                later = fresh[f"{q}_effect"].to_numpy(dtype=float)
+                held = fresh[f"{q}_holds"].to_numpy(dtype=bool)
+                entry.update(
+                    test_inside=pooled(later[mask]),
+                    test_outside=pooled(later[~mask]),
+                    test_density=float(held[mask].mean()) if mask.any() else float("nan"),
+                    test_coverage=float(held[mask].sum() / held.sum()) if held.any() else float("nan"),
+                    test_all=pooled(later),
+                )
         found[q] = entry
     return found
 
@@ -146,12 +210,26 @@ def _number(name: str, value: float) -> str:
     return f"{value:.3g}"
 
 
+def _effect_text(outcome: str, p: tuple[float, float, float, int]) -> str:
+    o = report.OUTCOMES[outcome]
+    unit = "points" if o.unit == "%" else o.unit
+    m, lo, hi, n = (x * o.scale if i < 3 else x for i, x in enumerate(p))
+    if not np.isfinite(lo):
+        return f"{m:+.2f} {unit} ({n} market{'s' if n != 1 else ''})"
+    return f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}] {unit} over {n} markets"
+
+
+def _first_up(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def in_words(q: str, entry: dict, significance: float = 0.05) -> str:
-    """The box as a lecturer would say it: the restrictions whose quasi-p-value is small."""
-    words = dict((k, w) for k, *_, w in QUESTIONS)[q]
+    """The box as a lecturer would say it (the restrictions whose quasi-p-value is small), and
+    the effect over the box's markets against the rest."""
+    _, outcome, _, sign, words = next(t for t in QUESTIONS if t[0] == q)
     box = entry["box"]
     if box is None:
-        return f"{words.capitalize()} in none of the sampled markets."
+        return f"{_first_up(words)}: the estimate never has that sign in the sampled markets."
     bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in CONDITIONS.items()}
     parts = []
     for name, (lo, hi) in box.restricted(bounds).items():
@@ -165,10 +243,28 @@ def in_words(q: str, entry: dict, significance: float = 0.05) -> str:
             parts.append(f"{label} is above {_number(name, lo)}")
         else:
             parts.append(f"{label} is below {_number(name, hi)}")
-    where = f"when {' and '.join(parts)}" if parts else "anywhere in the sampled space (no restriction stands out)"
+    if parts:
+        where = f"when {' and '.join(parts)}"
+    elif box.restricted(bounds):
+        where = "in the box below (none of its limits is clearly significant at this sample size)"
+    else:
+        where = "in every part of the sampled space (no condition restricts it)"
+    found_on = (
+        f"Found on one sample: the estimate has that sign in {box.density:.0%} of the box's markets, which hold "
+        f"{box.coverage:.0%} of the markets where it has it ({entry['share']:.0%} of that sample); mean effect "
+        f"in the box {_effect_text(outcome, entry['inside'])}."
+    )
+    if "test_inside" not in entry:
+        return f"{_first_up(words)} {where}. {found_on}"
+    m, lo, hi, n = entry["test_inside"]
+    holds = n > 1 and ((lo > 0) if sign > 0 else (hi < 0))
+    verdict = "it holds in the box" if holds else "on these markets it is not clear of zero in the box"
+    rest = entry["test_outside"]
+    outside = f"outside it {_effect_text(outcome, rest)}" if rest[3] else "no market lies outside it"
     return (
-        f"{words.capitalize()} {where}: {box.coverage:.0%} of the markets where it holds are in this box, "
-        f"and it holds in {box.density:.0%} of the box's markets (in {entry['share']:.0%} of all sampled markets)."
+        f"{_first_up(words)} {where}. {found_on} Tested on fresh markets it was not found on: in the box "
+        f"{_effect_text(outcome, entry['test_inside'])} ({entry['test_density']:.0%} with that sign): {verdict}; "
+        f"{outside}; over all the fresh markets {_effect_text(outcome, entry['test_all'])}."
     )
 
 
@@ -187,6 +283,13 @@ def boxes_table(found: dict[str, dict]) -> pd.DataFrame:
                     "share_holds": entry["share"],
                     "coverage": box.coverage,
                     "density": box.density,
+                    "test_coverage": entry.get("test_coverage", np.nan),
+                    "test_density": entry.get("test_density", np.nan),
+                    **{
+                        f"test_{where}_{k}": v
+                        for where in ("inside", "outside")
+                        for k, v in zip(("mean", "low", "high", "markets"), entry.get(f"test_{where}", (np.nan,) * 4))
+                    },
                     "mass": box.mass,
                     "condition": name,
                     "low": lo,
@@ -257,16 +360,18 @@ def plot_scores(found: dict[str, dict], plt):
     return fig
 
 
-def analyse(res, ctx: RunContext) -> list[Path]:
+def analyse(results: dict, ctx: RunContext) -> list[Path]:
     out = ctx.out
-    table = effects(res, ctx.size)
-    found = discover(table)
+    table = effects(results["find"], ctx.size)
+    fresh = effects(results["test"], ctx.size)
+    found = discover(table, fresh)
     paths: list[Path] = []
     with report.figure_style() as plt:
         paths += ctx.save_figure(plot_tradeoffs(found, plt), "discovery_tradeoffs")
         paths += ctx.save_figure(plot_boxes(found, plt), "discovery_boxes")
         paths += ctx.save_figure(plot_scores(found, plt), "discovery_scores")
-    table.to_csv(out / "effects.csv", index=False, float_format="%.6g")
+    table.assign(sample="find").to_csv(out / "effects.csv", index=False, float_format="%.6g")
+    fresh.assign(sample="test").to_csv(out / "effects_test.csv", index=False, float_format="%.6g")
     boxes = boxes_table(found)
     boxes.to_csv(out / "boxes.csv", index=False, float_format="%.6g")
     scores = pd.DataFrame({q: e["scores"] for q, e in found.items()})
@@ -282,10 +387,13 @@ def analyse(res, ctx: RunContext) -> list[Path]:
         or [pd.DataFrame()]
     )
     trajectories.to_csv(out / "trajectories.csv", index=False, float_format="%.6g")
+    seeds = [s["seed"] for s in stages(ctx.size, ctx.seed).values()]
     note = (
-        f"{len(table)} sampled markets x 3 contracts x {ctx.size.replications} replications "
-        f"({ctx.n_consumers:,} consumers, {ctx.size.steps} weeks, learning agencies); {ctx.size.name} size, "
-        f"root seed {ctx.seed}. A case holds at a market when the 95% interval of its paired effect excludes zero."
+        f"Two samples of {len(table)} markets each (root seeds {seeds[0]}: PRIM's search, {seeds[1]}: the test), "
+        f"x 3 contracts x {ctx.size.replications} replications on shared seeds ({ctx.n_consumers:,} consumers, "
+        f"{ctx.size.steps} weeks, learning agencies); {ctx.size.name} size. A market is a case where the estimate "
+        "of its paired effect has the expected sign; an effect holds in a box when the 95% interval of its mean "
+        "over the fresh sample's markets in the box excludes zero."
     )
     md = ["# Where does the trap hold?", "", note, ""]
     for q, entry in found.items():
@@ -306,12 +414,13 @@ def analyse(res, ctx: RunContext) -> list[Path]:
         top = entry["scores"].head(3)
         md += ["Feature scores (top 3): " + ", ".join(f"{k} {v:.2f}" for k, v in top.items()), ""]
     (out / "boxes.md").write_text("\n".join(md), encoding="utf-8")
-    paths += [out / "boxes.md", out / "boxes.csv", out / "effects.csv", out / "feature_scores.csv"]
+    paths += [out / "boxes.md", out / "boxes.csv", out / "effects.csv", out / "effects_test.csv"]
+    paths.append(out / "feature_scores.csv")
     print("\n".join(md[4:]))
     return paths
 
 
-EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEED, sizes=SIZES, spec_of=make_spec, analyse=analyse)
+EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEEDS[0], sizes=SIZES, stages=stages, analyse=analyse)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def test_prim_refuses_an_outcome_that_never_holds(planted):
 def test_the_spec_crosses_the_conditions_with_three_contracts_on_shared_seeds():
     from experiments.sweeps import load_spec
 
-    spec = load_spec(sd.make_spec(sd.SIZES["quick"]))
+    specs = sd.stages(sd.SIZES["quick"])
+    assert [s["seed"] for s in specs.values()] == list(sd.SEEDS)  # the search and the fresh test sample
+    spec = load_spec(specs["find"])
     assert spec.design.kind == "crossed" and len(sd.CONDITIONS) >= 8
     assert spec.n_points == 3 * sd.SIZES["quick"].extra["samples"]
     runs = list(spec.runs())
@@ -56,11 +58,15 @@ def test_a_tiny_run_writes_its_boxes_tables_and_figures(tmp_path, capsys):
     assert sd.main(["--tiny", "--out", str(out), "--executor", "serial"]) == 0
     effects = pd.read_csv(out / "effects.csv")
     assert len(effects) == sd.SIZES["tiny"].extra["samples"]
-    for q, *_ in sd.QUESTIONS:
-        holds = effects[f"{q}_holds"]
-        # holds exactly where the 95% interval of the effect excludes zero on the named side
-        side = effects[f"{q}_low"] > 0 if q == "temptation" else effects[f"{q}_high"] < 0
-        assert (holds == side).all()
+    for q, _, _, sign, _ in sd.QUESTIONS:
+        # a case where the estimate has the expected sign; clear where its 95% interval excludes zero
+        assert (effects[f"{q}_holds"] == (effects[f"{q}_effect"] * sign > 0)).all()
+        side = effects[f"{q}_low"] > 0 if sign > 0 else effects[f"{q}_high"] < 0
+        assert (effects[f"{q}_clear"] == side).all()
+    fresh = pd.read_csv(out / "effects_test.csv")
+    assert len(fresh) == len(effects) and not np.allclose(fresh["rank_feedback"], effects["rank_feedback"])
+    boxes = pd.read_csv(out / "boxes.csv")
+    assert {"test_inside_mean", "test_outside_mean", "test_density"} <= set(boxes.columns)
     text = (out / "boxes.md").read_text()
     assert all(f"## {q}" in text for q, *_ in sd.QUESTIONS)
     for name in ("discovery_tradeoffs", "discovery_boxes", "discovery_scores"):
