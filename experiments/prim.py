@@ -12,11 +12,15 @@ density:
 * density: the share of the box's points that are cases of interest;
 * mass: the share of all points that are inside the box.
 
-The peeling trajectory is the list of boxes; :func:`choose` takes the box a researcher would
-(the most coverage at a density of at least ``threshold``). For each condition the box
-restricts, a quasi-p-value says how surprising the restriction is (Bryant & Lempert 2010): the
-chance, under a binomial with the density of the box without that restriction, of at least as
-many cases among the box's points. A restriction with a large quasi-p-value could be dropped.
+Each step takes the peel with the largest gain in density per point removed (Friedman &
+Fisher's criterion), and sets the new limit halfway between the last point removed and the
+first kept. The peeling trajectory is the list of boxes; :func:`choose` takes the box a
+researcher would (the most coverage at a density of at least ``threshold``). For each limit
+the box sets, a quasi-p-value says how surprising it is (Bryant & Lempert 2010; EMA
+Workbench's ``calculate_qp``): the chance, under a binomial with the density of the box with
+that one limit relaxed, of at least as many cases among the box's points. :func:`stated`
+drops the limits whose quasi-p-value is not small: the box as one would state it, and test it
+on fresh points (:func:`evaluate`).
 
 Feature scores (which conditions matter most) are regional sensitivity analysis (Spear &
 Hornberger 1980; Pianosi et al. 2016): the Kolmogorov-Smirnov distance between a condition's
@@ -98,21 +102,26 @@ def peel(
                     keep &= values[:, j] > column.min() if cut <= column.min() else True
                 else:
                     keep &= values[:, j] < column.max() if cut >= column.max() else True
-                n = int(keep.sum())
-                if n < max(min_mass * total, 1) or n == inside.sum():
+                n, n_old = int(keep.sum()), int(inside.sum())
+                if n < max(min_mass * total, 1) or n == n_old:
                     continue
-                density = y[keep].mean()
-                if best is None or density > best[0] + 1e-12:
-                    best = (density, j, side, keep)
+                # Friedman & Fisher's criterion: the gain in density per point removed (a peel
+                # that removes many tied points must earn it)
+                gain = (y[keep].mean() - y[inside].mean()) / (n_old - n)
+                if best is None or gain > best[0] + 1e-15:
+                    best = (gain, j, side, keep)
         if best is None:
             return trajectory
         _, j, side, keep = best
+        removed = values[inside & ~keep, j]
         inside = keep
         kept = values[inside, j]
+        # the new limit halfway between the last point removed and the first kept, so that a
+        # fresh sample is judged by a limit that neither sample's points sit on
         if side == "low":
-            lows[j] = kept.min()
+            lows[j] = (removed.max() + kept.min()) / 2
         else:
-            highs[j] = kept.max()
+            highs[j] = (removed.min() + kept.max()) / 2
         trajectory.append(box())
 
 
@@ -125,22 +134,54 @@ def choose(trajectory: list[Box], threshold: float = THRESHOLD) -> Box:
     return max(trajectory, key=lambda b: 2 * b.coverage * b.density / (b.coverage + b.density or 1))
 
 
+def evaluate(X: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]) -> Box:
+    """The box of ``limits`` judged on the points ``X``, ``y`` (e.g. a fresh sample)."""
+    y = np.asarray(y, dtype=bool)
+    mask = within(X, limits)
+    k, n = int(y[mask].sum()), int(mask.sum())
+    total_cases = int(y.sum())
+    return Box(dict(limits), k / total_cases if total_cases else float("nan"), k / n if n else float("nan"),
+               n / len(y), n, k)  # fmt: skip
+
+
+def within(X: pd.DataFrame, limits: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Which rows of ``X`` lie inside ``limits`` (inclusive)."""
+    mask = np.ones(len(X), dtype=bool)
+    for name, (lo, hi) in limits.items():
+        column = X[name].to_numpy(dtype=float)
+        mask &= (column >= lo) & (column <= hi)
+    return mask
+
+
 def quasi_p_values(
     X: pd.DataFrame, y: np.ndarray, box: Box, bounds: dict[str, tuple[float, float]]
-) -> dict[str, float]:
-    """For each condition ``box`` restricts, the quasi-p-value of the restriction (see the
-    module docstring): small means the restriction matters."""
+) -> dict[tuple[str, str], float]:
+    """For each limit ``box`` sets (``(condition, "low")`` or ``(condition, "high")``), its
+    quasi-p-value (see the module docstring), each limit relaxed on its own as EMA Workbench's
+    ``calculate_qp`` does: small means the limit matters."""
     y = np.asarray(y, dtype=bool)
     out = {}
-    for name in box.restricted(bounds):
-        relaxed = np.ones(len(X), dtype=bool)
-        for other, (lo, hi) in box.limits.items():
-            if other != name:
-                column = X[other].to_numpy(dtype=float)
-                relaxed &= (column >= lo) & (column <= hi)
-        p0 = y[relaxed].mean()
-        out[name] = float(stats.binom.sf(box.cases - 1, box.n, p0))
+    for name, (lo, hi) in box.restricted(bounds).items():
+        for side, moved in (("low", lo > bounds[name][0]), ("high", hi < bounds[name][1])):
+            if not moved:
+                continue
+            relaxed = dict(box.limits)
+            relaxed[name] = (bounds[name][0], hi) if side == "low" else (lo, bounds[name][1])
+            p0 = y[within(X, relaxed)].mean()
+            out[(name, side)] = float(stats.binom.sf(box.cases - 1, box.n, p0))
     return out
+
+
+def stated(box: Box, p: dict[tuple[str, str], float], bounds: dict[str, tuple[float, float]],
+           significance: float = 0.05) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """The box's limits with every limit whose quasi-p-value is not below ``significance``
+    relaxed to the sampled bound: the box as one would state it (and test it)."""
+    limits = {}
+    for name, (lo, hi) in box.limits.items():
+        keep_lo = p.get((name, "low"), 1.0) < significance
+        keep_hi = p.get((name, "high"), 1.0) < significance
+        limits[name] = (lo if keep_lo else bounds[name][0], hi if keep_hi else bounds[name][1])
+    return limits
 
 
 def feature_scores(X: pd.DataFrame, y: np.ndarray) -> pd.Series:

@@ -72,7 +72,9 @@ SIZES = {
 
 def levels(size: Size) -> dict[str, dict]:
     """The three contracts of the crossed factor, by name (the focal brand and its rivals)."""
-    n_brands = dict(size.base).get("n_brands", 12)
+    from model import Params
+
+    n_brands = Params.preset("typical_tp", **size.base).n_brands
     return {
         "all_low": {"focal_brands": 1, "focal_commission_rate": LOW},
         "one_high": {"focal_brands": 1, "focal_commission_rate": HIGH},
@@ -112,38 +114,35 @@ def stages(size: Size, seed: int = SEEDS[0]) -> dict[str, dict]:
     return {"find": make_spec(size, seed), "test": make_spec(size, second)}
 
 
-def inside(table: pd.DataFrame, box: prim.Box) -> np.ndarray:
-    """Which markets of ``table`` lie in ``box``."""
-    mask = np.ones(len(table), dtype=bool)
-    for name, (lo, hi) in box.limits.items():
-        values = table[name].to_numpy(dtype=float)
-        mask &= (values >= lo) & (values <= hi)
-    return mask
-
-
 def effects(res, size: Size) -> pd.DataFrame:
     """One row per sampled market: its conditions and, for each question, the effect (mean
-    paired difference over replications), its 95% interval over replications (``_low``,
-    ``_high``), whether that interval excludes zero on the expected side (``_clear``) and
-    whether the estimate has the expected sign (``_holds``, what PRIM looks for)."""
+    paired difference over replications), the replications paired (``_n``), its 95% interval
+    over replications (``_low``, ``_high``), whether that interval excludes zero on the expected
+    side (``_clear``) and whether the estimate has the expected sign (``_holds``, what PRIM
+    looks for). Markets are matched by their sample index, whatever runs are missing."""
     lv = levels(size)
     table = None
     for q, outcome, high, sign, _ in QUESTIONS:
         c = res.contrast("focal_commission_rate", lv["all_low"], lv[high], [outcome])
-        t = stats.t.ppf(0.975, np.maximum(c["n"] - 1, 1))
-        half = t * c[f"{outcome}_se"]
+        n = c[f"{outcome}_n"]
+        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * c[f"{outcome}_se"]
         effect = c[outcome]
         part = pd.DataFrame(
             {
+                "sample": c["sample"],
                 f"{q}_effect": effect,
+                f"{q}_n": n,
                 f"{q}_low": effect - half,
                 f"{q}_high": effect + half,
                 f"{q}_clear": (effect - half > 0) if sign > 0 else (effect + half < 0),
                 f"{q}_holds": effect * sign > 0,
             }
         )
-        table = pd.concat([c[["sample", *CONDITIONS, "n"]], part], axis=1) if table is None else table.join(part)
-    return table
+        if table is None:
+            table = c[["sample", *CONDITIONS]].merge(part, on="sample")
+        else:
+            table = table.merge(part, on="sample", how="outer")
+    return table.sort_values("sample").reset_index(drop=True)
 
 
 def pooled(values: np.ndarray) -> tuple[float, float, float, int]:
@@ -159,44 +158,44 @@ def pooled(values: np.ndarray) -> tuple[float, float, float, int]:
 
 
 def discover(table: pd.DataFrame, fresh: pd.DataFrame | None = None) -> dict[str, dict]:
-    """For each question: its PRIM trajectory and chosen box in ``table``, the quasi-p-values
-    of the box's restrictions, the feature scores (``box`` None where the case never holds),
-    and the pooled effect inside and outside the box, in ``table`` and, when given, in the
-    ``fresh`` markets the box was not found on (``test_inside``, ``test_outside``)."""
-    X = table[list(CONDITIONS)].astype(float)
+    """For each question: PRIM's trajectory and chosen box in ``table``, the quasi-p-value of
+    each of its limits, the box as stated (only limits with a small quasi-p-value) judged on
+    ``table`` and, when given, on the ``fresh`` markets it was not found on, the pooled effect
+    inside and outside the stated box in both, and the feature scores (``box`` None where the
+    case never holds)."""
     bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in CONDITIONS.items()}
     found = {}
     for q, *_ in QUESTIONS:
-        y = table[f"{q}_holds"].to_numpy(dtype=bool)
-        effect = table[f"{q}_effect"].to_numpy(dtype=float)
+        rows = table.dropna(subset=[f"{q}_effect"])
+        X = rows[list(CONDITIONS)].astype(float)
+        y = rows[f"{q}_holds"].to_numpy(dtype=bool)
+        effect = rows[f"{q}_effect"].to_numpy(dtype=float)
         entry = {
             "share": float(y.mean()),
             "scores": prim.feature_scores(X, y),
             "box": None,
             "all": pooled(effect),
-            "clear": float(table[f"{q}_clear"].mean()),
+            "clear": float(rows[f"{q}_clear"].mean()),
         }
         if y.any():
             trajectory = prim.peel(X, y, bounds)
             box = prim.choose(trajectory)
-            mask = inside(table, box)
-            entry.update(
-                trajectory=trajectory,
-                box=box,
-                p=prim.quasi_p_values(X, y, box, bounds),
-                inside=pooled(effect[mask]),
-                outside=pooled(effect[~mask]),
-            )
+            p = prim.quasi_p_values(X, y, box, bounds)
+            limits = prim.stated(box, p, bounds)
+            mask = prim.within(X, limits)
+            entry.update(trajectory=trajectory, box=box, p=p, limits=limits, stated=prim.evaluate(X, y, limits))
+            entry.update(inside=pooled(effect[mask]), outside=pooled(effect[~mask]))
             if fresh is not None:
-                mask = inside(fresh, box)
-                later = fresh[f"{q}_effect"].to_numpy(dtype=float)
-                held = fresh[f"{q}_holds"].to_numpy(dtype=bool)
+                later = fresh.dropna(subset=[f"{q}_effect"])
+                Xf = later[list(CONDITIONS)].astype(float)
+                yf = later[f"{q}_holds"].to_numpy(dtype=bool)
+                ef = later[f"{q}_effect"].to_numpy(dtype=float)
+                mask = prim.within(Xf, limits)
                 entry.update(
-                    test_inside=pooled(later[mask]),
-                    test_outside=pooled(later[~mask]),
-                    test_density=float(held[mask].mean()) if mask.any() else float("nan"),
-                    test_coverage=float(held[mask].sum() / held.sum()) if held.any() else float("nan"),
-                    test_all=pooled(later),
+                    test=prim.evaluate(Xf, yf, limits),
+                    test_inside=pooled(ef[mask]),
+                    test_outside=pooled(ef[~mask]),
+                    test_all=pooled(ef),
                 )
         found[q] = entry
     return found
@@ -223,78 +222,90 @@ def _first_up(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def in_words(q: str, entry: dict, significance: float = 0.05) -> str:
-    """The box as a lecturer would say it (the restrictions whose quasi-p-value is small), and
-    the effect over the box's markets against the rest."""
+def in_words(q: str, entry: dict) -> str:
+    """The stated box as a lecturer would say it (its limits with a small quasi-p-value), how
+    well it separates the cases where it was found and on fresh markets, and the effect over
+    the box's fresh markets against the rest."""
     _, outcome, _, sign, words = next(t for t in QUESTIONS if t[0] == q)
-    box = entry["box"]
-    if box is None:
+    if entry["box"] is None:
         return f"{_first_up(words)}: the estimate never has that sign in the sampled markets."
     bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in CONDITIONS.items()}
     parts = []
-    for name, (lo, hi) in box.restricted(bounds).items():
-        if entry["p"].get(name, 1.0) >= significance:
-            continue
+    for name, (lo, hi) in entry["limits"].items():
         blo, bhi = bounds[name]
         label = name.replace("_", " ")
         if lo > blo and hi < bhi:
             parts.append(f"{label} is between {_number(name, lo)} and {_number(name, hi)}")
         elif lo > blo:
-            parts.append(f"{label} is above {_number(name, lo)}")
-        else:
-            parts.append(f"{label} is below {_number(name, hi)}")
+            parts.append(f"{label} is at least {_number(name, lo)}")
+        elif hi < bhi:
+            parts.append(f"{label} is at most {_number(name, hi)}")
     if parts:
         where = f"when {' and '.join(parts)}"
-    elif box.restricted(bounds):
-        where = "in the box below (none of its limits is clearly significant at this sample size)"
+    elif entry["box"].restricted(bounds):
+        where = "with no condition restricting it clearly (PRIM's box has no limit with a small quasi-p-value)"
     else:
         where = "in every part of the sampled space (no condition restricts it)"
+    box = entry["stated"]
     found_on = (
-        f"Found on one sample: the estimate has that sign in {box.density:.0%} of the box's markets, which hold "
+        f"Where it was found, the estimate has that sign in {box.density:.0%} of this box's markets, which hold "
         f"{box.coverage:.0%} of the markets where it has it ({entry['share']:.0%} of that sample); mean effect "
         f"in the box {_effect_text(outcome, entry['inside'])}."
     )
-    if "test_inside" not in entry:
+    if "test" not in entry:
         return f"{_first_up(words)} {where}. {found_on}"
     m, lo, hi, n = entry["test_inside"]
     holds = n > 1 and ((lo > 0) if sign > 0 else (hi < 0))
     verdict = "it holds in the box" if holds else "on these markets it is not clear of zero in the box"
     rest = entry["test_outside"]
     outside = f"outside it {_effect_text(outcome, rest)}" if rest[3] else "no market lies outside it"
+    test = entry["test"]
     return (
-        f"{_first_up(words)} {where}. {found_on} Tested on fresh markets it was not found on: in the box "
-        f"{_effect_text(outcome, entry['test_inside'])} ({entry['test_density']:.0%} with that sign): {verdict}; "
-        f"{outside}; over all the fresh markets {_effect_text(outcome, entry['test_all'])}."
+        f"{_first_up(words)} {where}. {found_on} On fresh markets the box was not found on: the estimate has that "
+        f"sign in {test.density:.0%} of the box's markets (coverage {test.coverage:.0%}); mean effect in the box "
+        f"{_effect_text(outcome, entry['test_inside'])}: {verdict}; {outside}; over all the fresh markets "
+        f"{_effect_text(outcome, entry['test_all'])}."
     )
 
 
 def boxes_table(found: dict[str, dict]) -> pd.DataFrame:
+    """One row per limit of each question's box (PRIM's, with the stated ones marked), with
+    both samples' coverage, density and pooled effects of the stated box."""
     bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in CONDITIONS.items()}
     rows = []
     for q, entry in found.items():
-        box = entry["box"]
-        if box is None:
+        if entry["box"] is None:
             rows.append({"question": q, "share_holds": entry["share"]})
             continue
-        for name, (lo, hi) in box.restricted(bounds).items() or {"(none)": (np.nan, np.nan)}.items():
+        common = {
+            "question": q,
+            "share_holds": entry["share"],
+            "prim_coverage": entry["box"].coverage,
+            "prim_density": entry["box"].density,
+            "coverage": entry["stated"].coverage,
+            "density": entry["stated"].density,
+            "test_coverage": entry["test"].coverage if "test" in entry else np.nan,
+            "test_density": entry["test"].density if "test" in entry else np.nan,
+            **{
+                f"test_{where}_{k}": v
+                for where in ("inside", "outside")
+                for k, v in zip(("mean", "low", "high", "markets"), entry.get(f"test_{where}", (np.nan,) * 4))
+            },
+        }
+        limits = [(name, side) for name, side in entry["p"]] or [("(none)", "")]
+        for name, side in limits:
+            lo, hi = entry["box"].limits.get(name, (np.nan, np.nan))
             rows.append(
                 {
-                    "question": q,
-                    "share_holds": entry["share"],
-                    "coverage": box.coverage,
-                    "density": box.density,
-                    "test_coverage": entry.get("test_coverage", np.nan),
-                    "test_density": entry.get("test_density", np.nan),
-                    **{
-                        f"test_{where}_{k}": v
-                        for where in ("inside", "outside")
-                        for k, v in zip(("mean", "low", "high", "markets"), entry.get(f"test_{where}", (np.nan,) * 4))
-                    },
-                    "mass": box.mass,
+                    **common,
                     "condition": name,
-                    "low": lo,
-                    "high": hi,
-                    "quasi_p": entry["p"].get(name, np.nan),
+                    "side": side,
+                    "limit": lo if side == "low" else hi,
+                    "quasi_p": entry["p"].get((name, side), np.nan),
+                    "stated": side != ""
+                    and entry["limits"][name] != bounds[name]
+                    and (entry["limits"][name][0] if side == "low" else entry["limits"][name][1])
+                    != (bounds[name][0] if side == "low" else bounds[name][1]),
                 }
             )
     return pd.DataFrame(rows)
@@ -332,17 +343,25 @@ def plot_boxes(found: dict[str, dict], plt):
         box = entry["box"]
         if box is not None:
             for yi, name in zip(y, names):
-                lo, hi = box.limits[name]
                 blo, bhi = CONDITIONS[name]
-                a, b = (lo - blo) / (bhi - blo), (hi - blo) / (bhi - blo)
-                p = entry["p"].get(name)
-                ax.barh(yi, b - a, left=a, color=report.PALETTE[0] if p is not None else "#bbbbbb")
-                if p is not None:
-                    ax.text(1.02, yi, f"p={p:.2g}", va="center", fontsize=8)
+                for limits, colour, height in ((box.limits, "#bbbbbb", 0.8), (entry["limits"], report.PALETTE[0], 0.5)):
+                    lo, hi = limits[name]
+                    a, b = (lo - blo) / (bhi - blo), (hi - blo) / (bhi - blo)
+                    ax.barh(yi, b - a, left=a, height=height, color=colour)
+                ps = [
+                    f"{side[0]}:{entry['p'][(name, side)]:.1g}"
+                    for side in ("low", "high")
+                    if (name, side) in entry["p"]
+                ]
+                if ps:
+                    ax.text(1.02, yi, " ".join(ps), va="center", fontsize=7)
         ax.set_xlim(0, 1.25)
         ax.set_xlabel("share of the sampled range")
     np.atleast_1d(axes)[0].set_yticks(y, [n.replace("_", " ") for n in names])
-    fig.suptitle("The boxes: where each case holds (coloured: restricted, with quasi-p-value)", fontsize=11)
+    fig.suptitle(
+        "The boxes: PRIM's (grey) and as stated (blue: limits with quasi-p < 0.05; l:, h: the limits' quasi-p)",
+        fontsize=11,
+    )
     return fig
 
 
@@ -399,15 +418,17 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     for q, entry in found.items():
         md += [f"## {q}", "", in_words(q, entry), ""]
         if entry["box"] is not None:
-            part = boxes[boxes["question"] == q]
+            part = boxes[(boxes["question"] == q) & (boxes["condition"] != "(none)")]
             md += [
-                "| condition | low | high | quasi-p |",
-                "|---|---:|---:|---:|",
+                f"PRIM's box (coverage {entry['box'].coverage:.0%}, density {entry['box'].density:.0%}) and the "
+                "quasi-p-value of each of its limits (stated: below 0.05):",
+                "",
+                "| condition | limit | value | quasi-p | stated |",
+                "|---|---|---:|---:|---|",
                 *(
-                    f"| {r.condition} | {_number(r.condition, r.low)} | {_number(r.condition, r.high)} | "
-                    f"{r.quasi_p:.2g} |"
+                    f"| {r.condition} | {'at least' if r.side == 'low' else 'at most'} | "
+                    f"{_number(r.condition, r.limit)} | {r.quasi_p:.2g} | {'yes' if r.stated else ''} |"
                     for r in part.itertuples()
-                    if r.condition != "(none)"
                 ),
                 "",
             ]

@@ -236,16 +236,16 @@ _DECLARED: tuple[tuple[str, Outcome], ...] = (
 _GROUPS = (
     ("short_term_gmv", "GMV, first 26 weeks", MONEY, ".1f", True),
     ("gmv_year1", "GMV, year 1", MONEY, ".1f", True),
-    ("total_gmv", "GMV, five years", MONEY, ".0f", True),
+    ("total_gmv", "GMV, whole run", MONEY, ".0f", True),
     ("brand_value_change", "brand value change", "%", ".1f", True),
     ("brand_value_change@weighted", "brand value change (weighted by week-0 value)", "%", ".1f", True),
     ("brand_value_change_final_week", "brand value change, final week", "%", ".1f", True),
-    ("brand_profit_total", "profit, five years", MONEY, ".1f", True),
+    ("brand_profit_total", "profit, whole run", MONEY, ".1f", True),
     ("brand_profit_before_agency_total", "profit before agency payments", MONEY, ".1f", True),
     ("paid_to_agency_total", "payments to its agency", MONEY, ".1f", False),
     ("agency_profit_total", "agency's profit from it", MONEY, ".1f", False),
     ("promo_share_first_26", "promotion-heavy weeks, first 26 weeks", "% of weeks", ".0f", False),
-    ("promo_share", "promotion-heavy weeks, five years", "% of weeks", ".0f", False),
+    ("promo_share", "promotion-heavy weeks, whole run", "% of weeks", ".0f", False),
 )
 
 

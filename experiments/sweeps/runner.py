@@ -136,6 +136,11 @@ def _open_folder(spec: SweepSpec, out: Path, resume: bool) -> dict[str, Any]:
     except (json.JSONDecodeError, ValueError) as exc:
         raise ValueError(f"{str(path)!r} is unreadable ({exc}); refusing to write into {str(out)!r}") from None
     if manifest.get("spec_hash") != spec.spec_hash and _grown(manifest, spec):
+        if not resume:
+            raise ValueError(
+                f"{str(out)!r} holds this Sobol' sweep at N = {manifest['spec']['design']['samples']} and resume is "
+                "off; growing it keeps its runs, so it needs resume (or use a new folder)"
+            )
         return _grow(manifest, spec, out)
     if manifest.get("spec_hash") != spec.spec_hash:
         diffs = _spec_diff(manifest.get("spec", {}), spec.to_dict())
@@ -221,7 +226,8 @@ def _new_manifest(spec: SweepSpec) -> dict[str, Any]:
         "outcomes": list(SUMMARY_KEYS),
         "problem": spec.design.problem(),
         "seeding": "run i uses SeedSequence(seed, spawn_key=(i,)) (replication r instead of i "
-        "with common_random_numbers), reduced to 63 bits: experiments.sweeps.spec.run_seed",
+        "with common_random_numbers; in a crossed design, sample point x replications + replication, "
+        "so the factor's levels share their seeds), reduced to 63 bits: experiments.sweeps.spec.run_seed",
         "package": _versions(),
         "git": git,
         "sessions": [],

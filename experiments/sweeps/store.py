@@ -456,8 +456,9 @@ class Results:
         sample's order) with its conditions and, for each outcome, the mean over replications
         of the paired difference (``high`` minus ``low``, the two runs of one replication
         sharing their seed), its standard error (``OUTCOME_se``: sd over replications /
-        sqrt(n); NaN with one replication) and ``n``, the replications paired (done at both
-        levels). ``outcomes`` defaults to every outcome of the summary."""
+        sqrt(n); NaN with one replication) and the pairs it is over (``OUTCOME_n``: done at
+        both levels, the outcome a number in both); ``n`` counts the pairs done at both levels.
+        ``outcomes`` defaults to every outcome of the summary."""
         spec = self.spec
         design = spec.design
         if design.kind != "crossed":
@@ -496,8 +497,10 @@ class Results:
         conditions = at[lo].groupby(level="sample", sort=True)[list(design.inner.names)].first()
         out = conditions.loc[n.index].assign(n=n)
         for o in names:
+            count = groups[o].count()  # (pairs where this outcome is a number at both levels)
             out[o] = groups[o].mean()
-            out[f"{o}_se"] = groups[o].std(ddof=1) / np.sqrt(n)
+            out[f"{o}_se"] = groups[o].std(ddof=1) / np.sqrt(count)
+            out[f"{o}_n"] = count
         return out.reset_index()
 
     def analyze(self, outcome: str, **kwargs):

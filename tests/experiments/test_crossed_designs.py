@@ -73,6 +73,14 @@ def test_contrast_is_the_paired_difference_averaged_over_replications(tmp_path):
         assert row["focal_brand_profit_total"] == pytest.approx(diff.mean(), rel=1e-12)
         assert row["focal_brand_profit_total_se"] == pytest.approx(diff.std(ddof=1) / np.sqrt(3), rel=1e-12)
         assert row["rank_feedback"] == low["rank_feedback"].iloc[0]
+    # an outcome missing in one run: its own count and standard error leave that pair out
+    gap = runs.copy()
+    gap.loc[gap["run_id"] == 2, "total_gmv"] = np.nan  # sample 0, replication 2, the low level
+    res.__dict__["runs"] = gap
+    t2 = res.contrast("focal_commission_rate", 0.05, 0.35, ["focal_brand_profit_total", "total_gmv"])
+    assert t2.loc[0, "total_gmv_n"] == 2 and t2.loc[0, "focal_brand_profit_total_n"] == 3
+    hand = (gap[gap["point"] == 2]["total_gmv"].to_numpy() - gap[gap["point"] == 0]["total_gmv"].to_numpy())[:2]
+    assert t2.loc[0, "total_gmv_se"] == pytest.approx(hand.std(ddof=1) / np.sqrt(2), rel=1e-12)
     # a dearer focal contract costs the focal brand money at every sample point
     assert (table["focal_brand_profit_total"] < 0).all()
     with pytest.raises(ValueError, match="not a level of focal_commission_rate"):
@@ -142,6 +150,9 @@ def test_a_sobol_sweep_grown_from_n_to_2n_equals_one_run_at_2n(tmp_path, capsys)
     pdt.assert_frame_equal(grown.runs.drop(columns=["status"]), fresh.runs.drop(columns=["status"]))
     pdt.assert_frame_equal(grown.runs.head(len(first)), first)  # the first N's runs were kept as they were
     assert grown.analyze("total_gmv")["ST"] == pytest.approx(fresh.analyze("total_gmv")["ST"])
+    # growing keeps runs, so it needs resume
+    with pytest.raises(ValueError, match="resume is off"):
+        run_sweep(sobol_spec(16), tmp_path / "grown", executor="serial", progress=False, resume=False)
     # anything but more samples is still a different sweep
     with pytest.raises(ValueError, match="holds a different sweep"):
         run_sweep({**sobol_spec(16), "steps": 7}, tmp_path / "grown", executor="serial", progress=False)

@@ -26,11 +26,23 @@ def test_prim_finds_the_planted_box(planted):
     assert box.density >= prim.THRESHOLD and box.coverage > 0.7
     p = prim.quasi_p_values(X, y, box, bounds)
     real = {k for k, v in p.items() if v < 0.05}
-    assert real == {"a", "c"}  # restrictions elsewhere, if any, are not significant
+    assert real == {("a", "high"), ("c", "low")}  # each limit tested on its own; others not significant
+    limits = prim.stated(box, p, bounds)
+    assert limits["c"][1] == 1.0 and limits["a"][0] == 0.0 and limits["b"] == (0.0, 1.0)
     # near the planted limits (a little wider: the chosen box buys coverage down to 80% density)
     assert 0.55 < box.limits["c"][0] <= 0.75 and 0.45 <= box.limits["a"][1] < 0.6
     scores = prim.feature_scores(X, y)
     assert list(scores.index[:2]) == ["c", "a"] and scores.iloc[2] < 0.2
+
+
+def test_a_peel_that_removes_many_tied_points_must_earn_it():
+    """A 0/1 condition unrelated to the case: peeling half the points on it raises the density by
+    chance, but less per point removed than a thin slice of the condition that matters."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.random(400), "k": rng.integers(0, 2, 400).astype(float)})
+    y = (X["a"] > 0.6).to_numpy() ^ (rng.random(400) < 0.1)
+    first = prim.peel(X, y, {"a": (0.0, 1.0), "k": (0.0, 1.0)})[1]
+    assert first.limits["k"] == (0.0, 1.0) and first.limits["a"][0] > 0 and first.mass > 0.9
 
 
 def test_prim_refuses_an_outcome_that_never_holds(planted):
