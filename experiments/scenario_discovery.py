@@ -11,7 +11,9 @@ market (the mean over replications on shared seeds) answer three questions:
 
 * the temptation: the focal brand's GMV over the first 26 weeks is higher on 35%;
 * the brand-value cost: the focal brand's brand value change (last 52 weeks) is lower on 35%;
-* the trap: with every brand on 35%, brands' total profit is lower than with every brand on 8%.
+* the trap: with every brand on 35%, brands' total profit is lower than with every brand on 8%
+  (after agency payments: mostly the commission itself), and a brand's brand value is lower
+  (``trap_value``: the per-brand mean of brand value change, no money moved by the contract in it).
 
 A few replications cannot settle a small effect in one market, so a market counts as a case
 where the effect's estimate has the expected sign, and no single market decides anything: PRIM
@@ -62,6 +64,13 @@ QUESTIONS = (
     ("temptation", "focal_short_term_gmv", "one_high", +1, "the high commission raises the brand's short-term GMV"),
     ("cost", "focal_brand_value_change", "one_high", -1, "the high commission lowers the brand's brand value"),
     ("trap", "brand_profit_total", "all_high", -1, "everyone on the high commission leaves brands' profit lower"),
+    (
+        "trap_value",
+        "mean_brand_value_change",
+        "all_high",
+        -1,
+        "everyone on the high commission leaves a brand's brand value lower",
+    ),
 )
 SIZES = {
     "full": Size("full", replications=4, steps=260, base={"n_consumers": 1500}, extra={"samples": 400}),
@@ -371,7 +380,7 @@ def plot_scores(found: dict[str, dict], plt):
     y = np.arange(len(scores))[::-1]
     width = 0.8 / len(found)
     for i, q in enumerate(found):
-        ax.barh(y + (i - 1) * width, scores[q].fillna(0), width, label=q, color=report.PALETTE[i])
+        ax.barh(y + (i - (len(found) - 1) / 2) * width, scores[q].fillna(0), width, label=q, color=report.PALETTE[i])
     ax.set_yticks(y, [n.replace("_", " ") for n in scores.index])
     ax.set_xlabel("feature score (Kolmogorov-Smirnov distance: holds vs not)")
     ax.legend(frameon=False)
