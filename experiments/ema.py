@@ -95,6 +95,8 @@ def ema_model(
     levers: Iterable[str] = (),
     *,
     outcomes: Iterable[str] | None = None,
+    maximize: Iterable[str] = (),
+    minimize: Iterable[str] = (),
     bounds: Mapping[str, tuple] | None = None,
     base: Mapping[str, Any] | None = None,
     steps: int = 260,
@@ -107,7 +109,8 @@ def ema_model(
     declared type over its declared range (``bounds`` narrows a range, and gives one where the
     declaration has none). ``base`` holds the other parameters (a preset and overrides, as in a
     sweep spec); ``outcomes`` are summary outcomes (default: :data:`model.SUMMARY_KEYS`), each
-    EMA's ``ScalarOutcome`` of the mean over ``replications`` runs. The replications' seeds come
+    EMA's ``ScalarOutcome`` of the mean over ``replications`` runs, to be maximised or minimised
+    by ``optimize`` if named in ``maximize`` or ``minimize``. The replications' seeds come
     from ``seed`` as a sweep's do (``experiments.sweeps.spec.run_seed``) and are the same at every
     experiment (common random numbers)."""
     ema = _require()
@@ -126,6 +129,10 @@ def ema_model(
     model = ema.ReplicatorModel(MODEL_NAME, function=run)
     model.uncertainties = [_parameter(n, bounds) for n in uncertainties]
     model.levers = [_parameter(n, bounds) for n in levers]
-    model.outcomes = [ema.ScalarOutcome(o, function=np.mean) for o in names]
+    goals = {**{o: ema.ScalarOutcome.MAXIMIZE for o in maximize}, **{o: ema.ScalarOutcome.MINIMIZE for o in minimize}}
+    unknown = sorted(set(goals) - set(names))
+    if unknown:
+        raise ValueError(f"maximize/minimize name {unknown}, which are not among the outcomes {names}")
+    model.outcomes = [ema.ScalarOutcome(o, kind=goals.get(o, ema.ScalarOutcome.INFO), function=np.mean) for o in names]
     model.replications = [{"seed": run_seed(seed, r)} for r in range(replications)]
     return model

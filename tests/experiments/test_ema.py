@@ -80,3 +80,24 @@ def test_ema_model_runs_the_simulation_with_declared_types_and_seeded_replicatio
     assert outcomes["total_gmv"][0] == pytest.approx(by_hand, rel=1e-12)
     with pytest.raises(ValueError, match="inside|allowed"):
         ema.ema_model(["rank_feedback"], bounds={"rank_feedback": (-1.0, 2.0)})
+
+
+def test_emas_optimize_runs_on_the_model():
+    from ema_workbench import SequentialEvaluator
+
+    model = ema.ema_model(
+        [],
+        ["commission_rate"],
+        outcomes=["brand_profit_total", "agency_profit_total"],
+        maximize=["brand_profit_total"],
+        base=TINY,
+        steps=4,
+        replications=1,
+    )
+    with SequentialEvaluator(model) as evaluator:
+        found = evaluator.optimize(nfe=20, searchover="levers", epsilons=[1e5])
+    assert len(found) >= 1 and {"commission_rate", "brand_profit_total"} <= set(found.columns)
+    # a brand keeps more of its money at a low commission: the best found is not a high one
+    assert found["commission_rate"].min() < 0.5
+    with pytest.raises(ValueError, match="not among the outcomes"):
+        ema.ema_model([], ["commission_rate"], outcomes=["total_gmv"], maximize=["brand_profit_total"])
