@@ -298,76 +298,83 @@ def Page() -> None:
         solara.HTML(tag="p", unsafe_innerHTML=INTRO, style="margin: 0", classes=["help", "intro"])
         with solara.Columns([5, 11], gutters_dense=True):
             with solara.Column(gap="8px", classes=["left-pane"]):
-                with solara.Card("Run", margin=0):
-                    with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
-                        solara.Button(
-                            "Reset",
-                            color="primary",
-                            outlined=True,
-                            classes=["btn-reset"],
-                            on_click=lambda: restart(r.preset, r.settings, r.seed),
-                        )
-                        for n in STEP_CHOICES:
-                            solara.Button(
-                                "Step" if n == 1 else f"+{n} weeks",
-                                color="primary",
-                                classes=[f"btn-step-{n}"],
-                                disabled=playing or busy,
-                                on_click=lambda n=n: advance(n),
-                            )
-                        # the week it stopped at travels with the button itself: the stat cards
-                        # are rendered in a message of their own, which may come a moment later
-                        solara.Button(
-                            "Pause" if playing else "Play",
-                            color="primary",
-                            disabled=busy,
-                            classes=["btn-play"] + ([] if playing else [f"stopped-at-week-{shown.value}"]),
-                            on_click=pause if playing else lambda: play.set(threading.Event()),
-                        )
-                    with solara.Column(gap="0px", classes=["control-speed"]):
-                        solara.Text(
-                            "Play speed (weeks per second; a big market may be slower)", style={"font-size": "0.85em"}
-                        )
-                        solara.ToggleButtonsSingle(
-                            value=speed.value, values=list(SPEEDS), on_value=speed.set, dense=True
-                        )
-                    solara.Text(
-                        "Changing any setting restarts the market at week 0; the run "
-                        "before stays on the charts in grey.",
-                        classes=["help"],
-                        style={"font-size": "0.8em"},
-                    )
-                with solara.Card("Contract and market", margin=0):
-                    with solara.Column(classes=["control-preset"], gap="0px"):
-                        solara.Select(
-                            "preset",
-                            values=list(PRESETS),
-                            value=r.preset,
-                            on_value=lambda v: restart(v, settings_for_preset(v, r.settings), r.seed),
-                        )
-                        solara.Text(
-                            PRESETS[r.preset]["description"],
-                            classes=["help"],
-                            style={"font-size": "0.75em", "color": "#666"},
-                        )
-                    with solara.Div(classes=["controls"]):
-                        for control in CONTROLS:
-                            Control(control, r.settings[control["name"]], lambda v, c=control: set_control(c, v))
-                    solara.InputInt(
-                        "random seed", value=r.seed, on_value=lambda v: restart(r.preset, r.settings, v or 0)
-                    )
+                RunCard(
+                    r, playing, busy, shown.value, speed, restart, advance, pause, lambda: play.set(threading.Event())
+                )
+                SettingsCard(r, restart, set_control)
             with solara.Column(gap="8px"):
                 if error.value:
                     solara.Error(error.value)
-                # always in the tree (hidden when idle): a child appearing above the charts would
-                # make the page build them anew, and ECharts fail on the old element
-                with solara.Column(
-                    classes=["busy" if busy else "idle"], gap="2px", style={"display": "flex" if busy else "none"}
-                ):
-                    solara.ProgressLinear(busy)
-                    solara.Text(
-                        "Building the market (with experienced agencies, their years of "
-                        "experience are simulated first)...",
-                        style={"font-size": "0.85em"},
-                    )
+                BusyNotice(busy)
                 Market(run, shown, previous)
+
+
+@solara.component
+def RunCard(r: Run, playing: bool, busy: bool, week: int, speed, restart, advance, pause, start) -> None:
+    """Reset, Step, +13 weeks, Play/Pause and the play speed."""
+    with solara.Card("Run", margin=0):
+        with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
+            solara.Button(
+                "Reset",
+                color="primary",
+                outlined=True,
+                classes=["btn-reset"],
+                on_click=lambda: restart(r.preset, r.settings, r.seed),
+            )
+            for n in STEP_CHOICES:
+                solara.Button(
+                    "Step" if n == 1 else f"+{n} weeks",
+                    color="primary",
+                    classes=[f"btn-step-{n}"],
+                    disabled=playing or busy,
+                    on_click=lambda n=n: advance(n),
+                )
+            # the week it stopped at travels with the button itself: the stat cards are
+            # rendered in a message of their own, which may come a moment later
+            solara.Button(
+                "Pause" if playing else "Play",
+                color="primary",
+                disabled=busy,
+                classes=["btn-play"] + ([] if playing else [f"stopped-at-week-{week}"]),
+                on_click=pause if playing else start,
+            )
+        with solara.Column(gap="0px", classes=["control-speed"]):
+            solara.Text("Play speed (weeks per second; a big market may be slower)", style={"font-size": "0.85em"})
+            solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS), on_value=speed.set, dense=True)
+        solara.Text(
+            "Changing any setting restarts the market at week 0; the run before stays on the charts in grey.",
+            classes=["help"],
+            style={"font-size": "0.8em"},
+        )
+
+
+@solara.component
+def SettingsCard(r: Run, restart, set_control) -> None:
+    """The preset, the contract and market controls, and the random seed."""
+    with solara.Card("Contract and market", margin=0):
+        with solara.Column(classes=["control-preset"], gap="0px"):
+            solara.Select(
+                "preset",
+                values=list(PRESETS),
+                value=r.preset,
+                on_value=lambda v: restart(v, settings_for_preset(v, r.settings), r.seed),
+            )
+            solara.Text(
+                PRESETS[r.preset]["description"], classes=["help"], style={"font-size": "0.75em", "color": "#666"}
+            )
+        with solara.Div(classes=["controls"]):
+            for control in CONTROLS:
+                Control(control, r.settings[control["name"]], lambda v, c=control: set_control(c, v))
+        solara.InputInt("random seed", value=r.seed, on_value=lambda v: restart(r.preset, r.settings, v or 0))
+
+
+@solara.component
+def BusyNotice(busy: bool) -> None:
+    """Always in the tree (hidden when idle): a child appearing above the charts would make the
+    page build them anew, and ECharts fail on the old element."""
+    with solara.Column(classes=["busy" if busy else "idle"], gap="2px", style={"display": "flex" if busy else "none"}):
+        solara.ProgressLinear(busy)
+        solara.Text(
+            "Building the market (with experienced agencies, their years of experience are simulated first)...",
+            style={"font-size": "0.85em"},
+        )
