@@ -40,6 +40,7 @@ from scipy import stats
 
 from . import prim, report
 from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
+from .sweeps.errors import UserError
 
 NAME = "scenario_discovery"
 QUESTION = doc_question(__doc__)
@@ -450,7 +451,19 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     return paths
 
 
-EXPERIMENT = Experiment(name=NAME, question=QUESTION, seed=SEEDS[0], sizes=SIZES, stages=stages, analyse=analyse)
+def check(ctx: RunContext) -> None:
+    """``--set n_brands`` would leave "every brand on 35%" short of every brand: refused (set
+    the size's base instead)."""
+    if "n_brands" in ctx.changes:
+        raise UserError(
+            "--set n_brands: refused, this experiment's 'every brand on 35%' level is sized by the preset's "
+            "brand count; keep the default brand count"
+        )
+
+
+EXPERIMENT = Experiment(
+    name=NAME, question=QUESTION, seed=SEEDS[0], sizes=SIZES, stages=stages, analyse=analyse, check=check
+)
 main = EXPERIMENT.main
 
 if __name__ == "__main__":

@@ -84,3 +84,11 @@ def test_a_tiny_run_writes_its_boxes_tables_and_figures(tmp_path, capsys):
     for name in ("discovery_tradeoffs", "discovery_boxes", "discovery_scores"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
     assert set(pd.read_csv(out / "feature_scores.csv", index_col=0).index) == set(sd.CONDITIONS)
+
+
+def test_setting_the_brand_count_is_refused_before_anything_runs(tmp_path):
+    from experiments.sweeps.errors import UserError
+
+    with pytest.raises(UserError, match="--set n_brands"):
+        sd.main(["--tiny", "--out", str(tmp_path / "x"), "--set", "n_brands=6"])
+    assert not (tmp_path / "x" / "data").exists()
