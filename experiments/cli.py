@@ -141,6 +141,15 @@ def _cmd_params(args) -> int:
 def _cmd_sweep(args) -> int:
     from .sweeps import load_spec, run_sweep
 
+    if args.status:
+        from .sweeps.status import status, status_text
+
+        if args.spec or args.out:
+            raise UserError("--status DIR reads a sweep folder: give it alone, without a spec or --out")
+        print(status_text(status(args.status), args.status))
+        return 0
+    if not args.spec or not args.out:
+        raise UserError("agency-sim sweep needs a spec and --out DIR (or --status DIR to see a sweep's state)")
     spec = load_spec(args.spec)
     check_executor_options(args)
     out = check_out(args.out)
@@ -228,8 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a sweep spec (see docs/experiments.md). Rerunning the same "
         "command on the same --out folder runs only missing or failed runs.",
     )
-    sweep.add_argument("spec", help="sweep spec (.toml or .json)")
-    sweep.add_argument("--out", required=True, help="output folder (reused to resume)")
+    sweep.add_argument("spec", nargs="?", help="sweep spec (.toml or .json)")
+    sweep.add_argument("--out", help="output folder (reused to resume)")
+    sweep.add_argument(
+        "--status",
+        metavar="DIR",
+        help="print the state of the sweep in DIR (done, failed with their errors, still to run, who runs it, "
+        "time left) and exit; reads no table",
+    )
     add_executor_options(sweep, default="processes", default_help="local processes")
     sweep.add_argument("--no-resume", action="store_true", help="refuse to reuse a non-empty folder")
     sweep.add_argument("--dry-run", action="store_true", help="validate the spec, print the plan, run nothing")

@@ -77,7 +77,7 @@ def test_presets_and_params_list(capsys):
 
 @pytest.mark.parametrize(
     "argv",
-    [["run", "--bogus"], ["run", "--steps", "x"], ["nosuchcommand"], ["sweep"]],
+    [["run", "--bogus"], ["run", "--steps", "x"], ["nosuchcommand"], ["sweep", "--out"]],
     ids=["unknown-option", "bad-int", "unknown-command", "missing-argument"],
 )
 def test_usage_errors_are_one_line_and_exit_2(argv, capsys):

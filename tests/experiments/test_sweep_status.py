@@ -1,0 +1,83 @@
+"""`agency-sim sweep --status DIR`: a sweep's state without loading its tables (issue 26, item 2)."""
+
+import os
+
+import pytest
+
+from experiments.cli import main
+from experiments.sweeps import run_sweep, store
+from experiments.sweeps.runner import _write_failure
+from experiments.sweeps.spec import load_spec
+from experiments.sweeps.status import status
+
+TINY = {"n_consumers": 200, "n_brands": 4, "n_agencies": 2, "burn_in_weeks": 2}
+SPEC = {
+    "name": "state",
+    "steps": 4,
+    "replications": 2,
+    "base": TINY,
+    "design": {"kind": "grid", "factors": {"commission_rate": [0.05, 0.1, 0.2]}},
+    "outputs": {"timeseries": False},
+}
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    out = tmp_path / "s"
+    run_sweep(SPEC, out, executor="serial", progress=False)
+    return out
+
+
+def test_a_complete_sweep(sweep, capsys):
+    s = status(sweep)
+    assert (s["runs"], s["done"], s["failed"], s["to_run"], s["running"]) == (6, 6, 0, 0, None)
+    assert main(["sweep", "--status", str(sweep)]) == 0
+    said = capsys.readouterr().out
+    assert "6 of 6 runs done, 0 failed, 0 still to run" in said and "complete" in said
+
+
+def test_missing_and_failed_runs_with_their_errors_and_how_to_finish(sweep, capsys):
+    plans = list(load_spec(SPEC).runs())
+    for run_id in (1, 4):  # as if the sweep had been killed before these were written
+        for table in ("summary",):
+            os.remove(store.run_file(sweep, table, run_id))
+    for run_id in (1, 4):
+        _write_failure(sweep, plans[run_id], f"ValueError: run {run_id} went wrong\nmore detail", "traceback")
+    os.remove(store.run_file(sweep, "summary", 5))
+    s = status(sweep)
+    assert (s["done"], s["failed"], s["to_run"]) == (3, 2, 1)
+    assert s["errors"] == {"ValueError: run 1 went wrong": 1, "ValueError: run 4 went wrong": 1}
+    assert main(["sweep", "--status", str(sweep)]) == 0
+    said = capsys.readouterr().out
+    assert "3 of 6 runs done, 2 failed, 1 still to run" in said
+    assert "not running: rerun" in said and "1 x ValueError: run 4 went wrong" in said
+
+
+def test_a_sweep_being_written_says_who_runs_it_and_the_time_left(sweep, capsys):
+    os.remove(store.run_file(sweep, "summary", 5))
+    manifest = store.read_manifest(sweep)
+    manifest["sessions"].append({"started": "2000-01-01T00:00:00+00:00", "status": "running"})
+    store.write_manifest(sweep, manifest)
+    with store.FolderLock(sweep):  # this process plays the running sweep
+        s = status(sweep)
+        assert s["running"].startswith(f"pid {os.getpid()}")
+        assert s["rate_per_s"] > 0 and s["eta_s"] == pytest.approx(1 / s["rate_per_s"])
+        assert main(["sweep", "--status", str(sweep)]) == 0
+    said = capsys.readouterr().out
+    assert f"running now: pid {os.getpid()}" in said and "to go" in said
+    assert status(sweep)["running"] is None  # the lock is released
+
+
+def test_status_usage_errors_are_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:  # (argparse's own: --status needs its folder)
+        main(["sweep", "--status"])
+    assert exc.value.code == 2 and "expected one argument" in capsys.readouterr().err
+    assert main(["sweep"]) == 2
+    assert "needs a spec and --out" in capsys.readouterr().err
+    assert main(["sweep", "spec.toml", "--status", "x"]) == 2
+    assert "give it alone" in capsys.readouterr().err
+
+
+def test_status_of_a_folder_without_a_sweep_names_it(tmp_path, capsys):
+    assert main(["sweep", "--status", str(tmp_path)]) == 2
+    assert "holds no sweep" in capsys.readouterr().err
