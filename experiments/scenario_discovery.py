@@ -39,7 +39,8 @@ import pandas as pd
 from scipy import stats
 
 from . import prim, report
-from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question
+from .experiment import TINY_BASE, Experiment, RunContext, Size, doc_question, headline_spec
+from .stats import t_interval
 from .sweeps.errors import UserError
 
 NAME = "scenario_discovery"
@@ -97,24 +98,17 @@ def make_spec(size: Size, seed: int = SEEDS[0]) -> dict:
     sampled market the contracts share their seeds (no common random numbers across markets)."""
     lv = list(levels(size).values())
     experience = 0 if size.name == "tiny" else EXPERIENCE
-    return {
-        "name": NAME,
-        "description": QUESTION,
-        "steps": size.steps,
-        "replications": size.replications,
-        "seed": seed,
-        "base": {"preset": "typical_tp", "agency_policy": "learning", "experience_weeks": experience, **size.base},
-        "design": {
-            "kind": "crossed",
-            "sample": {
-                "kind": "lhs",
-                "samples": size.extra["samples"],
-                "factors": {k: list(v) for k, v in CONDITIONS.items()},
-            },
-            "factor": {k: [level[k] for level in lv] for k in lv[0]},
+    design = {
+        "kind": "crossed",
+        "sample": {
+            "kind": "lhs",
+            "samples": size.extra["samples"],
+            "factors": {k: list(v) for k, v in CONDITIONS.items()},
         },
-        "outputs": {"timeseries": False},
+        "factor": {k: [level[k] for level in lv] for k in lv[0]},
     }
+    spec = headline_spec(NAME, QUESTION, size, seed, base={"experience_weeks": experience}, design=design)
+    return {**spec, "common_random_numbers": False}  # (the crossed design shares seeds within a market)
 
 
 def stages(size: Size, seed: int = SEEDS[0]) -> dict[str, dict]:
@@ -155,18 +149,6 @@ def effects(res, size: Size) -> pd.DataFrame:
     return table.sort_values("sample").reset_index(drop=True)
 
 
-def pooled(values: np.ndarray) -> tuple[float, float, float, int]:
-    """Mean of per-market effects with its 95% t interval (mean, low, high, markets)."""
-    values = np.asarray(values, dtype=float)
-    n = len(values)
-    if n < 2:
-        m = float(values.mean()) if n else float("nan")
-        return m, float("nan"), float("nan"), n
-    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    m = float(values.mean())
-    return m, m - half, m + half, n
-
-
 def discover(table: pd.DataFrame, fresh: pd.DataFrame | None = None) -> dict[str, dict]:
     """For each question: PRIM's trajectory and chosen box in ``table``, the quasi-p-value of
     each of its limits, the box as stated (only limits with a small quasi-p-value) judged on
@@ -174,18 +156,20 @@ def discover(table: pd.DataFrame, fresh: pd.DataFrame | None = None) -> dict[str
     inside and outside the stated box in both, and the feature scores (``box`` None where the
     case never holds)."""
     bounds = {k: (float(lo), float(hi)) for k, (lo, hi) in CONDITIONS.items()}
+
+    def arrays(t: pd.DataFrame, q: str):  # the markets with an estimate: conditions, cases, effects
+        rows = t.dropna(subset=[f"{q}_effect"])
+        return (rows[list(CONDITIONS)].astype(float), rows[f"{q}_holds"].to_numpy(dtype=bool),
+                rows[f"{q}_effect"].to_numpy(dtype=float))  # fmt: skip
+
     found = {}
     for q, *_ in QUESTIONS:
-        rows = table.dropna(subset=[f"{q}_effect"])
-        X = rows[list(CONDITIONS)].astype(float)
-        y = rows[f"{q}_holds"].to_numpy(dtype=bool)
-        effect = rows[f"{q}_effect"].to_numpy(dtype=float)
+        X, y, effect = arrays(table, q)
         entry = {
             "share": float(y.mean()),
             "scores": prim.feature_scores(X, y),
             "box": None,
-            "all": pooled(effect),
-            "clear": float(rows[f"{q}_clear"].mean()),
+            "all": t_interval(effect),
         }
         if y.any():
             trajectory = prim.peel(X, y, bounds)
@@ -194,18 +178,15 @@ def discover(table: pd.DataFrame, fresh: pd.DataFrame | None = None) -> dict[str
             limits = prim.stated(box, p, bounds)
             mask = prim.within(X, limits)
             entry.update(trajectory=trajectory, box=box, p=p, limits=limits, stated=prim.evaluate(X, y, limits))
-            entry.update(inside=pooled(effect[mask]), outside=pooled(effect[~mask]))
+            entry.update(inside=t_interval(effect[mask]), outside=t_interval(effect[~mask]))
             if fresh is not None:
-                later = fresh.dropna(subset=[f"{q}_effect"])
-                Xf = later[list(CONDITIONS)].astype(float)
-                yf = later[f"{q}_holds"].to_numpy(dtype=bool)
-                ef = later[f"{q}_effect"].to_numpy(dtype=float)
+                Xf, yf, ef = arrays(fresh, q)
                 mask = prim.within(Xf, limits)
                 entry.update(
                     test=prim.evaluate(Xf, yf, limits),
-                    test_inside=pooled(ef[mask]),
-                    test_outside=pooled(ef[~mask]),
-                    test_all=pooled(ef),
+                    test_inside=t_interval(ef[mask]),
+                    test_outside=t_interval(ef[~mask]),
+                    test_all=t_interval(ef),
                 )
         found[q] = entry
     return found

@@ -93,10 +93,6 @@ class Contract:
         self.paid += paid
         self.weeks_run += 1
 
-    @property
-    def ended(self) -> bool:
-        return self.weeks_run >= self.weeks
-
     def score(self, measure_now: float) -> dict[str, float]:
         """The brand's evaluation at the end of the term.
 
@@ -188,7 +184,6 @@ class ContractMarket:
         self.capacity = capacity
         self.books = books  # the agencies' books: a store's entries are cleared when it changes hands
         self.switches_this_week = 0
-        self.changes = 0  # how many contracts have been signed
         J = len(brands)
         # who runs each store (agency index, -1: the brand itself) and with what skills; replaced,
         # not changed in place, when a store changes hands, so a reader's copy stays as it read it
@@ -223,7 +218,6 @@ class ContractMarket:
 
     def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
         """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
-        self.changes += 1
         j = brand.index
         self.term_gmv[j] = self.term_paid[j] = 0.0
         self.term_weeks[j] = 0

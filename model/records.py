@@ -242,14 +242,3 @@ def brand_outcomes(model) -> pd.DataFrame:
     )
     front = {"brand": np.arange(J), "focal": np.asarray(model.focal, dtype=bool), "initial_brand_value": initial}
     return pd.DataFrame({**front, **outcomes.brand_table(weeks)})
-
-
-def summarise_groups(brands: pd.DataFrame, value_base: np.ndarray) -> dict[str, float]:
-    """The focal brands' and their rivals' figures (:data:`FOCAL_SUMMARY_KEYS`):
-    :func:`model.outcomes.group_summary`."""
-    return outcomes.group_summary(brands, value_base)
-
-
-def summarise(ts: pd.DataFrame, initial_value: float, brands: pd.DataFrame | None = None) -> dict[str, float]:
-    """The run summary (:data:`SUMMARY_KEYS`): :func:`model.outcomes.summary`."""
-    return outcomes.summary(ts, initial_value, brands)

@@ -11,12 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .model import AgencyMarket, validate_intervention
+from .outcomes import group_summary, summary
 from .params import Params
-from .records import (
-    brand_outcomes,
-    summarise,  # noqa: F401  (re-exported)
-    summarise_groups,
-)
+from .records import brand_outcomes
 
 MAX_STEPS = 10_400  # weeks a run may last (200 years): far beyond any contract question, far below a typo
 
@@ -102,9 +99,9 @@ def simulate(
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     brands = model.brand_table()
     outcomes = brand_outcomes(model)
-    summary = summarise(ts, model.initial_value_total, outcomes)
+    run_summary = summary(ts, model.initial_value_total, outcomes)
     if params.focal_brands:  # what the brands on their own terms get, beside their rivals
-        summary.update(summarise_groups(outcomes, model.brand_state.value_base))
+        run_summary.update(group_summary(outcomes, model.brand_state.value_base))
     return SimulationResult(
         params=params,
         seed=int(seed),
@@ -112,6 +109,6 @@ def simulate(
         timeseries=ts,
         brands=brands,
         agencies=model.agency_table(),
-        summary=summary,
+        summary=run_summary,
         brand_outcomes=outcomes,
     )

@@ -175,13 +175,7 @@ class Design:
         factor, fkey = d["factor"], f"{where}.factor"
         if not isinstance(factor, Mapping) or not factor:
             raise bad_key(fkey, factor, "a non-empty table of parameter = [levels]")
-        levels = {}
-        for name, values in factor.items():
-            key = f"{fkey}.{name}"
-            param_spec(key, name)
-            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
-                raise bad_key(key, values, "a non-empty list of levels")
-            levels[name] = tuple(validate_value(key, name, v) for v in values)
+        levels = _validate_grid(factor, fkey, distinct=False)
         clash = sorted(set(levels) & set(inner.names))
         if clash:
             raise bad_key(f"{fkey}.{clash[0]}", factor[clash[0]], "a parameter the sample does not vary")
@@ -297,7 +291,9 @@ class Design:
         return np.clip(np.asarray(X, dtype=float), lows, highs)
 
 
-def _validate_grid(factors: Mapping[str, Any], fkey: str) -> dict[str, tuple]:
+def _validate_grid(factors: Mapping[str, Any], fkey: str, distinct: bool = True) -> dict[str, tuple]:
+    """Each factor's list of values, validated (``distinct``: no value twice in one list; a
+    crossed design's lockstep levels may repeat one parameter's value)."""
     out: dict[str, tuple] = {}
     for name, values in factors.items():
         key = f"{fkey}.{name}"
@@ -306,7 +302,7 @@ def _validate_grid(factors: Mapping[str, Any], fkey: str) -> dict[str, tuple]:
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
             raise bad_key(key, values, "a non-empty list of values")
         clean = tuple(validate_value(key, name, v) for v in values)
-        if len(set(clean)) != len(clean):
+        if distinct and len(set(clean)) != len(clean):
             raise bad_key(key, values, "a list of distinct values")
         out[name] = clean
     return out

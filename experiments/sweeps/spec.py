@@ -292,14 +292,7 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
         common_random_numbers=crn,
         max_runs=max_runs,
     )
-    if design.kind == "crossed":  # every level with the sample's first point (or every point of a finite sample)
-        inner = design.inner.sample(seed) if design.inner.kind in ("grid", "points") else design.inner.sample(seed)[:1]
-        for values in ({**p, **level} for p in inner for level in design.levels_of_factor):
-            try:
-                spec.params(values)
-            except ValueError as exc:
-                raise SpecError(f"spec design point {values}: {exc}") from None
-    if design.kind in ("grid", "points"):  # finite designs: every point's parameters, checked now
+    if design.kind in ("grid", "points", "crossed"):  # every point's parameters, checked now
         for values in _points_to_check(design, seed):  # (cross-parameter checks, e.g. one policy per agency)
             try:
                 spec.params(values)
@@ -309,11 +302,19 @@ def _validate(d: Mapping[str, Any]) -> SweepSpec:
 
 
 def _points_to_check(design: Design, seed: int) -> Iterator[dict[str, Any]]:
-    """The points whose parameters together must be checked: a ``points`` design's, or a
-    grid's combinations of the cross-checked factors (each value on its own is checked when the
-    design is read), streamed, so a big grid is never built in memory to be checked."""
+    """The points whose parameters together must be checked: a ``points`` design's, a grid's
+    combinations of the cross-checked factors (each value on its own is checked when the
+    design is read), streamed, so a big grid is never built in memory to be checked; a crossed
+    design's levels with those of a finite sample (of a sampled one, its first point)."""
     import itertools
 
+    if design.kind == "crossed":
+        finite = design.inner.kind in ("grid", "points")
+        inner = _points_to_check(design.inner, seed) if finite else design.inner.sample(seed)[:1]
+        for point in inner:
+            for level in design.levels_of_factor:
+                yield {**point, **level}
+        return
     if design.kind == "points":
         yield from design.sample(seed)
         return
