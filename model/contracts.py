@@ -8,12 +8,13 @@ agency's list of clients, so the two always agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .params import Params
+from .params import SPECS, Params
 
 if TYPE_CHECKING:
     from .agents import Agency, AgencyBooks, Brand
@@ -48,10 +49,20 @@ class Contract:
 
     @classmethod
     def from_params(
-        cls, p: Params, agency: int, start_week: int, gmv_baseline: float, measure_start: float, focal: bool = False
+        cls,
+        p: Params,
+        agency: int,
+        start_week: int,
+        gmv_baseline: float,
+        measure_start: float,
+        focal: bool = False,
+        terms: Mapping[str, Any] | None = None,
     ) -> Contract:
-        """The market's contract, or a focal brand's own terms (``Params.contract_terms``)."""
+        """The market's contract, or a focal brand's own terms (``Params.contract_terms``);
+        ``terms`` (a brand's scheduled terms, :func:`validate_brand_terms`) override either."""
         t = p.contract_terms(focal)
+        if terms:
+            t = {**t, **terms}
         reliability = measure_reliability(p, t["brand_measure_noise"])
         kind = (
             t["base_fee"],
@@ -78,11 +89,23 @@ class Contract:
 
     @classmethod
     def in_house(
-        cls, p: Params, start_week: int, gmv_baseline: float, measure_start: float, focal: bool = False
+        cls,
+        p: Params,
+        start_week: int,
+        gmv_baseline: float,
+        measure_start: float,
+        focal: bool = False,
+        terms: Mapping[str, Any] | None = None,
     ) -> Contract:
         """A brand running its own store: no payments, reviewed by the same rule (its own)."""
         c = cls.from_params(
-            p, agency=-1, start_week=start_week, gmv_baseline=gmv_baseline, measure_start=measure_start, focal=focal
+            p,
+            agency=-1,
+            start_week=start_week,
+            gmv_baseline=gmv_baseline,
+            measure_start=measure_start,
+            focal=focal,
+            terms=terms,
         )
         c.base_fee = c.commission_rate = c.brand_bonus_rate = 0.0
         return c
@@ -115,6 +138,61 @@ class Contract:
 
 
 PAYMENT_TERMS = ("base_fee", "commission_rate", "brand_bonus_rate", "measure_start")
+
+# the terms a brand's contract schedule may set (the market's contract parameters; the survey's
+# noise is not one: it is the brand's survey, fixed for the run)
+SCHEDULE_TERMS = ("base_fee", "commission_rate", "brand_bonus_rate", "contract_weeks", "evaluation_brand_weight")
+
+
+def validate_brand_terms(
+    brand_terms: Mapping[int, Sequence[tuple[int, Mapping[str, Any]]]] | None, n_brands: int
+) -> dict[int, tuple[tuple[int, dict[str, Any]], ...]]:
+    """Check per-brand contract schedules and return them clean (``{}`` for None).
+
+    ``brand_terms[j]`` is brand ``j``'s schedule: ``(from_week, terms)`` pairs, ``from_week``
+    strictly increasing. Every term brand ``j`` signs that begins in week ``from_week`` or later
+    has ``terms`` (names of :data:`SCHEDULE_TERMS`, each checked against its declaration in
+    ``model.params``) instead of the market's (or focal) ones. Each ``from_week`` is also a term
+    boundary: a running term of the brand ends there, so a new term begins for it exactly then
+    (``ContractMarket.sign``). A ``ValueError`` names the brand, the entry and the bad value.
+    """
+    if brand_terms is None:
+        return {}
+    if not isinstance(brand_terms, Mapping):
+        raise ValueError(f"brand_terms must be a mapping of brand -> [(from_week, terms), ...], got {brand_terms!r}")
+    clean: dict[int, tuple[tuple[int, dict[str, Any]], ...]] = {}
+    for j, schedule in brand_terms.items():
+        if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < n_brands:
+            raise ValueError(f"brand_terms: brand {j!r} is invalid: allowed is an integer in [0, {n_brands - 1}]")
+        if isinstance(schedule, (str, bytes, Mapping)) or not isinstance(schedule, Sequence):
+            raise ValueError(f"brand_terms[{j}] must be a list of (from_week, terms), got {schedule!r}")
+        entries, last = [], -1
+        for i, entry in enumerate(schedule):
+            if not isinstance(entry, Sequence) or isinstance(entry, (str, bytes)) or len(entry) != 2:
+                raise ValueError(f"brand_terms[{j}][{i}] must be a pair (from_week, terms), got {entry!r}")
+            week, terms = entry
+            if isinstance(week, bool) or not isinstance(week, (int, np.integer)) or week <= last:
+                raise ValueError(
+                    f"brand_terms[{j}][{i}]: from_week = {week!r} is invalid: allowed is an integer week >= 0, "
+                    f"after the entry before it ({last})"
+                )
+            if not isinstance(terms, Mapping):
+                raise ValueError(f"brand_terms[{j}][{i}]: terms must be a mapping of term -> value, got {terms!r}")
+            checked = {}
+            for name, value in terms.items():
+                if name not in SCHEDULE_TERMS:
+                    raise ValueError(
+                        f"brand_terms[{j}][{i}]: unknown term {name!r}; allowed: {', '.join(SCHEDULE_TERMS)}"
+                    )
+                try:
+                    checked[name] = SPECS[name].validate(value)
+                except ValueError as e:
+                    raise ValueError(f"brand_terms[{j}][{i}]: {e}") from None
+            entries.append((int(week), checked))
+            last = int(week)
+        if entries:
+            clean[int(j)] = tuple(entries)
+    return clean
 
 
 @dataclass
@@ -176,6 +254,7 @@ class ContractMarket:
         rng: np.random.Generator,
         capacity: int,
         books: AgencyBooks,
+        schedule: Mapping[int, Sequence[tuple[int, Mapping[str, Any]]]] | None = None,
     ):
         self.p = params
         self.brands = brands
@@ -183,6 +262,8 @@ class ContractMarket:
         self.rng = rng
         self.capacity = capacity
         self.books = books  # the agencies' books: a store's entries are cleared when it changes hands
+        self.schedule = dict(schedule or {})  # per-brand contract schedules (validate_brand_terms)
+        self.opened = False  # after open(), a term signed in week w's review begins in week w + 1
         self.switches_this_week = 0
         J = len(brands)
         # who runs each store (agency index, -1: the brand itself) and with what skills; replaced,
@@ -221,14 +302,19 @@ class ContractMarket:
         j = brand.index
         self.term_gmv[j] = self.term_paid[j] = 0.0
         self.term_weeks[j] = 0
+        terms, ends = self.scheduled(j, week + 1 if self.opened else week) if self.schedule else (None, None)
         if agency is None:
-            brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, self.signs_focal(brand, week))
+            brand.contract = Contract.in_house(
+                self.p, week, gmv_baseline, brand.measure, self.signs_focal(brand, week), terms
+            )
         else:
             brand.contract = Contract.from_params(
-                self.p, agency.index, week, gmv_baseline, brand.measure, self.signs_focal(brand, week)
+                self.p, agency.index, week, gmv_baseline, brand.measure, self.signs_focal(brand, week), terms
             )
             if brand.agency != agency.index:
                 self._link(brand, agency)
+        if ends is not None:  # the schedule's next entry ends the term
+            brand.contract.weeks = min(brand.contract.weeks, ends)
         self.term_length[j] = brand.contract.weeks
         for name, column in self.terms.items():
             column[j] = getattr(brand.contract, name)
@@ -239,6 +325,18 @@ class ContractMarket:
         self.term_gmv += gmv
         self.term_paid += paid
         self.term_weeks += 1
+
+    def scheduled(self, j: int, begins: int) -> tuple[dict[str, Any] | None, int | None]:
+        """Brand ``j``'s scheduled terms for a term beginning in week ``begins`` (None: none
+        scheduled) and the weeks until its schedule's next entry (None: no later entry)."""
+        terms, ends = None, None
+        for week, t in self.schedule.get(j, ()):
+            if week <= begins:
+                terms = t
+            else:
+                ends = week - begins
+                break
+        return terms, ends
 
     def signs_focal(self, brand: Brand, week: int) -> bool:
         """Whether a term ``brand`` begins in ``week`` is on the focal terms (``focal_terms_until``)."""
@@ -253,9 +351,16 @@ class ContractMarket:
             brand = self.brands[int(j)]
             agency = self.agencies[pos % len(self.agencies)]
             self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price)
-            brand.contract.weeks -= (pos * brand.contract.weeks) // J
-            self.term_length[brand.index] = brand.contract.weeks
+            if not self.scheduled_from_start(brand.index):  # (a brand scheduled from week 0 keeps its terms' time)
+                brand.contract.weeks -= (pos * brand.contract.weeks) // J
+                self.term_length[brand.index] = brand.contract.weeks
             brand.strategy = agency.strategy_for(brand)
+        self.opened = True
+
+    def scheduled_from_start(self, j: int) -> bool:
+        """Whether brand ``j``'s schedule sets its terms from week 0 (its first term is not staggered)."""
+        schedule = self.schedule.get(j, ())
+        return bool(schedule) and schedule[0][0] == 0
 
     # --- term ends ------------------------------------------------------------------------------
     def review(self, week: int) -> None:

@@ -27,7 +27,7 @@ from .agents import (
     image_after,
     strategy_counts,
 )
-from .contracts import Contract, ContractMarket, Skills, weekly_payments
+from .contracts import Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
 from .ledger import Ledger
 from .market import Market, Offer
 from .params import Params
@@ -80,10 +80,13 @@ class AgencyMarket(mesa.Model):
     Parameters are those of :class:`model.Params`, given as a ``Params`` object, as keywords,
     or both (keywords override). ``rng`` is the integer seed; left out (``None``), a fresh seed
     is drawn, as Mesa's own models do, and kept in ``.seed`` so the run can be repeated. One
-    step is one week.
+    step is one week. ``brand_terms`` gives brands contract schedules of their own
+    (:func:`model.contracts.validate_brand_terms`; None: every brand on the market's terms).
     """
 
-    def __init__(self, params: Params | None = None, *, rng: int | None = None, **overrides: Any):
+    def __init__(
+        self, params: Params | None = None, *, rng: int | None = None, brand_terms: Any = None, **overrides: Any
+    ):
         if params is None:
             params = Params(**overrides)
         elif overrides:
@@ -94,6 +97,7 @@ class AgencyMarket(mesa.Model):
             rng = int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
         if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
             raise ValueError(f"rng must be an integer seed >= 0 (or None for a fresh one), got {rng!r}")
+        schedule = validate_brand_terms(brand_terms, params.n_brands)
         super().__init__(rng=int(rng))
         check_memory(params)  # before anything big is allocated
         self.p = p = params
@@ -125,7 +129,7 @@ class AgencyMarket(mesa.Model):
         self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
         capacity = math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
-        self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng, capacity, self.books)
+        self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng, capacity, self.books, schedule)
         self._burn_in()
         self.initial_values = self._measure_week_zero()  # each brand's brand value at week 0
         self.initial_value_total = float(np.sum(np.maximum(self.initial_values, 0))) or 1.0

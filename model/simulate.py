@@ -50,6 +50,7 @@ def simulate(
     steps: int = 260,
     seed: int = 0,
     interventions: Iterable[Mapping[str, Any]] = (),
+    brand_terms: Mapping[int, Any] | None = None,
     progress: bool = False,
     **overrides: Any,
 ) -> SimulationResult:
@@ -58,6 +59,9 @@ def simulate(
     ``params`` may be a :class:`Params`, a dict (``Params.from_dict``), a preset name, or None
     (defaults); ``overrides`` change single parameters. Each intervention is a dict of
     :meth:`AgencyMarket.intervene`'s arguments, e.g. ``{"brand": 0, "start": 10, "discount": 0.3}``.
+    ``brand_terms`` gives brands contract schedules of their own, ``{brand: [(from_week, terms), ...]}``
+    (:func:`model.contracts.validate_brand_terms`): each term the brand signs from ``from_week`` on
+    has ``terms`` (e.g. ``{"commission_rate": 0.3}``), and a new term begins at every ``from_week``.
     """
     if params is None:
         params = Params(**overrides)
@@ -73,7 +77,7 @@ def simulate(
         raise ValueError(f"steps = {steps!r} is invalid: allowed is an integer in [1, {MAX_STEPS}] (weeks)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed = {seed!r} is invalid: allowed is an integer >= 0")
-    model = AgencyMarket(params, rng=int(seed))
+    model = AgencyMarket(params, rng=int(seed), brand_terms=brand_terms)
     for iv in interventions:
         if not isinstance(iv, Mapping):
             raise ValueError(f"each intervention must be a dict, got {iv!r}")

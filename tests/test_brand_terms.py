@@ -1,0 +1,76 @@
+"""Per-brand contract schedules (``simulate(..., brand_terms=...)``): validation, the term
+boundaries they set, and that a run's past does not depend on the schedule's future."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import Params, simulate
+from model.contracts import WEEKS_PER_MONTH, validate_brand_terms
+
+P = Params.preset("typical_tp", agency_policy="learning", experience_weeks=26, n_consumers=1500, n_brands=8)
+W = 13
+
+
+def test_no_schedule_is_the_plain_run():
+    a = simulate(P, steps=20, seed=4)
+    b = simulate(P, steps=20, seed=4, brand_terms={})
+    pd.testing.assert_frame_equal(a.brands, b.brands)
+    assert a.summary == b.summary
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ({8: [(0, {"commission_rate": 0.1})]}, "brand 8 is invalid"),
+        ({-1: [(0, {"commission_rate": 0.1})]}, "brand -1 is invalid"),
+        ({0: [(0, {"commission_rate": 1.0})]}, "'commission_rate' = 1.0 is invalid: allowed is a number in [0, 1)"),
+        ({0: [(0, {"contract_weeks": 2})]}, "'contract_weeks' = 2 is invalid"),
+        ({0: [(0, {"n_brands": 3})]}, "unknown term 'n_brands'"),
+        ({0: [(0, {"brand_measure_noise": 0.1})]}, "unknown term"),
+        ({0: [(5, {}), (5, {})]}, "from_week = 5 is invalid"),
+        ({0: [(-1, {})]}, "from_week = -1 is invalid"),
+        ({0: [(0, "commission")]}, "terms must be a mapping"),
+        ({0: {"commission_rate": 0.1}}, "must be a list"),
+        ({0: [(0, {"commission_rate": "0.1; drop"})]}, "'commission_rate'"),
+        ({0: [(0, {"commission_rate": float("nan")})]}, "'commission_rate'"),
+        ([(0, {})], "must be a mapping"),
+    ],
+)
+def test_bad_schedules_are_refused_naming_the_value(bad, words):
+    with pytest.raises(ValueError) as e:
+        validate_brand_terms(bad, 8)
+    assert words in str(e.value)
+    with pytest.raises(ValueError):
+        simulate(P, steps=2, seed=0, brand_terms=bad)
+
+
+def test_each_round_is_a_term_on_the_scheduled_terms():
+    """Brand 0 signs 30% then 5% then 20%, a new term at each entry: every week its agency is
+    paid the base fee and the round's commission on its GMV."""
+    rates = [0.30, 0.05, 0.20]
+    schedule = {0: [(r * W, {"commission_rate": c, "contract_weeks": 52}) for r, c in enumerate(rates)]}
+    run = simulate(P, steps=3 * W, seed=2, brand_terms=schedule)
+    b = run.brands[run.brands.brand == 0]
+    for r, c in enumerate(rates):
+        rows = b[(b.week >= r * W) & (b.week < (r + 1) * W) & (b.agency >= 0)]
+        assert len(rows) > 0
+        expect = P.base_fee / WEEKS_PER_MONTH + c * rows.gmv.to_numpy()
+        np.testing.assert_allclose(rows.paid_to_agency.to_numpy(), expect, rtol=1e-12)
+
+
+def test_the_past_does_not_depend_on_later_entries():
+    """Two rounds played, then a third: the first two rounds' weeks are the same bits (in the
+    last week of round 2 every number of the week; its strategy column is recorded after the
+    week's reviews, so a store re-hired at the boundary shows the strategy of its next term)."""
+    first = {
+        j: [(0, {"commission_rate": 0.3}), (W, {"commission_rate": 0.05}), (2 * W, {"commission_rate": 0.05})]
+        for j in range(4)
+    }
+    later = {j: [*first[j][:2], (2 * W, {"commission_rate": 0.2}), (3 * W, {"commission_rate": 0.2})] for j in range(4)}
+    a = simulate(P, steps=2 * W, seed=5, brand_terms=first).brands
+    b = simulate(P, steps=3 * W, seed=5, brand_terms=later).brands
+    b = b[b.week < 2 * W].reset_index(drop=True)
+    before = a.week < 2 * W - 1
+    pd.testing.assert_frame_equal(a[before], b[before])
+    pd.testing.assert_frame_equal(a[~before].drop(columns="strategy"), b[~before].drop(columns="strategy"))
