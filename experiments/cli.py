@@ -1,4 +1,4 @@
-"""The ``agency-sim`` command line: run, sweep, presets, params, app.
+"""The ``agency-sim`` command line: run, sweep, presets, params, app, classroom.
 
 User errors (a bad value, an unknown name, a missing file) print one line and exit with code 2;
 there is no traceback for them.
@@ -216,6 +216,37 @@ def _cmd_app(args) -> int:
     return 0
 
 
+def _cmd_classroom(args) -> int:
+    try:
+        import segno  # noqa: F401 - the QR code
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        from model.classroom_server import serve
+    except ImportError as exc:
+        raise UserError(
+            f"the classroom game needs the classroom extra ({exc.name} is missing): install it with "
+            "`.venv/bin/python -m pip install -e '.[classroom]'` (or pip install 'agency-sim[classroom]')"
+        ) from exc
+    from model.classroom import GameError
+
+    try:  # a taken port or a bad option: ValueError, exit 2
+        serve(
+            args.host,
+            args.port,
+            state_dir=args.state_dir,
+            preset=args.preset,
+            new=args.new,
+            n_brands=args.brands,
+            weeks_per_round=args.weeks,
+            max_rounds=args.rounds,
+            seed=args.seed,
+        )
+    except GameError as exc:
+        raise UserError(str(exc)) from exc
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="agency-sim",
@@ -269,6 +300,27 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
     app.add_argument("--open", action="store_true", help="open a browser window")
     app.set_defaults(func=_cmd_app)
+
+    room = sub.add_parser(
+        "classroom",
+        help="start the classroom contract game (students are brands; see docs/teaching.md)",
+        description="Serve the contract game: prints a join link, a room code, a QR code and the lecturer's link. "
+        "Games are kept in --state-dir; starting again resumes the unfinished ones.",
+    )
+    room.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to the room's network)",
+    )
+    room.add_argument("--port", type=int, default=8770, help="port to serve on (default 8770)")
+    room.add_argument("--state-dir", default="classroom-games", help="folder the games are kept in")
+    room.add_argument("--preset", default="typical_tp", help="the market's contract and scenario (default typical_tp)")
+    room.add_argument("--brands", type=int, default=12, help="brands in the market (at least the number of students)")
+    room.add_argument("--weeks", type=int, default=52, help="weeks per round, one contract term (default 52)")
+    room.add_argument("--rounds", type=int, default=5, help="rounds (default 5; the lecturer can change it)")
+    room.add_argument("--seed", type=int, default=0, help="the market's random seed (default 0)")
+    room.add_argument("--new", action="store_true", help="start a new game even if an unfinished one is kept")
+    room.set_defaults(func=_cmd_classroom)
     return parser
 
 

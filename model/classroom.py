@@ -1,0 +1,553 @@
+"""The classroom contract game (issue 27): students are brands in one shared market.
+
+Each round is one contract term. Every student chooses the contract their brand signs (the
+terms of :data:`GAME_TERMS`, each checked against its declaration in :mod:`model.params` and
+against the lecturer's locks); brands nobody took sign the market's contract. When a round
+closes, the market is run again from week 0 over every round so far::
+
+    simulate(params, steps=rounds * weeks_per_round, seed=seed,
+             brand_terms=game.brand_terms(), interventions=game.interventions())
+
+so a round's results are a function of the seed and everyone's choices so far, a restart only
+needs the record of choices (the game file, written whole on every change), and the debrief is
+a ``simulate`` call by construction. A round's numbers never change when later rounds are
+played: a term boundary at every round's end (``brand_terms``) means nothing the later rounds
+set is read before they begin (tests/test_classroom.py).
+
+This module holds the game's state, its checks and its file; no web code
+(:mod:`model.classroom_server` serves it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import secrets
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .params import SPECS, Params
+
+GAME_TERMS = ("commission_rate", "base_fee", "contract_weeks", "evaluation_brand_weight")
+GOALS = {"gmv": "GMV", "profit": "brand profit", "brand_value": "brand-value index"}
+SHOCKS = {
+    "none": "no shock",
+    "festival": "an extra platform festival: every store sells at 30% off for two weeks in the middle of the round",
+    "traffic": "traffic prices soar: no store buys paid clicks (through train) this round",
+}
+STATES = ("lobby", "deciding", "results", "debrief")
+ROOM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
+ROOM_LENGTH = 5
+MAX_NAME = 30
+MAX_ROUNDS = 20
+MAX_TIMER_S = 3600
+DEFAULT_PARAMS = {"agency_policy": "learning", "experience_weeks": 104}  # learning agencies, arrived experienced
+
+
+class GameError(ValueError):
+    """A request the game refuses (the message says why); ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def new_room_code() -> str:
+    return "".join(secrets.choice(ROOM_ALPHABET) for _ in range(ROOM_LENGTH))
+
+
+def clean_name(name: Any) -> str:
+    """A student's name as typed: 1 to 30 printable characters, spaces collapsed."""
+    if not isinstance(name, str):
+        raise GameError("a name must be text")
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= MAX_NAME or not name.isprintable():
+        raise GameError(f"a name must be 1 to {MAX_NAME} printable characters")
+    return name
+
+
+@dataclass
+class Game:
+    """One game: its settings, its students and the record of every round's contracts.
+
+    ``rounds`` is the record: one entry per round played or being played, ``{"terms": {brand:
+    terms}, "shock": name}``; the last entry is open while ``state == "deciding"``.
+    """
+
+    room: str
+    lecturer_token: str
+    params: dict[str, Any]
+    seed: int = 0
+    weeks_per_round: int = 52
+    max_rounds: int = 5
+    goal: str = "profit"
+    timer_s: int = 120
+    locked: list[str] = field(default_factory=list)
+    low_commission: float = 0.05
+    high_commission: float = 0.30
+    students: dict[str, dict[str, Any]] = field(default_factory=dict)  # token -> name, brand, pin
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    ready: list[int] = field(default_factory=list)  # brands ready in the open round
+    state: str = "lobby"
+    deadline: float | None = None  # wall-clock time the open round closes (None: no timer)
+    next_shock: str = "none"
+    created: float = field(default_factory=time.time)
+    path: Path | None = field(default=None, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # --- creation and the file -----------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        preset: str = "typical_tp",
+        *,
+        n_brands: int = 12,
+        seed: int = 0,
+        weeks_per_round: int = 52,
+        max_rounds: int = 5,
+        state_dir: str | os.PathLike | None = None,
+        room: str | None = None,
+        **changes: Any,
+    ) -> Game:
+        """A new game on ``preset`` (with learning, experienced agencies unless ``changes`` say
+        otherwise); written to ``state_dir/ROOM.json`` if a folder is given."""
+        params = Params.preset(preset, **{**DEFAULT_PARAMS, "n_brands": n_brands, **changes})
+        game = cls(
+            room=room or new_room_code(),
+            lecturer_token=secrets.token_urlsafe(18),
+            params=params.to_dict(),
+            seed=_int_in("seed", seed, 0, 2**31 - 1),
+        )
+        game.weeks_per_round = _int_in("weeks per round", weeks_per_round, 4, 260)
+        game.max_rounds = _int_in("rounds", max_rounds, 1, MAX_ROUNDS)
+        if state_dir is not None:
+            Path(state_dir).mkdir(parents=True, exist_ok=True)
+            game.path = Path(state_dir) / f"{game.room}.json"
+        game.save()
+        return game
+
+    def to_json(self) -> dict[str, Any]:
+        keys = [k for k in self.__dataclass_fields__ if k not in ("path", "_cache")]
+        return {k: getattr(self, k) for k in keys}
+
+    def save(self) -> None:
+        """Write the game whole: a temporary file beside it, then renamed over it (atomic)."""
+        if self.path is None:
+            return
+        text = json.dumps(self.to_json(), indent=1)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.room}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Game:
+        data = json.loads(Path(path).read_text())
+        data["rounds"] = [
+            {"terms": {int(j): t for j, t in r["terms"].items()}, "shock": r["shock"]} for r in data["rounds"]
+        ]
+        game = cls(**data)
+        Params(**game.params)  # still valid parameters
+        game.path = Path(path)
+        return game
+
+    @classmethod
+    def load_all(cls, state_dir: str | os.PathLike) -> dict[str, Game]:
+        folder = Path(state_dir)
+        if not folder.is_dir():
+            return {}
+        games = [cls.load(p) for p in sorted(folder.glob("*.json"))]
+        return {g.room: g for g in games}
+
+    # --- the market ----------------------------------------------------------------------------
+    @property
+    def p(self) -> Params:
+        return Params(**self.params)
+
+    @property
+    def n_brands(self) -> int:
+        return int(self.params["n_brands"])
+
+    def market_terms(self) -> dict[str, Any]:
+        return {name: self.params[name] for name in GAME_TERMS}
+
+    def brand_of(self, token: str) -> int:
+        student = self.students.get(token) if isinstance(token, str) else None
+        if student is None:
+            raise GameError("not a student of this game: join with your name first", 403)
+        return int(student["brand"])
+
+    def names(self) -> dict[int, str]:
+        return {int(s["brand"]): s["name"] for s in self.students.values()}
+
+    def played(self) -> int:
+        """Rounds whose contracts are settled (the open round not counted)."""
+        return len(self.rounds) - (self.state == "deciding")
+
+    def contract(self, brand: int, upto: int | None = None) -> dict[str, Any]:
+        """The terms ``brand`` signs in round ``upto`` (default: the open or next round): what it
+        chose last, else the market's."""
+        upto = len(self.rounds) if upto is None else upto
+        for r in reversed(self.rounds[: upto + 1]):
+            if brand in r["terms"]:
+                return dict(r["terms"][brand])
+        return self.market_terms()
+
+    # --- students ------------------------------------------------------------------------------
+    def join(self, name: Any, token: Any = None, pin: Any = None) -> dict[str, Any]:
+        """A student joins by name, or takes their brand back.
+
+        Same device (the token the page kept) or the PIN shown when they first joined (and on
+        the lecturer's screen): their brand again. A name already taken without either is
+        refused, so no one takes over a classmate's brand by typing their name.
+        """
+        if self.state == "debrief":
+            raise GameError("the game is over", 409)
+        name = clean_name(name)
+        for tok, s in self.students.items():
+            if s["name"].casefold() == name.casefold():
+                if token == tok or (isinstance(pin, str) and secrets.compare_digest(pin.strip(), s["pin"])):
+                    return {"token": tok, **s}
+                raise GameError(
+                    f"the name {name!r} is taken. If it is yours, type the PIN you were given when you joined "
+                    "(your lecturer can see it), or choose another name",
+                    403,
+                )
+        taken = {int(s["brand"]) for s in self.students.values()}
+        free = [j for j in range(self.n_brands) if j not in taken]
+        if not free:
+            raise GameError(f"all {self.n_brands} brands are taken", 409)
+        token = secrets.token_urlsafe(18)
+        student = {"name": name, "brand": free[0], "pin": f"{secrets.randbelow(10_000):04d}"}
+        self.students[token] = student
+        self.save()
+        return {"token": token, **student}
+
+    def choose(self, token: Any, terms: Any, ready: Any = None) -> dict[str, Any]:
+        """A student's choice for the open round: only their own brand, only terms the lecturer
+        left open, each within its declared range. Anything else changes nothing."""
+        brand = self.brand_of(token)
+        if self.state != "deciding":
+            raise GameError("no round is open for choices now", 409)
+        if ready is not None and not isinstance(ready, bool):
+            raise GameError("ready must be true or false")
+        if terms is None:
+            terms = {}
+        if not isinstance(terms, dict):
+            raise GameError("terms must be an object of term: value")
+        clean = {}
+        for name, value in terms.items():
+            if name not in GAME_TERMS:
+                raise GameError(f"unknown term {name!r}; allowed: {', '.join(GAME_TERMS)}")
+            if name in self.locked:
+                if value == self.market_terms()[name] or value == self.contract(brand).get(name):
+                    continue  # (the page may send the locked value it shows)
+                raise GameError(f"{name} is locked by the lecturer in this game")
+            try:
+                clean[name] = SPECS[name].validate(value)
+            except ValueError as exc:
+                raise GameError(str(exc)) from None
+        current = self.contract(brand)
+        current.update(clean)
+        for name in self.locked:  # locked terms are the market's
+            current[name] = self.market_terms()[name]
+        self.rounds[-1]["terms"][brand] = current
+        if ready is not None:
+            self.ready = sorted(set(self.ready) - {brand} | ({brand} if ready else set()))
+        self.save()
+        return current
+
+    # --- the lecturer --------------------------------------------------------------------------
+    def check_lecturer(self, token: Any) -> None:
+        if not isinstance(token, str) or not secrets.compare_digest(token, self.lecturer_token):
+            raise GameError("lecturer token required", 403)
+
+    def configure(self, **settings: Any) -> None:
+        """Goal, timer, locks, rounds, the next round's shock and the replays' commissions."""
+        for key, value in settings.items():
+            if key == "goal":
+                if value not in GOALS:
+                    raise GameError(f"goal must be one of {', '.join(GOALS)}")
+                self.goal = value
+            elif key == "timer_s":
+                self.timer_s = _int_in("timer (seconds)", value, 0, MAX_TIMER_S)
+            elif key == "locked":
+                if not isinstance(value, list) or any(v not in GAME_TERMS for v in value):
+                    raise GameError(f"locked must be a list of terms among {', '.join(GAME_TERMS)}")
+                if self.state == "deciding":
+                    raise GameError("locks change between rounds, not while one is open", 409)
+                self.locked = [t for t in GAME_TERMS if t in value]
+            elif key == "max_rounds":
+                self.max_rounds = _int_in("rounds", value, max(1, len(self.rounds)), MAX_ROUNDS)
+            elif key == "next_shock":
+                if value not in SHOCKS:
+                    raise GameError(f"shock must be one of {', '.join(SHOCKS)}")
+                self.next_shock = value
+            elif key in ("low_commission", "high_commission"):
+                try:
+                    setattr(self, key, SPECS["commission_rate"].validate(value))
+                except ValueError as exc:
+                    raise GameError(str(exc)) from None
+            else:
+                raise GameError(f"unknown setting {key!r}")
+        self.save()
+
+    def open_round(self, now: float | None = None) -> None:
+        """Open the next round: every student brand starts from its last contract."""
+        if self.state not in ("lobby", "results"):
+            raise GameError(f"a round cannot be opened now ({self.state})", 409)
+        if len(self.rounds) >= self.max_rounds:
+            raise GameError("every round has been played: show the debrief", 409)
+        self.rounds.append({"terms": {}, "shock": self.next_shock})
+        self.next_shock = "none"
+        self.ready = []
+        self.state = "deciding"
+        now = time.time() if now is None else now
+        self.deadline = now + self.timer_s if self.timer_s else None
+        self.save()
+
+    def due(self, now: float | None = None) -> bool:
+        """Whether the open round should close: every student ready, or the timer over."""
+        if self.state != "deciding":
+            return False
+        now = time.time() if now is None else now
+        everyone = bool(self.students) and {int(s["brand"]) for s in self.students.values()} <= set(self.ready)
+        return everyone or (self.deadline is not None and now >= self.deadline)
+
+    def close_round(self) -> None:
+        """Settle the open round: every student brand signs its choice (undecided: its last
+        contract). The results follow from the record (:meth:`results`)."""
+        if self.state != "deciding":
+            raise GameError("no round is open", 409)
+        terms = self.rounds[-1]["terms"]
+        for s in self.students.values():
+            j = int(s["brand"])
+            if j not in terms:
+                terms[j] = self.contract(j, len(self.rounds) - 1)
+                for name in self.locked:  # (locks set since the brand last chose)
+                    terms[j][name] = self.market_terms()[name]
+        self.state = "results" if len(self.rounds) < self.max_rounds else "debrief"
+        self.ready, self.deadline = [], None
+        self.save()
+
+    def end(self) -> None:
+        """Stop after the rounds played (an open round is dropped) and show the debrief."""
+        if self.state == "deciding":
+            self.rounds.pop()
+        if not self.rounds:
+            raise GameError("play at least one round first", 409)
+        self.state, self.ready, self.deadline = "debrief", [], None
+        self.save()
+
+    # --- the record as a simulate call ---------------------------------------------------------
+    def brand_terms(self, rounds: int | None = None) -> dict[int, list[tuple[int, dict[str, Any]]]]:
+        """Every student brand's contract schedule over the first ``rounds`` rounds (default:
+        those played): a term from each round's first week, and one more entry at the end (the
+        same terms) so that the last round's term ends with the round, as it will when a next
+        round is played."""
+        rounds = self.played() if rounds is None else rounds
+        W = self.weeks_per_round
+        schedule: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for r, record in enumerate(self.rounds[:rounds]):
+            for j, terms in record["terms"].items():
+                schedule.setdefault(int(j), []).append((r * W, dict(terms)))
+        for entries in schedule.values():
+            entries.append((rounds * W, dict(entries[-1][1])))
+        return dict(sorted(schedule.items()))
+
+    def interventions(self, rounds: int | None = None) -> list[dict[str, Any]]:
+        """The shocks of the first ``rounds`` rounds as interventions on every brand."""
+        rounds = self.played() if rounds is None else rounds
+        W, out = self.weeks_per_round, []
+        for r, record in enumerate(self.rounds[:rounds]):
+            start = r * W
+            for j in range(self.n_brands):
+                if record["shock"] == "festival":
+                    out.append({"brand": j, "start": start + W // 2 - 1, "weeks": 2, "discount": 0.3})
+                elif record["shock"] == "traffic":
+                    out.append({"brand": j, "start": start, "weeks": W, "paid_traffic": 0.0})
+        return out
+
+    def simulate_call(self, rounds: int | None = None) -> dict[str, Any]:
+        """The keywords of the ``simulate`` call whose run the game shows (``simulate(**call)``)."""
+        rounds = self.played() if rounds is None else rounds
+        return {
+            "params": self.p,
+            "steps": rounds * self.weeks_per_round,
+            "seed": self.seed,
+            "brand_terms": self.brand_terms(rounds),
+            "interventions": self.interventions(rounds),
+        }
+
+    def replay_call(self, commission: float) -> dict[str, Any]:
+        """The same market, seed, rounds and shocks with every brand on ``commission`` (the
+        market's contract otherwise; the agencies' experience is on that contract too)."""
+        rounds = self.played()
+        return {
+            "params": self.p.replace(commission_rate=commission),
+            "steps": rounds * self.weeks_per_round,
+            "seed": self.seed,
+            "interventions": self.interventions(rounds),
+        }
+
+    # --- results: runs cached on the record ------------------------------------------------------
+    def pending_runs(self) -> list[tuple[Any, dict[str, Any]]]:
+        """The runs the pages need and the cache lacks, as (key, simulate call); a server
+        computes them off its event loop (:meth:`store_run`), a script simply calls
+        :meth:`results`."""
+        rounds = self.played()
+        record = json.dumps([self.params, self.seed, self.weeks_per_round, self.rounds[:rounds]])
+        wanted = [(("class", record), self.simulate_call(rounds))] if rounds else []
+        if rounds and self.state == "debrief":
+            for c in (self.low_commission, self.high_commission):
+                wanted.append((("replay", record, c), self.replay_call(c)))
+        return [(k, call) for k, call in wanted if k not in self._cache]
+
+    def store_run(self, key: Any, table: list[dict[str, Any]]) -> None:
+        if len(self._cache) > 16:
+            self._cache.clear()
+        self._cache[key] = table
+
+    def _table(self, label: str, commission: float | None = None) -> list[dict[str, Any]]:
+        rounds = self.played()
+        if not rounds:
+            return []
+        record = json.dumps([self.params, self.seed, self.weeks_per_round, self.rounds[:rounds]])
+        key = ("class", record) if commission is None else ("replay", record, commission)
+        if key not in self._cache:
+            call = self.simulate_call(rounds) if commission is None else self.replay_call(commission)
+            self.store_run(key, round_table(run(call), self.weeks_per_round))
+        return self._cache[key]
+
+    def results(self) -> list[dict[str, Any]]:
+        """One row per brand and round played: the contract it signed (a student's, else the
+        market's), the shock, GMV, profit and paid to the agency over the round, brand value
+        (RMB) and its index at the round's last week."""
+        names = self.names()
+        rows = []
+        for row in self._table("class"):
+            j, r = row["brand"], row["round"]
+            record = self.rounds[r - 1]
+            student = j in record["terms"]
+            terms = record["terms"][j] if student else self.market_terms()
+            rows.append(
+                {
+                    "round": r,
+                    "brand": j,
+                    "student": names.get(j, "") if student else "",
+                    **terms,
+                    "shock": record["shock"],
+                    **{k: row[k] for k in OUTCOME_COLUMNS},
+                }
+            )
+        return rows
+
+    def replays(self) -> dict[str, dict[str, float]]:
+        """Market totals of the class's run and of the everyone-low and everyone-high replays."""
+        return {
+            "class": market_totals(self._table("class")),
+            "low": market_totals(self._table("replay", self.low_commission)),
+            "high": market_totals(self._table("replay", self.high_commission)),
+        }
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """The students ranked by the goal over the rounds played (GMV and profit: totals;
+        brand value: the index at the last round's end)."""
+        rows = [r for r in self.results() if r["student"]]
+        by_brand: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            b = by_brand.setdefault(r["brand"], {"name": r["student"], "brand": r["brand"], "gmv": 0.0, "profit": 0.0})
+            b["gmv"] += r["gmv"]
+            b["profit"] += r["profit"]
+            b["brand_value"] = r["brand_value_index"]
+        board = sorted(by_brand.values(), key=lambda b: (-b[self.goal], b["brand"]))
+        for rank, b in enumerate(board, 1):
+            b["rank"] = rank
+        return board
+
+    def csv_text(self) -> str:
+        """The debrief table: one row per brand and round (students' and the others')."""
+        rows = self.results()
+        out = io.StringIO()
+        columns = ["round", "brand", "student", *GAME_TERMS, "shock", *OUTCOME_COLUMNS]
+        writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+        return out.getvalue()
+
+
+OUTCOME_COLUMNS = ("gmv", "profit", "brand_value", "brand_value_index", "paid_to_agency")
+
+
+def run(call: dict[str, Any]):
+    """``simulate(**call)``, with its note on interventions that changed nothing silenced (a
+    shock on a store whose agency planned no paid clicks anyway is still the shock)."""
+    from .simulate import simulate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return simulate(**call)
+
+
+def round_table(result, weeks_per_round: int) -> list[dict[str, Any]]:
+    """Per brand and round of a run: GMV, profit and paid to the agency summed over the round's
+    weeks; brand value and its index at the round's last week."""
+    b = result.brands
+    rounds = result.steps // weeks_per_round
+    J = int(b["brand"].max()) + 1
+    weeks = b["week"].to_numpy()
+    rows = []
+    for r in range(rounds):
+        sel = (weeks >= r * weeks_per_round) & (weeks < (r + 1) * weeks_per_round)
+        part = b[sel]
+        sums = part.groupby("brand")[["gmv", "profit", "paid_to_agency"]].sum()
+        last = part[part["week"] == (r + 1) * weeks_per_round - 1].set_index("brand")
+        for j in range(J):
+            rows.append(
+                {
+                    "round": r + 1,
+                    "brand": j,
+                    "gmv": float(sums.at[j, "gmv"]),
+                    "profit": float(sums.at[j, "profit"]),
+                    "paid_to_agency": float(sums.at[j, "paid_to_agency"]),
+                    "brand_value": float(last.at[j, "brand_value"]),
+                    "brand_value_index": float(last.at[j, "brand_value_index"]),
+                }
+            )
+    return rows
+
+
+def market_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """All brands over all rounds: GMV and profit summed, mean brand-value index at the end."""
+    if not rows:
+        return {"gmv": 0.0, "profit": 0.0, "brand_value_index": math.nan}
+    last = max(r["round"] for r in rows)
+    return {
+        "gmv": float(sum(r["gmv"] for r in rows)),
+        "profit": float(sum(r["profit"] for r in rows)),
+        "brand_value_index": float(np.mean([r["brand_value_index"] for r in rows if r["round"] == last])),
+    }
+
+
+def _int_in(what: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        raise GameError(f"{what} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= int(value) <= high:
+        raise GameError(f"{what} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
