@@ -241,6 +241,7 @@ def _cmd_classroom(args) -> int:
             weeks_per_round=args.weeks,
             max_rounds=args.rounds,
             seed=args.seed,
+            **parse_assignments(args.set),
         )
     except GameError as exc:
         raise UserError(str(exc)) from exc
@@ -319,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     room.add_argument("--weeks", type=int, default=52, help="weeks per round, one contract term (default 52)")
     room.add_argument("--rounds", type=int, default=5, help="rounds (default 5; the lecturer can change it)")
     room.add_argument("--seed", type=int, default=0, help="the market's random seed (default 0)")
+    room.add_argument(
+        "--set", action="append", metavar="NAME=VALUE", help="change one parameter of the market (repeatable)"
+    )
     room.add_argument("--new", action="store_true", help="start a new game even if an unfinished one is kept")
     room.set_defaults(func=_cmd_classroom)
     return parser

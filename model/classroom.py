@@ -507,27 +507,26 @@ def run(call: dict[str, Any]):
 
 def round_table(result, weeks_per_round: int) -> list[dict[str, Any]]:
     """Per brand and round of a run: GMV, profit and paid to the agency summed over the round's
-    weeks; brand value and its index at the round's last week."""
+    weeks (``math.fsum``: exactly rounded, so any order of summing gives these numbers); brand
+    value and its index at the round's last week."""
     b = result.brands
     rounds = result.steps // weeks_per_round
     J = int(b["brand"].max()) + 1
-    weeks = b["week"].to_numpy()
+    columns = {c: b[c].to_numpy().reshape(-1, J) for c in ("gmv", "profit", "paid_to_agency", "brand_value")}
+    columns["brand_value_index"] = b["brand_value_index"].to_numpy().reshape(-1, J)
+    assert (b["week"].to_numpy().reshape(-1, J) == np.arange(result.steps)[:, None]).all()  # week-major rows
     rows = []
     for r in range(rounds):
-        sel = (weeks >= r * weeks_per_round) & (weeks < (r + 1) * weeks_per_round)
-        part = b[sel]
-        sums = part.groupby("brand")[["gmv", "profit", "paid_to_agency"]].sum()
-        last = part[part["week"] == (r + 1) * weeks_per_round - 1].set_index("brand")
+        weeks = slice(r * weeks_per_round, (r + 1) * weeks_per_round)
+        end = (r + 1) * weeks_per_round - 1
         for j in range(J):
             rows.append(
                 {
                     "round": r + 1,
                     "brand": j,
-                    "gmv": float(sums.at[j, "gmv"]),
-                    "profit": float(sums.at[j, "profit"]),
-                    "paid_to_agency": float(sums.at[j, "paid_to_agency"]),
-                    "brand_value": float(last.at[j, "brand_value"]),
-                    "brand_value_index": float(last.at[j, "brand_value_index"]),
+                    **{c: math.fsum(columns[c][weeks, j].tolist()) for c in ("gmv", "profit", "paid_to_agency")},
+                    "brand_value": float(columns["brand_value"][end, j]),
+                    "brand_value_index": float(columns["brand_value_index"][end, j]),
                 }
             )
     return rows

@@ -23,7 +23,7 @@ PALETTE = (
     "#7f7f7f",
     "#bcbd22",
 )
-W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 360, 70, 110, 20, 45
+W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 380, 70, 110, 44, 45
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -63,6 +63,7 @@ def _frame(title: str, xlabel: str, ylabel: str, xs: list[float], ys: list[float
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}"'
         ' font-family="system-ui, sans-serif" font-size="13">',
         f"<title>{html.escape(title)}</title>",
+        f'<text x="{LEFT}" y="20" font-size="16" font-weight="600">{html.escape(title)}</text>',
     ]
     for y in yt:
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#ddd"/>')
@@ -96,13 +97,14 @@ def path_chart(series: dict[str, list[float]], title: str, ylabel: str, unit: st
     return "".join(parts) + "</svg>"
 
 
-def scatter_chart(points: list[tuple[str, float, float]], title: str, ylabel: str, unit: str) -> str:
-    """Each student: mean commission over the rounds (x) against the goal's outcome (y)."""
+def scatter_chart(points: list[tuple[str, float, float, int]], title: str, ylabel: str, unit: str) -> str:
+    """Each student: mean commission over the rounds (x) against the goal's outcome (y), in the
+    colour of their line in the path charts (the ``k``-th)."""
     if not points:
         return ""
     xs, ys = [p[1] for p in points], [p[2] for p in points]
     parts, sx, sy = _frame(title, "commission (mean over the rounds)", ylabel, xs + [0.0], ys, "%", unit)
-    for k, (name, x, y) in enumerate(points):
+    for name, x, y, k in points:
         colour = PALETTE[k % len(PALETTE)]
         parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="{colour}" fill-opacity="0.8"/>')
         parts.append(f'<text x="{sx(x) + 8:.1f}" y="{sy(y) + 4:.1f}">{html.escape(name[:14])}</text>')
@@ -126,7 +128,8 @@ def debrief_view(game: Game) -> dict[str, Any]:
         j: sum(r["commission_rate"] for r in rows if r["brand"] == j) / max(1, sum(r["brand"] == j for r in rows))
         for j in names
     }
-    points = [(b["name"], commission[b["brand"]], b[game.goal]) for b in board]
+    order = {j: k for k, j in enumerate(sorted(names))}  # (the path charts' colours)
+    points = [(b["name"], commission[b["brand"]], b[game.goal], order[b["brand"]]) for b in board]
     goal_label = GOALS[game.goal] + (" (RMB m, all rounds)" if goal_unit else " (last round's end)")
     replays = game.replays()
     return {
