@@ -151,7 +151,7 @@ class Classroom:
 
     # --- views ----------------------------------------------------------------------------------
     def common(self, game: Game) -> dict[str, Any]:
-        computing = bool(game.pending_runs())
+        computing = any(key[0] == "class" for key, _ in game.pending_runs())  # (the replays: the debrief's)
         open_shock = game.rounds[-1]["shock"] if game.rounds else "none"
         return {
             "room": game.room,

@@ -159,11 +159,7 @@ def test_a_round_never_waits_forever(tmp_path):
 # --- the server, in process (no network) ----------------------------------------------------------
 @pytest.fixture
 def client(tmp_path):
-    import warnings
-
-    with warnings.catch_warnings():  # (starlette's note that it prefers httpx2 to httpx)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from starlette.testclient import TestClient
+    from starlette.testclient import TestClient
 
     from model.classroom_server import Classroom, make_app
 
@@ -173,6 +169,7 @@ def client(tmp_path):
         yield c, a, b
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # (it would rather have httpx2)
 def test_the_api_keeps_games_and_roles_apart(client):
     c, a, b = client
     ann = c.post("/api/AAAAA/join", json={"name": "Ann"}).json()["token"]
