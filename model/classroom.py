@@ -50,6 +50,8 @@ ROOM_LENGTH = 5
 MAX_NAME = 30
 MAX_ROUNDS = 20
 MAX_TIMER_S = 3600
+PIN_TRIES = 5  # wrong PINs for one name before that name's PIN is refused for PIN_PAUSE_S
+PIN_PAUSE_S = 300
 DEFAULT_PARAMS = {"agency_policy": "learning", "experience_weeks": 104}  # learning agencies, arrived experienced
 
 
@@ -103,6 +105,7 @@ class Game:
     created: float = field(default_factory=time.time)
     path: Path | None = field(default=None, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _pin_failures: dict = field(default_factory=dict, repr=False, compare=False)  # name -> times of wrong PINs
 
     # --- creation and the file -----------------------------------------------------------------
     @classmethod
@@ -136,7 +139,7 @@ class Game:
         return game
 
     def to_json(self) -> dict[str, Any]:
-        keys = [k for k in self.__dataclass_fields__ if k not in ("path", "_cache")]
+        keys = [k for k in self.__dataclass_fields__ if not k.startswith("_") and k != "path"]
         return {k: getattr(self, k) for k in keys}
 
     def save(self) -> None:
@@ -219,10 +222,21 @@ class Game:
         if self.state == "debrief":
             raise GameError("the game is over", 409)
         name = clean_name(name)
+        now = time.time()
         for tok, s in self.students.items():
-            if s["name"].casefold() == name.casefold():
-                if token == tok or (isinstance(pin, str) and secrets.compare_digest(pin.strip(), s["pin"])):
+            key = s["name"].casefold()
+            if key == name.casefold():
+                if token == tok:
                     return {"token": tok, **s}
+                if isinstance(pin, str) and pin.strip():
+                    failures = [t for t in self._pin_failures.get(key, []) if now - t < PIN_PAUSE_S]
+                    if len(failures) >= PIN_TRIES:  # (no guessing a classmate's PIN by trying them all)
+                        raise GameError(
+                            f"too many wrong PINs for {name!r}: ask your lecturer, or try again in a few minutes", 429
+                        )
+                    if secrets.compare_digest(pin.strip().encode(), s["pin"].encode()):
+                        return {"token": tok, **s}
+                    self._pin_failures[key] = [*failures, now]
                 raise GameError(
                     f"the name {name!r} is taken. If it is yours, type the PIN you were given when you joined "
                     "(your lecturer can see it), or choose another name",

@@ -128,10 +128,17 @@ def test_names_are_not_stolen_and_a_student_gets_their_brand_back(tmp_path):
     with pytest.raises(GameError) as e:
         game.join("ANN")  # another device, no PIN
     assert e.value.status == 403 and "PIN" in str(e.value)
-    with pytest.raises(GameError):
-        game.join("Ann", pin="0000" if first["pin"] != "0000" else "1111")
     back = game.join("Ann", pin=first["pin"])
     assert (back["token"], back["brand"]) == (first["token"], first["brand"])
+    wrong = next(p for p in ("0000", "1111") if p != first["pin"])
+    for _ in range(5):
+        with pytest.raises(GameError) as e:
+            game.join("Ann", pin=wrong)
+        assert e.value.status == 403
+    with pytest.raises(GameError) as e:  # five wrong PINs: no more tries for a while, the right one neither
+        game.join("Ann", pin=first["pin"])
+    assert e.value.status == 429
+    assert game.join("Ann", token=first["token"])["brand"] == first["brand"]  # the student's own device still can
     game.join("Bob"), game.join("Cat")
     with pytest.raises(GameError, match="all 3 brands are taken"):
         game.join("Dan")
@@ -196,3 +203,85 @@ def test_the_api_keeps_games_and_roles_apart(client):
     assert view["state"] in ("results", "debrief") or view["ready"] == 1
     assert c.get("/api/AAAAA/qr.svg").headers["content-type"].startswith("image/svg+xml")
     assert c.get("/r/AAAAA").status_code == 200 and c.get("/r/NOPE1").status_code == 404
+
+
+def test_the_command_names_the_extra_when_it_is_missing(monkeypatch, capsys):
+    import sys
+
+    from experiments.cli import main
+
+    monkeypatch.setitem(sys.modules, "segno", None)  # as if not installed
+    assert main(["classroom", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "classroom extra" in err and "segno" in err and "pip install" in err and "Traceback" not in err
+
+
+def test_a_restarted_server_resumes_the_game(tmp_path):
+    """agency-sim classroom stopped mid-round and started again: same room, the students'
+    tokens and choices kept, the lecturer's link still works."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def start(port):
+        cmd = [sys.executable, "-m", "experiments.cli", "classroom", "--port", str(port), "--state-dir", str(tmp_path)]
+        cmd += ["--brands", "4", "--weeks", "4", "--set", "n_consumers=500", "--set", "experience_weeks=0"]
+        log = tmp_path / f"server-{port}.out"
+        proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=open(log, "w"),
+                                stderr=subprocess.STDOUT)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                    return proc, log.read_text()
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)  # polling for the server to come up
+
+    def call(port, path, body=None, headers=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers or {})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    p1 = port()
+    proc, out = start(p1)
+    try:
+        room = re.search(r"Room code (\w+)", out).group(1)
+        lect = {"X-Lecturer-Token": re.search(r"lecturer#(\S+)", out).group(1)}
+        ann = call(p1, f"/api/{room}/join", {"name": "Ann"})["token"]
+        call(p1, f"/api/{room}/control", {"action": "open_round", "timer_s": 0}, lect)
+        call(p1, f"/api/{room}/choice", {"terms": {"commission_rate": 0.3}}, {"X-Token": ann})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    p2 = port()
+    proc, out = start(p2)
+    try:
+        assert re.search(r"Room code (\w+)", out).group(1) == room and lect["X-Lecturer-Token"] in out
+        me = call(p2, f"/api/{room}/me", headers={"X-Token": ann})
+        assert (me["state"], me["round"], me["contract"]["commission_rate"]) == ("deciding", 1, 0.3)
+        call(p2, f"/api/{room}/choice", {"ready": True}, {"X-Token": ann})
+        deadline = time.monotonic() + 60
+        while not (me := call(p2, f"/api/{room}/me", headers={"X-Token": ann}))["results"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)  # polling for the round's run, as the page does
+        assert me["results"][0]["commission_rate"] == 0.3
+        with pytest.raises(urllib.error.HTTPError):
+            call(p2, f"/api/{room}/control", {"action": "end"}, {"X-Lecturer-Token": "x"})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
