@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import html
 import json
+import math
 import socket
 import sys
 import time
@@ -33,6 +34,7 @@ STATIC = Path(__file__).with_name("classroom_static")
 DEFAULT_PORT = 8770
 MAX_BODY = 4096  # bytes: a choice is a few dozen
 TICK_S = 0.25  # how often the server checks timers and ready rounds
+SEEN_S = 60.0  # a game whose pages asked within this many seconds is computed ahead of their next question
 
 
 TERM_LABELS = {
@@ -111,12 +113,14 @@ class Classroom:
         self.base_url = base_url
         self.note = note
         self.tasks: dict[str, asyncio.Task] = {}
+        self.seen: dict[str, float] = {}  # when a page last asked about each game (monotonic)
         self.run_seconds: list[float] = []  # wall time of each run computed (the load check reads it)
 
     def game(self, room: str) -> Game:
         game = self.games.get(room.upper())
         if game is None:
             raise GameError("no game with that room code", 404)
+        self.seen[game.room] = time.monotonic()
         return game
 
     def join_url(self, game: Game) -> str:
@@ -141,10 +145,16 @@ class Classroom:
             game.store_run(key, table)
 
     async def ticker(self) -> None:
+        """Close rounds whose timer ended (every game); compute the runs of the games whose pages
+        are open (a finished game kept on disk costs nothing until someone opens it)."""
         while True:
+            now = time.monotonic()
             for game in list(self.games.values()):
                 try:
-                    self.poke(game)
+                    if now - self.seen.get(game.room, -math.inf) < SEEN_S:
+                        self.poke(game)
+                    elif game.due():
+                        game.close_round()
                 except Exception as exc:  # pragma: no cover - a bug must not stop every game's timer
                     print(f"agency-sim classroom: error in game {game.room}: {exc!r}", file=sys.stderr)
             await asyncio.sleep(TICK_S)

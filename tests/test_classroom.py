@@ -65,6 +65,21 @@ def test_the_game_is_a_simulate_call_and_its_past_never_changes(tmp_path):
     assert len(csv) == 1 + 3 * 8 and csv[0].startswith("round,brand,student,commission_rate")
 
 
+def test_shocks_are_in_the_record_and_hit_only_their_round(tmp_path):
+    game = small_game(tmp_path, max_rounds=2)
+    game.join("Ann")
+    game.configure(next_shock="traffic")
+    game.open_round()
+    game.close_round()
+    assert game.next_shock == "none"  # a shock is for one round
+    game.open_round()
+    game.close_round()
+    run = simulate(**game.simulate_call()).brands
+    assert (run[run.week < W].paid_traffic == 0).all()
+    assert (run[run.week >= W].paid_traffic > 0).any()
+    assert [r["shock"] for r in game.results()[:: game.n_brands]] == ["traffic", "none"]
+
+
 def test_a_restart_resumes_the_game_where_it_was(tmp_path):
     game = small_game(tmp_path)
     ann = game.join("Ann")["token"]
