@@ -135,6 +135,11 @@ class Game:
         if state_dir is not None:
             Path(state_dir).mkdir(parents=True, exist_ok=True)
             game.path = Path(state_dir) / f"{game.room}.json"
+            while room is None and game.path.exists():  # (a code already used in this folder)
+                game.room = new_room_code()
+                game.path = Path(state_dir) / f"{game.room}.json"
+            if game.path.exists():
+                raise GameError(f"a game with room code {game.room} is already kept in {state_dir}")
         game.save()
         return game
 
