@@ -366,10 +366,10 @@ class Game:
 
     def end(self) -> None:
         """Stop after the rounds played (an open round is dropped) and show the debrief."""
+        if self.played() == 0:
+            raise GameError("play at least one round first", 409)
         if self.state == "deciding":
             self.rounds.pop()
-        if not self.rounds:
-            raise GameError("play at least one round first", 409)
         self.state, self.ready, self.deadline = "debrief", [], None
         self.save()
 

@@ -65,6 +65,28 @@ def test_the_game_is_a_simulate_call_and_its_past_never_changes(tmp_path):
     assert len(csv) == 1 + 3 * 8 and csv[0].startswith("round,brand,student,commission_rate")
 
 
+def test_ending_keeps_the_rounds_played_and_drops_the_open_one(tmp_path):
+    game = small_game(tmp_path)
+    ann = game.join("Ann")["token"]
+    with pytest.raises(GameError):
+        game.end()  # nothing played
+    game.open_round()
+    with pytest.raises(GameError):
+        game.end()  # round 1 open, none played: the game goes on
+    assert game.state == "deciding" and len(game.rounds) == 1
+    game.choose(ann, {"commission_rate": 0.2})
+    game.close_round()
+    game.open_round()
+    game.choose(ann, {"commission_rate": 0.4})
+    game.end()
+    assert (game.state, game.played(), len(game.rounds)) == ("debrief", 1, 1)
+    assert [r["commission_rate"] for r in game.results() if r["student"]] == [0.2]
+    with pytest.raises(GameError):
+        game.open_round()
+    with pytest.raises(GameError):
+        game.join("Bob")
+
+
 def test_shocks_are_in_the_record_and_hit_only_their_round(tmp_path):
     game = small_game(tmp_path, max_rounds=2)
     game.join("Ann")

@@ -176,6 +176,10 @@ def test_a_class_plays_three_rounds_to_the_debrief(server, tmp_path):
                     expect(page.locator("#me-brand")).to_have_text(str(brands["Chen"]), timeout=UI_TIMEOUT_MS)
                     expect(page.locator("#term-commission_rate")).to_have_value("0.12")  # last round's contract
                     students[name] = (ctx, page)
+                if rnd == 1 and name == "Bo":  # Bo reloads the page: the same phone keeps the brand
+                    page.reload()
+                    expect(page.locator("#me-name")).to_have_text("Bo", timeout=UI_TIMEOUT_MS)
+                    expect(page.locator("#join")).to_be_hidden()
                 if rnd == 3 and name == "Emil":
                     continue  # Emil never presses Ready: the lecturer runs the round without him
                 _choose(page, CHOICES[rnd][name], rnd, expect)
