@@ -15,7 +15,6 @@ import io
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_app_browser import _browser, _free_port  # the app's browser test's Chromium, launched as it is
 
 from model import Params, simulate
 from model.classroom import GAME_TERMS
@@ -40,23 +40,6 @@ CHOICES = {
     3: {"Ann": 0.35, "Bo": 0.06, "Chen": 0.25, "Dana": 0.10, "Emil": None, "Fang": 0.40},
 }
 PHONE = {"width": 390, "height": 844}
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-def _browser(playwright):
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} not found: the browser test needs Debian's chromium "
-            "(`apt-get install -y chromium chromium-driver`; .ci/run does this)"
-        )
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
