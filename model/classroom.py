@@ -196,9 +196,13 @@ class Game:
 
     def brand_of(self, token: str) -> int:
         student = self.students.get(token) if isinstance(token, str) else None
-        if student is None:
+        if student is None or student.get("left"):
             raise GameError("not a student of this game: join with your name first", 403)
         return int(student["brand"])
+
+    def active(self) -> dict[str, dict[str, Any]]:
+        """The students in the game (token -> name, brand, PIN); not those the lecturer removed."""
+        return {tok: s for tok, s in self.students.items() if not s.get("left")}
 
     def names(self) -> dict[int, str]:
         return {int(s["brand"]): s["name"] for s in self.students.values()}
@@ -228,7 +232,7 @@ class Game:
             raise GameError("the game is over", 409)
         name = clean_name(name)
         now = time.time()
-        for tok, s in self.students.items():
+        for tok, s in self.active().items():
             key = s["name"].casefold()
             if key == name.casefold():
                 if token == tok:
@@ -296,6 +300,21 @@ class Game:
         if not isinstance(token, str) or not secrets.compare_digest(token, self.lecturer_token):
             raise GameError("lecturer token required", 403)
 
+    def remove(self, brand: Any) -> None:
+        """Take a student out of the game (a second name of the same student, a prank): their
+        page stops working; their brand keeps its history and, from the next round, is an
+        ordinary brand on its last contract (its terms run their length, no longer cut at round
+        ends), not given to anyone else; the name is free again."""
+        for s in self.active().values():
+            if s["brand"] == brand and not isinstance(brand, bool):
+                s["left"] = True
+                self.ready = [j for j in self.ready if j != brand]
+                if self.state == "deciding":
+                    self.rounds[-1]["terms"].pop(brand, None)
+                self.save()
+                return
+        raise GameError(f"no student holds brand {brand!r}", 404)
+
     def configure(self, **settings: Any) -> None:
         """Goal, timer, locks, rounds, the next round's shock and the replays' commissions."""
         for key, value in settings.items():
@@ -345,7 +364,8 @@ class Game:
         if self.state != "deciding":
             return False
         now = time.time() if now is None else now
-        everyone = bool(self.students) and {int(s["brand"]) for s in self.students.values()} <= set(self.ready)
+        brands = {int(s["brand"]) for s in self.active().values()}
+        everyone = bool(brands) and brands <= set(self.ready)
         return everyone or (self.deadline is not None and now >= self.deadline)
 
     def close_round(self) -> None:
@@ -354,7 +374,7 @@ class Game:
         if self.state != "deciding":
             raise GameError("no round is open", 409)
         terms = self.rounds[-1]["terms"]
-        for s in self.students.values():
+        for s in self.active().values():
             j = int(s["brand"])
             if j not in terms:
                 terms[j] = self.contract(j, len(self.rounds) - 1)
@@ -487,7 +507,8 @@ class Game:
     def leaderboard(self) -> list[dict[str, Any]]:
         """The students ranked by the goal over the rounds played (GMV and profit: totals;
         brand value: the index at the last round's end)."""
-        rows = [r for r in self.results() if r["student"]]
+        playing = {int(s["brand"]) for s in self.active().values()}
+        rows = [r for r in self.results() if r["student"] and r["brand"] in playing]
         by_brand: dict[int, dict[str, Any]] = {}
         for r in rows:
             b = by_brand.setdefault(r["brand"], {"name": r["student"], "brand": r["brand"], "gmv": 0.0, "profit": 0.0})

@@ -178,7 +178,7 @@ class Classroom:
             "shock_text": SHOCKS[open_shock],
             "terms": term_controls(game),
             "computing": computing,
-            "students": len(game.students),
+            "students": len(game.active()),
             "ready": len(game.ready),
             "leaderboard": [] if computing else game.leaderboard(),
         }
@@ -219,7 +219,7 @@ class Classroom:
                             "ready": int(s["brand"]) in game.ready,
                             "contract": game.contract(int(s["brand"])),
                         }
-                        for s in game.students.values()
+                        for s in game.active().values()
                     ),
                     key=lambda s: s["brand"],
                 ),
@@ -306,8 +306,10 @@ def make_app(classroom: Classroom, *, tick: bool = True):
             game.close_round()
         elif action == "end":
             game.end()
+        elif action == "remove":
+            game.remove(data.get("brand"))
         else:
-            raise GameError("action must be one of configure, open_round, close_round, end")
+            raise GameError("action must be one of configure, open_round, close_round, end, remove")
         classroom.poke(game)
         return JSONResponse(classroom.lecturer_view(game))
 
@@ -409,7 +411,7 @@ def serve(
 
         join = classroom.join_url(game)
         print(
-            f"\nRoom code {game.room}  (round {len(game.rounds)} of {game.max_rounds}, {len(game.students)} students)"
+            f"\nRoom code {game.room}  (round {len(game.rounds)} of {game.max_rounds}, {len(game.active())} students)"
         )
         print(f"Students open: {join}   (or {base}/ and type the room code)")
         segno.make(join, error="m").terminal(compact=True)

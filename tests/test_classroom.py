@@ -184,6 +184,30 @@ def test_names_are_not_stolen_and_a_student_gets_their_brand_back(tmp_path):
             game.join(name)
 
 
+def test_the_lecturer_takes_a_stray_student_out(tmp_path):
+    game = small_game(tmp_path)
+    ann, ghost = game.join("Ann")["token"], game.join("Ann2")["token"]  # the same student, twice
+    play(game, {ann: {"commission_rate": 0.2}, ghost: {"commission_rate": 0.3}})
+    game.open_round()
+    game.choose(ann, {}, ready=True)
+    assert not game.due(now=0.0)  # the ghost is never ready
+    game.remove(1)
+    assert game.due(now=0.0)
+    with pytest.raises(GameError):
+        game.brand_of(ghost)
+    with pytest.raises(GameError):
+        game.remove(1)
+    game.close_round()
+    assert 1 not in game.rounds[1]["terms"]  # the brand keeps its last contract, no longer a student's
+    assert game.brand_terms()[1] == [
+        (0, {**game.market_terms(), "commission_rate": 0.3}),
+        (2 * W, game.brand_terms()[1][-1][1]),
+    ]
+    assert [b["name"] for b in game.leaderboard()] == ["Ann"]
+    assert [r["student"] for r in game.results() if r["brand"] == 1] == ["Ann2", ""]
+    assert game.join("Ann2")["brand"] == 2  # the name is free again; the brand stays with its history
+
+
 def test_a_round_never_waits_forever(tmp_path):
     game = small_game(tmp_path)
     ann, bob = game.join("Ann")["token"], game.join("Bob")["token"]
@@ -235,6 +259,9 @@ def test_the_api_keeps_games_and_roles_apart(client):
     assert r.status_code == 400
     r = c.post("/api/AAAAA/choice", json={"terms": {"commission_rate": 0.2}, "ready": True}, headers={"X-Token": ann})
     assert r.status_code == 200 and r.json()["contract"]["commission_rate"] == 0.2
+    assert (
+        c.post("/api/AAAAA/control", json={"action": "remove", "brand": 0}, headers={"X-Token": ann}).status_code == 403
+    )
     assert b.rounds == [] and b.students[bob]["brand"] == 0
     view = c.get("/api/AAAAA/lecturer", headers=lect).json()
     assert view["state"] in ("results", "debrief") or view["ready"] == 1

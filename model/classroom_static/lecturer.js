@@ -75,6 +75,10 @@ function render(s) {
     tr.dataset.brand = st.brand;
     const ready = s.state === "deciding" ? (st.ready ? "✓" : "…") : "";
     for (const v of [st.name, st.brand, pct(st.contract.commission_rate), ready, showPins ? st.pin : "••••"]) tr.insertCell().textContent = v;
+    const x = document.createElement("button");
+    x.type = "button"; x.className = "secondary remove"; x.textContent = "remove"; x.title = "take " + st.name + " out of the game";
+    x.addEventListener("click", () => { if (confirm("Take " + st.name + " (brand " + st.brand + ") out of the game?")) control("remove", { brand: st.brand }); });
+    tr.insertCell().append(x);
   }
   if (s.leaderboard.length) fillLeaderboard(s, -1);
   el("debrief").hidden = s.state !== "debrief";
