@@ -114,7 +114,7 @@ class Classroom:
         self.note = note
         self.tasks: dict[str, asyncio.Task] = {}
         self.seen: dict[str, float] = {}  # when a page last asked about each game (monotonic)
-        self.run_seconds: list[float] = []  # wall time of each run computed (the load check reads it)
+        self.failed: dict[Any, str] = {}  # run key -> why it failed (shown on the pages, not retried)
 
     def game(self, room: str) -> Game:
         game = self.games.get(room.upper())
@@ -132,16 +132,22 @@ class Classroom:
         if game.due():
             game.close_round()
         task = self.tasks.get(game.room)
-        if (task is None or task.done()) and game.pending_runs():
+        if (task is None or task.done()) and self.pending(game):
             self.tasks[game.room] = asyncio.create_task(self._compute(game))
 
+    def pending(self, game: Game) -> list[tuple[Any, dict[str, Any]]]:
+        return [(key, call) for key, call in game.pending_runs() if key not in self.failed]
+
     async def _compute(self, game: Game) -> None:
-        while pending := game.pending_runs():
+        while pending := self.pending(game):
             key, call = pending[0]
             W = game.weeks_per_round
-            t = time.perf_counter()
-            table = await asyncio.to_thread(lambda c=call, w=W: round_table(run(c), w))
-            self.run_seconds.append(time.perf_counter() - t)
+            try:
+                table = await asyncio.to_thread(lambda c=call, w=W: round_table(run(c), w))
+            except Exception as exc:  # a run that fails once fails again: say so, do not retry
+                self.failed[key] = f"{type(exc).__name__}: {exc}"
+                print(f"agency-sim classroom: the run of game {game.room} failed: {exc!r}", file=sys.stderr)
+                continue
             game.store_run(key, table)
 
     async def ticker(self) -> None:
@@ -161,7 +167,11 @@ class Classroom:
 
     # --- views ----------------------------------------------------------------------------------
     def common(self, game: Game) -> dict[str, Any]:
-        computing = any(key[0] == "class" for key, _ in game.pending_runs())  # (the replays: the debrief's)
+        runs = game.pending_runs()
+        waiting = [
+            key for key, _ in runs if key[0] == "class"
+        ]  # the class's run not yet there (the replays: the debrief's)
+        computing = any(key not in self.failed for key in waiting)
         open_shock = game.rounds[-1]["shock"] if game.rounds else "none"
         return {
             "room": game.room,
@@ -178,16 +188,18 @@ class Classroom:
             "shock_text": SHOCKS[open_shock],
             "terms": term_controls(game),
             "computing": computing,
+            "error": next((self.failed[key] for key, _ in runs if key in self.failed), None),
+            "shown": not waiting,  # the class's results are there to show
             "students": len(game.active()),
             "ready": len(game.ready),
-            "leaderboard": [] if computing else game.leaderboard(),
+            "leaderboard": [] if waiting else game.leaderboard(),
         }
 
     def student_view(self, game: Game, token: str) -> dict[str, Any]:
         brand = game.brand_of(token)
         me = game.students[token]
         view = self.common(game)
-        rows = [] if view["computing"] else [r for r in game.results() if r["brand"] == brand]
+        rows = [r for r in game.results() if r["brand"] == brand] if view["shown"] else []
         view.update(
             {
                 "me": {"name": me["name"], "brand": brand, "pin": me["pin"], "ready": brand in game.ready},

@@ -349,3 +349,31 @@ def test_a_restarted_server_resumes_the_game(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_a_run_that_fails_is_reported_on_the_pages_not_retried(client, monkeypatch):
+    import time
+
+    import model.classroom_server as server
+
+    calls = []
+
+    def broken(call):
+        calls.append(call)
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(server, "run", broken)
+    c, a, _ = client
+    ann = c.post("/api/AAAAA/join", json={"name": "Ann"}).json()["token"]
+    lect = {"X-Lecturer-Token": a.lecturer_token}
+    c.post("/api/AAAAA/control", json={"action": "open_round"}, headers=lect)
+    c.post("/api/AAAAA/choice", json={"ready": True}, headers={"X-Token": ann})
+    deadline = time.monotonic() + 30
+    while not (view := c.get("/api/AAAAA/me", headers={"X-Token": ann}).json())["error"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)  # polling, as the page does
+    assert "out of memory" in view["error"] and view["results"] == [] and not view["computing"]
+    for _ in range(3):
+        assert c.get("/api/AAAAA/me", headers={"X-Token": ann}).status_code == 200
+    assert len(calls) == 1

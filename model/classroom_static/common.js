@@ -15,6 +15,7 @@ function termText(t, v) {
   return String(Math.round(v * 100) / 100);
 }
 function stateText(s) {
+  if (s.error) return "The market could not be run (" + s.error + "): tell your lecturer";
   if (s.state === "lobby") return "Waiting for the lecturer to open round 1";
   if (s.state === "deciding") {
     const t = s.seconds_left == null ? "" : " · " + Math.ceil(s.seconds_left) + " s left";
