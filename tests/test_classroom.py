@@ -377,3 +377,13 @@ def test_a_run_that_fails_is_reported_on_the_pages_not_retried(client, monkeypat
     for _ in range(3):
         assert c.get("/api/AAAAA/me", headers={"X-Token": ann}).status_code == 200
     assert len(calls) == 1
+
+
+def test_the_address_students_open_and_the_note_on_a_loopback_server(monkeypatch):
+    import model.classroom_server as server
+
+    monkeypatch.setattr(server, "lan_address", lambda: "192.168.1.20")
+    url, note = server.student_address("127.0.0.1", 8770)
+    assert url == "http://127.0.0.1:8770" and "--host 0.0.0.0" in note and "http://192.168.1.20:8770/" in note
+    assert server.student_address("0.0.0.0", 8770) == ("http://192.168.1.20:8770", None)
+    assert server.student_address("10.0.0.5", 9000) == ("http://10.0.0.5:9000", None)
