@@ -198,6 +198,7 @@ def test_a_class_plays_three_rounds_to_the_debrief(server, tmp_path):
             lect.locator("#debrief").screenshot(path=str(ROOT / "docs" / "img" / "classroom_debrief.png"))
         student_rows = students["Ann"][1].locator("#results tbody tr")
         expect(student_rows).to_have_count(ROUNDS)
+        expect(students["Ann"][1].locator("#replays tbody tr")).to_have_count(3)  # the trap, on the phones too
         browser.close()
     assert not problems, problems
 

@@ -4,6 +4,21 @@ let token = localStorage.getItem(KEY);
 let formKey = null;     // the round and locks the form was drawn for
 let dirty = false;      // the student moved a slider since the last save
 let state = null;
+let replaysShown = false;
+
+async function showReplays() {
+  const r = await api("/debrief", { headers: { "X-Token": token } });
+  if (!r.ok || r.data.computing || replaysShown) return;
+  replaysShown = true;
+  const d = r.data, body = el("replays").tBodies[0];
+  const labels = { class: "your class", low: "everyone " + pct(d.low_commission), high: "everyone " + pct(d.high_commission) };
+  for (const k of ["class", "low", "high"]) {
+    const tr = body.insertRow();
+    tr.dataset.replay = k;
+    for (const v of [labels[k], m(d.replays[k].gmv), m(d.replays[k].profit), d.replays[k].brand_value_index.toFixed(2)]) tr.insertCell().textContent = v;
+  }
+  el("replays-card").hidden = false;
+}
 
 el("room-label").textContent = "· room " + ROOM;
 
@@ -107,6 +122,7 @@ function render(s) {
     tr.dataset.round = r.round;
     for (const v of [r.round, pct(r.commission_rate), m(r.gmv), m(r.profit), r.brand_value_index.toFixed(2)]) tr.insertCell().textContent = v;
   }
+  if (s.state === "debrief" && !replaysShown) showReplays();
   el("board-card").hidden = s.leaderboard.length === 0;
   if (s.leaderboard.length) fillLeaderboard(s, s.me.brand);
 }
