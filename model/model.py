@@ -377,14 +377,18 @@ class AgencyMarket(mesa.Model):
     def _gain_experience(self) -> int:
         """Agencies arrive with a playbook: each starts from what its counterpart (same index,
         archetype and policy) learned in a pre-run of ``experience_weeks`` weeks of the same
-        market under the same contracts, from another seed (returned). A learning agency keeps
+        market under the same contracts (a brand with a contract schedule on the terms it signs
+        in week 0), from another seed (returned). A learning agency keeps
         its strategy values for each kind of contract; for a kind it never held there it borrows
         from the others (:func:`model.policies.share_experience`). An imitating agency keeps the
         strategy it ended on. The pre-run's seed comes from a stream of its own, so this model's
         other draws are those of a neutral start."""
         p = self.p
         seed = int(self.rng.spawn(1)[0].integers(2**31))
-        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed)
+        # brands with a contract schedule sign, throughout the pre-run, the terms they sign in week 0
+        # (as focal brands sign theirs), so their first contracts are contracts the agencies know
+        first = {j: [(0, entries[0][1])] for j, entries in self.contracts.schedule.items() if entries[0][0] == 0}
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None)
         pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
         pre.run(p.experience_weeks)
         found = share_experience([a.policy.experience() for a in pre.agencies], [a.archetype for a in pre.agencies])

@@ -74,3 +74,23 @@ def test_the_past_does_not_depend_on_later_entries():
     before = a.week < 2 * W - 1
     pd.testing.assert_frame_equal(a[before], b[before])
     pd.testing.assert_frame_equal(a[~before].drop(columns="strategy"), b[~before].drop(columns="strategy"))
+
+
+def test_agencies_arrive_experienced_with_the_contracts_signed_in_week_0():
+    """The experience pre-run puts scheduled brands on the terms they sign in week 0 (as focal
+    brands are on theirs): those contracts are kinds every learning agency knows at week 0, with
+    values learned from rewards; a kind scheduled only for later is one they have not met."""
+    from model.contracts import Contract
+    from model.model import AgencyMarket
+
+    first, later = {"commission_rate": 0.3}, {"commission_rate": 0.2}
+    m = AgencyMarket(P, rng=3, brand_terms={0: [(0, first), (W, later)], 1: [(W, later)]})
+    kind = Contract.from_params(P, -1, 0, 0.0, 0.0, terms=first).kind
+    later_kind = Contract.from_params(P, -1, 0, 0.0, 0.0, terms=later).kind
+    neutral = m.agencies[0].policy.experience()["tables"].get(m.market_kind)
+    for agency in m.agencies:
+        exp = agency.policy.experience()
+        assert kind in exp["tables"] and kind not in exp["pending"]
+        assert later_kind not in exp["tables"]
+    values = [agency.policy.experience()["tables"][kind] for agency in m.agencies]
+    assert any(v != neutral for v in values)  # learned on their own contract, not copies of the market's
