@@ -362,10 +362,14 @@ class AgencyMarket(mesa.Model):
         self.random.shuffle(order)
         for agency in order:
             agency.close_period()
+        if not any(a.policy.uses_peers for a in self.agencies):
+            return
         profits = [a.last_profit_per_client for a in self.agencies]
         spread = max(profits) - min(profits)
         counts = strategy_counts(self)  # (the clients' strategies do not change while agencies revise)
         for agency in order:
+            if not agency.policy.uses_peers:
+                continue
             peers = [
                 (a.last_profit_per_client, a.current_strategy(c))
                 for a, c in zip(self.agencies, counts)

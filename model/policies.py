@@ -106,13 +106,15 @@ class Policy:
       client earned the agency, as a rate over a whole period;
     * :meth:`term_end` when a client's contract term ends, renewed or not;
     * :meth:`revise` at the end of each decision period with the agency's own profit per client
-      and its peers' (profit, strategy), for policies that learn from others.
+      and its peers' (profit, strategy), for policies that learn from others (``uses_peers``
+      true; for the others the model skips the call and the peers' list).
 
     To add a policy: subclass, set ``name``, and add it to :data:`POLICIES` (the parameter
     ``agency_policy`` reads its choices from there).
     """
 
     name = "policy"
+    uses_peers = False  # whether revise() reads its peers (then the model calls it every period)
 
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
         self.rng = rng
@@ -302,6 +304,7 @@ class ImitationPolicy(Policy):
     """
 
     name = "imitation"
+    uses_peers = True
 
     def __init__(self, params: Params, rng: np.random.Generator, archetype: str):
         super().__init__(params, rng, archetype)
