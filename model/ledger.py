@@ -12,8 +12,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
+
+
+class BookingPlan(NamedTuple):
+    """The accounts of a batch of transfers (:meth:`Ledger.plan`): every row's source and target
+    account, in the batch's order, and each transfer's kind and rows (``bounds[i]`` to
+    ``bounds[i + 1]``)."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    kinds: tuple[str, ...]
+    bounds: tuple[int, ...]
+    rows: int
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 class Ledger:
@@ -22,7 +40,7 @@ class Ledger:
         self.index: dict[str, int] = {}
         self._balances = np.zeros(0)
         self._week = np.zeros(0)
-        self._log: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
+        self._log: list[tuple[BookingPlan, np.ndarray]] = []  # this week's bookings
         self._single: dict[tuple[int, int], np.ndarray] = {}  # (account, rows) -> that account on every row
         for name in accounts:
             self.account(name)
@@ -60,26 +78,50 @@ class Ledger:
         at once (one net change per account for the lot: a week's transfers cost one call).
         Every amount is checked before anything is booked; the rows are logged as given (zero
         and negative rows are sorted out when :attr:`week_flows` reads them)."""
-        rows = []
-        for sources, targets, amounts, kind in transfers:
-            amounts = np.array(amounts, dtype=np.float64, ndmin=1)  # the log keeps its own copy
-            n = len(amounts)
-            rows.append((self._rows(sources, n), self._rows(targets, n), amounts, kind))
-        if not rows:
+        transfers = list(transfers)
+        if not transfers:
             return
-        amounts = np.concatenate([r[2] for r in rows])
+        amounts = [np.array(a, dtype=np.float64, ndmin=1) for _, _, a, _ in transfers]
+        plan = self.plan([(src, tgt, len(a), kind) for (src, tgt, _, kind), a in zip(transfers, amounts)])
+        self.book(plan, amounts)
+
+    def plan(self, transfers: Iterable[tuple]) -> BookingPlan:
+        """The accounts of a batch of transfers, ``(sources, targets, rows, kind)`` each (an index
+        array, or one index for every row), as one :class:`BookingPlan`: a caller that books the
+        same accounts week after week makes it once and passes it to :meth:`book`."""
+        sources, targets, kinds, bounds = [], [], [], [0]
+        for src, tgt, n, kind in transfers:
+            sources.append(self._rows(src, n))
+            targets.append(self._rows(tgt, n))
+            kinds.append(kind)
+            bounds.append(bounds[-1] + n)
+        n = bounds[-1]
+        return BookingPlan(
+            _frozen(np.concatenate(sources) if sources else np.zeros(0, np.intp)),
+            _frozen(np.concatenate(targets) if targets else np.zeros(0, np.intp)),
+            tuple(kinds),
+            tuple(bounds),
+            n,
+        )
+
+    def book(self, plan: BookingPlan, amounts: list[np.ndarray]) -> None:
+        """Book ``amounts`` (an array per transfer of ``plan``, in its order) in one go."""
+        amounts = np.concatenate(amounts) if amounts else np.zeros(0)  # (the log keeps this new array)
+        if len(amounts) != plan.rows:
+            raise ValueError(f"{len(amounts)} amounts for a booking plan of {plan.rows} rows")
         if not np.isfinite(amounts).all():  # name the first bad kind; nothing is booked
-            bad = next(r for r in rows if not np.isfinite(r[2]).all())
-            raise RuntimeError(
-                f"non-finite transfer {bad[3]!r}: {bad[2]} (an internal failure of the model, "
-                "not a bad input: please report it with the parameters and seed)"
-            )
+            for kind, a, b in zip(plan.kinds, plan.bounds, plan.bounds[1:]):
+                if not np.isfinite(amounts[a:b]).all():
+                    raise RuntimeError(
+                        f"non-finite transfer {kind!r}: {amounts[a:b]} (an internal failure of the model, "
+                        "not a bad input: please report it with the parameters and seed)"
+                    )
         n = len(self._balances)
-        change = np.bincount(np.concatenate([r[1] for r in rows]), weights=amounts, minlength=n)
-        change -= np.bincount(np.concatenate([r[0] for r in rows]), weights=amounts, minlength=n)
+        change = np.bincount(plan.targets, weights=amounts, minlength=n)
+        change -= np.bincount(plan.sources, weights=amounts, minlength=n)
         self._balances += change
         self._week += change
-        self._log.extend(rows)
+        self._log.append((plan, amounts))
 
     def _rows(self, accounts, n: int) -> np.ndarray:
         """Account indices for ``n`` rows: an index array as given, or one index for every row
@@ -119,12 +161,14 @@ class Ledger:
     def week_flows(self) -> dict[tuple[str, str, str], float]:
         """This week's flows, summed by (source, target, kind)."""
         flows: dict[tuple[str, str, str], float] = defaultdict(float)
-        for src, tgt, amounts, kind in self._log:
-            for s, t, a in zip(src.tolist(), tgt.tolist(), amounts.tolist()):
-                if a > 0:
-                    flows[(self.names[s], self.names[t], kind)] += a
-                elif a < 0:  # a transfer the other way
-                    flows[(self.names[t], self.names[s], kind)] -= a
+        for plan, amounts in self._log:
+            for kind, lo, hi in zip(plan.kinds, plan.bounds, plan.bounds[1:]):
+                rows = zip(plan.sources[lo:hi].tolist(), plan.targets[lo:hi].tolist(), amounts[lo:hi].tolist())
+                for s, t, a in rows:
+                    if a > 0:
+                        flows[(self.names[s], self.names[t], kind)] += a
+                    elif a < 0:  # a transfer the other way
+                        flows[(self.names[t], self.names[s], kind)] -= a
         return flows
 
     def imbalance(self) -> float:

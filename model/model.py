@@ -28,7 +28,7 @@ from .agents import (
     strategy_counts,
 )
 from .contracts import Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
-from .ledger import Ledger
+from .ledger import BookingPlan, Ledger
 from .market import Market, Offer
 from .params import Params
 from .platform import Platform
@@ -127,6 +127,7 @@ class AgencyMarket(mesa.Model):
         self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
         self.agencies: list[Agency] = self._make_agencies(policy_rng)
         self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
+        self._booking: tuple = (None, None)  # (who ran the stores, the ledger's plan of a week for them)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
         capacity = math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng, capacity, self.books, schedule)
@@ -282,28 +283,22 @@ class AgencyMarket(mesa.Model):
         p, led, s = self.p, self.ledger, self.brand_state
         gmv = np.array(sales.revenue, dtype=np.float64)
         units = np.asarray(sales.units, dtype=np.float64)
-        acct = self._brand_accounts
-        week = [
-            (self._consumers, acct, gmv, "sales"),
-            (acct, self._suppliers, units * s.unit_cost, "cost_of_goods"),
-            (acct, self._platform, self.platform.take_rate * gmv, "take_rate"),
-            (acct, self._platform, plan.paid_traffic, "paid_traffic"),
-        ]
         labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
         labour = p.effort_cost * labour_units + p.service_cost * units * (SERVICE_COST_OFFSET - skills.service_skill)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs
-        everyone = bool(run.all())
-        pick = slice(None) if everyone else run  # (every store, as a rule: then no copies)
         fee, commission, bonus = weekly_payments(self.contracts.terms, gmv, s.measure, s.value_base)
-        if everyone or run.any():
-            agency_acct = self._agency_accounts[agency[pick]]
-            for kind, amount in (("fee", fee), ("commission", commission), ("bonus", bonus)):
-                week.append((acct[pick], agency_acct, amount[pick], kind))
-            week.append((agency_acct, self._labour, labour[pick], "agency_labour"))
-        if not everyone:
-            week.append((acct[~run], self._labour, labour[~run], "in_house_labour"))
-        led.transfer_batch(week)
+        amounts = [gmv, units * s.unit_cost, self.platform.take_rate * gmv, plan.paid_traffic]
+        if self._booking[0] is not agency:  # who runs which store changed: the accounts of the week anew
+            self._booking = (agency, self._booking_plan(agency))
+        everyone, any_run = self._booking[1][1:]
+        if everyone:
+            amounts += [fee, commission, bonus, labour]
+        elif any_run:
+            amounts += [fee[run], commission[run], bonus[run], labour[run], labour[~run]]
+        else:
+            amounts.append(labour[~run])
+        led.book(self._booking[1][0], amounts)
         income = fee + commission + bonus
         self.books.book_week(run, income - labour, income, gmv)
         self.contracts.book_week(gmv, income)
@@ -319,6 +314,30 @@ class AgencyMarket(mesa.Model):
             brand_profit=led.week_changes(self._brand_accounts),
             agency_profit=led.week_changes(self._agency_accounts),
         )
+
+    def _booking_plan(self, agency: np.ndarray) -> tuple[BookingPlan, bool, bool]:
+        """The ledger's accounts of a week's transfers (M7) while ``agency`` runs the stores: the
+        sales, cost of goods, take rate and paid traffic of every brand, then the fee, commission,
+        bonus and labour of the stores an agency runs, then the labour of in-house stores. Returns
+        the plan, whether an agency runs every store and whether one runs any."""
+        acct, J = self._brand_accounts, len(agency)
+        run = agency >= 0
+        everyone, any_run = bool(run.all()), bool(run.any())
+        week = [
+            (self._consumers, acct, J, "sales"),
+            (acct, self._suppliers, J, "cost_of_goods"),
+            (acct, self._platform, J, "take_rate"),
+            (acct, self._platform, J, "paid_traffic"),
+        ]
+        if any_run:
+            pick = slice(None) if everyone else run
+            agency_acct, n = self._agency_accounts[agency[pick]], int(run.sum())
+            for kind in ("fee", "commission", "bonus"):
+                week.append((acct[pick], agency_acct, n, kind))
+            week.append((agency_acct, self._labour, n, "agency_labour"))
+        if not everyone:
+            week.append((acct[~run], self._labour, J - int(run.sum()), "in_house_labour"))
+        return self.ledger.plan(week), everyone, any_run
 
     def _brand_values(self, organic: np.ndarray | None = None, service: np.ndarray | None = None) -> np.ndarray:
         """Revenue premium of each brand now (docs/ODD.md section 7, "Brand value"), closed form; ``organic`` is
