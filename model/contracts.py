@@ -297,8 +297,12 @@ class ContractMarket:
             column[j] = value
         self.skills = Skills(*(_frozen(c) for c in columns))
 
-    def sign(self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float) -> None:
-        """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule)."""
+    def sign(
+        self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float, stagger: tuple[int, int] = (0, 1)
+    ) -> None:
+        """A new term with ``agency`` (None: in-house, no payments, reviewed by the same rule).
+        ``stagger = (pos, n)``: the term is already ``pos / n`` of the way through (week 0's
+        terms, :meth:`open`), before a contract schedule's next entry cuts it."""
         j = brand.index
         self.term_gmv[j] = self.term_paid[j] = 0.0
         self.term_weeks[j] = 0
@@ -313,6 +317,8 @@ class ContractMarket:
             )
             if brand.agency != agency.index:
                 self._link(brand, agency)
+        pos, n = stagger
+        brand.contract.weeks -= (pos * brand.contract.weeks) // n
         if ends is not None:  # the schedule's next entry ends the term
             brand.contract.weeks = min(brand.contract.weeks, ends)
         self.term_length[j] = brand.contract.weeks
@@ -350,10 +356,9 @@ class ContractMarket:
         for pos, j in enumerate(order):
             brand = self.brands[int(j)]
             agency = self.agencies[pos % len(self.agencies)]
-            self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price)
-            if not self.scheduled_from_start(brand.index):  # (a brand scheduled from week 0 keeps its terms' time)
-                brand.contract.weeks -= (pos * brand.contract.weeks) // J
-                self.term_length[brand.index] = brand.contract.weeks
+            # (a brand scheduled from week 0 keeps its terms' time; the others' are staggered)
+            stagger = (0, 1) if self.scheduled_from_start(brand.index) else (pos, J)
+            self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price, stagger=stagger)
             brand.strategy = agency.strategy_for(brand)
         self.opened = True
 

@@ -196,16 +196,26 @@ class LearningPolicy(Policy):
         self._traces: dict[int, dict[str, float]] = {}
         self._scale: dict[int, float] = {}
         self._probs: dict[tuple, dict[str, float]] = {}  # softmax of each table, until it changes
+        self.experienced = False  # whether it arrived with a pre-run's tables (adopt)
 
     # One value table per kind of contract (its terms): an agency that holds clients on
     # different terms learns a playbook for each, as a real agency knows each client's contract.
     # With every client on the market's contract there is one table, as before per-brand terms.
+    # An experienced agency (adopt) that meets a kind it never held, not even in its pre-run (a
+    # contract schedule's later entry: the only way a new kind appears after week 0), starts it
+    # from the mean of the tables it has values for: it plays a new contract as it plays the ones
+    # it knows, then learns it. A neutral agency starts every kind from the prior (or first reward).
     def _table(self, kind: tuple) -> dict[str, float]:
         table = self.tables.get(kind)
         if table is None:
-            table = self.tables[kind] = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
-            if not self.by_income:
-                self._pending.add(kind)
+            known = [t for k, t in self.tables.items() if k not in self._pending] if self.experienced else []
+            if known:
+                table = {s: float(np.mean([t[s] for t in known])) for s in STRATEGY_NAMES}
+            else:
+                table = {s: INITIAL_MARGIN / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES}
+                if not self.by_income:
+                    self._pending.add(kind)
+            self.tables[kind] = table
         return table
 
     def _first_kind(self) -> tuple:
@@ -281,6 +291,7 @@ class LearningPolicy(Policy):
         self.tables = {k: dict(t) for k, t in experience["tables"].items()}
         self._pending = set(experience["pending"])
         self._probs = {}
+        self.experienced = True
 
     def _update(self, client: int, next_value: float) -> None:
         kind, strategy, reward = self._last[client]

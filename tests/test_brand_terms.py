@@ -76,6 +76,23 @@ def test_the_past_does_not_depend_on_later_entries():
     pd.testing.assert_frame_equal(a[~before].drop(columns="strategy"), b[~before].drop(columns="strategy"))
 
 
+def test_a_brand_scheduled_from_a_later_week_leaves_the_weeks_before_it_as_they_were():
+    """A classroom student who joins in round 2: brand 2's schedule begins at week W. Its first
+    term is staggered as an unscheduled brand's is, then cut at week W, so round 1 is the same
+    bits as when brand 2 had no schedule (in round 1's last week, what the week sold, earned and
+    was worth; the term ending then is reviewed only in the later run)."""
+    t, t2 = {"commission_rate": 0.3}, {"commission_rate": 0.05}
+    first = {j: [(0, t), (W, t)] for j in (0, 1)}
+    later = {0: [(0, t), (W, t), (2 * W, t)], 1: [(0, t), (W, t), (2 * W, t)], 2: [(W, t2), (2 * W, t2)]}
+    a = simulate(P, steps=W, seed=8, brand_terms=first).brands
+    b = simulate(P, steps=2 * W, seed=8, brand_terms=later).brands
+    b = b[b.week < W].reset_index(drop=True)
+    before = a.week < W - 1
+    pd.testing.assert_frame_equal(a[before], b[before])
+    week = ["units", "gmv", "price", "discount", "brand_value", "profit", "paid_to_agency", "agency_labour"]
+    pd.testing.assert_frame_equal(a.loc[~before, week], b.loc[~before, week])
+
+
 def test_agencies_arrive_experienced_with_the_contracts_signed_in_week_0():
     """The experience pre-run puts scheduled brands on the terms they sign in week 0 (as focal
     brands are on theirs): those contracts are kinds every learning agency knows at week 0, with
@@ -94,3 +111,26 @@ def test_agencies_arrive_experienced_with_the_contracts_signed_in_week_0():
         assert later_kind not in exp["tables"]
     values = [agency.policy.experience()["tables"][kind] for agency in m.agencies]
     assert any(v != neutral for v in values)  # learned on their own contract, not copies of the market's
+
+
+def test_an_experienced_agency_starts_a_contract_it_never_held_from_what_it_knows():
+    """A kind of contract first met after week 0 (a later round's terms): an experienced agency
+    starts it from the mean of its tables; a neutral one (no pre-run) from the prior."""
+    from model.contracts import Contract
+    from model.model import AgencyMarket
+    from model.policies import INITIAL_MARGIN, PERIOD_DISCOUNT, STRATEGY_NAMES
+
+    new_kind = Contract.from_params(P, -1, 0, 0.0, 0.0, terms={"commission_rate": 0.17}).kind
+    policy = AgencyMarket(P, rng=3).agencies[0].policy
+    known = policy.experience()["tables"]
+    assert new_kind not in known and known
+    policy.probabilities(new_kind)
+    started = policy.experience()["tables"][new_kind]
+    assert started == {s: float(np.mean([t[s] for t in known.values()])) for s in STRATEGY_NAMES}
+    assert len(set(started.values())) > 1  # a playbook, not the flat prior
+
+    neutral = AgencyMarket(P.replace(experience_weeks=0), rng=3).agencies[0].policy
+    neutral.probabilities(new_kind)
+    assert neutral.experience()["tables"][new_kind] == dict.fromkeys(
+        STRATEGY_NAMES, INITIAL_MARGIN / (1 - PERIOD_DISCOUNT)
+    )
