@@ -8,8 +8,14 @@ Who may do what:
   room code; answers a random student token the page keeps (localStorage).
 - ``/api/ROOM/me`` and ``/api/ROOM/choice``: a student, by token (header ``X-Token``); a choice
   changes only that student's own brand's contract, within the declared ranges and the locks.
-- ``/api/ROOM/lecturer``, ``/control``, ``/debrief``, ``/debrief.csv``: the lecturer, by the
-  lecturer token printed in the terminal (header ``X-Lecturer-Token``).
+- ``/api/ROOM/lecturer``, ``/control`` (configure, open_round, close_round, end, remove,
+  unlock_pin), ``/debrief``, ``/debrief.csv``: the lecturer, by the lecturer token printed in
+  the terminal (header ``X-Lecturer-Token``); ``/debrief`` also a student of the game. A bad
+  setting is a 400 with a message.
+
+No simulation runs on the event loop: the runs the pages need are computed in a thread
+(:meth:`Classroom.poke`); pages and the CSV are served from the runs made (the CSV answers 409
+"still computing" until the class's run is there, 503 with the reason if it failed).
 
 A token of one game means nothing in another. Each game is written to ``STATE_DIR/ROOM.json``
 on every change, so a restarted server resumes every game where it was.
