@@ -198,6 +198,9 @@ class Game:
                 isinstance(game.students, dict) and all(isinstance(s, dict) for s in game.students.values()),
                 all({"name", "brand", "pin"} <= set(s) for s in game.students.values()),
                 all(r["shock"] in SHOCKS for r in game.rounds),
+                all(_valid_terms(t) for r in game.rounds for t in r["terms"].values()),
+                all(0 <= j < game.n_brands for r in game.rounds for j in r["terms"]),
+                set(game.locked) <= set(GAME_TERMS),
                 game.goal in GOALS,
             ]
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -390,9 +393,21 @@ class Game:
 
     def configure(self, /, **settings: Any) -> None:
         """Goal, timer, locks, rounds, the next round's shock and the replays' commissions. A
-        bad name or type raises a ``GameError``. A new timer applies to the open round too: it
-        closes that many seconds from now (0: no timer)."""
-        for key, value in settings.items():  # (types first: a value of the wrong type changes nothing)
+        bad name, type or value raises a ``GameError`` and changes nothing (not even the good
+        settings of the same request). A new timer applies to the open round too: it closes
+        that many seconds from now (0: no timer)."""
+        names = ("goal", "timer_s", "locked", "max_rounds", "next_shock", "low_commission", "high_commission")
+        before = {k: getattr(self, k) for k in (*names, "deadline")}
+        try:
+            self._configure(settings)
+        except GameError:
+            for k, v in before.items():
+                setattr(self, k, v)
+            raise
+        self.save()
+
+    def _configure(self, settings: dict[str, Any]) -> None:
+        for key, value in settings.items():  # (types first: a value of the wrong type is refused with a message)
             if key in ("goal", "next_shock") and not isinstance(value, str):
                 raise GameError(f"{key} must be text, got {value!r}")
             if key == "locked" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
@@ -425,7 +440,6 @@ class Game:
                     raise GameError(str(exc)) from None
             else:
                 raise GameError(f"unknown setting {key!r}")
-        self.save()
 
     def open_round(self, now: float | None = None) -> None:
         """Open the next round: every student brand starts from its last contract."""
@@ -705,6 +719,16 @@ def market_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
         "profit": float(sum(r["profit"] for r in rows)),
         "brand_value_index": float(np.mean([r["brand_value_index"] for r in rows if r["round"] == last])),
     }
+
+
+def _valid_terms(terms: dict[str, Any]) -> bool:
+    """Whether ``terms`` are a game's contract: the game's terms, each within its declaration."""
+    if set(terms) != set(GAME_TERMS):
+        return False
+    try:
+        return all(SPECS[k].validate(v) == v for k, v in terms.items())
+    except ValueError:
+        return False
 
 
 def _int_in(what: str, value: Any, low: int, high: int) -> int:

@@ -546,6 +546,9 @@ def test_a_bad_file_in_the_state_folder_is_skipped_with_a_warning_never_changed(
         "LIST.json": b"[1, 2, 3]",
         "BIN.json": bytes(range(256)),
         "HALF.json": json.dumps({**game.to_json(), "room": "HALF", "students": {"t": {"name": "x"}}}).encode(),
+        "TERM.json": json.dumps(
+            {**game.to_json(), "room": "TERM", "rounds": [{"terms": {"0": {"commission_rate": 7}}, "shock": "none"}]}
+        ).encode(),
     }
     for name, data in bad.items():
         (tmp_path / name).write_bytes(data)
@@ -648,6 +651,8 @@ def test_bad_settings_are_refused_with_a_message_not_a_crash(client):
             r = c.post("/api/AAAAA/control", json={"action": action, **bad}, headers=lect)
             assert r.status_code == 400 and r.json()["error"], (action, bad, r.text)
     assert a.to_json() == before
+    r = c.post("/api/AAAAA/control", json={"action": "configure", "goal": "gmv", "timer_s": -5}, headers=lect)
+    assert r.status_code == 400 and a.to_json() == before  # a refused request changes nothing, not even its good part
     r = c.post("/api/AAAAA/control", json={"action": "unlock_pin", "brand": [0]}, headers=lect)
     assert r.status_code == 404
 
