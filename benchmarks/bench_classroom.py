@@ -10,7 +10,11 @@ each round and ends the game. Prints one JSON line per round and one for the deb
   (while the server runs the market in a thread);
 - ``rss_mb`` / ``peak_rss_mb``: the server process's resident memory now and at its peak (Linux).
 
-    python benchmarks/bench_classroom.py [--students 40] [--rounds 5] [--weeks 52]
+    python benchmarks/bench_classroom.py [--students 40] [--rounds 5] [--weeks 52] [--timeout 300]
+
+Every wait has a deadline (``--timeout`` seconds: the server's start, each round, the debrief):
+a student thread that dies (its error is printed) or a server that stops answering ends the
+benchmark with a message and exit status 1, never a hang.
 """
 
 from __future__ import annotations
@@ -52,12 +56,30 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+class BenchError(RuntimeError):
+    """The benchmark cannot go on (a deadline passed, a student thread died, the server stopped)."""
+
+
+def wait_until(condition, what: str, timeout: float, check=lambda: None, pause: float = 0.02):
+    """Poll ``condition()`` until it is true (returned); ``check()`` may raise; past ``timeout``
+    seconds a BenchError names ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        check()
+        if value := condition():
+            return value
+        if time.monotonic() > deadline:
+            raise BenchError(f"no {what} within {timeout:.0f} s")
+        time.sleep(pause)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--weeks", type=int, default=52)
     ap.add_argument("--consumers", type=int, default=10_000)
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds any one wait may take (default 300)")
     args = ap.parse_args()
 
     port, state = free_port(), tempfile.mkdtemp(prefix="bench-classroom-")
@@ -67,28 +89,38 @@ def main() -> None:
     log = Path(state) / "server.out"
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    errors: list[str] = []  # what killed a student thread
+    stop, lock = threading.Event(), threading.Lock()
+
+    def server_alive() -> None:
+        if proc.poll() is not None:
+            raise BenchError(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+
+    def lecturer_view():
+        try:
+            return call(base, f"/api/{room}/lecturer", headers=lect)
+        except OSError:
+            return None
+
     try:
-        while "lecturer#" not in log.read_text():
-            if proc.poll() is not None:
-                sys.exit(log.read_text())
-            time.sleep(0.1)
+        wait_until(lambda: "lecturer#" in log.read_text(), "lecturer link printed", args.timeout, server_alive, 0.1)
         text = log.read_text()
         room = text.split("Room code ")[1].split()[0]
         lect = {"X-Lecturer-Token": text.split("lecturer#")[1].split()[0]}
-        while True:
-            try:
-                call(base, f"/api/{room}/lecturer", headers=lect)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until(lecturer_view, "answer from the server", args.timeout, server_alive, 0.1)
 
         tokens = [call(base, f"/api/{room}/join", {"name": f"student {i:02d}"})["token"] for i in range(args.students)]
-        stop = threading.Event()
         latencies: list[tuple[float, float]] = []  # (when, seconds) of each poll
         ready_at: list[float] = []
-        lock = threading.Lock()
 
         def student(i: int, token: str) -> None:
+            try:
+                play(i, token)
+            except Exception as exc:  # noted, and the main thread stops the benchmark
+                with lock:
+                    errors.append(f"student {i:02d}: {exc!r}")
+
+        def play(i: int, token: str) -> None:
             rng = random.Random(i)
             chosen = set()
             h = {"X-Token": token}
@@ -109,16 +141,25 @@ def main() -> None:
         threads = [threading.Thread(target=student, args=(i, t), daemon=True) for i, t in enumerate(tokens)]
         for t in threads:
             t.start()
+
+        def healthy() -> None:
+            server_alive()
+            if errors:
+                raise BenchError("a student thread died: " + "; ".join(errors))
+            if not stop.is_set() and not all(t.is_alive() for t in threads):
+                raise BenchError("a student thread ended early")
+
         for r in range(1, args.rounds + 1):
             ready_at.clear()
             opened = time.perf_counter()
             call(base, f"/api/{room}/control", {"action": "open_round", "timer_s": 0}, lect)
-            while True:
+
+            def round_done(r=r):
                 view = call(base, f"/api/{room}/lecturer", headers=lect)
-                if view["played"] == r and not view["computing"]:
-                    done = time.perf_counter()
-                    break
-                time.sleep(0.02)
+                return view if view["played"] == r and not view["computing"] else None
+
+            view = wait_until(round_done, f"results of round {r}", args.timeout, healthy)
+            done = time.perf_counter()
             last_ready = max(ready_at)
             during = sorted(s for when, s in latencies if last_ready <= when <= done) or [float("nan")]
             rss, hwm = memory_mb(proc.pid)
@@ -144,8 +185,13 @@ def main() -> None:
         if view["state"] != "debrief":
             call(base, f"/api/{room}/control", {"action": "end"}, lect)
         t = time.perf_counter()
-        while call(base, f"/api/{room}/debrief", headers=lect).get("computing", True):
-            time.sleep(0.05)
+        wait_until(
+            lambda: not call(base, f"/api/{room}/debrief", headers=lect).get("computing", True),
+            "debrief",
+            args.timeout,
+            server_alive,
+            0.05,
+        )
         rss, hwm = memory_mb(proc.pid)
         size = (Path(state) / f"{room}.json").stat().st_size
         print(
@@ -162,9 +208,17 @@ def main() -> None:
             flush=True,
         )
         stop.set()
+    except BenchError as exc:
+        stop.set()
+        sys.exit(f"bench_classroom: {exc}")
     finally:
+        stop.set()
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 if __name__ == "__main__":

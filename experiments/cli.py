@@ -230,19 +230,17 @@ def _cmd_classroom(args) -> int:
         ) from exc
     from model.classroom import GameError
 
+    changes = parse_assignments(args.set)
+    own = {"n_brands": "--brands", "weeks_per_round": "--weeks", "max_rounds": "--rounds", "seed": "--seed"}
+    own.update({k: f"--{k.replace('_', '-')}" for k in ("host", "port", "state_dir", "preset", "new", "room")})
+    for name in changes:
+        if name in own:
+            raise UserError(f"--set {name}=... is not a parameter of the market here: use {own[name]} instead")
+    # only the options given on the command line (a resumed game must not be silently different)
+    given = {"n_brands": args.brands, "weeks_per_round": args.weeks, "max_rounds": args.rounds, "seed": args.seed}
+    given = {k: v for k, v in given.items() if v is not None}
     try:  # a taken port or a bad option: ValueError, exit 2
-        serve(
-            args.host,
-            args.port,
-            state_dir=args.state_dir,
-            preset=args.preset,
-            new=args.new,
-            n_brands=args.brands,
-            weeks_per_round=args.weeks,
-            max_rounds=args.rounds,
-            seed=args.seed,
-            **parse_assignments(args.set),
-        )
+        serve(args.host, args.port, state_dir=args.state_dir, preset=args.preset, new=args.new, **given, **changes)
     except GameError as exc:
         raise UserError(str(exc)) from exc
     return 0
@@ -315,15 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     room.add_argument("--port", type=int, default=8770, help="port to serve on (default 8770)")
     room.add_argument("--state-dir", default="classroom-games", help="folder the games are kept in")
-    room.add_argument("--preset", default="typical_tp", help="the market's contract and scenario (default typical_tp)")
-    room.add_argument("--brands", type=int, default=12, help="brands in the market (at least the number of students)")
-    room.add_argument("--weeks", type=int, default=52, help="weeks per round, one contract term (default 52)")
-    room.add_argument("--rounds", type=int, default=5, help="rounds (default 5; the lecturer can change it)")
-    room.add_argument("--seed", type=int, default=0, help="the market's random seed (default 0)")
+    room.add_argument("--preset", help="the market's contract and scenario (default typical_tp)")
+    room.add_argument("--brands", type=int, help="brands in the market (at least the number of students; default 12)")
+    room.add_argument("--weeks", type=int, help="weeks per round, one contract term (default 52)")
+    room.add_argument("--rounds", type=int, help="rounds (default 5; the lecturer can change it)")
+    room.add_argument("--seed", type=int, help="the market's random seed (default 0)")
     room.add_argument(
         "--set", action="append", metavar="NAME=VALUE", help="change one parameter of the market (repeatable)"
     )
-    room.add_argument("--new", action="store_true", help="start a new game even if an unfinished one is kept")
+    room.add_argument(
+        "--new",
+        action="store_true",
+        help="start a new game even if an unfinished one is kept (the market options are for a new game: given "
+        "without --new, they must be those of the unfinished game, which is resumed as it is)",
+    )
     room.set_defaults(func=_cmd_classroom)
     return parser
 

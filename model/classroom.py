@@ -26,9 +26,9 @@ import json
 import math
 import os
 import secrets
+import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ GOALS = {"gmv": "GMV", "profit": "brand profit", "brand_value": "brand-value ind
 SHOCKS = {
     "none": "no shock",
     "festival": "an extra platform festival: every store sells at 30% off for two weeks in the middle of the round",
-    "traffic": "traffic prices soar: no store buys paid clicks (through train) this round",
+    "traffic": "paid traffic unavailable this round: no store can buy paid clicks (through train)",
 }
 STATES = ("lobby", "deciding", "results", "debrief")
 ROOM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
@@ -124,6 +124,12 @@ class Game:
         """A new game on ``preset`` (with learning, experienced agencies unless ``changes`` say
         otherwise); written to ``state_dir/ROOM.json`` if a folder is given."""
         params = Params.preset(preset, **{**DEFAULT_PARAMS, "n_brands": n_brands, **changes})
+        if params.focal_brands:
+            raise GameError(
+                f"the classroom game does not take focal brands (focal_brands = {params.focal_brands}): each "
+                "student's brand signs its own contract instead; choose a preset without focal brands or "
+                "--set focal_brands=0"
+            )
         game = cls(
             room=room or new_room_code(),
             lecturer_token=secrets.token_urlsafe(18),
@@ -165,22 +171,70 @@ class Game:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Game:
-        data = json.loads(Path(path).read_text())
-        data["rounds"] = [
-            {"terms": {int(j): t for j, t in r["terms"].items()}, "shock": r["shock"]} for r in data["rounds"]
-        ]
-        game = cls(**data)
-        Params(**game.params)  # still valid parameters
+        """A game from its file; a ``ValueError`` says what is wrong with a file that is not one."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not readable as JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a game (the file is not a JSON object)")
+        fields = {k for k in cls.__dataclass_fields__ if not k.startswith("_") and k != "path"}
+        missing = {"room", "lecturer_token", "params"} - set(data)
+        if missing or set(data) - fields:
+            raise ValueError(
+                f"not a game of this version (missing {sorted(missing)}, unknown {sorted(set(data) - fields)})"
+            )
+        try:
+            data["rounds"] = [
+                {"terms": {int(j): dict(t) for j, t in r["terms"].items()}, "shock": r["shock"]}
+                for r in data.get("rounds", [])
+            ]
+            game = cls(**data)
+            Params(**game.params)  # still valid parameters
+            checks = [
+                isinstance(game.room, str) and Path(path).stem == game.room,
+                isinstance(game.lecturer_token, str),
+                game.state in STATES,
+                isinstance(game.students, dict) and all(isinstance(s, dict) for s in game.students.values()),
+                all({"name", "brand", "pin"} <= set(s) for s in game.students.values()),
+                all(r["shock"] in SHOCKS for r in game.rounds),
+                all(_valid_terms(t) for r in game.rounds for t in r["terms"].values()),
+                all(0 <= j < game.n_brands for r in game.rounds for j in r["terms"]),
+                set(game.locked) <= set(GAME_TERMS),
+                game.goal in GOALS,
+            ]
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ValueError(f"not a valid game ({type(exc).__name__}: {exc})") from None
+        if not all(checks):
+            raise ValueError("not a valid game (a field has a value no game has)")
         game.path = Path(path)
         return game
 
     @classmethod
-    def load_all(cls, state_dir: str | os.PathLike) -> dict[str, Game]:
+    def load_all(cls, state_dir: str | os.PathLike, warn=None) -> dict[str, Game]:
+        """Every game kept in ``state_dir``. A file that is not a game (corrupt, foreign, of
+        another version) is skipped with a warning naming it (``warn``: a function of one line;
+        default: standard error), never changed: the other games go on."""
         folder = Path(state_dir)
         if not folder.is_dir():
             return {}
-        games = [cls.load(p) for p in sorted(folder.glob("*.json"))]
-        return {g.room: g for g in games}
+        if warn is None:
+
+            def warn(line: str) -> None:
+                print(line, file=sys.stderr)
+
+        games = {}
+        for path in sorted(folder.glob("*.json")):
+            try:
+                game = cls.load(path)
+            except ValueError as exc:
+                warn(
+                    f"agency-sim classroom: skipped {path}: {exc}. The other games go on; "
+                    "move this file out of the folder to silence this warning."
+                )
+                continue
+            games[game.room] = game
+        return games
 
     # --- the market ----------------------------------------------------------------------------
     @property
@@ -212,13 +266,19 @@ class Game:
         return len(self.rounds) - (self.state == "deciding")
 
     def contract(self, brand: int, upto: int | None = None) -> dict[str, Any]:
-        """The terms ``brand`` signs in round ``upto`` (default: the open or next round): what it
-        chose last, else the market's."""
-        upto = len(self.rounds) if upto is None else upto
-        for r in reversed(self.rounds[: upto + 1]):
+        """The terms ``brand`` signs in round ``upto``: what it chose last, else the market's.
+        Default: the open or next round, with the lecturer's locks applied (a locked term is the
+        market's), so what the pages show is what will be signed."""
+        last = len(self.rounds) if upto is None else upto
+        terms = self.market_terms()
+        for r in reversed(self.rounds[: last + 1]):
             if brand in r["terms"]:
-                return dict(r["terms"][brand])
-        return self.market_terms()
+                terms = dict(r["terms"][brand])
+                break
+        if upto is None:
+            for name in self.locked:
+                terms[name] = self.market_terms()[name]
+        return terms
 
     # --- students ------------------------------------------------------------------------------
     def join(self, name: Any, token: Any = None, pin: Any = None) -> dict[str, Any]:
@@ -226,10 +286,10 @@ class Game:
 
         Same device (the token the page kept) or the PIN shown when they first joined (and on
         the lecturer's screen): their brand again. A name already taken without either is
-        refused, so no one takes over a classmate's brand by typing their name.
+        refused, so no one takes over a classmate's brand by typing their name. After the game
+        (the debrief) a student can still take their brand back, to see the results (nothing
+        can be chosen then); new names are refused.
         """
-        if self.state == "debrief":
-            raise GameError("the game is over", 409)
         name = clean_name(name)
         now = time.time()
         for tok, s in self.active().items():
@@ -251,6 +311,8 @@ class Game:
                     "(your lecturer can see it), or choose another name",
                     403,
                 )
+        if self.state == "debrief":
+            raise GameError("the game is over: only its students can come back in (name and PIN)", 409)
         taken = {int(s["brand"]) for s in self.students.values()}
         free = [j for j in range(self.n_brands) if j not in taken]
         if not free:
@@ -300,6 +362,20 @@ class Game:
         if not isinstance(token, str) or not secrets.compare_digest(token, self.lecturer_token):
             raise GameError("lecturer token required", 403)
 
+    def pin_locked(self, name: str) -> bool:
+        """Whether ``name``'s PIN is refused for now (too many wrong PINs)."""
+        now = time.time()
+        return len([t for t in self._pin_failures.get(name.casefold(), []) if now - t < PIN_PAUSE_S]) >= PIN_TRIES
+
+    def clear_pin_lock(self, brand: Any) -> None:
+        """Let the student holding ``brand`` try their PIN again now (after too many wrong PINs,
+        e.g. their own mistyping on a new device)."""
+        for s in self.active().values():
+            if s["brand"] == brand and not isinstance(brand, bool):
+                self._pin_failures.pop(s["name"].casefold(), None)
+                return
+        raise GameError(f"no student holds brand {brand!r}", 404)
+
     def remove(self, brand: Any) -> None:
         """Take a student out of the game (a second name of the same student, a prank): their
         page stops working; their brand keeps its history and, from the next round, is an
@@ -315,8 +391,27 @@ class Game:
                 return
         raise GameError(f"no student holds brand {brand!r}", 404)
 
-    def configure(self, **settings: Any) -> None:
-        """Goal, timer, locks, rounds, the next round's shock and the replays' commissions."""
+    def configure(self, /, **settings: Any) -> None:
+        """Goal, timer, locks, rounds, the next round's shock and the replays' commissions. A
+        bad name, type or value raises a ``GameError`` and changes nothing (not even the good
+        settings of the same request). A new timer applies to the open round too: it closes
+        that many seconds from now (0: no timer)."""
+        names = ("goal", "timer_s", "locked", "max_rounds", "next_shock", "low_commission", "high_commission")
+        before = {k: getattr(self, k) for k in (*names, "deadline")}
+        try:
+            self._configure(settings)
+        except GameError:
+            for k, v in before.items():
+                setattr(self, k, v)
+            raise
+        self.save()
+
+    def _configure(self, settings: dict[str, Any]) -> None:
+        for key, value in settings.items():  # (types first: a value of the wrong type is refused with a message)
+            if key in ("goal", "next_shock") and not isinstance(value, str):
+                raise GameError(f"{key} must be text, got {value!r}")
+            if key == "locked" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise GameError(f"locked must be a list of terms among {', '.join(GAME_TERMS)}")
         for key, value in settings.items():
             if key == "goal":
                 if value not in GOALS:
@@ -324,6 +419,8 @@ class Game:
                 self.goal = value
             elif key == "timer_s":
                 self.timer_s = _int_in("timer (seconds)", value, 0, MAX_TIMER_S)
+                if self.state == "deciding":
+                    self.deadline = time.time() + self.timer_s if self.timer_s else None
             elif key == "locked":
                 if not isinstance(value, list) or any(v not in GAME_TERMS for v in value):
                     raise GameError(f"locked must be a list of terms among {', '.join(GAME_TERMS)}")
@@ -343,7 +440,6 @@ class Game:
                     raise GameError(str(exc)) from None
             else:
                 raise GameError(f"unknown setting {key!r}")
-        self.save()
 
     def open_round(self, now: float | None = None) -> None:
         """Open the next round: every student brand starts from its last contract."""
@@ -433,14 +529,30 @@ class Game:
             "interventions": self.interventions(rounds),
         }
 
+    def replay_terms(self, commission: float, rounds: int | None = None) -> dict[int, list[tuple[int, dict]]]:
+        """The replay's contract schedules: every brand (students' and untaken) signs a term at
+        every round's start, as the students' brands do in the class's run, on the terms it signed
+        in that round of the class's run (a student's choice, a removed student's last contract,
+        the market's) with the commission replaced by ``commission``."""
+        rounds = self.played() if rounds is None else rounds
+        W = self.weeks_per_round
+        schedule: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for j in range(self.n_brands):
+            entries = [(r * W, {**self.contract(j, r), "commission_rate": commission}) for r in range(rounds)]
+            schedule[j] = [*entries, (rounds * W, dict(entries[-1][1]))]
+        return schedule
+
     def replay_call(self, commission: float) -> dict[str, Any]:
-        """The same market, seed, rounds and shocks with every brand on ``commission`` (the
-        market's contract otherwise; the agencies' experience is on that contract too)."""
+        """The class's run with every brand's commission replaced by ``commission``: the same
+        market, seed, rounds, shocks and other terms, the same structure (a term for every brand
+        at every round's start; :meth:`replay_terms`). A class in which every brand is a student
+        choosing ``commission`` every round has exactly this run."""
         rounds = self.played()
         return {
-            "params": self.p.replace(commission_rate=commission),
+            "params": self.p,
             "steps": rounds * self.weeks_per_round,
             "seed": self.seed,
+            "brand_terms": self.replay_terms(commission, rounds),
             "interventions": self.interventions(rounds),
         }
 
@@ -462,24 +574,30 @@ class Game:
             self._cache.clear()
         self._cache[key] = table
 
-    def _table(self, label: str, commission: float | None = None) -> list[dict[str, Any]]:
+    def _table(self, label: str, commission: float | None = None, compute: bool = True) -> list[dict[str, Any]]:
         rounds = self.played()
         if not rounds:
             return []
         record = json.dumps([self.params, self.seed, self.weeks_per_round, self.rounds[:rounds]])
         key = ("class", record) if commission is None else ("replay", record, commission)
         if key not in self._cache:
+            if not compute:
+                raise GameError("the results are still computing: try again in a moment", 409)
             call = self.simulate_call(rounds) if commission is None else self.replay_call(commission)
             self.store_run(key, round_table(run(call), self.weeks_per_round))
         return self._cache[key]
 
-    def results(self) -> list[dict[str, Any]]:
+    def results(self, compute: bool = True) -> list[dict[str, Any]]:
         """One row per brand and round played: the contract it signed (a student's, else the
         market's), the shock, GMV, profit and paid to the agency over the round, brand value
-        (RMB) and its index at the round's last week."""
+        (RMB) and its index at the round's last week; who ran the store at the round's end
+        (``agency``: its index, -1 in-house), the weeks of the round it was run in-house, and the
+        share of GMV actually paid to agencies (``effective_commission``: fees, commission and
+        bonus over GMV; 0 when in-house all round). ``compute=False``: only from the runs
+        already made (a ``GameError``, status 409, if the class's is not)."""
         names = self.names()
         rows = []
-        for row in self._table("class"):
+        for row in self._table("class", compute=compute):
             j, r = row["brand"], row["round"]
             record = self.rounds[r - 1]
             student = j in record["terms"]
@@ -491,7 +609,8 @@ class Game:
                     "student": names.get(j, "") if student else "",
                     **terms,
                     "shock": record["shock"],
-                    **{k: row[k] for k in OUTCOME_COLUMNS},
+                    **{k: row[k] for k in RUN_COLUMNS},
+                    "effective_commission": row["paid_to_agency"] / row["gmv"] if row["gmv"] > 0 else 0.0,
                 }
             )
         return rows
@@ -520,29 +639,44 @@ class Game:
             b["rank"] = rank
         return board
 
-    def csv_text(self) -> str:
-        """The debrief table: one row per brand and round (students' and the others')."""
-        rows = self.results()
+    def csv_text(self, compute: bool = True) -> str:
+        """The debrief table: one row per brand and round (students' and the others').
+        ``compute=False``: only from the runs already made (a ``GameError``, 409, if not)."""
+        rows = self.results(compute=compute)
         out = io.StringIO()
         columns = ["round", "brand", "student", *GAME_TERMS, "shock", *OUTCOME_COLUMNS]
         writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
         return out.getvalue()
 
 
-OUTCOME_COLUMNS = ("gmv", "profit", "brand_value", "brand_value_index", "paid_to_agency")
+RUN_COLUMNS = ("gmv", "profit", "brand_value", "brand_value_index", "paid_to_agency", "agency", "in_house_weeks")
+OUTCOME_COLUMNS = (*RUN_COLUMNS, "effective_commission")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as written in the CSV: floats exactly (``repr``); text that a spreadsheet would
+    read as a formula (starting with = + - @, a tab or a carriage return) behind a ``'``."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+UNCHANGED_SHOCK_WARNING = r"the intervention on brand \d+ from week \d+ .*changed nothing"
 
 
 def run(call: dict[str, Any]):
-    """``simulate(**call)``, with its note on interventions that changed nothing silenced (a
-    shock on a store whose agency planned no paid clicks anyway is still the shock)."""
+    """``simulate(**call)``. Its note on interventions that changed nothing (a shock on a store
+    whose agency planned no paid clicks anyway is still the shock) is not silenced here
+    (``warnings.catch_warnings`` is not thread-safe); the server filters that one note, by its
+    text, for its whole process (:data:`UNCHANGED_SHOCK_WARNING`)."""
     from .simulate import simulate
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return simulate(**call)
+    return simulate(**call)
 
 
 def round_table(result, weeks_per_round: int) -> list[dict[str, Any]]:
@@ -554,6 +688,7 @@ def round_table(result, weeks_per_round: int) -> list[dict[str, Any]]:
     J = int(b["brand"].max()) + 1
     columns = {c: b[c].to_numpy().reshape(-1, J) for c in ("gmv", "profit", "paid_to_agency", "brand_value")}
     columns["brand_value_index"] = b["brand_value_index"].to_numpy().reshape(-1, J)
+    agency = b["agency"].to_numpy().reshape(-1, J)
     assert (b["week"].to_numpy().reshape(-1, J) == np.arange(result.steps)[:, None]).all()  # week-major rows
     rows = []
     for r in range(rounds):
@@ -567,6 +702,8 @@ def round_table(result, weeks_per_round: int) -> list[dict[str, Any]]:
                     **{c: math.fsum(columns[c][weeks, j].tolist()) for c in ("gmv", "profit", "paid_to_agency")},
                     "brand_value": float(columns["brand_value"][end, j]),
                     "brand_value_index": float(columns["brand_value_index"][end, j]),
+                    "agency": int(agency[end, j]),
+                    "in_house_weeks": int((agency[weeks, j] < 0).sum()),
                 }
             )
     return rows
@@ -582,6 +719,16 @@ def market_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
         "profit": float(sum(r["profit"] for r in rows)),
         "brand_value_index": float(np.mean([r["brand_value_index"] for r in rows if r["round"] == last])),
     }
+
+
+def _valid_terms(terms: dict[str, Any]) -> bool:
+    """Whether ``terms`` are a game's contract: the game's terms, each within its declaration."""
+    if set(terms) != set(GAME_TERMS):
+        return False
+    try:
+        return all(SPECS[k].validate(v) == v for k, v in terms.items())
+    except ValueError:
+        return False
 
 
 def _int_in(what: str, value: Any, low: int, high: int) -> int:

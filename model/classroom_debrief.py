@@ -98,12 +98,14 @@ def path_chart(series: dict[str, list[float]], title: str, ylabel: str, unit: st
 
 
 def scatter_chart(points: list[tuple[str, float, float, int]], title: str, ylabel: str, unit: str) -> str:
-    """Each student: mean commission over the rounds (x) against the goal's outcome (y), in the
+    """Each student: the mean share of GMV actually paid to agencies over the rounds (x: fees,
+    commission and bonus; nothing in weeks run in-house) against the goal's outcome (y), in the
     colour of their line in the path charts (the ``k``-th)."""
     if not points:
         return ""
     xs, ys = [p[1] for p in points], [p[2] for p in points]
-    parts, sx, sy = _frame(title, "commission (mean over the rounds)", ylabel, xs + [0.0], ys, "%", unit)
+    xlabel = "paid to agencies, share of GMV (mean over the rounds)"
+    parts, sx, sy = _frame(title, xlabel, ylabel, xs + [0.0], ys, "%", unit)
     for name, x, y, k in points:
         colour = PALETTE[k % len(PALETTE)]
         parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="{colour}" fill-opacity="0.8"/>')
@@ -124,8 +126,8 @@ def debrief_view(game: Game) -> dict[str, Any]:
     value = {names[j]: [r["brand_value_index"] for r in rows if r["brand"] == j] for j in sorted(names)}
     board = game.leaderboard()
     goal_unit = "m" if game.goal in ("gmv", "profit") else ""
-    commission = {
-        j: sum(r["commission_rate"] for r in rows if r["brand"] == j) / max(1, sum(r["brand"] == j for r in rows))
+    commission = {  # what was paid, not what was signed (a brand run in-house pays nothing)
+        j: sum(r["effective_commission"] for r in rows if r["brand"] == j) / max(1, sum(r["brand"] == j for r in rows))
         for j in names
     }
     order = {j: k for k, j in enumerate(sorted(names))}  # (the path charts' colours)
@@ -146,6 +148,6 @@ def debrief_view(game: Game) -> dict[str, Any]:
             "brand_value": path_chart(
                 value, "Brand-value index at each round's end", "brand-value index (week 0 = 1)", ""
             ),
-            "scatter": scatter_chart(points, "Commission against the goal", goal_label, goal_unit),
+            "scatter": scatter_chart(points, "Paid to agencies against the goal", goal_label, goal_unit),
         },
     }

@@ -8,8 +8,14 @@ Who may do what:
   room code; answers a random student token the page keeps (localStorage).
 - ``/api/ROOM/me`` and ``/api/ROOM/choice``: a student, by token (header ``X-Token``); a choice
   changes only that student's own brand's contract, within the declared ranges and the locks.
-- ``/api/ROOM/lecturer``, ``/control``, ``/debrief``, ``/debrief.csv``: the lecturer, by the
-  lecturer token printed in the terminal (header ``X-Lecturer-Token``).
+- ``/api/ROOM/lecturer``, ``/control`` (configure, open_round, close_round, end, remove,
+  unlock_pin), ``/debrief``, ``/debrief.csv``: the lecturer, by the lecturer token printed in
+  the terminal (header ``X-Lecturer-Token``); ``/debrief`` also a student of the game. A bad
+  setting is a 400 with a message.
+
+No simulation runs on the event loop: the runs the pages need are computed in a thread
+(:meth:`Classroom.poke`); pages and the CSV are served from the runs made (the CSV answers 409
+"still computing" until the class's run is there, 503 with the reason if it failed).
 
 A token of one game means nothing in another. Each game is written to ``STATE_DIR/ROOM.json``
 on every change, so a restarted server resumes every game where it was.
@@ -25,10 +31,22 @@ import math
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
-from .classroom import GAME_TERMS, GOALS, SHOCKS, Game, GameError, round_table, run
+from .classroom import (
+    DEFAULT_PARAMS,
+    GAME_TERMS,
+    GOALS,
+    SHOCKS,
+    UNCHANGED_SHOCK_WARNING,
+    Game,
+    GameError,
+    round_table,
+    run,
+)
+from .params import Params
 
 STATIC = Path(__file__).with_name("classroom_static")
 DEFAULT_PORT = 8770
@@ -40,7 +58,7 @@ SEEN_S = 60.0  # a game whose pages asked within this many seconds is computed a
 TERM_LABELS = {
     "commission_rate": "Commission on GMV",
     "base_fee": "Base fee",
-    "contract_weeks": "Term length (capped by the round)",
+    "contract_weeks": "Term length",
     "evaluation_brand_weight": "Weight on the brand measure at renewal",
 }
 
@@ -64,6 +82,12 @@ def term_controls(game: Game) -> list[dict[str, Any]]:
                 "kind": c["kind"],
                 "locked": name in game.locked,
                 "market": game.market_terms()[name],
+                "note": (
+                    f"a round ends every term: a term longer than the round's {game.weeks_per_round} weeks "
+                    "ends with the round"
+                    if name == "contract_weeks" and c["max"] > game.weeks_per_round
+                    else ""
+                ),
             }
         )
     return out
@@ -191,6 +215,7 @@ class Classroom:
             "error": next((self.failed[key] for key, _ in runs if key in self.failed), None),
             "shown": not waiting,  # the class's results are there to show
             "students": len(game.active()),
+            "can_end": game.played() > 0 and game.state != "debrief",
             "ready": len(game.ready),
             "leaderboard": [] if waiting else game.leaderboard(),
         }
@@ -230,6 +255,7 @@ class Classroom:
                             "pin": s["pin"],
                             "ready": int(s["brand"]) in game.ready,
                             "contract": game.contract(int(s["brand"])),
+                            "pin_locked": game.pin_locked(s["name"]),
                         }
                         for s in game.active().values()
                     ),
@@ -320,8 +346,10 @@ def make_app(classroom: Classroom, *, tick: bool = True):
             game.end()
         elif action == "remove":
             game.remove(data.get("brand"))
+        elif action == "unlock_pin":
+            game.clear_pin_lock(data.get("brand"))
         else:
-            raise GameError("action must be one of configure, open_round, close_round, end, remove")
+            raise GameError("action must be one of configure, open_round, close_round, end, remove, unlock_pin")
         classroom.poke(game)
         return JSONResponse(classroom.lecturer_view(game))
 
@@ -337,12 +365,18 @@ def make_app(classroom: Classroom, *, tick: bool = True):
         return JSONResponse(debrief_view(game))
 
     async def debrief_csv(request: Request, game: Game):
+        """From the runs already made only (never a run on the event loop): 409 while the class's
+        run is computing (it is started here if it is not), 503 with the reason if it failed."""
         lecturer(request, game)
         if not game.played():
             raise GameError("no round played yet", 409)
         classroom.poke(game)
+        runs = game.pending_runs()
+        failed = [classroom.failed[key] for key, _ in runs if key[0] == "class" and key in classroom.failed]
+        if failed:
+            raise GameError(f"the market's run failed, so there is no table: {failed[0]}", 503)
         return Response(
-            game.csv_text(),
+            game.csv_text(compute=False),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="agency-sim-{game.room}.csv"'},
         )
@@ -394,17 +428,46 @@ def make_app(classroom: Classroom, *, tick: bool = True):
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+def describe(game: Game) -> str:
+    """A game's market in a few words (printed at start, named when options differ from it)."""
+    return f"{game.n_brands} brands, {game.weeks_per_round} weeks a round, {game.max_rounds} rounds, seed {game.seed}"
+
+
+def resume_conflicts(game: Game, preset: str, options: dict[str, Any]) -> list[str]:
+    """The options (as the command spells them) that differ from the kept ``game``."""
+    names = {"n_brands": "--brands", "weeks_per_round": "--weeks", "max_rounds": "--rounds", "seed": "--seed"}
+    out = []
+    for key, flag in names.items():
+        if key in options and options[key] != getattr(game, key):
+            out.append(f"{flag} {options[key]} (the game's: {getattr(game, key)})")
+    changes = {k: v for k, v in options.items() if k not in names}
+    try:
+        wanted = Params.preset(preset, **{**DEFAULT_PARAMS, "n_brands": game.n_brands, **changes}).to_dict()
+    except (ValueError, TypeError, KeyError) as exc:
+        raise GameError(str(exc)) from None
+    if wanted != game.params:
+        differ = sorted(k for k in wanted if wanted[k] != game.params.get(k))
+        out.append(f"--preset/--set ({', '.join(differ)})")
+    return out
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     *,
     state_dir: str = "classroom-games",
-    preset: str = "typical_tp",
+    preset: str | None = None,
     new: bool = False,
     **game_options: Any,
 ) -> None:
     """Start the game server: resume the unfinished games in ``state_dir`` (or start one, if none
-    or ``new``), print each game's join link, room code, QR code and lecturer link, and serve."""
+    or ``new``), print each game's join link, room code, QR code and lecturer link, and serve.
+
+    ``preset`` (None: typical_tp) and ``game_options`` (``Game.create``'s: n_brands, seed,
+    weeks_per_round, max_rounds, parameter changes) are for a new game; given for a resumed game
+    they must be its own, else a ``GameError`` says to add ``new`` or leave them out."""
+    explicit_preset = preset is not None
+    preset = preset or "typical_tp"
     import uvicorn
 
     from .app_server import check_port
@@ -412,10 +475,21 @@ def serve(
     check_port(host, port)
     games = Game.load_all(state_dir)
     unfinished = {room: g for room, g in games.items() if g.state != "debrief"}
+    if not new and unfinished and (explicit_preset or game_options):
+        for game in unfinished.values():
+            if differs := resume_conflicts(game, preset, game_options):
+                raise GameError(
+                    f"an unfinished game (room {game.room}: {describe(game)}) is kept in {state_dir}/ and "
+                    f"{', '.join(differs)} differ from it: add --new to start a new game with these options, "
+                    "or start without them to resume the game as it is"
+                )
     if new or not unfinished:
         game = Game.create(preset, state_dir=state_dir, **game_options)
         games[game.room] = game
         unfinished[game.room] = game
+    # the one note simulate gives that the game expects (a shock on a store that would not have
+    # bought paid clicks anyway), filtered by its text for this process: thread-safe, nothing else hidden
+    warnings.filterwarnings("ignore", message=UNCHANGED_SHOCK_WARNING, category=UserWarning)
     base, note = student_address(host, port)
     classroom = Classroom(games, base, note)
     for game in unfinished.values():
@@ -423,7 +497,8 @@ def serve(
 
         join = classroom.join_url(game)
         print(
-            f"\nRoom code {game.room}  (round {len(game.rounds)} of {game.max_rounds}, {len(game.active())} students)"
+            f"\nRoom code {game.room}  (round {len(game.rounds)} of {game.max_rounds}, {len(game.active())} students; "
+            f"{describe(game)})"
         )
         print(f"Students open: {join}   (or {base}/ and type the room code)")
         segno.make(join, error="m").terminal(compact=True)

@@ -142,10 +142,19 @@ def test_a_class_plays_three_rounds_to_the_debrief(server, tmp_path):
         pins = {n: p.locator("#me-pin").inner_text() for n, (_, p) in students.items()}
         brands = {n: int(p.locator("#me-brand").inner_text()) for n, (_, p) in students.items()}
         assert sorted(brands.values()) == list(range(len(NAMES)))
+        # an emptied timer box changes nothing (it is not "no timer"); End waits for a played round
+        expect(lect.locator("#timer")).to_have_value("120")
+        lect.fill("#timer", "")
+        lect.locator("#timer").dispatch_event("change")
+        lect.locator("#room-code").click()  # (the box is refilled once it has lost the focus)
+        expect(lect.locator("#timer")).to_have_value("120", timeout=UI_TIMEOUT_MS)
+        expect(lect.locator("#end-btn")).to_be_disabled()
 
         for rnd in range(1, ROUNDS + 1):
             lect.click("#open-btn")
             expect(lect.locator("#status")).to_contain_text(f"Round {rnd} of {ROUNDS}", timeout=UI_TIMEOUT_MS)
+            if rnd == 1:
+                expect(lect.locator("#end-btn")).to_be_disabled()  # (no round played yet: nothing to debrief)
             for name in NAMES:
                 ctx, page = students[name]
                 if rnd == 2 and name == "Chen":
@@ -183,7 +192,7 @@ def test_a_class_plays_three_rounds_to_the_debrief(server, tmp_path):
         shown = {
             (int(r.get_attribute("data-brand")), int(r.get_attribute("data-round"))): {
                 k: float(r.get_attribute(f"data-{k.replace('_', '-')}"))
-                for k in ("gmv", "profit", "brand_value", "commission")
+                for k in ("gmv", "profit", "brand_value", "commission", "paid", "agency")
             }
             for r in rows.all()
         }
@@ -199,6 +208,11 @@ def test_a_class_plays_three_rounds_to_the_debrief(server, tmp_path):
         student_rows = students["Ann"][1].locator("#results tbody tr")
         expect(student_rows).to_have_count(ROUNDS)
         expect(students["Ann"][1].locator("#replays tbody tr")).to_have_count(3)  # the trap, on the phones too
+        # after the game, on a new phone: name and PIN show Ann's results again (nothing to choose)
+        ctx, page = _join(browser, base, room, "Ann", problems, pin=pins["Ann"])
+        expect(page.locator("#results tbody tr")).to_have_count(ROUNDS, timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#contract")).to_be_hidden()
+        ctx.close()
         browser.close()
     assert not problems, problems
 
@@ -221,6 +235,8 @@ def test_a_class_plays_three_rounds_to_the_debrief(server, tmp_path):
         assert got["gmv"] == math.fsum(weeks.gmv)  # (the debrief sums exactly rounded: any order gives this)
         assert got["profit"] == math.fsum(weeks.profit)
         assert got["brand_value"] == weeks.brand_value.iloc[-1]
+        assert got["agency"] == weeks.agency.iloc[-1]  # who ran the store at the round's end (-1: in-house)
+        assert got["paid"] == math.fsum(weeks.paid_to_agency) / math.fsum(weeks.gmv)  # paid, not signed
     table = list(csv.DictReader(io.StringIO(downloaded)))
     assert len(table) == N_BRANDS * ROUNDS
     for row in table:

@@ -14,6 +14,10 @@ function termText(t, v) {
   if (t.name === "contract_weeks") return v + " weeks";
   return String(Math.round(v * 100) / 100);
 }
+function ranBy(r) {  // who ran the store at the round's end (-1: the brand itself)
+  const end = r.agency < 0 ? "in-house" : "agency " + r.agency;
+  return r.in_house_weeks > 0 && r.agency >= 0 ? end + " (" + r.in_house_weeks + " wk in-house)" : end;
+}
 function stateText(s) {
   if (s.error) return "The market could not be run (" + s.error + "): tell your lecturer";
   if (s.state === "lobby") return "Waiting for the lecturer to open round 1";
@@ -23,7 +27,7 @@ function stateText(s) {
   }
   if (s.computing) return "The market is running round " + s.played + "…";
   if (s.state === "results") return "Round " + s.played + " of " + s.max_rounds + " done: results below";
-  return "Game over: the debrief is on the projector";
+  return "Game over: the debrief is on the projector; your results are below";
 }
 async function api(path, opts) {
   const r = await fetch("/api/" + encodeURIComponent(ROOM) + path, opts);

@@ -20,7 +20,10 @@ async function control(action, extra) {
 }
 function settings() {
   const locked = [...el("locks").querySelectorAll("input:checked")].map((i) => i.value);
-  return { goal: el("goal").value, timer_s: Number(el("timer").value), max_rounds: Number(el("rounds").value), next_shock: el("shock").value, locked };
+  const out = { goal: el("goal").value, max_rounds: Number(el("rounds").value), next_shock: el("shock").value, locked };
+  // an emptied timer box changes nothing (0 is "no timer"; the box shows the game's timer again)
+  if (el("timer").value.trim() !== "") out.timer_s = Number(el("timer").value);
+  return out;
 }
 for (const id of ["goal", "timer", "rounds", "shock"]) el(id).addEventListener("change", () => {
   const s = settings(); delete s.locked;
@@ -31,6 +34,13 @@ el("close-btn").addEventListener("click", () => control("close_round"));
 el("end-btn").addEventListener("click", () => control("end"));
 el("csv-btn").addEventListener("click", async () => {
   const r = await fetch("/api/" + encodeURIComponent(ROOM) + "/debrief.csv", { headers: HEADERS });
+  if (!r.ok) {  // (still computing, or the run failed: the server says which; never saved as a .csv)
+    let message = "the table could not be downloaded (" + r.status + ")";
+    try { message = (await r.json()).error || message; } catch (e) { /* not JSON */ }
+    el("csv-error").textContent = message;
+    return;
+  }
+  el("csv-error").textContent = "";
   const a = document.createElement("a");
   a.href = URL.createObjectURL(await r.blob());
   a.download = "agency-sim-" + ROOM + ".csv";
@@ -66,7 +76,8 @@ function render(s) {
   el("open-btn").textContent = "Open round " + (s.played + 1);
   el("open-btn").disabled = !(s.state === "lobby" || s.state === "results");
   el("close-btn").disabled = s.state !== "deciding";
-  el("end-btn").disabled = s.state === "debrief" || (s.played === 0 && s.state !== "deciding");
+  el("end-btn").disabled = !s.can_end;
+  el("end-btn").title = s.can_end ? "" : (s.state === "debrief" ? "the game is over" : "play at least one round first");
   el("count").textContent = s.roster.length + " of " + s.n_brands + " brands taken";
   const body = el("roster").tBodies[0];
   body.textContent = "";
@@ -75,10 +86,17 @@ function render(s) {
     tr.dataset.brand = st.brand;
     const ready = s.state === "deciding" ? (st.ready ? "✓" : "…") : "";
     for (const v of [st.name, st.brand, pct(st.contract.commission_rate), ready, showPins ? st.pin : "••••"]) tr.insertCell().textContent = v;
+    const cell = tr.insertCell();
+    if (st.pin_locked) {  // too many wrong PINs: let the student (e.g. on a new phone) try again now
+      const u = document.createElement("button");
+      u.type = "button"; u.className = "secondary unlock"; u.textContent = "unlock PIN"; u.title = "let " + st.name + " type the PIN again now";
+      u.addEventListener("click", () => control("unlock_pin", { brand: st.brand }));
+      cell.append(u);
+    }
     const x = document.createElement("button");
     x.type = "button"; x.className = "secondary remove"; x.textContent = "remove"; x.title = "take " + st.name + " out of the game";
     x.addEventListener("click", () => { if (confirm("Take " + st.name + " (brand " + st.brand + ") out of the game?")) control("remove", { brand: st.brand }); });
-    tr.insertCell().append(x);
+    cell.append(x);
   }
   if (s.leaderboard.length) fillLeaderboard(s, -1);
   el("debrief").hidden = s.state !== "debrief";
@@ -106,9 +124,10 @@ async function loadDebrief() {
     const tr = body.insertRow();
     tr.dataset.brand = row.brand; tr.dataset.round = row.round;
     tr.dataset.gmv = row.gmv; tr.dataset.profit = row.profit; tr.dataset.brandValue = row.brand_value;
-    tr.dataset.commission = row.commission_rate;
+    tr.dataset.commission = row.commission_rate; tr.dataset.paid = row.effective_commission; tr.dataset.agency = row.agency;
     for (const v of [row.student, row.brand, row.round, pct(row.commission_rate), Math.round(row.base_fee).toLocaleString("en"),
-      row.contract_weeks, row.evaluation_brand_weight, m(row.gmv), m(row.profit), row.brand_value_index.toFixed(2)]) tr.insertCell().textContent = v;
+      row.contract_weeks, row.evaluation_brand_weight, ranBy(row), pct(row.effective_commission), m(row.gmv), m(row.profit),
+      row.brand_value_index.toFixed(2)]) tr.insertCell().textContent = v;
   }
   debriefDone = true;
   document.body.dataset.debrief = "ready";

@@ -55,6 +55,12 @@ function drawForm(s) {
     shown.textContent = termText(t, v);
     label.append(name, shown);
     box.append(label);
+    if (t.note) {
+      const note = document.createElement("div");
+      note.className = "muted term-note";
+      note.textContent = t.note;
+      box.append(note);
+    }
     if (t.locked) {
       const lock = document.createElement("div");
       lock.className = "lock";
@@ -119,8 +125,8 @@ function render(s) {
   body.textContent = "";
   for (const r of rows) {
     const tr = body.insertRow();
-    tr.dataset.round = r.round;
-    for (const v of [r.round, pct(r.commission_rate), m(r.gmv), m(r.profit), r.brand_value_index.toFixed(2)]) tr.insertCell().textContent = v;
+    tr.dataset.round = r.round; tr.dataset.agency = r.agency; tr.dataset.paid = r.effective_commission;
+    for (const v of [r.round, pct(r.commission_rate), ranBy(r), pct(r.effective_commission), m(r.gmv), m(r.profit), r.brand_value_index.toFixed(2)]) tr.insertCell().textContent = v;
   }
   if (s.state === "debrief" && !replaysShown) showReplays();
   el("board-card").hidden = s.leaderboard.length === 0;
