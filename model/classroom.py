@@ -42,8 +42,9 @@ GOALS = {"gmv": "GMV", "profit": "brand profit", "brand_value": "brand-value ind
 SHOCKS = {
     "none": "no shock",
     "festival": "an extra platform festival: every store sells at 30% off for two weeks in the middle of the round",
-    "traffic": "paid traffic unavailable this round: no store can buy paid clicks (through train)",
+    "traffic": "traffic prices double this round: every paid click (through train) costs twice as much",
 }
+TRAFFIC_SHOCK_PRICE = 2.0  # the "traffic" shock: paid clicks cost this multiple of cost_per_click for the round
 STATES = ("lobby", "deciding", "results", "debrief")
 ROOM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector
 ROOM_LENGTH = 5
@@ -515,7 +516,7 @@ class Game:
                 if record["shock"] == "festival":
                     out.append({"brand": j, "start": start + W // 2 - 1, "weeks": 2, "discount": 0.3})
                 elif record["shock"] == "traffic":
-                    out.append({"brand": j, "start": start, "weeks": W, "paid_traffic": 0.0})
+                    out.append({"brand": j, "start": start, "weeks": W, "traffic_price": TRAFFIC_SHOCK_PRICE})
         return out
 
     def simulate_call(self, rounds: int | None = None) -> dict[str, Any]:

@@ -48,7 +48,7 @@ AGENCY_CAPACITY = 1.5  # most clients an agency takes, as a multiple of the even
 VALUE_BASE_FLOOR = 0.1  # a brand's index base is at least this share of its weekly revenue (ODD 7)
 SERVICE_COST_OFFSET = 1.5  # service labour per unit sold: service_cost x (this - service skill)
 VELOCITY_START_WEEKS = 13  # burn-in: each brand's velocity starts as its mean over the last 13 weeks
-INTERVENTION_FIELDS = ("discount", "price_multiplier", "brand_effort", "paid_traffic")
+INTERVENTION_FIELDS = ("discount", "price_multiplier", "brand_effort", "paid_traffic", "traffic_price")
 
 
 @dataclass
@@ -59,6 +59,7 @@ class WeekPlan:
     price_multiplier: np.ndarray  # regular price relative to the brand's list price
     brand_effort: np.ndarray  # brand-building effort in [0, 1]
     paid_traffic: np.ndarray  # RMB of paid clicks this week (the brand's money)
+    traffic_price: np.ndarray  # the price of a paid click relative to cost_per_click (1: as set)
 
 
 @dataclass
@@ -230,7 +231,13 @@ class AgencyMarket(mesa.Model):
         discount, effort, paid = week_tactics(
             s.strategy, week, self.platform.festival(week), self.promo_phase, s.velocity, s.regular_price
         )
-        plan = WeekPlan(discount=discount, price_multiplier=np.ones(len(run)), brand_effort=effort, paid_traffic=paid)
+        plan = WeekPlan(
+            discount=discount,
+            price_multiplier=np.ones(len(run)),
+            brand_effort=effort,
+            paid_traffic=paid,
+            traffic_price=np.ones(len(run)),
+        )
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
                 j = iv["brand"]
@@ -238,7 +245,8 @@ class AgencyMarket(mesa.Model):
                 for k in INTERVENTION_FIELDS:
                     if iv[k] is not None:
                         column = getattr(plan, k)
-                        changed |= column[j] != iv[k] and (k != "paid_traffic" or self.p.use_paid_traffic)
+                        paid_only = k in ("paid_traffic", "traffic_price")  # (nothing to change without paid traffic)
+                        changed |= column[j] != iv[k] and (not paid_only or self.p.use_paid_traffic)
                         column[j] = iv[k]
                 iv["weeks_changed"] += bool(changed)
         if not self.p.use_paid_traffic:
@@ -262,7 +270,7 @@ class AgencyMarket(mesa.Model):
         p = self.p
         regular = self.brand_state.regular_price * plan.price_multiplier
         if p.use_paid_traffic:
-            paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill)
+            paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill, plan.traffic_price)
         else:
             paid = np.zeros(p.n_brands)
         return Offer(
@@ -457,13 +465,16 @@ class AgencyMarket(mesa.Model):
         price_multiplier: float | None = None,
         brand_effort: float | None = None,
         paid_traffic: float | None = None,
+        traffic_price: float | None = None,
     ) -> None:
         """Override one brand's tactics from week ``start`` for ``weeks`` weeks.
 
         ``discount`` is a temporary price cut (depth in [0, 1)); ``price_multiplier`` changes the
         regular price (e.g. 1.1 for a 10% rise); ``brand_effort`` in [0, 1] is a brand-building
-        pulse; ``paid_traffic`` is RMB per week of paid clicks. Fields left ``None`` keep the
-        agency's own choice.
+        pulse; ``paid_traffic`` is RMB per week of paid clicks. ``traffic_price`` is not a tactic
+        but the platform's price of the brand's paid clicks, as a multiple of ``cost_per_click``
+        (e.g. 2.0: the same budget buys half the clicks). Fields left ``None`` keep the agency's
+        own choice (and the platform's price).
         """
         iv = validate_intervention(
             dict(
@@ -474,6 +485,7 @@ class AgencyMarket(mesa.Model):
                 price_multiplier=price_multiplier,
                 brand_effort=brand_effort,
                 paid_traffic=paid_traffic,
+                traffic_price=traffic_price,
             ),
             self.p.n_brands,
         )
@@ -605,6 +617,7 @@ def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:
     check("price_multiplier", lambda v: v > 0, "a number > 0")
     check("brand_effort", lambda v: 0 <= v <= 1, "a number in [0, 1]")
     check("paid_traffic", lambda v: v >= 0, "RMB per week >= 0")
+    check("traffic_price", lambda v: v > 0, "a multiple of cost_per_click > 0")
     for k in ("brand", "start", "weeks"):
         out[k] = int(out[k])
     return out

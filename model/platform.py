@@ -54,14 +54,17 @@ class Platform:
         ) ** p.rank_feedback  # (the mean: np.mean's sum and division)
         return np.minimum(p.organic_visibility * J * w / w.sum(), MAX_VISIBILITY)
 
-    def paid_visibility(self, paid_traffic: np.ndarray, ops_skill: np.ndarray) -> np.ndarray:
+    def paid_visibility(
+        self, paid_traffic: np.ndarray, ops_skill: np.ndarray, price: np.ndarray | None = None
+    ) -> np.ndarray:
         """Share of the category's shoppers shown each brand by the clicks its budget buys.
 
         Each effective click shows the brand to one shopper; repeats hit the same shoppers, so
-        visibility saturates. Better front-end operators get more out of a click.
+        visibility saturates. Better front-end operators get more out of a click. ``price`` is
+        each brand's price of a click as a multiple of ``cost_per_click`` (None: 1 for all).
         """
         p = self.p
-        clicks = paid_traffic / p.cost_per_click
+        clicks = paid_traffic / (p.cost_per_click if price is None else p.cost_per_click * price)
         skill = PAID_SKILL_BASE + ops_skill
         return np.minimum(1 - np.exp(-clicks * skill / p.market_shoppers), MAX_VISIBILITY)
 

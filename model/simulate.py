@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import AgencyMarket, validate_intervention
+from .model import INTERVENTION_FIELDS, AgencyMarket, validate_intervention
 from .outcomes import group_summary, summary
 from .params import Params
 from .records import brand_outcomes
@@ -84,11 +84,7 @@ def simulate(
         model.intervene(**validate_intervention(dict(iv), params.n_brands))
     model.run(int(steps), progress=progress)
     for iv in model.unchanged_interventions():
-        what = ", ".join(
-            f"{k}={iv[k]}"
-            for k in ("discount", "price_multiplier", "brand_effort", "paid_traffic")
-            if iv[k] is not None
-        )
+        what = ", ".join(f"{k}={iv[k]}" for k in INTERVENTION_FIELDS if iv[k] is not None)
         warnings.warn(
             f"the intervention on brand {iv['brand']} from week {iv['start']} for {iv['weeks']} "
             f"week(s) ({what}) changed nothing: "

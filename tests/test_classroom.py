@@ -104,9 +104,16 @@ def test_shocks_are_in_the_record_and_hit_only_their_round(tmp_path):
     assert game.next_shock == "none"  # a shock is for one round
     game.open_round()
     game.close_round()
-    run = simulate(**game.simulate_call()).brands
-    assert (run[run.week < W].paid_traffic == 0).all()
-    assert (run[run.week >= W].paid_traffic > 0).any()
+    call = game.simulate_call()
+    shocks = [iv for iv in call["interventions"] if "traffic_price" in iv]
+    assert shocks and all(iv["start"] == 0 and iv["weeks"] == W and iv["traffic_price"] == 2.0 for iv in shocks)
+    assert sorted(iv["brand"] for iv in shocks) == list(range(game.n_brands))
+    run = simulate(**call).brands
+    calm = simulate(**{**call, "interventions": []}).brands
+    # the same budgets in the shock's first week, fewer shoppers reached; the next round is back to normal prices
+    first = (run.week == 0) & (run.paid_traffic > 0)
+    assert first.any() and (run[first].paid_traffic.to_numpy() == calm[first].paid_traffic.to_numpy()).all()
+    assert (run[first].visibility.to_numpy() < calm[first].visibility.to_numpy()).all()
     assert [r["shock"] for r in game.results()[:: game.n_brands]] == ["traffic", "none"]
 
 
@@ -460,7 +467,7 @@ def test_the_game_matches_a_schedule_built_by_hand(tmp_path):
         1: [*[(r * W, t) for r, t in enumerate(bob_terms)], (3 * W, bob_terms[-1])],
         2: [(0, {**market, "commission_rate": 0.1}), (3 * W, {**market, "commission_rate": 0.1})],  # Cat's: no cuts
     }
-    shocks = [{"brand": j, "start": W, "weeks": W, "paid_traffic": 0.0} for j in range(6)]
+    shocks = [{"brand": j, "start": W, "weeks": W, "traffic_price": 2.0} for j in range(6)]
     shocks += [{"brand": j, "start": 2 * W + W // 2 - 1, "weeks": 2, "discount": 0.3} for j in range(6)]
     b = simulate(params, steps=3 * W, seed=5, brand_terms=schedule, interventions=shocks).brands
     rows = game.results()

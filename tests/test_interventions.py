@@ -127,3 +127,25 @@ def test_an_intervention_that_sets_nothing_is_an_error():
         simulate(
             steps=2, n_consumers=50, n_brands=2, n_agencies=1, burn_in_weeks=1, interventions=[{"brand": 0, "start": 1}]
         )
+
+
+def test_dearer_clicks_buy_less_visibility_for_the_same_budget():
+    """traffic_price: the platform's price of a brand's paid clicks (a multiple of
+    cost_per_click). The agency's budget is its own choice, so in the shock's first week the
+    brand spends the same RMB and is seen by fewer shoppers; before it nothing differs, and a
+    price of 1 is the run without the shock, bit for bit."""
+    base = simulate(steps=12, seed=16, **BASE)
+    dear = simulate(
+        steps=12, seed=16, interventions=[{"brand": 0, "start": 6, "weeks": 6, "traffic_price": 3.0}], **BASE
+    )
+    b, d = (r.brands[r.brands["brand"] == 0].set_index("week") for r in (base, dear))
+    assert b.loc[6, "paid_traffic"] > 0 and d.loc[6, "paid_traffic"] == b.loc[6, "paid_traffic"]
+    assert d.loc[6, "visibility"] < b.loc[6, "visibility"]
+    pd.testing.assert_frame_equal(b.loc[:5], d.loc[:5])
+    with pytest.warns(UserWarning, match="changed nothing"):
+        same = simulate(
+            steps=12, seed=16, interventions=[{"brand": 0, "start": 6, "weeks": 6, "traffic_price": 1.0}], **BASE
+        )
+    pd.testing.assert_frame_equal(same.brands, base.brands)
+    with pytest.raises(ValueError, match="traffic_price = 0 is invalid"):
+        simulate(steps=2, interventions=[{"brand": 0, "start": 1, "traffic_price": 0}], **BASE)
