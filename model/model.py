@@ -127,6 +127,7 @@ class AgencyMarket(mesa.Model):
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
         self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
         self.agencies: list[Agency] = self._make_agencies(policy_rng)
+        _forget_agent_counter(self)  # every agent of the model exists now
         self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
         self._booking: tuple = (None, None)  # (who ran the stores, the ledger's plan of a week for them)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
@@ -579,6 +580,17 @@ def focal_brands(p: Params, rng: np.random.Generator) -> np.ndarray:
     focal[order[: p.focal_brands]] = True
     focal.flags.writeable = False
     return focal
+
+
+def _forget_agent_counter(model: mesa.Model) -> None:
+    """Drop Mesa's counter of ``model``'s agent ids once all its agents are made. Mesa 3.3 keeps
+    one counter per model in a class-level dict keyed by the model itself (``Agent._ids``), so
+    every model ever built stayed alive with all its arrays: a sweep worker that ran thousands
+    of runs held every one of them. The model makes no agent after construction, so nothing
+    reads the counter again; Mesa lines without the dict are left as they are."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 def validate_intervention(iv: dict[str, Any], n_brands: int) -> dict[str, Any]:

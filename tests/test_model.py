@@ -267,3 +267,24 @@ def test_outcomes_declared_once_agree_with_each_other_and_with_the_run():
     assert all(outcomes.OUTCOMES[k].compute is not None and outcomes.OUTCOMES[k].definition for k in SUMMARY_KEYS)
     assert report.OUTCOMES is outcomes.OUTCOMES
     assert list(r.brand_outcomes.columns[3:]) == list(outcomes.BRAND_OUTCOMES)
+
+
+def test_a_finished_model_is_freed():
+    """Nothing outside a model keeps it alive once its user drops it (Mesa 3.3's class-level
+    agent-id counters held every model ever built, and a sweep worker all its runs)."""
+    import gc
+    import weakref
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, AgencyMarket) for o in gc.get_objects())
+
+    before = alive()
+    m = AgencyMarket(Params(n_consumers=100, n_brands=3, n_agencies=2, burn_in_weeks=1, experience_weeks=2), rng=1)
+    m.run(2)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
+    simulate(steps=2, seed=2, n_consumers=100, n_brands=3, n_agencies=2, burn_in_weeks=1, experience_weeks=2)
+    assert alive() == before  # nor a run's, nor its experience pre-run's
