@@ -114,7 +114,12 @@ def _mp_context():
     """
     methods = mp.get_all_start_methods()
     # tqdm's monitor thread only sleeps and polls bars; it holds no lock a worker could need
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
+    # (nor the thread that touches a shard's claims: it only sleeps and sets file times)
+    others = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and type(t).__name__ not in ("TMonitor", "ClaimHeartbeat")
+    ]
     if sys.platform.startswith("linux") and "fork" in methods and not others:
         return mp.get_context("fork")
     if "forkserver" in methods:
