@@ -456,7 +456,7 @@ def _execute(
     tasks = iter(todo)
     pending: dict[Any, RunPlan] = {}
     failed: list[int] = []
-    bar = _progress_bar(spec, n_done, progress)
+    bar = _progress_bar(spec, n_done, progress, total=n_done + len(todo))
     last_flush = time.monotonic()
 
     requeued: list[RunPlan] = []  # runs a broken pool refused at submission: submitted again first
@@ -606,12 +606,12 @@ def _failure_message(out: Path, failed: list[int], n_runs: int) -> str:
     )
 
 
-def _progress_bar(spec: SweepSpec, n_done: int, progress: bool | None):
+def _progress_bar(spec: SweepSpec, n_done: int, progress: bool | None, total: int | None = None):
     from tqdm.auto import tqdm
 
     show = sys.stderr.isatty() if progress is None else bool(progress)
     return tqdm(
-        total=spec.n_runs,
+        total=spec.n_runs if total is None else total,  # (a shard: its own runs)
         initial=n_done,
         desc=spec.name,
         unit="run",
