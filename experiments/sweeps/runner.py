@@ -19,14 +19,17 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback as tb
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -199,7 +202,7 @@ def run_shard(
         log.flush()
         failed_now: list[int] = []
         try:
-            with claims.Claims(out, shard=label) as held:
+            with _term_as_interrupt(), claims.Claims(out, shard=label) as held:
                 if todo:
                     if executor == "processes" and isinstance(workers, int) and not isinstance(workers, bool):
                         workers = min(workers, len(todo))
@@ -222,6 +225,25 @@ def run_shard(
     if failed_now:
         raise SweepFailed(_failure_message(out, sorted(failed_now), len(mine)), sorted(failed_now), out, runs)
     return runs
+
+
+@contextmanager
+def _term_as_interrupt():
+    """SIGTERM (what Slurm sends a task at its time limit, before SIGKILL) ends a shard as Ctrl-C
+    does: its runs in flight are abandoned and their claims removed at once, so the compaction
+    job that follows the array finds no claim of a task that ran out of time."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 class _ShardLog:

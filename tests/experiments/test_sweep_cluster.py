@@ -170,6 +170,27 @@ def test_a_shard_killed_mid_run_is_taken_over_by_its_rerun(tmp_path, serial, sam
     assert claims.all_claims(out) == [] and status(out)["stale_claims"] == 0
 
 
+def test_a_shard_ended_by_sigterm_removes_its_claims(tmp_path):
+    """Slurm ends a task at its time limit with SIGTERM: the shard leaves no claim behind (the
+    compaction job after the array would otherwise wait out the lease), exits 130, and its
+    session says interrupted."""
+    spec_path, out = spec_file(tmp_path, dict(SPEC, steps=40)), tmp_path / "out"
+    cmd = shard_cmd(spec_path, out, "1/1", "--executor", "processes", "--workers", "2")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while summaries(out) < 1 or not claims.all_claims(out):
+        assert proc.poll() is None and time.monotonic() < deadline, "the shard did not start"
+        time.sleep(0.002)
+    proc.terminate()
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, err
+    assert claims.all_claims(out) == []
+    (session,) = [json.loads(f.read_text()) for f in (out / "sessions").glob("*.json")]
+    assert session["status"] == "interrupted"
+    assert summaries(out) < N_RUNS
+    compact(out, quiet=True)  # nothing claimed: the compaction job can run at once
+
+
 def _race(out: str, order_seed: int, runs: int, queue) -> None:
     """One contender: claim every run in a random order; report the runs it won."""
     rng = random.Random(order_seed)
