@@ -175,6 +175,32 @@ def _cmd_sweep(args) -> int:
             f"tables: summary{''.join(', ' + t for t in spec.tables)}"
         )
         return 0
+    if shard:
+        from .sweeps import store
+        from .sweeps.runner import run_shard
+
+        run_shard(
+            spec,
+            out,
+            shard,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=args.progress,
+            read_back=False,  # (counts only: no table of the whole sweep read at the end)
+        )
+        done = len(store.done_runs(out))
+        print(
+            f"shard {shard[0]}/{shard[1]} finished; {done} of the sweep's {spec.n_runs} runs are done in {out}\n"
+            + (
+                f"once every shard has finished: agency-sim sweep --compact {out} (merges the per-run files "
+                "and writes the summary table)"
+                if done < spec.n_runs
+                else f"all runs done: agency-sim sweep --compact {out} merges the per-run files and writes "
+                "the summary table"
+            )
+        )
+        return 0
     runs = run_sweep(
         spec,
         out,
@@ -183,21 +209,7 @@ def _cmd_sweep(args) -> int:
         scheduler=args.scheduler,
         resume=not args.no_resume,
         progress=args.progress,
-        shard=shard,
     )
-    if shard:
-        done = int((runs["status"] == "done").sum())
-        print(
-            f"shard {shard[0]}/{shard[1]} finished; {done} of the sweep's {len(runs)} runs are done in {out}\n"
-            + (
-                f"once every shard has finished: agency-sim sweep --compact {out} (merges the per-run files "
-                "and writes the summary table)"
-                if done < len(runs)
-                else f"all runs done: agency-sim sweep --compact {out} merges the per-run files and writes "
-                "the summary table"
-            )
-        )
-        return 0
     md, csv = write_sweep_summary(spec, runs, out)
     print(
         f"{len(runs)} runs done; results in {out}\n"
