@@ -5,10 +5,11 @@ Prints one JSON line per stage.
     python benchmarks/bench_cluster.py --runs 2000          # smaller
     python benchmarks/bench_cluster.py --synthetic          # write the store's files directly
 
-sweep      the shards (``agency-sim sweep SPEC --out OUT --shard I/N --executor serial``)
-           started at once: wall time, runs per second, each shard's peak resident memory
-           (ru_maxrss; with the serial executor the shard is one process doing everything),
-           and ``--status`` timed once while they run.
+sweep      the shards (``agency-sim sweep SPEC --out OUT --shard I/N --executor serial``, or
+           ``--executor processes --workers W`` with ``--workers W``) started at once: wall
+           time, runs per second, each shard's peak resident memory (ru_maxrss of the shard's
+           own process: with the serial executor it simulates too, with workers it only
+           writes), and ``--status`` timed once while they run.
            With ``--synthetic`` no run is simulated: the per-run files (summary, timeseries,
            receipt), the manifest and the shards' session records are written in the engine's
            exact format (its own Parquet encoder, receipt and manifest code), from a few real
@@ -123,11 +124,12 @@ def measure(out: Path, stage: str) -> dict:
     }
 
 
-def real_sweep(spec_path: Path, out: Path, shards: int) -> dict:
+def real_sweep(spec_path: Path, out: Path, shards: int, workers: int) -> dict:
     t = time.perf_counter()
+    how = ["--executor", "processes", "--workers", str(workers)] if workers else ["--executor", "serial"]
     procs = [
         subprocess.Popen(
-            cli("sweep", str(spec_path), "--out", str(out), "--shard", f"{i}/{shards}", "--executor", "serial"),
+            cli("sweep", str(spec_path), "--out", str(out), "--shard", f"{i}/{shards}", *how),
             env=env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -199,6 +201,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=100_000)
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--synthetic", action="store_true", help="write the store's files instead of running the runs")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes per shard (default 0: the serial executor, the shard simulates in its own process)",
+    )
     ap.add_argument("--out", help="folder to write (default: a temporary one, removed at the end)")
     args = ap.parse_args()
     base = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_cluster."))
@@ -208,12 +216,13 @@ def main() -> None:
     base.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(json.dumps(sweep_spec))
     n = sweep_spec["replications"] * len(sweep_spec["design"]["factors"]["commission_rate"])
-    head = {"runs": n, "shards": args.shards, "synthetic": args.synthetic, "cpus": os.cpu_count()}
+    head = {"runs": n, "shards": args.shards, "workers": args.workers, "synthetic": args.synthetic}
+    head["cpus"] = os.cpu_count()
     try:
         if args.synthetic:
             made = synthetic_sweep(sweep_spec, out, args.shards)
         else:
-            made = real_sweep(spec_path, out, args.shards)
+            made = real_sweep(spec_path, out, args.shards, args.workers)
             made["runs_per_s"] = round(n / made["sweep_wall_s"], 1)
         print(json.dumps({"stage": "sweep", **head, **made}), flush=True)
         print(json.dumps(measure(out, "before compaction")), flush=True)
