@@ -201,6 +201,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=100_000)
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--synthetic", action="store_true", help="write the store's files instead of running the runs")
+    ap.add_argument("--sweep-only", action="store_true", help="stop after the sweep (no compaction, no loading)")
     ap.add_argument(
         "--workers",
         type=int,
@@ -225,6 +226,8 @@ def main() -> None:
             made = real_sweep(spec_path, out, args.shards, args.workers)
             made["runs_per_s"] = round(n / made["sweep_wall_s"], 1)
         print(json.dumps({"stage": "sweep", **head, **made}), flush=True)
+        if args.sweep_only:
+            return
         print(json.dumps(measure(out, "before compaction")), flush=True)
         compact_s, proc = timed(cli("sweep", "--compact", str(out)))
         print(
