@@ -9,7 +9,7 @@
 - :mod:`.runner` -- :func:`run_sweep`: plan, skip what is done, execute, record (one process,
   or one shard of several writing one folder);
 - :mod:`.claims` -- per-run claims of shards, stale claims and their takeover;
-- :mod:`.compact` -- :func:`compact`: per-run files into a few large ones;
+- :mod:`.compact` -- ``compact.compact(out)``: per-run files into a few large ones;
 - :mod:`.status` -- a sweep's state (``--status``); :mod:`.slurm` -- the ``agency-sim slurm`` script;
 - :mod:`.outcomes` -- a plain outcome function for tools that drive the model themselves.
 """
@@ -22,7 +22,6 @@ _EXPORTS = {
     "SweepSpec": "spec",
     "run_seed": "spec",
     "run_sweep": "runner",
-    "compact": "compact",
     "load_results": "store",
     "Results": "store",
     "EXECUTORS": "executors",
