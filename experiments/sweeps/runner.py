@@ -224,6 +224,13 @@ def run_shard(
             session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
             session["runs_left_to_others"] = sum(1 for r in todo if status[r.run_id] == "claimed")
             log.flush()
+        if session["runs_left_to_others"]:
+            print(
+                f"shard {label}: {session['runs_left_to_others']} of its runs were claimed by other live processes "
+                "and left to them (agency-sim sweep --status shows who); rerun this shard if they do not finish them",
+                file=sys.stderr,
+                flush=True,
+            )
     runs = store.Results(out, verify=False).runs if read_back else None
     if failed_now:
         raise SweepFailed(_failure_message(out, sorted(failed_now), len(mine)), sorted(failed_now), out, runs)
