@@ -33,6 +33,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,9 +164,12 @@ class Claims:
         seen: list[Path] = []
         while generation < MAX_GENERATIONS:
             path = claim_path(self.out, run_id, generation)
-            if self._create(path):
-                with self._lock:
-                    self.held[run_id] = [*seen, path]
+            with deferred_signals():  # (a Ctrl-C or SIGTERM between the two would lose track of the claim)
+                created = self._create(path)
+                if created:
+                    with self._lock:
+                        self.held[run_id] = [*seen, path]
+            if created:
                 return None
             claim = read_claim(path)
             if claim is None:  # released between our try and our look: try the same name again
@@ -192,13 +196,16 @@ class Claims:
     def release(self, run_id: int) -> None:
         """Remove the claim of ``run_id`` (every generation of it): call once the run's summary
         or failure record is on disk."""
-        with self._lock:
-            paths = self.held.pop(run_id, [])
-        for p in reversed(paths):  # the live generation first, then the stale ones under it
-            try:
-                os.unlink(p)
-            except FileNotFoundError:
-                pass
+        with deferred_signals():
+            with self._lock:
+                paths = self.held.get(run_id, [])
+            for p in reversed(paths):  # the live generation first, then the stale ones under it
+                try:
+                    os.unlink(p)
+                except FileNotFoundError:
+                    pass
+            with self._lock:
+                self.held.pop(run_id, None)
 
     def release_all(self) -> None:
         for run_id in list(self.held):
@@ -236,6 +243,34 @@ class Claims:
             self._thread.join()
         self.release_all()
         return False
+
+
+_interrupt = {"depth": 0, "pending": False}
+
+
+@contextmanager
+def deferred_signals():
+    """A section that an interrupt must not split: creating a claim file and recording it (or
+    removing it and forgetting it), so that no claim is left that nobody removes. A shard's
+    SIGINT and SIGTERM handler (:func:`interrupt`) only notes an interrupt that arrives inside
+    it; the KeyboardInterrupt is raised on leaving it."""
+    _interrupt["depth"] += 1
+    try:
+        yield
+    finally:
+        _interrupt["depth"] -= 1
+        if _interrupt["depth"] == 0 and _interrupt["pending"]:
+            _interrupt["pending"] = False
+            raise KeyboardInterrupt
+
+
+def interrupt(signum, frame) -> None:
+    """The signal handler of a shard for SIGINT and SIGTERM: KeyboardInterrupt, held back to
+    the end of a :func:`deferred_signals` section."""
+    if _interrupt["depth"]:
+        _interrupt["pending"] = True
+        return
+    raise KeyboardInterrupt
 
 
 class ClaimHeartbeat(threading.Thread):

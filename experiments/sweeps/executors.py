@@ -80,6 +80,8 @@ def _init_worker() -> None:
     handles it (cleanly); and the worker ends when its parent dies (``kill -9`` of the sweep),
     instead of running on, orphaned, holding the output folder's lock (inherited with fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):  # (a shard's handler, inherited by fork: a worker just ends)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # (forked with Ctrl-C held back: ignored from now on)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = os.getppid()

@@ -241,19 +241,17 @@ def run_shard(
 def _term_as_interrupt():
     """SIGTERM (what Slurm sends a task at its time limit, before SIGKILL) ends a shard as Ctrl-C
     does: its runs in flight are abandoned and their claims removed at once, so the compaction
-    job that follows the array finds no claim of a task that ran out of time."""
+    job that follows the array finds no claim of a task that ran out of time. Both signals are
+    held back while a claim is being made or removed (claims.deferred_signals)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         yield
         return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    before = signal.signal(signal.SIGTERM, interrupt)
+    before = {sig: signal.signal(sig, claims.interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 class _ShardLog:
