@@ -1,4 +1,4 @@
-"""The ``agency-sim`` command line: run, sweep, presets, params, app, classroom.
+"""The ``agency-sim`` command line: run, sweep, slurm, presets, params, app, classroom.
 
 User errors (a bad value, an unknown name, a missing file) print one line and exit with code 2;
 there is no traceback for them.
@@ -141,15 +141,29 @@ def _cmd_params(args) -> int:
 def _cmd_sweep(args) -> int:
     from .sweeps import load_spec, run_sweep
 
+    if args.status and args.compact:
+        raise UserError("give --status DIR or --compact DIR, not both")
     if args.status:
         from .sweeps.status import status, status_text
 
-        if args.spec or args.out:
+        if args.spec or args.out or args.shard:
             raise UserError("--status DIR reads a sweep folder: give it alone, without a spec or --out")
         print(status_text(status(args.status), args.status))
         return 0
+    if args.compact:
+        return _compact(args)
     if not args.spec or not args.out:
-        raise UserError("agency-sim sweep needs a spec and --out DIR (or --status DIR to see a sweep's state)")
+        raise UserError(
+            "agency-sim sweep needs a spec and --out DIR (or --status DIR to see a sweep's state, "
+            "--compact DIR to compact it)"
+        )
+    shard = None
+    if args.shard:
+        from .sweeps.runner import parse_shard
+
+        shard = parse_shard(args.shard)  # (ValueError: one line, exit 2)
+        if args.no_resume:
+            raise UserError("--no-resume cannot be used with --shard: shards write into one folder side by side")
     spec = load_spec(args.spec)
     check_executor_options(args)
     out = check_out(args.out)
@@ -159,6 +173,32 @@ def _cmd_sweep(args) -> int:
             f"{spec.name}: {spec.design.kind} design over {varied}: {spec.n_points} points x "
             f"{spec.replications} replications = {spec.n_runs} runs of {spec.steps} weeks; "
             f"tables: summary{''.join(', ' + t for t in spec.tables)}"
+        )
+        return 0
+    if shard:
+        from .sweeps import store
+        from .sweeps.runner import run_shard
+
+        run_shard(
+            spec,
+            out,
+            shard,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=args.progress,
+            read_back=False,  # (counts only: no table of the whole sweep read at the end)
+        )
+        done = len(store.done_runs(out))
+        print(
+            f"shard {shard[0]}/{shard[1]} finished; {done} of the sweep's {spec.n_runs} runs are done in {out}\n"
+            + (
+                f"once every shard has finished: agency-sim sweep --compact {out} (merges the per-run files "
+                "and writes the summary table)"
+                if done < spec.n_runs
+                else f"all runs done: agency-sim sweep --compact {out} merges the per-run files and writes "
+                "the summary table"
+            )
         )
         return 0
     runs = run_sweep(
@@ -176,6 +216,46 @@ def _cmd_sweep(args) -> int:
         f"summary (mean and 95% CI per design point): {md} and {csv}\n"
         f"load every run in Python: experiments.load_results({str(out)!r}).runs "
         f"(weekly tables: .timeseries); the summary: pandas.read_csv({str(csv)!r})"
+    )
+    return 0
+
+
+def _compact(args) -> int:
+    from .sweeps import load_results
+    from .sweeps.compact import compact
+
+    if args.spec or args.out or args.shard:
+        raise UserError("--compact DIR works on a sweep folder: give it alone, without a spec or --out")
+    compact(args.compact)
+    res = load_results(args.compact)
+    runs = res.runs
+    if (runs["status"] == "done").all():  # complete: the table a one-process sweep ends with
+        md, csv = write_sweep_summary(res.spec, runs, Path(args.compact))
+        print(f"summary (mean and 95% CI per design point): {md} and {csv}")
+    else:
+        left = int((runs["status"] != "done").sum())
+        print(f"{left} of {len(runs)} runs are not done: rerun the sweep (or its shards), then compact again")
+    return 0
+
+
+def _cmd_slurm(args) -> int:
+    from .sweeps import load_spec
+    from .sweeps.slurm import slurm_script
+
+    spec = load_spec(args.spec)  # (checked now: a bad spec fails here, not on the cluster)
+    check_out(args.out)
+    print(
+        slurm_script(
+            args.spec,
+            args.out,
+            args.tasks,
+            name=spec.name,
+            time=args.time,
+            cpus=args.cpus,
+            partition=args.partition,
+            account=args.account,
+        ),
+        end="",
     )
     return 0
 
@@ -265,20 +345,52 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="run a parameter sweep from a TOML spec (resumable)",
         description="Run a sweep spec (see docs/experiments.md). Rerunning the same "
-        "command on the same --out folder runs only missing or failed runs.",
+        "command on the same --out folder runs only missing or failed runs. With --shard I/N, "
+        "several processes (Slurm array tasks, machines sharing a file system) write one folder "
+        "at once, each claiming the runs it runs; --compact DIR then merges the per-run files.",
     )
     sweep.add_argument("spec", nargs="?", help="sweep spec (.toml or .json)")
     sweep.add_argument("--out", help="output folder (reused to resume)")
     sweep.add_argument(
         "--status",
         metavar="DIR",
-        help="print the state of the sweep in DIR (done, failed with their errors, still to run, who runs it, "
-        "time left) and exit; reads no table",
+        help="print the state of the sweep in DIR (done, failed with their errors, still to run, who runs it: "
+        "the sweep holding its lock or the shards' claims, by whom and since when; stale claims; time left) "
+        "and exit; reads no table",
+    )
+    sweep.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only the runs with run_id %% N == I - 1 (round robin), beside the other shards in the same "
+        "--out folder (per-run claims instead of the folder's lock; a shard that died is taken over on rerun)",
+    )
+    sweep.add_argument(
+        "--compact",
+        metavar="DIR",
+        help="merge the per-run files of the sweep in DIR into a few large Parquet files (atomically, "
+        "idempotently; refused while a shard runs), write its summary table if complete, and exit",
     )
     add_executor_options(sweep, default="processes", default_help="local processes")
     sweep.add_argument("--no-resume", action="store_true", help="refuse to reuse a non-empty folder")
     sweep.add_argument("--dry-run", action="store_true", help="validate the spec, print the plan, run nothing")
     sweep.set_defaults(func=_cmd_sweep)
+
+    slurm = sub.add_parser(
+        "slurm",
+        help="print a Slurm submission script: a job array of sweep shards, then a compaction job",
+        description="Print a bash script that submits SPEC as a Slurm job array of --tasks tasks (task I runs "
+        "`agency-sim sweep SPEC --out DIR --shard I/N`, --cpus worker processes each, all into DIR on the "
+        "shared file system) and a compaction job that runs after the array (afterany). Run the printed "
+        "script on the login node: bash sweep.sh. Submitting it again resumes.",
+    )
+    slurm.add_argument("spec", help="sweep spec (.toml or .json)")
+    slurm.add_argument("--out", required=True, help="output folder on the shared file system")
+    slurm.add_argument("--tasks", type=int, required=True, help="array tasks (shards)")
+    slurm.add_argument("--time", default="04:00:00", help="time limit of each task, HH:MM:SS (default 04:00:00)")
+    slurm.add_argument("--cpus", type=int, default=1, help="CPUs (worker processes) per task (default 1)")
+    slurm.add_argument("--partition", help="Slurm partition (default: the cluster's)")
+    slurm.add_argument("--account", help="Slurm account to charge (default: yours)")
+    slurm.set_defaults(func=_cmd_slurm)
 
     presets = sub.add_parser("presets", help="list the named scenarios")
     presets.set_defaults(func=_cmd_presets)

@@ -6,7 +6,11 @@
 - :mod:`.executors` -- where runs execute (:data:`EXECUTORS`: serial, processes, dask);
 - :mod:`.worker` -- what a worker does with one run (all a worker process imports);
 - :mod:`.store` -- the on-disk layout, atomic writes, :func:`load_results`;
-- :mod:`.runner` -- :func:`run_sweep`: plan, skip what is done, execute, record;
+- :mod:`.runner` -- :func:`run_sweep`: plan, skip what is done, execute, record (one process,
+  or one shard of several writing one folder);
+- :mod:`.claims` -- per-run claims of shards, stale claims and their takeover;
+- :mod:`.compact` -- ``compact.compact(out)``: per-run files into a few large ones;
+- :mod:`.status` -- a sweep's state (``--status``); :mod:`.slurm` -- the ``agency-sim slurm`` script;
 - :mod:`.outcomes` -- a plain outcome function for tools that drive the model themselves.
 """
 

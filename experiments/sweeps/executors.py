@@ -80,6 +80,8 @@ def _init_worker() -> None:
     handles it (cleanly); and the worker ends when its parent dies (``kill -9`` of the sweep),
     instead of running on, orphaned, holding the output folder's lock (inherited with fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):  # (a shard's handler, inherited by fork: a worker just ends)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # (forked with Ctrl-C held back: ignored from now on)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = os.getppid()
@@ -114,7 +116,12 @@ def _mp_context():
     """
     methods = mp.get_all_start_methods()
     # tqdm's monitor thread only sleeps and polls bars; it holds no lock a worker could need
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]
+    # (nor the thread that touches a shard's claims: it only sleeps and sets file times)
+    others = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and type(t).__name__ not in ("TMonitor", "ClaimHeartbeat")
+    ]
     if sys.platform.startswith("linux") and "fork" in methods and not others:
         return mp.get_context("fork")
     if "forkserver" in methods:

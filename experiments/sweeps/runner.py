@@ -19,21 +19,24 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback as tb
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import store
+from . import claims, store
 from .errors import SweepFailed
 from .executors import open_backend
 from .spec import RunPlan, SweepSpec, load_spec
@@ -52,6 +55,7 @@ def run_sweep(
     scheduler: str | None = None,
     resume: bool = True,
     progress: bool | None = None,
+    shard: tuple[int, int] | str | None = None,
 ) -> pd.DataFrame:
     """Run every run of ``spec`` not yet in ``out_dir``; return the per-run summary table.
 
@@ -61,15 +65,26 @@ def run_sweep(
     a folder that already holds results. ``progress``: a bar on stderr (None: only if stderr is
     a terminal). Raises :class:`SweepFailed` after all other runs finished if any run failed,
     and ``ValueError`` if ``out_dir`` holds a different sweep.
+
+    ``shard=(i, n)`` (or ``"i/n"``) runs only the runs with ``run_id % n == i - 1``, side by
+    side with the other shards in the same folder (see :func:`run_shard`); the runs of the
+    whole sweep are returned, and :class:`SweepFailed` names this shard's failed runs only.
     """
     spec = load_spec(spec)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    if shard is not None:
+        return run_shard(
+            spec, out, parse_shard(shard), executor=executor, workers=workers, scheduler=scheduler, progress=progress
+        )
     out.mkdir(parents=True, exist_ok=True)
-    with store.FolderLock(out):
+    with store.FolderLock(out) as lock:
+        if lock.locked:  # nobody else writes here: claims left by killed shards mean nothing now
+            claims.remove_claims(out)
         manifest = _open_folder(spec, out, resume)
         store.remove_temp_files(out)
+        _drop_damaged_parts(out)
         for run_id, problem in store.damaged_runs(out).items():  # resume verifies what each run wrote
             print(f"run {run_id}: {problem}; running it again", file=sys.stderr, flush=True)
             store.forget_run(out, run_id)
@@ -103,7 +118,8 @@ def run_sweep(
                     workers = len(todo)  # no process without a run to do
                 with open_backend(executor, workers, scheduler) as backend:
                     session["executor"] = backend.label
-                    failed_now = _execute(spec, out, todo, backend, manifest, status, progress, n_done=len(done))
+                    journal = _ManifestJournal(out, manifest, status)
+                    failed_now = _execute(spec, out, todo, backend, journal, status, progress, n_done=len(done))
             session["status"] = "failed" if failed_now else "complete"
         except BaseException:
             session["status"] = "interrupted"
@@ -118,6 +134,192 @@ def run_sweep(
     if failed:
         raise SweepFailed(_failure_message(out, failed, len(runs)), failed, out, runs)
     return runs
+
+
+def parse_shard(shard: tuple[int, int] | str) -> tuple[int, int]:
+    """``"2/8"`` or ``(2, 8)`` -> (2, 8), checked: 1 <= i <= n."""
+    if isinstance(shard, str):
+        i, sep, n = shard.partition("/")
+        if not sep or not i.strip().isdigit() or not n.strip().isdigit():
+            raise ValueError(f"shard = {shard!r} is invalid: allowed is I/N with whole numbers 1 <= I <= N, e.g. 3/8")
+        shard = (int(i), int(n))
+    i, n = shard
+    if isinstance(i, bool) or isinstance(n, bool) or not (isinstance(i, int) and isinstance(n, int)) or not 1 <= i <= n:
+        raise ValueError(f"shard = {i}/{n} is invalid: allowed is I/N with whole numbers 1 <= I <= N, e.g. 3/8")
+    return i, n
+
+
+def run_shard(
+    spec: SweepSpec,
+    out: Path,
+    shard: tuple[int, int],
+    *,
+    executor: Any = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    read_back: bool = True,
+) -> pd.DataFrame | None:
+    """Shard ``i`` of ``n``: the runs with ``run_id % n == i - 1`` (round robin, so the cheap
+    and the costly design points spread evenly), written into ``out`` beside the other shards.
+
+    Any number of shards (processes, Slurm array tasks, machines sharing a file system) may
+    write into one folder at once: each takes the folder's lock shared (a one-process sweep or
+    a compaction, which take it exclusively, are kept out) and claims each run before running
+    it (.claims); a run claimed by a live process is left to it, a stale claim is taken over.
+    The first shard creates the manifest (atomically, if absent); the others check theirs
+    against it. Each shard records its session in ``sessions/`` instead of rewriting the
+    manifest. The runs' rows are the same whatever the shard count or interleaving.
+    ``read_back=False`` returns None instead of the whole sweep's runs table (whose reading
+    costs a shard of a 100,000-run sweep minutes and hundreds of MB at its end).
+    """
+    i, n = shard
+    label = f"{i}/{n}"
+    out.mkdir(parents=True, exist_ok=True)
+    with store.FolderLock(out, shared=True):
+        _open_shared(spec, out)
+        store.remove_temp_files(out, older_than=claims.lease_s())  # (not a live sibling's)
+        mine = [r for r in spec.runs() if r.run_id % n == i - 1]
+        ids = {r.run_id for r in mine}
+        for run_id, problem in store.damaged_runs(out, store.loose_runs(out) & ids).items():
+            live = claims.live_claims(out).get(run_id)
+            if live is None:
+                print(f"run {run_id}: {problem}; running it again", file=sys.stderr, flush=True)
+                store.forget_run(out, run_id)
+        done = store.done_runs(out) & ids
+        todo = [r for r in mine if r.run_id not in done]
+        print(
+            f"shard {label}: {len(mine)} of the sweep's {spec.n_runs} runs; "
+            + (f"{len(done)} already done, " if done else "")
+            + (f"running {len(todo)}" if todo else "nothing to run"),
+            file=sys.stderr,
+            flush=True,
+        )
+        session = {**_session_info(executor, workers, scheduler), "shard": label}
+        stamp = session["started"].replace(":", "")
+        unique = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
+        record = out / store.SESSIONS / f"{stamp}-{unique}.json"
+        timing: dict[int, dict[str, Any]] = {}
+        status = {r.run_id: "done" if r.run_id in done else "pending" for r in mine}
+        log = _ShardLog(record, session, timing, status)
+        log.flush()
+        failed_now: list[int] = []
+        try:
+            with _term_as_interrupt(), claims.Claims(out, shard=label) as held:
+                if todo:
+                    if executor == "processes" and isinstance(workers, int) and not isinstance(workers, bool):
+                        workers = min(workers, len(todo))
+                    with open_backend(executor, workers, scheduler) as backend:
+                        session["executor"] = backend.label
+                        failed_now = _execute(
+                            spec, out, todo, backend, log, status, progress, n_done=len(done), held=held
+                        )
+            session["status"] = "failed" if failed_now else "complete"
+        except BaseException:
+            session["status"] = "interrupted"
+            raise
+        finally:
+            session["finished"] = store.now()
+            session["runs_done"] = sum(1 for r in todo if status[r.run_id] == "done")
+            session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
+            session["runs_left_to_others"] = sum(1 for r in todo if status[r.run_id] == "claimed")
+            log.flush()
+        if session["runs_left_to_others"]:
+            print(
+                f"shard {label}: {session['runs_left_to_others']} of its runs were claimed by other live processes "
+                "and left to them (agency-sim sweep --status shows who); rerun this shard if they do not finish them",
+                file=sys.stderr,
+                flush=True,
+            )
+    runs = store.Results(out, verify=False).runs if read_back else None
+    if failed_now:
+        raise SweepFailed(_failure_message(out, sorted(failed_now), len(mine)), sorted(failed_now), out, runs)
+    return runs
+
+
+@contextmanager
+def _term_as_interrupt():
+    """SIGTERM (what Slurm sends a task at its time limit, before SIGKILL) ends a shard as Ctrl-C
+    does: its runs in flight are abandoned and their claims removed at once, so the compaction
+    job that follows the array finds no claim of a task that ran out of time. Both signals are
+    held back while a claim is being made or removed (claims.deferred_signals)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+    before = {sig: signal.signal(sig, claims.interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+class _ShardLog:
+    """A shard's session record (``sessions/STARTED-HOST-PID.json``): what the manifest holds
+    for a one-process sweep (the session, each run's timing), written by this shard only."""
+
+    def __init__(self, path: Path, session: dict[str, Any], timing: dict[int, dict[str, Any]], status):
+        self.path, self.session, self.timing, self.status = path, session, timing, status
+
+    def flush(self) -> None:
+        runs = {str(k): v for k, v in sorted(self.timing.items())}
+        store.atomic_write_json(self.path, {**self.session, "runs": runs})
+
+
+def _open_shared(spec: SweepSpec, out: Path) -> dict[str, Any]:
+    """The folder's manifest, created by the first shard (atomically: whole or absent) and
+    checked against ``spec`` by every other one."""
+    path = out / store.MANIFEST
+    if not path.exists():
+        allowed = {store.LOCK, store.CLAIMS, store.SESSIONS}
+        others = [p.name for p in out.iterdir() if p.name not in allowed and not p.name.endswith(store.TMP_SUFFIX)]
+        if others:
+            raise ValueError(
+                f"{str(out)!r} is not empty and holds no sweep manifest; refusing to write into it (use a new folder)"
+            )
+        manifest = _new_manifest(spec)
+        manifest["sessions_in"] = store.SESSIONS  # (shards record their sessions there)
+        data = (json.dumps(manifest, indent=1, default=store._json_default) + "\n").encode()
+        if store.create_if_absent(path, data):
+            return manifest
+    for attempt in range(50):  # (a file system without hard links: the creator may still be writing)
+        try:
+            manifest = store.read_manifest(out)
+            break
+        except (json.JSONDecodeError, ValueError) as exc:
+            if attempt == 49:
+                raise ValueError(f"{str(path)!r} is unreadable ({exc}); refusing to write into {str(out)!r}") from None
+            time.sleep(0.1)
+    if manifest.get("spec_hash") != spec.spec_hash:
+        diffs = _spec_diff(manifest.get("spec", {}), spec.to_dict())
+        grown = _grown(manifest, spec) and " (a grown Sobol' sweep: grow it with one sweep without --shard first)"
+        raise ValueError(
+            f"{str(out)!r} holds a different sweep ({manifest.get('name')!r}); this shard's spec "
+            f"differs in: {', '.join(diffs[:6]) or 'spec hash'}{grown or ''}. Every shard must run the same spec: "
+            "use a new --out folder, or the spec the folder was started with"
+        )
+    return manifest
+
+
+def _drop_damaged_parts(out: Path) -> None:
+    """A one-process sweep (holding the folder alone) drops compacted files that do not match
+    the index, with every file of their batch, so that their runs run again."""
+    from .compact import _write_index
+
+    index = store.read_index(out)
+    bad = store.damaged_parts(out, index)
+    if not bad:
+        return
+    batches = {p["batch"] for p in index["parts"] if p["file"] in bad}
+    dropped = [p for p in index["parts"] if p["batch"] in batches]
+    n = len(set().union(*(p["ids"] for p in dropped if p["table"] == store.SUMMARY)))
+    print(f"{'; '.join(bad.values())}; running the {n} run(s) of its batch again", file=sys.stderr, flush=True)
+    _write_index(out, [{k: v for k, v in p.items() if k != "ids"} for p in index["parts"] if p["batch"] not in batches])
+    for p in dropped:
+        try:
+            os.unlink(out / store.COMPACT / p["file"])
+        except FileNotFoundError:
+            pass
 
 
 # --- the folder -----------------------------------------------------------------------------
@@ -253,16 +455,38 @@ def _flush_manifest(out: Path, manifest: dict[str, Any], status: dict[int, str])
 
 
 # --- the loop -------------------------------------------------------------------------------
+class _ManifestJournal:
+    """Where a one-process sweep records each run's timing: the manifest, rewritten now and then."""
+
+    def __init__(self, out: Path, manifest: dict[str, Any], status: dict[int, str]):
+        self.out, self.manifest, self.status = out, manifest, status
+        self.timing = {r["run_id"]: r for r in manifest["runs"]}
+
+    def flush(self) -> None:
+        _flush_manifest(self.out, self.manifest, self.status)
+
+
 def _execute(
-    spec: SweepSpec, out: Path, todo: list[RunPlan], backend, manifest, status, progress: bool | None, n_done: int
+    spec: SweepSpec,
+    out: Path,
+    todo: list[RunPlan],
+    backend,
+    journal,
+    status,
+    progress: bool | None,
+    n_done: int,
+    held: claims.Claims | None = None,
 ) -> list[int]:
+    """Run ``todo`` on ``backend``, writing each finished run. With ``held`` (a shard), each run
+    is claimed before it is sent and its claim removed once its files are on disk; a run
+    claimed by a live process is left to it (status "claimed")."""
     from .worker import RunTask, execute_run
 
-    timing = {r["run_id"]: r for r in manifest["runs"]}
+    timing = journal.timing
     tasks = iter(todo)
     pending: dict[Any, RunPlan] = {}
     failed: list[int] = []
-    bar = _progress_bar(spec, n_done, progress)
+    bar = _progress_bar(spec, n_done, progress, total=n_done + len(todo))
     last_flush = time.monotonic()
 
     requeued: list[RunPlan] = []  # runs a broken pool refused at submission: submitted again first
@@ -273,6 +497,17 @@ def _execute(
             plan = requeued.pop(0) if requeued else next(tasks, None)
             if plan is None:
                 return
+            if held is not None and plan.run_id not in held.held:
+                other = held.acquire(plan.run_id)
+                if other is not None:  # a live process runs it
+                    status[plan.run_id] = "claimed"
+                    bar.update(1)
+                    continue
+                if store.run_file(out, store.SUMMARY, plan.run_id).exists():  # finished since we looked
+                    held.release(plan.run_id)
+                    status[plan.run_id] = "done"
+                    bar.update(1)
+                    continue
             task = RunTask(
                 plan.run_id,
                 plan.point,
@@ -292,7 +527,9 @@ def _execute(
 
     def record(plan: RunPlan, ok: bool, info: dict[str, Any]):
         status[plan.run_id] = "done" if ok else "failed"
-        timing[plan.run_id].update(info)
+        timing.setdefault(plan.run_id, {}).update(info)
+        if held is not None:  # (its summary or failure record is on disk)
+            held.release(plan.run_id)
         if not ok:
             failed.append(plan.run_id)
         bar.update(1)
@@ -344,7 +581,7 @@ def _execute(
                 if not backend.restart():
                     raise RuntimeError("the executor broke (a worker process died) and cannot be restarted")
             if time.monotonic() - last_flush > MANIFEST_EVERY_S:
-                _flush_manifest(out, manifest, status)
+                journal.flush()
                 last_flush = time.monotonic()
             submit_more()
     except BaseException:
@@ -399,12 +636,12 @@ def _failure_message(out: Path, failed: list[int], n_runs: int) -> str:
     )
 
 
-def _progress_bar(spec: SweepSpec, n_done: int, progress: bool | None):
+def _progress_bar(spec: SweepSpec, n_done: int, progress: bool | None, total: int | None = None):
     from tqdm.auto import tqdm
 
     show = sys.stderr.isatty() if progress is None else bool(progress)
     return tqdm(
-        total=spec.n_runs,
+        total=spec.n_runs if total is None else total,  # (a shard: its own runs)
         initial=n_done,
         desc=spec.name,
         unit="run",

@@ -1,9 +1,11 @@
 """A sweep's state at a glance (``agency-sim sweep --status DIR``), without loading its tables.
 
-Reads the manifest (the plan and each finished run's timing), lists the per-run summary and
-failure files, and asks the folder's lock whether a sweep is writing into it now: done,
-failed (with the first line of each error, counted), still to run, who is running it and since
-when, and an estimate of the time left from the rate of the runs finished in this session.
+Reads the manifest (the plan), the compaction index, lists the per-run summary, failure and
+claim files, and asks the folder's lock whether a one-process sweep is writing into it now:
+done, failed (with the first line of each error, counted), still to run, who is running it
+(the lock's holder, or the shards holding claims: by whom, since when), claims whose holder is
+gone (stale: a rerun of the shard takes them over), and an estimate of the time left from the
+rate of the runs finished since the running session(s) started.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import store
+from . import claims, store
 
 
 def running(out: Path) -> str | None:
@@ -62,14 +64,22 @@ def status(out: str | os.PathLike) -> dict[str, Any]:
             error = "failure record unreadable"
         errors[str(error).splitlines()[0][:200]] += 1
     holder = running(out)
+    current = claims.current_claims(out)
+    lease = claims.lease_s()
+    live = {i: c for i, c in current.items() if i not in done and not claims.is_stale(c, lease=lease)}
+    stale = {i: c for i, c in current.items() if i not in live and i not in done}  # (a done run's: litter)
     session = (manifest.get("sessions") or [{}])[-1]
-    started = _when(session.get("started"))
+    started = _when(session.get("started")) if holder else None
+    if live:  # shards: from the earliest start of a shard session still running
+        starts = [_when(r.get("started")) for r in _shard_sessions(out) if r.get("status") == "running"]
+        starts += [_when(c.holder.get("since")) for c in live.values()]
+        started = min((t for t in starts if t), default=None)
     now = time.time()
-    recent = 0  # runs this session finished: summary files written since it started
-    if holder and started:
+    recent = 0  # runs finished since then: summary files written since
+    if (holder or live) and started and (out / store.SUMMARY).is_dir():
         with os.scandir(out / store.SUMMARY) as entries:
             recent = sum(1 for e in entries if e.name.endswith(".parquet") and e.stat().st_mtime >= started)
-    rate = recent / (now - started) if recent and now > started else None
+    rate = recent / (now - started) if recent and started and now > started else None
     to_run = len(plan) - len(done) - len(failed)
     return {
         "name": manifest.get("name"),
@@ -80,9 +90,43 @@ def status(out: str | os.PathLike) -> dict[str, Any]:
         "errors": dict(errors.most_common()),
         "running": holder,
         "since": session.get("started") if holder else None,
+        "claimed": len(live),
+        "claims": _by_holder(live),
+        "stale_claims": len(stale),
+        "stale": _by_holder(stale),
+        "lease_s": lease,
+        "compacted": len(store.compacted_runs(out)),
         "rate_per_s": rate,
         "eta_s": (to_run + len(failed)) / rate if rate else None,
     }
+
+
+def _shard_sessions(out: Path) -> list[dict[str, Any]]:
+    d = out / store.SESSIONS
+    found = []
+    if d.is_dir():
+        for f in d.glob("*.json"):
+            try:
+                rec = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            rec.pop("runs", None)
+            found.append(rec)
+    return found
+
+
+def _by_holder(found: dict[int, claims.Claim]) -> list[dict[str, Any]]:
+    """Claims grouped by holder: who, how many runs, since when (the earliest), first run ids."""
+    groups: dict[str, dict[str, Any]] = {}
+    for run_id, c in sorted(found.items()):
+        g = groups.setdefault(c.who(), {"holder": c.who(), "runs": 0, "since": None, "run_ids": []})
+        g["runs"] += 1
+        since = c.holder.get("since")
+        if since and (g["since"] is None or since < g["since"]):
+            g["since"] = since
+        if len(g["run_ids"]) < 5:
+            g["run_ids"].append(run_id)
+    return sorted(groups.values(), key=lambda g: (-g["runs"], g["holder"]))
 
 
 def status_text(s: dict[str, Any], out: str | os.PathLike) -> str:
@@ -91,22 +135,42 @@ def status_text(s: dict[str, Any], out: str | os.PathLike) -> str:
         f"sweep {s['name']!r} in {str(out)!r}: {s['done']:,} of {s['runs']:,} runs done, "
         f"{s['failed']:,} failed, {s['to_run']:,} still to run"
     ]
+    eta = (
+        f"{s['rate_per_s']:.2f} runs/s in this session, about "
+        f"{_duration(s['eta_s'])} to go (the failed runs included, as a rerun retries them)"
+        if s["rate_per_s"]
+        else ""
+    )
+    if s.get("compacted"):
+        lines.append(f"{s['compacted']:,} of the done runs are compacted")
     if s["running"]:
-        line = f"running now: {s['running']}, since {s['since']}"
-        if s["rate_per_s"]:
-            line += (
-                f"; {s['rate_per_s']:.2f} runs/s in this session, about "
-                f"{_duration(s['eta_s'])} to go (the failed runs included, as a rerun retries them)"
-            )
-        lines.append(line)
-    elif s["to_run"] or s["failed"]:
-        lines.append("not running: rerun the same sweep command on this folder to complete it")
-    else:
-        lines.append("complete")
+        lines.append(f"running now: {s['running']}, since {s['since']}" + (f"; {eta}" if eta else ""))
+    if s.get("claimed"):
+        lines.append(
+            f"running now: {s['claimed']:,} runs claimed by {len(s['claims'])} process(es)"
+            + (f"; {eta}" if eta else "")
+        )
+        lines += [_claim_line(g) for g in s["claims"]]
+    if s.get("stale_claims"):
+        lines.append(
+            f"stale claims: {s['stale_claims']:,} runs claimed by processes that are gone (dead, or silent on "
+            f"another host for over {s['lease_s']:.0f} s); rerunning their shard takes them over"
+        )
+        lines += [_claim_line(g) for g in s["stale"]]
+    if not (s["running"] or s.get("claimed")):
+        if s["to_run"] or s["failed"]:
+            lines.append("not running: rerun the same sweep command (or its shards) on this folder to complete it")
+        else:
+            lines.append("complete")
     if s["errors"]:
         lines.append("failed runs, by the first line of their error:")
         lines += [f"  {n} x {e}" for e, n in s["errors"].items()]
     return "\n".join(lines)
+
+
+def _claim_line(g: dict[str, Any]) -> str:
+    ids = ", ".join(map(str, g["run_ids"])) + (", ..." if g["runs"] > len(g["run_ids"]) else "")
+    return f"  {g['holder']}: {g['runs']:,} run(s) (run ids {ids}), since {g['since']}"
 
 
 def _duration(seconds: float) -> str:

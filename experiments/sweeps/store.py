@@ -12,11 +12,18 @@ Layout of ``OUT/``::
     receipts/run-000012.json   what the run wrote: each table file's size and SHA-256 (resume and
                                load_results check them)
     failed/run-000007.json     error and traceback of a run that raised
-    .lock                      held (flock) while a sweep writes here
+    claims/run-000012.g0.json  the process running run 12 now (shards: see .claims)
+    sessions/*.json            one file per shard session (shards do not rewrite the manifest)
+    compact/index.json         after ``--compact``: which runs each compacted file holds
+    compact/summary/part-00001.parquet  many runs' rows of one table (see .compact)
+    .lock                      held (flock) while a sweep writes here: exclusively by a
+                               one-process sweep or a compaction, shared by shards
 
 Every file is written to a temporary name in the same folder, flushed, then renamed, so a
 killed sweep leaves finished runs whole and at most some ``.*.tmp`` files, which the next
-session removes. A run counts as done once its summary file exists.
+session removes. A run counts as done once its summary file exists, or once the compaction
+index lists it (its rows are then in the compacted files, and any per-run file of it left by
+an interrupted compaction is ignored).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -41,6 +49,10 @@ SUMMARY = "summary"
 RECEIPTS = "receipts"  # receipts/run-000012.json: each table file's size and SHA-256, written before the summary
 TABLES = (SUMMARY, "timeseries", "brands", "agencies", "brand_outcomes")
 FAILED = "failed"
+CLAIMS = "claims"
+SESSIONS = "sessions"
+COMPACT = "compact"
+INDEX = "index.json"  # compact/index.json
 LOCK = ".lock"
 TMP_SUFFIX = ".tmp"
 SORT_KEYS = {
@@ -112,6 +124,42 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def create_if_absent(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` only if ``path`` does not exist, atomically: of several
+    processes trying at once exactly one succeeds (True) and ``path`` is then whole. Written
+    to a temporary name, then hard-linked to ``path`` (link fails if the name exists); where
+    the file system has no hard links, created with O_EXCL and written (whole after a moment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), FILE_MODE)
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here
+            try:
+                fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd2, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return True
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write(path, (json.dumps(obj, indent=1, default=_json_default) + "\n").encode())
 
@@ -128,17 +176,35 @@ def _json_default(x):
     raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
 
 
-def remove_temp_files(out: Path) -> int:
-    """Delete temporary files left by a killed session; returns how many."""
+def remove_temp_files(out: Path, older_than: float | None = None) -> int:
+    """Delete temporary files left by a killed session; returns how many. ``older_than``
+    (seconds): only files not written for that long (a shard leaves its siblings' files be)."""
     n = 0
-    for folder in [out, *(out / t for t in (*TABLES, FAILED, RECEIPTS))]:
+    for folder in temp_folders(out):
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):
             if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX) and entry.is_file():
-                os.unlink(entry.path)
+                if older_than is not None:
+                    try:
+                        if time.time() - entry.stat().st_mtime <= older_than:
+                            continue
+                    except FileNotFoundError:
+                        continue
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:  # (another shard's file, renamed or removed meanwhile)
+                    continue
                 n += 1
     return n
+
+
+def temp_folders(out: Path) -> list[Path]:
+    return [
+        out,
+        *(out / t for t in (*TABLES, FAILED, RECEIPTS, SESSIONS, COMPACT)),
+        *(out / COMPACT / t for t in TABLES),
+    ]
 
 
 def run_ids(out: Path, folder: str) -> set[int]:
@@ -150,7 +216,89 @@ def run_ids(out: Path, folder: str) -> set[int]:
 
 
 def done_runs(out: Path) -> set[int]:
-    return run_ids(out, SUMMARY)
+    """Runs with a summary: a per-run summary file, or in the compacted files."""
+    return run_ids(out, SUMMARY) | compacted_runs(out)
+
+
+def loose_runs(out: Path) -> set[int]:
+    """Done runs whose rows are in per-run files (not compacted)."""
+    return run_ids(out, SUMMARY) - compacted_runs(out)
+
+
+# --- compacted files (written by .compact) ------------------------------------------------
+def index_path(out: Path) -> Path:
+    return Path(out) / COMPACT / INDEX
+
+
+def read_index(out: Path) -> dict[str, Any]:
+    """The compaction index: ``{"parts": [...]}``, each part one file of one table with the
+    run ids it holds (as inclusive ranges), its rows, bytes and SHA-256, and its batch (the
+    compaction that wrote it). An empty index if the folder was never compacted."""
+    path = index_path(out)
+    try:
+        index = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {"parts": []}
+    for part in index["parts"]:
+        part["ids"] = expand_ranges(part["runs"])
+    return index
+
+
+def compacted_runs(out: Path, index: dict[str, Any] | None = None) -> set[int]:
+    index = read_index(out) if index is None else index
+    found: set[int] = set()
+    for part in index["parts"]:
+        if part["table"] == SUMMARY:
+            found |= part["ids"]
+    return found
+
+
+def to_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Sorted run ids as inclusive ranges: {0, 1, 2, 5} -> [[0, 2], [5, 5]]."""
+    out: list[list[int]] = []
+    for i in sorted(ids):
+        if out and i == out[-1][1] + 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def expand_ranges(ranges: Iterable[Iterable[int]]) -> set[int]:
+    found: set[int] = set()
+    for a, b in ranges:
+        found.update(range(a, b + 1))
+    return found
+
+
+def check_part(out: Path, part: dict[str, Any]) -> str:
+    """What is wrong with a compacted file against the index ("" if nothing)."""
+    import hashlib
+
+    f = Path(out) / COMPACT / part["file"]
+    if not f.exists():
+        return f"compacted file {part['file']} is missing"
+    size = f.stat().st_size
+    if size != part["bytes"]:
+        return f"compacted file {part['file']} is {'truncated' if size < part['bytes'] else 'longer than written'}"
+    h = hashlib.sha256()
+    with open(f, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    if h.hexdigest() != part["sha256"]:
+        return f"compacted file {part['file']} was changed (checksum)"
+    return ""
+
+
+def damaged_parts(out: Path, index: dict[str, Any] | None = None) -> dict[str, str]:
+    """Compacted files that do not match the index: file -> what is wrong."""
+    index = read_index(out) if index is None else index
+    found = {}
+    for part in index["parts"]:
+        problem = check_part(out, part)
+        if problem:
+            found[part["file"]] = problem
+    return found
 
 
 def receipt_file(out: Path, run_id: int) -> Path:
@@ -199,9 +347,10 @@ def check_run(out: Path, run_id: int) -> str:
 
 def damaged_runs(out: Path, ids: Iterable[int] | None = None) -> dict[int, str]:
     """Done runs whose files do not match what they wrote: run id -> what is wrong."""
-    ids = done_runs(out) if ids is None else ids
+    compacted = compacted_runs(out)  # (checked as whole files: damaged_parts)
+    ids = run_ids(out, SUMMARY) if ids is None else ids
     found = {}
-    for i in sorted(ids):
+    for i in sorted(set(ids) - compacted):
         problem = check_run(out, i)
         if problem:
             found[i] = problem
@@ -225,11 +374,20 @@ def failed_runs(out: Path) -> set[int]:
 
 # --- the folder lock ------------------------------------------------------------------------
 class FolderLock:
-    """An exclusive ``flock`` on ``OUT/.lock``; the OS drops it if the process dies."""
+    """An ``flock`` on ``OUT/.lock``; the OS drops it if the process dies.
 
-    def __init__(self, out: Path):
+    Exclusive (the default) for a one-process sweep and for a compaction: nothing else writes
+    the folder meanwhile. ``shared=True`` for a shard: shards write into the folder side by
+    side (each run guarded by its claim, see .claims), while an exclusive holder is kept out.
+    ``locked`` says whether the file system honoured the lock (some do not: then only the
+    claims guard the runs)."""
+
+    def __init__(self, out: Path, *, shared: bool = False, purpose: str = "sweep"):
         self.path = out / LOCK
         self.fh = None
+        self.shared = shared
+        self.purpose = purpose
+        self.locked = False
 
     def __enter__(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,20 +397,21 @@ class FolderLock:
         except ImportError:  # Windows: no advisory lock; atomic writes still hold
             return self
         try:
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self.fh.fileno(), (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            self.locked = True
         except BlockingIOError:
             self.fh.seek(0)
-            holder = self.fh.read().strip() or "another process"
+            holder = self.fh.read().strip()
             self.fh.close()
-            raise ValueError(
-                f"{str(self.path.parent)!r} is in use by another sweep ({holder}); "
-                "wait for it to finish or use another --out folder"
-            ) from None
+            self.fh = None
+            raise ValueError(self._refusal(holder)) from None
         except OSError:  # file systems without flock
             pass
+        if self.shared:  # (the file names the exclusive holder only)
+            return self
         self.fh.seek(0)
         before = self.fh.read().strip()
-        if before:  # a sweep that held the lock ended without releasing it (killed): say so
+        if before and self.locked:  # a sweep that held the lock ended without releasing it (killed): say so
             print(
                 f"taking over the lock of {str(self.path.parent)!r} from a sweep that did not finish ({before})",
                 file=sys.stderr,
@@ -264,10 +423,26 @@ class FolderLock:
         self.fh.flush()
         return self
 
+    def _refusal(self, holder: str) -> str:
+        folder = str(self.path.parent)
+        if self.shared:
+            return (
+                f"{folder!r} is in use by a one-process sweep or a compaction ({holder or 'another process'}); "
+                "a shard cannot write into it meanwhile: wait for it to finish"
+            )
+        who = f"another sweep ({holder})" if holder else "shards of a sweep (agency-sim sweep --shard)"
+        if self.purpose == "compact":
+            return (
+                f"{folder!r} is in use by {who}; compaction needs every shard and sweep to have finished: "
+                "wait for them (agency-sim sweep --status shows who runs), then compact"
+            )
+        return f"{folder!r} is in use by {who}; wait for it to finish or use another --out folder"
+
     def __exit__(self, *exc):
         if self.fh is not None:
-            self.fh.seek(0)
-            self.fh.truncate()  # released cleanly: the next sweep takes over nothing
+            if not self.shared:
+                self.fh.seek(0)
+                self.fh.truncate()  # released cleanly: the next sweep takes over nothing
             self.fh.close()
         return False
 
@@ -290,20 +465,62 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 # --- reading results ------------------------------------------------------------------------
 def read_table(out: Path, table: str, ids: Iterable[int], columns: list[str] | None = None) -> pd.DataFrame:
-    """One tidy table from the per-run files of ``ids`` (sorted by run, then week)."""
+    """One tidy table from the files of ``ids`` (sorted by run, then week): the compacted
+    files for runs the compaction index lists, the per-run files for the others."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    files = [run_file(out, table, i) for i in sorted(ids)]
+    ids = set(ids)
+    index = read_index(out)
+    compacted = compacted_runs(out, index)
+    parts = _read_parts(out, index, table, ids & compacted, columns)
+    files = [run_file(out, table, i) for i in sorted(ids - compacted)]
     files = [f for f in files if f.exists()]
-    if not files:
+    parts += _read_files(files, columns)
+    if not parts:
         return pd.DataFrame()
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        parts = list(pool.map(lambda f: pq.read_table(f, columns=columns), files))
     tab = pa.concat_tables(parts, promote_options="permissive")
     df = tab.to_pandas()
     keys = [k for k in SORT_KEYS.get(table, ["run_id"]) if k in df.columns]
     return df.sort_values(keys, kind="stable").reset_index(drop=True) if keys else df
+
+
+def _read_files(files: list[Path], columns: list[str] | None) -> list:
+    import pyarrow.parquet as pq
+
+    if not files:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda f: pq.read_table(f, columns=columns), files))
+
+
+def _read_parts(out: Path, index: dict[str, Any], table: str, ids: set[int], columns: list[str] | None) -> list:
+    """The rows of ``ids`` from the compacted files of ``table``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    found = []
+    for part in index["parts"]:
+        if part["table"] != table or not (part["ids"] & ids):
+            continue
+        want = None if columns is None else list(dict.fromkeys([*columns, "run_id"]))
+        tab = pq.read_table(Path(out) / COMPACT / part["file"], columns=want)
+        if not part["ids"] <= ids:
+            tab = tab.filter(pc.is_in(tab["run_id"], pa.array(sorted(part["ids"] & ids), pa.int64())))
+        if columns is not None and "run_id" not in columns:
+            tab = tab.select(columns)
+        found.append(tab)
+    return found
+
+
+def table_files(out: Path, table: str, ids: Iterable[int]) -> list[str]:
+    """The Parquet files holding ``table``'s rows of ``ids``: compacted and per-run."""
+    ids = set(ids)
+    index = read_index(out)
+    compacted = compacted_runs(out, index)
+    files = [str(Path(out) / COMPACT / p["file"]) for p in index["parts"] if p["table"] == table and p["ids"] & ids]
+    loose = [str(run_file(out, table, i)) for i in sorted(ids - compacted)]
+    return files + [f for f in loose if os.path.exists(f)]
 
 
 class Results:
@@ -314,6 +531,13 @@ class Results:
         self.out = Path(out)
         self.manifest = read_manifest(self.out)
         damaged = damaged_runs(self.out) if verify else {}  # (the runner checked and wrote them itself)
+        parts = damaged_parts(self.out) if verify else {}
+        if parts:
+            shown = "; ".join(parts.values())
+            raise ValueError(
+                f"{str(self.out)!r} holds {len(parts)} damaged compacted file(s): {shown}; rerun the sweep's "
+                "command (without --shard) to run their runs again"
+            )
         if damaged:
             shown = "; ".join(f"run {i}: {why}" for i, why in list(damaged.items())[:5])
             more = f" (and {len(damaged) - 5} more)" if len(damaged) > 5 else ""
@@ -421,8 +645,7 @@ class Results:
         """A ``pyarrow.dataset.Dataset`` over a table's files, for data larger than memory."""
         import pyarrow.dataset as ds
 
-        files = [str(run_file(self.out, table, i)) for i in sorted(self.done)]
-        return ds.dataset([f for f in files if os.path.exists(f)], format="parquet")
+        return ds.dataset(table_files(self.out, table, self.done), format="parquet")
 
     # --- sensitivity analysis -------------------------------------------------------------
     @property

@@ -1,4 +1,5 @@
-"""`agency-sim sweep --status DIR`: a sweep's state without loading its tables (issue 26, item 2)."""
+"""`agency-sim sweep --status DIR`: a sweep's state without loading its tables (issue 26, item 2),
+and the shards' claims (item 1)."""
 
 import os
 
@@ -81,3 +82,46 @@ def test_status_usage_errors_are_one_line_and_exit_2(capsys):
 def test_status_of_a_folder_without_a_sweep_names_it(tmp_path, capsys):
     assert main(["sweep", "--status", str(tmp_path)]) == 2
     assert "holds no sweep" in capsys.readouterr().err
+
+
+def test_claims_by_whom_and_since_when_and_stale_ones(sweep, capsys):
+    """Shards' claims (issue 26, item 1): live ones by holder, stale ones (holder gone) apart."""
+    import json
+    import subprocess
+    import sys
+
+    from experiments.sweeps import claims
+
+    for run_id in (1, 2, 3):
+        os.remove(store.run_file(sweep, "summary", run_id))
+    held = claims.Claims(sweep, shard="1/2")
+    assert held.acquire(1) is None and held.acquire(3) is None  # this process runs 1 and 3 now
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = claims.claim_path(sweep, 2, 0)
+    stale.write_text(json.dumps({"host": claims.host(), "pid": int(dead.stdout), "shard": "2/2", "since": "then"}))
+    s = status(sweep)
+    assert (s["done"], s["to_run"], s["claimed"], s["stale_claims"]) == (3, 3, 2, 1)
+    assert s["claims"] == [
+        {
+            "holder": f"pid {os.getpid()} on {claims.host()} (shard 1/2)",
+            "runs": 2,
+            "since": s["claims"][0]["since"],
+            "run_ids": [1, 3],
+        }
+    ]
+    assert s["stale"][0]["holder"] == f"pid {int(dead.stdout)} on {claims.host()} (shard 2/2)"
+    assert main(["sweep", "--status", str(sweep)]) == 0
+    said = capsys.readouterr().out
+    assert "running now: 2 runs claimed by 1 process(es)" in said
+    assert f"pid {os.getpid()} on {claims.host()} (shard 1/2): 2 run(s) (run ids 1, 3), since 20" in said
+    assert "stale claims: 1 runs claimed by processes that are gone" in said and "(run ids 2), since then" in said
+    held.release_all()
+    s = status(sweep)
+    assert (s["claimed"], s["stale_claims"]) == (0, 1)
+    assert "not running: rerun" in status_text_of(sweep)
+
+
+def status_text_of(out):
+    from experiments.sweeps.status import status_text
+
+    return status_text(status(out), out)

@@ -1,0 +1,321 @@
+"""Per-run claims: how several sweep processes (shards) share one output folder.
+
+Before a shard runs run 12 it claims it by creating ``OUT/claims/run-000012.g0.json`` with
+``O_CREAT | O_EXCL`` (atomic on a local file system and on NFSv3 and later, Lustre and GPFS):
+of two processes creating the same name, exactly one succeeds. The claim holds the holder's
+host, pid (and, on Linux, the process's start time, so a reused pid is not taken for the
+holder), the shard and when it was made. The holder removes its claim once the run's summary
+is on disk (or its failure record), so a claim seen without a summary means "being run now"
+or "its holder died".
+
+A claim is **stale** when its holder is gone: on this host, when its pid is not running (or is
+another process than the one that claimed); on another host, when the claim file has not been
+touched for :data:`LEASE_S` seconds (a holder touches its claims every :data:`HEARTBEAT_S`
+seconds while it runs them, from a thread of its own). Set ``AGENCY_SIM_CLAIM_LEASE`` (seconds)
+to change the lease.
+
+Taking over a stale claim is race-free without locks: claims are numbered by generation. A
+process that finds generation *g* stale creates generation *g + 1* with ``O_EXCL``; of all the
+processes that found *g* stale at once, exactly one creates *g + 1*, and the others then find
+*g + 1* live and leave the run. (Renaming the stale file away first, as one might, races: a
+slow process can rename away the fresh claim another process made in the meantime.) A holder
+that finishes removes every generation of its run's claim.
+
+A process judged stale on another host that is in fact still running (a node cut off for
+longer than the lease) may run a run twice; both write the same bytes (each run carries its
+seed), by atomic renames, so the folder stays correct, only work is wasted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import store
+
+CLAIMS = "claims"
+LEASE_S = 1800.0  # a claim of another host untouched this long counts as stale (30 min)
+HEARTBEAT_S = 60.0  # a holder touches its claims this often
+MAX_GENERATIONS = 1000
+
+
+def lease_s() -> float:
+    """The lease in seconds (``AGENCY_SIM_CLAIM_LEASE`` if set, else :data:`LEASE_S`)."""
+    value = os.environ.get("AGENCY_SIM_CLAIM_LEASE")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+    return LEASE_S
+
+
+def host() -> str:
+    return socket.gethostname()
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return None if fields[0] == b"Z" else fields[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, start: str | None = None) -> bool:
+    """Whether process ``pid`` of this host runs (and, if ``start`` is given and /proc can tell,
+    is the process that started then, not a later one with the same pid)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    now = _start_time(pid)
+    if os.path.exists(f"/proc/{pid}/stat") and now is None:
+        return False  # a zombie: it has ended
+    return start is None or now is None or now == start
+
+
+def claim_path(out: Path, run_id: int, generation: int) -> Path:
+    return Path(out) / CLAIMS / f"{store.run_name(run_id)}.g{generation}.json"
+
+
+def parse_name(name: str) -> tuple[int, int] | None:
+    """``run-000012.g3.json`` -> (12, 3); None for other names."""
+    parts = name.split(".")
+    if len(parts) != 3 or parts[2] != "json" or not parts[1].startswith("g") or not parts[1][1:].isdigit():
+        return None
+    run_id = store._run_id(name)
+    return None if run_id is None else (run_id, int(parts[1][1:]))
+
+
+@dataclass
+class Claim:
+    run_id: int
+    generation: int
+    path: Path
+    holder: dict[str, Any]  # host, pid, start, shard, since
+    mtime: float
+
+    def who(self) -> str:
+        h = self.holder
+        shard = f" (shard {h['shard']})" if h.get("shard") else ""
+        return f"pid {h.get('pid')} on {h.get('host')}{shard}"
+
+
+def read_claim(path: Path) -> Claim | None:
+    """The claim at ``path``, or None if it has gone. A claim being written (empty or torn for a
+    moment) is returned with an empty holder and judged by its age alone."""
+    parsed = parse_name(path.name)
+    if parsed is None:
+        return None
+    try:
+        st = path.stat()
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        holder = json.loads(text)
+    except ValueError:
+        holder = {}
+    return Claim(parsed[0], parsed[1], path, holder, st.st_mtime)
+
+
+def is_stale(claim: Claim, *, now: float | None = None, lease: float | None = None) -> bool:
+    """Whether the claim's holder is gone (see the module's docstring)."""
+    now = time.time() if now is None else now
+    lease = lease_s() if lease is None else lease
+    h = claim.holder
+    if h.get("host") == host() and isinstance(h.get("pid"), int):
+        return not pid_alive(h["pid"], h.get("start"))
+    return now - claim.mtime > lease
+
+
+class Claims:
+    """The claims this process holds in ``out``, with a heartbeat that keeps them fresh."""
+
+    def __init__(self, out: Path, shard: str = ""):
+        self.out = Path(out)
+        self.dir = self.out / CLAIMS
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.me = {"host": host(), "pid": os.getpid(), "start": _start_time(os.getpid()), "shard": shard}
+        self.held: dict[int, list[Path]] = {}  # run id -> the claim files (generations) to remove
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- acquiring and releasing ----------------------------------------------------------
+    def acquire(self, run_id: int) -> Claim | None:
+        """Claim ``run_id``: None if this process now holds it, else the live claim of the
+        process that does."""
+        generation = 0
+        seen: list[Path] = []
+        while generation < MAX_GENERATIONS:
+            path = claim_path(self.out, run_id, generation)
+            with deferred_signals():  # (a Ctrl-C or SIGTERM between the two would lose track of the claim)
+                created = self._create(path)
+                if created:
+                    with self._lock:
+                        self.held[run_id] = [*seen, path]
+            if created:
+                return None
+            claim = read_claim(path)
+            if claim is None:  # released between our try and our look: try the same name again
+                continue
+            if not is_stale(claim):
+                return claim
+            seen.append(path)
+            generation += 1
+        raise RuntimeError(f"run {run_id} has {MAX_GENERATIONS} stale claims in {str(self.dir)!r}; remove them")
+
+    def _create(self, path: Path) -> bool:
+        record = {**self.me, "since": store.now()}
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, store.FILE_MODE)
+        except FileExistsError:
+            return False
+        try:
+            os.write(fd, (json.dumps(record) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return True
+
+    def release(self, run_id: int) -> None:
+        """Remove the claim of ``run_id`` (every generation of it): call once the run's summary
+        or failure record is on disk."""
+        with deferred_signals():
+            with self._lock:
+                paths = self.held.get(run_id, [])
+            for p in reversed(paths):  # the live generation first, then the stale ones under it
+                try:
+                    os.unlink(p)
+                except FileNotFoundError:
+                    pass
+            with self._lock:
+                self.held.pop(run_id, None)
+
+    def release_all(self) -> None:
+        for run_id in list(self.held):
+            self.release(run_id)
+
+    # --- the heartbeat --------------------------------------------------------------------
+    def touch(self) -> None:
+        """Refresh the time of every claim held (what other hosts read the lease from)."""
+        with self._lock:
+            paths = [ps[-1] for ps in self.held.values()]
+        for p in paths:
+            try:
+                os.utime(p)
+            except OSError:
+                pass
+
+    def start_heartbeat(self, every: float | None = None) -> None:
+        every = min(HEARTBEAT_S, lease_s() / 4) if every is None else every
+        every = max(every, 0.05)
+
+        def beat() -> None:
+            while not self._stop.wait(every):
+                self.touch()
+
+        self._thread = ClaimHeartbeat(target=beat, name="claim-heartbeat", daemon=True)
+        self._thread.start()
+
+    def __enter__(self):
+        self.start_heartbeat()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.release_all()
+        return False
+
+
+_interrupt = {"depth": 0, "pending": False}
+
+
+@contextmanager
+def deferred_signals():
+    """A section that an interrupt must not split: creating a claim file and recording it (or
+    removing it and forgetting it), so that no claim is left that nobody removes. A shard's
+    SIGINT and SIGTERM handler (:func:`interrupt`) only notes an interrupt that arrives inside
+    it; the KeyboardInterrupt is raised on leaving it."""
+    _interrupt["depth"] += 1
+    try:
+        yield
+    finally:
+        _interrupt["depth"] -= 1
+        if _interrupt["depth"] == 0 and _interrupt["pending"]:
+            _interrupt["pending"] = False
+            raise KeyboardInterrupt
+
+
+def interrupt(signum, frame) -> None:
+    """The signal handler of a shard for SIGINT and SIGTERM: KeyboardInterrupt, held back to
+    the end of a :func:`deferred_signals` section."""
+    if _interrupt["depth"]:
+        _interrupt["pending"] = True
+        return
+    raise KeyboardInterrupt
+
+
+class ClaimHeartbeat(threading.Thread):
+    """The thread that touches a shard's claims; it only sleeps and sets file times, so a worker
+    forked while it runs inherits no lock it could need (executors._mp_context lets it be)."""
+
+
+def all_claims(out: Path) -> list[Claim]:
+    """Every claim in ``out`` (one per file; a run taken over has several generations)."""
+    d = Path(out) / CLAIMS
+    if not d.is_dir():
+        return []
+    found = []
+    with os.scandir(d) as entries:
+        for e in entries:
+            if parse_name(e.name) is None:
+                continue
+            c = read_claim(Path(e.path))
+            if c is not None:
+                found.append(c)
+    return found
+
+
+def current_claims(out: Path) -> dict[int, Claim]:
+    """The newest generation of each run's claim: run id -> claim."""
+    newest: dict[int, Claim] = {}
+    for c in all_claims(out):
+        if c.run_id not in newest or c.generation > newest[c.run_id].generation:
+            newest[c.run_id] = c
+    return newest
+
+
+def live_claims(out: Path) -> dict[int, Claim]:
+    return {i: c for i, c in current_claims(out).items() if not is_stale(c)}
+
+
+def remove_claims(out: Path, run_ids: set[int] | None = None) -> int:
+    """Remove the claim files of ``run_ids`` (all if None): only for a process that knows no
+    other process writes the folder (it holds the folder's exclusive lock)."""
+    n = 0
+    for c in all_claims(out):
+        if run_ids is None or c.run_id in run_ids:
+            try:
+                os.unlink(c.path)
+                n += 1
+            except FileNotFoundError:
+                pass
+    return n
