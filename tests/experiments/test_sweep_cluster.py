@@ -436,7 +436,12 @@ STUB_SBATCH = textwrap.dedent("""\
         procs = [
             subprocess.Popen(
                 ["bash", path],
-                env={{**os.environ, "SLURM_ARRAY_TASK_ID": str(i), "SLURM_JOB_ID": job}},
+                env={{
+                    **os.environ,
+                    "SLURM_ARRAY_TASK_ID": str(i),
+                    "SLURM_JOB_ID": job,
+                    "SLURM_CPUS_PER_TASK": opts["cpus-per-task"],
+                }},
                 stdout=log(str(i)),
                 stderr=subprocess.STDOUT,
             )
@@ -445,17 +450,31 @@ STUB_SBATCH = textwrap.dedent("""\
         codes = [p.wait() for p in procs]
     else:
         assert opts.get("dependency", "").strip('"') == f"afterany:{{1000 + n - 1}}", opts
-        env = {{**os.environ, "SLURM_JOB_ID": job}}
+        env = {{**os.environ, "SLURM_JOB_ID": job, "SLURM_CPUS_PER_TASK": opts["cpus-per-task"]}}
         codes = [subprocess.call(["bash", path], env=env, stdout=log(), stderr=subprocess.STDOUT)]
     with open(os.path.join(here, f"exit{{job}}"), "w") as fh:
         fh.write(" ".join(map(str, codes)))
     print(job + ";cluster" if "--parsable" in args else f"Submitted batch job {{job}}")
 """)
-STUB_SRUN = """#!/bin/bash
-# stub srun: drop its own options, run the command
-while [[ "$1" == --* ]]; do shift; done
-exec "$@"
-"""
+STUB_SRUN = textwrap.dedent("""\
+    #!/bin/bash
+    # stub srun as Slurm >= 22.05 has it: a step gets the CPUs of its own --cpus-per-task (one if
+    # absent), not the job's; it fails if it asks for more than the job has. It logs the step's
+    # CPUs and the command's --workers, then runs the command
+    cpus=1
+    while [[ "$1" == --* ]]; do
+        case "$1" in --cpus-per-task=*) cpus="${1#--cpus-per-task=}";; esac
+        shift
+    done
+    if (( cpus > SLURM_CPUS_PER_TASK )); then echo "srun: more CPUs than the job's" >&2; exit 1; fi
+    workers=1
+    args=("$@")
+    for ((k = 0; k < ${#args[@]}; k++)); do
+        [[ "${args[k]}" == --workers ]] && workers="${args[k+1]}"
+    done
+    echo "$SLURM_JOB_ID $cpus $workers" >> "$(dirname "$0")/steps.log"
+    exec "$@"
+""")
 
 
 def test_the_slurm_script_run_with_a_stub_sbatch_produces_the_serial_store(tmp_path, serial, same_results, capsys):
@@ -464,6 +483,7 @@ def test_the_slurm_script_run_with_a_stub_sbatch_produces_the_serial_store(tmp_p
     assert main([*args, "--partition", "short", "--account", "proj1"]) == 0
     script = capsys.readouterr().out
     assert "--array=1-3" in script and "--cpus-per-task=2" in script and "--workers 2" in script
+    assert "--mem=8G" in script  # the compaction job's memory (--compact-mem)
     assert '--dependency="afterany:${array_job}"' in script and "--partition=short" in script
     assert "--account=proj1" in script and "--time=00:10:00" in script
     assert '--shard "${SLURM_ARRAY_TASK_ID}/3"' in script and "sweep --compact" in script
@@ -483,6 +503,10 @@ def test_the_slurm_script_run_with_a_stub_sbatch_produces_the_serial_store(tmp_p
     calls = [json.loads(line) for line in (bin_dir / "calls.jsonl").read_text().splitlines()]
     assert len(calls) == 2 and "--array=1-3" in calls[0]["args"]
     assert (bin_dir / "exit1000").read_text() == "0 0 0" and (bin_dir / "exit1001").read_text() == "0"
+    # every array step got the task's 2 CPUs for its 2 workers (srun does not inherit them from
+    # sbatch since Slurm 22.05), the compaction step its one
+    steps = sorted((bin_dir / "steps.log").read_text().splitlines())
+    assert steps == ["1000 2 2", "1000 2 2", "1000 2 2", "1001 1 1"], steps
     logs = tmp_path / "out-slurm"  # each job's output, beside the sweep's folder
     assert sorted(p.name for p in logs.iterdir()) == ["1000_1.out", "1000_2.out", "1000_3.out", "1001-compact.out"]
     assert "shard 2/3 finished" in (logs / "1000_2.out").read_text()
@@ -498,11 +522,41 @@ def test_slurm_usage_errors_are_one_line(tmp_path, capsys):
     for bad, words in (
         (["--tasks", "0"], "--tasks must be"),
         (["--tasks", "2", "--time", "4h"], "--time '4h' is invalid"),
+        (["--tasks", "2", "--time", "00:99:99"], "--time '00:99:99' is invalid"),
+        (["--tasks", "2", "--time", "0:00:00"], "--time '0:00:00' is invalid: '0:00:00' is a zero time limit"),
+        (["--tasks", "2", "--time", "1-24"], "--time '1-24' is invalid"),
+        (["--tasks", "2", "--time", "UNLIMITED"], "--time 'UNLIMITED' is invalid"),
+        (["--tasks", "2", "--compact-time", "0"], "--compact-time '0' is invalid"),
+        (["--tasks", "2", "--compact-mem", "lots"], "--compact-mem 'lots' is invalid"),
+        (["--tasks", "2", "--throttle", "0"], "--throttle must be"),
         (["--tasks", "2", "--partition", "a b"], "--partition 'a b' is invalid"),
     ):
         assert main(["slurm", str(spec), "--out", str(tmp_path / "o"), *bad]) == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "limit, seconds",
+    [("90", 5400), ("90:30", 5430), ("30:00:00", 108000), ("2-12", 216000), ("1-02:03", 93780), ("1-0:0:1", 86401)],
+)
+def test_slurm_accepts_its_time_forms(tmp_path, capsys, limit, seconds):
+    from experiments.sweeps.slurm import time_seconds
+
+    assert time_seconds(limit) == seconds
+    assert main(["slurm", str(spec_file(tmp_path)), "--out", str(tmp_path / "o"), "--tasks", "2", "--time", limit]) == 0
+    assert f"--time={limit}" in capsys.readouterr().out
+
+
+def test_slurm_warns_of_more_tasks_than_runs_or_maxarraysize_and_throttles(tmp_path, capsys):
+    spec = str(spec_file(tmp_path))
+    assert main(["slurm", spec, "--out", str(tmp_path / "o"), "--tasks", "12", "--throttle", "4"]) == 0
+    got = capsys.readouterr()
+    assert got.err == "" and "--array=1-12%4 " in got.out
+    assert main(["slurm", spec, "--out", str(tmp_path / "o"), "--tasks", "2000"]) == 0
+    err = capsys.readouterr().err
+    assert "more than the sweep's 12 runs: 1988 task(s) will find nothing to do" in err
+    assert "more than 1001, Slurm's default MaxArraySize" in err
 
 
 # --- MPI -----------------------------------------------------------------------------------
