@@ -562,8 +562,8 @@ def test_slurm_warns_of_more_tasks_than_runs_or_maxarraysize_and_throttles(tmp_p
 # --- MPI -----------------------------------------------------------------------------------
 def test_mpi4py_pool_executor_gives_the_serial_tables(tmp_path, serial, same_results):
     """`mpiexec -n 3 python -m mpi4py.futures driver.py`: rank 0 runs the sweep with an
-    MPIPoolExecutor, ranks 1-2 are its workers. Needs mpi4py and an MPI (the dev extra brings
-    both from PyPI wheels: mpi4py, mpich)."""
+    MPIPoolExecutor, ranks 1-2 are its workers. Needs mpi4py and an MPI (the mpi extra brings
+    both from PyPI wheels, where mpich has one; tasks.py test installs it where it can)."""
     pytest.importorskip("mpi4py")
     beside = Path(sys.executable).parent / "mpiexec"  # (the mpich wheel's, matching mpi4py's MPI)
     mpiexec = str(beside) if beside.exists() else shutil.which("mpiexec")
