@@ -81,7 +81,7 @@ def compact(out: str | os.PathLike, *, runs_per_part: int = RUNS_PER_PART, quiet
             _write_index(out, parts)  # step 2: from now on the runs are read from the parts
             _delete_run_files(out, set(todo))  # step 3
         if lock.locked:  # (no live claims; these are stale ones, and nobody else writes here)
-            claims.remove_claims(out, store.done_runs(out))
+            claims.remove_claims(out, store.done_runs(out), stale_only=True)
         folded = fold_sessions(out)  # step 4
         result = {
             "runs_compacted": len(todo),
