@@ -504,6 +504,32 @@ def test_compaction_is_idempotent_and_load_and_resume_work_after_it(tmp_path, se
     assert list(part.columns) == ["week", "gmv"] and len(part) == 2 * SPEC["steps"]
 
 
+def test_compaction_streams_each_part_in_row_groups_and_loads_the_same_frames(tmp_path, monkeypatch):
+    """A part is written a group of runs at a time (one row group each: memory holds a group,
+    not the part), and the loaded tables are the same frames as before compaction."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from experiments.sweeps import compact as compact_module
+
+    out = tmp_path / "out"
+    run_sweep(SPEC, out, executor="serial")
+    before = load_results(out)
+    monkeypatch.setattr(compact_module, "RUNS_PER_ROW_GROUP", 5, raising=False)
+    compact(out, quiet=True, runs_per_part=10)  # parts of 10 and 2 runs, groups of 5 runs
+    after = load_results(out)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(getattr(before, table), getattr(after, table), check_exact=True)
+    index = store.read_index(out)
+    groups = {
+        p["file"]: pq.ParquetFile(out / store.COMPACT / p["file"]).num_row_groups
+        for p in index["parts"]
+        if p["table"] == "timeseries"
+    }
+    assert sorted(groups.values()) == [1, 2], groups
+    assert all(p["rows"] == pq.ParquetFile(out / store.COMPACT / p["file"]).metadata.num_rows for p in index["parts"])
+
+
 @pytest.mark.parametrize("step", ["before the index", "while deleting the per-run files"])
 def test_a_compaction_killed_at_any_step_leaves_a_loadable_store_and_its_rerun_finishes(
     tmp_path, serial, same_results, monkeypatch, step
