@@ -164,6 +164,9 @@ def _cmd_sweep(args) -> int:
         shard = parse_shard(args.shard)  # (ValueError: one line, exit 2)
         if args.no_resume:
             raise UserError("--no-resume cannot be used with --shard: shards write into one folder side by side")
+    from .sweeps.claims import lease_s
+
+    lease_s()  # (a bad AGENCY_SIM_CLAIM_LEASE: ValueError, one line, exit 2, before the folder is made)
     spec = load_spec(args.spec)
     check_executor_options(args)
     out = check_out(args.out)

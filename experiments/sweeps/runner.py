@@ -71,6 +71,7 @@ def run_sweep(
     whole sweep are returned, and :class:`SweepFailed` names this shard's failed runs only.
     """
     spec = load_spec(spec)
+    claims.lease_s()  # (a bad AGENCY_SIM_CLAIM_LEASE is refused before the folder is touched)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} exists and is not a folder")

@@ -333,6 +333,7 @@ def test_a_bad_lease_in_the_environment_is_refused(tmp_path, monkeypatch, capsys
         claims.lease_s()
     assert main(["sweep", str(spec_file(tmp_path)), "--out", str(tmp_path / "o"), "--shard", "1/2"]) == 2
     assert f"AGENCY_SIM_CLAIM_LEASE={value!r} is invalid" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # refused before the folder is touched
     monkeypatch.setenv(claims.LEASE_ENV, "300")
     assert claims.lease_s() == 300
 
@@ -457,6 +458,25 @@ def test_a_one_process_sweep_and_shards_exclude_each_other(tmp_path):
     with store.FolderLock(out):  # a one-process sweep is writing
         with pytest.raises(ValueError, match="a shard cannot write into it meanwhile"):
             run_sweep(SPEC, out, executor="serial", shard=(2, 2))
+    with store.FolderLock(out, purpose="compact"):  # a compaction: a shard started now exits 2
+        assert main(["sweep", str(spec_file(tmp_path)), "--out", str(out), "--shard", "2/2"]) == 2
+
+
+def test_no_pid_is_probed_with_os_kill_on_windows(monkeypatch):
+    """On Windows os.kill(pid, 0) sends CTRL_C_EVENT: without psutil, a same-host claim is
+    judged by the lease, and pid_alive never calls os.kill."""
+
+    def kill(*args):
+        raise AssertionError("os.kill called on Windows")
+
+    monkeypatch.setitem(sys.modules, "psutil", None)  # (not installed)
+    monkeypatch.setattr(claims.os, "kill", kill)
+    monkeypatch.setattr(claims.os, "name", "nt")
+    try:
+        probe = claims.pid_alive(os.getpid()), claims.can_probe_pids()
+    finally:
+        monkeypatch.undo()  # (os.name is the os module's: pathlib and pytest need it back at once)
+    assert probe == (True, False)
 
 
 # --- compaction ----------------------------------------------------------------------------
