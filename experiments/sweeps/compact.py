@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,8 @@ def _write_part(
     present = [(i, f) for i, f in zip(ids, files, strict=True) if f.exists()]
     if not present:
         return None
-    schemas = [pq.read_schema(f) for _, f in present]  # (the footers only)
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # (the footers only)
+        schemas = list(pool.map(pq.read_schema, [f for _, f in present]))
     schema = pa.unify_schemas(schemas, promote_options="permissive").with_metadata(schemas[0].metadata)
     empty = schema.empty_table()
     name = f"{table}/part-{number:05d}.parquet"
