@@ -366,15 +366,20 @@ def live_claims(out: Path) -> dict[int, Claim]:
 
 
 def remove_claims(out: Path, run_ids: set[int] | None = None, *, stale_only: bool = False) -> int:
-    """Remove the claim files of ``run_ids`` (all if None; with ``stale_only``, only the stale
-    ones): only for a process that holds the folder's exclusive lock."""
+    """Remove the claim files of ``run_ids`` (all if None; with ``stale_only``, only those of
+    runs whose every generation is stale: a stale generation under a live one is left, as its
+    removal could let a newcomer claim the run beside the live holder): only for a process that
+    holds the folder's exclusive lock."""
     n = 0
-    lease = lease_s() if stale_only else None
-    for c in all_claims(out):
-        if (run_ids is None or c.run_id in run_ids) and not (stale_only and not is_stale(c, lease=lease)):
-            try:
-                os.unlink(c.path)
-                n += 1
-            except FileNotFoundError:
-                pass
+    found = [c for c in all_claims(out) if run_ids is None or c.run_id in run_ids]
+    if stale_only:
+        lease = lease_s()
+        live = {c.run_id for c in found if not is_stale(c, lease=lease)}
+        found = [c for c in found if c.run_id not in live]
+    for c in found:
+        try:
+            os.unlink(c.path)
+            n += 1
+        except FileNotFoundError:
+            pass
     return n

@@ -375,9 +375,14 @@ def test_a_one_process_sweep_refuses_live_claims_and_removes_only_stale_ones(tmp
     with pytest.raises(ValueError, match=r"1 run\(s\) claimed by live processes \(run 1 by pid 1 on node-b"):
         run_sweep(SPEC, out, executor="serial")
     assert claims.claim_path(out, 1, 0).exists() and summaries(out) == N_RUNS // 2
-    elsewhere.release(1)
+    dead_pid = _dead_pid()
+    under = claims.claim_path(out, 1, 1)  # a dead holder's generation under the live one: kept
+    claims.claim_path(out, 1, 0).rename(under)
+    claims.claim_path(out, 1, 0).write_text(json.dumps({"host": claims.host(), "pid": dead_pid}))
+    assert claims.remove_claims(out, stale_only=True) == 0 and claims.claim_path(out, 1, 0).exists()
+    os.unlink(under)
     dead = claims.claim_path(out, 3, 0)  # a dead shard's claim: removed
-    dead.write_text(json.dumps({"host": claims.host(), "pid": _dead_pid()}))
+    dead.write_text(json.dumps({"host": claims.host(), "pid": dead_pid}))
     run_sweep(SPEC, out, executor="serial")
     assert summaries(out) == N_RUNS and claims.all_claims(out) == []
 
