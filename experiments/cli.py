@@ -164,6 +164,9 @@ def _cmd_sweep(args) -> int:
         shard = parse_shard(args.shard)  # (ValueError: one line, exit 2)
         if args.no_resume:
             raise UserError("--no-resume cannot be used with --shard: shards write into one folder side by side")
+    from .sweeps.claims import lease_s
+
+    lease_s()  # (a bad AGENCY_SIM_CLAIM_LEASE: ValueError, one line, exit 2, before the folder is made)
     spec = load_spec(args.spec)
     check_executor_options(args)
     out = check_out(args.out)
@@ -240,23 +243,36 @@ def _compact(args) -> int:
 
 def _cmd_slurm(args) -> int:
     from .sweeps import load_spec
-    from .sweeps.slurm import slurm_script
+    from .sweeps.slurm import MAX_ARRAY_SIZE, slurm_script
 
     spec = load_spec(args.spec)  # (checked now: a bad spec fails here, not on the cluster)
     check_out(args.out)
-    print(
-        slurm_script(
-            args.spec,
-            args.out,
-            args.tasks,
-            name=spec.name,
-            time=args.time,
-            cpus=args.cpus,
-            partition=args.partition,
-            account=args.account,
-        ),
-        end="",
+    text = slurm_script(
+        args.spec,
+        args.out,
+        args.tasks,
+        name=spec.name,
+        time=args.time,
+        cpus=args.cpus,
+        partition=args.partition,
+        account=args.account,
+        compact_time=args.compact_time,
+        compact_mem=args.compact_mem,
+        throttle=args.throttle,
     )
+    if args.tasks > spec.n_runs:
+        print(
+            f"warning: --tasks {args.tasks} is more than the sweep's {spec.n_runs} runs: "
+            f"{args.tasks - spec.n_runs} task(s) will find nothing to do",
+            file=sys.stderr,
+        )
+    if args.tasks > MAX_ARRAY_SIZE:
+        print(
+            f"warning: --tasks {args.tasks} is more than {MAX_ARRAY_SIZE}, Slurm's default MaxArraySize: "
+            "sbatch may refuse the array (`scontrol show config | grep MaxArraySize` shows your cluster's)",
+            file=sys.stderr,
+        )
+    print(text, end="")
     return 0
 
 
@@ -386,10 +402,25 @@ def build_parser() -> argparse.ArgumentParser:
     slurm.add_argument("spec", help="sweep spec (.toml or .json)")
     slurm.add_argument("--out", required=True, help="output folder on the shared file system")
     slurm.add_argument("--tasks", type=int, required=True, help="array tasks (shards)")
-    slurm.add_argument("--time", default="04:00:00", help="time limit of each task, HH:MM:SS (default 04:00:00)")
+    slurm.add_argument(
+        "--time",
+        default="04:00:00",
+        help="time limit of each task in Slurm's forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS "
+        "(default 04:00:00)",
+    )
     slurm.add_argument("--cpus", type=int, default=1, help="CPUs (worker processes) per task (default 1)")
     slurm.add_argument("--partition", help="Slurm partition (default: the cluster's)")
     slurm.add_argument("--account", help="Slurm account to charge (default: yours)")
+    slurm.add_argument(
+        "--throttle", type=int, help="run at most K array tasks at once (sbatch --array=1-N%%K; default: no limit)"
+    )
+    slurm.add_argument("--compact-time", default="04:00:00", help="time limit of the compaction job (default 04:00:00)")
+    slurm.add_argument(
+        "--compact-mem",
+        default="8G",
+        help="memory of the compaction job, sbatch --mem (default 8G; it holds about one batch of 1,000 runs "
+        "of one table at a time)",
+    )
     slurm.set_defaults(func=_cmd_slurm)
 
     presets = sub.add_parser("presets", help="list the named scenarios")

@@ -1,34 +1,49 @@
 """Per-run claims: how several sweep processes (shards) share one output folder.
 
-Before a shard runs run 12 it claims it by creating ``OUT/claims/run-000012.g0.json`` with
-``O_CREAT | O_EXCL`` (atomic on a local file system and on NFSv3 and later, Lustre and GPFS):
-of two processes creating the same name, exactly one succeeds. The claim holds the holder's
-host, pid (and, on Linux, the process's start time, so a reused pid is not taken for the
-holder), the shard and when it was made. The holder removes its claim once the run's summary
-is on disk (or its failure record), so a claim seen without a summary means "being run now"
-or "its holder died".
+Before a shard runs run 12 it claims it by creating ``OUT/claims/run-000012.g0.json``: the
+claim is written whole to a temporary name and hard-linked to its name (link fails if the name
+exists: atomic on a local file system, NFSv3 and later, Lustre and GPFS), so of two processes
+creating the same name exactly one succeeds, and a claim is never seen empty (on a file system
+without hard links it is created with ``O_EXCL`` and written, empty for a moment). The claim
+holds the holder's host, pid (and, on Linux, the process's start time, so a reused pid is not
+taken for the holder), the shard, when it was made, and the holder's heartbeat and lease. The
+holder removes its claim once the run's summary is on disk (or its failure record), so a claim
+seen without a summary means "being run now" or "its holder died".
 
 A claim is **stale** when its holder is gone: on this host, when its pid is not running (or is
-another process than the one that claimed); on another host, when the claim file has not been
-touched for :data:`LEASE_S` seconds (a holder touches its claims every :data:`HEARTBEAT_S`
-seconds while it runs them, from a thread of its own). Set ``AGENCY_SIM_CLAIM_LEASE`` (seconds)
-to change the lease.
+another process than the one that claimed); on another host (and on Windows, where no pid is
+probed unless psutil is installed), when the claim file has not been touched for the lease: the
+larger of the lease written in the claim by its holder and the reader's own (:data:`LEASE_S`,
+or ``AGENCY_SIM_CLAIM_LEASE`` in seconds, at least :data:`MIN_LEASE_S`). A holder touches its
+claims every :data:`HEARTBEAT_S` seconds while it runs them, from a thread of its own. A claim
+that cannot be read (damaged, or being written where there are no hard links) is stale once it
+is older than :data:`UNREADABLE_GRACE_S`, on any host. The lease assumes the hosts' clocks (or
+the file server's, which sets the times) agree to well within it, and NFS attribute caching
+(``actimeo``, up to a minute) delays when a reader sees a touch: both eat into the lease.
 
-Taking over a stale claim is race-free without locks: claims are numbered by generation. A
-process that finds generation *g* stale creates generation *g + 1* with ``O_EXCL``; of all the
-processes that found *g* stale at once, exactly one creates *g + 1*, and the others then find
-*g + 1* live and leave the run. (Renaming the stale file away first, as one might, races: a
-slow process can rename away the fresh claim another process made in the meantime.) A holder
-that finishes removes every generation of its run's claim.
+Taking over a stale claim needs no lock: claims are numbered by generation. A process that
+finds generation *g* stale creates generation *g + 1*; of all the processes that found *g*
+stale at once, exactly one creates *g + 1*, and the others then find *g + 1* live and leave the
+run. A holder removes **only its own claim file**, never the stale generations under it: were
+it to remove them, a process that had judged *g* stale earlier could create *g + 1* once the
+holder's file is gone while a newcomer creates a fresh *g*, and both would hold the run. The
+stale generations stay until a process holding the folder exclusively (compaction, a
+one-process sweep) removes them; ``--status`` does not count them for a done run. So, as long
+as staleness is judged right, at most one live process holds a run. (Renaming the stale file
+away first, as one might, races too: a slow process can rename away the fresh claim another
+process made in the meantime.)
 
-A process judged stale on another host that is in fact still running (a node cut off for
-longer than the lease) may run a run twice; both write the same bytes (each run carries its
-seed), by atomic renames, so the folder stays correct, only work is wasted.
+A holder judged stale that is in fact still running (a node cut off, or a process stopped, for
+longer than the lease; clocks that disagree; two hosts with the same name, or containers with
+their own pid namespaces sharing a host name, where a pid is probed in the wrong place) may have
+a run done twice; both write the same bytes (each run carries its seed), by atomic renames, so
+the folder stays correct, only work is wasted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import threading
@@ -43,18 +58,49 @@ from . import store
 CLAIMS = "claims"
 LEASE_S = 1800.0  # a claim of another host untouched this long counts as stale (30 min)
 HEARTBEAT_S = 60.0  # a holder touches its claims this often
+MIN_LEASE_S = 4 * HEARTBEAT_S + 60  # a lease must outlast a few missed heartbeats (5 min)
+UNREADABLE_GRACE_S = 60.0  # a claim that cannot be read and is older than this is stale
 MAX_GENERATIONS = 1000
+LEASE_ENV = "AGENCY_SIM_CLAIM_LEASE"
 
 
 def lease_s() -> float:
-    """The lease in seconds (``AGENCY_SIM_CLAIM_LEASE`` if set, else :data:`LEASE_S`)."""
-    value = os.environ.get("AGENCY_SIM_CLAIM_LEASE")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-    return LEASE_S
+    """The lease in seconds (``AGENCY_SIM_CLAIM_LEASE`` if set, else :data:`LEASE_S`); a value
+    that is not a number of seconds >= :data:`MIN_LEASE_S` is refused (ValueError)."""
+    value = os.environ.get(LEASE_ENV)
+    if value is None or not value.strip():
+        return LEASE_S
+    try:
+        lease = float(value)
+    except ValueError:
+        lease = math.nan
+    if not math.isfinite(lease) or lease < MIN_LEASE_S:
+        raise ValueError(
+            f"{LEASE_ENV}={value!r} is invalid: the claims' lease must be a number of seconds >= {MIN_LEASE_S:.0f} "
+            f"(four heartbeats of {HEARTBEAT_S:.0f} s and a minute); unset it for the default {LEASE_S:.0f}"
+        )
+    return lease
+
+
+def claim_lease(claim: Claim, lease: float | None = None) -> float:
+    """The lease that judges ``claim``: the larger of its holder's (written in it) and ours."""
+    own = lease_s() if lease is None else lease
+    theirs = claim.holder.get("lease")
+    if isinstance(theirs, int | float) and not isinstance(theirs, bool) and math.isfinite(theirs):
+        return max(own, float(theirs))
+    return own
+
+
+def can_probe_pids() -> bool:
+    """Whether this host can tell if a pid runs: POSIX (signal 0), or psutil if installed. On
+    Windows os.kill(pid, 0) would send CTRL_C_EVENT, so it is never used there."""
+    if os.name != "nt":
+        return True
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def host() -> str:
@@ -76,6 +122,12 @@ def pid_alive(pid: int, start: str | None = None) -> bool:
     is the process that started then, not a later one with the same pid)."""
     if pid <= 0:
         return False
+    if os.name == "nt":  # (os.kill(pid, 0) there sends CTRL_C_EVENT to the process)
+        try:
+            import psutil
+        except ImportError:
+            return True  # cannot tell: alive (the caller falls back on the lease, see can_probe_pids)
+        return psutil.pid_exists(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -111,13 +163,16 @@ class Claim:
 
     def who(self) -> str:
         h = self.holder
+        if not isinstance(h.get("pid"), int) or not h.get("host"):
+            return "an unreadable claim"
         shard = f" (shard {h['shard']})" if h.get("shard") else ""
         return f"pid {h.get('pid')} on {h.get('host')}{shard}"
 
 
 def read_claim(path: Path) -> Claim | None:
-    """The claim at ``path``, or None if it has gone. A claim being written (empty or torn for a
-    moment) is returned with an empty holder and judged by its age alone."""
+    """The claim at ``path``, or None if it has gone. A claim that cannot be read (damaged, or
+    being written on a file system without hard links) is returned with an empty holder and
+    judged by its age alone."""
     parsed = parse_name(path.name)
     if parsed is None:
         return None
@@ -130,17 +185,21 @@ def read_claim(path: Path) -> Claim | None:
         holder = json.loads(text)
     except ValueError:
         holder = {}
+    if not isinstance(holder, dict):
+        holder = {}
     return Claim(parsed[0], parsed[1], path, holder, st.st_mtime)
 
 
 def is_stale(claim: Claim, *, now: float | None = None, lease: float | None = None) -> bool:
-    """Whether the claim's holder is gone (see the module's docstring)."""
+    """Whether the claim's holder is gone (see the module's docstring). ``lease``: the reader's
+    lease (default :func:`lease_s`); the claim's own is used if larger."""
     now = time.time() if now is None else now
-    lease = lease_s() if lease is None else lease
     h = claim.holder
-    if h.get("host") == host() and isinstance(h.get("pid"), int):
+    if not isinstance(h.get("pid"), int) or not h.get("host"):  # unreadable: judged by its age alone
+        return now - claim.mtime > UNREADABLE_GRACE_S
+    if h["host"] == host() and can_probe_pids():
         return not pid_alive(h["pid"], h.get("start"))
-    return now - claim.mtime > lease
+    return now - claim.mtime > claim_lease(claim, lease)
 
 
 class Claims:
@@ -150,8 +209,15 @@ class Claims:
         self.out = Path(out)
         self.dir = self.out / CLAIMS
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.me = {"host": host(), "pid": os.getpid(), "start": _start_time(os.getpid()), "shard": shard}
-        self.held: dict[int, list[Path]] = {}  # run id -> the claim files (generations) to remove
+        self.me = {
+            "host": host(),
+            "pid": os.getpid(),
+            "start": _start_time(os.getpid()),
+            "shard": shard,
+            "lease": lease_s(),
+            "heartbeat": HEARTBEAT_S,
+        }
+        self.held: dict[int, Path] = {}  # run id -> our claim file (only ours: see the module's docstring)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -161,14 +227,13 @@ class Claims:
         """Claim ``run_id``: None if this process now holds it, else the live claim of the
         process that does."""
         generation = 0
-        seen: list[Path] = []
         while generation < MAX_GENERATIONS:
             path = claim_path(self.out, run_id, generation)
             with deferred_signals():  # (a Ctrl-C or SIGTERM between the two would lose track of the claim)
                 created = self._create(path)
                 if created:
                     with self._lock:
-                        self.held[run_id] = [*seen, path]
+                        self.held[run_id] = path
             if created:
                 return None
             claim = read_claim(path)
@@ -176,32 +241,25 @@ class Claims:
                 continue
             if not is_stale(claim):
                 return claim
-            seen.append(path)
             generation += 1
         raise RuntimeError(f"run {run_id} has {MAX_GENERATIONS} stale claims in {str(self.dir)!r}; remove them")
 
     def _create(self, path: Path) -> bool:
+        """Create the claim at ``path`` whole (a temporary file hard-linked into place) unless
+        the name exists; True if this process made it."""
         record = {**self.me, "since": store.now()}
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, store.FILE_MODE)
-        except FileExistsError:
-            return False
-        try:
-            os.write(fd, (json.dumps(record) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return True
+        return store.create_if_absent(path, (json.dumps(record) + "\n").encode())
 
     def release(self, run_id: int) -> None:
-        """Remove the claim of ``run_id`` (every generation of it): call once the run's summary
-        or failure record is on disk."""
+        """Remove this process's claim of ``run_id`` (only its own file, never the stale
+        generations under it: see the module's docstring): call once the run's summary or
+        failure record is on disk."""
         with deferred_signals():
             with self._lock:
-                paths = self.held.get(run_id, [])
-            for p in reversed(paths):  # the live generation first, then the stale ones under it
+                path = self.held.get(run_id)
+            if path is not None:
                 try:
-                    os.unlink(p)
+                    os.unlink(path)
                 except FileNotFoundError:
                     pass
             with self._lock:
@@ -215,7 +273,7 @@ class Claims:
     def touch(self) -> None:
         """Refresh the time of every claim held (what other hosts read the lease from)."""
         with self._lock:
-            paths = [ps[-1] for ps in self.held.values()]
+            paths = list(self.held.values())
         for p in paths:
             try:
                 os.utime(p)
@@ -223,7 +281,7 @@ class Claims:
                 pass
 
     def start_heartbeat(self, every: float | None = None) -> None:
-        every = min(HEARTBEAT_S, lease_s() / 4) if every is None else every
+        every = HEARTBEAT_S if every is None else every
         every = max(every, 0.05)
 
         def beat() -> None:
@@ -307,15 +365,21 @@ def live_claims(out: Path) -> dict[int, Claim]:
     return {i: c for i, c in current_claims(out).items() if not is_stale(c)}
 
 
-def remove_claims(out: Path, run_ids: set[int] | None = None) -> int:
-    """Remove the claim files of ``run_ids`` (all if None): only for a process that knows no
-    other process writes the folder (it holds the folder's exclusive lock)."""
+def remove_claims(out: Path, run_ids: set[int] | None = None, *, stale_only: bool = False) -> int:
+    """Remove the claim files of ``run_ids`` (all if None; with ``stale_only``, only those of
+    runs whose every generation is stale: a stale generation under a live one is left, as its
+    removal could let a newcomer claim the run beside the live holder): only for a process that
+    holds the folder's exclusive lock."""
     n = 0
-    for c in all_claims(out):
-        if run_ids is None or c.run_id in run_ids:
-            try:
-                os.unlink(c.path)
-                n += 1
-            except FileNotFoundError:
-                pass
+    found = [c for c in all_claims(out) if run_ids is None or c.run_id in run_ids]
+    if stale_only:
+        lease = lease_s()
+        live = {c.run_id for c in found if not is_stale(c, lease=lease)}
+        found = [c for c in found if c.run_id not in live]
+    for c in found:
+        try:
+            os.unlink(c.path)
+            n += 1
+        except FileNotFoundError:
+            pass
     return n

@@ -71,6 +71,7 @@ def run_sweep(
     whole sweep are returned, and :class:`SweepFailed` names this shard's failed runs only.
     """
     spec = load_spec(spec)
+    claims.lease_s()  # (a bad AGENCY_SIM_CLAIM_LEASE is refused before the folder is touched)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} exists and is not a folder")
@@ -80,10 +81,26 @@ def run_sweep(
         )
     out.mkdir(parents=True, exist_ok=True)
     with store.FolderLock(out) as lock:
-        if lock.locked:  # nobody else writes here: claims left by killed shards mean nothing now
-            claims.remove_claims(out)
+        # Claims of live processes: shards on other nodes, where flock is node-local (the lock
+        # does not reach them), or a lock that could not be taken. Refused as compaction does
+        live = claims.live_claims(out)
+        if live:
+            first = sorted(live.values(), key=lambda c: c.run_id)[:3]
+            shown = "; ".join(f"run {c.run_id} by {c.who()} since {c.holder.get('since')}" for c in first)
+            raise ValueError(
+                f"{str(out)!r} has {len(live)} run(s) claimed by live processes ({shown}): shards are writing "
+                "into it (on another node, if the file system's locks are node-local). Wait for them to finish "
+                "(agency-sim sweep --status shows who runs), or run this sweep as a shard too (--shard 1/1). "
+                f"A claim of another host counts as live for {claims.lease_s():.0f} s after its holder last "
+                "touched it"
+            )
+        shards_were_here = (out / store.CLAIMS).is_dir() or (out / store.SESSIONS).is_dir()
+        if lock.locked:  # the stale claims of shards that died (a live one's is never removed)
+            claims.remove_claims(out, stale_only=True)
         manifest = _open_folder(spec, out, resume)
-        store.remove_temp_files(out)
+        # a shard's temporary files are young; a killed session's are left alone until the lease has
+        # passed if shards wrote here (one of them may still be writing: see above)
+        store.remove_temp_files(out, older_than=claims.lease_s() if shards_were_here else None)
         _drop_damaged_parts(out)
         for run_id, problem in store.damaged_runs(out).items():  # resume verifies what each run wrote
             print(f"run {run_id}: {problem}; running it again", file=sys.stderr, flush=True)
@@ -271,7 +288,8 @@ def _open_shared(spec: SweepSpec, out: Path) -> dict[str, Any]:
     checked against ``spec`` by every other one."""
     path = out / store.MANIFEST
     if not path.exists():
-        allowed = {store.LOCK, store.CLAIMS, store.SESSIONS}
+        # (the manifest too: another shard may create it between our look and this listing)
+        allowed = {store.LOCK, store.CLAIMS, store.SESSIONS, store.MANIFEST}
         others = [p.name for p in out.iterdir() if p.name not in allowed and not p.name.endswith(store.TMP_SUFFIX)]
         if others:
             raise ValueError(
@@ -669,6 +687,7 @@ def _session_info(executor, workers, scheduler) -> dict[str, Any]:
         "scheduler": scheduler,
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "start": claims._start_time(os.getpid()),  # (so --status does not take a reused pid for it)
         "package": _versions()["agency-sim"],
         "git": _git_info(),
     }

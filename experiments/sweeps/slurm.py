@@ -7,6 +7,13 @@ The script submits a job array of N tasks, task I running ``agency-sim sweep SPE
 refuses while a run is claimed by a live process). Submitting it again resumes: each task
 skips the runs already done and takes over the claims of tasks that died.
 
+Each step is started with ``srun --cpus-per-task=C`` explicitly: since Slurm 22.05 srun no
+longer inherits ``--cpus-per-task`` from sbatch, and a step given only its default of one CPU
+would run its C workers on that one CPU.
+
+A shard started while the compaction job holds the folder's lock (a task requeued or submitted
+again after the compaction began) exits 2 with a message saying so; submit it again afterwards.
+
 The commands call the Python that printed the script (``sys.executable -m experiments.cli``),
 so the compute nodes must see the same environment at the same path (a virtual environment
 on the shared file system, as clusters usually have it).
@@ -19,7 +26,38 @@ import shlex
 import sys
 from pathlib import Path
 
-TIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
+MAX_ARRAY_SIZE = 1001  # Slurm's default MaxArraySize (array indices 0-1000); sites often keep it
+MEM = re.compile(r"^[1-9]\d*[KMGT]?$")  # sbatch --mem: a size, default unit megabytes
+
+_TIME_FORMS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
+
+
+def time_seconds(value: str) -> int:
+    """Slurm's time limit ``value`` in seconds: the forms ``MM``, ``MM:SS``, ``HH:MM:SS``,
+    ``D-HH``, ``D-HH:MM`` and ``D-HH:MM:SS`` (minutes and seconds below 60 where a larger unit
+    precedes them, hours below 24 after a day); ValueError for anything else, or a zero limit."""
+    if not isinstance(value, str) or not re.fullmatch(r"(\d+-)?\d+(:\d+){0,2}", value):
+        raise ValueError(f"{value!r} is not a Slurm time ({_TIME_FORMS})")
+    days, _, rest = value.rpartition("-")
+    parts = [int(x) for x in rest.split(":")]
+    if days:
+        hours, minutes, seconds = (parts + [0, 0])[:3]
+        if hours > 23 or minutes > 59 or seconds > 59:
+            raise ValueError(f"{value!r} is not a Slurm time: hours 0-23, minutes and seconds 0-59 after a day")
+        total = ((int(days) * 24 + hours) * 60 + minutes) * 60 + seconds
+    else:
+        if len(parts) == 1:
+            hours, minutes, seconds = 0, parts[0], 0
+        elif len(parts) == 2:
+            hours, (minutes, seconds) = 0, parts
+        else:
+            hours, minutes, seconds = parts
+        if seconds > 59 or (len(parts) == 3 and minutes > 59):
+            raise ValueError(f"{value!r} is not a Slurm time: minutes and seconds 0-59 after a larger unit")
+        total = (hours * 60 + minutes) * 60 + seconds
+    if total <= 0:
+        raise ValueError(f"{value!r} is a zero time limit")
+    return total
 
 
 def slurm_script(
@@ -32,7 +70,9 @@ def slurm_script(
     cpus: int = 1,
     partition: str | None = None,
     account: str | None = None,
-    compact_time: str = "01:00:00",
+    compact_time: str = "04:00:00",
+    compact_mem: str = "8G",
+    throttle: int | None = None,
     python: str | None = None,
 ) -> str:
     """The text of the submission script (bash), paths made absolute."""
@@ -40,9 +80,15 @@ def slurm_script(
         raise ValueError(f"--tasks must be a whole number >= 1, got {tasks!r}")
     if not isinstance(cpus, int) or isinstance(cpus, bool) or cpus < 1:
         raise ValueError(f"--cpus must be a whole number >= 1, got {cpus!r}")
-    for label, value in (("--time", time), ("compact time", compact_time)):
-        if not TIME.match(value):
-            raise ValueError(f"{label} {value!r} is invalid: allowed is HH:MM:SS or D-HH:MM:SS, e.g. 04:00:00")
+    for label, value in (("--time", time), ("--compact-time", compact_time)):
+        try:
+            time_seconds(value)
+        except ValueError as exc:
+            raise ValueError(f"{label} {value!r} is invalid: {exc}; e.g. 04:00:00") from None
+    if not isinstance(compact_mem, str) or not MEM.match(compact_mem):
+        raise ValueError(f"--compact-mem {compact_mem!r} is invalid: a size such as 8G, 500M or 16000 (megabytes)")
+    if throttle is not None and (not isinstance(throttle, int) or isinstance(throttle, bool) or throttle < 1):
+        raise ValueError(f"--throttle must be a whole number >= 1, got {throttle!r}")
     for label, value in (("--partition", partition), ("--account", account)):
         if value is not None and not re.match(r"^[A-Za-z0-9_.,+-]+$", value):
             raise ValueError(f"{label} {value!r} is invalid: letters, digits and _ . , + - only")
@@ -61,7 +107,7 @@ def slurm_script(
         [
             "--parsable",
             f"--job-name={job}",
-            f"--array=1-{tasks}",
+            f"--array=1-{tasks}" + (f"%{throttle}" if throttle else ""),
             "--ntasks=1",
             f"--cpus-per-task={cpus}",
             *common,
@@ -75,6 +121,7 @@ def slurm_script(
             '--dependency="afterany:${array_job}"',
             "--ntasks=1",
             "--cpus-per-task=1",
+            f"--mem={compact_mem}",
             f"--time={compact_time}",
             *common[1:],
             f"--output={q(str(logs / '%j-compact.out'))}",
@@ -94,7 +141,7 @@ mkdir -p {q(str(logs))}
 array_job=$(sbatch {array_opts} <<'TASK'
 #!/bin/bash
 # task I of the array runs shard I/{tasks}: the runs with run_id % {tasks} == I - 1
-srun --ntasks=1 {cli} sweep {q(str(spec_path))} --out {q(str(out))} \\
+srun --ntasks=1 --cpus-per-task={cpus} {cli} sweep {q(str(spec_path))} --out {q(str(out))} \\
     --shard "${{SLURM_ARRAY_TASK_ID}}/{tasks}" --executor processes --workers {cpus}
 TASK
 )
@@ -102,7 +149,7 @@ array_job=${{array_job%%;*}}
 
 compact_job=$(sbatch {compact_opts} <<'TASK'
 #!/bin/bash
-srun --ntasks=1 {cli} sweep --compact {q(str(out))}
+srun --ntasks=1 --cpus-per-task=1 {cli} sweep --compact {q(str(out))}
 TASK
 )
 echo "submitted the array as job ${{array_job}} and the compaction as job ${{compact_job%%;*}}"

@@ -5,7 +5,8 @@ claim files, and asks the folder's lock whether a one-process sweep is writing i
 done, failed (with the first line of each error, counted), still to run, who is running it
 (the lock's holder, or the shards holding claims: by whom, since when), claims whose holder is
 gone (stale: a rerun of the shard takes them over), and an estimate of the time left from the
-rate of the runs finished since the running session(s) started.
+rate of the runs finished since the running session(s) started (only sessions whose process is
+still alive: a shard killed with SIGKILL leaves a session that says "running" forever).
 """
 
 from __future__ import annotations
@@ -67,11 +68,18 @@ def status(out: str | os.PathLike) -> dict[str, Any]:
     current = claims.current_claims(out)
     lease = claims.lease_s()
     live = {i: c for i, c in current.items() if i not in done and not claims.is_stale(c, lease=lease)}
-    stale = {i: c for i, c in current.items() if i not in live and i not in done}  # (a done run's: litter)
+    # (a done or failed run's stale claim is litter: a holder removes only its own claim file, the
+    # stale generations under it stay until a compaction)
+    stale = {i: c for i, c in current.items() if i not in live and i not in done and i not in failed}
     session = (manifest.get("sessions") or [{}])[-1]
     started = _when(session.get("started")) if holder else None
-    if live:  # shards: from the earliest start of a shard session still running
-        starts = [_when(r.get("started")) for r in _shard_sessions(out) if r.get("status") == "running"]
+    if live:  # shards: from the earliest start of a shard session still running and alive
+        holders = {(c.holder.get("host"), c.holder.get("pid")) for c in live.values()}
+        starts = [
+            _when(r.get("started"))
+            for r in _shard_sessions(out)
+            if r.get("status") == "running" and _alive(r, holders, lease)
+        ]
         starts += [_when(c.holder.get("since")) for c in live.values()]
         started = min((t for t in starts if t), default=None)
     now = time.time()
@@ -108,11 +116,28 @@ def _shard_sessions(out: Path) -> list[dict[str, Any]]:
         for f in d.glob("*.json"):
             try:
                 rec = json.loads(f.read_text())
+                mtime = f.stat().st_mtime
             except (OSError, ValueError):
                 continue
+            if not isinstance(rec, dict):
+                continue
             rec.pop("runs", None)
+            rec["_mtime"] = mtime
             found.append(rec)
     return found
+
+
+def _alive(session: dict[str, Any], holders: set[tuple[Any, Any]], lease: float) -> bool:
+    """Whether the shard of a session that says "running" still runs: a shard killed with
+    SIGKILL (or whose node died) leaves it saying so forever. On this host, its pid runs (the
+    same process, where the start time tells); elsewhere, it holds a live claim or wrote its
+    session record within the lease."""
+    host, pid = session.get("host"), session.get("pid")
+    if (host, pid) in holders:
+        return True
+    if host == claims.host() and isinstance(pid, int) and claims.can_probe_pids():
+        return claims.pid_alive(pid, session.get("start"))
+    return time.time() - session.get("_mtime", 0) <= lease
 
 
 def _by_holder(found: dict[int, claims.Claim]) -> list[dict[str, Any]]:

@@ -202,7 +202,7 @@ def remove_temp_files(out: Path, older_than: float | None = None) -> int:
 def temp_folders(out: Path) -> list[Path]:
     return [
         out,
-        *(out / t for t in (*TABLES, FAILED, RECEIPTS, SESSIONS, COMPACT)),
+        *(out / t for t in (*TABLES, FAILED, RECEIPTS, SESSIONS, COMPACT, CLAIMS)),
         *(out / COMPACT / t for t in TABLES),
     ]
 

@@ -167,7 +167,12 @@ def test_a_shard_killed_mid_run_is_taken_over_by_its_rerun(tmp_path, serial, sam
     seeds = ref_res.runs.set_index("run_id")["seed"]
     assert len(ran) == N_RUNS // 2 - done_at_kill and set(ran) <= {seeds[i] for i in range(0, N_RUNS, 2)}
     same_results(ref_res, res, tables=TABLES)
-    assert claims.all_claims(out) == [] and status(out)["stale_claims"] == 0
+    # the dead shard's claims stay (a holder removes only its own file: finding 3), all stale and
+    # of done runs, so --status does not count them; compaction clears them
+    assert all(c.holder["pid"] == proc.pid and claims.is_stale(c) for c in claims.all_claims(out))
+    assert status(out)["stale_claims"] == 0 and status(out)["claimed"] == 0
+    compact(out, quiet=True)
+    assert claims.all_claims(out) == []
 
 
 def test_a_shard_ended_by_sigterm_removes_its_claims(tmp_path):
@@ -191,7 +196,7 @@ def test_a_shard_ended_by_sigterm_removes_its_claims(tmp_path):
     compact(out, quiet=True)  # nothing claimed: the compaction job can run at once
 
 
-def _race(out: str, order_seed: int, runs: int, queue) -> None:
+def _race(out: str, order_seed: int, runs: int, queue, done) -> None:
     """One contender: claim every run in a random order; report the runs it won."""
     rng = random.Random(order_seed)
     ids = list(range(runs))
@@ -199,7 +204,7 @@ def _race(out: str, order_seed: int, runs: int, queue) -> None:
     held = claims.Claims(Path(out), shard="race")
     won = [i for i in ids if held.acquire(i) is None]
     queue.put((os.getpid(), won))
-    time.sleep(0.5)  # keep holding (alive) until every contender has looked
+    done.wait(timeout=120)  # keep holding (alive) until every contender has looked
 
 
 def _dead_pid() -> int:
@@ -228,17 +233,182 @@ def test_two_processes_never_hold_the_same_run_over_many_interleavings(tmp_path)
                 claims.claim_path(out, i, g).write_text(json.dumps({"host": claims.host(), "pid": dead}))
         for i in live:
             claims.claim_path(out, i, 0).write_text(json.dumps({"host": claims.host(), "pid": os.getpid()}))
-        queue = ctx.Queue()
-        procs = [ctx.Process(target=_race, args=(str(out), trial * 100 + k, runs, queue)) for k in range(contenders)]
+        queue, done = ctx.Queue(), ctx.Event()
+        procs = [
+            ctx.Process(target=_race, args=(str(out), trial * 100 + k, runs, queue, done)) for k in range(contenders)
+        ]
         for p in procs:
             p.start()
         results = [queue.get(timeout=60) for _ in procs]
+        done.set()  # every contender has looked: they may end (and their claims go stale)
         for p in procs:
             p.join(timeout=60)
             assert p.exitcode == 0
         won = [i for _, ids in results for i in ids]
         assert sorted(won) == sorted(set(range(runs)) - live), f"trial {trial}"
         assert len({pid for pid, ids in results if ids}) >= 1
+
+
+def _on_host(out: Path, name: str, shard: str = "") -> claims.Claims:
+    """The claims of a process on another host (named ``name``): judged by the lease alone."""
+    held = claims.Claims(out, shard=shard)
+    held.me = {**held.me, "host": name, "pid": 1, "start": None}
+    return held
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_a_release_during_a_takeover_leaves_the_run_to_one_process(tmp_path):
+    """The reviewer's interleaving: A took run 5 over from a dead holder (A holds g1 over a stale
+    g0); B has judged g0 stale too, and A finishes and releases just before B creates g1. Then a
+    newcomer C must find B's live claim, not a free run (it did when release removed g0 too)."""
+    out = tmp_path / "out"
+    a, b, c = (_on_host(out, f"node-{x}", x) for x in "abc")
+    dead = claims.claim_path(out, 5, 0)
+    dead.write_text(json.dumps({"host": "node-dead", "pid": 7, "since": "then"}))
+    _age(dead, 2 * claims.LEASE_S)
+    assert a.acquire(5) is None and claims.claim_path(out, 5, 1).exists()  # A holds g1
+    b_create = b._create
+
+    def create(path):  # B has judged g0 stale; A releases before B creates g1
+        if path == claims.claim_path(out, 5, 1):
+            a.release(5)
+        return b_create(path)
+
+    b._create = create
+    assert b.acquire(5) is None  # B holds run 5
+    other = c.acquire(5)
+    assert other is not None, "B and C both hold run 5"
+    assert other.holder["host"] == "node-b" and other.generation == 1
+    assert dead.exists()  # (the stale generation stays for a compaction to clear)
+    b.release(5)
+    assert [x.path for x in claims.all_claims(out)] == [dead]
+
+
+def test_another_hosts_claim_is_judged_by_the_larger_lease_and_kept_fresh_by_its_heartbeat(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv(claims.LEASE_ENV, "7200")  # the holder's lease: 2 h
+    holder = _on_host(out, "node-b", "2/2")
+    monkeypatch.delenv(claims.LEASE_ENV)  # the reader's: the default 30 min
+    assert holder.acquire(3) is None
+    (c,) = claims.all_claims(out)
+    assert (c.holder["lease"], c.holder["heartbeat"]) == (7200, claims.HEARTBEAT_S)
+    _age(c.path, 3600)  # silent for an hour: past our lease, within the holder's
+    assert not claims.is_stale(claims.read_claim(c.path)) and claims.live_claims(out).keys() == {3}
+    assert claims.claim_lease(c) == 7200 and claims.claim_lease(c, lease=9000) == 9000
+    _age(c.path, 7300)
+    assert claims.is_stale(claims.read_claim(c.path))
+    other = _on_host(out, "node-c")
+    holder.start_heartbeat(every=0.01)  # the holder wakes up: its heartbeat touches the claim
+    try:
+        deadline = time.monotonic() + 30
+        while claims.is_stale(claims.read_claim(c.path)):
+            assert time.monotonic() < deadline, "the heartbeat did not touch the claim"
+            time.sleep(0.01)
+        assert other.acquire(3).holder["host"] == "node-b"  # live again: left to its holder
+    finally:
+        holder.__exit__(None, None, None)
+    assert not c.path.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times from /proc")
+def test_a_reused_pid_is_not_taken_for_the_holder(tmp_path):
+    out = tmp_path / "out"
+    (out / "claims").mkdir(parents=True)
+    me = {"host": claims.host(), "pid": os.getpid()}
+    claims.claim_path(out, 1, 0).write_text(json.dumps({**me, "start": claims._start_time(os.getpid())}))
+    claims.claim_path(out, 2, 0).write_text(json.dumps({**me, "start": "1"}))  # an earlier process, same pid
+    live = claims.live_claims(out)
+    assert set(live) == {1}
+    assert claims.Claims(out).acquire(2) is None and claims.claim_path(out, 2, 1).exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "10", "-5", "inf", "nan", "299"])
+def test_a_bad_lease_in_the_environment_is_refused(tmp_path, monkeypatch, capsys, value):
+    monkeypatch.setenv(claims.LEASE_ENV, value)
+    with pytest.raises(ValueError, match="AGENCY_SIM_CLAIM_LEASE=.* is invalid: .* >= 300"):
+        claims.lease_s()
+    assert main(["sweep", str(spec_file(tmp_path)), "--out", str(tmp_path / "o"), "--shard", "1/2"]) == 2
+    assert f"AGENCY_SIM_CLAIM_LEASE={value!r} is invalid" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # refused before the folder is touched
+    monkeypatch.setenv(claims.LEASE_ENV, "300")
+    assert claims.lease_s() == 300
+
+
+def test_a_claim_is_never_left_empty_and_an_unreadable_one_expires(tmp_path, monkeypatch):
+    """A crash while a claim is written leaves no empty claim (it is written whole, then linked
+    into place); an unreadable claim (damaged) blocks its run only for a short grace, on any host
+    (before: for the lease, even on its own host, shown as 'pid None on None')."""
+    out = tmp_path / "out"
+    held = claims.Claims(out)
+
+    def crash(*args):
+        raise KeyboardInterrupt  # killed while writing the claim
+
+    with monkeypatch.context() as m:
+        m.setattr(claims.os, "write", crash)
+        try:
+            held.acquire(4)
+        except KeyboardInterrupt:
+            pass
+    for c in claims.all_claims(out):  # none, or a whole one
+        assert c.holder.get("pid") == os.getpid(), "an empty claim was left"
+    held.release_all()
+    claims.claim_path(out, 7, 0).write_text("")
+    (c,) = claims.all_claims(out)
+    assert not claims.is_stale(c) and c.who() == "an unreadable claim"  # young: perhaps being written
+    _age(c.path, claims.UNREADABLE_GRACE_S + 5)
+    assert claims.is_stale(claims.read_claim(c.path))
+    assert held.acquire(7) is None and held.held[7] == claims.claim_path(out, 7, 1)
+
+
+def test_a_one_process_sweep_refuses_live_claims_and_removes_only_stale_ones(tmp_path):
+    """Where flock is node-local, shards on other nodes may be running while a one-process sweep
+    holds the lock here: their live claims make it refuse, and it never removes them."""
+    out = tmp_path / "out"
+    run_sweep(SPEC, out, executor="serial", shard=(1, 2))
+    elsewhere = _on_host(out, "node-b", "2/2")
+    assert elsewhere.acquire(1) is None
+    with pytest.raises(ValueError, match=r"1 run\(s\) claimed by live processes \(run 1 by pid 1 on node-b"):
+        run_sweep(SPEC, out, executor="serial")
+    assert claims.claim_path(out, 1, 0).exists() and summaries(out) == N_RUNS // 2
+    dead_pid = _dead_pid()
+    under = claims.claim_path(out, 1, 1)  # a dead holder's generation under the live one: kept
+    claims.claim_path(out, 1, 0).rename(under)
+    claims.claim_path(out, 1, 0).write_text(json.dumps({"host": claims.host(), "pid": dead_pid}))
+    assert claims.remove_claims(out, stale_only=True) == 0 and claims.claim_path(out, 1, 0).exists()
+    os.unlink(under)
+    dead = claims.claim_path(out, 3, 0)  # a dead shard's claim: removed
+    dead.write_text(json.dumps({"host": claims.host(), "pid": dead_pid}))
+    run_sweep(SPEC, out, executor="serial")
+    assert summaries(out) == N_RUNS and claims.all_claims(out) == []
+
+
+def test_a_shard_is_not_refused_when_another_creates_the_manifest_meanwhile(tmp_path, monkeypatch):
+    """Between a shard's look for the manifest and its listing of the folder, another shard
+    creates the manifest: the folder is not 'not empty', the shard checks that manifest."""
+    from experiments.sweeps import runner
+    from experiments.sweeps.spec import load_spec
+
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = load_spec(SPEC)
+    real_iterdir = Path.iterdir
+    other = []
+
+    def iterdir(self):  # after our look for the manifest, before our listing of the folder...
+        if str(self) == str(out) and not other:
+            other.append("the other shard")
+            other.append(runner._open_shared(spec, out))  # ... the other shard creates it
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    manifest = runner._open_shared(spec, out)
+    monkeypatch.undo()
+    assert other and manifest["spec_hash"] == spec.spec_hash == store.read_manifest(out)["spec_hash"]
 
 
 @pytest.mark.parametrize("trial", range(3))
@@ -293,6 +463,25 @@ def test_a_one_process_sweep_and_shards_exclude_each_other(tmp_path):
     with store.FolderLock(out):  # a one-process sweep is writing
         with pytest.raises(ValueError, match="a shard cannot write into it meanwhile"):
             run_sweep(SPEC, out, executor="serial", shard=(2, 2))
+    with store.FolderLock(out, purpose="compact"):  # a compaction: a shard started now exits 2
+        assert main(["sweep", str(spec_file(tmp_path)), "--out", str(out), "--shard", "2/2"]) == 2
+
+
+def test_no_pid_is_probed_with_os_kill_on_windows(monkeypatch):
+    """On Windows os.kill(pid, 0) sends CTRL_C_EVENT: without psutil, a same-host claim is
+    judged by the lease, and pid_alive never calls os.kill."""
+
+    def kill(*args):
+        raise AssertionError("os.kill called on Windows")
+
+    monkeypatch.setitem(sys.modules, "psutil", None)  # (not installed)
+    monkeypatch.setattr(claims.os, "kill", kill)
+    monkeypatch.setattr(claims.os, "name", "nt")
+    try:
+        probe = claims.pid_alive(os.getpid()), claims.can_probe_pids()
+    finally:
+        monkeypatch.undo()  # (os.name is the os module's: pathlib and pytest need it back at once)
+    assert probe == (True, False)
 
 
 # --- compaction ----------------------------------------------------------------------------
@@ -338,6 +527,32 @@ def test_compaction_is_idempotent_and_load_and_resume_work_after_it(tmp_path, se
     assert res.scan("timeseries").count_rows() == len(res.timeseries) == N_RUNS * SPEC["steps"]
     part = res.read("timeseries", columns=["week", "gmv"], runs=[1, 7])
     assert list(part.columns) == ["week", "gmv"] and len(part) == 2 * SPEC["steps"]
+
+
+def test_compaction_streams_each_part_in_row_groups_and_loads_the_same_frames(tmp_path, monkeypatch):
+    """A part is written a group of runs at a time (one row group each: memory holds a group,
+    not the part), and the loaded tables are the same frames as before compaction."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from experiments.sweeps import compact as compact_module
+
+    out = tmp_path / "out"
+    run_sweep(SPEC, out, executor="serial")
+    before = load_results(out)
+    monkeypatch.setattr(compact_module, "RUNS_PER_ROW_GROUP", 5, raising=False)
+    compact(out, quiet=True, runs_per_part=10)  # parts of 10 and 2 runs, groups of 5 runs
+    after = load_results(out)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(getattr(before, table), getattr(after, table), check_exact=True)
+    index = store.read_index(out)
+    groups = {
+        p["file"]: pq.ParquetFile(out / store.COMPACT / p["file"]).num_row_groups
+        for p in index["parts"]
+        if p["table"] == "timeseries"
+    }
+    assert sorted(groups.values()) == [1, 2], groups
+    assert all(p["rows"] == pq.ParquetFile(out / store.COMPACT / p["file"]).metadata.num_rows for p in index["parts"])
 
 
 @pytest.mark.parametrize("step", ["before the index", "while deleting the per-run files"])
@@ -436,7 +651,12 @@ STUB_SBATCH = textwrap.dedent("""\
         procs = [
             subprocess.Popen(
                 ["bash", path],
-                env={{**os.environ, "SLURM_ARRAY_TASK_ID": str(i), "SLURM_JOB_ID": job}},
+                env={{
+                    **os.environ,
+                    "SLURM_ARRAY_TASK_ID": str(i),
+                    "SLURM_JOB_ID": job,
+                    "SLURM_CPUS_PER_TASK": opts["cpus-per-task"],
+                }},
                 stdout=log(str(i)),
                 stderr=subprocess.STDOUT,
             )
@@ -445,17 +665,31 @@ STUB_SBATCH = textwrap.dedent("""\
         codes = [p.wait() for p in procs]
     else:
         assert opts.get("dependency", "").strip('"') == f"afterany:{{1000 + n - 1}}", opts
-        env = {{**os.environ, "SLURM_JOB_ID": job}}
+        env = {{**os.environ, "SLURM_JOB_ID": job, "SLURM_CPUS_PER_TASK": opts["cpus-per-task"]}}
         codes = [subprocess.call(["bash", path], env=env, stdout=log(), stderr=subprocess.STDOUT)]
     with open(os.path.join(here, f"exit{{job}}"), "w") as fh:
         fh.write(" ".join(map(str, codes)))
     print(job + ";cluster" if "--parsable" in args else f"Submitted batch job {{job}}")
 """)
-STUB_SRUN = """#!/bin/bash
-# stub srun: drop its own options, run the command
-while [[ "$1" == --* ]]; do shift; done
-exec "$@"
-"""
+STUB_SRUN = textwrap.dedent("""\
+    #!/bin/bash
+    # stub srun as Slurm >= 22.05 has it: a step gets the CPUs of its own --cpus-per-task (one if
+    # absent), not the job's; it fails if it asks for more than the job has. It logs the step's
+    # CPUs and the command's --workers, then runs the command
+    cpus=1
+    while [[ "$1" == --* ]]; do
+        case "$1" in --cpus-per-task=*) cpus="${1#--cpus-per-task=}";; esac
+        shift
+    done
+    if (( cpus > SLURM_CPUS_PER_TASK )); then echo "srun: more CPUs than the job's" >&2; exit 1; fi
+    workers=1
+    args=("$@")
+    for ((k = 0; k < ${#args[@]}; k++)); do
+        [[ "${args[k]}" == --workers ]] && workers="${args[k+1]}"
+    done
+    echo "$SLURM_JOB_ID $cpus $workers" >> "$(dirname "$0")/steps.log"
+    exec "$@"
+""")
 
 
 def test_the_slurm_script_run_with_a_stub_sbatch_produces_the_serial_store(tmp_path, serial, same_results, capsys):
@@ -464,6 +698,7 @@ def test_the_slurm_script_run_with_a_stub_sbatch_produces_the_serial_store(tmp_p
     assert main([*args, "--partition", "short", "--account", "proj1"]) == 0
     script = capsys.readouterr().out
     assert "--array=1-3" in script and "--cpus-per-task=2" in script and "--workers 2" in script
+    assert "--mem=8G" in script  # the compaction job's memory (--compact-mem)
     assert '--dependency="afterany:${array_job}"' in script and "--partition=short" in script
     assert "--account=proj1" in script and "--time=00:10:00" in script
     assert '--shard "${SLURM_ARRAY_TASK_ID}/3"' in script and "sweep --compact" in script
@@ -483,6 +718,10 @@ def test_the_slurm_script_run_with_a_stub_sbatch_produces_the_serial_store(tmp_p
     calls = [json.loads(line) for line in (bin_dir / "calls.jsonl").read_text().splitlines()]
     assert len(calls) == 2 and "--array=1-3" in calls[0]["args"]
     assert (bin_dir / "exit1000").read_text() == "0 0 0" and (bin_dir / "exit1001").read_text() == "0"
+    # every array step got the task's 2 CPUs for its 2 workers (srun does not inherit them from
+    # sbatch since Slurm 22.05), the compaction step its one
+    steps = sorted((bin_dir / "steps.log").read_text().splitlines())
+    assert steps == ["1000 2 2", "1000 2 2", "1000 2 2", "1001 1 1"], steps
     logs = tmp_path / "out-slurm"  # each job's output, beside the sweep's folder
     assert sorted(p.name for p in logs.iterdir()) == ["1000_1.out", "1000_2.out", "1000_3.out", "1001-compact.out"]
     assert "shard 2/3 finished" in (logs / "1000_2.out").read_text()
@@ -498,6 +737,13 @@ def test_slurm_usage_errors_are_one_line(tmp_path, capsys):
     for bad, words in (
         (["--tasks", "0"], "--tasks must be"),
         (["--tasks", "2", "--time", "4h"], "--time '4h' is invalid"),
+        (["--tasks", "2", "--time", "00:99:99"], "--time '00:99:99' is invalid"),
+        (["--tasks", "2", "--time", "0:00:00"], "--time '0:00:00' is invalid: '0:00:00' is a zero time limit"),
+        (["--tasks", "2", "--time", "1-24"], "--time '1-24' is invalid"),
+        (["--tasks", "2", "--time", "UNLIMITED"], "--time 'UNLIMITED' is invalid"),
+        (["--tasks", "2", "--compact-time", "0"], "--compact-time '0' is invalid"),
+        (["--tasks", "2", "--compact-mem", "lots"], "--compact-mem 'lots' is invalid"),
+        (["--tasks", "2", "--throttle", "0"], "--throttle must be"),
         (["--tasks", "2", "--partition", "a b"], "--partition 'a b' is invalid"),
     ):
         assert main(["slurm", str(spec), "--out", str(tmp_path / "o"), *bad]) == 2
@@ -505,11 +751,34 @@ def test_slurm_usage_errors_are_one_line(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    "limit, seconds",
+    [("90", 5400), ("90:30", 5430), ("30:00:00", 108000), ("2-12", 216000), ("1-02:03", 93780), ("1-0:0:1", 86401)],
+)
+def test_slurm_accepts_its_time_forms(tmp_path, capsys, limit, seconds):
+    from experiments.sweeps.slurm import time_seconds
+
+    assert time_seconds(limit) == seconds
+    assert main(["slurm", str(spec_file(tmp_path)), "--out", str(tmp_path / "o"), "--tasks", "2", "--time", limit]) == 0
+    assert f"--time={limit}" in capsys.readouterr().out
+
+
+def test_slurm_warns_of_more_tasks_than_runs_or_maxarraysize_and_throttles(tmp_path, capsys):
+    spec = str(spec_file(tmp_path))
+    assert main(["slurm", spec, "--out", str(tmp_path / "o"), "--tasks", "12", "--throttle", "4"]) == 0
+    got = capsys.readouterr()
+    assert got.err == "" and "--array=1-12%4 " in got.out
+    assert main(["slurm", spec, "--out", str(tmp_path / "o"), "--tasks", "2000"]) == 0
+    err = capsys.readouterr().err
+    assert "more than the sweep's 12 runs: 1988 task(s) will find nothing to do" in err
+    assert "more than 1001, Slurm's default MaxArraySize" in err
+
+
 # --- MPI -----------------------------------------------------------------------------------
 def test_mpi4py_pool_executor_gives_the_serial_tables(tmp_path, serial, same_results):
     """`mpiexec -n 3 python -m mpi4py.futures driver.py`: rank 0 runs the sweep with an
-    MPIPoolExecutor, ranks 1-2 are its workers. Needs mpi4py and an MPI (the dev extra brings
-    both from PyPI wheels: mpi4py, mpich)."""
+    MPIPoolExecutor, ranks 1-2 are its workers. Needs mpi4py and an MPI (the mpi extra brings
+    both from PyPI wheels, where mpich has one; tasks.py test installs it where it can)."""
     pytest.importorskip("mpi4py")
     beside = Path(sys.executable).parent / "mpiexec"  # (the mpich wheel's, matching mpi4py's MPI)
     mpiexec = str(beside) if beside.exists() else shutil.which("mpiexec")

@@ -125,3 +125,37 @@ def status_text_of(out):
     from experiments.sweeps.status import status_text
 
     return status_text(status(out), out)
+
+
+def test_the_time_left_with_shards_ignores_a_killed_shards_session(sweep):
+    """A shard killed with SIGKILL leaves its session saying "running" (here since 2000): the
+    rate is measured from the start of the live shard's session only, not from 2000."""
+    import json
+    import subprocess
+    import sys
+    import time
+    from datetime import UTC, datetime
+
+    from experiments.sweeps import claims
+
+    for run_id in (1, 2, 3):
+        os.remove(store.run_file(sweep, "summary", run_id))
+    now = time.time()
+    for run_id in (0, 4, 5):  # finished in the last 30 s
+        os.utime(store.run_file(sweep, "summary", run_id), (now - 30, now - 30))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    sessions = sweep / store.SESSIONS
+    sessions.mkdir()
+    iso = datetime.fromtimestamp(now - 60, UTC).isoformat(timespec="seconds")
+    for name, pid, started in (("killed", int(dead.stdout), "2000-01-01T00:00:00+00:00"), ("live", os.getpid(), iso)):
+        record = {"started": started, "status": "running", "host": claims.host(), "pid": pid}
+        (sessions / f"{name}.json").write_text(json.dumps(record))
+    held = claims.Claims(sweep, shard="1/2")
+    assert held.acquire(1) is None
+    try:
+        s = status(sweep)
+    finally:
+        held.release_all()
+    assert s["claimed"] == 1
+    assert s["rate_per_s"] == pytest.approx(3 / 60, rel=0.1)  # 3 runs in the live shard's 60 s
+    assert s["eta_s"] == pytest.approx(3 / (3 / 60), rel=0.1)
