@@ -104,8 +104,9 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent, old, or complete."""
+def _durable_temp(path: Path, data: bytes) -> str:
+    """``data`` written, flushed and synced to a new temporary file beside ``path`` (its name
+    returned; the caller renames or links it into place, and removes it on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
@@ -115,12 +116,26 @@ def atomic_write(path: Path, data: bytes) -> None:
             if hasattr(os, "fchmod"):  # (not on Windows)
                 os.fchmod(fh.fileno(), FILE_MODE)
             os.fsync(fh.fileno())
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(name: str) -> None:
+    try:
+        os.unlink(name)
+    except FileNotFoundError:
+        pass
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either absent, old, or complete."""
+    tmp = _durable_temp(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         raise
 
 
@@ -129,15 +144,8 @@ def create_if_absent(path: Path, data: bytes) -> bool:
     processes trying at once exactly one succeeds (True) and ``path`` is then whole. Written
     to a temporary name, then hard-linked to ``path`` (link fails if the name exists); where
     the file system has no hard links, created with O_EXCL and written (whole after a moment)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    tmp = _durable_temp(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), FILE_MODE)
-            os.fsync(fh.fileno())
         try:
             os.link(tmp, path)
             return True
@@ -154,10 +162,7 @@ def create_if_absent(path: Path, data: bytes) -> bool:
                 os.fsync(fh.fileno())
             return True
     finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
