@@ -59,7 +59,9 @@ class WeekPlan:
     price_multiplier: np.ndarray  # regular price relative to the brand's list price
     brand_effort: np.ndarray  # brand-building effort in [0, 1]
     paid_traffic: np.ndarray  # RMB of paid clicks this week (the brand's money)
-    traffic_price: np.ndarray  # the price of a paid click relative to cost_per_click (1: as set)
+    # the price of a paid click relative to cost_per_click (None: 1 for every brand; an array only
+    # in a week an intervention sets it)
+    traffic_price: np.ndarray | None = None
 
 
 @dataclass
@@ -129,7 +131,9 @@ class AgencyMarket(mesa.Model):
         self.agencies: list[Agency] = self._make_agencies(policy_rng)
         _forget_agent_counter(self)  # every agent of the model exists now
         self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
-        self._booking: tuple = (None, None)  # (who ran the stores, the ledger's plan of a week for them)
+        # who ran the stores when the ledger's plan of a week was made, the plan, and whether an
+        # agency ran every store and any store then (Ledger.plan: made again when stores change hands)
+        self._booking: tuple = (None, None, False, False)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
         capacity = math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng, capacity, self.books, schedule)
@@ -237,7 +241,6 @@ class AgencyMarket(mesa.Model):
             price_multiplier=np.ones(len(run)),
             brand_effort=effort,
             paid_traffic=paid,
-            traffic_price=np.ones(len(run)),
         )
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
@@ -246,6 +249,9 @@ class AgencyMarket(mesa.Model):
                 for k in INTERVENTION_FIELDS:
                     if iv[k] is not None:
                         column = getattr(plan, k)
+                        if column is None:  # (traffic_price: made in the weeks an intervention sets it)
+                            column = np.ones(len(run))
+                            setattr(plan, k, column)
                         paid_only = k in ("paid_traffic", "traffic_price")  # (nothing to change without paid traffic)
                         changed |= column[j] != iv[k] and (not paid_only or self.p.use_paid_traffic)
                         column[j] = iv[k]
@@ -299,15 +305,15 @@ class AgencyMarket(mesa.Model):
         fee, commission, bonus = weekly_payments(self.contracts.terms, gmv, s.measure, s.value_base)
         amounts = [gmv, units * s.unit_cost, self.platform.take_rate * gmv, plan.paid_traffic]
         if self._booking[0] is not agency:  # who runs which store changed: the accounts of the week anew
-            self._booking = (agency, self._booking_plan(agency))
-        everyone, any_run = self._booking[1][1:]
+            self._booking = (agency, *self._booking_plan(agency))
+        _, booking, everyone, any_run = self._booking
         if everyone:
             amounts += [fee, commission, bonus, labour]
         elif any_run:
             amounts += [fee[run], commission[run], bonus[run], labour[run], labour[~run]]
         else:
             amounts.append(labour[~run])
-        led.book(self._booking[1][0], amounts)
+        led.book(booking, amounts)
         income = fee + commission + bonus
         self.books.book_week(run, income - labour, income, gmv)
         self.contracts.book_week(gmv, income)

@@ -273,14 +273,19 @@ def app_url(tmp_path, frontend_assets):
             time.sleep(0.5)  # polling for the server to come up, not waiting on the page
         yield url, err_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         out.close()
         err.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a server started by a test: terminate, and kill it if it has not gone in 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _browser(playwright):

@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_app_browser import _browser, _free_port  # the app's browser test's Chromium, launched as it is
+from test_app_browser import _browser, _free_port, _stop  # the app's browser test's Chromium, launched as it is
 
 from model import Params, simulate
 from model.classroom import GAME_TERMS
@@ -78,12 +78,7 @@ def server(tmp_path):
             time.sleep(0.2)
         yield {"base": base, "room": room, "lecturer": lecturer, "token": lecturer.split("#", 1)[1], "log": out_path}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         out.close()
 
 

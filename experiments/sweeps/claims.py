@@ -361,6 +361,22 @@ def current_claims(out: Path) -> dict[int, Claim]:
     return newest
 
 
+def refuse_if_live(out: Path, doing: str, what_to_do: str) -> None:
+    """Raise ``ValueError`` if live processes hold claims in ``out``: who holds the first few
+    and since when, why that stops ``doing`` and ``what_to_do``, and how long another host's
+    claim counts as live."""
+    live = live_claims(out)
+    if not live:
+        return
+    first = sorted(live.values(), key=lambda c: c.run_id)[:3]
+    shown = "; ".join(f"run {c.run_id} by {c.who()} since {c.holder.get('since')}" for c in first)
+    raise ValueError(
+        f"{str(out)!r} has {len(live)} run(s) claimed by live processes ({shown}){doing}: {what_to_do}. "
+        f"A claim of another host counts as live for {lease_s():.0f} s after its holder last touched it "
+        "(AGENCY_SIM_CLAIM_LEASE)"
+    )
+
+
 def live_claims(out: Path) -> dict[int, Claim]:
     return {i: c for i, c in current_claims(out).items() if not is_stale(c)}
 

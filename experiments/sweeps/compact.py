@@ -47,16 +47,11 @@ def compact(out: str | os.PathLike, *, runs_per_part: int = RUNS_PER_PART, quiet
     out = Path(out)
     store.read_manifest(out)  # (FileNotFoundError naming the folder if it holds no sweep)
     with store.FolderLock(out, purpose="compact") as lock:
-        live = claims.live_claims(out)
-        if live:
-            first = sorted(live.values(), key=lambda c: c.run_id)[:3]
-            shown = "; ".join(f"run {c.run_id} by {c.who()} since {c.holder.get('since')}" for c in first)
-            raise ValueError(
-                f"{str(out)!r} has {len(live)} run(s) claimed by live processes ({shown}); compaction needs "
-                "every shard to have finished: wait for them (agency-sim sweep --status shows who runs), "
-                f"then compact. A claim of another host counts as live for {claims.lease_s():.0f} s after "
-                "its holder last touched it (AGENCY_SIM_CLAIM_LEASE)"
-            )
+        claims.refuse_if_live(
+            out,
+            "; compaction needs every shard to have finished",
+            "wait for them (agency-sim sweep --status shows who runs), then compact",
+        )
         files_before = count_files(out)
         store.remove_temp_files(out)
         index = store.read_index(out)

@@ -83,17 +83,12 @@ def run_sweep(
     with store.FolderLock(out) as lock:
         # Claims of live processes: shards on other nodes, where flock is node-local (the lock
         # does not reach them), or a lock that could not be taken. Refused as compaction does
-        live = claims.live_claims(out)
-        if live:
-            first = sorted(live.values(), key=lambda c: c.run_id)[:3]
-            shown = "; ".join(f"run {c.run_id} by {c.who()} since {c.holder.get('since')}" for c in first)
-            raise ValueError(
-                f"{str(out)!r} has {len(live)} run(s) claimed by live processes ({shown}): shards are writing "
-                "into it (on another node, if the file system's locks are node-local). Wait for them to finish "
-                "(agency-sim sweep --status shows who runs), or run this sweep as a shard too (--shard 1/1). "
-                f"A claim of another host counts as live for {claims.lease_s():.0f} s after its holder last "
-                "touched it"
-            )
+        claims.refuse_if_live(
+            out,
+            ": shards are writing into it (on another node, if the file system's locks are node-local)",
+            "wait for them to finish (agency-sim sweep --status shows who runs), or run this sweep as a shard "
+            "too (--shard 1/1)",
+        )
         shards_were_here = (out / store.CLAIMS).is_dir() or (out / store.SESSIONS).is_dir()
         if lock.locked:  # the stale claims of shards that died (a live one's is never removed)
             claims.remove_claims(out, stale_only=True)
@@ -142,9 +137,7 @@ def run_sweep(
             session["status"] = "interrupted"
             raise
         finally:
-            session["finished"] = store.now()
-            session["runs_done"] = sum(1 for r in todo if status[r.run_id] == "done")
-            session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
+            _end_session(session, todo, status)
             _flush_manifest(out, manifest, status)
     runs = store.Results(out, verify=False).runs  # verified at the start; the rest written just now
     failed = runs.loc[runs["status"] == "failed", "run_id"].tolist()
@@ -164,6 +157,13 @@ def parse_shard(shard: tuple[int, int] | str) -> tuple[int, int]:
     if isinstance(i, bool) or isinstance(n, bool) or not (isinstance(i, int) and isinstance(n, int)) or not 1 <= i <= n:
         raise ValueError(f"shard = {i}/{n} is invalid: allowed is I/N with whole numbers 1 <= I <= N, e.g. 3/8")
     return i, n
+
+
+def _end_session(session: dict[str, Any], todo: list, status: dict[int, str]) -> None:
+    """A session's end in its record: when, and how many of its runs are done and failed."""
+    session["finished"] = store.now()
+    session["runs_done"] = sum(1 for r in todo if status[r.run_id] == "done")
+    session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
 
 
 def run_shard(
@@ -236,9 +236,7 @@ def run_shard(
             session["status"] = "interrupted"
             raise
         finally:
-            session["finished"] = store.now()
-            session["runs_done"] = sum(1 for r in todo if status[r.run_id] == "done")
-            session["runs_failed"] = sum(1 for r in todo if status[r.run_id] == "failed")
+            _end_session(session, todo, status)
             session["runs_left_to_others"] = sum(1 for r in todo if status[r.run_id] == "claimed")
             log.flush()
         if session["runs_left_to_others"]:
