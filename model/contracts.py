@@ -278,6 +278,7 @@ class ContractMarket:
         self.term_paid = np.zeros(J)  # fees, commission and bonus paid to the agency this term
         self.term_weeks = np.zeros(J, dtype=np.int64)
         self.term_length = np.zeros(J, dtype=np.int64)
+        self._until_review = 0  # weeks until the first running term ends (at most: 0 means look)
 
     # --- the links between brands and agencies ----------------------------------------------
     def _link(self, brand: Brand, agency: Agency | None) -> None:
@@ -322,6 +323,7 @@ class ContractMarket:
         if ends is not None:  # the schedule's next entry ends the term
             brand.contract.weeks = min(brand.contract.weeks, ends)
         self.term_length[j] = brand.contract.weeks
+        self._until_review = min(self._until_review, brand.contract.weeks)
         for name, column in self.terms.items():
             column[j] = getattr(brand.contract, name)
 
@@ -331,6 +333,7 @@ class ContractMarket:
         self.term_gmv += gmv
         self.term_paid += paid
         self.term_weeks += 1
+        self._until_review -= 1
 
     def scheduled(self, j: int, begins: int) -> tuple[dict[str, Any] | None, int | None]:
         """Brand ``j``'s scheduled terms for a term beginning in week ``begins`` (None: none
@@ -372,6 +375,8 @@ class ContractMarket:
         """Every term that ended this week: the brand scores it, then renews, re-hires or goes
         in-house (docs/ODD.md section 3, step 5)."""
         self.switches_this_week = 0
+        if self._until_review > 0:  # no term ends this week
+            return
         p = self.p
         for j in np.flatnonzero(self.term_weeks >= self.term_length).tolist():  # in brand order
             brand = self.brands[j]
@@ -402,6 +407,7 @@ class ContractMarket:
                 self.go_in_house(brand, agency, week, baseline)
             else:
                 self.hire(brand, week, exclude=agency.index, gmv_baseline=baseline)
+        self._until_review = int((self.term_length - self.term_weeks).min())
 
     def hire(self, brand: Brand, week: int, exclude: int | None, gmv_baseline: float) -> None:
         """Pick an agency by reputation among those with room (softmax over reputation); with

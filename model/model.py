@@ -56,11 +56,11 @@ class WeekPlan:
     """Every brand's tactics for one week (arrays over brands, in brand order)."""
 
     discount: np.ndarray  # depth of this week's price cut in [0, 1)
-    price_multiplier: np.ndarray  # regular price relative to the brand's list price
     brand_effort: np.ndarray  # brand-building effort in [0, 1]
     paid_traffic: np.ndarray  # RMB of paid clicks this week (the brand's money)
-    # the price of a paid click relative to cost_per_click (None: 1 for every brand; an array only
-    # in a week an intervention sets it)
+    # regular price relative to the brand's list price, and the price of a paid click relative to
+    # cost_per_click (None: 1 for every brand; an array only in a week an intervention sets it)
+    price_multiplier: np.ndarray | None = None
     traffic_price: np.ndarray | None = None
 
 
@@ -236,12 +236,7 @@ class AgencyMarket(mesa.Model):
         discount, effort, paid = week_tactics(
             s.strategy, week, self.platform.festival(week), self.promo_phase, s.velocity, s.regular_price
         )
-        plan = WeekPlan(
-            discount=discount,
-            price_multiplier=np.ones(len(run)),
-            brand_effort=effort,
-            paid_traffic=paid,
-        )
+        plan = WeekPlan(discount=discount, brand_effort=effort, paid_traffic=paid)
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
                 j = iv["brand"]
@@ -249,7 +244,7 @@ class AgencyMarket(mesa.Model):
                 for k in INTERVENTION_FIELDS:
                     if iv[k] is not None:
                         column = getattr(plan, k)
-                        if column is None:  # (traffic_price: made in the weeks an intervention sets it)
+                        if column is None:  # (the multipliers: made in the weeks an intervention sets them)
                             column = np.ones(len(run))
                             setattr(plan, k, column)
                         paid_only = k in ("paid_traffic", "traffic_price")  # (nothing to change without paid traffic)
@@ -275,7 +270,8 @@ class AgencyMarket(mesa.Model):
     def make_offer(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
         """What consumers see this week: prices, deals, quality, visibility, brand reach."""
         p = self.p
-        regular = self.brand_state.regular_price * plan.price_multiplier
+        regular = self.brand_state.regular_price
+        regular = regular.copy() if plan.price_multiplier is None else regular * plan.price_multiplier
         if p.use_paid_traffic:
             paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill, plan.traffic_price)
         else:

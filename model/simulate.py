@@ -18,22 +18,43 @@ from .records import brand_outcomes
 MAX_STEPS = 10_400  # weeks a run may last (200 years): far beyond any contract question, far below a typo
 
 
+class _OnFirstRead:
+    """A table attribute that may be given as a function of no arguments: it is called on the
+    first read and its table kept. A sweep that keeps only some tables of a run never pays for
+    building the others (the agency table's string columns cost about 5% of a run)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.slot]
+        if callable(value):
+            value = obj.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class SimulationResult:
     """Tables and summary of one run.
 
     ``timeseries`` has one row per week (the model reporters); ``brands`` and ``agencies`` are
-    long tables (one row per week and brand or agency); ``summary`` holds the run summary;
-    ``brand_outcomes`` one row per brand (its GMV, brand value change, profit, ...; whether it
-    is focal), what experiments that treat every brand as an observation read.
+    long tables (one row per week and brand or agency), built when first read; ``summary``
+    holds the run summary; ``brand_outcomes`` one row per brand (its GMV, brand value change,
+    profit, ...; whether it is focal), what experiments that treat every brand as an
+    observation read.
     """
 
     params: Params
     seed: int
     steps: int
     timeseries: pd.DataFrame
-    brands: pd.DataFrame
-    agencies: pd.DataFrame
+    brands: pd.DataFrame = _OnFirstRead()  # (a DataFrame, or a function that makes it when first read)
+    agencies: pd.DataFrame = _OnFirstRead()
     summary: dict[str, float] = field(default_factory=dict)
     brand_outcomes: pd.DataFrame | None = None  # one row per brand: its outcomes over the run
 
@@ -97,7 +118,6 @@ def simulate(
             stacklevel=2,
         )
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    brands = model.brand_table()
     outcomes = brand_outcomes(model)
     run_summary = summary(ts, model.initial_value_total, outcomes)
     if params.focal_brands:  # what the brands on their own terms get, beside their rivals
@@ -107,8 +127,8 @@ def simulate(
         seed=int(seed),
         steps=int(steps),
         timeseries=ts,
-        brands=brands,
-        agencies=model.agency_table(),
+        brands=model.records.brand_table,  # (built when first read)
+        agencies=model.records.agency_table,
         summary=run_summary,
         brand_outcomes=outcomes,
     )

@@ -288,3 +288,34 @@ def test_a_finished_model_is_freed():
     assert ref() is None
     simulate(steps=2, seed=2, n_consumers=100, n_brands=3, n_agencies=2, burn_in_weeks=1, experience_weeks=2)
     assert alive() == before  # nor a run's, nor its experience pre-run's
+
+
+def test_a_results_weekly_tables_are_built_once_when_first_read(monkeypatch):
+    """``brands`` and ``agencies`` are made on first read (a sweep that keeps neither never pays
+    for them), once, and are the tables the records hold, also after a pickle round trip."""
+    import pickle
+
+    from model.records import Records
+
+    built = {"brand_table": 0, "agency_table": 0}
+
+    def counting(name):
+        original = getattr(Records, name)
+
+        def counted(self):
+            built[name] += 1
+            return original(self)
+
+        counted.__name__ = name  # (a bound method pickles as its object and name)
+        return counted
+
+    for name in built:
+        monkeypatch.setattr(Records, name, counting(name))
+    r = simulate(steps=12, seed=3, n_consumers=300, n_brands=4, n_agencies=2, burn_in_weeks=4)
+    assert built == {"brand_table": 0, "agency_table": 0}
+    copy = pickle.loads(pickle.dumps(r))
+    assert r.agencies is r.agencies and len(r.agencies) == 12 * 2
+    assert len(r.brands) == 12 * 4 and built == {"brand_table": 1, "agency_table": 1}
+    pd.testing.assert_frame_equal(copy.agencies, r.agencies)
+    pd.testing.assert_frame_equal(copy.brands, r.brands)
+    assert r.summary["total_gmv"] == pytest.approx(r.brands["gmv"].sum(), rel=1e-12)
