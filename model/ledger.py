@@ -35,7 +35,10 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 class Ledger:
-    def __init__(self, accounts: Iterable[str] = ()):
+    def __init__(self, accounts: Iterable[str] = (), compiled=None):
+        # model.money_kernel where the compiled path runs: a booking is then one compiled call
+        # (the same bits as the NumPy lines of book)
+        self.compiled = compiled
         self.names: list[str] = []
         self.index: dict[str, int] = {}
         self._balances = np.zeros(0)
@@ -104,11 +107,17 @@ class Ledger:
             n,
         )
 
-    def book(self, plan: BookingPlan, amounts: list[np.ndarray]) -> None:
-        """Book ``amounts`` (an array per transfer of ``plan``, in its order) in one go."""
-        amounts = np.concatenate(amounts) if amounts else np.zeros(0)  # (the log keeps this new array)
+    def book(self, plan: BookingPlan, amounts: list[np.ndarray] | np.ndarray) -> None:
+        """Book ``amounts`` (an array per transfer of ``plan``, in its order, or all of them in
+        one new array the ledger may keep) in one go."""
+        if type(amounts) is not np.ndarray:
+            amounts = np.concatenate(amounts) if amounts else np.zeros(0)  # (the log keeps this new array)
         if len(amounts) != plan.rows:
             raise ValueError(f"{len(amounts)} amounts for a booking plan of {plan.rows} rows")
+        if self.compiled is not None and amounts.dtype == np.float64:
+            if self.compiled.book(plan.targets, plan.sources, amounts, self._balances, self._week):
+                self._log.append((plan, amounts))
+                return
         if not np.isfinite(amounts).all():  # name the first bad kind; nothing is booked
             for kind, a, b in zip(plan.kinds, plan.bounds, plan.bounds[1:]):
                 if not np.isfinite(amounts[a:b]).all():

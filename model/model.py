@@ -27,7 +27,7 @@ from .agents import (
     image_after,
     strategy_counts,
 )
-from .contracts import Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
+from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
 from .ledger import BookingPlan, Ledger
 from .market import Market, Offer
 from .params import Params
@@ -115,10 +115,18 @@ class AgencyMarket(mesa.Model):
         # promo_every): drawn, so no brand's calendar or outcome depends on its index (ODD 7.1)
         self.promo_phase = calendar_rng.integers(0, PROMO_CYCLE, p.n_brands)
         self.focal = focal_brands(p, focal_rng)  # which brands sign the focal terms (bool per brand)
-        self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"])
+        self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
+        # the week's money in one compiled call where the market's kernel is compiled (the same bits)
+        self._money = None
+        if self.market.kernel == "numba":  # (numba imports: the market's kernel did)
+            from . import money_kernel
+
+            self._money = money_kernel
+        self._money_coef = np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, p.platform_take_rate,
+                                     WEEKS_PER_MONTH, VELOCITY_MEMORY, 1 - VELOCITY_MEMORY])  # fmt: skip
+        self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._money)
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
-        self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
         self.records = Records()
         self.recording = True  # False: no tables kept, brand value measured only for the survey (a pre-run)
         J = p.n_brands
@@ -294,14 +302,36 @@ class AgencyMarket(mesa.Model):
         p, led, s = self.p, self.ledger, self.brand_state
         gmv = np.array(sales.revenue, dtype=np.float64)
         units = np.asarray(sales.units, dtype=np.float64)
-        labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
-        labour = p.effort_cost * labour_units + p.service_cost * units * (SERVICE_COST_OFFSET - skills.service_skill)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs
-        fee, commission, bonus = weekly_payments(self.contracts.terms, gmv, s.measure, s.value_base)
-        amounts = [gmv, units * s.unit_cost, self.platform.take_rate * gmv, plan.paid_traffic]
         if self._booking[0] is not agency:  # who runs which store changed: the accounts of the week anew
             self._booking = (agency, *self._booking_plan(agency))
+        money = self._money_compiled if self._money is not None else self._money_numpy
+        income, labour, profit, paid_to_agency, agency_labour = money(plan, skills, gmv, units, run)
+        self.books.book_week(run, profit, income, gmv)
+        self.contracts.book_week(gmv, income)
+        self.gmv_weeks.append(gmv)
+        if p.use_goodwill:
+            s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
+        return Settlement(
+            gmv=gmv,
+            units=units,
+            paid_to_agency=paid_to_agency,
+            agency_labour=agency_labour,
+            brand_profit=led.week_changes(self._brand_accounts),
+            agency_profit=led.week_changes(self._agency_accounts),
+        )
+
+    def _money_numpy(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
+        """The week's payments and labour, booked in the ledger, and the sales velocity updated:
+        the reference lines (:mod:`model.money_kernel` does the same in one compiled call).
+        Returns the agencies' income and labour, their profit, and the income and labour of the
+        stores an agency runs (0 in-house), arrays over brands."""
+        p, s = self.p, self.brand_state
+        labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
+        labour = p.effort_cost * labour_units + p.service_cost * units * (SERVICE_COST_OFFSET - skills.service_skill)
+        fee, commission, bonus = weekly_payments(self.contracts.terms, gmv, s.measure, s.value_base)
+        amounts = [gmv, units * s.unit_cost, self.platform.take_rate * gmv, plan.paid_traffic]
         _, booking, everyone, any_run = self._booking
         if everyone:
             amounts += [fee, commission, bonus, labour]
@@ -309,22 +339,42 @@ class AgencyMarket(mesa.Model):
             amounts += [fee[run], commission[run], bonus[run], labour[run], labour[~run]]
         else:
             amounts.append(labour[~run])
-        led.book(booking, amounts)
+        self.ledger.book(booking, amounts)
         income = fee + commission + bonus
-        self.books.book_week(run, income - labour, income, gmv)
-        self.contracts.book_week(gmv, income)
-        self.gmv_weeks.append(gmv)
         s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
-        if p.use_goodwill:
-            s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
-        return Settlement(
-            gmv=gmv,
-            units=units,
-            paid_to_agency=income * run,
-            agency_labour=labour * run,
-            brand_profit=led.week_changes(self._brand_accounts),
-            agency_profit=led.week_changes(self._agency_accounts),
+        return income, labour, income - labour, income * run, labour * run
+
+    def _money_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
+        """:meth:`_money_numpy` in one compiled call (:func:`model.money_kernel.settle_money`; the same bits)."""
+        s, terms, kernel = self.brand_state, self.contracts.terms, self._money
+        _, booking, everyone, any_run = self._booking
+        money = np.empty((kernel.N_ROWS, len(gmv)))
+        amounts = np.empty(booking.rows)
+        kernel.settle_money(
+            gmv,
+            units,
+            plan.brand_effort,
+            PLAYBOOK["ops_effort"],
+            s.strategy,
+            skills.service_skill,
+            s.unit_cost,
+            plan.paid_traffic,
+            terms["base_fee"],
+            terms["commission_rate"],
+            terms["brand_bonus_rate"],
+            terms["measure_start"],
+            s.measure,
+            s.value_base,
+            run,
+            0 if everyone else 1 if any_run else 2,
+            self._money_coef,
+            s.velocity,
+            money,
+            amounts,
         )
+        self.ledger.book(booking, amounts)
+        return (money[kernel.INCOME], money[kernel.LABOUR], money[kernel.PROFIT], money[kernel.PAID_TO_AGENCY],
+                money[kernel.AGENCY_LABOUR])  # fmt: skip
 
     def _booking_plan(self, agency: np.ndarray) -> tuple[BookingPlan, bool, bool]:
         """The ledger's accounts of a week's transfers (M7) while ``agency`` runs the stores: the

@@ -107,14 +107,16 @@ def test_no_nan_or_inf_over_ten_thousand_weeks(policy):
     assert ((m.market.deal >= 0) & (m.market.deal <= 1)).all()
 
 
-def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one():
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one(compiled):
     """Ledger.transfer_batch takes a single account for every row, a one-row array, or one index
     per row; negative amounts flow the other way and zero rows are not flows; a bad amount
-    books nothing and names its kind."""
+    books nothing and names its kind (on the NumPy lines and with the compiled booking)."""
+    from model import money_kernel
     from model.ledger import Ledger
 
     names = ["consumers", "platform", "brand:0", "brand:1", "brand:2", "agency:0"]
-    batch, single = Ledger(names), Ledger(names)
+    batch, single = Ledger(names, compiled=money_kernel if compiled else None), Ledger(names)
     brands = np.array([2, 3, 4])
     rows = [
         (0, brands, [100.0, 0.0, 50.0], "sales"),

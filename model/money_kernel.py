@@ -1,0 +1,118 @@
+"""The week's money compiled: :meth:`model.model.AgencyMarket.settle`'s arithmetic and the
+ledger's booking, each in one call.
+
+A week's bookkeeping is a few dozen NumPy operations on arrays of a dozen brands; each costs
+about a microsecond of call overhead for nanoseconds of arithmetic, so at the sizes researchers
+sweep they cost as much as the consumers' shopping. Here the same operations run element by
+element in one compiled call. They are written in the order of the NumPy lines they replace
+(``model.model.AgencyMarket._settle_numpy`` and ``model.ledger.Ledger.book``, which stay the
+reference) and compiled without fast-math, so every operation rounds as NumPy's does and the
+numbers are the same bits (tests/test_kernel.py runs whole models both ways and compares every
+table). This module is imported where the market's compiled kernel runs (numba importable);
+elsewhere the NumPy lines run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# rows of the array settle_money fills (each a length-n_brands array)
+FEE, COMMISSION, BONUS, LABOUR, INCOME, PROFIT, PAID_TO_AGENCY, AGENCY_LABOUR = range(8)
+N_ROWS = 8
+# slots of its coefficients
+C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_TAKE_RATE, C_WEEKS_PER_MONTH, C_MEMORY, C_NEW = range(7)
+
+
+@njit(inline="always")
+def _maximum(a, b):
+    """``np.maximum`` of two floats: the first if it is not smaller, or if it is NaN."""
+    return a if (a >= b or a != a) else b
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)
+def settle_money(
+    gmv,
+    units,
+    brand_effort,
+    ops_effort,
+    strategy,
+    service_skill,
+    unit_cost,
+    paid_traffic,
+    base_fee,
+    commission_rate,
+    brand_bonus_rate,
+    measure_start,
+    measure,
+    value_base,
+    run,
+    layout,
+    coef,
+    velocity,
+    money,
+    amounts,
+):
+    """The week's payments and labour of every store into ``money`` (rows above), the ledger's
+    amounts into ``amounts`` in the order of the week's booking plan, and the sales velocity
+    updated in place. ``layout``: 0 an agency runs every store, 1 some, 2 none (the plans of
+    ``AgencyMarket._booking_plan``)."""
+    J = len(gmv)
+    effort_cost, service_cost, offset = coef[C_EFFORT_COST], coef[C_SERVICE_COST], coef[C_SERVICE_OFFSET]
+    for j in range(J):
+        labour_units = brand_effort[j] + ops_effort[strategy[j]]
+        labour = effort_cost * labour_units + service_cost * units[j] * (offset - service_skill[j])
+        fee = base_fee[j] / coef[C_WEEKS_PER_MONTH]
+        commission = commission_rate[j] * gmv[j]
+        rise = _maximum(measure[j] - measure_start[j], 0.0) * _maximum(value_base[j], 0.0)
+        bonus = brand_bonus_rate[j] * rise
+        income = fee + commission + bonus
+        on = 1.0 if run[j] else 0.0
+        money[FEE, j] = fee
+        money[COMMISSION, j] = commission
+        money[BONUS, j] = bonus
+        money[LABOUR, j] = labour
+        money[INCOME, j] = income
+        money[PROFIT, j] = income - labour
+        money[PAID_TO_AGENCY, j] = income * on
+        money[AGENCY_LABOUR, j] = labour * on
+        amounts[j] = gmv[j]
+        amounts[J + j] = units[j] * unit_cost[j]
+        amounts[2 * J + j] = coef[C_TAKE_RATE] * gmv[j]
+        amounts[3 * J + j] = paid_traffic[j]
+        velocity[j] = coef[C_MEMORY] * velocity[j] + coef[C_NEW] * units[j]
+    at = 4 * J
+    if layout != 2:  # fee, commission, bonus and labour of the stores an agency runs
+        for row in (FEE, COMMISSION, BONUS, LABOUR):
+            for j in range(J):
+                if run[j]:
+                    amounts[at] = money[row, j]
+                    at += 1
+    if layout != 0:  # the labour of in-house stores
+        for j in range(J):
+            if not run[j]:
+                amounts[at] = money[LABOUR, j]
+                at += 1
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)
+def book(targets, sources, amounts, balances, week):
+    """The ledger's booking of one plan (``Ledger.book``): each account's net change, as two
+    ``np.bincount``s (each adds its rows in order, from zero) and their difference, added to the
+    balances and to the week's changes. Books nothing and returns False if an amount is not
+    finite (the caller names it)."""
+    for a in amounts:
+        if not np.isfinite(a):
+            return False
+    n = len(balances)
+    into = np.zeros(n)
+    out = np.zeros(n)
+    for i in range(len(amounts)):
+        into[targets[i]] += amounts[i]
+    for i in range(len(amounts)):
+        out[sources[i]] += amounts[i]
+    for k in range(n):
+        change = into[k] - out[k]
+        balances[k] += change
+        week[k] += change
+    return True
