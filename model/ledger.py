@@ -36,7 +36,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 class Ledger:
     def __init__(self, accounts: Iterable[str] = (), compiled=None):
-        # model.money_kernel where the compiled path runs: a booking is then one compiled call
+        # model.week_kernel where the compiled path runs: a booking is then one compiled call
         # (the same bits as the NumPy lines of book)
         self.compiled = compiled
         self.names: list[str] = []

@@ -117,14 +117,14 @@ class AgencyMarket(mesa.Model):
         self.focal = focal_brands(p, focal_rng)  # which brands sign the focal terms (bool per brand)
         self.market = Market(p, p.n_brands, market_rng, kernel=p.market_kernel)
         # the week's money in one compiled call where the market's kernel is compiled (the same bits)
-        self._money = None
+        self._compiled = None
         if self.market.kernel == "numba":  # (numba imports: the market's kernel did)
-            from . import money_kernel
+            from . import week_kernel
 
-            self._money = money_kernel
+            self._compiled = week_kernel
         self._money_coef = np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, p.platform_take_rate,
                                      WEEKS_PER_MONTH, VELOCITY_MEMORY, 1 - VELOCITY_MEMORY])  # fmt: skip
-        self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._money)
+        self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._compiled)
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
         self.records = Records()
@@ -306,7 +306,7 @@ class AgencyMarket(mesa.Model):
         run = agency >= 0  # stores an agency runs
         if self._booking[0] is not agency:  # who runs which store changed: the accounts of the week anew
             self._booking = (agency, *self._booking_plan(agency))
-        money = self._money_compiled if self._money is not None else self._money_numpy
+        money = self._money_compiled if self._compiled is not None else self._money_numpy
         income, labour, profit, paid_to_agency, agency_labour = money(plan, skills, gmv, units, run)
         self.books.book_week(run, profit, income, gmv)
         self.contracts.book_week(gmv, income)
@@ -324,7 +324,7 @@ class AgencyMarket(mesa.Model):
 
     def _money_numpy(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
         """The week's payments and labour, booked in the ledger, and the sales velocity updated:
-        the reference lines (:mod:`model.money_kernel` does the same in one compiled call).
+        the reference lines (:mod:`model.week_kernel` does the same in one compiled call).
         Returns the agencies' income and labour, their profit, and the income and labour of the
         stores an agency runs (0 in-house), arrays over brands."""
         p, s = self.p, self.brand_state
@@ -345,8 +345,8 @@ class AgencyMarket(mesa.Model):
         return income, labour, income - labour, income * run, labour * run
 
     def _money_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
-        """:meth:`_money_numpy` in one compiled call (:func:`model.money_kernel.settle_money`; the same bits)."""
-        s, terms, kernel = self.brand_state, self.contracts.terms, self._money
+        """:meth:`_money_numpy` in one compiled call (:func:`model.week_kernel.settle_money`; the same bits)."""
+        s, terms, kernel = self.brand_state, self.contracts.terms, self._compiled
         _, booking, everyone, any_run = self._booking
         money = np.empty((kernel.N_ROWS, len(gmv)))
         amounts = np.empty(booking.rows)

@@ -1,4 +1,4 @@
-"""The week's money compiled (model/money_kernel.py) against its NumPy reference lines.
+"""The week's bookkeeping compiled (model/week_kernel.py) against its NumPy reference lines.
 
 The compiled settle and ledger booking must give the same bits as the NumPy lines of
 ``AgencyMarket._money_numpy`` and ``Ledger.book``: whole runs are made both ways, on the same
@@ -23,13 +23,13 @@ CASES = {
 }
 
 
-def _numpy_money(monkeypatch):
-    """Make every new model book its money with the NumPy lines."""
+def _numpy_week(monkeypatch):
+    """Make every new model keep its books with the NumPy lines."""
     original = AgencyMarket.__init__
 
     def init(self, *a, **k):
         original(self, *a, **k)
-        self._money = None
+        self._compiled = None
         self.ledger.compiled = None
 
     monkeypatch.setattr(AgencyMarket, "__init__", init)
@@ -39,10 +39,10 @@ def _numpy_money(monkeypatch):
 def test_compiled_money_gives_the_numpy_lines_bits(case, monkeypatch):
     kw = dict(CASES[case], experience_weeks=12)
     compiled = simulate(kw, steps=70, seed=4)
-    assert AgencyMarket(Params(**BASE), rng=1)._money is not None  # the compiled path ran above
+    assert AgencyMarket(Params(**BASE), rng=1)._compiled is not None  # the compiled path ran above
     with monkeypatch.context() as m:
-        _numpy_money(m)
-        assert AgencyMarket(Params(**BASE), rng=1)._money is None
+        _numpy_week(m)
+        assert AgencyMarket(Params(**BASE), rng=1)._compiled is None
         reference = simulate(kw, steps=70, seed=4)
     assert (reference.agencies["clients"] > 0).any()
     for table in ("timeseries", "brands", "agencies", "brand_outcomes"):
@@ -57,7 +57,7 @@ def test_compiled_money_books_every_layout_of_the_week_as_the_numpy_lines(monkey
     p = Params(**CASES["in_house_and_bonus"], commission_rate=0.4)
     a = AgencyMarket(p, rng=9)
     with monkeypatch.context() as m:
-        _numpy_money(m)
+        _numpy_week(m)
         b = AgencyMarket(p, rng=9)
     layouts = set()
     for week in range(80):

@@ -1,15 +1,16 @@
-"""The week's money compiled: :meth:`model.model.AgencyMarket.settle`'s arithmetic and the
-ledger's booking, each in one call.
+"""The week's bookkeeping compiled: the model's per-week arithmetic on arrays over brands
+(everything but the consumers' market, which is :mod:`model.kernel`), a few calls a week.
 
 A week's bookkeeping is a few dozen NumPy operations on arrays of a dozen brands; each costs
 about a microsecond of call overhead for nanoseconds of arithmetic, so at the sizes researchers
 sweep they cost as much as the consumers' shopping. Here the same operations run element by
-element in one compiled call. They are written in the order of the NumPy lines they replace
-(``model.model.AgencyMarket._settle_numpy`` and ``model.ledger.Ledger.book``, which stay the
-reference) and compiled without fast-math, so every operation rounds as NumPy's does and the
-numbers are the same bits (tests/test_kernel.py runs whole models both ways and compares every
-table). This module is imported where the market's compiled kernel runs (numba importable);
-elsewhere the NumPy lines run.
+element in one compiled call per phase. They are written in the order of the NumPy lines they
+replace (``AgencyMarket._money_numpy`` and ``Ledger.book``, which stay the reference) and
+compiled without fast-math, so every operation rounds as NumPy's does and the numbers are the
+same bits (tests/test_week_kernel.py runs whole models both ways and compares every table).
+Exponentials and powers stay in NumPy: its vectorised ``exp`` and ``power`` may round
+differently from the C library's that compiled code calls. This module is imported where the
+market's compiled kernel runs (numba importable); elsewhere the NumPy lines run.
 """
 
 from __future__ import annotations
