@@ -31,7 +31,7 @@ from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket, Skills, valida
 from .ledger import BookingPlan, Ledger
 from .market import Market, Offer
 from .params import Params
-from .platform import Platform
+from .platform import PAID_SKILL_BASE, Platform
 from .policies import PLAYBOOK, PROMO_CYCLE, STRATEGIES, share_experience, week_tactics
 from .records import MODEL_REPORTERS, Records, WeeklyReporters
 
@@ -49,6 +49,12 @@ VALUE_BASE_FLOOR = 0.1  # a brand's index base is at least this share of its wee
 SERVICE_COST_OFFSET = 1.5  # service labour per unit sold: service_cost x (this - service skill)
 VELOCITY_START_WEEKS = 13  # burn-in: each brand's velocity starts as its mean over the last 13 weeks
 INTERVENTION_FIELDS = ("discount", "price_multiplier", "brand_effort", "paid_traffic", "traffic_price")
+
+# the playbook's numbers as week_kernel.plan_tactics reads them (rows P_FESTIVAL_DISCOUNT, P_DISCOUNT,
+# P_BRAND_EFFORT, P_PAID_SHARE; a column per strategy)
+_PLAYBOOK_TABLE = np.array(
+    [PLAYBOOK[k] for k in ("festival_discount", "discount", "brand_effort", "paid_traffic_share")]
+)
 
 
 @dataclass
@@ -124,6 +130,9 @@ class AgencyMarket(mesa.Model):
             self._compiled = week_kernel
         self._money_coef = np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, p.platform_take_rate,
                                      WEEKS_PER_MONTH, VELOCITY_MEMORY, 1 - VELOCITY_MEMORY])  # fmt: skip
+        self._offer_coef = np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility,
+                                     SERVICE_UTILITY, p.brand_reach, p.cost_per_click, PAID_SKILL_BASE,
+                                     p.market_shoppers])  # fmt: skip
         self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._compiled)
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
@@ -204,8 +213,7 @@ class AgencyMarket(mesa.Model):
         organic = self.platform.rank(self.velocities())  # 1. platform ranks brands
         plan = self.set_tactics()  # 2. agencies set tactics
         skills = self.skills()  #    (who runs each store now)
-        self.build_goodwill(plan, skills)  #    this week's effort counts now
-        offer = self.make_offer(plan, skills, organic)
+        offer = self.make_offer(plan, skills, organic)  #    (goodwill takes in this week's effort first)
         sales = self.market.shop(offer)  # 3. consumers shop
         money = self.settle(plan, skills, sales)  # 4. money, image, brand value
         self.measure_brands(organic, skills)
@@ -240,10 +248,18 @@ class AgencyMarket(mesa.Model):
             for j in np.flatnonzero(run).tolist():
                 brand = self.brands[j]
                 brand.strategy = self.agencies[brand.agency].strategy_for(brand)
-        s.watched[run, s.strategy[run]] += 1
-        discount, effort, paid = week_tactics(
-            s.strategy, week, self.platform.festival(week), self.promo_phase, s.velocity, s.regular_price
-        )
+        festival = self.platform.festival(week)
+        if self._compiled is not None:  # (the same bits in one call)
+            tactics = np.empty((3, len(run)))
+            self._compiled.plan_tactics(
+                s.strategy, week, festival, self.promo_phase, PLAYBOOK["promo_every"], _PLAYBOOK_TABLE, s.velocity,
+                s.regular_price, run, s.watched, tactics,
+            )  # fmt: skip
+            discount, effort, paid = tactics
+        else:
+            s.watched[run, s.strategy[run]] += 1
+            phase, velocity = self.promo_phase, s.velocity
+            discount, effort, paid = week_tactics(s.strategy, week, festival, phase, velocity, s.regular_price)
         plan = WeekPlan(discount=discount, brand_effort=effort, paid_traffic=paid)
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
@@ -276,7 +292,11 @@ class AgencyMarket(mesa.Model):
         return s.constant + s.image + goodwill + SERVICE_UTILITY * service_skill
 
     def make_offer(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
-        """What consumers see this week: prices, deals, quality, visibility, brand reach."""
+        """What consumers see this week: prices, deals, quality, visibility, brand reach (after
+        goodwill takes in this week's brand effort)."""
+        if self._compiled is not None:
+            return self._offer_compiled(plan, skills, organic)
+        self.build_goodwill(plan, skills)
         p = self.p
         regular = self.brand_state.regular_price
         regular = regular.copy() if plan.price_multiplier is None else regular * plan.price_multiplier
@@ -292,6 +312,46 @@ class AgencyMarket(mesa.Model):
             visibility=self.platform.visibility(organic, paid),
             organic_visibility=organic,
             reach=p.brand_reach * plan.brand_effort * skills.brand_skill,
+            festival=self.platform.festival(self.week),
+        )
+
+    def _offer_compiled(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
+        """:meth:`build_goodwill` and :meth:`make_offer` in one compiled call and the platform's
+        exponential (:func:`model.week_kernel.offer_inputs`; the same bits)."""
+        p, s, kernel = self.p, self.brand_state, self._compiled
+        out = np.empty((5, len(organic)))
+        multiplier, click_price = plan.price_multiplier, plan.traffic_price
+        kernel.offer_inputs(
+            s.regular_price,
+            s.regular_price if multiplier is None else multiplier,
+            plan.discount,
+            plan.brand_effort,
+            plan.paid_traffic,
+            s.regular_price if click_price is None else click_price,
+            skills.brand_skill,
+            skills.ops_skill,
+            skills.service_skill,
+            s.constant,
+            s.image,
+            s.goodwill,
+            p.use_goodwill,
+            multiplier is not None,
+            click_price is not None,
+            self._offer_coef,
+            out,
+        )
+        if p.use_paid_traffic:
+            paid = self.platform.reach_of_clicks(out[kernel.CLICKS_EXPONENT])
+        else:
+            paid = np.zeros(p.n_brands)
+        return Offer(
+            price=out[kernel.PRICE],
+            regular_price=out[kernel.REGULAR],
+            discount=plan.discount,
+            quality=out[kernel.QUALITY],
+            visibility=self.platform.visibility(organic, paid),
+            organic_visibility=organic,
+            reach=out[kernel.REACH],
             festival=self.platform.festival(self.week),
         )
 

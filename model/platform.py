@@ -66,7 +66,12 @@ class Platform:
         p = self.p
         clicks = paid_traffic / (p.cost_per_click if price is None else p.cost_per_click * price)
         skill = PAID_SKILL_BASE + ops_skill
-        return np.minimum(1 - np.exp(-clicks * skill / p.market_shoppers), MAX_VISIBILITY)
+        return self.reach_of_clicks(-clicks * skill / p.market_shoppers)
+
+    @staticmethod
+    def reach_of_clicks(exponent: np.ndarray) -> np.ndarray:
+        """Visibility bought, from ``exponent`` = - effective clicks / shoppers (repeats saturate)."""
+        return np.minimum(1 - np.exp(exponent), MAX_VISIBILITY)
 
     @staticmethod
     def visibility(organic: np.ndarray, paid: np.ndarray) -> np.ndarray:

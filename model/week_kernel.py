@@ -117,3 +117,74 @@ def book(targets, sources, amounts, balances, week):
         balances[k] += change
         week[k] += change
     return True
+
+
+# rows of the playbook table plan_tactics reads (a column per strategy, as model.policies.PLAYBOOK)
+P_FESTIVAL_DISCOUNT, P_DISCOUNT, P_BRAND_EFFORT, P_PAID_SHARE = range(4)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def plan_tactics(strategy, week, festival, phase, promo_every, playbook, velocity, regular_price, run, watched, out):
+    """Each store's discount, brand effort and paid-traffic budget this week into ``out`` (rows
+    0, 1, 2; :func:`model.policies.week_tactics`, the reference) and, for the stores an agency
+    runs, a week more of watching its strategy (``watched``, brands x strategies)."""
+    for j in range(len(strategy)):
+        k = strategy[j]
+        if run[j]:
+            watched[j, k] += 1
+        if festival:
+            discount = playbook[P_FESTIVAL_DISCOUNT, k]
+        else:
+            every = promo_every[k]
+            on = every > 0 and (week + phase[j]) % max(every, 1) == 0
+            discount = playbook[P_DISCOUNT, k] if on else 0.0
+        out[0, j] = discount
+        out[1, j] = playbook[P_BRAND_EFFORT, k]
+        out[2, j] = playbook[P_PAID_SHARE, k] * velocity[j] * regular_price[j]
+
+
+# slots of offer_inputs' coefficients
+O_RETENTION, O_GAIN, O_GOODWILL_UTILITY, O_SERVICE_UTILITY, O_REACH, O_CLICK_PRICE, O_SKILL_BASE, O_SHOPPERS = range(8)
+# rows of its output
+REGULAR, PRICE, QUALITY, REACH, CLICKS_EXPONENT = range(5)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def offer_inputs(
+    regular_price,
+    price_multiplier,
+    discount,
+    brand_effort,
+    paid_traffic,
+    traffic_price,
+    brand_skill,
+    ops_skill,
+    service_skill,
+    constant,
+    image,
+    goodwill,
+    use_goodwill,
+    has_multiplier,
+    has_click_price,
+    coef,
+    out,
+):
+    """Goodwill taking in this week's brand effort (in place; :func:`model.agents.goodwill_after`)
+    and the offer's arrays before the platform's exponential (``AgencyMarket.make_offer``, the
+    reference): regular price, price, quality, reach and the exponent of the paid clicks'
+    reach, rows of ``out``. The flags: goodwill on, a price multiplier given (else the dummy
+    ``price_multiplier`` is not read), a click price given (likewise ``traffic_price``)."""
+    for j in range(len(regular_price)):
+        if use_goodwill:
+            goodwill[j] = coef[O_RETENTION] * goodwill[j] + coef[O_GAIN] * brand_effort[j] * brand_skill[j]
+            quality = constant[j] + image[j] + coef[O_GOODWILL_UTILITY] * goodwill[j]
+        else:
+            quality = constant[j] + image[j] + 0.0
+        regular = regular_price[j] * price_multiplier[j] if has_multiplier else regular_price[j]
+        out[REGULAR, j] = regular
+        out[PRICE, j] = regular * (1 - discount[j])
+        out[QUALITY, j] = quality + coef[O_SERVICE_UTILITY] * service_skill[j]
+        out[REACH, j] = coef[O_REACH] * brand_effort[j] * brand_skill[j]
+        click_price = coef[O_CLICK_PRICE] * traffic_price[j] if has_click_price else coef[O_CLICK_PRICE]
+        clicks = paid_traffic[j] / click_price
+        out[CLICKS_EXPONENT, j] = -clicks * (coef[O_SKILL_BASE] + ops_skill[j]) / coef[O_SHOPPERS]
