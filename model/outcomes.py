@@ -306,11 +306,11 @@ def group_summary(brands, value_base: np.ndarray) -> dict[str, float]:
     week-0 total)."""
     focal = brands["focal"].to_numpy()
     masks = {"focal": focal, "rivals": ~focal}
+    groups = {level: brands[mask] for level, mask in masks.items()}  # (each group's rows, taken once)
     out: dict[str, float] = {}
     for key in FOCAL_SUMMARY_KEYS:
         o = OUTCOMES[key]
-        mask = masks[o.level]
-        b = brands[mask]
+        mask, b = masks[o.level], groups[o.level]
         if not len(b):
             out[key] = _nan()
         elif o.of == "brand_value_change@weighted":
