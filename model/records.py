@@ -240,7 +240,8 @@ class Records:
         self._filled = i + 1
         self._weeks.append(model.week)
         # how many stores run each strategy: in-house ones, then each agency's clients (strategy_counts)
-        counts = np.bincount((agency + 1) * n + state.strategy, minlength=(len(agencies) + 1) * n).tolist()
+        counted = np.bincount((agency + 1) * n + state.strategy, minlength=(len(agencies) + 1) * n)
+        counts = counted.tolist()
         promo_units = float(units[offer.discount > 0].sum())
         self.last = {
             "week": model.week,
@@ -277,7 +278,7 @@ class Records:
         rows["reputation"].append([a.reputation for a in agencies])
         rows["p_promotion"].append([p.probability("promotion", kind) for p in policies])
         rows["profit"].append(agency_profit.tolist())
-        rows["counts"].append(counts)
+        rows["counts"].append(counted)
         rows["one"].append([p.strategy_for_all() for p in policies])
 
     def _column(self, name: str) -> np.ndarray:
@@ -321,21 +322,28 @@ class Records:
         columns.update({c: self._column(c).ravel() for c in _BRAND_ARRAYS})
         return pd.DataFrame(columns)
 
-    def agency_strategies(self) -> list[str]:
+    def _agency_counts(self) -> np.ndarray:
+        """Each recorded week's strategy counts of each agency's clients (weeks x agencies x
+        strategies): the rows of :func:`model.agents.strategy_counts`."""
+        n, A = len(STRATEGY_NAMES), len(self._defaults)
+        return np.array(self._agency_weeks["counts"]).reshape(-1, A + 1, n)[:, 1:, :]
+
+    def agency_strategies(self, counts: np.ndarray | None = None) -> list[str]:
         """The agency table's strategy column: what each agency ran each recorded week
         (:meth:`model.agents.Agency.current_strategy`, from the counts of that week)."""
-        n, rows = len(STRATEGY_NAMES), self._agency_weeks
+        if counts is None:
+            counts = self._agency_counts()
         A = len(self._defaults)
-        counts = np.array(rows["counts"], dtype=np.int64).reshape(-1, A + 1, n)[:, 1:, :]
         # the most common strategy, ties to the first in alphabetical order; none: the policy's default
         alphabetical = np.array(ALPHABETICAL)
         common = alphabetical[counts[:, :, alphabetical].argmax(axis=2)]
         names = np.where(counts.any(axis=2), STRATEGY_ARRAY[common], np.array(self._defaults, dtype=object))
         out = names.ravel().tolist()
-        for t, ones in enumerate(rows["one"]):
-            for k, one in enumerate(ones):
-                if one is not None:
-                    out[t * A + k] = one
+        for t, ones in enumerate(self._agency_weeks["one"]):
+            if ones.count(None) < A:  # a policy that runs one strategy for every client
+                for k, one in enumerate(ones):
+                    if one is not None:
+                        out[t * A + k] = one
         return out
 
     def agency_table(self) -> pd.DataFrame:
@@ -345,12 +353,14 @@ class Records:
             return pd.DataFrame(columns=list(AGENCY_COLUMNS))
         weeks, rows = len(self._weeks), self._agency_weeks
         A = len(self._defaults)
-        n = len(STRATEGY_NAMES)
-        columns = {c: [x for w in rows[c] for x in w] for c in ("clients", "reputation", "p_promotion", "profit")}
-        columns["week"] = [w for w in self._weeks for _ in range(A)]
-        columns["strategy"] = self.agency_strategies()
-        columns["promotion_clients"] = [x for w in rows["counts"] for x in w[n + PROMOTION :: n]]
-        columns.update({c: values * weeks for c, values in self._agencies.items()})
+        counts = self._agency_counts()
+        # (the numbers as the arrays pandas would infer from their lists: int64 and float64)
+        columns = {c: np.array(rows[c]).ravel() for c in ("clients", "reputation", "p_promotion", "profit")}
+        columns["week"] = np.repeat(np.array(self._weeks), A)
+        columns["agency"] = np.tile(np.array(self._agencies["agency"]), weeks)
+        columns["strategy"] = self.agency_strategies(counts)
+        columns["promotion_clients"] = counts[:, :, PROMOTION].ravel()
+        columns.update({c: self._agencies[c] * weeks for c in ("archetype", "policy")})
         return pd.DataFrame({c: columns[c] for c in AGENCY_COLUMNS})
 
 
