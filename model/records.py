@@ -144,7 +144,7 @@ _STORED = (
     "agency_labour",
     "brand_value_index",
 )
-_SUMMED, _SUMMED_LAST = 5, len(_STORED) - 1
+_SUMMED, _INDEX_ROW = 5, len(_STORED) - 1  # the summed rows; brand_value_index's row
 _FLOAT = "_float"  # a block's array of every float column (weeks x columns x brands), when all are float64
 
 
@@ -228,8 +228,8 @@ class Records:
         week = block.get(_FLOAT)
         if week is not None:  # every column float64: the week's rows in one go, and their sums
             week = week[i]
-            np.concatenate(row, out=week[:_SUMMED_LAST].reshape(-1))
-            np.divide(values, state.value_base, out=week[_SUMMED_LAST])
+            np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
+            np.divide(values, state.value_base, out=week[_INDEX_ROW])
             total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
         else:
             for name, a in zip(_STORED, row):
