@@ -77,32 +77,39 @@ class AgencyBooks:
     def book_week(self, clients: np.ndarray, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
         """Add one week of money to the books of the stores where ``clients`` (a mask over
         brands) is true; the money arrays are over all brands."""
-        weeks = np.ones_like(profit)
-        self.profit += profit * clients
+        # (the same sums as adding ``x * clients`` to each, the week's count ``1 * clients``:
+        # the profit's product is made once for both of its books, and the count is the mask)
+        booked = profit * clients
+        self.profit += booked
+        self.period_profit += booked
         self.income += income * clients
         self.gmv += gmv * clients
-        self.weeks += weeks * clients
-        self.period_profit += profit * clients
-        self.period_weeks += weeks * clients
+        self.weeks += clients
+        self.period_weeks += clients
 
     def take(self, client: int) -> tuple[float, float, float, float]:
         """The client's profit, income, GMV and weeks since the last telling; its entries start afresh."""
-        out = (float(self.profit[client]), float(self.income[client]), float(self.gmv[client]),
-               float(self.weeks[client]))  # fmt: skip
-        self.profit[client] = self.income[client] = self.gmv[client] = self.weeks[client] = 0.0
+        profit, income, gmv, weeks = self.profit, self.income, self.gmv, self.weeks
+        out = (profit.item(client), income.item(client), gmv.item(client), weeks.item(client))
+        profit[client] = income[client] = gmv[client] = weeks[client] = 0.0
         return out
 
     def untold(self, client: int) -> bool:
         """Whether the client has weeks the agency has not yet told its policy about."""
-        return bool(self.weeks[client])
+        return bool(self.weeks.item(client))
 
     def period(self, client: int) -> tuple[float, float]:
         """The client's profit and weeks over the decision period so far."""
-        return float(self.period_profit[client]), float(self.period_weeks[client])
+        return self.period_profit.item(client), self.period_weeks.item(client)
 
     def clear_period(self, clients: list[int]) -> None:
-        self.period_profit[clients] = 0.0
-        self.period_weeks[clients] = 0.0
+        if len(clients) <= 4:  # (an element at a time is cheaper than an indexed assignment)
+            profit, weeks = self.period_profit, self.period_weeks
+            for c in clients:
+                profit[c] = weeks[c] = 0.0
+        else:
+            self.period_profit[clients] = 0.0
+            self.period_weeks[clients] = 0.0
 
     def change_hands(self, brand: int) -> None:
         """The store ``brand`` has a new operator: its books start empty."""
@@ -157,22 +164,44 @@ class Agency(mesa.Agent):
 
     def close_period(self) -> None:
         """End of a decision period: learn from what each client earned."""
-        books = self.books
-        profits = [self.full_period(*books.period(b)) for b in self.clients]
-        self.last_profit_per_client = float(np.mean(profits)) if profits else 0.0
-        for b in self.clients:
-            if books.untold(b):  # not a client renewed this very week (booked at its term end)
+        books, clients = self.books, self.clients
+        if not clients:
+            self.last_profit_per_client = 0.0
+            books.clear_period(clients)
+            return
+        period = self.model.p.decision_weeks
+        period_profit, period_weeks = books.period_profit, books.period_weeks
+        profits = []
+        for b in clients:  # (full_period of books.period(b))
+            amount, weeks = period_profit.item(b), period_weeks.item(b)
+            profits.append(amount if weeks in (0, period) else amount * period / weeks)
+        self.last_profit_per_client = _mean(profits)
+        told = books.weeks
+        for b in clients:
+            if told.item(b):  # (books.untold) not a client renewed this very week (booked at its term end)
                 self.book_period(b)
-        books.clear_period(self.clients)
+        books.clear_period(clients)
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
-        *money, weeks = self.books.take(client)
+        profit, income, gmv, weeks = self.books.take(client)
+        period = self.model.p.decision_weeks
+        if weeks not in (0, period):  # (full_period of each)
+            profit, income, gmv = profit * period / weeks, income * period / weeks, gmv * period / weeks
         brand = self.model.brands[client]
-        self.policy.record(
-            client, brand.strategy, *[self.full_period(m, weeks) for m in money], kind=brand.contract.kind
-        )
+        self.policy.record(client, brand.strategy, profit, income, gmv, kind=brand.contract.kind)
+
+
+def _mean(values: list[float]) -> float:
+    """``float(np.mean(values))`` of a non-empty list, the same bits: below eight values NumPy's
+    sum adds them one after another from 0.0, as this loop does without making an array."""
+    if len(values) >= 8:  # (then NumPy sums pairwise)
+        return float(np.mean(values))
+    total = 0.0
+    for v in values:
+        total += v
+    return total / len(values)
 
 
 class BrandState:

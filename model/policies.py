@@ -90,7 +90,11 @@ def draw(rng: np.random.Generator, probabilities) -> int:
     cdf = list(itertools.accumulate(probabilities))
     u = rng.random()
     total = cdf[-1]
-    return sum(c / total <= u for c in cdf)  # as numpy: cumsum, divided by its last, searchsorted right
+    index = 0  # as numpy: cumsum, divided by its last, searchsorted right
+    for c in cdf:
+        if c / total <= u:
+            index += 1
+    return index
 
 
 class Policy:
@@ -230,9 +234,14 @@ class LearningPolicy(Policy):
     def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
         if kind is None:
             kind = self._first_kind()
+        return dict(self._softmax(kind))
+
+    def _softmax(self, kind: tuple) -> dict[str, float]:
+        """The chance of each strategy for a client of ``kind`` (cached until its table changes;
+        the caller does not change it)."""
         hit = self._probs.get(kind)
         if hit is not None:
-            return dict(hit)
+            return hit
         table = self._table(kind)
         # a softmax over three strategies, element by element as NumPy would do it on arrays (the
         # same bits) but with one array operation, the exponential, instead of eight
@@ -242,19 +251,15 @@ class LearningPolicy(Policy):
         total = sum(w)
         keep, floor = 1 - self.exploration, self.exploration / len(q)
         self._probs[kind] = probs = {s: keep * x / total + floor for s, x in zip(STRATEGY_NAMES, w)}
-        return dict(probs)
+        return probs
 
     def probability(self, strategy: str, kind: tuple | None = None) -> float:
         if kind is None:
             kind = self._first_kind()
-        if kind not in self._probs:
-            self.probabilities(kind)
-        return self._probs[kind][strategy]
+        return self._softmax(kind)[strategy]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
-        if kind not in self._probs:
-            self.probabilities(kind)
-        return STRATEGY_NAMES[draw(self.rng, self._probs[kind].values())]
+        return STRATEGY_NAMES[draw(self.rng, self._softmax(kind).values())]
 
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
@@ -266,8 +271,11 @@ class LearningPolicy(Policy):
         scale = size if scale is None else REWARD_SCALE_MEMORY * scale + REWARD_SCALE_WEIGHT * size
         self._scale[client] = scale
         reward = profit / scale
-        table = self._table(kind)
-        if kind in self._pending and gmv > 0:  # the first period in which a client on it sold anything
+        table = self.tables.get(kind)
+        if table is None:
+            table = self._table(kind)
+        # the first period in which a client on a kind still waiting for its first reward sold anything
+        if self._pending and kind in self._pending and gmv > 0:
             self._pending.discard(kind)
             table.update({s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES})
             self._probs.pop(kind, None)
@@ -278,7 +286,7 @@ class LearningPolicy(Policy):
     def term_end(self, client: int, renewed: bool) -> None:
         if client in self._last:
             kind = self._last[client][0]
-            p, table = self.probabilities(kind), self._table(kind)
+            p, table = self._softmax(kind), self._table(kind)
             carry_on = sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
             self._update(client, carry_on)
         self._last.pop(client, None)
@@ -295,7 +303,9 @@ class LearningPolicy(Policy):
 
     def _update(self, client: int, next_value: float) -> None:
         kind, strategy, reward = self._last[client]
-        table = self._table(kind)
+        table = self.tables.get(kind)
+        if table is None:
+            table = self._table(kind)
         delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
         traces = self._traces.setdefault(client, {})
         traces[strategy] = traces.get(strategy, 0.0) + 1.0

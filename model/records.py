@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from . import outcomes
-from .agents import strategy_counts
+from .agents import ALPHABETICAL
 from .outcomes import (  # noqa: F401  (re-exported: their names are API)
     BRAND_OUTCOMES,
     BRAND_VALUE_WINDOW,
@@ -102,115 +102,265 @@ class WeeklyReporters(mesa.DataCollector):
             self.model_vars[name].append(last[name])
 
 
+# the brand table's columns after week, brand, agency and strategy: where each week's values come from
+_BRAND_ARRAYS = (
+    "units",
+    "gmv",
+    "price",
+    "regular_price",
+    "discount",
+    "paid_traffic",
+    "brand_effort",
+    "visibility",
+    "brand_value",
+    "brand_value_index",
+    "brand_measure",
+    "image",
+    "goodwill",
+    "awareness",
+    "profit",
+    "paid_to_agency",  # fees, commission and bonus
+    "agency_labour",  # what running the store cost the agency
+)
+_CHUNK = 64  # weeks of brand rows per block of storage
+# the order Records.collect stores the float columns in: the five it sums for the reporters first,
+# brand_value_index (divided into place) last
+_STORED = (
+    "units",
+    "gmv",
+    "brand_value",
+    "image",
+    "profit",
+    "price",
+    "regular_price",
+    "discount",
+    "paid_traffic",
+    "brand_effort",
+    "visibility",
+    "brand_measure",
+    "goodwill",
+    "awareness",
+    "paid_to_agency",
+    "agency_labour",
+    "brand_value_index",
+)
+_SUMMED, _INDEX_ROW = 5, len(_STORED) - 1  # the summed rows; brand_value_index's row
+_FLOAT = "_float"  # a block's array of every float column (weeks x columns x brands), when all are float64
+
+
+def _new_block(row: tuple, agency: np.ndarray, state, J: int) -> dict[str, np.ndarray]:
+    """Storage for _CHUNK weeks of brand rows: an array (weeks x brands) per column, of the dtype
+    of this week's values. When they are all float64 (as a rule) the float columns are views
+    into one array, each week's rows next to each other, so a week is copied in with one call."""
+    dtypes = [a.dtype for a in row] + [(state.brand_value / state.value_base).dtype]
+    block = {"agency": np.empty((_CHUNK, J), agency.dtype), "strategy": np.empty((_CHUNK, J), state.strategy.dtype)}
+    if all(d == np.float64 for d in dtypes):
+        block[_FLOAT] = every = np.empty((_CHUNK, len(_STORED), J))
+        block.update({c: every[:, k] for k, c in enumerate(_STORED)})
+    else:
+        block.update({c: np.empty((_CHUNK, J), d) for c, d in zip(_STORED, dtypes)})
+    return block
+
+
 class Records:
-    """The week's reporters (``last``) and the long per-brand and per-agency tables."""
+    """The week's reporters (``last``) and the long per-brand and per-agency tables.
+
+    The brand rows are kept as blocks of ``_CHUNK`` weeks, an array (weeks x brands) per
+    column, and the agency rows as a list per column of lists over agencies; the tables are
+    made from them at the end (their strategy names and week and brand columns only then).
+    """
 
     def __init__(self) -> None:
         self.last: dict[str, Any] = {}
-        self.brand_rows: list[dict[str, np.ndarray]] = []
-        self.agency_rows: list[dict[str, list]] = []  # the columns that change, a dict per week
-        self._agencies: dict[str, list] = {}  # the columns that do not: index, archetype, policy
+        self._weeks: list[int] = []  # the recorded weeks
+        self._blocks: list[dict[str, np.ndarray]] = []  # brand rows: per column, _CHUNK weeks x brands
+        self._filled = _CHUNK  # rows filled in the last block
+        # agency rows, a list over agencies per week: clients, reputation, p_promotion, profit; the
+        # clients' strategy counts (in-house stores first, then each agency's); the policies'
+        # strategy_for_all
+        self._agency_weeks: dict[str, list[list]] = {
+            k: [] for k in ("clients", "reputation", "p_promotion", "profit", "counts", "one")
+        }
+        self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
+        self._defaults: list[str] = []  # each agency's policy's default strategy
+
+    @property
+    def n_weeks(self) -> int:
+        """The number of recorded weeks."""
+        return len(self._weeks)
 
     def collect(self, model, plans, offer: Offer, sales: WeekSales, money: Settlement, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
         led, market, state = model.ledger, model.market, model.brand_state
+        agencies = model.agencies
         units = sales.units
         J = len(units)
-        gmv = float(sales.revenue.sum())
-        total_units = float(units.sum())
-        values = state.brand_value.copy()
-        value_total = float(values.sum())
-        promo_units = float(units[offer.discount > 0].sum())
-        brand_profit, agency_profit = money.brand_profit, money.agency_profit
+        n = len(STRATEGY_NAMES)
         agency = model.agency_of()
+        values = state.brand_value
+        brand_profit, agency_profit = money.brand_profit, money.agency_profit
+        # the week's brand rows, the summed columns first (_STORED's order)
+        row = (
+            units,
+            sales.revenue,
+            values,
+            state.image,
+            brand_profit,
+            offer.price,
+            offer.regular_price,
+            offer.discount,
+            plans.paid_traffic,
+            plans.brand_effort,
+            offer.visibility,
+            state.measure,
+            state.goodwill,
+            market.awareness_by_brand(),
+            money.paid_to_agency,
+            money.agency_labour,
+        )
+        i = self._filled
+        if i == _CHUNK:
+            self._blocks.append(_new_block(row, agency, state, J))
+            i = 0
+        block = self._blocks[-1]
+        block["agency"][i] = agency
+        block["strategy"][i] = state.strategy
+        week = block.get(_FLOAT)
+        if week is not None:  # every column float64: the week's rows in one go, and their sums
+            week = week[i]
+            np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
+            np.divide(values, state.value_base, out=week[_INDEX_ROW])
+            total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
+        else:
+            for name, a in zip(_STORED, row):
+                block[name][i] = a
+            np.divide(values, state.value_base, out=block["brand_value_index"][i])
+            gmv, total_units, value_total = float(sales.revenue.sum()), float(units.sum()), float(values.sum())
+            image_total, profit_total = state.image.sum(), float(brand_profit.sum())
+        self._filled = i + 1
+        self._weeks.append(model.week)
+        # how many stores run each strategy: in-house ones, then each agency's clients (strategy_counts)
+        counted = np.bincount((agency + 1) * n + state.strategy, minlength=(len(agencies) + 1) * n)
+        counts = counted.tolist()
+        promo_units = float(units[offer.discount > 0].sum())
         self.last = {
             "week": model.week,
             "gmv": gmv,
             "units": total_units,
             "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
             "promo_share": promo_units / total_units if total_units else 0.0,
-            "promo_strategy_share": int(np.count_nonzero(state.strategy == PROMOTION)) / J,
+            "promo_strategy_share": sum(counts[PROMOTION::n]) / J,
             "brand_value": value_total,
             "brand_value_index": value_total / model.initial_value_total,
-            "mean_image": float(state.image.sum() / J),  # np.mean's sum and division
+            "mean_image": float(image_total / J),  # np.mean's sum and division
             "mean_awareness": market.mean_awareness(),
             "mean_deal_proneness": market.mean_deal_proneness(),
             "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
-            "brand_profit": float(brand_profit.sum()),
+            "brand_profit": profit_total,
             "agency_profit": float(agency_profit.sum()),
             "platform_revenue": led.week_change("platform"),
             "consumer_surplus": sales.consumer_surplus,
             "contract_switches": switches,
-            "in_house_share": int(np.count_nonzero(agency < 0)) / J,
+            "in_house_share": sum(counts[:n]) / J,
         }
-        self.brand_rows.append(self._brand_row(model, plans, offer, sales, values, money, agency))
-        if not self.agency_rows:  # what does not change: each agency's index, archetype and policy
+
+        if not self._agencies:  # what does not change: each agency's index, archetype and policy
             self._agencies = {
-                "agency": [a.index for a in model.agencies],
-                "archetype": [a.archetype for a in model.agencies],
-                "policy": [a.policy.name for a in model.agencies],
+                "agency": [a.index for a in agencies],
+                "archetype": [a.archetype for a in agencies],
+                "policy": [a.policy.name for a in agencies],
             }
-        self.agency_rows.append(self._agency_rows(model, agency_profit))
+            self._defaults = [a.policy.default for a in agencies]
+        kind = model.market_kind
+        policies = [a.policy for a in agencies]
+        rows = self._agency_weeks
+        rows["clients"].append([len(a.clients) for a in agencies])
+        rows["reputation"].append([a.reputation for a in agencies])
+        rows["p_promotion"].append([p.probability("promotion", kind) for p in policies])
+        rows["profit"].append(agency_profit.tolist())
+        rows["counts"].append(counted)
+        rows["one"].append([p.strategy_for_all() for p in policies])
 
-    @staticmethod
-    def _brand_row(model, plans, offer, sales, values, money: Settlement, agency) -> dict[str, np.ndarray]:
-        market, state = model.market, model.brand_state
-        units = sales.units
-        J = len(units)
-        return {
-            "week": np.full(J, model.week),
-            "brand": np.arange(J),
-            "agency": agency,
-            "strategy": STRATEGY_ARRAY[state.strategy],
-            "units": units.copy(),
-            "gmv": sales.revenue.copy(),
-            "price": offer.price.copy(),
-            "regular_price": offer.regular_price.copy(),
-            "discount": offer.discount.copy(),
-            "paid_traffic": plans.paid_traffic.copy(),
-            "brand_effort": plans.brand_effort.copy(),
-            "visibility": offer.visibility.copy(),
-            "brand_value": values,
-            "brand_value_index": values / state.value_base,
-            "brand_measure": state.measure.copy(),
-            "image": state.image.copy(),
-            "goodwill": state.goodwill.copy(),
-            "awareness": market.awareness_by_brand(),
-            "profit": money.brand_profit,
-            "paid_to_agency": money.paid_to_agency,  # fees, commission and bonus
-            "agency_labour": money.agency_labour,  # what running the store cost the agency
-        }
+    def _column(self, name: str) -> np.ndarray:
+        """A brand column over the recorded weeks (weeks x brands, a new C-contiguous array)."""
+        parts = [b[name] for b in self._blocks]
+        if parts:
+            parts[-1] = parts[-1][: self._filled]
+        return np.concatenate(parts)
 
-    @staticmethod
-    def _agency_rows(model, agency_profit) -> dict[str, list]:
-        """The week's values of the agency table's columns that change (lists over agencies)."""
-        agencies, kind = model.agencies, model.market_kind
-        counts = strategy_counts(model)
-        return {
-            "week": [model.week] * len(agencies),
-            "clients": [len(a.clients) for a in agencies],
-            "strategy": [a.current_strategy(c) for a, c in zip(agencies, counts)],
-            "promotion_clients": [c[PROMOTION] for c in counts],
-            "profit": agency_profit.tolist(),
-            "reputation": [a.reputation for a in agencies],
-            "p_promotion": [a.policy.probability("promotion", kind) for a in agencies],
-        }
+    @property
+    def brand_rows(self) -> list[dict[str, np.ndarray]]:
+        """The brand table's rows of each recorded week: a dict of the columns' arrays over
+        brands per week (made on demand)."""
+        if not self._weeks:
+            return []
+        columns = {c: self._column(c) for c in ("agency", "strategy", *_BRAND_ARRAYS)}
+        J = columns["agency"].shape[1]
+        return [
+            {
+                "week": np.full(J, week),
+                "brand": np.arange(J),
+                **{c: v[t] for c, v in columns.items()},
+                "strategy": STRATEGY_ARRAY[columns["strategy"][t]],
+            }
+            for t, week in enumerate(self._weeks)
+        ]
 
     def brand_table(self) -> pd.DataFrame:
         import pandas as pd
 
-        if not self.brand_rows:
+        if not self._weeks:
             return pd.DataFrame(columns=list(BRAND_COLUMNS))
-        return pd.DataFrame({c: np.concatenate([w[c] for w in self.brand_rows]) for c in self.brand_rows[0]})
+        agency = self._column("agency")
+        W, J = agency.shape
+        columns = {
+            "week": np.repeat(np.array(self._weeks), J),
+            "brand": np.tile(np.arange(J), W),
+            "agency": agency.ravel(),
+            "strategy": STRATEGY_ARRAY[self._column("strategy").ravel()],
+        }
+        columns.update({c: self._column(c).ravel() for c in _BRAND_ARRAYS})
+        return pd.DataFrame(columns)
+
+    def _agency_counts(self) -> np.ndarray:
+        """Each recorded week's strategy counts of each agency's clients (weeks x agencies x
+        strategies): the rows of :func:`model.agents.strategy_counts`."""
+        n, A = len(STRATEGY_NAMES), len(self._defaults)
+        return np.array(self._agency_weeks["counts"]).reshape(-1, A + 1, n)[:, 1:, :]
+
+    def agency_strategies(self, counts: np.ndarray | None = None) -> list[str]:
+        """The agency table's strategy column: what each agency ran each recorded week
+        (:meth:`model.agents.Agency.current_strategy`, from the counts of that week)."""
+        if counts is None:
+            counts = self._agency_counts()
+        A = len(self._defaults)
+        # the most common strategy, ties to the first in alphabetical order; none: the policy's default
+        alphabetical = np.array(ALPHABETICAL)
+        common = alphabetical[counts[:, :, alphabetical].argmax(axis=2)]
+        names = np.where(counts.any(axis=2), STRATEGY_ARRAY[common], np.array(self._defaults, dtype=object))
+        out = names.ravel().tolist()
+        for t, ones in enumerate(self._agency_weeks["one"]):
+            if ones.count(None) < A:  # a policy that runs one strategy for every client
+                for k, one in enumerate(ones):
+                    if one is not None:
+                        out[t * A + k] = one
+        return out
 
     def agency_table(self) -> pd.DataFrame:
         import pandas as pd
 
-        if not self.agency_rows:
+        if not self._weeks:
             return pd.DataFrame(columns=list(AGENCY_COLUMNS))
-        weeks = len(self.agency_rows)
-        columns = {c: [x for w in self.agency_rows for x in w[c]] for c in self.agency_rows[0]}
-        columns.update({c: values * weeks for c, values in self._agencies.items()})
+        weeks, rows = len(self._weeks), self._agency_weeks
+        A = len(self._defaults)
+        counts = self._agency_counts()
+        # (the numbers as the arrays pandas would infer from their lists: int64 and float64)
+        columns = {c: np.array(rows[c]).ravel() for c in ("clients", "reputation", "p_promotion", "profit")}
+        columns["week"] = np.repeat(np.array(self._weeks), A)
+        columns["agency"] = np.tile(np.array(self._agencies["agency"]), weeks)
+        columns["strategy"] = self.agency_strategies(counts)
+        columns["promotion_clients"] = counts[:, :, PROMOTION].ravel()
+        columns.update({c: self._agencies[c] * weeks for c in ("archetype", "policy")})
         return pd.DataFrame({c: columns[c] for c in AGENCY_COLUMNS})
 
 
@@ -220,12 +370,14 @@ def brand_outcomes(model) -> pd.DataFrame:
     ``initial_brand_value``."""
     import pandas as pd
 
-    rows = model.records.brand_rows
+    records = model.records
     J = model.p.n_brands
     initial = np.asarray(model.initial_values, dtype=np.float64)
 
     def weekly(column: str) -> np.ndarray:
-        return np.array([w[column] for w in rows], dtype=np.float64).reshape(len(rows), J)
+        if not records.n_weeks:
+            return np.zeros((0, J))
+        return np.asarray(records._column(column), dtype=np.float64).reshape(records.n_weeks, J)
 
     columns = {
         "gmv": "gmv",
@@ -234,9 +386,10 @@ def brand_outcomes(model) -> pd.DataFrame:
         "paid": "paid_to_agency",
         "labour": "agency_labour",
     }
+    promo = records._column("strategy") == PROMOTION if records.n_weeks else np.zeros((0, J), dtype=bool)
     weeks = BrandWeeks(
         **{field: weekly(column) for field, column in columns.items()},
-        promo=np.array([w["strategy"] == "promotion" for w in rows], dtype=bool).reshape(len(rows), J),
+        promo=promo.reshape(records.n_weeks, J),
         initial=initial,
         value_base=model.brand_state.value_base,
     )
