@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from model import Params
+from model.policies import ordered_sum
 
 from .options import Parser
 from .validation import patterns as V
@@ -118,7 +119,7 @@ def on_target(m: V.Measurement) -> bool:
 
 def score(ms: Sequence[V.Measurement], patterns: Sequence[str]) -> tuple[int, float]:
     mine = [m for m in ms if m.pattern in patterns]
-    return sum(on_target(m) for m in mine), sum(_distance(m) for m in mine)
+    return sum(on_target(m) for m in mine), ordered_sum(_distance(m) for m in mine)
 
 
 def short_name(m: V.Measurement) -> str:

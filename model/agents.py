@@ -13,7 +13,7 @@ import numpy as np
 from .contracts import Contract
 from .params import Params
 from .platform import FESTIVAL_WEEKS, is_festival  # noqa: F401  (re-exported: notebooks use it)
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES, make_policy
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, make_policy, ordered_sum
 
 
 class Capabilities(NamedTuple):
@@ -198,10 +198,7 @@ def _mean(values: list[float]) -> float:
     sum adds them one after another from 0.0, as this loop does without making an array."""
     if len(values) >= 8:  # (then NumPy sums pairwise)
         return float(np.mean(values))
-    total = 0.0
-    for v in values:
-        total += v
-    return total / len(values)
+    return ordered_sum(values) / len(values)
 
 
 class BrandState:

@@ -8,6 +8,7 @@ from typing import Any
 
 from model import AgencyMarket
 from model.app_controls import format_value, model_params
+from model.policies import ordered_sum
 
 STEP_CHOICES = (1, 13)  # one week; one quarter
 SPEEDS = (1, 2, 5, 10, 20, 50)  # Play's speeds, weeks per second (at most: a big market is slower)
@@ -46,7 +47,7 @@ def week_zero(model: AgencyMarket) -> dict[str, float]:
     """
     strategies = [b.strategy for b in model.brands]
     return {
-        "gmv": float(sum(b.velocity * b.regular_price for b in model.brands)),
+        "gmv": float(ordered_sum(b.velocity * b.regular_price for b in model.brands)),
         "brand_value_index": 1.0,
         "promo_strategy_share": strategies.count("promotion") / len(strategies),
         "mean_deal_proneness": model.market.mean_deal_proneness(),

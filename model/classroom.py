@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .params import SPECS, Params
+from .policies import ordered_sum
 
 GAME_TERMS = ("commission_rate", "base_fee", "contract_weeks", "evaluation_brand_weight")
 GOALS = {"gmv": "GMV", "profit": "brand profit", "brand_value": "brand-value index"}
@@ -716,8 +717,8 @@ def market_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
         return {"gmv": 0.0, "profit": 0.0, "brand_value_index": math.nan}
     last = max(r["round"] for r in rows)
     return {
-        "gmv": float(sum(r["gmv"] for r in rows)),
-        "profit": float(sum(r["profit"] for r in rows)),
+        "gmv": float(ordered_sum(r["gmv"] for r in rows)),
+        "profit": float(ordered_sum(r["profit"] for r in rows)),
         "brand_value_index": float(np.mean([r["brand_value_index"] for r in rows if r["round"] == last])),
     }
 

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from .classroom import GOALS, Game
+from .policies import ordered_sum
 
 PALETTE = (
     "#1f77b4",
@@ -127,7 +128,8 @@ def debrief_view(game: Game) -> dict[str, Any]:
     board = game.leaderboard()
     goal_unit = "m" if game.goal in ("gmv", "profit") else ""
     commission = {  # what was paid, not what was signed (a brand run in-house pays nothing)
-        j: sum(r["effective_commission"] for r in rows if r["brand"] == j) / max(1, sum(r["brand"] == j for r in rows))
+        j: ordered_sum(r["effective_commission"] for r in rows if r["brand"] == j)
+        / max(1, sum(r["brand"] == j for r in rows))
         for j in names
     }
     order = {j: k for k, j in enumerate(sorted(names))}  # (the path charts' colours)

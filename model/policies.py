@@ -83,6 +83,16 @@ INITIAL_MARGIN = 0.5  # a learning agency's prior profit per unit of client paym
 REWARD_SCALE_MEMORY, REWARD_SCALE_WEIGHT = 0.8, 0.2
 
 
+def ordered_sum(values) -> float:
+    """The sum of ``values`` added left to right from 0, as Python's ``sum`` did up to 3.11:
+    from 3.12 ``sum`` of floats compensates its rounding, which would make the same seed give
+    other numbers on a newer Python. (On fewer than eight values it is also NumPy's sum.)"""
+    total = 0
+    for v in values:
+        total += v
+    return total
+
+
 def draw(rng: np.random.Generator, probabilities) -> int:
     """An index drawn with the given probabilities: ``rng.choice(len(p), p=p)``, the same draw
     and the same result, without its checks of ``p`` (they cost ten times the draw, at every
@@ -248,7 +258,7 @@ class LearningPolicy(Policy):
         q = [table[s] * (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES]
         top = max(q)
         w = np.exp(np.array([(v - top) / self.temperature for v in q])).tolist()
-        total = sum(w)
+        total = ordered_sum(w)
         keep, floor = 1 - self.exploration, self.exploration / len(q)
         self._probs[kind] = probs = {s: keep * x / total + floor for s, x in zip(STRATEGY_NAMES, w)}
         return probs
@@ -287,7 +297,7 @@ class LearningPolicy(Policy):
         if client in self._last:
             kind = self._last[client][0]
             p, table = self._softmax(kind), self._table(kind)
-            carry_on = sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
+            carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
             self._update(client, carry_on)
         self._last.pop(client, None)
         self._traces.pop(client, None)

@@ -160,6 +160,21 @@ def test_a_strategy_draw_is_numpys_choice_without_its_checks():
         assert ours.random() == numpys.random()  # the streams stay in step
 
 
+def test_float_sums_in_the_model_round_as_on_python_3_11():
+    """The model adds small lists of floats left to right (policies.ordered_sum): Python 3.12's
+    sum() compensates its rounding, so the same seed would give other numbers there. The values
+    below tell the two apart; below eight values the order is also NumPy's."""
+    from model.policies import ordered_sum
+
+    assert ordered_sum([1e16, 1.0, -1e16]) == 0.0  # (compensated: 1.0)
+    assert ordered_sum(x for x in [0.1, 0.2, 0.3]) == (0.1 + 0.2) + 0.3
+    gen = np.random.default_rng(5)
+    for n in range(1, 8):
+        values = (gen.standard_normal(n) * 10.0 ** gen.integers(-8, 8, n)).tolist()
+        assert ordered_sum(values) == float(np.sum(values))
+    assert ordered_sum([]) == 0 and ordered_sum([3, 4]) == 7
+
+
 def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
     import mesa
 
