@@ -705,6 +705,18 @@ def brand_value_inputs(
         out[3, j] = baseline_visibility * math.exp(generic_quality[j] + visibility_utility * baseline_visibility)
 
 
+@njit(cache=True, error_model="numpy")
+def week_sales(units, buyers, price, scale, out):
+    """A week's sales from the simulated totals of :func:`shop_kernel` (length J each), as rows of
+    ``out`` (3 x J, float64): units x scale, those units x price, buyers x scale (IEEE products,
+    the same as NumPy's; one call instead of three array operations)."""
+    for j in range(units.shape[0]):
+        u = units[j] * scale
+        out[0, j] = u
+        out[1, j] = u * price[j]
+        out[2, j] = buyers[j] * scale
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
 def row_sums(x, out, take_exp):
     """Per-block sums of each row of a brand-major (J x n) float32 array, or of exp() of it

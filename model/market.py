@@ -429,11 +429,12 @@ class Market:
         p, J, scale = self.p, self.n_brands, self.scale
         call = self._bound(1 if offer.festival else 0, self._jit.kernels(self.n).shop)
         self.rng.random(dtype=F, out=call.draws)  # u_trip then u_brand (the NumPy path's two draws)
-        asarray = np.asarray
-        self._jit.shop_inputs(
+        asarray, jit = np.asarray, self._jit
+        price = asarray(offer.price, dtype=np.float64)
+        jit.shop_inputs(
             asarray(offer.quality, dtype=np.float64),
             asarray(offer.visibility, dtype=np.float64),
-            asarray(offer.price, dtype=np.float64),
+            price,
             asarray(offer.discount, dtype=np.float64),
             asarray(offer.reach, dtype=np.float64),
             p.visibility_utility,
@@ -452,17 +453,16 @@ class Market:
         call.run(*call.args)
         self._summary = _LAST_WEEK  # the reporters' sums are in the tables (read when asked)
         units, buyers, scalars = call.outputs
-        scale64 = np.float64(scale)  # (the same product as with a Python float, without NumPy's scalar promotion)
         if len(scalars) == 1:  # one block: its row (a sum over blocks otherwise)
-            units, buyers, totals = units[0] * scale64, buyers[0] * scale64, scalars[0].tolist()
+            units, buyers, totals = units[0], buyers[0], scalars[0].tolist()
         else:
-            units, buyers = units.sum(axis=0) * scale64, buyers.sum(axis=0) * scale64
-            totals = scalars.sum(axis=0).tolist()
-        jit = self._jit
+            units, buyers, totals = units.sum(axis=0), buyers.sum(axis=0), scalars.sum(axis=0).tolist()
+        sales = np.empty((3, J))
+        jit.week_sales(units, buyers, price, scale, sales)
         return WeekSales(
-            units=units,
-            revenue=units * offer.price,
-            buyers=buyers,
+            units=sales[0],
+            revenue=sales[1],
+            buyers=sales[2],
             trips=totals[jit.S_TRIPS] * scale,
             consumption=totals[jit.S_CONSUMPTION] * scale,
             consumer_surplus=totals[jit.S_SURPLUS] * scale,
