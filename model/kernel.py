@@ -717,6 +717,14 @@ def week_sales(units, buyers, price, scale, out):
         out[2, j] = buyers[j] * scale
 
 
+@njit(cache=True, error_model="numpy")
+def value_premium(actual, generic, regular_price, scale, out):
+    """Brand value from the totals of :func:`brand_value_kernel` (length J each) into ``out``:
+    (actual - generic) x regular price x scale, in this order (IEEE, as NumPy's expression)."""
+    for j in range(actual.shape[0]):
+        out[j] = (actual[j] - generic[j]) * regular_price[j] * scale
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
 def row_sums(x, out, take_exp):
     """Per-block sums of each row of a brand-major (J x n) float32 array, or of exp() of it

@@ -472,11 +472,12 @@ class Market:
         self, quality, generic_quality, regular_price, organic_visibility, baseline_visibility
     ) -> np.ndarray:
         call = self._bound(2, self._jit.kernels(self.n).brand_value)
-        asarray = np.asarray
-        self._jit.brand_value_inputs(
+        asarray, jit = np.asarray, self._jit
+        regular = asarray(regular_price, dtype=np.float64)
+        jit.brand_value_inputs(
             asarray(quality, dtype=np.float64),
             asarray(organic_visibility, dtype=np.float64),
-            asarray(regular_price, dtype=np.float64),
+            regular,
             asarray(generic_quality, dtype=np.float64),
             self.p.visibility_utility,
             self.price_unit,
@@ -485,10 +486,13 @@ class Market:
         )
         call.run(*call.args)
         actual, generic = call.outputs
-        scale = np.float64(self.scale)  # (the same product as with a Python float, only faster)
-        if len(actual) == 1:
-            return (actual[0] - generic[0]) * regular_price * scale
-        return (actual.sum(axis=0) - generic.sum(axis=0)) * regular_price * scale
+        if len(actual) == 1:  # one block: its row (a sum over blocks otherwise)
+            actual, generic = actual[0], generic[0]
+        else:
+            actual, generic = actual.sum(axis=0), generic.sum(axis=0)
+        value = np.empty(self.n_brands)
+        jit.value_premium(actual, generic, regular, self.scale, value)
+        return value
 
     def _numba_summary(self) -> dict:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
