@@ -377,7 +377,7 @@ def shop_kernel(
     ``shown`` = visibility this week, ``discount``, ``depth`` = min(discount / deep, 1),
     ``aware_gain`` = reach + exposure share x visibility.
     ``flags`` (int64): use_stockpiling, use_reference_prices, use_deal_learning, use_awareness.
-    ``coef`` (float32): see :func:`model.market.Market._kernel_coefficients`.
+    ``coef`` (float32): see :func:`model.market.Market._build_coefficients`.
     Outputs, one row per block (float64): ``units`` and ``buyers`` (blocks x J), ``scalars``
     (blocks x N_SCALARS), ``aware_sum`` and ``ref_sum`` (blocks x J: sums of the new awareness
     and of exp(new log reference price), for the reporters).
@@ -705,6 +705,26 @@ def brand_value_inputs(
         out[3, j] = baseline_visibility * math.exp(generic_quality[j] + visibility_utility * baseline_visibility)
 
 
+@njit(cache=True, error_model="numpy")
+def week_sales(units, buyers, price, scale, out):
+    """A week's sales from the simulated totals of :func:`shop_kernel` (length J each), as rows of
+    ``out`` (3 x J, float64): units x scale, those units x price, buyers x scale (IEEE products,
+    the same as NumPy's; one call instead of three array operations)."""
+    for j in range(units.shape[0]):
+        u = units[j] * scale
+        out[0, j] = u
+        out[1, j] = u * price[j]
+        out[2, j] = buyers[j] * scale
+
+
+@njit(cache=True, error_model="numpy")
+def value_premium(actual, generic, regular_price, scale, out):
+    """Brand value from the totals of :func:`brand_value_kernel` (length J each) into ``out``:
+    (actual - generic) x regular price x scale, in this order (IEEE, as NumPy's expression)."""
+    for j in range(actual.shape[0]):
+        out[j] = (actual[j] - generic[j]) * regular_price[j] * scale
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
 def row_sums(x, out, take_exp):
     """Per-block sums of each row of a brand-major (J x n) float32 array, or of exp() of it
@@ -728,6 +748,23 @@ def row_sums(x, out, take_exp):
 PARALLEL = SimpleNamespace(shop=shop_kernel, brand_value=brand_value_kernel)
 SERIAL = SimpleNamespace(shop=shop_kernel_serial, brand_value=brand_value_kernel_serial)
 PARALLEL_FROM = 16 * BLOCK  # consumers: below this a parallel launch costs more than it saves
+
+
+def entry_point(kernel, args: tuple):
+    """The compiled code that ``kernel`` runs for ``args`` (which it has run for already), to be
+    called with arguments of exactly these types, or ``kernel`` itself where there is none to find.
+
+    A call through the dispatcher first works out the Numba type of every argument to pick the
+    compiled version; the market calls each kernel with the same arrays every week, so it finds
+    that version once here and calls it directly. Only for arguments whose types cannot change:
+    the compiled code does not check them."""
+    try:
+        from numba.core.typing.typeof import Purpose, typeof
+
+        found = kernel.overloads.get(tuple(typeof(a, Purpose.argument) for a in args))
+        return kernel if found is None else found.entry_point
+    except Exception:  # a Numba without these internals, or with the JIT disabled
+        return kernel
 
 
 def kernels(n: int) -> SimpleNamespace:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from operator import is_ as _is
 
 import numpy as np
 
@@ -82,6 +83,7 @@ UTILITY_CAP = np.float32(80.0)
 
 
 _FALLBACK_NOTED = False  # the fallback notice is printed once per process
+_LAST_WEEK = object()  # Market._summary: the reporters' sums are in the last shop() pass's tables
 
 
 def _load_numba_kernel():
@@ -119,8 +121,8 @@ class Market:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}")
         self._jit = _load_numba_kernel() if kernel == "numba" else None
         self.kernel = "numba" if self._jit is not None else "numpy"  # the path that runs
-        self._coefficients: dict = {}  # festival flag -> (params, the numba kernels' arrays)
-        self._summary = None  # the numba path's reporter sums of the current state
+        self._calls: list[_KernelCall | None] = [None, None, None]  # the numba kernels' bound calls
+        self._summary = None  # the numba path's reporter sums of the current state (_LAST_WEEK: in the tables)
         self._tables: dict[str, np.ndarray] = {}  # the numba kernels' per-block outputs
         p = params
         n = p.n_consumers
@@ -208,12 +210,12 @@ class Market:
     # ----------------------------------------------------------------------------------------
     def shop(self, offer: Offer) -> WeekSales:
         """One week: consume, shop, choose, buy, then update memories."""
+        if self._jit is not None:
+            return self._shop_numba(offer)
         p, n, J = self.p, self.n, self.n_brands
         rng = self.rng
         u_trip = rng.random(n, dtype=F)
         u_brand = rng.random(n, dtype=F)
-        if self._jit is not None:
-            return self._shop_numba(offer, u_trip, u_brand)
 
         # consumption (before shopping; a full pantry is used faster: category expansion)
         if p.use_stockpiling:
@@ -348,15 +350,28 @@ class Market:
         return (actual - generic) * regular_price * self.scale
 
     # --- the numba path ---------------------------------------------------------------------------
-    def _kernel_coefficients(self, festival: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """The rules' switches (int64) and coefficients (float32) in the order model.kernel reads
-        them (built once per parameter set and festival flag; the caller gets its own coef)."""
-        cached = self._coefficients.get(bool(festival))
-        if cached is None or cached[0] is not self.p:
-            cached = self._coefficients[bool(festival)] = (self.p, *self._build_coefficients(festival))
-        return cached[1], cached[2].copy()
+    # A kernel is called with the same arrays every week: the state (in place), buffers for the
+    # week's draws and per-brand inputs, the coefficients and the per-block output tables. They
+    # are bound once into a _KernelCall, with the compiled entry point for their types, and bound
+    # again only when one of them is replaced (new parameters, another state array, the other
+    # kernel of the pair): a week's call costs little more than the kernel itself.
+    def _state(self) -> tuple:
+        """The state arrays the kernels update in place (identity tells when one is replaced)."""
+        return (
+            self.beta0,
+            self.deal0,
+            self.deal,
+            self.rate,
+            self.inventory,
+            self.last,
+            self.habit,
+            self.awareness,
+            self.log_ref,
+        )
 
     def _build_coefficients(self, festival: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The rules' switches (int64) and coefficients (float32) in the order model.kernel reads
+        them (each bound kernel call has its own)."""
         p = self.p
         flags = np.array(
             [p.use_stockpiling, p.use_reference_prices, p.use_deal_learning, p.use_awareness], dtype=np.int64
@@ -397,14 +412,31 @@ class Market:
         """Column sums of a per-block table, in block order (one block: its row, the same bits)."""
         return table[0].copy() if len(table) == 1 else table.sum(axis=0)
 
-    def _shop_numba(self, offer: Offer, u_trip: np.ndarray, u_brand: np.ndarray) -> WeekSales:
-        p, J = self.p, self.n_brands
-        brand_inputs = np.empty((7, J), dtype=F)
-        self._jit.shop_inputs(
-            *(
-                np.asarray(x, dtype=np.float64)
-                for x in (offer.quality, offer.visibility, offer.price, offer.discount, offer.reach)
-            ),
+    def _bound(self, slot: int, kernel) -> _KernelCall:
+        """The bound call of ``kernel`` in ``slot`` (0/1: shop in a normal/festival week, 2: brand
+        value), bound anew if anything it holds is out of date."""
+        call = self._calls[slot]
+        if (
+            call is None
+            or call.kernel is not kernel
+            or call.p is not self.p
+            or not all(map(_is, call.state, self._state()))
+        ):
+            call = self._calls[slot] = _KernelCall(self, kernel, slot)
+        return call
+
+    def _shop_numba(self, offer: Offer) -> WeekSales:
+        p, J, scale = self.p, self.n_brands, self.scale
+        call = self._bound(1 if offer.festival else 0, self._jit.kernels(self.n).shop)
+        self.rng.random(dtype=F, out=call.draws)  # u_trip then u_brand (the NumPy path's two draws)
+        asarray, jit = np.asarray, self._jit
+        price = asarray(offer.price, dtype=np.float64)
+        jit.shop_inputs(
+            asarray(offer.quality, dtype=np.float64),
+            asarray(offer.visibility, dtype=np.float64),
+            price,
+            asarray(offer.discount, dtype=np.float64),
+            asarray(offer.reach, dtype=np.float64),
             p.visibility_utility,
             self.price_unit,
             DEEP_DISCOUNT,
@@ -412,94 +444,66 @@ class Market:
             bool(offer.festival),
             AWARENESS_FROM_EXPOSURE,
             p.use_awareness,
-            brand_inputs,
+            call.inputs,
         )
-        base, log_price, salience, shown, discount32, depth32, aware_gain = brand_inputs
-        flags, coef = self._kernel_coefficients(offer.festival)
-        coef[15] = offer.regular_price.sum() / J  # the mean regular price (np.mean's sum and division)
-        units, buyers, aware_sum, ref_sum = (self._block_table(name, J) for name in ("units", "buyers", "aware", "ref"))
-        scalars = self._block_table("scalars", self._jit.N_SCALARS)
-        self._jit.kernels(self.n).shop(
-            self.beta0,
-            self.deal0,
-            self.deal,
-            self.rate,
-            self.inventory,
-            self.last,
-            self.habit,
-            self.awareness.T,
-            self.log_ref.T,
-            u_trip,
-            u_brand,
-            base,
-            log_price,
-            salience,
-            shown,
-            discount32,
-            depth32,
-            aware_gain,
-            flags,
-            coef,
-            units,
-            buyers,
-            scalars,
-            aware_sum,
-            ref_sum,
-        )
-        totals = self._blocks_total(scalars)
-        self._summary = {
-            "awareness": self._blocks_total(aware_sum),
-            "exp_log_ref": self._blocks_total(ref_sum),
-            "deal": float(totals[self._jit.S_DEAL]),
-        }
-        units = self._blocks_total(units) * self.scale
+        regular = offer.regular_price
+        if (regular.dtype, regular.tobytes()) != call.regular:  # (the same prices most weeks)
+            call.coef[15] = regular.sum() / J  # the mean regular price (np.mean's sum and division)
+            call.regular = regular.dtype, regular.tobytes()
+        call.run(*call.args)
+        self._summary = _LAST_WEEK  # the reporters' sums are in the tables (read when asked)
+        units, buyers, scalars = call.outputs
+        if len(scalars) == 1:  # one block: its row (a sum over blocks otherwise)
+            units, buyers, totals = units[0], buyers[0], scalars[0].tolist()
+        else:
+            units, buyers, totals = units.sum(axis=0), buyers.sum(axis=0), scalars.sum(axis=0).tolist()
+        sales = np.empty((3, J))
+        jit.week_sales(units, buyers, price, scale, sales)
         return WeekSales(
-            units=units,
-            revenue=units * offer.price,
-            buyers=self._blocks_total(buyers) * self.scale,
-            trips=float(totals[self._jit.S_TRIPS]) * self.scale,
-            consumption=float(totals[self._jit.S_CONSUMPTION]) * self.scale,
-            consumer_surplus=float(totals[self._jit.S_SURPLUS]) * self.scale,
+            units=sales[0],
+            revenue=sales[1],
+            buyers=sales[2],
+            trips=totals[jit.S_TRIPS] * scale,
+            consumption=totals[jit.S_CONSUMPTION] * scale,
+            consumer_surplus=totals[jit.S_SURPLUS] * scale,
         )
 
     def _brand_value_numba(
         self, quality, generic_quality, regular_price, organic_visibility, baseline_visibility
     ) -> np.ndarray:
-        p, J = self.p, self.n_brands
-        flags, coef = self._kernel_coefficients()
-        actual, generic = self._block_table("actual", J), self._block_table("generic", J)
-        brand_inputs = np.empty((4, J), dtype=F)
-        self._jit.brand_value_inputs(
-            *(np.asarray(x, dtype=np.float64) for x in (quality, organic_visibility, regular_price, generic_quality)),
-            p.visibility_utility,
+        call = self._bound(2, self._jit.kernels(self.n).brand_value)
+        asarray, jit = np.asarray, self._jit
+        regular = asarray(regular_price, dtype=np.float64)
+        jit.brand_value_inputs(
+            asarray(quality, dtype=np.float64),
+            asarray(organic_visibility, dtype=np.float64),
+            regular,
+            asarray(generic_quality, dtype=np.float64),
+            self.p.visibility_utility,
             self.price_unit,
             float(baseline_visibility),
-            brand_inputs,
+            call.inputs,
         )
-        base, log_price, shown, generic_attraction = brand_inputs
-        self._jit.kernels(self.n).brand_value(
-            self.beta0,
-            self.deal0,
-            self.deal,
-            self.rate,
-            self.last,
-            self.habit,
-            self.awareness.T,
-            self.log_ref.T,
-            base,
-            log_price,
-            shown,
-            generic_attraction,
-            flags,
-            coef,
-            actual,
-            generic,
-        )
-        return (self._blocks_total(actual) - self._blocks_total(generic)) * regular_price * self.scale
+        call.run(*call.args)
+        actual, generic = call.outputs
+        if len(actual) == 1:  # one block: its row (a sum over blocks otherwise)
+            actual, generic = actual[0], generic[0]
+        else:
+            actual, generic = actual.sum(axis=0), generic.sum(axis=0)
+        value = np.empty(self.n_brands)
+        jit.value_premium(actual, generic, regular, self.scale, value)
+        return value
 
     def _numba_summary(self) -> dict:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
-        if self._summary is None:  # state set outside shop() (construction, reference prices)
+        if self._summary is _LAST_WEEK:  # the last shop() pass's per-block sums, still in their tables
+            scalars = self._tables["scalars"]
+            self._summary = {
+                "awareness": self._blocks_total(self._tables["aware"]),
+                "exp_log_ref": self._blocks_total(self._tables["ref"]),
+                "deal": float(self._blocks_total(scalars)[self._jit.S_DEAL]),
+            }
+        elif self._summary is None:  # state set outside shop() (construction, reference prices)
             aware, ref = self._block_table("aware", self.n_brands), self._block_table("ref", self.n_brands)
             self._jit.row_sums(self.awareness.T, aware, False)
             self._jit.row_sums(self.log_ref.T, ref, True)
@@ -534,3 +538,55 @@ class Market:
             return float(scaled.sum()) / (self.n * self.n_brands)
         ratio = np.exp(self.log_ref - self.log_price(regular_price).astype(F)[None, :])
         return float(ratio.mean(dtype=np.float64))
+
+
+class _KernelCall:
+    """A kernel of :mod:`model.kernel` bound to a market's arrays for repeated calls: ``run(*args)``.
+
+    ``args`` are the market's state arrays (the kernels update them in place), buffers the caller
+    refills before each call (``draws``: this week's two uniforms per consumer; ``inputs``: the
+    per-brand inputs; ``coef`` slot 15), the switches and coefficients, and the per-block output
+    tables (``outputs``: those the caller reads). ``run`` is the kernel's compiled entry point for
+    exactly these arrays' types (model.kernel.entry_point), found after a first call through the
+    dispatcher; the market binds a new call when any of them would change (``kernel``, ``p``,
+    ``state``), so that the types always match.
+    """
+
+    __slots__ = ("kernel", "p", "state", "draws", "inputs", "coef", "regular", "args", "outputs", "run")
+
+    def __init__(self, market: Market, kernel, slot: int):
+        jit, J = market._jit, market.n_brands
+        self.kernel, self.p, self.state = kernel, market.p, market._state()
+        beta0, deal0, deal, rate, inventory, last, habit, awareness, log_ref = self.state
+        flags, self.coef = market._build_coefficients(festival=slot == 1)
+        self.regular = None  # the regular prices (dtype, bytes) whose mean is in coef slot 15
+        table = market._block_table
+        if slot < 2:  # shop
+            self.draws = np.empty((2, market.n), dtype=F)
+            self.inputs = np.empty((7, J), dtype=F)
+            outputs = units, buyers, scalars = table("units", J), table("buyers", J), table("scalars", jit.N_SCALARS)
+            self.args = (
+                *(beta0, deal0, deal, rate, inventory, last, habit, awareness.T, log_ref.T),
+                *self.draws,  # u_trip, u_brand
+                *self.inputs,  # base, log price, salience, shown, discount, depth, awareness gain
+                *(flags, self.coef, units, buyers, scalars, table("aware", J), table("ref", J)),
+            )
+        else:  # brand value
+            self.draws = None
+            self.inputs = np.empty((4, J), dtype=F)
+            outputs = table("actual", J), table("generic", J)
+            self.args = (
+                *(beta0, deal0, deal, rate, last, habit, awareness.T, log_ref.T),
+                *self.inputs,  # base, log regular price, shown, generic attraction
+                *(flags, self.coef, *outputs),
+            )
+        self.outputs = outputs
+        self.run = self._first_run
+
+    def _first_run(self, *args) -> None:
+        """The first call, through the dispatcher (which compiles or loads the kernel); later
+        calls go to its compiled entry point."""
+        from .kernel import entry_point
+
+        self.kernel(*args)
+        self.run = entry_point(self.kernel, args)
