@@ -67,12 +67,10 @@ class AgencyBooks:
     """
 
     def __init__(self, n_brands: int):
-        self.profit = np.zeros(n_brands)
-        self.income = np.zeros(n_brands)
-        self.gmv = np.zeros(n_brands)
-        self.weeks = np.zeros(n_brands)
-        self.period_profit = np.zeros(n_brands)
-        self.period_weeks = np.zeros(n_brands)
+        # the books as rows of one table (the compiled week books a week into it in one call:
+        # model.week_kernel.book_and_image); each name is a view of its row
+        self.table = np.zeros((6, n_brands))
+        self.profit, self.income, self.gmv, self.weeks, self.period_profit, self.period_weeks = self.table
 
     def book_week(self, clients: np.ndarray, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
         """Add one week of money to the books of the stores where ``clients`` (a mask over

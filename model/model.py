@@ -18,6 +18,11 @@ import numpy as np
 
 from .agents import (
     BURN_IN_SERVICE_SKILL,
+    IMAGE_CEILING,
+    IMAGE_EROSION_FROM,
+    IMAGE_EROSION_FULL,
+    IMAGE_EROSION_MAX,
+    IMAGE_FLOOR,
     SERVICE_UTILITY,
     Agency,
     AgencyBooks,
@@ -130,6 +135,8 @@ class AgencyMarket(mesa.Model):
             self._compiled = week_kernel
         self._money_coef = np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, p.platform_take_rate,
                                      WEEKS_PER_MONTH, VELOCITY_MEMORY, 1 - VELOCITY_MEMORY])  # fmt: skip
+        self._image_coef = np.array([p.image_recovery, p.image_erosion, p.image_reversion, IMAGE_EROSION_FROM,
+                                     IMAGE_EROSION_FULL, IMAGE_EROSION_MAX, IMAGE_FLOOR, IMAGE_CEILING])  # fmt: skip
         self._offer_coef = np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility,
                                      SERVICE_UTILITY, p.brand_reach, p.cost_per_click, PAID_SKILL_BASE,
                                      p.market_shoppers])  # fmt: skip
@@ -359,20 +366,17 @@ class AgencyMarket(mesa.Model):
     def settle(self, plan: WeekPlan, skills: Skills, sales) -> Settlement:
         """Book the week's money (M7: every RMB from one account to another, a kind of transfer
         for all brands at once), then update each brand's contract, sales velocity and image."""
-        p, led, s = self.p, self.ledger, self.brand_state
+        led = self.ledger
         gmv = np.array(sales.revenue, dtype=np.float64)
         units = np.asarray(sales.units, dtype=np.float64)
         agency = self.agency_of()
         run = agency >= 0  # stores an agency runs
         if self._booking[0] is not agency:  # who runs which store changed: the accounts of the week anew
             self._booking = (agency, *self._booking_plan(agency))
-        money = self._money_compiled if self._compiled is not None else self._money_numpy
-        income, labour, profit, paid_to_agency, agency_labour = money(plan, skills, gmv, units, run)
-        self.books.book_week(run, profit, income, gmv)
+        settle = self._settle_compiled if self._compiled is not None else self._settle_numpy
+        income, paid_to_agency, agency_labour = settle(plan, skills, gmv, units, run)
         self.contracts.book_week(gmv, income)
         self.gmv_weeks.append(gmv)
-        if p.use_goodwill:
-            s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
         return Settlement(
             gmv=gmv,
             units=units,
@@ -382,11 +386,11 @@ class AgencyMarket(mesa.Model):
             agency_profit=led.week_changes(self._agency_accounts),
         )
 
-    def _money_numpy(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
-        """The week's payments and labour, booked in the ledger, and the sales velocity updated:
-        the reference lines (:mod:`model.week_kernel` does the same in one compiled call).
-        Returns the agencies' income and labour, their profit, and the income and labour of the
-        stores an agency runs (0 in-house), arrays over brands."""
+    def _settle_numpy(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
+        """The week's payments and labour, booked in the ledger and the agencies' books; the
+        sales velocity and the image updated: the reference lines (:mod:`model.week_kernel` does
+        the same in two compiled calls). Returns what each brand paid its operator, and what
+        the stores an agency runs paid it and cost it (0 in-house), arrays over brands."""
         p, s = self.p, self.brand_state
         labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
         labour = p.effort_cost * labour_units + p.service_cost * units * (SERVICE_COST_OFFSET - skills.service_skill)
@@ -402,10 +406,14 @@ class AgencyMarket(mesa.Model):
         self.ledger.book(booking, amounts)
         income = fee + commission + bonus
         s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
-        return income, labour, income - labour, income * run, labour * run
+        self.books.book_week(run, income - labour, income, gmv)
+        if p.use_goodwill:
+            s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
+        return income, income * run, labour * run
 
-    def _money_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
-        """:meth:`_money_numpy` in one compiled call (:func:`model.week_kernel.settle_money`; the same bits)."""
+    def _settle_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
+        """:meth:`_settle_numpy` in two compiled calls (:func:`model.week_kernel.settle_money` and
+        :func:`model.week_kernel.book_and_image`; the same bits)."""
         s, terms, kernel = self.brand_state, self.contracts.terms, self._compiled
         _, booking, everyone, any_run = self._booking
         money = np.empty((kernel.N_ROWS, len(gmv)))
@@ -433,8 +441,20 @@ class AgencyMarket(mesa.Model):
             amounts,
         )
         self.ledger.book(booking, amounts)
-        return (money[kernel.INCOME], money[kernel.LABOUR], money[kernel.PROFIT], money[kernel.PAID_TO_AGENCY],
-                money[kernel.AGENCY_LABOUR])  # fmt: skip
+        kernel.book_and_image(
+            run,
+            money,
+            gmv,
+            self.books.table,
+            self.p.use_goodwill,
+            s.image,
+            s.base_image,
+            plan.discount,
+            plan.brand_effort,
+            skills.brand_skill,
+            self._image_coef,
+        )
+        return money[kernel.INCOME], money[kernel.PAID_TO_AGENCY], money[kernel.AGENCY_LABOUR]
 
     def _booking_plan(self, agency: np.ndarray) -> tuple[BookingPlan, bool, bool]:
         """The ledger's accounts of a week's transfers (M7) while ``agency`` runs the stores: the

@@ -31,6 +31,12 @@ def _maximum(a, b):
     return a if (a >= b or a != a) else b
 
 
+@njit(inline="always")
+def _minimum(a, b):
+    """``np.minimum`` of two floats: the first if it is not larger, or if it is NaN."""
+    return a if (a <= b or a != a) else b
+
+
 @njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)
 def settle_money(
     gmv,
@@ -94,6 +100,37 @@ def settle_money(
             if not run[j]:
                 amounts[at] = money[LABOUR, j]
                 at += 1
+
+
+# rows of the agencies' books (model.agents.AgencyBooks.table) and slots of the image's coefficients
+B_PROFIT, B_INCOME, B_GMV, B_WEEKS, B_PERIOD_PROFIT, B_PERIOD_WEEKS = range(6)
+I_RECOVERY, I_EROSION, I_REVERSION, I_EROSION_FROM, I_EROSION_FULL, I_EROSION_MAX, I_FLOOR, I_CEILING = range(8)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def book_and_image(run, money, gmv, books, use_goodwill, image, base_image, discount, effort, brand_skill, coef):
+    """The week into the agencies' books of the stores they run (``AgencyBooks.book_week``, the
+    reference: profit, income and GMV, and a week), then each brand's image after the week
+    (:func:`model.agents.image_after`, the reference) if goodwill is on."""
+    for j in range(len(gmv)):
+        on = 1.0 if run[j] else 0.0
+        booked = money[PROFIT, j] * on
+        books[B_PROFIT, j] += booked
+        books[B_PERIOD_PROFIT, j] += booked
+        books[B_INCOME, j] += money[INCOME, j] * on
+        books[B_GMV, j] += gmv[j] * on
+        books[B_WEEKS, j] += on
+        books[B_PERIOD_WEEKS, j] += on
+        if use_goodwill:
+            d = discount[j]
+            depth = _minimum(d / coef[I_EROSION_FULL], coef[I_EROSION_MAX]) if d >= coef[I_EROSION_FROM] else 0.0
+            old = image[j]
+            new = old + (
+                coef[I_RECOVERY] * effort[j] * brand_skill[j] * (coef[I_CEILING] - old)
+                - coef[I_EROSION] * depth * (old - coef[I_FLOOR])
+                - coef[I_REVERSION] * (old - base_image[j])
+            )
+            image[j] = _minimum(_maximum(new, coef[I_FLOOR]), coef[I_CEILING])
 
 
 @njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)

@@ -61,8 +61,8 @@ def test_the_compiled_week_gives_the_numpy_lines_bits(case, monkeypatch):
 
 def test_compiled_money_books_every_layout_of_the_week_as_the_numpy_lines(monkeypatch):
     """Weeks in which an agency runs every store, some stores are in-house, and every store is
-    (the booking plan's three layouts): balances, the week's flows and sales velocities equal,
-    bit for bit, week by week, and money is conserved."""
+    (the booking plan's three layouts): balances, the week's flows, sales velocities, images
+    and the agencies' books equal, bit for bit, week by week, and money is conserved."""
     p = Params(**CASES["in_house_and_bonus"], commission_rate=0.4)
     a = AgencyMarket(p, rng=9)
     with monkeypatch.context() as m:
@@ -81,5 +81,7 @@ def test_compiled_money_books_every_layout_of_the_week_as_the_numpy_lines(monkey
         assert a.ledger.balances == b.ledger.balances, week
         assert a.ledger.week_flows == b.ledger.week_flows, week
         np.testing.assert_array_equal(a.brand_state.velocity, b.brand_state.velocity)
+        np.testing.assert_array_equal(a.brand_state.image, b.brand_state.image)
+        np.testing.assert_array_equal(a.books.table, b.books.table)
     assert layouts == {(True, True), (False, True), (False, False)}
     assert abs(a.ledger.imbalance()) <= 1e-9 * sum(abs(v) for v in a.ledger.balances.values())
