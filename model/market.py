@@ -141,19 +141,21 @@ class Market:
         self.inventory = (self.rate * rng.uniform(0.0, PACK_WEEKS, n)).astype(F)
         self.last = np.full(n, -1, dtype=np.int16)
         self.habit = np.ones(n, dtype=F)  # strength of the habit for the last brand (deal purchases build less)
+        # the numba kernel reads a brand's row of consumers contiguously: (consumers, brands) arrays
+        # in Fortran order there, made so in the one copy that casts them to float32
+        order = "F" if self._jit is not None else "C"
         if p.use_awareness and p.initial_awareness < 1:  # (at 1 every consumer starts aware of every brand)
-            self.awareness = rng.beta(
+            draws = rng.beta(
                 AWARENESS_SHAPE,
                 AWARENESS_SHAPE * (1 - p.initial_awareness) / max(p.initial_awareness, 1e-3),
                 (n, n_brands),
-            ).astype(F)
+            )
+            self.awareness = np.array(draws, dtype=F, order=order)
+            del draws
         else:
-            self.awareness = np.ones((n, n_brands), dtype=F)
+            self.awareness = np.ones((n, n_brands), dtype=F, order=order)
         self.price_unit = p.mean_price  # log prices are measured relative to this
-        self.log_ref = np.zeros((n, n_brands), dtype=F)  # set by init_reference_prices
-        if self._jit is not None:  # the kernel reads a brand's row of consumers contiguously
-            self.awareness = np.asfortranarray(self.awareness)
-            self.log_ref = np.asfortranarray(self.log_ref)
+        self.log_ref = np.zeros((n, n_brands), dtype=F, order=order)  # set by init_reference_prices
         self._brand_index = np.arange(n_brands, dtype=np.int16)
 
     def init_reference_prices(self, regular_price: np.ndarray) -> None:
