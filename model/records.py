@@ -124,27 +124,14 @@ _BRAND_ARRAYS = (
 )
 _CHUNK = 64  # weeks of brand rows per block of storage
 # the order Records.collect stores the float columns in: the five it sums for the reporters first,
-# brand_value_index (divided into place) last
+# brand_value_index (divided into place) last, the others in the table's order between
+_SUMS = ("units", "gmv", "brand_value", "image", "profit")
 _STORED = (
-    "units",
-    "gmv",
-    "brand_value",
-    "image",
-    "profit",
-    "price",
-    "regular_price",
-    "discount",
-    "paid_traffic",
-    "brand_effort",
-    "visibility",
-    "brand_measure",
-    "goodwill",
-    "awareness",
-    "paid_to_agency",
-    "agency_labour",
+    *_SUMS,
+    *(c for c in _BRAND_ARRAYS if c not in _SUMS and c != "brand_value_index"),
     "brand_value_index",
 )
-_SUMMED, _INDEX_ROW = 5, len(_STORED) - 1  # the summed rows; brand_value_index's row
+_SUMMED, _INDEX_ROW = len(_SUMS), len(_STORED) - 1  # the summed rows; brand_value_index's row
 _FLOAT = "_float"  # a block's array of every float column (weeks x columns x brands), when all are float64
 
 
