@@ -167,12 +167,8 @@ class Agency(mesa.Agent):
             self.last_profit_per_client = 0.0
             books.clear_period(clients)
             return
-        period = self.model.p.decision_weeks
-        period_profit, period_weeks = books.period_profit, books.period_weeks
-        profits = []
-        for b in clients:  # (full_period of books.period(b))
-            amount, weeks = period_profit.item(b), period_weeks.item(b)
-            profits.append(amount if weeks in (0, period) else amount * period / weeks)
+        full_period, period_profit, period_weeks = self.full_period, books.period_profit, books.period_weeks
+        profits = [full_period(period_profit.item(b), period_weeks.item(b)) for b in clients]  # (books.period)
         self.last_profit_per_client = _mean(profits)
         told = books.weeks
         for b in clients:
@@ -184,9 +180,8 @@ class Agency(mesa.Agent):
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
         profit, income, gmv, weeks = self.books.take(client)
-        period = self.model.p.decision_weeks
-        if weeks not in (0, period):  # (full_period of each)
-            profit, income, gmv = profit * period / weeks, income * period / weeks, gmv * period / weeks
+        if weeks != self.model.p.decision_weeks and weeks:  # (a whole period, or none: as they are)
+            profit, income, gmv = (self.full_period(m, weeks) for m in (profit, income, gmv))
         brand = self.model.brands[client]
         self.policy.record(client, brand.strategy, profit, income, gmv, kind=brand.contract.kind)
 

@@ -133,13 +133,7 @@ class AgencyMarket(mesa.Model):
             from . import week_kernel
 
             self._compiled = week_kernel
-        self._money_coef = np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, p.platform_take_rate,
-                                     WEEKS_PER_MONTH, VELOCITY_MEMORY, 1 - VELOCITY_MEMORY])  # fmt: skip
-        self._image_coef = np.array([p.image_recovery, p.image_erosion, p.image_reversion, IMAGE_EROSION_FROM,
-                                     IMAGE_EROSION_FULL, IMAGE_EROSION_MAX, IMAGE_FLOOR, IMAGE_CEILING])  # fmt: skip
-        self._offer_coef = np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility,
-                                     SERVICE_UTILITY, p.brand_reach, p.cost_per_click, PAID_SKILL_BASE,
-                                     p.market_shoppers])  # fmt: skip
+        self._coef: tuple = (None, None)  # the compiled week's coefficients, and the parameters they are of
         self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._compiled)
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
         self.platform = Platform(p)
@@ -322,6 +316,27 @@ class AgencyMarket(mesa.Model):
             festival=self.platform.festival(self.week),
         )
 
+    def _coefficients(self) -> dict[str, np.ndarray]:
+        """The compiled week's coefficients, read from the parameters as the NumPy lines read
+        them each week (the model's, and the platform's for its take rate and paid clicks), made
+        again when either is replaced."""
+        p, pp, made_of = self.p, self.platform.p, self._coef[1]
+        if made_of is None or made_of[0] is not p or made_of[1] is not pp:
+            self._coef = (
+                {
+                    "offer": np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility,
+                                       SERVICE_UTILITY, p.brand_reach, pp.cost_per_click, PAID_SKILL_BASE,
+                                       pp.market_shoppers]),
+                    "money": np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, self.platform.take_rate,
+                                       WEEKS_PER_MONTH]),
+                    "after": np.array([VELOCITY_MEMORY, 1 - VELOCITY_MEMORY, p.image_recovery, p.image_erosion,
+                                       p.image_reversion, IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX,
+                                       IMAGE_FLOOR, IMAGE_CEILING]),
+                },
+                (p, pp),
+            )  # fmt: skip
+        return self._coef[0]
+
     def _offer_compiled(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
         """:meth:`build_goodwill` and :meth:`make_offer` in one compiled call and the platform's
         exponential (:func:`model.week_kernel.offer_inputs`; the same bits)."""
@@ -344,7 +359,7 @@ class AgencyMarket(mesa.Model):
             p.use_goodwill,
             multiplier is not None,
             click_price is not None,
-            self._offer_coef,
+            self._coefficients()["offer"],
             out,
         )
         if p.use_paid_traffic:
@@ -414,7 +429,7 @@ class AgencyMarket(mesa.Model):
     def _settle_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
         """:meth:`_settle_numpy` in two compiled calls (:func:`model.week_kernel.settle_money` and
         :func:`model.week_kernel.book_and_image`; the same bits)."""
-        s, terms, kernel = self.brand_state, self.contracts.terms, self._compiled
+        s, terms, kernel, coef = self.brand_state, self.contracts.terms, self._compiled, self._coefficients()
         _, booking, everyone, any_run = self._booking
         money = np.empty((kernel.N_ROWS, len(gmv)))
         amounts = np.empty(booking.rows)
@@ -435,8 +450,7 @@ class AgencyMarket(mesa.Model):
             s.value_base,
             run,
             0 if everyone else 1 if any_run else 2,
-            self._money_coef,
-            s.velocity,
+            coef["money"],
             money,
             amounts,
         )
@@ -445,6 +459,8 @@ class AgencyMarket(mesa.Model):
             run,
             money,
             gmv,
+            units,
+            s.velocity,
             self.books.table,
             self.p.use_goodwill,
             s.image,
@@ -452,7 +468,7 @@ class AgencyMarket(mesa.Model):
             plan.discount,
             plan.brand_effort,
             skills.brand_skill,
-            self._image_coef,
+            coef["after"],
         )
         return money[kernel.INCOME], money[kernel.PAID_TO_AGENCY], money[kernel.AGENCY_LABOUR]
 

@@ -24,12 +24,17 @@ class _OnFirstRead:
     building the others (the agency table's string columns cost about 5% of a run)."""
 
     def __set_name__(self, owner, name: str) -> None:
-        self.slot = "_" + name
+        self.name, self.slot = name, "_" + name
 
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        value = obj.__dict__[self.slot]
+        try:
+            value = obj.__dict__[self.slot]
+        except KeyError:  # a result pickled before the tables were built on first read
+            value = obj.__dict__[self.slot] = obj.__dict__[self.name]
+        if value is self:
+            raise AttributeError(f"this SimulationResult was made without its {self.name!r} table")
         if callable(value):
             value = obj.__dict__[self.slot] = value()
         return value

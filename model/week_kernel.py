@@ -5,7 +5,8 @@ A week's bookkeeping is a few dozen NumPy operations on arrays of a dozen brands
 about a microsecond of call overhead for nanoseconds of arithmetic, so at the sizes researchers
 sweep they cost as much as the consumers' shopping. Here the same operations run element by
 element in one compiled call per phase. They are written in the order of the NumPy lines they
-replace (``AgencyMarket._money_numpy`` and ``Ledger.book``, which stay the reference) and
+replace (``AgencyMarket._settle_numpy``, ``Ledger.book`` and the others each names, which stay
+the reference) and
 compiled without fast-math, so every operation rounds as NumPy's does and the numbers are the
 same bits (tests/test_week_kernel.py runs whole models both ways and compares every table).
 Exponentials and powers stay in NumPy: its vectorised ``exp`` and ``power`` may round
@@ -22,19 +23,20 @@ from numba import njit
 FEE, COMMISSION, BONUS, LABOUR, INCOME, PROFIT, PAID_TO_AGENCY, AGENCY_LABOUR = range(8)
 N_ROWS = 8
 # slots of its coefficients
-C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_TAKE_RATE, C_WEEKS_PER_MONTH, C_MEMORY, C_NEW = range(7)
+C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_TAKE_RATE, C_WEEKS_PER_MONTH = range(5)
 
 
 @njit(inline="always")
 def _maximum(a, b):
-    """``np.maximum`` of two floats: the first if it is not smaller, or if it is NaN."""
-    return a if (a >= b or a != a) else b
+    """``np.maximum`` of two floats: the first if it is larger or NaN, else the second (so on a
+    tie, as between -0.0 and 0.0, the second, as NumPy's)."""
+    return a if (a > b or a != a) else b
 
 
 @njit(inline="always")
 def _minimum(a, b):
-    """``np.minimum`` of two floats: the first if it is not larger, or if it is NaN."""
-    return a if (a <= b or a != a) else b
+    """``np.minimum`` of two floats: the first if it is smaller or NaN, else the second."""
+    return a if (a < b or a != a) else b
 
 
 @njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)
@@ -56,14 +58,13 @@ def settle_money(
     run,
     layout,
     coef,
-    velocity,
     money,
     amounts,
 ):
-    """The week's payments and labour of every store into ``money`` (rows above), the ledger's
-    amounts into ``amounts`` in the order of the week's booking plan, and the sales velocity
-    updated in place. ``layout``: 0 an agency runs every store, 1 some, 2 none (the plans of
-    ``AgencyMarket._booking_plan``)."""
+    """The week's payments and labour of every store into ``money`` (rows above) and the
+    ledger's amounts into ``amounts`` in the order of the week's booking plan; nothing else is
+    written (the ledger checks the amounts before anything is booked). ``layout``: 0 an agency
+    runs every store, 1 some, 2 none (the plans of ``AgencyMarket._booking_plan``)."""
     J = len(gmv)
     effort_cost, service_cost, offset = coef[C_EFFORT_COST], coef[C_SERVICE_COST], coef[C_SERVICE_OFFSET]
     for j in range(J):
@@ -87,7 +88,6 @@ def settle_money(
         amounts[J + j] = units[j] * unit_cost[j]
         amounts[2 * J + j] = coef[C_TAKE_RATE] * gmv[j]
         amounts[3 * J + j] = paid_traffic[j]
-        velocity[j] = coef[C_MEMORY] * velocity[j] + coef[C_NEW] * units[j]
     at = 4 * J
     if layout != 2:  # fee, commission, bonus and labour of the stores an agency runs
         for row in (FEE, COMMISSION, BONUS, LABOUR):
@@ -104,15 +104,20 @@ def settle_money(
 
 # rows of the agencies' books (model.agents.AgencyBooks.table) and slots of the image's coefficients
 B_PROFIT, B_INCOME, B_GMV, B_WEEKS, B_PERIOD_PROFIT, B_PERIOD_WEEKS = range(6)
-I_RECOVERY, I_EROSION, I_REVERSION, I_EROSION_FROM, I_EROSION_FULL, I_EROSION_MAX, I_FLOOR, I_CEILING = range(8)
+I_MEMORY, I_NEW, I_RECOVERY, I_EROSION, I_REVERSION = range(5)  # (the velocity's memory and the week's weight first)
+I_EROSION_FROM, I_EROSION_FULL, I_EROSION_MAX, I_FLOOR, I_CEILING = range(5, 10)
 
 
 @njit(cache=True, error_model="numpy", boundscheck=True)
-def book_and_image(run, money, gmv, books, use_goodwill, image, base_image, discount, effort, brand_skill, coef):
-    """The week into the agencies' books of the stores they run (``AgencyBooks.book_week``, the
-    reference: profit, income and GMV, and a week), then each brand's image after the week
+def book_and_image(
+    run, money, gmv, units, velocity, books, use_goodwill, image, base_image, discount, effort, brand_skill, coef
+):
+    """After the ledger booked the week: each brand's sales velocity, the week into the
+    agencies' books of the stores they run (``AgencyBooks.book_week``, the reference: profit,
+    income and GMV, and a week), then each brand's image after the week
     (:func:`model.agents.image_after`, the reference) if goodwill is on."""
     for j in range(len(gmv)):
+        velocity[j] = coef[I_MEMORY] * velocity[j] + coef[I_NEW] * units[j]
         on = 1.0 if run[j] else 0.0
         booked = money[PROFIT, j] * on
         books[B_PROFIT, j] += booked
@@ -138,9 +143,12 @@ def book(targets, sources, amounts, balances, week):
     """The ledger's booking of one plan (``Ledger.book``): each account's net change, as two
     ``np.bincount``s (each adds its rows in order, from zero) and their difference, added to the
     balances and to the week's changes. Books nothing and returns False if an amount is not
-    finite (the caller names it)."""
+    finite or an account index negative (the caller's NumPy lines then raise)."""
     for a in amounts:
         if not np.isfinite(a):
+            return False
+    for i in range(len(amounts)):  # (a negative account would wrap around: the NumPy lines refuse it)
+        if targets[i] < 0 or sources[i] < 0:
             return False
     n = len(balances)
     into = np.zeros(n)

@@ -112,11 +112,12 @@ def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one(compiled):
     """Ledger.transfer_batch takes a single account for every row, a one-row array, or one index
     per row; negative amounts flow the other way and zero rows are not flows; a bad amount
     books nothing and names its kind (on the NumPy lines and with the compiled booking)."""
-    from model import week_kernel
     from model.ledger import Ledger
 
+    week_kernel = pytest.importorskip("model.week_kernel") if compiled else None
+
     names = ["consumers", "platform", "brand:0", "brand:1", "brand:2", "agency:0"]
-    batch, single = Ledger(names, compiled=week_kernel if compiled else None), Ledger(names)
+    batch, single = Ledger(names, compiled=week_kernel), Ledger(names)
     brands = np.array([2, 3, 4])
     rows = [
         (0, brands, [100.0, 0.0, 50.0], "sales"),

@@ -334,3 +334,12 @@ def test_a_results_weekly_tables_are_built_once_when_first_read(monkeypatch):
     pd.testing.assert_frame_equal(copy.agencies, r.agencies)
     pd.testing.assert_frame_equal(copy.brands, r.brands)
     assert r.summary["total_gmv"] == pytest.approx(r.brands["gmv"].sum(), rel=1e-12)
+    # a result pickled before tables were built on first read kept them under their own names
+    from model.simulate import SimulationResult
+
+    state = {k: v for k, v in r.__dict__.items() if k not in ("_brands", "_agencies")}
+    old = SimulationResult.__new__(SimulationResult)
+    old.__dict__.update(state, brands=r.brands, agencies=r.agencies)
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(old)).agencies, r.agencies)
+    with pytest.raises(AttributeError, match="without its 'brands' table"):
+        _ = SimulationResult(params=r.params, seed=0, steps=1, timeseries=r.timeseries).brands

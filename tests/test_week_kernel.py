@@ -1,17 +1,21 @@
 """The week's bookkeeping compiled (model/week_kernel.py) against its NumPy reference lines.
 
 The compiled tactics, offer, settle and ledger booking must give the same bits as the NumPy
-lines they replace (``week_tactics``, ``build_goodwill`` and ``make_offer``, ``_money_numpy``,
+lines they replace (``week_tactics``, ``build_goodwill`` and ``make_offer``, ``_settle_numpy``,
 ``Ledger.book``): whole runs are made both ways, on the same seed, with mechanisms on and off,
 every kind of intervention and the kinds of weeks that change the booking plan (every store
 run by an agency, some in-house, none), and every table is compared exactly.
 """
+
+import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from model import AgencyMarket, Params, simulate
+
+week_kernel = pytest.importorskip("model.week_kernel", reason="numba is not installed: the compiled week does not run")
 
 BASE = dict(n_consumers=300, n_brands=6, n_agencies=3, burn_in_weeks=6)
 CASES = {
@@ -85,3 +89,47 @@ def test_compiled_money_books_every_layout_of_the_week_as_the_numpy_lines(monkey
         np.testing.assert_array_equal(a.books.table, b.books.table)
     assert layouts == {(True, True), (False, True), (False, False)}
     assert abs(a.ledger.imbalance()) <= 1e-9 * sum(abs(v) for v in a.ledger.balances.values())
+
+
+def test_the_compiled_week_reads_parameters_replaced_mid_run_as_the_numpy_lines_do(monkeypatch):
+    """The NumPy lines read the parameters every week; the compiled week's coefficients are made
+    again when the model's (or the platform's) parameters are replaced."""
+    p = Params(**CASES["learning"])
+    a = AgencyMarket(p, rng=3)
+    with monkeypatch.context() as m:
+        _numpy_week(m)
+        b = AgencyMarket(p, rng=3)
+    for week in range(30):
+        if week == 5:
+            for model in (a, b):
+                model.p = model.p.replace(image_recovery=0.3, effort_cost=30000.0, goodwill_retention=0.5)
+        if week == 12:
+            for model in (a, b):
+                model.platform.p = model.platform.p.replace(platform_take_rate=0.2, cost_per_click=5.0)
+        a.step(), b.step()
+        for field in ("image", "goodwill", "velocity"):
+            np.testing.assert_array_equal(getattr(a.brand_state, field), getattr(b.brand_state, field))
+        assert a.ledger.balances == b.ledger.balances, week
+
+
+def test_the_compiled_maximum_and_minimum_are_numpys_on_every_special_value():
+    """np.maximum and np.minimum return their second argument on a tie (-0.0 against 0.0) and
+    NaN if either is NaN; the compiled helpers must agree to the sign bit."""
+    values = [-0.0, 0.0, 1.0, -1.0, np.inf, -np.inf, np.nan]
+    for a, b in itertools.product(values, repeat=2):
+        for ours, numpys in ((week_kernel._maximum, np.maximum), (week_kernel._minimum, np.minimum)):
+            got, want = ours(a, b), float(numpys(np.full(12, a), b)[0])
+            assert (np.isnan(got) and np.isnan(want)) or (got == want and np.signbit(got) == np.signbit(want)), (a, b)
+
+
+def test_the_compiled_ledger_refuses_what_the_numpy_lines_refuse():
+    """A negative account index or a non-finite amount books nothing and raises, on both paths."""
+    from model.ledger import Ledger
+
+    for compiled in (None, week_kernel):
+        led = Ledger(["a", "b", "c"], compiled=compiled)
+        with pytest.raises(ValueError, match="negative"):
+            led.transfer_many(0, -1, [5.0], "x")
+        with pytest.raises(RuntimeError, match="non-finite transfer 'y'"):
+            led.transfer_many(0, 1, [np.inf], "y")
+        assert led.balances == {"a": 0.0, "b": 0.0, "c": 0.0}
