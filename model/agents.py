@@ -180,8 +180,7 @@ class Agency(mesa.Agent):
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
         profit, income, gmv, weeks = self.books.take(client)
-        if weeks != self.model.p.decision_weeks and weeks:  # (a whole period, or none: as they are)
-            profit, income, gmv = (self.full_period(m, weeks) for m in (profit, income, gmv))
+        profit, income, gmv = (self.full_period(m, weeks) for m in (profit, income, gmv))
         brand = self.model.brands[client]
         self.policy.record(client, brand.strategy, profit, income, gmv, kind=brand.contract.kind)
 

@@ -319,21 +319,23 @@ class AgencyMarket(mesa.Model):
     def _coefficients(self) -> dict[str, np.ndarray]:
         """The compiled week's coefficients, read from the parameters as the NumPy lines read
         them each week (the model's, and the platform's for its take rate and paid clicks), made
-        again when either is replaced."""
-        p, pp, made_of = self.p, self.platform.p, self._coef[1]
-        if made_of is None or made_of[0] is not p or made_of[1] is not pp:
+        again when the model's parameters, its platform or the platform's are replaced (the take
+        rate, a property a platform may compute, is left to the caller to read every week)."""
+        p, platform, made_of = self.p, self.platform, self._coef[1]
+        pp = platform.p
+        if made_of is None or made_of[0] is not p or made_of[1] is not platform or made_of[2] is not pp:
             self._coef = (
                 {
                     "offer": np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility,
                                        SERVICE_UTILITY, p.brand_reach, pp.cost_per_click, PAID_SKILL_BASE,
                                        pp.market_shoppers]),
-                    "money": np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, self.platform.take_rate,
-                                       WEEKS_PER_MONTH]),
+                    "money": np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, np.nan,
+                                       WEEKS_PER_MONTH]),  # (the take rate: set each week)
                     "after": np.array([VELOCITY_MEMORY, 1 - VELOCITY_MEMORY, p.image_recovery, p.image_erosion,
                                        p.image_reversion, IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX,
                                        IMAGE_FLOOR, IMAGE_CEILING]),
                 },
-                (p, pp),
+                (p, platform, pp),
             )  # fmt: skip
         return self._coef[0]
 
@@ -430,6 +432,7 @@ class AgencyMarket(mesa.Model):
         """:meth:`_settle_numpy` in two compiled calls (:func:`model.week_kernel.settle_money` and
         :func:`model.week_kernel.book_and_image`; the same bits)."""
         s, terms, kernel, coef = self.brand_state, self.contracts.terms, self._compiled, self._coefficients()
+        coef["money"][kernel.C_TAKE_RATE] = self.platform.take_rate  # (as the NumPy lines read it, each week)
         _, booking, everyone, any_run = self._booking
         money = np.empty((kernel.N_ROWS, len(gmv)))
         amounts = np.empty(booking.rows)

@@ -29,12 +29,12 @@ class _OnFirstRead:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        try:
-            value = obj.__dict__[self.slot]
-        except KeyError:  # a result pickled before the tables were built on first read
-            value = obj.__dict__[self.slot] = obj.__dict__[self.name]
-        if value is self:
-            raise AttributeError(f"this SimulationResult was made without its {self.name!r} table")
+        state = obj.__dict__
+        if self.slot not in state:  # a result pickled before the tables were built on first read
+            if self.name not in state:
+                raise AttributeError(f"this SimulationResult has no {self.name!r} table")
+            state[self.slot] = state[self.name]
+        value = state[self.slot]
         if callable(value):
             value = obj.__dict__[self.slot] = value()
         return value
@@ -62,6 +62,11 @@ class SimulationResult:
     agencies: pd.DataFrame = _OnFirstRead()
     summary: dict[str, float] = field(default_factory=dict)
     brand_outcomes: pd.DataFrame | None = None  # one row per brand: its outcomes over the run
+
+    def __post_init__(self) -> None:
+        for name in ("brands", "agencies"):  # (required: the descriptor is only a default in form)
+            if self.__dict__["_" + name] is type(self).__dict__[name]:
+                raise TypeError(f"SimulationResult() needs its {name!r} table (a DataFrame or a function making it)")
 
     def plot(self, path=None):
         """Figure of GMV and brand-value index over time (returns the matplotlib Figure)."""

@@ -143,14 +143,14 @@ def book(targets, sources, amounts, balances, week):
     """The ledger's booking of one plan (``Ledger.book``): each account's net change, as two
     ``np.bincount``s (each adds its rows in order, from zero) and their difference, added to the
     balances and to the week's changes. Books nothing and returns False if an amount is not
-    finite or an account index negative (the caller's NumPy lines then raise)."""
+    finite or an account index out of range (the caller's NumPy lines then raise)."""
     for a in amounts:
         if not np.isfinite(a):
             return False
-    for i in range(len(amounts)):  # (a negative account would wrap around: the NumPy lines refuse it)
-        if targets[i] < 0 or sources[i] < 0:
-            return False
     n = len(balances)
+    for i in range(len(amounts)):  # (an account out of range: the NumPy lines refuse it, and say so)
+        if not (0 <= targets[i] < n and 0 <= sources[i] < n):
+            return False
     into = np.zeros(n)
     out = np.zeros(n)
     for i in range(len(amounts)):

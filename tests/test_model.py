@@ -341,5 +341,29 @@ def test_a_results_weekly_tables_are_built_once_when_first_read(monkeypatch):
     old = SimulationResult.__new__(SimulationResult)
     old.__dict__.update(state, brands=r.brands, agencies=r.agencies)
     pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(old)).agencies, r.agencies)
-    with pytest.raises(AttributeError, match="without its 'brands' table"):
-        _ = SimulationResult(params=r.params, seed=0, steps=1, timeseries=r.timeseries).brands
+    with pytest.raises(TypeError, match="needs its 'brands' table"):
+        SimulationResult(params=r.params, seed=0, steps=1, timeseries=r.timeseries, agencies=r.agencies)
+    old.__dict__.pop("brands"), old.__dict__.pop("_brands", None)
+    assert not hasattr(old, "brands") and getattr(old, "brands", None) is None
+
+
+def test_an_agency_scales_every_amount_it_books_through_full_period(monkeypatch):
+    """close_period and book_period read a period's money through Agency.full_period (a subclass
+    may change how a part-period counts): every amount a policy is told comes from it."""
+    from model.agents import Agency
+    from model.policies import LearningPolicy
+
+    monkeypatch.setattr(Agency, "full_period", lambda self, amount, weeks: 7.0)
+    told = []
+    original = LearningPolicy.record
+
+    def record(self, client, strategy, profit, income=0.0, gmv=0.0, kind=()):
+        told.append((profit, income, gmv))
+        return original(self, client, strategy, profit, income, gmv, kind)
+
+    monkeypatch.setattr(LearningPolicy, "record", record)
+    p = Params(n_consumers=200, n_brands=4, n_agencies=2, burn_in_weeks=2, agency_policy="learning")
+    m = AgencyMarket(p, rng=2)
+    m.run(30)
+    assert len(told) >= 4 and set(told) == {(7.0, 7.0, 7.0)}
+    assert {a.last_profit_per_client for a in m.agencies if a.clients} == {7.0}

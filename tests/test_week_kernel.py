@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from model import AgencyMarket, Params, simulate
+from model.platform import Platform
 
 week_kernel = pytest.importorskip("model.week_kernel", reason="numba is not installed: the compiled week does not run")
 
@@ -105,11 +106,53 @@ def test_the_compiled_week_reads_parameters_replaced_mid_run_as_the_numpy_lines_
                 model.p = model.p.replace(image_recovery=0.3, effort_cost=30000.0, goodwill_retention=0.5)
         if week == 12:
             for model in (a, b):
-                model.platform.p = model.platform.p.replace(platform_take_rate=0.2, cost_per_click=5.0)
+                model.platform.p = model.platform.p.replace(
+                    platform_take_rate=0.2, cost_per_click=5.0, market_shoppers=50_000.0
+                )
+        if week == 20:  # a platform of another kind, whose take rate changes every week
+            for model in (a, b):
+                model.platform = _WeeklyRate(model.platform.p)
         a.step(), b.step()
         for field in ("image", "goodwill", "velocity"):
             np.testing.assert_array_equal(getattr(a.brand_state, field), getattr(b.brand_state, field))
         assert a.ledger.balances == b.ledger.balances, week
+
+
+class _WeeklyRate(Platform):
+    """A platform whose take rate is a property that changes every time it is read."""
+
+    reads = 0
+
+    @property
+    def take_rate(self) -> float:
+        self.reads += 1
+        return 0.05 + 0.01 * (self.reads % 5)
+
+
+def test_a_non_finite_amount_leaves_the_state_as_the_numpy_lines_leave_it(monkeypatch):
+    """A bug that makes a week's amount infinite raises before anything of the week is booked:
+    the ledger, the books, velocities and images stay as they were, on both paths alike (the
+    week's goodwill, taken in before consumers shop, alike on both)."""
+    p = Params(**CASES["learning"])
+    a = AgencyMarket(p, rng=5)
+    with monkeypatch.context() as m:
+        _numpy_week(m)
+        b = AgencyMarket(p, rng=5)
+    for model in (a, b):
+        model.run(8)
+        model.brand_state.unit_cost[2] = np.inf
+    states = []
+    for model in (a, b):
+        before = {f: getattr(model.brand_state, f).copy() for f in ("velocity", "image")}
+        books, balances = model.books.table.copy(), model.ledger.balances
+        with pytest.raises(RuntimeError, match="non-finite transfer 'cost_of_goods'"):
+            model.step()
+        for f, v in before.items():
+            np.testing.assert_array_equal(getattr(model.brand_state, f), v)
+        np.testing.assert_array_equal(model.books.table, books)
+        assert model.ledger.balances == balances
+        states.append(model.brand_state.goodwill.copy())
+    np.testing.assert_array_equal(*states)
 
 
 def test_the_compiled_maximum_and_minimum_are_numpys_on_every_special_value():
@@ -130,6 +173,8 @@ def test_the_compiled_ledger_refuses_what_the_numpy_lines_refuse():
         led = Ledger(["a", "b", "c"], compiled=compiled)
         with pytest.raises(ValueError, match="negative"):
             led.transfer_many(0, -1, [5.0], "x")
+        with pytest.raises(ValueError):  # (an account beyond the last)
+            led.transfer_many(0, 3, [5.0], "x")
         with pytest.raises(RuntimeError, match="non-finite transfer 'y'"):
             led.transfer_many(0, 1, [np.inf], "y")
         assert led.balances == {"a": 0.0, "b": 0.0, "c": 0.0}
