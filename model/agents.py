@@ -66,11 +66,14 @@ class AgencyBooks:
     whole decision period, across any term end inside it (what imitating agencies compare).
     """
 
+    ROWS = ("profit", "income", "gmv", "weeks", "period_profit", "period_weeks")
+
     def __init__(self, n_brands: int):
         # the books as rows of one table (the compiled week books a week into it in one call:
-        # model.week_kernel.book_and_image); each name is a view of its row
-        self.table = np.zeros((6, n_brands))
-        self.profit, self.income, self.gmv, self.weeks, self.period_profit, self.period_weeks = self.table
+        # model.week_kernel.book_and_image, which reads ROWS); each name is a view of its row
+        self.table = np.zeros((len(self.ROWS), n_brands))
+        for name, row in zip(self.ROWS, self.table):
+            setattr(self, name, row)
 
     def book_week(self, clients: np.ndarray, profit: np.ndarray, income: np.ndarray, gmv: np.ndarray) -> None:
         """Add one week of money to the books of the stores where ``clients`` (a mask over
@@ -101,13 +104,9 @@ class AgencyBooks:
         return self.period_profit.item(client), self.period_weeks.item(client)
 
     def clear_period(self, clients: list[int]) -> None:
-        if len(clients) <= 4:  # (an element at a time is cheaper than an indexed assignment)
-            profit, weeks = self.period_profit, self.period_weeks
-            for c in clients:
-                profit[c] = weeks[c] = 0.0
-        else:
-            self.period_profit[clients] = 0.0
-            self.period_weeks[clients] = 0.0
+        profit, weeks = self.period_profit, self.period_weeks
+        for c in clients:  # (an agency's few clients: cheaper than an indexed assignment)
+            profit[c] = weeks[c] = 0.0
 
     def change_hands(self, brand: int) -> None:
         """The store ``brand`` has a new operator: its books start empty."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .ledger import frozen
 from .params import SPECS, Params
 
 if TYPE_CHECKING:
@@ -268,8 +269,8 @@ class ContractMarket:
         J = len(brands)
         # who runs each store (agency index, -1: the brand itself) and with what skills; replaced,
         # not changed in place, when a store changes hands, so a reader's copy stays as it read it
-        self.operator = _frozen(np.full(J, -1))
-        self.skills = Skills(*(_frozen(np.full(J, np.nan)) for _ in range(3)))
+        self.operator = frozen(np.full(J, -1))
+        self.skills = Skills(*(frozen(np.full(J, np.nan)) for _ in range(3)))
         # every running term's payment terms, an entry per brand (what weekly_payments reads)
         self.terms = {name: np.zeros(J) for name in PAYMENT_TERMS}
         # the running terms' books, an entry per brand (the weekly booking is one array operation;
@@ -292,11 +293,11 @@ class ContractMarket:
         j = brand.index
         operator = self.operator.copy()
         operator[j] = -1 if agency is None else agency.index
-        self.operator = _frozen(operator)
+        self.operator = frozen(operator)
         columns = [a.copy() for a in (self.skills.ops_skill, self.skills.brand_skill, self.skills.service_skill)]
         for column, value in zip(columns, brand.capabilities()):
             column[j] = value
-        self.skills = Skills(*(_frozen(c) for c in columns))
+        self.skills = Skills(*(frozen(c) for c in columns))
 
     def sign(
         self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float, stagger: tuple[int, int] = (0, 1)
@@ -432,8 +433,3 @@ class ContractMarket:
         brand.strategy = playbook
         self.sign(brand, None, week, gmv_baseline)
         self.switches_this_week += 1
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a

@@ -29,7 +29,8 @@ class BookingPlan(NamedTuple):
     rows: int
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
+def frozen(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only (for arrays handed out to be read, never changed in place)."""
     a.flags.writeable = False
     return a
 
@@ -100,8 +101,8 @@ class Ledger:
             bounds.append(bounds[-1] + n)
         n = bounds[-1]
         return BookingPlan(
-            _frozen(np.concatenate(sources) if sources else np.zeros(0, np.intp)),
-            _frozen(np.concatenate(targets) if targets else np.zeros(0, np.intp)),
+            frozen(np.concatenate(sources) if sources else np.zeros(0, np.intp)),
+            frozen(np.concatenate(targets) if targets else np.zeros(0, np.intp)),
             tuple(kinds),
             tuple(bounds),
             n,
@@ -144,8 +145,7 @@ class Ledger:
             accounts = index[0]
         rows = self._single.get((int(accounts), n))
         if rows is None:
-            rows = self._single[(int(accounts), n)] = np.full(n, accounts, dtype=np.intp)
-            rows.flags.writeable = False
+            rows = self._single[(int(accounts), n)] = frozen(np.full(n, accounts, dtype=np.intp))
         return rows
 
     def start_week(self) -> None:

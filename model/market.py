@@ -410,9 +410,12 @@ class Market:
         return table
 
     @staticmethod
-    def _blocks_total(table: np.ndarray) -> np.ndarray:
-        """Column sums of a per-block table, in block order (one block: its row, the same bits)."""
-        return table[0].copy() if len(table) == 1 else table.sum(axis=0)
+    def _blocks_total(table: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Column sums of a per-block table, in block order (one block: its row, the same bits;
+        a view of the table unless ``copy``, for a caller done with it before the next pass)."""
+        if len(table) == 1:
+            return table[0].copy() if copy else table[0]
+        return table.sum(axis=0)
 
     def _bound(self, slot: int, kernel) -> _KernelCall:
         """The bound call of ``kernel`` in ``slot`` (0/1: shop in a normal/festival week, 2: brand
@@ -454,11 +457,8 @@ class Market:
             call.regular = regular.dtype, regular.tobytes()
         call.run(*call.args)
         self._summary = _LAST_WEEK  # the reporters' sums are in the tables (read when asked)
-        units, buyers, scalars = call.outputs
-        if len(scalars) == 1:  # one block: its row (a sum over blocks otherwise)
-            units, buyers, totals = units[0], buyers[0], scalars[0].tolist()
-        else:
-            units, buyers, totals = units.sum(axis=0), buyers.sum(axis=0), scalars.sum(axis=0).tolist()
+        units, buyers, totals = (self._blocks_total(t, copy=False) for t in call.outputs)
+        totals = totals.tolist()
         sales = np.empty((3, J))
         jit.week_sales(units, buyers, price, scale, sales)
         return WeekSales(
@@ -487,11 +487,7 @@ class Market:
             call.inputs,
         )
         call.run(*call.args)
-        actual, generic = call.outputs
-        if len(actual) == 1:  # one block: its row (a sum over blocks otherwise)
-            actual, generic = actual[0], generic[0]
-        else:
-            actual, generic = actual.sum(axis=0), generic.sum(axis=0)
+        actual, generic = (self._blocks_total(t, copy=False) for t in call.outputs)
         value = np.empty(self.n_brands)
         jit.value_premium(actual, generic, regular, self.scale, value)
         return value

@@ -55,12 +55,6 @@ SERVICE_COST_OFFSET = 1.5  # service labour per unit sold: service_cost x (this 
 VELOCITY_START_WEEKS = 13  # burn-in: each brand's velocity starts as its mean over the last 13 weeks
 INTERVENTION_FIELDS = ("discount", "price_multiplier", "brand_effort", "paid_traffic", "traffic_price")
 
-# the playbook's numbers as week_kernel.plan_tactics reads them (rows P_FESTIVAL_DISCOUNT, P_DISCOUNT,
-# P_BRAND_EFFORT, P_PAID_SHARE; a column per strategy)
-_PLAYBOOK_TABLE = np.array(
-    [PLAYBOOK[k] for k in ("festival_discount", "discount", "brand_effort", "paid_traffic_share")]
-)
-
 
 @dataclass
 class WeekPlan:
@@ -252,8 +246,9 @@ class AgencyMarket(mesa.Model):
         festival = self.platform.festival(week)
         if self._compiled is not None:  # (the same bits in one call)
             tactics = np.empty((3, len(run)))
-            self._compiled.plan_tactics(
-                s.strategy, week, festival, self.promo_phase, PLAYBOOK["promo_every"], _PLAYBOOK_TABLE, s.velocity,
+            kernel = self._compiled
+            kernel.plan_tactics(
+                s.strategy, week, festival, self.promo_phase, kernel.PROMO_EVERY, kernel.PLAYBOOK_TABLE, s.velocity,
                 s.regular_price, run, s.watched, tactics,
             )  # fmt: skip
             discount, effort, paid = tactics
@@ -295,24 +290,29 @@ class AgencyMarket(mesa.Model):
     def make_offer(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
         """What consumers see this week: prices, deals, quality, visibility, brand reach (after
         goodwill takes in this week's brand effort)."""
-        if self._compiled is not None:
-            return self._offer_compiled(plan, skills, organic)
-        self.build_goodwill(plan, skills)
         p = self.p
-        regular = self.brand_state.regular_price
-        regular = regular.copy() if plan.price_multiplier is None else regular * plan.price_multiplier
-        if p.use_paid_traffic:
-            paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill, plan.traffic_price)
+        if self._compiled is not None:
+            regular, price, quality, reach, clicks = self._offer_compiled(plan, skills)
+            paid = self.platform.reach_of_clicks(clicks) if p.use_paid_traffic else None
         else:
+            self.build_goodwill(plan, skills)
+            regular = self.brand_state.regular_price
+            regular = regular.copy() if plan.price_multiplier is None else regular * plan.price_multiplier
+            price = regular * (1 - plan.discount)
+            quality = self.quality(skills.service_skill)
+            reach = p.brand_reach * plan.brand_effort * skills.brand_skill
+            if p.use_paid_traffic:
+                paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill, plan.traffic_price)
+        if not p.use_paid_traffic:
             paid = np.zeros(p.n_brands)
         return Offer(
-            price=regular * (1 - plan.discount),
+            price=price,
             regular_price=regular,
             discount=plan.discount,
-            quality=self.quality(skills.service_skill),
+            quality=quality,
             visibility=self.platform.visibility(organic, paid),
             organic_visibility=organic,
-            reach=p.brand_reach * plan.brand_effort * skills.brand_skill,
+            reach=reach,
             festival=self.platform.festival(self.week),
         )
 
@@ -339,13 +339,14 @@ class AgencyMarket(mesa.Model):
             )  # fmt: skip
         return self._coef[0]
 
-    def _offer_compiled(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> Offer:
-        """:meth:`build_goodwill` and :meth:`make_offer` in one compiled call and the platform's
-        exponential (:func:`model.week_kernel.offer_inputs`; the same bits)."""
-        p, s, kernel = self.p, self.brand_state, self._compiled
-        out = np.empty((5, len(organic)))
+    def _offer_compiled(self, plan: WeekPlan, skills: Skills) -> np.ndarray:
+        """:meth:`build_goodwill` and :meth:`make_offer`'s arrays in one compiled call
+        (:func:`model.week_kernel.offer_inputs`; the same bits): rows regular price, price,
+        quality, reach and the paid clicks' exponent (the platform takes the exponential)."""
+        p, s = self.p, self.brand_state
+        out = np.empty((5, len(s.regular_price)))
         multiplier, click_price = plan.price_multiplier, plan.traffic_price
-        kernel.offer_inputs(
+        self._compiled.offer_inputs(
             s.regular_price,
             s.regular_price if multiplier is None else multiplier,
             plan.discount,
@@ -364,20 +365,7 @@ class AgencyMarket(mesa.Model):
             self._coefficients()["offer"],
             out,
         )
-        if p.use_paid_traffic:
-            paid = self.platform.reach_of_clicks(out[kernel.CLICKS_EXPONENT])
-        else:
-            paid = np.zeros(p.n_brands)
-        return Offer(
-            price=out[kernel.PRICE],
-            regular_price=out[kernel.REGULAR],
-            discount=plan.discount,
-            quality=out[kernel.QUALITY],
-            visibility=self.platform.visibility(organic, paid),
-            organic_visibility=organic,
-            reach=out[kernel.REACH],
-            festival=self.platform.festival(self.week),
-        )
+        return out
 
     # --- 4. money and brand equity ----------------------------------------------------------------
     def settle(self, plan: WeekPlan, skills: Skills, sales) -> Settlement:

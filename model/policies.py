@@ -281,9 +281,7 @@ class LearningPolicy(Policy):
         scale = size if scale is None else REWARD_SCALE_MEMORY * scale + REWARD_SCALE_WEIGHT * size
         self._scale[client] = scale
         reward = profit / scale
-        table = self.tables.get(kind)
-        if table is None:
-            table = self._table(kind)
+        table = self._table(kind)
         # the first period in which a client on a kind still waiting for its first reward sold anything
         if self._pending and kind in self._pending and gmv > 0:
             self._pending.discard(kind)
@@ -313,9 +311,7 @@ class LearningPolicy(Policy):
 
     def _update(self, client: int, next_value: float) -> None:
         kind, strategy, reward = self._last[client]
-        table = self.tables.get(kind)
-        if table is None:
-            table = self._table(kind)
+        table = self._table(kind)
         delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
         traces = self._traces.setdefault(client, {})
         traces[strategy] = traces.get(strategy, 0.0) + 1.0

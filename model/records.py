@@ -132,20 +132,15 @@ _STORED = (
     "brand_value_index",
 )
 _SUMMED, _INDEX_ROW = len(_SUMS), len(_STORED) - 1  # the summed rows; brand_value_index's row
-_FLOAT = "_float"  # a block's array of every float column (weeks x columns x brands), when all are float64
 
 
-def _new_block(row: tuple, agency: np.ndarray, state, J: int) -> dict[str, np.ndarray]:
-    """Storage for _CHUNK weeks of brand rows: an array (weeks x brands) per column, of the dtype
-    of this week's values. When they are all float64 (as a rule) the float columns are views
-    into one array, each week's rows next to each other, so a week is copied in with one call."""
-    dtypes = [a.dtype for a in row] + [(state.brand_value / state.value_base).dtype]
-    block = {"agency": np.empty((_CHUNK, J), agency.dtype), "strategy": np.empty((_CHUNK, J), state.strategy.dtype)}
-    if all(d == np.float64 for d in dtypes):
-        block[_FLOAT] = every = np.empty((_CHUNK, len(_STORED), J))
-        block.update({c: every[:, k] for k, c in enumerate(_STORED)})
-    else:
-        block.update({c: np.empty((_CHUNK, J), d) for c, d in zip(_STORED, dtypes)})
+def _new_block(J: int, agency: np.ndarray, strategy: np.ndarray) -> dict[str, np.ndarray]:
+    """Storage for _CHUNK weeks of brand rows: an array (weeks x brands) per column. The float
+    columns are views into one float64 array (weeks x columns x brands), each week's rows next
+    to each other (``"_float"``), so a week is copied in with one call."""
+    every = np.empty((_CHUNK, len(_STORED), J))
+    block = {"agency": np.empty((_CHUNK, J), agency.dtype), "strategy": np.empty((_CHUNK, J), strategy.dtype)}
+    block.update({c: every[:, k] for k, c in enumerate(_STORED)}, _float=every)
     return block
 
 
@@ -207,23 +202,15 @@ class Records:
         )
         i = self._filled
         if i == _CHUNK:
-            self._blocks.append(_new_block(row, agency, state, J))
+            self._blocks.append(_new_block(J, agency, state.strategy))
             i = 0
         block = self._blocks[-1]
         block["agency"][i] = agency
         block["strategy"][i] = state.strategy
-        week = block.get(_FLOAT)
-        if week is not None:  # every column float64: the week's rows in one go, and their sums
-            week = week[i]
-            np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
-            np.divide(values, state.value_base, out=week[_INDEX_ROW])
-            total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
-        else:
-            for name, a in zip(_STORED, row):
-                block[name][i] = a
-            np.divide(values, state.value_base, out=block["brand_value_index"][i])
-            gmv, total_units, value_total = float(sales.revenue.sum()), float(units.sum()), float(values.sum())
-            image_total, profit_total = state.image.sum(), float(brand_profit.sum())
+        week = block["_float"][i]  # the week's float rows in one go, and the reporters' sums of five
+        np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
+        np.divide(values, state.value_base, out=week[_INDEX_ROW])
+        total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
         self._filled = i + 1
         self._weeks.append(model.week)
         # how many stores run each strategy: in-house ones, then each agency's clients (strategy_counts)

@@ -36,7 +36,7 @@ class _OnFirstRead:
             state[self.slot] = state[self.name]
         value = state[self.slot]
         if callable(value):
-            value = obj.__dict__[self.slot] = value()
+            value = state[self.slot] = value()
         return value
 
     def __set__(self, obj, value) -> None:

@@ -19,6 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .agents import AgencyBooks
+from .policies import PLAYBOOK
+
 # rows of the array settle_money fills (each a length-n_brands array)
 FEE, COMMISSION, BONUS, LABOUR, INCOME, PROFIT, PAID_TO_AGENCY, AGENCY_LABOUR = range(8)
 N_ROWS = 8
@@ -103,7 +106,9 @@ def settle_money(
 
 
 # rows of the agencies' books (model.agents.AgencyBooks.table) and slots of the image's coefficients
-B_PROFIT, B_INCOME, B_GMV, B_WEEKS, B_PERIOD_PROFIT, B_PERIOD_WEEKS = range(6)
+B_PROFIT, B_INCOME, B_GMV, B_WEEKS, B_PERIOD_PROFIT, B_PERIOD_WEEKS = (
+    AgencyBooks.ROWS.index(name) for name in ("profit", "income", "gmv", "weeks", "period_profit", "period_weeks")
+)
 I_MEMORY, I_NEW, I_RECOVERY, I_EROSION, I_REVERSION = range(5)  # (the velocity's memory and the week's weight first)
 I_EROSION_FROM, I_EROSION_FULL, I_EROSION_MAX, I_FLOOR, I_CEILING = range(5, 10)
 
@@ -164,8 +169,13 @@ def book(targets, sources, amounts, balances, week):
     return True
 
 
-# rows of the playbook table plan_tactics reads (a column per strategy, as model.policies.PLAYBOOK)
+# the playbook's numbers plan_tactics reads, a row per tactic and a column per strategy (as
+# model.policies.PLAYBOOK), and each promotion's period
 P_FESTIVAL_DISCOUNT, P_DISCOUNT, P_BRAND_EFFORT, P_PAID_SHARE = range(4)
+PLAYBOOK_TABLE = np.array(
+    [PLAYBOOK[k] for k in ("festival_discount", "discount", "brand_effort", "paid_traffic_share")]
+)
+PROMO_EVERY = PLAYBOOK["promo_every"]
 
 
 @njit(cache=True, error_model="numpy", boundscheck=True)

@@ -252,6 +252,17 @@ def client(tmp_path):
         yield c, a, b
 
 
+def _one_student_ready(client):
+    """Game AAAAA with one student, Ann, who is ready in its first round (its run starts):
+    the test client, Ann's token and the lecturer's headers."""
+    c, a, _ = client
+    ann = c.post("/api/AAAAA/join", json={"name": "Ann"}).json()["token"]
+    lect = {"X-Lecturer-Token": a.lecturer_token}
+    c.post("/api/AAAAA/control", json={"action": "open_round"}, headers=lect)
+    c.post("/api/AAAAA/choice", json={"ready": True}, headers={"X-Token": ann})
+    return c, ann, lect
+
+
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # (it would rather have httpx2)
 def test_the_api_keeps_games_and_roles_apart(client):
     c, a, b = client
@@ -380,11 +391,7 @@ def test_a_run_that_fails_is_reported_on_the_pages_not_retried(client, monkeypat
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(server, "run", broken)
-    c, a, _ = client
-    ann = c.post("/api/AAAAA/join", json={"name": "Ann"}).json()["token"]
-    lect = {"X-Lecturer-Token": a.lecturer_token}
-    c.post("/api/AAAAA/control", json={"action": "open_round"}, headers=lect)
-    c.post("/api/AAAAA/choice", json={"ready": True}, headers={"X-Token": ann})
+    c, ann, lect = _one_student_ready(client)
     deadline = time.monotonic() + 30
     while not (view := c.get("/api/AAAAA/me", headers={"X-Token": ann}).json())["error"]:
         assert time.monotonic() < deadline
@@ -585,11 +592,7 @@ def test_the_csv_comes_from_the_runs_made_never_from_the_event_loop(client, monk
         return real(call)
 
     monkeypatch.setattr(server, "run", slow)
-    c, a, _ = client
-    ann = c.post("/api/AAAAA/join", json={"name": "Ann"}).json()["token"]
-    lect = {"X-Lecturer-Token": a.lecturer_token}
-    c.post("/api/AAAAA/control", json={"action": "open_round"}, headers=lect)
-    c.post("/api/AAAAA/choice", json={"ready": True}, headers={"X-Token": ann})
+    c, ann, lect = _one_student_ready(client)
     r = c.get("/api/AAAAA/debrief.csv", headers=lect)  # the run waits on the gate: the server still answers
     assert r.status_code == 409 and "still computing" in r.json()["error"]
     assert c.get("/api/AAAAA/me", headers={"X-Token": ann}).json()["computing"]
@@ -611,11 +614,7 @@ def test_a_failed_run_gives_no_csv_but_the_reason(client, monkeypatch):
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(server, "run", broken)
-    c, a, _ = client
-    ann = c.post("/api/AAAAA/join", json={"name": "Ann"}).json()["token"]
-    lect = {"X-Lecturer-Token": a.lecturer_token}
-    c.post("/api/AAAAA/control", json={"action": "open_round"}, headers=lect)
-    c.post("/api/AAAAA/choice", json={"ready": True}, headers={"X-Token": ann})
+    c, ann, lect = _one_student_ready(client)
     deadline = time.monotonic() + 30
     while (r := c.get("/api/AAAAA/debrief.csv", headers=lect)).status_code == 409:
         assert time.monotonic() < deadline
