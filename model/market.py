@@ -495,11 +495,13 @@ class Market:
     def _numba_summary(self) -> dict:
         """Sums of the current state for the reporters: kept from the last shop() pass."""
         if self._summary is _LAST_WEEK:  # the last shop() pass's per-block sums, still in their tables
-            scalars = self._tables["scalars"]
+            # (views where there is one block: only the next shop() pass writes these tables, and
+            # it replaces this summary)
+            tables, total = self._tables, self._blocks_total
             self._summary = {
-                "awareness": self._blocks_total(self._tables["aware"]),
-                "exp_log_ref": self._blocks_total(self._tables["ref"]),
-                "deal": float(self._blocks_total(scalars)[self._jit.S_DEAL]),
+                "awareness": total(tables["aware"], copy=False),
+                "exp_log_ref": total(tables["ref"], copy=False),
+                "deal": float(total(tables["scalars"], copy=False)[self._jit.S_DEAL]),
             }
         elif self._summary is None:  # state set outside shop() (construction, reference prices)
             aware, ref = self._block_table("aware", self.n_brands), self._block_table("ref", self.n_brands)

@@ -24,7 +24,7 @@ from .outcomes import (  # noqa: F401  (re-exported: their names are API)
     BrandWeeks,
     window_change,
 )
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, ordered_sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,8 +148,9 @@ class Records:
     """The week's reporters (``last``) and the long per-brand and per-agency tables.
 
     The brand rows are kept as blocks of ``_CHUNK`` weeks, an array (weeks x brands) per
-    column, and the agency rows as a list per column of lists over agencies; the tables are
-    made from them at the end (their strategy names and week and brand columns only then).
+    column, and the agency rows as a list over agencies per week; the tables are
+    made from them at the end (their strategy names, the agencies' strategy counts and the week
+    and brand columns only then).
     """
 
     def __init__(self) -> None:
@@ -157,12 +158,9 @@ class Records:
         self._weeks: list[int] = []  # the recorded weeks
         self._blocks: list[dict[str, np.ndarray]] = []  # brand rows: per column, _CHUNK weeks x brands
         self._filled = _CHUNK  # rows filled in the last block
-        # agency rows, a list over agencies per week: clients, reputation, p_promotion, profit; the
-        # clients' strategy counts (in-house stores first, then each agency's); the policies'
-        # strategy_for_all
-        self._agency_weeks: dict[str, list[list]] = {
-            k: [] for k in ("clients", "reputation", "p_promotion", "profit", "counts", "one")
-        }
+        # agency rows, a list over agencies per week of (clients, reputation, p_promotion, the
+        # policy's strategy_for_all, profit); the strategy counts come from the brand rows at the end
+        self._agency_weeks: list[list[tuple]] = []
         self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
         self._defaults: list[str] = []  # each agency's policy's default strategy
 
@@ -177,8 +175,7 @@ class Records:
         agencies = model.agencies
         units = sales.units
         J = len(units)
-        n = len(STRATEGY_NAMES)
-        agency = model.agency_of()
+        agency, strategy = model.agency_of(), state.strategy
         values = state.brand_value
         brand_profit, agency_profit = money.brand_profit, money.agency_profit
         # the week's brand rows, the summed columns first (_STORED's order)
@@ -202,28 +199,29 @@ class Records:
         )
         i = self._filled
         if i == _CHUNK:
-            self._blocks.append(_new_block(J, agency, state.strategy))
+            self._blocks.append(_new_block(J, agency, strategy))
             i = 0
         block = self._blocks[-1]
         block["agency"][i] = agency
-        block["strategy"][i] = state.strategy
+        block["strategy"][i] = strategy
         week = block["_float"][i]  # the week's float rows in one go, and the reporters' sums of five
         np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
         np.divide(values, state.value_base, out=week[_INDEX_ROW])
         total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
         self._filled = i + 1
         self._weeks.append(model.week)
-        # how many stores run each strategy: in-house ones, then each agency's clients (strategy_counts)
-        counted = np.bincount((agency + 1) * n + state.strategy, minlength=(len(agencies) + 1) * n)
-        counts = counted.tolist()
-        promo_units = float(units[offer.discount > 0].sum())
+        # small sums and counts on Python lists: a NumPy call costs more than the arithmetic here,
+        # and below eight values NumPy too adds them one after another from 0.0 (the same bits)
+        promo = [u for u, d in zip(units.tolist(), offer.discount.tolist()) if d > 0]
+        promo_units = float(ordered_sum(promo) if len(promo) < 8 else np.sum(promo))
+        profits = agency_profit.tolist()
         self.last = {
             "week": model.week,
             "gmv": gmv,
             "units": total_units,
             "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
             "promo_share": promo_units / total_units if total_units else 0.0,
-            "promo_strategy_share": sum(counts[PROMOTION::n]) / J,
+            "promo_strategy_share": strategy.tolist().count(PROMOTION) / J,
             "brand_value": value_total,
             "brand_value_index": value_total / model.initial_value_total,
             "mean_image": float(image_total / J),  # np.mean's sum and division
@@ -231,11 +229,11 @@ class Records:
             "mean_deal_proneness": market.mean_deal_proneness(),
             "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
             "brand_profit": profit_total,
-            "agency_profit": float(agency_profit.sum()),
+            "agency_profit": float(ordered_sum(profits) if len(profits) < 8 else agency_profit.sum()),
             "platform_revenue": led.week_change("platform"),
             "consumer_surplus": sales.consumer_surplus,
             "contract_switches": switches,
-            "in_house_share": sum(counts[:n]) / J,
+            "in_house_share": agency.tolist().count(-1) / J,
         }
 
         if not self._agencies:  # what does not change: each agency's index, archetype and policy
@@ -246,14 +244,12 @@ class Records:
             }
             self._defaults = [a.policy.default for a in agencies]
         kind = model.market_kind
-        policies = [a.policy for a in agencies]
-        rows = self._agency_weeks
-        rows["clients"].append([len(a.clients) for a in agencies])
-        rows["reputation"].append([a.reputation for a in agencies])
-        rows["p_promotion"].append([p.probability("promotion", kind) for p in policies])
-        rows["profit"].append(agency_profit.tolist())
-        rows["counts"].append(counted)
-        rows["one"].append([p.strategy_for_all() for p in policies])
+        self._agency_weeks.append(
+            [
+                (len(a.clients), a.reputation, a.policy.probability("promotion", kind), a.policy.strategy_for_all(), x)
+                for a, x in zip(agencies, profits)
+            ]
+        )
 
     def _column(self, name: str) -> np.ndarray:
         """A brand column over the recorded weeks (weeks x brands, a new C-contiguous array)."""
@@ -298,26 +294,27 @@ class Records:
 
     def _agency_counts(self) -> np.ndarray:
         """Each recorded week's strategy counts of each agency's clients (weeks x agencies x
-        strategies): the rows of :func:`model.agents.strategy_counts`."""
+        strategies): the rows of :func:`model.agents.strategy_counts`, from the brand rows."""
         n, A = len(STRATEGY_NAMES), len(self._defaults)
-        return np.array(self._agency_weeks["counts"]).reshape(-1, A + 1, n)[:, 1:, :]
+        agency, strategy = self._column("agency").astype(np.intp), self._column("strategy").astype(np.intp)
+        W = len(agency)
+        # a cell per week, operator (in-house first, then each agency) and strategy
+        cells = (np.arange(W)[:, None] * (A + 1) + agency + 1) * n + strategy
+        return np.bincount(cells.ravel(), minlength=W * (A + 1) * n).reshape(W, A + 1, n)[:, 1:, :]
 
     def agency_strategies(self, counts: np.ndarray | None = None) -> list[str]:
         """The agency table's strategy column: what each agency ran each recorded week
         (:meth:`model.agents.Agency.current_strategy`, from the counts of that week)."""
         if counts is None:
             counts = self._agency_counts()
-        A = len(self._defaults)
         # the most common strategy, ties to the first in alphabetical order; none: the policy's default
         alphabetical = np.array(ALPHABETICAL)
         common = alphabetical[counts[:, :, alphabetical].argmax(axis=2)]
         names = np.where(counts.any(axis=2), STRATEGY_ARRAY[common], np.array(self._defaults, dtype=object))
         out = names.ravel().tolist()
-        for t, ones in enumerate(self._agency_weeks["one"]):
-            if ones.count(None) < A:  # a policy that runs one strategy for every client
-                for k, one in enumerate(ones):
-                    if one is not None:
-                        out[t * A + k] = one
+        for k, row in enumerate(r for week in self._agency_weeks for r in week):
+            if row[3] is not None:  # a policy that runs one strategy for every client
+                out[k] = row[3]
         return out
 
     def agency_table(self) -> pd.DataFrame:
@@ -325,11 +322,13 @@ class Records:
 
         if not self._weeks:
             return pd.DataFrame(columns=list(AGENCY_COLUMNS))
-        weeks, rows = len(self._weeks), self._agency_weeks
-        A = len(self._defaults)
+        weeks, A = len(self._weeks), len(self._defaults)
         counts = self._agency_counts()
+        rows = [r for week in self._agency_weeks for r in week]
+        clients, reputation, p_promotion, _, profit = zip(*rows) if rows else ((),) * 5
         # (the numbers as the arrays pandas would infer from their lists: int64 and float64)
-        columns = {c: np.array(rows[c]).ravel() for c in ("clients", "reputation", "p_promotion", "profit")}
+        columns = {"clients": clients, "reputation": reputation, "p_promotion": p_promotion, "profit": profit}
+        columns = {c: np.array(v) for c, v in columns.items()}
         columns["week"] = np.repeat(np.array(self._weeks), A)
         columns["agency"] = np.tile(np.array(self._agencies["agency"]), weeks)
         columns["strategy"] = self.agency_strategies(counts)

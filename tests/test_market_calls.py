@@ -68,3 +68,22 @@ def test_new_parameters_reach_the_kernels():
     m.p = m.p.replace(awareness_decay=0.25)
     m.shop(offers[1])
     assert m._calls[0].coef[14] == np.float32(0.25)
+
+
+def test_the_reporters_sums_read_after_the_brand_value_pass_are_the_shopping_passs():
+    # the sums are read from the shopping pass's tables when first asked (views of them where
+    # there is one block of consumers): the brand-value pass between must not change them
+    def sums(m: Market, offer) -> tuple:
+        by_brand = tuple(m.awareness_by_brand().tolist())
+        return by_brand, m.mean_awareness(), m.mean_deal_proneness(), m.mean_reference_price_ratio(offer.regular_price)
+
+    a, offers = market()
+    b, _ = market()
+    seen = set()
+    for offer in offers[:6]:
+        a.shop(offer), b.shop(offer)
+        first = sums(a, offer)
+        brand_value(a, offer), brand_value(b, offer)
+        assert sums(a, offer) == first == sums(b, offer)
+        seen.add(first)
+    assert len(seen) == 6  # and each shopping pass's own
