@@ -179,7 +179,8 @@ class Agency(mesa.Agent):
         """Tell the policy what the client earned the agency since its last booking, as a rate
         over a whole decision period."""
         profit, income, gmv, weeks = self.books.take(client)
-        profit, income, gmv = (self.full_period(m, weeks) for m in (profit, income, gmv))
+        full_period = self.full_period
+        profit, income, gmv = full_period(profit, weeks), full_period(income, weeks), full_period(gmv, weeks)
         brand = self.model.brands[client]
         self.policy.record(client, brand.strategy, profit, income, gmv, kind=brand.contract.kind)
 
@@ -272,7 +273,7 @@ class Brand(mesa.Agent):
     @property
     def strategy(self) -> str:
         """The strategy the store runs now (a name of :data:`model.policies.STRATEGIES`)."""
-        return STRATEGY_NAMES[self.state.strategy[self.index]]
+        return STRATEGY_NAMES[self.state.strategy.item(self.index)]
 
     @strategy.setter
     def strategy(self, name: str) -> None:
@@ -294,8 +295,14 @@ class Brand(mesa.Agent):
         return self.model.agencies[self.agency].capabilities()
 
     def trailing_gmv(self, weeks: int) -> float:
-        recent = [week[self.index] for week in self.model.gmv_weeks[-weeks:]]
-        return float(np.mean(recent)) if recent else 0.0
+        """The brand's mean weekly GMV over the last ``weeks`` weeks (0 before the first)."""
+        recent = self.model.gmv_weeks[-weeks:]
+        if not recent:
+            return 0.0
+        # float(np.mean(...)) of the entries, the same bits (NumPy's mean is its sum over the
+        # count), without making a NumPy scalar of each entry
+        j = self.index
+        return float(np.add.reduce(np.array([week.item(j) for week in recent]))) / len(recent)
 
 
 # --- the brands' weekly updates, for all brands at once (arrays over brands) ------------------

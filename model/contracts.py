@@ -8,6 +8,7 @@ agency's list of clients, so the two always agree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from .ledger import frozen
 from .params import SPECS, Params
+from .policies import draw
 
 if TYPE_CHECKING:
     from .agents import Agency, AgencyBooks, Brand
@@ -26,6 +28,12 @@ IN_HOUSE_COST_SHARE = 0.25  # ... when the agency took at least this share of it
 HIRING_TEMPERATURE = 0.1  # softmax temperature of a brand's choice of agency by reputation
 REPUTATION_MEMORY, VERDICT_WEIGHT = 0.7, 0.3  # an agency's reputation: old and latest verdict
 BASELINE_WEEKS = 52  # a new term's GMV growth is judged against the brand's mean over this many weeks
+# recent Params' market and focal terms as contracts read them: id(params) -> (params, {focal:
+# (terms, reliability, kind)}). Signing them again makes nothing anew, and every contract on them
+# (and the model's market_kind) shares one kind object, which a learning policy recognises by
+# identity, without hashing a tuple of floats. (An entry holds its Params, so its id is not reused.)
+_SIGNED: dict[int, tuple[Params, dict[bool, tuple[dict[str, Any], float, tuple]]]] = {}
+_SIGNED_PARAMS = 8  # the most Params kept (a run and its experience pre-run use two)
 
 
 @dataclass
@@ -61,18 +69,18 @@ class Contract:
     ) -> Contract:
         """The market's contract, or a focal brand's own terms (``Params.contract_terms``);
         ``terms`` (a brand's scheduled terms, :func:`validate_brand_terms`) override either."""
-        t = p.contract_terms(focal)
-        if terms:
-            t = {**t, **terms}
-        reliability = measure_reliability(p, t["brand_measure_noise"])
-        kind = (
-            t["base_fee"],
-            t["commission_rate"],
-            t["brand_bonus_rate"],
-            t["contract_weeks"],
-            t["evaluation_brand_weight"],
-            reliability,
-        )
+        if terms or type(focal) is not bool:  # (a schedule's terms are not cached: a caller may change its dict)
+            t, reliability, kind = cls._terms(p, focal, terms)
+        else:
+            signed = _SIGNED.get(id(p))
+            if signed is None:
+                if len(_SIGNED) >= _SIGNED_PARAMS:  # (the oldest goes)
+                    _SIGNED.pop(next(iter(_SIGNED)), None)
+                signed = _SIGNED[id(p)] = (p, {})
+            found = signed[1].get(focal)
+            if found is None:
+                found = signed[1][focal] = cls._terms(p, focal, None)
+            t, reliability, kind = found
         return cls(
             agency=agency,
             start_week=start_week,
@@ -87,6 +95,24 @@ class Contract:
             reliability=reliability,
             kind=kind,
         )
+
+    @staticmethod
+    def _terms(p: Params, focal: bool, terms: Mapping[str, Any] | None) -> tuple[dict[str, Any], float, tuple]:
+        """The terms a contract of :meth:`from_params` reads (not to be changed), the survey's
+        reliability and the kind of contract."""
+        t = p.contract_terms(focal)
+        if terms:
+            t = {**t, **terms}
+        reliability = measure_reliability(p, t["brand_measure_noise"])
+        kind = (
+            t["base_fee"],
+            t["commission_rate"],
+            t["brand_bonus_rate"],
+            t["contract_weeks"],
+            t["evaluation_brand_weight"],
+            reliability,
+        )
+        return t, reliability, kind
 
     @classmethod
     def in_house(
@@ -270,7 +296,8 @@ class ContractMarket:
         # who runs each store (agency index, -1: the brand itself) and with what skills; replaced,
         # not changed in place, when a store changes hands, so a reader's copy stays as it read it
         self.operator = frozen(np.full(J, -1))
-        self.skills = Skills(*(frozen(np.full(J, np.nan)) for _ in range(3)))
+        self._skill_rows = frozen(np.full((3, J), np.nan))  # the skills' arrays are its rows
+        self.skills = Skills(*self._skill_rows)
         # every running term's payment terms, an entry per brand (what weekly_payments reads)
         self.terms = {name: np.zeros(J) for name in PAYMENT_TERMS}
         # the running terms' books, an entry per brand (the weekly booking is one array operation;
@@ -294,10 +321,10 @@ class ContractMarket:
         operator = self.operator.copy()
         operator[j] = -1 if agency is None else agency.index
         self.operator = frozen(operator)
-        columns = [a.copy() for a in (self.skills.ops_skill, self.skills.brand_skill, self.skills.service_skill)]
-        for column, value in zip(columns, brand.capabilities()):
-            column[j] = value
-        self.skills = Skills(*(frozen(c) for c in columns))
+        skills = self._skill_rows.copy()  # (one copy for the three)
+        skills[:, j] = tuple(brand.capabilities())  # (no capabilities raise here; NumPy would store NaN)
+        self._skill_rows = frozen(skills)
+        self.skills = Skills(*skills)
 
     def sign(
         self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float, stagger: tuple[int, int] = (0, 1)
@@ -419,7 +446,11 @@ class ContractMarket:
             return
         rep = np.array([a.reputation for a in candidates])
         w = np.exp((rep - rep.max()) / HIRING_TEMPERATURE)
-        chosen = candidates[int(self.rng.choice(len(candidates), p=w / w.sum()))]
+        total = w.sum()
+        # rng.choice's draw without its checks: the softmax is valid unless a reputation is not a
+        # number (then rng.choice refuses it, as it always did)
+        index = draw(self.rng, (w / total).tolist()) if math.isfinite(total) else self.rng.choice(len(w), p=w / total)
+        chosen = candidates[int(index)]
         brand.in_house_caps = None
         self.sign(brand, chosen, week, gmv_baseline)  # links the brand to its new agency
         brand.strategy = chosen.strategy_for(brand)

@@ -10,6 +10,7 @@ through the money and renewals they experience.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass
@@ -93,18 +94,26 @@ def ordered_sum(values) -> float:
     return total
 
 
+def cut_points(probabilities) -> list[float]:
+    """What :func:`draw` compares its uniform draw with, as ``rng.choice`` does: the cumulative
+    sum of the probabilities, divided by its last (nondecreasing, so a bisection finds the draw)."""
+    cdf = list(itertools.accumulate(probabilities))
+    total = cdf[-1]
+    return [c / total for c in cdf]
+
+
 def draw(rng: np.random.Generator, probabilities) -> int:
     """An index drawn with the given probabilities: ``rng.choice(len(p), p=p)``, the same draw
     and the same result, without its checks of ``p`` (they cost ten times the draw, at every
-    choice of every client; the callers' probabilities are a softmax, valid by construction)."""
-    cdf = list(itertools.accumulate(probabilities))
-    u = rng.random()
-    total = cdf[-1]
-    index = 0  # as numpy: cumsum, divided by its last, searchsorted right
-    for c in cdf:
-        if c / total <= u:
-            index += 1
-    return index
+    choice of every client; the callers' probabilities are valid by construction)."""
+    return draw_from(rng, cut_points(probabilities))
+
+
+def draw_from(rng: np.random.Generator, cuts: list[float]) -> int:
+    """:func:`draw` from the probabilities' :func:`cut_points` (kept by a caller that draws from
+    the same probabilities again): as numpy, one uniform, then searchsorted right (how many cut
+    points are at most the uniform)."""
+    return bisect.bisect_right(cuts, rng.random())
 
 
 class Policy:
@@ -178,6 +187,19 @@ class FixedPolicy(Policy):
     name = "fixed"
 
 
+class _Kind:
+    """A learning policy's value table for one kind of contract (the very dict of its ``tables``)
+    and, until the table changes (None then), its softmax and that softmax's :func:`cut_points`
+    (made at the first draw)."""
+
+    __slots__ = ("table", "probs", "cuts")
+
+    def __init__(self, table: dict[str, float]):
+        self.table = table
+        self.probs: dict[str, float] | None = None
+        self.cuts: list[float] | None = None
+
+
 class LearningPolicy(Policy):
     """Reinforcement learning on the agency's own realised profit: SARSA(lambda) with softmax.
 
@@ -209,8 +231,16 @@ class LearningPolicy(Policy):
         self._last: dict[int, tuple[tuple, str, float]] = {}  # client -> (kind, strategy, reward) awaiting update
         self._traces: dict[int, dict[str, float]] = {}
         self._scale: dict[int, float] = {}
-        self._probs: dict[tuple, dict[str, float]] = {}  # softmax of each table, until it changes
+        self._kinds: dict[tuple, _Kind] = {}  # each table with its softmax, until it changes
+        self._seen_kind: tuple | None = None  # the kind looked up last (by identity) ...
+        self._seen: _Kind | None = None  # ... and its entry of _kinds
         self.experienced = False  # whether it arrived with a pre-run's tables (adopt)
+
+    def __setstate__(self, state: dict) -> None:
+        # a policy pickled before _kinds replaced _probs (the caches are made again as needed)
+        state.pop("_probs", None)
+        self.__dict__.update(state)
+        self._kinds, self._seen_kind, self._seen = {}, None, None
 
     # One value table per kind of contract (its terms): an agency that holds clients on
     # different terms learns a playbook for each, as a real agency knows each client's contract.
@@ -246,30 +276,48 @@ class LearningPolicy(Policy):
             kind = self._first_kind()
         return dict(self._softmax(kind))
 
+    def _kind(self, kind: tuple) -> _Kind:
+        """The entry of ``kind``'s table. The model hands every client on the same terms the same
+        kind object (:meth:`model.contracts.Contract.from_params`), so the kind looked up last is
+        recognised by identity, without hashing its tuple of floats."""
+        if kind is self._seen_kind:
+            return self._seen
+        entry = self._kinds.get(kind)
+        if entry is None:
+            entry = self._kinds[kind] = _Kind(self._table(kind))
+        self._seen_kind, self._seen = kind, entry
+        return entry
+
     def _softmax(self, kind: tuple) -> dict[str, float]:
         """The chance of each strategy for a client of ``kind`` (cached until its table changes;
         the caller does not change it)."""
-        hit = self._probs.get(kind)
-        if hit is not None:
-            return hit
-        table = self._table(kind)
+        entry = self._kind(kind)
+        probs = entry.probs
+        if probs is not None:
+            return probs
+        table = entry.table
         # a softmax over three strategies, element by element as NumPy would do it on arrays (the
         # same bits) but with one array operation, the exponential, instead of eight
         q = [table[s] * (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES]
         top = max(q)
-        w = np.exp(np.array([(v - top) / self.temperature for v in q])).tolist()
+        w = np.exp([(v - top) / self.temperature for v in q]).tolist()
         total = ordered_sum(w)
         keep, floor = 1 - self.exploration, self.exploration / len(q)
-        self._probs[kind] = probs = {s: keep * x / total + floor for s, x in zip(STRATEGY_NAMES, w)}
+        entry.probs = probs = {s: keep * x / total + floor for s, x in zip(STRATEGY_NAMES, w)}
         return probs
 
     def probability(self, strategy: str, kind: tuple | None = None) -> float:
         if kind is None:
             kind = self._first_kind()
-        return self._softmax(kind)[strategy]
+        probs = self._seen.probs if kind is self._seen_kind else None  # (read every week: _softmax's hit inline)
+        return (self._softmax(kind) if probs is None else probs)[strategy]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
-        return STRATEGY_NAMES[draw(self.rng, self._softmax(kind).values())]
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)
+        cuts = entry.cuts
+        if cuts is None:  # (made for the first draw from this softmax)
+            cuts = entry.cuts = cut_points(self._softmax(kind).values())
+        return STRATEGY_NAMES[draw_from(self.rng, cuts)]
 
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
@@ -281,12 +329,13 @@ class LearningPolicy(Policy):
         scale = size if scale is None else REWARD_SCALE_MEMORY * scale + REWARD_SCALE_WEIGHT * size
         self._scale[client] = scale
         reward = profit / scale
-        table = self._table(kind)
+        entry = self._kind(kind)
+        table = entry.table
         # the first period in which a client on a kind still waiting for its first reward sold anything
         if self._pending and kind in self._pending and gmv > 0:
             self._pending.discard(kind)
             table.update({s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES})
-            self._probs.pop(kind, None)
+            entry.probs = entry.cuts = None
         if client in self._last:
             self._update(client, table[strategy])
         self._last[client] = (kind, strategy, reward)
@@ -294,7 +343,7 @@ class LearningPolicy(Policy):
     def term_end(self, client: int, renewed: bool) -> None:
         if client in self._last:
             kind = self._last[client][0]
-            p, table = self._softmax(kind), self._table(kind)
+            p, table = self._softmax(kind), self._seen.table
             carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
             self._update(client, carry_on)
         self._last.pop(client, None)
@@ -306,19 +355,20 @@ class LearningPolicy(Policy):
     def adopt(self, experience: dict) -> None:
         self.tables = {k: dict(t) for k, t in experience["tables"].items()}
         self._pending = set(experience["pending"])
-        self._probs = {}
+        self._kinds, self._seen_kind, self._seen = {}, None, None
         self.experienced = True
 
     def _update(self, client: int, next_value: float) -> None:
         kind, strategy, reward = self._last[client]
-        table = self._table(kind)
+        entry = self._kind(kind)
+        table = entry.table
         delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
         traces = self._traces.setdefault(client, {})
         traces[strategy] = traces.get(strategy, 0.0) + 1.0
         for s, e in traces.items():
             table[s] += self.rate * delta * e
             traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
-        self._probs.pop(kind, None)
+        entry.probs = entry.cuts = None
 
 
 class ImitationPolicy(Policy):

@@ -147,17 +147,112 @@ def test_without_a_seed_each_model_draws_and_records_a_fresh_one(small):
 
 
 def test_a_strategy_draw_is_numpys_choice_without_its_checks():
-    """policies.draw replaces rng.choice(len(p), p=p) on the learning agencies' hot path: the same
-    index and the same use of the stream, for any probabilities."""
-    from model.policies import draw
+    """policies.draw replaces rng.choice(len(p), p=p) on the learning agencies' hot path and in
+    the brands' choice of agency: the same index and the same use of the stream, for any
+    probabilities (of three strategies, or of up to a dozen agencies); draw_from with the cut
+    points made once draws the same again and again."""
+    from model.policies import cut_points, draw, draw_from
 
     gen = np.random.default_rng(0)
-    for seed in range(300):
-        p = gen.dirichlet(np.full(3, 0.3 if seed % 2 else 3.0))
-        ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    for seed in range(600):
+        n = 3 if seed % 3 else int(gen.integers(1, 13))
+        p = gen.dirichlet(np.full(n, 0.3 if seed % 2 else 3.0))
+        if seed % 5 == 0 and n > 2:
+            p[gen.integers(n)] = 0.0  # (a strategy that is never drawn; rng.choice needs no renormalising)
+            p /= p.sum()
+        ours, kept, numpys = (np.random.default_rng(seed) for _ in range(3))
+        cuts = cut_points(p.tolist())
         for _ in range(5):
-            assert draw(ours, p.tolist()) == int(numpys.choice(3, p=p))
-        assert ours.random() == numpys.random()  # the streams stay in step
+            expected = int(numpys.choice(n, p=p))
+            assert draw(ours, p.tolist()) == expected and draw_from(kept, cuts) == expected
+        assert ours.random() == kept.random() == numpys.random()  # the streams stay in step
+
+    class Exactly:  # a uniform that falls on a cut point, where the side of searchsorted tells
+        def __init__(self, u):
+            self.u = u
+
+        def random(self):
+            return self.u
+
+    for p in ([0.25, 0.25, 0.5], [0.5, 0.0, 0.5], [0.2, 0.3, 0.1, 0.4]):
+        cdf = np.cumsum(p)
+        cdf /= cdf[-1]  # (as rng.choice makes it)
+        for u in cdf.tolist():
+            assert draw(Exactly(u), p) == int(np.searchsorted(cdf, u, side="right"))
+
+
+def test_a_learning_agencys_choice_is_numpys_choice_from_its_probabilities():
+    """LearningPolicy.choose draws from the cut points it keeps with its softmax: the draw
+    rng.choice makes from probabilities(kind), also right after its table changed."""
+    from model.policies import STRATEGY_NAMES, LearningPolicy
+
+    p = Params(agency_policy="learning", choice_temperature=0.05)
+    ours, numpys = LearningPolicy(p, np.random.default_rng(3), "sales"), np.random.default_rng(3)
+    kinds = [Contract.from_params(p, 0, 0, 1.0, 1.0).kind, (1.0, 0.1, 0.0, 26, 0.0, 1.0)]
+    gen = np.random.default_rng(4)
+    for week in range(200):
+        kind = kinds[week % 3 == 0]
+        probs = ours.probabilities(kind)
+        expected = STRATEGY_NAMES[int(numpys.choice(3, p=[probs[s] for s in STRATEGY_NAMES]))]
+        assert ours.choose(week % 4, kind) == expected
+        if week % 2:  # a client's period booked: its table changes
+            ours.record(week % 4, expected, float(gen.normal(50, 40)), 100.0, 1000.0, kind=kind)
+        if week % 7 == 0:
+            ours.term_end(week % 4, renewed=bool(week % 3))
+    assert ours.rng.random() == numpys.random()
+
+
+def test_a_learning_policy_pickled_with_its_old_cache_loads_and_carries_on():
+    """A LearningPolicy pickled before its softmaxes were kept per kind (in _probs) loads, drops
+    the old cache and answers from its tables as a fresh copy does."""
+    import pickle
+
+    from model.policies import LearningPolicy
+
+    p = Params(agency_policy="learning")
+    policy = LearningPolicy(p, np.random.default_rng(0), "brand")
+    kind = Contract.from_params(p, 0, 0, 1.0, 1.0).kind
+    policy.record(0, "brand", 30.0, 100.0, 1000.0, kind=kind)
+    policy.record(0, "brand", 60.0, 100.0, 1000.0, kind=kind)
+    old = pickle.loads(pickle.dumps(policy))
+    for name in ("_kinds", "_seen_kind", "_seen"):
+        del old.__dict__[name]
+    old.__dict__["_probs"] = {kind: {"brand": 1.0, "balanced": 0.0, "promotion": 0.0}}  # (stale)
+    loaded = pickle.loads(pickle.dumps(old))
+    assert "_probs" not in loaded.__dict__
+    assert loaded.probabilities(kind) == policy.probabilities(kind) and loaded.tables == policy.tables
+    assert loaded.choose(1, kind) == policy.choose(1, kind)
+
+
+def test_contracts_on_the_same_terms_share_one_kind_object():
+    """Contracts on the market's (or the focal) terms of one Params share their kind object, the
+    model's market_kind too (a learning policy recognises a kind by identity before hashing it);
+    other Params or a schedule's terms give a kind of their own values."""
+    p = Params(n_consumers=200, agency_policy="learning", experience_weeks=8, focal_brands=1, focal_commission_rate=0.2)
+    m = AgencyMarket(p, rng=2)
+    m.step()
+    market = [b.contract.kind for b in m.brands if not b.focal]
+    assert all(k is m.market_kind for k in market)
+    focal = Contract.from_params(p, 0, 0, 1.0, 1.0, focal=True).kind
+    assert focal != m.market_kind and Contract.from_params(p, 1, 5, 2.0, 3.0, focal=True).kind is focal
+    other = p.replace(commission_rate=0.2)
+    assert Contract.from_params(other, 0, 0, 1.0, 1.0).kind == (*m.market_kind[:1], 0.2, *m.market_kind[2:])
+    assert Contract.from_params(p.replace(), 0, 0, 1.0, 1.0).kind == m.market_kind
+    scheduled = Contract.from_params(p, 0, 0, 1.0, 1.0, terms={"contract_weeks": 13})
+    assert scheduled.kind == (*m.market_kind[:3], 13, *m.market_kind[4:]) and scheduled.weeks == 13
+
+
+def test_a_brands_trailing_gmv_is_numpys_mean_of_its_recent_weeks():
+    """Brand.trailing_gmv adds the weeks as np.mean does (pairwise from eight values on): the same
+    bits for any number of weeks, fewer or more than asked for."""
+    m = AgencyMarket(Params(n_consumers=200), rng=1)
+    gen = np.random.default_rng(6)
+    for n in (0, 1, 5, 7, 8, 9, 52, 53, 130, 300):
+        m.gmv_weeks = [gen.lognormal(8, 2, len(m.brands)) for _ in range(n)]
+        for weeks in (1, 8, 52, 200):
+            for brand in m.brands[:3]:
+                recent = [w[brand.index] for w in m.gmv_weeks[-weeks:]]
+                assert brand.trailing_gmv(weeks) == (float(np.mean(recent)) if recent else 0.0)
 
 
 def test_float_sums_in_the_model_round_as_on_python_3_11():
