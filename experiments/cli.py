@@ -25,7 +25,10 @@ def summary_lines(summary: dict[str, float]) -> list[str]:
     rows = []
     for k, v in summary.items():
         o = OUTCOMES.get(k)
-        text = f"{v * o.scale:,{o.fmt}} {o.unit}" if o else f"{v:,.4g}"
+        if o and o.unit == "count" and float(v).is_integer():  # (one run's count; means of counts keep o.fmt)
+            text = f"{int(v):,} {o.unit}"
+        else:
+            text = f"{v * o.scale:,{o.fmt}} {o.unit}" if o else f"{v:,.4g}"
         rows.append((o.label if o else k, text, k))
     lw, vw = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
     return [f"{label:<{lw}}  {text:>{vw}}   ({key})" for label, text, key in rows]
@@ -128,7 +131,15 @@ def _cmd_params(args) -> int:
     if args.readme:
         from model.params import update_readme
 
-        print("README.md updated" if update_readme(args.readme) else "README.md already up to date")
+        try:
+            changed = update_readme(args.readme)
+        except FileNotFoundError:
+            raise UserError(f"--readme {args.readme}: no such file (give the path of the README to rewrite)") from None
+        except ValueError:  # (str.index: a marker is missing)
+            raise UserError(
+                f"--readme {args.readme}: no parameter table markers in it (the project's README.md has them)"
+            ) from None
+        print(f"{args.readme} updated" if changed else f"{args.readme} already up to date")
         return 0
     if args.markdown:
         print(param_table_markdown())
@@ -438,7 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=_cmd_params)
 
     app = sub.add_parser("app", help="open the interactive app (Solara)")
-    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to the network)",
+    )
     app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
     app.add_argument("--open", action="store_true", help="open a browser window")
     app.set_defaults(func=_cmd_app)

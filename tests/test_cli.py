@@ -56,6 +56,44 @@ def test_cli_errors_are_one_line_with_exit_code_2(argv, fragment, capsys, tmp_pa
     assert "Traceback" not in err
 
 
+def test_a_count_of_one_run_prints_as_a_whole_number():
+    from experiments.cli import summary_lines
+
+    one_run, mean_of_runs = (
+        summary_lines({"contract_switches_total": 49.0}),
+        summary_lines({"contract_switches_total": 48.5}),
+    )
+    assert "49 count" in one_run[0] and "49.0" not in one_run[0]
+    assert "48.5 count" in mean_of_runs[0]
+
+
+def test_params_readme_names_a_missing_file_or_missing_markers(tmp_path, capsys):
+    missing = tmp_path / "nope.md"
+    assert main(["params", "--readme", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "Errno" not in err and len(err.strip().splitlines()) == 1
+    plain = tmp_path / "plain.md"
+    plain.write_text("# a README without the table\n")
+    assert main(["params", "--readme", str(plain)]) == 2
+    err = capsys.readouterr().err
+    assert "markers" in err and "substring" not in err
+    assert plain.read_text() == "# a README without the table\n"  # (left as it was)
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    from experiments.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    undocumented = [
+        f"{name} {'/'.join(a.option_strings)}"
+        for name, sub in commands.items()
+        for a in sub._actions
+        if a.option_strings and a.help is None
+    ]
+    assert undocumented == []
+
+
 def test_console_script_error_has_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.cli", "run", "--set", "base_fee=-5", "--out", str(tmp_path)],
