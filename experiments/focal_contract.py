@@ -273,22 +273,23 @@ def plot_profile(profile: pd.DataFrame, switch: int, size_name: str, plt):
     ]
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.4), sharex=True)
     styles = {"35% vs 5%": (report.PALETTE[1], "o"), "hangover: 35% then 8% vs 8%": (report.PALETTE[0], "s")}
+    hangover = (profile["contrast"] != "35% vs 5%").any()  # the blue line (the quick size runs no hangover arm)
     for ax, (col, label, scale) in zip(axes.flat, panels):
         for contrast, (color, marker) in styles.items():
             t = profile[(profile["contrast"] == contrast) & (profile["outcome"] == col)].sort_values("window")
             if t.empty:
-                continue  # (the quick size runs no hangover arm)
+                continue
             x = (t["window"].to_numpy() + 0.5) * WINDOW
             ax.fill_between(x, t["ci_low"] * scale, t["ci_high"] * scale, color=color, alpha=0.18, lw=0)
             ax.plot(x, t["mean"] * scale, color=color, marker=marker, ms=3.5, lw=1.4, label=contrast)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.axvline(switch, color="grey", lw=0.8, ls=":")
+        if hangover:
+            ax.axvline(switch, color="grey", lw=0.8, ls=":")
         ax.set_ylabel(label, fontsize=9)
         report.size_note(ax, size_name)
     for ax in axes[1]:
-        ax.set_xlabel("week (dotted: week 104; blue's next term is on 8%)")
+        ax.set_xlabel(f"week (dotted: week {switch}; blue's next term is on 8%)" if hangover else "week")
     axes[0, 0].legend(fontsize=8.5, loc="best")
-    hangover = (profile["contrast"] != "35% vs 5%").any()
     fig.suptitle(
         "One brand signs 35% instead of 5% (rivals on 8%): its paired effect per 13-week window\n"
         "(mean and 95% CI over markets"

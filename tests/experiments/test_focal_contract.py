@@ -93,6 +93,29 @@ def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     assert zero["mean"].iloc[0] == 0 and np.isnan(zero["ci_low"].iloc[0]) or zero["ci_low"].iloc[0] == 0
 
 
+def test_the_trade_off_figure_names_the_dotted_week_only_where_the_hangover_is_drawn():
+    """The quick size runs no hangover arm: no blue line, so no dotted switch week and no
+    x-axis label about blue's next term."""
+    from experiments import report
+
+    rows = [
+        {"contrast": c, "window": w, "outcome": o, "mean": 1.0, "ci_low": 0.0, "ci_high": 2.0, "n": 3}
+        for c in ("35% vs 5%", "hangover: 35% then 8% vs 8%")
+        for w in range(4)
+        for o in ("gmv", "value", "profit", "before")
+    ]
+    both = pd.DataFrame(rows)
+    with report.figure_style() as plt:
+        for profile, hangover in ((both, True), (both[both["contrast"] == "35% vs 5%"], False)):
+            fig = fc.plot_profile(profile, 26, "tiny", plt)
+            ax = fig.axes[-1]
+            dotted = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+            assert ("blue" in ax.get_xlabel()) == hangover and ("week 26" in ax.get_xlabel()) == hangover
+            assert len(dotted) == hangover
+            assert ("blue" in fig.get_suptitle()) == hangover
+            plt.close(fig)
+
+
 @pytest.mark.slow
 def test_the_headline_signs_hold_on_a_root_seed_other_than_the_docs():
     """On a root seed the docs never used, at a size that runs in about a minute: the focal
