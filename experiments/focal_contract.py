@@ -529,16 +529,19 @@ def fmt(row: dict, o: str) -> str:
 
 
 def findings_table(by_seed: dict[int, dict]) -> pd.DataFrame:
+    """One row per finding: per seed the mean and 95% CI in the display unit of the ``unit``
+    column (as in findings.md), the number of markets, and whether it holds."""
     rows = []
     for key, claim, _source, o in FINDINGS:
         row = {"key": key, "claim": claim, "outcome": o, "unit": unit_of(o)}
+        scale = report.OUTCOMES[o].scale
         for s, found in by_seed.items():
             r = found[key]
             row.update(
                 {
-                    f"mean_{s}": r["mean"],
-                    f"ci_low_{s}": r["ci_low"],
-                    f"ci_high_{s}": r["ci_high"],
+                    f"mean_{s}": r["mean"] * scale,
+                    f"ci_low_{s}": r["ci_low"] * scale,
+                    f"ci_high_{s}": r["ci_high"] * scale,
                     f"n_{s}": r.get("n", 0),
                 }
             )

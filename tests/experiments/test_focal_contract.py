@@ -85,6 +85,16 @@ def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     assert {f"mean_{s}" for s in seeds} <= set(found.columns)
     md = (out / "findings.md").read_text(encoding="utf-8")
     assert all(f"root seed {s}" in md for s in seeds) and "half-width" in md
+    # findings.csv is in the unit it names (million RMB, points), as findings.md is
+    contrast = pd.read_csv(out / f"contrast-{seeds[0]}.csv").set_index("outcome")
+    row = found.set_index("key").loc["gmv26"]
+    assert row["unit"] == "million RMB"
+    assert row[f"mean_{seeds[0]}"] == pytest.approx(contrast.loc["focal_short_term_gmv", "mean"] * 1e-6, rel=1e-5)
+    row = found.set_index("key").loc["value"]
+    assert row["unit"] == "points"
+    assert row[f"ci_low_{seeds[0]}"] == pytest.approx(
+        contrast.loc["focal_brand_value_change", "ci_low"] * 100, rel=1e-5
+    )
     prof = pd.read_csv(out / "time_profile.csv")
     assert set(prof["contrast"]) == {"35% vs 5%", "hangover: 35% then 8% vs 8%"}
     # a contrast of an arm with itself is zero: the low arm's paired table against itself
