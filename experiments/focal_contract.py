@@ -522,10 +522,14 @@ def unit_of(o: str) -> str:
 
 
 def fmt(row: dict, o: str) -> str:
+    """A difference ``mean [95% CI]`` of ``o`` in its display unit (:func:`unit_of`), with the
+    outcome's decimals or more where the interval is narrow
+    (:func:`experiments.report.interval_text`)."""
     s = report.OUTCOMES[o]
     if not np.isfinite(row.get("mean", np.nan)):
         return "n/a"
-    return f"{row['mean'] * s.scale:+{s.fmt}} [{row['ci_low'] * s.scale:{s.fmt}}, {row['ci_high'] * s.scale:{s.fmt}}]"
+    m, lo, hi = (row[c] * s.scale for c in ("mean", "ci_low", "ci_high"))
+    return report.interval_text(m, lo, hi, s.fmt, sign=True)
 
 
 def findings_table(by_seed: dict[int, dict]) -> pd.DataFrame:
@@ -634,6 +638,7 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
         ["group", "k"],
         PER_BRAND,
         title="The saturation design (first seed)",
+        cell_text=lambda row, o: fmt({c: row[f"{o}_{c}"] for c in ("mean", "ci_low", "ci_high")}, o),
         note="Each brand against itself when every brand is on 5%, in the same market (per-brand means within a "
         "market, then mean [95% CI] over markets), by k, the number of brands on 35%: a brand on 35%, a brand "
         "on 5%, and the brands that switch to 35% between the previous k of the design and k.",

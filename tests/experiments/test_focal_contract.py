@@ -95,6 +95,10 @@ def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     assert row[f"ci_low_{seeds[0]}"] == pytest.approx(
         contrast.loc["focal_brand_value_change", "ci_low"] * 100, rel=1e-5
     )
+    # saturation.md's cells as findings.md's (a narrow interval does not collapse to zeros)
+    sat = (out / "saturation.md").read_text(encoding="utf-8")
+    last = pd.read_csv(out / f"saturation-{seeds[0]}.csv").iloc[-1]
+    assert fc.fmt({c: last[f"short_term_gmv_{c}"] for c in ("mean", "ci_low", "ci_high")}, "short_term_gmv") in sat
     prof = pd.read_csv(out / "time_profile.csv")
     assert set(prof["contrast"]) == {"35% vs 5%", "hangover: 35% then 8% vs 8%"}
     # a contrast of an arm with itself is zero: the low arm's paired table against itself
@@ -124,6 +128,21 @@ def test_the_trade_off_figure_names_the_dotted_week_only_where_the_hangover_is_d
             assert len(dotted) == hangover
             assert ("blue" in fig.get_suptitle()) == hangover
             plt.close(fig)
+
+
+def test_fmt_shows_a_narrow_interval_with_the_decimals_it_needs():
+    """An interval narrower than the outcome's format does not collapse to '-0 [-0, 0]'; a wide
+    one keeps the outcome's format."""
+    m = 1e6  # RMB per million
+    narrow = {"mean": -0.03 * m, "ci_low": -0.27 * m, "ci_high": 0.204 * m}
+    assert fc.fmt(narrow, "short_term_gmv") == "-0.03 [-0.27, 0.20]"
+    assert fc.fmt({"mean": 1.4 * m, "ci_low": -1.8 * m, "ci_high": 4.6 * m}, "short_term_gmv") == "+1.4 [-1.8, 4.6]"
+    assert fc.fmt({"mean": -95 * m, "ci_low": -125 * m, "ci_high": -65 * m}, "short_term_gmv") == "-95 [-125, -65]"
+    assert fc.fmt({"mean": 2.9 * m, "ci_low": 1.5 * m, "ci_high": 4.4 * m}, "focal_short_term_gmv") == "+2.9 [1.5, 4.4]"
+    assert fc.fmt({"mean": -0.12, "ci_low": -0.144, "ci_high": -0.095}, "focal_brand_value_change") == (
+        "-12.0 [-14.4, -9.5]"
+    )
+    assert fc.fmt({"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "short_term_gmv") == "n/a"
 
 
 @pytest.mark.slow
