@@ -638,6 +638,7 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
         ["group", "k"],
         PER_BRAND,
         title="The saturation design (first seed)",
+        header=lambda o: f"{report.OUTCOMES[o].label} ({unit_of(o)})",
         cell_text=lambda row, o: fmt({c: row[f"{o}_{c}"] for c in ("mean", "ci_low", "ci_high")}, o),
         note="Each brand against itself when every brand is on 5%, in the same market (per-brand means within a "
         "market, then mean [95% CI] over markets), by k, the number of brands on 35%: a brand on 35%, a brand "

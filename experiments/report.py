@@ -190,13 +190,16 @@ def summary_markdown(
     title: str,
     note: str = "",
     key_labels: Mapping[str, Callable[[Any], str]] | None = None,
+    header: Callable[[str], str] | None = None,
     cell_text: Callable[[Mapping[str, Any], str], str] | None = None,
 ) -> str:
     """The summary table as Markdown: one row per design point, ``mean [low, high]`` cells
-    (:func:`ci_text`, or ``cell_text(row, outcome)``)."""
+    (:func:`ci_text`, or ``cell_text(row, outcome)``), each outcome's column headed by its
+    label and unit (or ``header(outcome)``)."""
     key_labels = key_labels or {}
+    header = header or (lambda o: OUTCOMES[o].axis if o in OUTCOMES else o)
     cell_text = cell_text or ci_text
-    head = [*(KEY_NAMES.get(k, k) for k in keys), "runs", *[OUTCOMES[o].axis if o in OUTCOMES else o for o in outcomes]]
+    head = [*(KEY_NAMES.get(k, k) for k in keys), "runs", *[header(o) for o in outcomes]]
     lines = [f"# {title}", ""]
     if note:
         lines += [note, ""]

@@ -99,6 +99,9 @@ def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     sat = (out / "saturation.md").read_text(encoding="utf-8")
     last = pd.read_csv(out / f"saturation-{seeds[0]}.csv").iloc[-1]
     assert fc.fmt({c: last[f"short_term_gmv_{c}"] for c in ("mean", "ci_low", "ci_high")}, "short_term_gmv") in sat
+    # saturation.md: its cells are differences, so brand value is in points, as in findings.md
+    sat = (out / "saturation.md").read_text(encoding="utf-8")
+    assert "brand value change, last 52 weeks vs week 0 (points)" in sat and "(%)" not in sat
     prof = pd.read_csv(out / "time_profile.csv")
     assert set(prof["contrast"]) == {"35% vs 5%", "hangover: 35% then 8% vs 8%"}
     # a contrast of an arm with itself is zero: the low arm's paired table against itself
