@@ -29,9 +29,12 @@ the achieved widths are printed.
     python -m experiments.focal_contract             # full size, both seeds
 
 Writes into ``--out``: ``data/`` (one sweep per stage and seed), figures ``focal_tradeoff``
-(the time profile and the hangover), ``focal_saturation`` (PNG and SVG), ``findings.md`` /
-``findings.csv`` (every headline effect on every seed, and whether it holds),
-``contrast.md``, ``saturation.md``, and ``summary.md`` (the design points).
+(the time profile and the hangover) and ``focal_saturation`` (PNG and SVG), ``findings.md`` /
+``findings.csv`` (every headline effect on every seed in its display unit, and whether it
+holds), ``time_profile.csv`` (the first seed's effects per 13-week window), per seed the tables
+behind the findings, ``contrast-SEED.csv``, ``hangover-SEED.csv`` (not at the quick size, which
+runs no hangover arm), ``trap-SEED.csv`` and ``saturation-SEED.csv``, and ``saturation.md`` (the
+saturation design of the first seed).
 """
 
 from __future__ import annotations
@@ -627,11 +630,13 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     findings_md = out / "findings.md"
     findings_md.write_text("\n".join(md), encoding="utf-8")
     paths += [findings_md, out / "findings.csv"]
-    for s in seeds:  # the tables behind the findings, per seed
+    for s in seeds:  # the tables behind the findings, per seed (those this size's design measures)
         t = tables[s]
-        for name in ("contrast", "hangover", "trap"):
+        for name in ("contrast", "hangover", "trap", "saturation"):
+            if not (t[name]["n"] > 0).any():
+                continue  # e.g. the hangover at the quick size, which runs no hangover arm
             t[name].assign(seed=s).to_csv(out / f"{name}-{s}.csv", index=False, float_format="%.6g")
-        t["saturation"].assign(seed=s).to_csv(out / f"saturation-{s}.csv", index=False, float_format="%.6g")
+            paths.append(out / f"{name}-{s}.csv")
     sat = tables[first]["saturation"]
     sat_md = report.summary_markdown(
         sat,

@@ -110,6 +110,33 @@ def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     assert zero["mean"].iloc[0] == 0 and np.isnan(zero["ci_low"].iloc[0]) or zero["ci_low"].iloc[0] == 0
 
 
+def test_a_run_without_the_hangover_arm_writes_no_empty_hangover_table_and_lists_what_it_wrote(
+    tmp_path, monkeypatch, capsys
+):
+    """As the quick size: two arms (5% and 35%), one seed. No hangover-SEED.csv of empty rows;
+    every file written is printed at the end."""
+    tiny = fc.SIZES["tiny"]
+    monkeypatch.setitem(
+        fc.SIZES, "tiny", fc.Size("tiny", 2, tiny.steps, tiny.base, {**tiny.extra, "seeds": 1, "arms": ("low", "high")})
+    )
+    out = tmp_path / "fc"
+    assert fc.main(["--tiny", "--out", str(out), "--executor", "serial"]) == 0
+    s = fc.SEEDS[0]
+    written = {p.name for p in out.iterdir() if p.is_file()}
+    assert written == {
+        "findings.md",
+        "findings.csv",
+        "time_profile.csv",
+        "saturation.md",
+        f"contrast-{s}.csv",
+        f"trap-{s}.csv",
+        f"saturation-{s}.csv",
+    }
+    printed = capsys.readouterr().out.split("tables:")[1]
+    assert all(name in printed for name in written)
+    assert "hangover" not in (out / "findings.md").read_text(encoding="utf-8")
+
+
 def test_the_trade_off_figure_names_the_dotted_week_only_where_the_hangover_is_drawn():
     """The quick size runs no hangover arm: no blue line, so no dotted switch week and no
     x-axis label about blue's next term."""
