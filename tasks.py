@@ -98,8 +98,8 @@ def ensure_chromium() -> None:
 
 def run(args: list[str]) -> int:
     ensure_installed(None)
-    if "--out" not in args:
-        args = ["--out", "out/focal_contract", *args]
+    # no --out of its own: the experiment's quick default, out/focal_contract-quick (or
+    # -quick-changed with --set), so that the full size's out/focal_contract stays its own
     cmd = [str(PY), "-m", "experiments.focal_contract", "--quick", *args]
     return subprocess.call(cmd, cwd=ROOT)
 

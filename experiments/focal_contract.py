@@ -29,9 +29,12 @@ the achieved widths are printed.
     python -m experiments.focal_contract             # full size, both seeds
 
 Writes into ``--out``: ``data/`` (one sweep per stage and seed), figures ``focal_tradeoff``
-(the time profile and the hangover), ``focal_saturation`` (PNG and SVG), ``findings.md`` /
-``findings.csv`` (every headline effect on every seed, and whether it holds),
-``contrast.md``, ``saturation.md``, and ``summary.md`` (the design points).
+(the time profile and the hangover) and ``focal_saturation`` (PNG and SVG), ``findings.md`` /
+``findings.csv`` (every headline effect on every seed in its display unit, and whether it
+holds), ``time_profile.csv`` (the first seed's effects per 13-week window), per seed the tables
+behind the findings, ``contrast-SEED.csv``, ``hangover-SEED.csv`` (not at the quick size, which
+runs no hangover arm), ``trap-SEED.csv`` and ``saturation-SEED.csv``, and ``saturation.md`` (the
+saturation design of the first seed).
 """
 
 from __future__ import annotations
@@ -273,22 +276,23 @@ def plot_profile(profile: pd.DataFrame, switch: int, size_name: str, plt):
     ]
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.4), sharex=True)
     styles = {"35% vs 5%": (report.PALETTE[1], "o"), "hangover: 35% then 8% vs 8%": (report.PALETTE[0], "s")}
+    hangover = (profile["contrast"] != "35% vs 5%").any()  # the blue line (the quick size runs no hangover arm)
     for ax, (col, label, scale) in zip(axes.flat, panels):
         for contrast, (color, marker) in styles.items():
             t = profile[(profile["contrast"] == contrast) & (profile["outcome"] == col)].sort_values("window")
             if t.empty:
-                continue  # (the quick size runs no hangover arm)
+                continue
             x = (t["window"].to_numpy() + 0.5) * WINDOW
             ax.fill_between(x, t["ci_low"] * scale, t["ci_high"] * scale, color=color, alpha=0.18, lw=0)
             ax.plot(x, t["mean"] * scale, color=color, marker=marker, ms=3.5, lw=1.4, label=contrast)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.axvline(switch, color="grey", lw=0.8, ls=":")
+        if hangover:
+            ax.axvline(switch, color="grey", lw=0.8, ls=":")
         ax.set_ylabel(label, fontsize=9)
         report.size_note(ax, size_name)
     for ax in axes[1]:
-        ax.set_xlabel("week (dotted: week 104; blue's next term is on 8%)")
+        ax.set_xlabel(f"week (dotted: week {switch}; blue's next term is on 8%)" if hangover else "week")
     axes[0, 0].legend(fontsize=8.5, loc="best")
-    hangover = (profile["contrast"] != "35% vs 5%").any()
     fig.suptitle(
         "One brand signs 35% instead of 5% (rivals on 8%): its paired effect per 13-week window\n"
         "(mean and 95% CI over markets"
@@ -521,23 +525,30 @@ def unit_of(o: str) -> str:
 
 
 def fmt(row: dict, o: str) -> str:
+    """A difference ``mean [95% CI]`` of ``o`` in its display unit (:func:`unit_of`), with the
+    outcome's decimals or more where the interval is narrow
+    (:func:`experiments.report.interval_text`)."""
     s = report.OUTCOMES[o]
     if not np.isfinite(row.get("mean", np.nan)):
         return "n/a"
-    return f"{row['mean'] * s.scale:+{s.fmt}} [{row['ci_low'] * s.scale:{s.fmt}}, {row['ci_high'] * s.scale:{s.fmt}}]"
+    m, lo, hi = (row[c] * s.scale for c in ("mean", "ci_low", "ci_high"))
+    return report.interval_text(m, lo, hi, s.fmt, sign=True)
 
 
 def findings_table(by_seed: dict[int, dict]) -> pd.DataFrame:
+    """One row per finding: per seed the mean and 95% CI in the display unit of the ``unit``
+    column (as in findings.md), the number of markets, and whether it holds."""
     rows = []
     for key, claim, _source, o in FINDINGS:
         row = {"key": key, "claim": claim, "outcome": o, "unit": unit_of(o)}
+        scale = report.OUTCOMES[o].scale
         for s, found in by_seed.items():
             r = found[key]
             row.update(
                 {
-                    f"mean_{s}": r["mean"],
-                    f"ci_low_{s}": r["ci_low"],
-                    f"ci_high_{s}": r["ci_high"],
+                    f"mean_{s}": r["mean"] * scale,
+                    f"ci_low_{s}": r["ci_low"] * scale,
+                    f"ci_high_{s}": r["ci_high"] * scale,
                     f"n_{s}": r.get("n", 0),
                 }
             )
@@ -619,17 +630,21 @@ def analyse(results: dict, ctx: RunContext) -> list[Path]:
     findings_md = out / "findings.md"
     findings_md.write_text("\n".join(md), encoding="utf-8")
     paths += [findings_md, out / "findings.csv"]
-    for s in seeds:  # the tables behind the findings, per seed
+    for s in seeds:  # the tables behind the findings, per seed (those this size's design measures)
         t = tables[s]
-        for name in ("contrast", "hangover", "trap"):
+        for name in ("contrast", "hangover", "trap", "saturation"):
+            if not (t[name]["n"] > 0).any():
+                continue  # e.g. the hangover at the quick size, which runs no hangover arm
             t[name].assign(seed=s).to_csv(out / f"{name}-{s}.csv", index=False, float_format="%.6g")
-        t["saturation"].assign(seed=s).to_csv(out / f"saturation-{s}.csv", index=False, float_format="%.6g")
+            paths.append(out / f"{name}-{s}.csv")
     sat = tables[first]["saturation"]
     sat_md = report.summary_markdown(
         sat,
         ["group", "k"],
         PER_BRAND,
         title="The saturation design (first seed)",
+        header=lambda o: f"{report.OUTCOMES[o].label} ({unit_of(o)})",
+        cell_text=lambda row, o: fmt({c: row[f"{o}_{c}"] for c in ("mean", "ci_low", "ci_high")}, o),
         note="Each brand against itself when every brand is on 5%, in the same market (per-brand means within a "
         "market, then mean [95% CI] over markets), by k, the number of brands on 35%: a brand on 35%, a brand "
         "on 5%, and the brands that switch to 35% between the previous k of the design and k.",

@@ -94,6 +94,22 @@ def ci_text(row: Mapping[str, Any], o: str, spec: Outcome | None = None) -> str:
     return f"{m:{spec.fmt}} [{lo:{spec.fmt}}, {hi:{spec.fmt}}]"
 
 
+def interval_text(m: float, lo: float, hi: float, fmt: str = ".1f", *, sign: bool = False) -> str:
+    """'mean [low, high]' (display units) with ``fmt``'s decimals, or more where the interval is
+    narrow: enough to show two significant digits of its half-width (at most six), so that no
+    interval reads as zeros. ``sign``: a '+' on a positive mean (for differences)."""
+    if not np.isfinite(m):
+        return "–"
+    digits = int(fmt[1:-1]) if fmt.startswith(".") and fmt.endswith("f") and fmt[1:-1].isdigit() else None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{m:{'+' if sign else ''}{fmt}}"
+    half = (hi - lo) / 2
+    if digits is not None and half > 0:
+        digits = max(digits, min(6, 1 - int(np.floor(np.log10(half)))))
+    f = fmt if digits is None else f".{digits}f"
+    return f"{m:{'+' if sign else ''}{f}} [{lo:{f}}, {hi:{f}}]"
+
+
 def cell(table: pd.DataFrame, i: int, o: str, spec: Outcome | None = None) -> str:
     """Row ``i`` of ``table``: :func:`ci_text` of outcome ``o``."""
     return ci_text(table.iloc[i], o, spec)
@@ -174,17 +190,23 @@ def summary_markdown(
     title: str,
     note: str = "",
     key_labels: Mapping[str, Callable[[Any], str]] | None = None,
+    header: Callable[[str], str] | None = None,
+    cell_text: Callable[[Mapping[str, Any], str], str] | None = None,
 ) -> str:
-    """The summary table as Markdown: one row per design point, ``mean [low, high]`` cells."""
+    """The summary table as Markdown: one row per design point, ``mean [low, high]`` cells
+    (:func:`ci_text`, or ``cell_text(row, outcome)``), each outcome's column headed by its
+    label and unit (or ``header(outcome)``)."""
     key_labels = key_labels or {}
-    head = [*(KEY_NAMES.get(k, k) for k in keys), "runs", *[OUTCOMES[o].axis if o in OUTCOMES else o for o in outcomes]]
+    header = header or (lambda o: OUTCOMES[o].axis if o in OUTCOMES else o)
+    cell_text = cell_text or ci_text
+    head = [*(KEY_NAMES.get(k, k) for k in keys), "runs", *[header(o) for o in outcomes]]
     lines = [f"# {title}", ""]
     if note:
         lines += [note, ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i in range(len(table)):
         ks = [key_labels.get(k, str)(table[k].iat[i]) for k in keys]
-        cells = [*ks, str(int(table["n"].iat[i])), *[cell(table, i, o) for o in outcomes]]
+        cells = [*ks, str(int(table["n"].iat[i])), *[cell_text(table.iloc[i], o) for o in outcomes]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

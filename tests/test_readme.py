@@ -50,3 +50,28 @@ def test_tasks_lab_installs_the_notebooks_extra_and_opens_jupyterlab_on_the_note
     assert installed == ["notebooks"]
     assert called[0][1:] == ["-m", "jupyterlab", "--no-browser", str(root / "notebooks")]
     assert "python3 tasks.py lab" in README.read_text(encoding="utf-8")
+
+
+def test_tasks_run_writes_the_quick_size_to_its_own_folder_not_the_full_sizes(monkeypatch):
+    """`python3 tasks.py run` and then the README's "drop --quick for the full size": the main
+    job's quick results must not land in out/focal_contract, the full size's default folder (the
+    engine refuses to mix two sweeps in one folder)."""
+    import importlib.util
+
+    from experiments import focal_contract as fc
+
+    root = README.parent
+    spec = importlib.util.spec_from_file_location("tasks_module", root / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    called = []
+    monkeypatch.setattr(tasks, "ensure_installed", lambda extra: True)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, cwd: called.append(cmd) or 0)
+    for extra in ([], ["--set", "n_consumers=1000"]):
+        monkeypatch.setattr(tasks.sys, "argv", ["tasks.py", "run", *extra])
+        assert tasks.main() == 0
+    outs = [fc.EXPERIMENT.context(cmd[cmd.index("experiments.focal_contract") + 1 :]).out for cmd in called]
+    assert outs == [Path("out/focal_contract-quick"), Path("out/focal_contract-quick-changed")]
+    assert fc.EXPERIMENT.context([]).out == Path("out/focal_contract")
+    readme = README.read_text(encoding="utf-8")
+    assert "`out/focal_contract-quick/`" in readme and "`out/focal_contract/`" not in readme

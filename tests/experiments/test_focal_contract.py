@@ -85,12 +85,94 @@ def test_tiny_run_writes_the_findings_on_both_seeds_and_the_figures(tmp_path):
     assert {f"mean_{s}" for s in seeds} <= set(found.columns)
     md = (out / "findings.md").read_text(encoding="utf-8")
     assert all(f"root seed {s}" in md for s in seeds) and "half-width" in md
+    # findings.csv is in the unit it names (million RMB, points), as findings.md is
+    contrast = pd.read_csv(out / f"contrast-{seeds[0]}.csv").set_index("outcome")
+    row = found.set_index("key").loc["gmv26"]
+    assert row["unit"] == "million RMB"
+    assert row[f"mean_{seeds[0]}"] == pytest.approx(contrast.loc["focal_short_term_gmv", "mean"] * 1e-6, rel=1e-5)
+    row = found.set_index("key").loc["value"]
+    assert row["unit"] == "points"
+    assert row[f"ci_low_{seeds[0]}"] == pytest.approx(
+        contrast.loc["focal_brand_value_change", "ci_low"] * 100, rel=1e-5
+    )
+    # saturation.md's cells as findings.md's (a narrow interval does not collapse to zeros)
+    sat = (out / "saturation.md").read_text(encoding="utf-8")
+    last = pd.read_csv(out / f"saturation-{seeds[0]}.csv").iloc[-1]
+    assert fc.fmt({c: last[f"short_term_gmv_{c}"] for c in ("mean", "ci_low", "ci_high")}, "short_term_gmv") in sat
+    # saturation.md: its cells are differences, so brand value is in points, as in findings.md
+    sat = (out / "saturation.md").read_text(encoding="utf-8")
+    assert "brand value change, last 52 weeks vs week 0 (points)" in sat and "(%)" not in sat
     prof = pd.read_csv(out / "time_profile.csv")
     assert set(prof["contrast"]) == {"35% vs 5%", "hangover: 35% then 8% vs 8%"}
     # a contrast of an arm with itself is zero: the low arm's paired table against itself
     runs = fc.contrast_runs(load_results(out / "data" / f"contrast-{seeds[0]}"), 30, fc.SIZES["tiny"].extra["switch"])
     zero = fc.paired(runs, "low", "low", ["focal_short_term_gmv"])
     assert zero["mean"].iloc[0] == 0 and np.isnan(zero["ci_low"].iloc[0]) or zero["ci_low"].iloc[0] == 0
+
+
+def test_a_run_without_the_hangover_arm_writes_no_empty_hangover_table_and_lists_what_it_wrote(
+    tmp_path, monkeypatch, capsys
+):
+    """As the quick size: two arms (5% and 35%), one seed. No hangover-SEED.csv of empty rows;
+    every file written is printed at the end."""
+    tiny = fc.SIZES["tiny"]
+    monkeypatch.setitem(
+        fc.SIZES, "tiny", fc.Size("tiny", 2, tiny.steps, tiny.base, {**tiny.extra, "seeds": 1, "arms": ("low", "high")})
+    )
+    out = tmp_path / "fc"
+    assert fc.main(["--tiny", "--out", str(out), "--executor", "serial"]) == 0
+    s = fc.SEEDS[0]
+    written = {p.name for p in out.iterdir() if p.is_file()}
+    assert written == {
+        "findings.md",
+        "findings.csv",
+        "time_profile.csv",
+        "saturation.md",
+        f"contrast-{s}.csv",
+        f"trap-{s}.csv",
+        f"saturation-{s}.csv",
+    }
+    printed = capsys.readouterr().out.split("tables:")[1]
+    assert all(name in printed for name in written)
+    assert "hangover" not in (out / "findings.md").read_text(encoding="utf-8")
+
+
+def test_the_trade_off_figure_names_the_dotted_week_only_where_the_hangover_is_drawn():
+    """The quick size runs no hangover arm: no blue line, so no dotted switch week and no
+    x-axis label about blue's next term."""
+    from experiments import report
+
+    rows = [
+        {"contrast": c, "window": w, "outcome": o, "mean": 1.0, "ci_low": 0.0, "ci_high": 2.0, "n": 3}
+        for c in ("35% vs 5%", "hangover: 35% then 8% vs 8%")
+        for w in range(4)
+        for o in ("gmv", "value", "profit", "before")
+    ]
+    both = pd.DataFrame(rows)
+    with report.figure_style() as plt:
+        for profile, hangover in ((both, True), (both[both["contrast"] == "35% vs 5%"], False)):
+            fig = fc.plot_profile(profile, 26, "tiny", plt)
+            ax = fig.axes[-1]
+            dotted = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+            assert ("blue" in ax.get_xlabel()) == hangover and ("week 26" in ax.get_xlabel()) == hangover
+            assert len(dotted) == hangover
+            assert ("blue" in fig.get_suptitle()) == hangover
+            plt.close(fig)
+
+
+def test_fmt_shows_a_narrow_interval_with_the_decimals_it_needs():
+    """An interval narrower than the outcome's format does not collapse to '-0 [-0, 0]'; a wide
+    one keeps the outcome's format."""
+    m = 1e6  # RMB per million
+    narrow = {"mean": -0.03 * m, "ci_low": -0.27 * m, "ci_high": 0.204 * m}
+    assert fc.fmt(narrow, "short_term_gmv") == "-0.03 [-0.27, 0.20]"
+    assert fc.fmt({"mean": 1.4 * m, "ci_low": -1.8 * m, "ci_high": 4.6 * m}, "short_term_gmv") == "+1.4 [-1.8, 4.6]"
+    assert fc.fmt({"mean": -95 * m, "ci_low": -125 * m, "ci_high": -65 * m}, "short_term_gmv") == "-95 [-125, -65]"
+    assert fc.fmt({"mean": 2.9 * m, "ci_low": 1.5 * m, "ci_high": 4.4 * m}, "focal_short_term_gmv") == "+2.9 [1.5, 4.4]"
+    assert fc.fmt({"mean": -0.12, "ci_low": -0.144, "ci_high": -0.095}, "focal_brand_value_change") == (
+        "-12.0 [-14.4, -9.5]"
+    )
+    assert fc.fmt({"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "short_term_gmv") == "n/a"
 
 
 @pytest.mark.slow
