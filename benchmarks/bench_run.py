@@ -21,8 +21,10 @@ phases of the week (the platform's rank, tactics, offer, the market, settling, m
 brands, contract reviews, learning, records) and the rest (building the models, Mesa's step,
 the run's summary after it): each phase's own time, without the phases it calls (the
 experience pre-run's weeks count in their phases, not in building the model). Each child runs
-the case once without the timers (the CPU time and share it prints) and once with them; what
-the timers cost (the difference, printed) is taken out of the rest.
+the case once without the timers (the CPU time it prints) and once with them (the phases; the
+market's share is its time there over the untimed run's); what the timers cost (the
+difference, printed) is taken out of the rest, though some of it lands in the phases that call
+other timed phases (measuring brands calls the market's brand-value pass).
 """
 
 from __future__ import annotations

@@ -135,6 +135,10 @@ def _cmd_params(args) -> int:
             changed = update_readme(args.readme)
         except FileNotFoundError:
             raise UserError(f"--readme {args.readme}: no such file (give the path of the README to rewrite)") from None
+        except IsADirectoryError:
+            raise UserError(f"--readme {args.readme}: a folder, not a file (give the path of the README)") from None
+        except UnicodeDecodeError:
+            raise UserError(f"--readme {args.readme}: not a UTF-8 text file (give the path of the README)") from None
         except ValueError:  # (str.index: a marker is missing)
             raise UserError(
                 f"--readme {args.readme}: no parameter table markers in it (the project's README.md has them)"

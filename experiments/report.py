@@ -23,6 +23,7 @@ Everything a headline script writes goes into one output folder::
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -96,17 +97,19 @@ def ci_text(row: Mapping[str, Any], o: str, spec: Outcome | None = None) -> str:
 
 def interval_text(m: float, lo: float, hi: float, fmt: str = ".1f", *, sign: bool = False) -> str:
     """'mean [low, high]' (display units) with ``fmt``'s decimals, or more where the interval is
-    narrow: enough to show two significant digits of its half-width (at most six), so that no
-    interval reads as zeros. ``sign``: a '+' on a positive mean (for differences)."""
+    narrow: enough to show two significant digits of its half-width (at most six decimals), so
+    that an interval as wide as a thousandth of a unit does not read as zeros. ``sign``: a '+'
+    on a positive mean (for differences)."""
     if not np.isfinite(m):
         return "–"
-    digits = int(fmt[1:-1]) if fmt.startswith(".") and fmt.endswith("f") and fmt[1:-1].isdigit() else None
+    fixed = re.fullmatch(r"(,?)\.(\d+)f", fmt)  # (a fixed-point format, with or without thousands)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return f"{m:{'+' if sign else ''}{fmt}}"
-    half = (hi - lo) / 2
-    if digits is not None and half > 0:
-        digits = max(digits, min(6, 1 - int(np.floor(np.log10(half)))))
-    f = fmt if digits is None else f".{digits}f"
+    f = fmt
+    half = abs(hi - lo) / 2
+    if fixed and half > 0:
+        digits = max(int(fixed[2]), min(6, 1 - int(np.floor(np.log10(half)))))
+        f = f"{fixed[1]}.{digits}f"
     return f"{m:{'+' if sign else ''}{f}} [{lo:{f}}, {hi:{f}}]"
 
 

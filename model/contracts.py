@@ -9,6 +9,7 @@ agency's list of clients, so the two always agree.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ BASELINE_WEEKS = 52  # a new term's GMV growth is judged against the brand's mea
 # identity, without hashing a tuple of floats. (An entry holds its Params, so its id is not reused.)
 _SIGNED: dict[int, tuple[Params, dict[bool, tuple[dict[str, Any], float, tuple]]]] = {}
 _SIGNED_PARAMS = 8  # the most Params kept (a run and its experience pre-run use two)
+_SIGNED_LOCK = threading.Lock()  # (for making an entry; reading one needs none)
 
 
 @dataclass
@@ -73,10 +75,11 @@ class Contract:
             t, reliability, kind = cls._terms(p, focal, terms)
         else:
             signed = _SIGNED.get(id(p))
-            if signed is None:
-                if len(_SIGNED) >= _SIGNED_PARAMS:  # (the oldest goes)
-                    _SIGNED.pop(next(iter(_SIGNED)), None)
-                signed = _SIGNED[id(p)] = (p, {})
+            if signed is None or signed[0] is not p:
+                with _SIGNED_LOCK:  # (threads: an app's sessions, a threaded sweep)
+                    if len(_SIGNED) >= _SIGNED_PARAMS:  # (the oldest goes)
+                        _SIGNED.pop(next(iter(_SIGNED)), None)
+                    signed = _SIGNED[id(p)] = (p, {})
             found = signed[1].get(focal)
             if found is None:
                 found = signed[1][focal] = cls._terms(p, focal, None)

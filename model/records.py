@@ -164,6 +164,16 @@ class Records:
         self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
         self._defaults: list[str] = []  # each agency's policy's default strategy
 
+    def __setstate__(self, state: dict) -> None:
+        """Records pickled before the agency rows were one tuple per agency a week (a dict of
+        per-column lists then, with each week's strategy counts, which now come from the brand
+        rows) load as today's, so a result pickled with its tables unread can still build them."""
+        rows = state.get("_agency_weeks")
+        if isinstance(rows, dict):
+            columns = ("clients", "reputation", "p_promotion", "one", "profit")  # (today's tuple order)
+            state = {**state, "_agency_weeks": [list(zip(*week)) for week in zip(*(rows[c] for c in columns))]}
+        self.__dict__.update(state)
+
     @property
     def n_weeks(self) -> int:
         """The number of recorded weeks."""
@@ -305,6 +315,8 @@ class Records:
     def agency_strategies(self, counts: np.ndarray | None = None) -> list[str]:
         """The agency table's strategy column: what each agency ran each recorded week
         (:meth:`model.agents.Agency.current_strategy`, from the counts of that week)."""
+        if not self._weeks:
+            return []
         if counts is None:
             counts = self._agency_counts()
         # the most common strategy, ties to the first in alphabetical order; none: the policy's default

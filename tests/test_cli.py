@@ -78,6 +78,12 @@ def test_params_readme_names_a_missing_file_or_missing_markers(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "markers" in err and "substring" not in err
     assert plain.read_text() == "# a README without the table\n"  # (left as it was)
+    binary = tmp_path / "binary.md"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    for path, fragment in ((binary, "not a UTF-8 text file"), (tmp_path, "a folder, not a file")):
+        assert main(["params", "--readme", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert fragment in err and len(err.strip().splitlines()) == 1
 
 
 def test_every_option_of_every_command_says_what_it_does():

@@ -70,15 +70,17 @@ def test_new_parameters_reach_the_kernels():
     assert m._calls[0].coef[14] == np.float32(0.25)
 
 
-def test_the_reporters_sums_read_after_the_brand_value_pass_are_the_shopping_passs():
+@pytest.mark.parametrize("n", [2000, 2500], ids=["one block (views)", "two blocks"])
+def test_the_reporters_sums_read_after_the_brand_value_pass_are_the_shopping_passs(n):
     # the sums are read from the shopping pass's tables when first asked (views of them where
     # there is one block of consumers): the brand-value pass between must not change them
     def sums(m: Market, offer) -> tuple:
         by_brand = tuple(m.awareness_by_brand().tolist())
         return by_brand, m.mean_awareness(), m.mean_deal_proneness(), m.mean_reference_price_ratio(offer.regular_price)
 
-    a, offers = market()
-    b, _ = market()
+    a, offers = market(n)
+    b, _ = market(n)
+    assert a._jit.n_blocks(n) == (1 if n == 2000 else 2)  # (both ways of reading the tables)
     seen = set()
     for offer in offers[:6]:
         a.shop(offer), b.shop(offer)

@@ -442,6 +442,33 @@ def test_a_results_weekly_tables_are_built_once_when_first_read(monkeypatch):
     assert not hasattr(old, "brands") and getattr(old, "brands", None) is None
 
 
+def test_records_pickled_with_the_old_agency_rows_build_the_same_agency_table():
+    """Records pickled before the agency rows were one tuple per agency a week kept them as a
+    dict of per-column lists (with each week's strategy counts): a result pickled with its
+    tables unread still builds the same agency table."""
+    import pickle
+
+    from model.records import Records
+
+    r = simulate(
+        steps=12, seed=3, n_consumers=300, n_brands=4, n_agencies=2, burn_in_weeks=4, agency_policy="learning,imitation"
+    )
+    records = r._agencies.__self__  # (the Records the unread table is bound to)
+    want = records.agency_table()
+    state = dict(records.__dict__)
+    weeks = state.pop("_agency_weeks")
+    # the old layout: a list per week over agencies of each column
+    old = {c: [[row[k] for row in week] for week in weeks] for k, c in
+           enumerate(("clients", "reputation", "p_promotion", "one", "profit"))}  # fmt: skip
+    old["counts"] = [[0] * 3 * 3 for _ in weeks]  # (no longer read)
+    stale = Records.__new__(Records)
+    stale.__dict__.update(state, _agency_weeks=old)
+    loaded = pickle.loads(pickle.dumps(stale))
+    pd.testing.assert_frame_equal(loaded.agency_table(), want)
+    assert loaded.agency_strategies() == want["strategy"].tolist()
+    assert Records().agency_strategies() == []  # (no recorded weeks: no rows)
+
+
 def test_an_agency_scales_every_amount_it_books_through_full_period(monkeypatch):
     """close_period and book_period read a period's money through Agency.full_period (a subclass
     may change how a part-period counts): every amount a policy is told comes from it."""

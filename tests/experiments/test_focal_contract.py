@@ -173,6 +173,12 @@ def test_fmt_shows_a_narrow_interval_with_the_decimals_it_needs():
         "-12.0 [-14.4, -9.5]"
     )
     assert fc.fmt({"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "short_term_gmv") == "n/a"
+    from experiments.report import interval_text
+
+    # a format with thousands separators gets its decimals too, and keeps its separators
+    assert interval_text(-0.04, -0.05, -0.03, ",.0f") == "-0.040 [-0.050, -0.030]"
+    assert interval_text(-1234.5, -2000.0, -500.0, ",.0f", sign=True) == "-1,234 [-2,000, -500]"
+    assert interval_text(0.5, 0.7, 0.3, ".1f") == "0.50 [0.70, 0.30]"  # (a reversed interval: its width)
 
 
 @pytest.mark.slow

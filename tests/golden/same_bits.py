@@ -137,8 +137,9 @@ CASES: dict[str, tuple[str | None, dict]] = {
 
 
 def table_digest(table) -> str:
-    """A digest of a DataFrame's columns, their order and every value's bits (a summary dict:
-    of each value's repr, which for a float is the shortest string giving its bits back)."""
+    """A digest of a DataFrame's columns, their order and dtypes and every value's bits (a
+    summary dict: of each value's repr, which for a float is the shortest string giving its
+    bits back)."""
     import hashlib
 
     import pandas as pd
@@ -149,7 +150,8 @@ def table_digest(table) -> str:
         text = json.dumps({k: repr(v) for k, v in table.items()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
     rows = pd.util.hash_pandas_object(table.reset_index(drop=True), index=False).to_numpy().tobytes()
-    return hashlib.sha256(rows + "\x00".join(map(str, table.columns)).encode()).hexdigest()[:16]
+    columns = "\x00".join(f"{c}:{t}" for c, t in table.dtypes.items())
+    return hashlib.sha256(rows + columns.encode()).hexdigest()[:16]
 
 
 def run_digests(names: list[str]) -> dict[str, dict[str, str]]:

@@ -18,6 +18,7 @@ def test_a_digest_sees_one_bit_and_the_columns():
     assert same_bits.table_digest(nudged) != same_bits.table_digest(table)
     assert same_bits.table_digest(table[["gmv", "week"]]) != same_bits.table_digest(table)
     assert same_bits.table_digest(table.rename(columns={"gmv": "revenue"})) != same_bits.table_digest(table)
+    assert same_bits.table_digest(table.astype({"week": "int32"})) != same_bits.table_digest(table)
     summary = {"total_gmv": 0.1 + 0.2}
     assert same_bits.table_digest(summary) != same_bits.table_digest({"total_gmv": 0.3})
 
