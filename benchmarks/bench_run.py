@@ -39,11 +39,16 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD = """
+# what both kinds of child begin with: the tree's model and the case
+PREAMBLE = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from model import simulate
 kw = dict(steps={steps}, seed=1, n_consumers={n}, agency_policy="learning", experience_weeks={experience})
+"""
+CHILD = (
+    PREAMBLE
+    + """
 market = [0.0]
 if {kernel!r} != "default":
     kw["market_kernel"] = {kernel!r}
@@ -65,18 +70,17 @@ r.brands, r.agencies  # (built on first read since d5040d8; before it, inside si
 print(json.dumps({{"wall_s": wall, "cpu_s": cpu, "market_cpu_s": market[0], "tables_cpu_s": time.process_time() - c1,
                   "total_gmv": r.summary["total_gmv"]}}))
 """
+)
 
 
-PHASES = """
-import json, sys, time
-sys.path.insert(0, {root!r})
-from model import simulate
+PHASES = (
+    PREAMBLE
+    + """
 from model.contracts import ContractMarket
 from model.market import Market
 from model.model import AgencyMarket
 from model.platform import Platform
 from model.records import Records, WeeklyReporters
-kw = dict(steps={steps}, seed=1, n_consumers={n}, agency_policy="learning", experience_weeks={experience})
 simulate(**{{**kw, "steps": 2, "experience_weeks": 0}})  # compile or load the cached kernels outside the timing
 c0 = time.process_time()
 simulate(**kw)  # the run without the timers
@@ -109,18 +113,13 @@ total = time.process_time() - c0
 own["rest"] = total - sum(own.values()) - (total - untimed)  # (less what the timers cost)
 print(json.dumps({{"cpu_s": untimed, "timers_s": total - untimed, "phases": own}}))
 """
+)
 
 
 def phases(n: int, steps: int, experience: int, repeats: int) -> None:
     """Print where this tree's run spends its CPU time, phase by phase (median of ``repeats``)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
     code = PHASES.format(root=str(ROOT), n=n, steps=steps, experience=experience)
-    runs = []
-    for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-        if out.returncode:
-            raise SystemExit(f"the run failed:\n{out.stderr}")
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    runs = [run_child(code, ROOT, "the run") for _ in range(repeats)]
     total = statistics.median(r["cpu_s"] for r in runs)
     ms = {k: round(1e3 * statistics.median(r["phases"][k] for r in runs), 1) for k in runs[0]["phases"]}
     ms = dict(sorted(ms.items(), key=lambda kv: -kv[1]))
@@ -132,13 +131,18 @@ def phases(n: int, steps: int, experience: int, repeats: int) -> None:
                       "timers_ms": round(1e3 * timers, 1)}))  # fmt: skip
 
 
-def child(root: Path, kernel: str, n: int, steps: int, experience: int) -> dict:
+def run_child(code: str, root: Path, what: str) -> dict:
+    """Run a child's ``code`` on one thread in ``root``; its last line of output, read as JSON."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps, experience=experience)
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
     if out.returncode:
-        raise SystemExit(f"{kernel} run in {root} failed:\n{out.stderr}")
+        raise SystemExit(f"{what} in {root} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(root: Path, kernel: str, n: int, steps: int, experience: int) -> dict:
+    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps, experience=experience)
+    return run_child(code, root, f"{kernel} run")
 
 
 def main() -> int:

@@ -208,8 +208,9 @@ def summary_markdown(
         lines += [note, ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i in range(len(table)):
+        row = table.iloc[i]
         ks = [key_labels.get(k, str)(table[k].iat[i]) for k in keys]
-        cells = [*ks, str(int(table["n"].iat[i])), *[cell_text(table.iloc[i], o) for o in outcomes]]
+        cells = [*ks, str(int(table["n"].iat[i])), *[cell_text(row, o) for o in outcomes]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ import numpy as np
 from .contracts import Contract
 from .params import Params
 from .platform import FESTIVAL_WEEKS, is_festival  # noqa: F401  (re-exported: notebooks use it)
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES, make_policy, ordered_sum
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, make_policy, numpy_sum
 
 
 class Capabilities(NamedTuple):
@@ -186,11 +186,9 @@ class Agency(mesa.Agent):
 
 
 def _mean(values: list[float]) -> float:
-    """``float(np.mean(values))`` of a non-empty list, the same bits: below eight values NumPy's
-    sum adds them one after another from 0.0, as this loop does without making an array."""
-    if len(values) >= 8:  # (then NumPy sums pairwise)
-        return float(np.mean(values))
-    return ordered_sum(values) / len(values)
+    """``float(np.mean(values))`` of a non-empty list, the same bits (NumPy's mean is its sum
+    over the count)."""
+    return numpy_sum(values) / len(values)
 
 
 class BrandState:
@@ -299,10 +297,8 @@ class Brand(mesa.Agent):
         recent = self.model.gmv_weeks[-weeks:]
         if not recent:
             return 0.0
-        # float(np.mean(...)) of the entries, the same bits (NumPy's mean is its sum over the
-        # count), without making a NumPy scalar of each entry
-        j = self.index
-        return float(np.add.reduce(np.array([week.item(j) for week in recent]))) / len(recent)
+        j = self.index  # (float(np.mean(...)) of the entries, without a NumPy scalar of each)
+        return _mean([week.item(j) for week in recent])
 
 
 # --- the brands' weekly updates, for all brands at once (arrays over brands) ------------------

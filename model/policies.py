@@ -94,6 +94,12 @@ def ordered_sum(values) -> float:
     return total
 
 
+def numpy_sum(values: list[float]) -> float:
+    """``float(np.sum(values))`` of a list of floats, the same bits: below eight values NumPy adds
+    them one after another from 0, as :func:`ordered_sum` does without making an array."""
+    return float(np.sum(values)) if len(values) >= 8 else float(ordered_sum(values))
+
+
 def cut_points(probabilities) -> list[float]:
     """What :func:`draw` compares its uniform draw with, as ``rng.choice`` does: the cumulative
     sum of the probabilities, divided by its last (nondecreasing, so a bisection finds the draw)."""
@@ -313,7 +319,7 @@ class LearningPolicy(Policy):
         return (self._softmax(kind) if probs is None else probs)[strategy]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
-        entry = self._seen if kind is self._seen_kind else self._kind(kind)
+        entry = self._kind(kind)
         cuts = entry.cuts
         if cuts is None:  # (made for the first draw from this softmax)
             cuts = entry.cuts = cut_points(self._softmax(kind).values())

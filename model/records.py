@@ -24,7 +24,7 @@ from .outcomes import (  # noqa: F401  (re-exported: their names are API)
     BrandWeeks,
     window_change,
 )
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES, ordered_sum
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, numpy_sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -220,10 +220,8 @@ class Records:
         total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
         self._filled = i + 1
         self._weeks.append(model.week)
-        # small sums and counts on Python lists: a NumPy call costs more than the arithmetic here,
-        # and below eight values NumPy too adds them one after another from 0.0 (the same bits)
-        promo = [u for u, d in zip(units.tolist(), offer.discount.tolist()) if d > 0]
-        promo_units = float(ordered_sum(promo) if len(promo) < 8 else np.sum(promo))
+        # small sums and counts on Python lists: a NumPy call costs more than the arithmetic here
+        promo_units = numpy_sum([u for u, d in zip(units.tolist(), offer.discount.tolist()) if d > 0])
         profits = agency_profit.tolist()
         self.last = {
             "week": model.week,
@@ -239,7 +237,7 @@ class Records:
             "mean_deal_proneness": market.mean_deal_proneness(),
             "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
             "brand_profit": profit_total,
-            "agency_profit": float(ordered_sum(profits) if len(profits) < 8 else agency_profit.sum()),
+            "agency_profit": numpy_sum(profits),
             "platform_revenue": led.week_change("platform"),
             "consumer_surplus": sales.consumer_surplus,
             "contract_switches": switches,

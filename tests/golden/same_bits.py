@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("summary", "timeseries", "brands", "agencies", "brand_outcomes")
 
+# three brands on the focal terms (two cases)
+FOCAL = dict(n_consumers=1000, agency_policy="learning", experience_weeks=52, focal_brands=3, focal_commission_rate=0.3)
 # name -> (preset or None, simulate's keywords); small, but each reaches a path the others do not
 CASES: dict[str, tuple[str | None, dict]] = {
     "learning": (None, dict(n_consumers=1500, agency_policy="learning", experience_weeks=104, steps=260, seed=1)),
@@ -50,32 +52,9 @@ CASES: dict[str, tuple[str | None, dict]] = {
             steps=100,
             seed=8,
         ),
-    ),  # fmt: skip
-    "focal": (
-        "typical_tp",
-        dict(
-            n_consumers=1000,
-            agency_policy="learning",
-            experience_weeks=52,
-            focal_brands=3,
-            focal_commission_rate=0.3,
-            steps=150,
-            seed=5,
-        ),
-    ),  # fmt: skip
-    "focal_until": (
-        "typical_tp",
-        dict(
-            n_consumers=1000,
-            agency_policy="learning",
-            experience_weeks=52,
-            focal_brands=3,
-            focal_commission_rate=0.3,
-            focal_terms_until=40,
-            steps=100,
-            seed=6,
-        ),
-    ),  # fmt: skip
+    ),
+    "focal": ("typical_tp", dict(FOCAL, steps=150, seed=5)),
+    "focal_until": ("typical_tp", dict(FOCAL, focal_terms_until=40, steps=100, seed=6)),
     "no_paid_no_goodwill": (
         None,
         dict(n_consumers=700, agency_policy="learning", use_paid_traffic=False, use_goodwill=False, steps=80, seed=9),
@@ -92,7 +71,7 @@ CASES: dict[str, tuple[str | None, dict]] = {
                 {"brand": 2, "start": 5, "weeks": 20, "paid_traffic": 5000.0, "traffic_price": 2.0},
             ],
         ),
-    ),  # fmt: skip
+    ),
     "interventions_2": (
         None,
         dict(
@@ -106,7 +85,7 @@ CASES: dict[str, tuple[str | None, dict]] = {
                 {"brand": 4, "start": 20, "weeks": 10, "traffic_price": 0.5},
             ],
         ),
-    ),  # fmt: skip
+    ),
     "no_festivals_no_rank": (
         None,
         dict(
@@ -118,7 +97,7 @@ CASES: dict[str, tuple[str | None, dict]] = {
             use_rank_feedback=False,
             use_paid_traffic=False,
         ),
-    ),  # fmt: skip
+    ),
     "contract_schedules": (
         None,
         dict(
@@ -132,7 +111,7 @@ CASES: dict[str, tuple[str | None, dict]] = {
                 3: [(10, {"base_fee": 2000.0})],
             },
         ),
-    ),  # fmt: skip
+    ),
 }
 
 
