@@ -515,6 +515,18 @@ class Market:
         return self._summary
 
     # --- summaries for reporters ---------------------------------------------------------------
+    def reporter_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+        """The last shop() pass's per-block sums the reporters below are made of, for a caller
+        that makes them itself in one compiled call (:func:`model.week_kernel.record_week`):
+        awareness and exp(log reference price) (blocks x brands), the pass's scalars (blocks x
+        :data:`model.kernel.N_SCALARS`) and the column of deal-proneness in them. None where the
+        reporters are not made of them (the NumPy kernel, state set outside shop() since) or the
+        summary already read them."""
+        if self._summary is not _LAST_WEEK:
+            return None
+        tables = self._tables
+        return tables["aware"], tables["ref"], tables["scalars"], self._jit.S_DEAL
+
     def mean_deal_proneness(self) -> float:
         if self._jit is not None:
             return self._numba_summary()["deal"] / self.n

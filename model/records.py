@@ -181,67 +181,40 @@ class Records:
 
     def collect(self, model, plans, offer: Offer, sales: WeekSales, money: Settlement, switches: int) -> None:
         """Step 7 of the week: the reporters and one row per brand and per agency."""
-        led, market, state = model.ledger, model.market, model.brand_state
-        agencies = model.agencies
-        units = sales.units
-        J = len(units)
-        agency, strategy = model.agency_of(), state.strategy
-        values = state.brand_value
-        brand_profit, agency_profit = money.brand_profit, money.agency_profit
-        # the week's brand rows, the summed columns first (_STORED's order)
-        row = (
-            units,
-            sales.revenue,
-            values,
-            state.image,
-            brand_profit,
-            offer.price,
-            offer.regular_price,
-            offer.discount,
-            plans.paid_traffic,
-            plans.brand_effort,
-            offer.visibility,
-            state.measure,
-            state.goodwill,
-            market.awareness_by_brand(),
-            money.paid_to_agency,
-            money.agency_labour,
-        )
+        agencies, units, J = model.agencies, sales.units, len(sales.units)
         i = self._filled
         if i == _CHUNK:
-            self._blocks.append(_new_block(J, agency, strategy))
+            self._blocks.append(_new_block(J, model.agency_of(), model.brand_state.strategy))
             i = 0
         block = self._blocks[-1]
-        block["agency"][i] = agency
-        block["strategy"][i] = strategy
-        week = block["_float"][i]  # the week's float rows in one go, and the reporters' sums of five
-        np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
-        np.divide(values, state.value_base, out=week[_INDEX_ROW])
-        total_units, gmv, value_total, image_total, profit_total = week[:_SUMMED].sum(axis=1).tolist()
+        tables = model.market.reporter_tables() if model._compiled is not None else None
+        if tables is None:
+            sums = self._week_numpy(model, plans, offer, sales, money, block, i)
+        else:
+            sums = self._week_compiled(model, plans, offer, sales, money, block, i, tables)
+        (total_units, gmv, value_total, image_total, profit_total, promo_units, awareness, deal, reference_ratio,
+         agency_total, promotion, in_house) = sums  # fmt: skip
         self._filled = i + 1
         self._weeks.append(model.week)
-        # small sums and counts on Python lists: a NumPy call costs more than the arithmetic here
-        promo_units = numpy_sum([u for u, d in zip(units.tolist(), offer.discount.tolist()) if d > 0])
-        profits = agency_profit.tolist()
         self.last = {
             "week": model.week,
             "gmv": gmv,
             "units": total_units,
             "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
             "promo_share": promo_units / total_units if total_units else 0.0,
-            "promo_strategy_share": strategy.tolist().count(PROMOTION) / J,
+            "promo_strategy_share": promotion / J,
             "brand_value": value_total,
             "brand_value_index": value_total / model.initial_value_total,
             "mean_image": float(image_total / J),  # np.mean's sum and division
-            "mean_awareness": market.mean_awareness(),
-            "mean_deal_proneness": market.mean_deal_proneness(),
-            "mean_reference_price_ratio": market.mean_reference_price_ratio(offer.regular_price),
+            "mean_awareness": awareness,
+            "mean_deal_proneness": deal,
+            "mean_reference_price_ratio": reference_ratio,
             "brand_profit": profit_total,
-            "agency_profit": numpy_sum(profits),
-            "platform_revenue": led.week_change("platform"),
+            "agency_profit": agency_total,
+            "platform_revenue": model.ledger.week_change("platform"),
             "consumer_surplus": sales.consumer_surplus,
             "contract_switches": switches,
-            "in_house_share": agency.tolist().count(-1) / J,
+            "in_house_share": in_house / J,
         }
 
         if not self._agencies:  # what does not change: each agency's index, archetype and policy
@@ -255,8 +228,86 @@ class Records:
         self._agency_weeks.append(
             [
                 (len(a.clients), a.reputation, a.policy.probability("promotion", kind), a.policy.strategy_for_all(), x)
-                for a, x in zip(agencies, profits)
+                for a, x in zip(agencies, money.agency_profit.tolist())
             ]
+        )
+
+    def _week_numpy(self, model, plans, offer: Offer, sales: WeekSales, money: Settlement, block: dict, i: int):
+        """The week's brand rows into row ``i`` of ``block`` and the reporters' sums and counts:
+        of units, GMV, brand value, image and brand profit, the units sold at a discount, the
+        market's three means, the agencies' profit, the stores on the promotion strategy and
+        in-house. The reference lines (:meth:`_week_compiled` does the same in one call)."""
+        market, state = model.market, model.brand_state
+        units, values, agency, strategy = sales.units, state.brand_value, model.agency_of(), state.strategy
+        # the week's brand rows, the summed columns first (_STORED's order)
+        row = (
+            units,
+            sales.revenue,
+            values,
+            state.image,
+            money.brand_profit,
+            offer.price,
+            offer.regular_price,
+            offer.discount,
+            plans.paid_traffic,
+            plans.brand_effort,
+            offer.visibility,
+            state.measure,
+            state.goodwill,
+            market.awareness_by_brand(),
+            money.paid_to_agency,
+            money.agency_labour,
+        )
+        block["agency"][i] = agency
+        block["strategy"][i] = strategy
+        week = block["_float"][i]  # the week's float rows in one go, and the reporters' sums of five
+        np.concatenate(row, out=week[:_INDEX_ROW].reshape(-1))
+        np.divide(values, state.value_base, out=week[_INDEX_ROW])
+        # small sums and counts on Python lists: a NumPy call costs more than the arithmetic here
+        promo_units = numpy_sum([u for u, d in zip(units.tolist(), offer.discount.tolist()) if d > 0])
+        return (
+            *week[:_SUMMED].sum(axis=1).tolist(),
+            promo_units,
+            market.mean_awareness(),
+            market.mean_deal_proneness(),
+            market.mean_reference_price_ratio(offer.regular_price),
+            numpy_sum(money.agency_profit.tolist()),
+            strategy.tolist().count(PROMOTION),
+            agency.tolist().count(-1),
+        )
+
+    def _week_compiled(self, model, plans, offer, sales, money, block: dict, i: int, tables: tuple):
+        """:meth:`_week_numpy` in one compiled call (:func:`model.week_kernel.record_week`; the
+        same bits), the market's means from its shopping pass's per-block ``tables``."""
+        market, state = model.market, model.brand_state
+        return model._compiled.record_week(
+            sales.units,
+            sales.revenue,
+            state.brand_value,
+            state.image,
+            money.brand_profit,
+            offer.price,
+            offer.regular_price,
+            offer.discount,
+            plans.paid_traffic,
+            plans.brand_effort,
+            offer.visibility,
+            state.measure,
+            state.goodwill,
+            money.paid_to_agency,
+            money.agency_labour,
+            state.value_base,
+            *tables,
+            money.agency_profit,
+            model.agency_of(),
+            state.strategy,
+            market.n,
+            market.price_unit,
+            PROMOTION,
+            block["_float"],
+            block["agency"],
+            block["strategy"],
+            i,
         )
 
     def _column(self, name: str) -> np.ndarray:

@@ -243,3 +243,185 @@ def offer_inputs(
         click_price = coef[O_CLICK_PRICE] * traffic_price[j] if has_click_price else coef[O_CLICK_PRICE]
         clicks = paid_traffic[j] / click_price
         out[CLICKS_EXPONENT, j] = -clicks * (coef[O_SKILL_BASE] + ops_skill[j]) / coef[O_SHOPPERS]
+
+
+# --- records
+
+
+@njit(inline="always")
+def _pairwise_leaf(a, lo, n):
+    """NumPy's pairwise sum of ``a[lo:lo + n]`` for ``n`` up to 128: below eight values one after
+    another, else eight interleaved sums combined in pairs, then the rest one by one."""
+    if n < 8:
+        total = 0.0
+        for i in range(lo, lo + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        k = lo + i
+        r0 += a[k]
+        r1 += a[k + 1]
+        r2 += a[k + 2]
+        r3 += a[k + 3]
+        r4 += a[k + 4]
+        r5 += a[k + 5]
+        r6 += a[k + 6]
+        r7 += a[k + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for k in range(lo + i, lo + n):
+        total += a[k]
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _pairwise(a, lo, n):
+    """NumPy's pairwise sum of ``a[lo:lo + n]`` (float64): above 128 values the sum of its two
+    halves' (cut at a multiple of eight), each summed so in turn. NumPy recurses; here the same
+    tree is walked with a stack (a cached recursive function crashed Numba when loaded)."""
+    if n <= 128:
+        return _pairwise_leaf(a, lo, n)
+    start, size, stage = np.empty(64, np.int64), np.empty(64, np.int64), np.zeros(64, np.int64)
+    left = np.empty(64)  # each open node's left half's sum
+    d, start[0], size[0] = 0, lo, n
+    value = 0.0  # the sum of the node closed last
+    while d >= 0:
+        m = size[d]
+        if m <= 128:  # a leaf: its sum goes to its parent
+            value = _pairwise_leaf(a, start[d], m)
+            d -= 1
+        elif stage[d] == 2:  # both halves summed
+            value = left[d] + value
+            d -= 1
+        else:  # open the left half (stage 0), then the right (stage 1, the left's sum in value)
+            half = m // 2
+            half -= half % 8
+            if stage[d] == 1:
+                left[d] = value
+            stage[d] += 1
+            start[d + 1] = start[d] + (half if stage[d] == 2 else 0)
+            size[d + 1] = m - half if stage[d] == 2 else half
+            stage[d + 1] = 0
+            d += 1
+    return value
+
+
+@njit(cache=True, error_model="numpy")
+def array_sum(a):
+    """``float(np.sum(a))`` of a contiguous float64 array, the same bits (NumPy's reduction starts
+    from 0)."""
+    return 0.0 + _pairwise(a, 0, len(a))
+
+
+@njit(inline="always")
+def _blocks_total(table, k):
+    """Column ``k`` of ``Market._blocks_total(table)``: one block's own value, else the blocks'
+    sum in block order (NumPy's reduction over the first axis, from 0)."""
+    if table.shape[0] == 1:
+        return table[0, k]
+    total = 0.0
+    for b in range(table.shape[0]):
+        total += table[b, k]
+    return total
+
+
+R_AWARENESS, R_INDEX = 13, 16  # rows of the week's float block that record_week computes (records._STORED's order)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)
+def record_week(
+    units,
+    gmv,
+    value,
+    image,
+    brand_profit,
+    price,
+    regular_price,
+    discount,
+    paid_traffic,
+    brand_effort,
+    visibility,
+    measure,
+    goodwill,
+    paid_to_agency,
+    agency_labour,
+    value_base,
+    aware_blocks,
+    ref_blocks,
+    scalar_blocks,
+    deal_slot,
+    agency_profit,
+    operator,
+    strategy,
+    n,
+    price_unit,
+    promotion_index,
+    floats,
+    operators,
+    strategies,
+    t,
+):
+    """A recorded week's brand rows into row ``t`` of a block of the records' storage (``floats``:
+    weeks x records._STORED's columns x brands; ``operators``, ``strategies``: weeks x brands)
+    and the reporters' sums and counts (``Records._week_numpy``, the reference):
+    returns the sums of units, GMV, brand value, image and brand profit, the units sold at a
+    discount, the market's mean awareness, deal-proneness and reference-price ratio (from the
+    shopping pass's per-block sums, ``Market.reporter_tables``, of ``n`` consumers: as
+    ``Market.awareness_by_brand`` and the others), the agencies' profit, and the counts of
+    stores on the promotion strategy and in-house."""
+    J = len(units)
+    week = floats[t]
+    for j in range(J):
+        week[0, j] = units[j]
+        week[1, j] = gmv[j]
+        week[2, j] = value[j]
+        week[3, j] = image[j]
+        week[4, j] = brand_profit[j]
+        week[5, j] = price[j]
+        week[6, j] = regular_price[j]
+        week[7, j] = discount[j]
+        week[8, j] = paid_traffic[j]
+        week[9, j] = brand_effort[j]
+        week[10, j] = visibility[j]
+        week[11, j] = measure[j]
+        week[12, j] = goodwill[j]
+        week[R_AWARENESS, j] = _blocks_total(aware_blocks, j) / n
+        week[14, j] = paid_to_agency[j]
+        week[15, j] = agency_labour[j]
+        week[R_INDEX, j] = value[j] / value_base[j]
+        operators[t, j] = operator[j]
+        strategies[t, j] = strategy[j]
+    scratch = np.empty(J)
+    sold_at_discount = 0
+    promotion, in_house = 0, 0
+    for j in range(J):
+        if discount[j] > 0:
+            scratch[sold_at_discount] = units[j]
+            sold_at_discount += 1
+        promotion += strategy[j] == promotion_index
+        in_house += operator[j] == -1
+    promo_units = 0.0 + _pairwise(scratch, 0, sold_at_discount)
+    for j in range(J):
+        scratch[j] = _blocks_total(aware_blocks, j)
+    awareness = array_sum(scratch) / (n * J)
+    for j in range(J):
+        scratch[j] = _blocks_total(ref_blocks, j) / (regular_price[j] / price_unit)
+    reference_ratio = array_sum(scratch) / (n * J)
+    deal = _blocks_total(scalar_blocks, deal_slot) / n
+    return (
+        array_sum(week[0]),
+        array_sum(week[1]),
+        array_sum(week[2]),
+        array_sum(week[3]),
+        array_sum(week[4]),
+        promo_units,
+        awareness,
+        deal,
+        reference_ratio,
+        array_sum(agency_profit),
+        promotion,
+        in_house,
+    )
