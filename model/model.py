@@ -28,6 +28,7 @@ from .agents import (
     AgencyBooks,
     Brand,
     BrandState,
+    choose_strategies,
     goodwill_after,
     image_after,
     strategy_counts,
@@ -240,9 +241,7 @@ class AgencyMarket(mesa.Model):
         week, s = self.week, self.brand_state
         run = self.agency_of() >= 0
         if week % self.p.decision_weeks == 0:  # (an in-house store keeps the playbook it copied)
-            for j in np.flatnonzero(run).tolist():
-                brand = self.brands[j]
-                brand.strategy = self.agencies[brand.agency].strategy_for(brand)
+            choose_strategies(self)
         festival = self.platform.festival(week)
         if self._compiled is not None:  # (the same bits in one call)
             tactics = np.empty((3, len(run)))
@@ -527,8 +526,9 @@ class AgencyMarket(mesa.Model):
             return
         order = list(self.agencies)
         self.random.shuffle(order)
+        books = self.books.close()  # (read once for all agencies; emptied for the next period)
         for agency in order:
-            agency.close_period()
+            agency.close_period(books)
         if not any(a.policy.uses_peers for a in self.agencies):
             return
         profits = [a.last_profit_per_client for a in self.agencies]

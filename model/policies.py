@@ -154,6 +154,11 @@ class Policy:
         """The strategy for ``client``, whose contract is of ``kind`` (its terms)."""
         return self.default
 
+    def choose_index(self, client: int, kind: tuple = ()) -> int:
+        """:meth:`choose`'s strategy as its index in :data:`STRATEGY_NAMES` (what the brands'
+        state keeps)."""
+        return STRATEGY_INDEX[self.choose(client, kind)]
+
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
     ) -> None:
@@ -319,11 +324,15 @@ class LearningPolicy(Policy):
         return (self._softmax(kind) if probs is None else probs)[strategy]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
-        entry = self._kind(kind)
+        return STRATEGY_NAMES[self.choose_index(client, kind)]
+
+    def choose_index(self, client: int, kind: tuple = ()) -> int:
+        # (every client's choice every period: _kind's hit inline)
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)
         cuts = entry.cuts
         if cuts is None:  # (made for the first draw from this softmax)
             cuts = entry.cuts = cut_points(self._softmax(kind).values())
-        return STRATEGY_NAMES[draw_from(self.rng, cuts)]
+        return draw_from(self.rng, cuts)
 
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
@@ -335,15 +344,16 @@ class LearningPolicy(Policy):
         scale = size if scale is None else REWARD_SCALE_MEMORY * scale + REWARD_SCALE_WEIGHT * size
         self._scale[client] = scale
         reward = profit / scale
-        entry = self._kind(kind)
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)  # (made here for a new kind)
         table = entry.table
         # the first period in which a client on a kind still waiting for its first reward sold anything
         if self._pending and kind in self._pending and gmv > 0:
             self._pending.discard(kind)
             table.update({s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES})
             entry.probs = entry.cuts = None
-        if client in self._last:
-            self._update(client, table[strategy])
+        last = self._last.get(client)
+        if last is not None:
+            self._update(client, last, table[strategy])
         self._last[client] = (kind, strategy, reward)
 
     def term_end(self, client: int, renewed: bool) -> None:
@@ -351,7 +361,7 @@ class LearningPolicy(Policy):
             kind = self._last[client][0]
             p, table = self._softmax(kind), self._seen.table
             carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
-            self._update(client, carry_on)
+            self._update(client, self._last[client], carry_on)
         self._last.pop(client, None)
         self._traces.pop(client, None)
 
@@ -364,9 +374,11 @@ class LearningPolicy(Policy):
         self._kinds, self._seen_kind, self._seen = {}, None, None
         self.experienced = True
 
-    def _update(self, client: int, next_value: float) -> None:
-        kind, strategy, reward = self._last[client]
-        entry = self._kind(kind)
+    def _update(self, client: int, last: tuple[tuple, str, float], next_value: float) -> None:
+        """Learn from the client's ``last`` period (its entry of ``_last``) followed by a
+        period worth ``next_value``."""
+        kind, strategy, reward = last
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)
         table = entry.table
         delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
         traces = self._traces.setdefault(client, {})
