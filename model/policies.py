@@ -96,8 +96,10 @@ def ordered_sum(values) -> float:
 
 def numpy_sum(values: list[float]) -> float:
     """``float(np.sum(values))`` of a list of floats, the same bits: below eight values NumPy adds
-    them one after another from 0, as :func:`ordered_sum` does without making an array."""
-    return float(np.sum(values)) if len(values) >= 8 else float(ordered_sum(values))
+    them one after another from 0, as :func:`ordered_sum` does without making an array; from
+    eight on, the same array's own sum (without np.sum's dispatch, which costs twice the sum)."""
+    n = len(values)
+    return float(np.fromiter(values, np.float64, n).sum()) if n >= 8 else float(ordered_sum(values))
 
 
 def cut_points(probabilities) -> list[float]:
@@ -357,12 +359,13 @@ class LearningPolicy(Policy):
         self._last[client] = (kind, strategy, reward)
 
     def term_end(self, client: int, renewed: bool) -> None:
-        if client in self._last:
-            kind = self._last[client][0]
-            p, table = self._softmax(kind), self._seen.table
-            carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
-            self._update(client, self._last[client], carry_on)
-        self._last.pop(client, None)
+        last = self._last.pop(client, None)
+        if last is not None:
+            carry_on = 0.0  # (a client that left is worth nothing from now on: no softmax needed)
+            if renewed:
+                p, table = self._softmax(last[0]), self._seen.table
+                carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES)
+            self._update(client, last, carry_on)
         self._traces.pop(client, None)
 
     def experience(self) -> dict:

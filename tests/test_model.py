@@ -270,6 +270,18 @@ def test_float_sums_in_the_model_round_as_on_python_3_11():
     assert ordered_sum([]) == 0 and ordered_sum([3, 4]) == 7
 
 
+def test_numpy_sum_is_numpys_sum_of_the_list():
+    """policies.numpy_sum gives float(np.sum(values)) of a list of floats, below eight values
+    (added in order) and from eight on (pairwise, past NumPy's blocks of 128)."""
+    from model.policies import numpy_sum
+
+    gen = np.random.default_rng(8)
+    for n in (*range(0, 20), 52, 127, 128, 129, 300, 1000):
+        for _ in range(20):
+            values = (gen.standard_normal(n) * 10.0 ** gen.integers(-8, 8, n)).tolist()
+            assert numpy_sum(values) == float(np.sum(values))
+
+
 def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
     import mesa
 
@@ -553,3 +565,29 @@ def test_the_books_hold_money_only_for_the_stores_agencies_run_and_close_empties
     assert in_house_weeks > 0
     table = m.books.table.copy()
     assert m.books.close() == table.tolist() and not m.books.table.any()
+
+
+def test_hiring_draws_the_agency_rng_choice_draws_from_the_reputations_softmax():
+    """ContractMarket.hire picks the agency rng.choice picks from the softmax of the candidates'
+    reputations (computed on arrays), for reputations near and far apart; a reputation that is
+    not a number is refused, as rng.choice refuses it."""
+    import copy
+
+    from model.contracts import HIRING_TEMPERATURE
+
+    m = AgencyMarket(Params(n_consumers=200, n_brands=12, n_agencies=6, burn_in_weeks=2), rng=3)
+    gen = np.random.default_rng(9)
+    for trial in range(40):
+        for a in m.agencies:
+            a.reputation = float(gen.normal(0, [0.01, 0.1, 1.0][trial % 3]))
+        brand = m.brands[trial % 12]
+        exclude = brand.agency
+        candidates = [a for a in m.agencies if a.index != exclude and len(a.clients) < m.contracts.capacity]
+        rep = np.array([a.reputation for a in candidates])
+        w = np.exp((rep - rep.max()) / HIRING_TEMPERATURE)
+        expected = candidates[int(copy.deepcopy(m.contracts.rng).choice(len(w), p=w / w.sum()))]
+        m.contracts.hire(brand, m.week, exclude=exclude, gmv_baseline=1.0)
+        assert brand.agency == expected.index
+    m.agencies[2].reputation = float("nan")
+    with pytest.raises(ValueError):
+        m.contracts.hire(m.brands[0], m.week, exclude=None, gmv_baseline=1.0)
