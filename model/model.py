@@ -350,8 +350,7 @@ class AgencyMarket(mesa.Model):
                 (
                     np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility, SERVICE_UTILITY,
                               p.brand_reach, pp.cost_per_click, PAID_SKILL_BASE, pp.market_shoppers]),
-                    np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, np.nan,
-                              WEEKS_PER_MONTH]),  # (the take rate: set each week)
+                    np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, WEEKS_PER_MONTH]),
                     np.array([VELOCITY_MEMORY, 1 - VELOCITY_MEMORY, p.image_recovery, p.image_erosion,
                               p.image_reversion, IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX,
                               IMAGE_FLOOR, IMAGE_CEILING]),
@@ -436,7 +435,6 @@ class AgencyMarket(mesa.Model):
         s, led, contracts, kernel = self.brand_state, self.ledger, self.contracts, self._compiled
         terms = contracts.terms
         _, money_coef, after_coef = self._coefficients()
-        money_coef[kernel.C_TAKE_RATE] = self.platform.take_rate  # (as the NumPy lines read it, each week)
         _, run, booking, everyone, any_run = self._stores()
         money = np.empty((kernel.N_ROWS, len(gmv)))
         amounts = np.empty(booking.rows)
@@ -444,11 +442,11 @@ class AgencyMarket(mesa.Model):
         if not kernel.settle_week(
             gmv, units, plan.brand_effort, PLAYBOOK["ops_effort"], s.strategy, skills.service_skill, s.unit_cost,
             plan.paid_traffic, terms["base_fee"], terms["commission_rate"], terms["brand_bonus_rate"],
-            terms["measure_start"], s.measure, s.value_base, run, 0 if everyone else 1 if any_run else 2, money_coef,
-            booking.targets, booking.sources, led._balances, led._week, s.velocity, self.books.table,
-            self.p.use_goodwill, s.image, s.base_image, plan.discount, skills.brand_skill, after_coef,
-            contracts.term_gmv, contracts.term_paid, contracts.term_weeks, self._brand_accounts,
-            self._agency_accounts, money, amounts, agency_profit,
+            terms["measure_start"], s.measure, s.value_base, run, 0 if everyone else 1 if any_run else 2,
+            self.platform.take_rate, money_coef, booking.targets, booking.sources, led._balances, led._week,
+            s.velocity, self.books.table, self.p.use_goodwill, s.image, s.base_image, plan.discount,
+            skills.brand_skill, after_coef, contracts.term_gmv, contracts.term_paid, contracts.term_weeks,
+            self._brand_accounts, self._agency_accounts, money, amounts, agency_profit,
         ):  # fmt: skip
             led.book(booking, amounts)  # (refuses them, naming the kind: nothing of the week is booked)
         led.booked(booking, amounts)

@@ -27,7 +27,7 @@ from .policies import PLAYBOOK
 FEE, COMMISSION, BONUS, LABOUR, INCOME, PROFIT, PAID_TO_AGENCY, AGENCY_LABOUR, BRAND_PROFIT = range(9)
 N_ROWS = 9
 # slots of its coefficients
-C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_TAKE_RATE, C_WEEKS_PER_MONTH = range(5)
+C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_WEEKS_PER_MONTH = range(4)
 
 
 @njit(inline="always")
@@ -61,6 +61,7 @@ def settle_money(
     value_base,
     run,
     layout,
+    take_rate,
     coef,
     money,
     amounts,
@@ -90,7 +91,7 @@ def settle_money(
         money[AGENCY_LABOUR, j] = labour * on
         amounts[j] = gmv[j]
         amounts[J + j] = units[j] * unit_cost[j]
-        amounts[2 * J + j] = coef[C_TAKE_RATE] * gmv[j]
+        amounts[2 * J + j] = take_rate * gmv[j]
         amounts[3 * J + j] = paid_traffic[j]
     at = 4 * J
     if layout != 2:  # fee, commission, bonus and labour of the stores an agency runs
@@ -220,6 +221,7 @@ def settle_week(
     value_base,
     run,
     layout,
+    take_rate,
     money_coef,
     targets,
     sources,
@@ -251,7 +253,8 @@ def settle_week(
     (the caller's NumPy lines then raise, naming the kind)."""
     settle_money(
         gmv, units, brand_effort, ops_effort, strategy, service_skill, unit_cost, paid_traffic, base_fee,
-        commission_rate, brand_bonus_rate, measure_start, measure, value_base, run, layout, money_coef, money, amounts,
+        commission_rate, brand_bonus_rate, measure_start, measure, value_base, run, layout, take_rate, money_coef,
+        money, amounts,
     )  # fmt: skip
     if not book(targets, sources, amounts, balances, week):
         return False
