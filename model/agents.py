@@ -53,12 +53,22 @@ def strategy_counts(model) -> list[list[int]]:
     return flat.reshape(-1, n).tolist()
 
 
+def choose_strategies(model) -> None:
+    """A decision period begins: each agency chooses every client's strategy afresh, the clients
+    in brand order (the order each policy draws in)."""
+    strategy, brands, agencies = model.brand_state.strategy, model.brands, model.agencies
+    for j, agency in enumerate(model.agency_of().tolist()):
+        if agency >= 0:
+            strategy[j] = agencies[agency].policy.choose_index(j, brands[j].contract.kind)
+
+
 class AgencyBooks:
     """What each store earned the agency that runs it, an entry per brand (a store has one
     agency at a time). This object is the books' only owner; the others call it: the week books
-    into it (:meth:`book_week`), an agency reads and clears its clients' entries when it tells
-    its policy (:meth:`take`, :meth:`period`, :meth:`clear_period`), and the contract market
-    clears a store's entries when the store changes hands (:meth:`change_hands`).
+    into it (:meth:`book_week`), the agencies read and clear their clients' entries when they
+    tell their policies (:meth:`take` at a term's end, :meth:`close` at a decision period's
+    end), and the contract market clears a store's entries when the store changes hands
+    (:meth:`change_hands`).
 
     ``profit``, ``income`` (the fees, commission and bonus the brand paid), ``gmv`` and
     ``weeks`` run since the agency last told its policy (a decision period's end, or the term's
@@ -95,23 +105,18 @@ class AgencyBooks:
         profit[client] = income[client] = gmv[client] = weeks[client] = 0.0
         return out
 
-    def untold(self, client: int) -> bool:
-        """Whether the client has weeks the agency has not yet told its policy about."""
-        return bool(self.weeks.item(client))
-
-    def period(self, client: int) -> tuple[float, float]:
-        """The client's profit and weeks over the decision period so far."""
-        return self.period_profit.item(client), self.period_weeks.item(client)
-
-    def clear_period(self, clients: list[int]) -> None:
-        profit, weeks = self.period_profit, self.period_weeks
-        for c in clients:  # (an agency's few clients: cheaper than an indexed assignment)
-            profit[c] = weeks[c] = 0.0
+    def close(self) -> list[list[float]]:
+        """A decision period's end: every store's entries (the rows of :data:`ROWS`, each a list
+        over brands), and empty books for the next period. (Only the agencies' clients have
+        money in the books: a week books the stores agencies run, and a store's entries are
+        cleared when it changes hands.)"""
+        books = self.table.tolist()
+        self.table.fill(0.0)
+        return books
 
     def change_hands(self, brand: int) -> None:
         """The store ``brand`` has a new operator: its books start empty."""
-        self.take(brand)
-        self.clear_period([brand])
+        self.table[:, brand] = 0.0
 
 
 class Agency(mesa.Agent):
@@ -159,29 +164,30 @@ class Agency(mesa.Agent):
         period = self.model.p.decision_weeks
         return amount if weeks in (0, period) else amount * period / weeks
 
-    def close_period(self) -> None:
-        """End of a decision period: learn from what each client earned."""
-        books, clients = self.books, self.clients
+    def close_period(self, books: list[list[float]]) -> None:
+        """End of a decision period: learn from what each client earned (``books``: every
+        store's books of the period, :meth:`AgencyBooks.close`)."""
+        clients = self.clients
         if not clients:
             self.last_profit_per_client = 0.0
-            books.clear_period(clients)
             return
-        full_period, period_profit, period_weeks = self.full_period, books.period_profit, books.period_weeks
-        profits = [full_period(period_profit.item(b), period_weeks.item(b)) for b in clients]  # (books.period)
-        self.last_profit_per_client = _mean(profits)
-        told = books.weeks
+        profit, income, gmv, weeks, period_profit, period_weeks = books
+        full_period = self.full_period
+        self.last_profit_per_client = _mean([full_period(period_profit[b], period_weeks[b]) for b in clients])
         for b in clients:
-            if told.item(b):  # (books.untold) not a client renewed this very week (booked at its term end)
-                self.book_period(b)
-        books.clear_period(clients)
+            if weeks[b]:  # not a client renewed this very week (told at its term end)
+                self._tell(b, profit[b], income[b], gmv[b], weeks[b])
 
     def book_period(self, client: int) -> None:
-        """Tell the policy what the client earned the agency since its last booking, as a rate
-        over a whole decision period."""
-        profit, income, gmv, weeks = self.books.take(client)
+        """Tell the policy what the client earned the agency since its last booking (a term's end)."""
+        self._tell(client, *self.books.take(client))
+
+    def _tell(self, client: int, profit: float, income: float, gmv: float, weeks: float) -> None:
+        """Tell the policy what the client earned the agency over ``weeks`` weeks, as rates over a
+        whole decision period."""
         full_period = self.full_period
-        profit, income, gmv = full_period(profit, weeks), full_period(income, weeks), full_period(gmv, weeks)
         brand = self.model.brands[client]
+        profit, income, gmv = full_period(profit, weeks), full_period(income, weeks), full_period(gmv, weeks)
         self.policy.record(client, brand.strategy, profit, income, gmv, kind=brand.contract.kind)
 
 

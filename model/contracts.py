@@ -18,7 +18,7 @@ import numpy as np
 
 from .ledger import frozen
 from .params import SPECS, Params
-from .policies import draw
+from .policies import draw, numpy_sum
 
 if TYPE_CHECKING:
     from .agents import Agency, AgencyBooks, Brand
@@ -325,7 +325,8 @@ class ContractMarket:
         operator[j] = -1 if agency is None else agency.index
         self.operator = frozen(operator)
         skills = self._skill_rows.copy()  # (one copy for the three)
-        skills[:, j] = tuple(brand.capabilities())  # (no capabilities raise here; NumPy would store NaN)
+        # (entry by entry: cheaper than a column from a tuple; no capabilities raise here)
+        skills[0, j], skills[1, j], skills[2, j] = brand.capabilities()
         self._skill_rows = frozen(skills)
         self.skills = Skills(*skills)
 
@@ -409,7 +410,8 @@ class ContractMarket:
         if self._until_review > 0:  # no term ends this week
             return
         p = self.p
-        for j in np.flatnonzero(self.term_weeks >= self.term_length).tolist():  # in brand order
+        ended = [j for j, left in enumerate((self.term_length - self.term_weeks).tolist()) if left <= 0]
+        for j in ended:  # in brand order
             brand = self.brands[j]
             contract = brand.contract
             contract.gmv_total, contract.paid = float(self.term_gmv[j]), float(self.term_paid[j])
@@ -447,12 +449,18 @@ class ContractMarket:
         if not candidates:
             self.sign(brand, None if brand.in_house else self.agencies[brand.agency], week, gmv_baseline)
             return
-        rep = np.array([a.reputation for a in candidates])
-        w = np.exp((rep - rep.max()) / HIRING_TEMPERATURE)
-        total = w.sum()
+        # the softmax element by element as NumPy does it on arrays (the same bits), with one array
+        # operation, the exponential (a reputation that is not a number makes the total none either)
+        rep = [a.reputation for a in candidates]
+        top = max(rep)
+        w = np.exp([(r - top) / HIRING_TEMPERATURE for r in rep]).tolist()
+        total = numpy_sum(w)
         # rng.choice's draw without its checks: the softmax is valid unless a reputation is not a
         # number (then rng.choice refuses it, as it always did)
-        index = draw(self.rng, (w / total).tolist()) if math.isfinite(total) else self.rng.choice(len(w), p=w / total)
+        if math.isfinite(total):
+            index = draw(self.rng, [x / total for x in w])
+        else:
+            index = self.rng.choice(len(w), p=np.array(w) / total)
         chosen = candidates[int(index)]
         brand.in_house_caps = None
         self.sign(brand, chosen, week, gmv_baseline)  # links the brand to its new agency

@@ -133,6 +133,12 @@ class Ledger:
         self._week += change
         self._log.append((plan, amounts))
 
+    def booked(self, plan: BookingPlan, amounts: np.ndarray) -> None:
+        """Log a booking of ``plan`` that a compiled caller made itself on the ledger's balances and
+        week's changes (:func:`model.week_kernel.settle_week`, which books in the call that works
+        out the amounts, as :meth:`book` would have: checked, then booked)."""
+        self._log.append((plan, amounts))
+
     def _rows(self, accounts, n: int) -> np.ndarray:
         """Account indices for ``n`` rows: an index array as given, or one index for every row
         (a read-only array kept for the next call: a week books the same few again and again)."""

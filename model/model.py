@@ -9,6 +9,7 @@ tables. This module sets them up and runs the week.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -28,15 +29,16 @@ from .agents import (
     AgencyBooks,
     Brand,
     BrandState,
+    choose_strategies,
     goodwill_after,
     image_after,
     strategy_counts,
 )
 from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
-from .ledger import BookingPlan, Ledger
+from .ledger import BookingPlan, Ledger, frozen
 from .market import Market, Offer
 from .params import Params
-from .platform import PAID_SKILL_BASE, Platform
+from .platform import MAX_VISIBILITY, PAID_SKILL_BASE, Platform
 from .policies import PLAYBOOK, PROMO_CYCLE, STRATEGIES, share_experience, week_tactics
 from .records import MODEL_REPORTERS, Records, WeeklyReporters
 
@@ -130,7 +132,7 @@ class AgencyMarket(mesa.Model):
         self._coef: tuple = (None, None)  # the compiled week's coefficients, and the parameters they are of
         self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._compiled)
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
-        self.platform = Platform(p)
+        self.platform = Platform(p, compiled=self._compiled)
         self.records = Records()
         self.recording = True  # False: no tables kept, brand value measured only for the survey (a pre-run)
         J = p.n_brands
@@ -140,12 +142,14 @@ class AgencyMarket(mesa.Model):
         self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
         self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
+        self._noise_weeks = 0  # weeks whose survey noise is not drawn yet (see measure_brands)
         self.agencies: list[Agency] = self._make_agencies(policy_rng)
         _forget_agent_counter(self)  # every agent of the model exists now
         self._agency_accounts = self.ledger.accounts(a.account for a in self.agencies)
-        # who ran the stores when the ledger's plan of a week was made, the plan, and whether an
-        # agency ran every store and any store then (Ledger.plan: made again when stores change hands)
-        self._booking: tuple = (None, None, False, False)
+        # who ran the stores when these were made: whether an agency ran each store, the ledger's
+        # plan of a week's transfers, and whether an agency ran every store and any store then
+        # (made again when stores change hands: see _stores)
+        self._booking: tuple = (None, None, None, False, False)
         self.market_kind = Contract.from_params(p, -1, 0, 0.0, 0.0).kind  # the market's terms
         capacity = math.ceil(AGENCY_CAPACITY * J / p.n_agencies)
         self.contracts = ContractMarket(p, self.brands, self.agencies, self.rng, capacity, self.books, schedule)
@@ -233,16 +237,24 @@ class AgencyMarket(mesa.Model):
         contract market)."""
         return self.contracts.skills
 
+    def _stores(self) -> tuple:
+        """Who runs each store now (:meth:`agency_of`), whether an agency does, the ledger's plan of
+        the week's transfers and whether an agency runs every store and any store: made again
+        only when stores change hands (the contract market then replaces its array), not every week."""
+        agency = self.contracts.operator
+        if self._booking[0] is not agency:
+            run = agency >= 0
+            self._booking = (agency, run, *self._booking_plan(agency, run))
+        return self._booking
+
     # --- 2. tactics -----------------------------------------------------------------------------
     def set_tactics(self) -> WeekPlan:
         """Each store's tactics this week: its strategy's playbook, re-chosen by the agency every
         ``decision_weeks`` weeks, then any scheduled intervention on top."""
         week, s = self.week, self.brand_state
-        run = self.agency_of() >= 0
+        run = self._stores()[1]
         if week % self.p.decision_weeks == 0:  # (an in-house store keeps the playbook it copied)
-            for j in np.flatnonzero(run).tolist():
-                brand = self.brands[j]
-                brand.strategy = self.agencies[brand.agency].strategy_for(brand)
+            choose_strategies(self)
         festival = self.platform.festival(week)
         if self._compiled is not None:  # (the same bits in one call)
             tactics = np.empty((3, len(run)))
@@ -251,12 +263,11 @@ class AgencyMarket(mesa.Model):
                 s.strategy, week, festival, self.promo_phase, kernel.PROMO_EVERY, kernel.PLAYBOOK_TABLE, s.velocity,
                 s.regular_price, run, s.watched, tactics,
             )  # fmt: skip
-            discount, effort, paid = tactics
+            plan = WeekPlan(tactics[0], tactics[1], tactics[2])  # (indexed: a loop over rows costs twice that)
         else:
             s.watched[run, s.strategy[run]] += 1
             phase, velocity = self.promo_phase, s.velocity
-            discount, effort, paid = week_tactics(s.strategy, week, festival, phase, velocity, s.regular_price)
-        plan = WeekPlan(discount=discount, brand_effort=effort, paid_traffic=paid)
+            plan = WeekPlan(*week_tactics(s.strategy, week, festival, phase, velocity, s.regular_price))
         for iv in self._interventions:
             if iv["start"] <= week < iv["start"] + iv["weeks"]:
                 j = iv["brand"]
@@ -284,6 +295,12 @@ class AgencyMarket(mesa.Model):
     def quality(self, service_skill: np.ndarray) -> np.ndarray:
         """Each brand's utility before price: constant, image, goodwill and store service (M1)."""
         p, s = self.p, self.brand_state
+        if self._compiled is not None:  # (the same bits in one call)
+            out = np.empty(len(service_skill))
+            self._compiled.quality(
+                s.constant, s.image, s.goodwill, p.use_goodwill, p.goodwill_utility, SERVICE_UTILITY, service_skill, out
+            )
+            return out
         goodwill = p.goodwill_utility * s.goodwill if p.use_goodwill else 0.0
         return s.constant + s.image + goodwill + SERVICE_UTILITY * service_skill
 
@@ -291,19 +308,22 @@ class AgencyMarket(mesa.Model):
         """What consumers see this week: prices, deals, quality, visibility, brand reach (after
         goodwill takes in this week's brand effort)."""
         p = self.p
+        festival = self.platform.festival(self.week)
         if self._compiled is not None:
-            regular, price, quality, reach, clicks = self._offer_compiled(plan, skills)
-            paid = self.platform.reach_of_clicks(clicks) if p.use_paid_traffic else None
+            rows, k = self._offer_compiled(plan, skills, organic), self._compiled
+            return Offer(
+                rows[k.PRICE], rows[k.REGULAR], plan.discount, rows[k.QUALITY], rows[k.VISIBILITY], organic,
+                rows[k.REACH], festival,
+            )  # fmt: skip
+        self.build_goodwill(plan, skills)
+        regular = self.brand_state.regular_price
+        regular = regular.copy() if plan.price_multiplier is None else regular * plan.price_multiplier
+        price = regular * (1 - plan.discount)
+        quality = self.quality(skills.service_skill)
+        reach = p.brand_reach * plan.brand_effort * skills.brand_skill
+        if p.use_paid_traffic:
+            paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill, plan.traffic_price)
         else:
-            self.build_goodwill(plan, skills)
-            regular = self.brand_state.regular_price
-            regular = regular.copy() if plan.price_multiplier is None else regular * plan.price_multiplier
-            price = regular * (1 - plan.discount)
-            quality = self.quality(skills.service_skill)
-            reach = p.brand_reach * plan.brand_effort * skills.brand_skill
-            if p.use_paid_traffic:
-                paid = self.platform.paid_visibility(plan.paid_traffic, skills.ops_skill, plan.traffic_price)
-        if not p.use_paid_traffic:
             paid = np.zeros(p.n_brands)
         return Offer(
             price=price,
@@ -313,40 +333,40 @@ class AgencyMarket(mesa.Model):
             visibility=self.platform.visibility(organic, paid),
             organic_visibility=organic,
             reach=reach,
-            festival=self.platform.festival(self.week),
+            festival=festival,
         )
 
-    def _coefficients(self) -> dict[str, np.ndarray]:
+    def _coefficients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The compiled week's coefficients, read from the parameters as the NumPy lines read
         them each week (the model's, and the platform's for its take rate and paid clicks), made
         again when the model's parameters, its platform or the platform's are replaced (the take
-        rate, a property a platform may compute, is left to the caller to read every week)."""
+        rate, a property a platform may compute, is left to the caller to read every week): those of
+        the offer, of the money and of what comes after the booking."""
         p, platform, made_of = self.p, self.platform, self._coef[1]
         pp = platform.p
         if made_of is None or made_of[0] is not p or made_of[1] is not platform or made_of[2] is not pp:
             self._coef = (
-                {
-                    "offer": np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility,
-                                       SERVICE_UTILITY, p.brand_reach, pp.cost_per_click, PAID_SKILL_BASE,
-                                       pp.market_shoppers]),
-                    "money": np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, np.nan,
-                                       WEEKS_PER_MONTH]),  # (the take rate: set each week)
-                    "after": np.array([VELOCITY_MEMORY, 1 - VELOCITY_MEMORY, p.image_recovery, p.image_erosion,
-                                       p.image_reversion, IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX,
-                                       IMAGE_FLOOR, IMAGE_CEILING]),
-                },
+                (
+                    np.array([p.goodwill_retention, 1 - p.goodwill_retention, p.goodwill_utility, SERVICE_UTILITY,
+                              p.brand_reach, pp.cost_per_click, PAID_SKILL_BASE, pp.market_shoppers]),
+                    np.array([p.effort_cost, p.service_cost, SERVICE_COST_OFFSET, WEEKS_PER_MONTH]),
+                    np.array([VELOCITY_MEMORY, 1 - VELOCITY_MEMORY, p.image_recovery, p.image_erosion,
+                              p.image_reversion, IMAGE_EROSION_FROM, IMAGE_EROSION_FULL, IMAGE_EROSION_MAX,
+                              IMAGE_FLOOR, IMAGE_CEILING]),
+                ),
                 (p, platform, pp),
             )  # fmt: skip
         return self._coef[0]
 
-    def _offer_compiled(self, plan: WeekPlan, skills: Skills) -> np.ndarray:
-        """:meth:`build_goodwill` and :meth:`make_offer`'s arrays in one compiled call
-        (:func:`model.week_kernel.offer_inputs`; the same bits): rows regular price, price,
-        quality, reach and the paid clicks' exponent (the platform takes the exponential)."""
-        p, s = self.p, self.brand_state
+    def _offer_compiled(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> np.ndarray:
+        """:meth:`build_goodwill` and :meth:`make_offer`'s arrays in two compiled calls around
+        NumPy's exponential of the paid clicks (:func:`model.week_kernel.offer_inputs` and
+        :func:`~model.week_kernel.offer_visibility`; the same bits): rows regular price, price,
+        quality, reach and visibility."""
+        p, s, kernel = self.p, self.brand_state, self._compiled
         out = np.empty((5, len(s.regular_price)))
         multiplier, click_price = plan.price_multiplier, plan.traffic_price
-        self._compiled.offer_inputs(
+        kernel.offer_inputs(
             s.regular_price,
             s.regular_price if multiplier is None else multiplier,
             plan.discount,
@@ -362,115 +382,108 @@ class AgencyMarket(mesa.Model):
             p.use_goodwill,
             multiplier is not None,
             click_price is not None,
-            self._coefficients()["offer"],
+            self._coefficients()[0],
             out,
         )
+        if p.use_paid_traffic:
+            clicks = out[kernel.VISIBILITY]
+            np.exp(clicks, out=clicks)
+        kernel.offer_visibility(organic, p.use_paid_traffic, MAX_VISIBILITY, out)
         return out
 
     # --- 4. money and brand equity ----------------------------------------------------------------
     def settle(self, plan: WeekPlan, skills: Skills, sales) -> Settlement:
         """Book the week's money (M7: every RMB from one account to another, a kind of transfer
         for all brands at once), then update each brand's contract, sales velocity and image."""
-        led = self.ledger
-        gmv = np.array(sales.revenue, dtype=np.float64)
+        gmv = np.asarray(sales.revenue, dtype=np.float64)  # (the market's arrays are new every week)
         units = np.asarray(sales.units, dtype=np.float64)
-        agency = self.agency_of()
-        run = agency >= 0  # stores an agency runs
-        if self._booking[0] is not agency:  # who runs which store changed: the accounts of the week anew
-            self._booking = (agency, *self._booking_plan(agency))
         settle = self._settle_compiled if self._compiled is not None else self._settle_numpy
-        income, paid_to_agency, agency_labour = settle(plan, skills, gmv, units, run)
-        self.contracts.book_week(gmv, income)
+        money = settle(plan, skills, gmv, units)
         self.gmv_weeks.append(gmv)
-        return Settlement(
-            gmv=gmv,
-            units=units,
-            paid_to_agency=paid_to_agency,
-            agency_labour=agency_labour,
-            brand_profit=led.week_changes(self._brand_accounts),
-            agency_profit=led.week_changes(self._agency_accounts),
-        )
+        return money
 
-    def _settle_numpy(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
-        """The week's payments and labour, booked in the ledger and the agencies' books; the
-        sales velocity and the image updated: the reference lines (:mod:`model.week_kernel` does
-        the same in two compiled calls). Returns what each brand paid its operator, and what
-        the stores an agency runs paid it and cost it (0 in-house), arrays over brands."""
-        p, s = self.p, self.brand_state
+    def _settle_numpy(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray) -> Settlement:
+        """The week's payments and labour, booked in the ledger, the agencies' books and the
+        running terms' books; the sales velocity and the image updated: the reference lines
+        (:func:`model.week_kernel.settle_week` does the same in one compiled call)."""
+        p, s, led = self.p, self.brand_state, self.ledger
+        _, run, booking, everyone, any_run = self._stores()
         labour_units = plan.brand_effort + PLAYBOOK["ops_effort"][s.strategy]  # in units of effort_cost
         labour = p.effort_cost * labour_units + p.service_cost * units * (SERVICE_COST_OFFSET - skills.service_skill)
         fee, commission, bonus = weekly_payments(self.contracts.terms, gmv, s.measure, s.value_base)
         amounts = [gmv, units * s.unit_cost, self.platform.take_rate * gmv, plan.paid_traffic]
-        _, booking, everyone, any_run = self._booking
         if everyone:
             amounts += [fee, commission, bonus, labour]
         elif any_run:
             amounts += [fee[run], commission[run], bonus[run], labour[run], labour[~run]]
         else:
             amounts.append(labour[~run])
-        self.ledger.book(booking, amounts)
+        led.book(booking, amounts)
         income = fee + commission + bonus
         s.velocity[:] = VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
         self.books.book_week(run, income - labour, income, gmv)
         if p.use_goodwill:
             s.image[:] = image_after(p, s.image, s.base_image, plan.discount, plan.brand_effort, skills.brand_skill)
-        return income, income * run, labour * run
+        self.contracts.book_week(gmv, income)
+        brand_profit, agency_profit = led.week_changes(self._brand_accounts), led.week_changes(self._agency_accounts)
+        return Settlement(gmv, units, income * run, labour * run, brand_profit, agency_profit)
 
-    def _settle_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray, run: np.ndarray):
-        """:meth:`_settle_numpy` in two compiled calls (:func:`model.week_kernel.settle_money` and
-        :func:`model.week_kernel.book_and_image`; the same bits)."""
-        s, terms, kernel, coef = self.brand_state, self.contracts.terms, self._compiled, self._coefficients()
-        coef["money"][kernel.C_TAKE_RATE] = self.platform.take_rate  # (as the NumPy lines read it, each week)
-        _, booking, everyone, any_run = self._booking
+    def _settle_compiled(self, plan: WeekPlan, skills: Skills, gmv: np.ndarray, units: np.ndarray) -> Settlement:
+        """:meth:`_settle_numpy` in one compiled call (:func:`model.week_kernel.settle_week`; the
+        same bits)."""
+        s, led, contracts, kernel = self.brand_state, self.ledger, self.contracts, self._compiled
+        terms = contracts.terms
+        _, money_coef, after_coef = self._coefficients()
+        _, run, booking, everyone, any_run = self._stores()
         money = np.empty((kernel.N_ROWS, len(gmv)))
         amounts = np.empty(booking.rows)
-        kernel.settle_money(
+        agency_profit = np.empty(len(self._agency_accounts))
+        if not kernel.settle_week(
+            gmv, units, plan.brand_effort, PLAYBOOK["ops_effort"], s.strategy, skills.service_skill, s.unit_cost,
+            plan.paid_traffic, terms["base_fee"], terms["commission_rate"], terms["brand_bonus_rate"],
+            terms["measure_start"], s.measure, s.value_base, run, 0 if everyone else 1 if any_run else 2,
+            self.platform.take_rate, money_coef, booking.targets, booking.sources, led._balances, led._week,
+            s.velocity, self.books.table, self.p.use_goodwill, s.image, s.base_image, plan.discount,
+            skills.brand_skill, after_coef, contracts.term_gmv, contracts.term_paid, contracts.term_weeks,
+            self._brand_accounts, self._agency_accounts, money, amounts, agency_profit,
+        ):  # fmt: skip
+            led.book(booking, amounts)  # (refuses them, naming the kind: nothing of the week is booked)
+        led.booked(booking, amounts)
+        contracts._until_review -= 1  # (the rest of ContractMarket.book_week: its arrays were booked above)
+        return Settlement(
             gmv,
             units,
-            plan.brand_effort,
-            PLAYBOOK["ops_effort"],
-            s.strategy,
-            skills.service_skill,
-            s.unit_cost,
-            plan.paid_traffic,
-            terms["base_fee"],
-            terms["commission_rate"],
-            terms["brand_bonus_rate"],
-            terms["measure_start"],
-            s.measure,
-            s.value_base,
-            run,
-            0 if everyone else 1 if any_run else 2,
-            coef["money"],
-            money,
-            amounts,
+            money[kernel.PAID_TO_AGENCY],
+            money[kernel.AGENCY_LABOUR],
+            money[kernel.BRAND_PROFIT],
+            agency_profit,
         )
-        self.ledger.book(booking, amounts)
-        kernel.book_and_image(
-            run,
-            money,
-            gmv,
-            units,
-            s.velocity,
-            self.books.table,
-            self.p.use_goodwill,
-            s.image,
-            s.base_image,
-            plan.discount,
-            plan.brand_effort,
-            skills.brand_skill,
-            coef["after"],
-        )
-        return money[kernel.INCOME], money[kernel.PAID_TO_AGENCY], money[kernel.AGENCY_LABOUR]
 
-    def _booking_plan(self, agency: np.ndarray) -> tuple[BookingPlan, bool, bool]:
-        """The ledger's accounts of a week's transfers (M7) while ``agency`` runs the stores: the
-        sales, cost of goods, take rate and paid traffic of every brand, then the fee, commission,
-        bonus and labour of the stores an agency runs, then the labour of in-house stores. Returns
-        the plan, whether an agency runs every store and whether one runs any."""
+    def _booking_plan(self, agency: np.ndarray, run: np.ndarray) -> tuple[BookingPlan, bool, bool]:
+        """The ledger's accounts of a week's transfers (M7) while ``agency`` runs the stores (``run``
+        where one does): the sales, cost of goods, take rate and paid traffic of every brand, then
+        the fee, commission, bonus and labour of the stores an agency runs, then the labour of
+        in-house stores. Returns the plan, whether an agency runs every store and whether one runs any."""
         acct, J = self._brand_accounts, len(agency)
-        run = agency >= 0
-        everyone, any_run = bool(run.all()), bool(run.any())
+        n = int(run.sum())
+        everyone, any_run = n == J, n > 0
+        if self._compiled is not None:  # (the same plan, its accounts in one compiled call)
+            kinds = ["sales", "cost_of_goods", "take_rate", "paid_traffic"]
+            sizes = [J] * 4
+            if any_run:
+                kinds += ["fee", "commission", "bonus", "agency_labour"]
+                sizes += [n] * 4
+            if not everyone:
+                kinds.append("in_house_labour")
+                sizes.append(J - n)
+            rows = sum(sizes)
+            sources, targets = np.empty(rows, np.intp), np.empty(rows, np.intp)
+            self._compiled.booking_accounts(
+                agency, acct, self._agency_accounts, self._consumers, self._suppliers, self._platform, self._labour,
+                sources, targets,
+            )  # fmt: skip
+            bounds = tuple(itertools.accumulate(sizes, initial=0))
+            return BookingPlan(frozen(sources), frozen(targets), tuple(kinds), bounds, rows), everyone, any_run
         week = [
             (self._consumers, acct, J, "sales"),
             (acct, self._suppliers, J, "cost_of_goods"),
@@ -479,12 +492,12 @@ class AgencyMarket(mesa.Model):
         ]
         if any_run:
             pick = slice(None) if everyone else run
-            agency_acct, n = self._agency_accounts[agency[pick]], int(run.sum())
+            agency_acct = self._agency_accounts[agency[pick]]
             for kind in ("fee", "commission", "bonus"):
                 week.append((acct[pick], agency_acct, n, kind))
             week.append((agency_acct, self._labour, n, "agency_labour"))
         if not everyone:
-            week.append((acct[~run], self._labour, J - int(run.sum()), "in_house_labour"))
+            week.append((acct[~run], self._labour, J - n, "in_house_labour"))
         return self.ledger.plan(week), everyone, any_run
 
     def _brand_values(self, organic: np.ndarray | None = None, service: np.ndarray | None = None) -> np.ndarray:
@@ -515,8 +528,12 @@ class AgencyMarket(mesa.Model):
         survey = self.week % self.p.brand_survey_weeks == 0
         if survey or self.recording:  # (unrecorded, only the survey reads it)
             s.brand_value[:] = self._brand_values(organic, skills.service_skill)
-        noise = self.noise_rng.standard_normal(len(self.brands))
+        # every week has its draw of noise per brand, but only a survey week's is read: the draws
+        # of the weeks between are made with it, in one call (the same numbers in the same order)
+        self._noise_weeks += 1
         if survey:
+            noise = self.noise_rng.standard_normal((self._noise_weeks, len(self.brands)))[-1]
+            self._noise_weeks = 0
             s.measure[:] = s.brand_value / s.value_base + self._survey_noise * noise
 
     # --- 6. learning ----------------------------------------------------------------------------
@@ -527,8 +544,9 @@ class AgencyMarket(mesa.Model):
             return
         order = list(self.agencies)
         self.random.shuffle(order)
+        books = self.books.close()  # (read once for all agencies; emptied for the next period)
         for agency in order:
-            agency.close_period()
+            agency.close_period(books)
         if not any(a.policy.uses_peers for a in self.agencies):
             return
         profits = [a.last_profit_per_client for a in self.agencies]

@@ -96,8 +96,10 @@ def ordered_sum(values) -> float:
 
 def numpy_sum(values: list[float]) -> float:
     """``float(np.sum(values))`` of a list of floats, the same bits: below eight values NumPy adds
-    them one after another from 0, as :func:`ordered_sum` does without making an array."""
-    return float(np.sum(values)) if len(values) >= 8 else float(ordered_sum(values))
+    them one after another from 0, as :func:`ordered_sum` does without making an array; from
+    eight on, the same array's own sum (without np.sum's dispatch, which costs twice the sum)."""
+    n = len(values)
+    return float(np.fromiter(values, np.float64, n).sum()) if n >= 8 else float(ordered_sum(values))
 
 
 def cut_points(probabilities) -> list[float]:
@@ -153,6 +155,11 @@ class Policy:
     def choose(self, client: int, kind: tuple = ()) -> str:
         """The strategy for ``client``, whose contract is of ``kind`` (its terms)."""
         return self.default
+
+    def choose_index(self, client: int, kind: tuple = ()) -> int:
+        """:meth:`choose`'s strategy as its index in :data:`STRATEGY_NAMES` (what the brands'
+        state keeps)."""
+        return STRATEGY_INDEX[self.choose(client, kind)]
 
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
@@ -319,11 +326,15 @@ class LearningPolicy(Policy):
         return (self._softmax(kind) if probs is None else probs)[strategy]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
-        entry = self._kind(kind)
+        return STRATEGY_NAMES[self.choose_index(client, kind)]
+
+    def choose_index(self, client: int, kind: tuple = ()) -> int:
+        # (every client's choice every period: _kind's hit inline)
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)
         cuts = entry.cuts
         if cuts is None:  # (made for the first draw from this softmax)
             cuts = entry.cuts = cut_points(self._softmax(kind).values())
-        return STRATEGY_NAMES[draw_from(self.rng, cuts)]
+        return draw_from(self.rng, cuts)
 
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
@@ -335,24 +346,26 @@ class LearningPolicy(Policy):
         scale = size if scale is None else REWARD_SCALE_MEMORY * scale + REWARD_SCALE_WEIGHT * size
         self._scale[client] = scale
         reward = profit / scale
-        entry = self._kind(kind)
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)  # (made here for a new kind)
         table = entry.table
         # the first period in which a client on a kind still waiting for its first reward sold anything
         if self._pending and kind in self._pending and gmv > 0:
             self._pending.discard(kind)
             table.update({s: reward / (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES})
             entry.probs = entry.cuts = None
-        if client in self._last:
-            self._update(client, table[strategy])
+        last = self._last.get(client)
+        if last is not None:
+            self._update(client, last, table[strategy])
         self._last[client] = (kind, strategy, reward)
 
     def term_end(self, client: int, renewed: bool) -> None:
-        if client in self._last:
-            kind = self._last[client][0]
-            p, table = self._softmax(kind), self._seen.table
-            carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES) if renewed else 0.0
-            self._update(client, carry_on)
-        self._last.pop(client, None)
+        last = self._last.pop(client, None)
+        if last is not None:
+            carry_on = 0.0  # (a client that left is worth nothing from now on: no softmax needed)
+            if renewed:
+                p, table = self._softmax(last[0]), self._seen.table
+                carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES)
+            self._update(client, last, carry_on)
         self._traces.pop(client, None)
 
     def experience(self) -> dict:
@@ -364,9 +377,11 @@ class LearningPolicy(Policy):
         self._kinds, self._seen_kind, self._seen = {}, None, None
         self.experienced = True
 
-    def _update(self, client: int, next_value: float) -> None:
-        kind, strategy, reward = self._last[client]
-        entry = self._kind(kind)
+    def _update(self, client: int, last: tuple[tuple, str, float], next_value: float) -> None:
+        """Learn from the client's ``last`` period (its entry of ``_last``) followed by a
+        period worth ``next_value``."""
+        kind, strategy, reward = last
+        entry = self._seen if kind is self._seen_kind else self._kind(kind)
         table = entry.table
         delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
         traces = self._traces.setdefault(client, {})

@@ -22,11 +22,12 @@ from numba import njit
 from .agents import AgencyBooks
 from .policies import PLAYBOOK
 
-# rows of the array settle_money fills (each a length-n_brands array)
-FEE, COMMISSION, BONUS, LABOUR, INCOME, PROFIT, PAID_TO_AGENCY, AGENCY_LABOUR = range(8)
-N_ROWS = 8
+# rows of the array settle_money fills (each a length-n_brands array), and the row settle_week
+# adds: each brand's net money of the week (its account's change)
+FEE, COMMISSION, BONUS, LABOUR, INCOME, PROFIT, PAID_TO_AGENCY, AGENCY_LABOUR, BRAND_PROFIT = range(9)
+N_ROWS = 9
 # slots of its coefficients
-C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_TAKE_RATE, C_WEEKS_PER_MONTH = range(5)
+C_EFFORT_COST, C_SERVICE_COST, C_SERVICE_OFFSET, C_WEEKS_PER_MONTH = range(4)
 
 
 @njit(inline="always")
@@ -60,6 +61,7 @@ def settle_money(
     value_base,
     run,
     layout,
+    take_rate,
     coef,
     money,
     amounts,
@@ -89,7 +91,7 @@ def settle_money(
         money[AGENCY_LABOUR, j] = labour * on
         amounts[j] = gmv[j]
         amounts[J + j] = units[j] * unit_cost[j]
-        amounts[2 * J + j] = coef[C_TAKE_RATE] * gmv[j]
+        amounts[2 * J + j] = take_rate * gmv[j]
         amounts[3 * J + j] = paid_traffic[j]
     at = 4 * J
     if layout != 2:  # fee, commission, bonus and labour of the stores an agency runs
@@ -169,6 +171,107 @@ def book(targets, sources, amounts, balances, week):
     return True
 
 
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def booking_accounts(
+    agency, brand_accounts, agency_accounts, consumers, suppliers, platform, labour, sources, targets
+):  # fmt: skip
+    """The source and target accounts of every row of a week's booking plan while ``agency``
+    runs the stores (-1: in-house), in the plan's order (``AgencyMarket._booking_plan``'s
+    transfers, the reference): every brand's sales, cost of goods, take rate and paid traffic;
+    the fee, commission, bonus and labour of the stores an agency runs; the in-house labour."""
+    J = len(agency)
+    at = 0
+    for j in range(J):
+        sources[at], targets[at] = consumers, brand_accounts[j]
+        at += 1
+    for target in (suppliers, platform, platform):
+        for j in range(J):
+            sources[at], targets[at] = brand_accounts[j], target
+            at += 1
+    for _ in range(3):  # fee, commission, bonus
+        for j in range(J):
+            if agency[j] >= 0:
+                sources[at], targets[at] = brand_accounts[j], agency_accounts[agency[j]]
+                at += 1
+    for j in range(J):
+        if agency[j] >= 0:
+            sources[at], targets[at] = agency_accounts[agency[j]], labour
+            at += 1
+    for j in range(J):
+        if agency[j] < 0:
+            sources[at], targets[at] = brand_accounts[j], labour
+            at += 1
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def settle_week(
+    gmv,
+    units,
+    brand_effort,
+    ops_effort,
+    strategy,
+    service_skill,
+    unit_cost,
+    paid_traffic,
+    base_fee,
+    commission_rate,
+    brand_bonus_rate,
+    measure_start,
+    measure,
+    value_base,
+    run,
+    layout,
+    take_rate,
+    money_coef,
+    targets,
+    sources,
+    balances,
+    week,
+    velocity,
+    books,
+    use_goodwill,
+    image,
+    base_image,
+    discount,
+    brand_skill,
+    after_coef,
+    term_gmv,
+    term_paid,
+    term_weeks,
+    brand_accounts,
+    agency_accounts,
+    money,
+    amounts,
+    agency_profit,
+):
+    """The whole of settling a week in one call (``AgencyMarket._settle_numpy``, the reference):
+    :func:`settle_money`, the ledger's :func:`book` of the amounts on the plan's ``targets`` and
+    ``sources``, :func:`book_and_image`, the running terms' books (``ContractMarket.book_week``'s
+    arrays: GMV, what the brand paid and a week) and the week's change of the brands' accounts
+    (row ``BRAND_PROFIT`` of ``money``) and the agencies' (``agency_profit``). Returns False,
+    having changed nothing but ``money`` and ``amounts``, where the ledger refuses the amounts
+    (the caller's NumPy lines then raise, naming the kind)."""
+    settle_money(
+        gmv, units, brand_effort, ops_effort, strategy, service_skill, unit_cost, paid_traffic, base_fee,
+        commission_rate, brand_bonus_rate, measure_start, measure, value_base, run, layout, take_rate, money_coef,
+        money, amounts,
+    )  # fmt: skip
+    if not book(targets, sources, amounts, balances, week):
+        return False
+    book_and_image(
+        run, money, gmv, units, velocity, books, use_goodwill, image, base_image, discount, brand_effort, brand_skill,
+        after_coef,
+    )  # fmt: skip
+    for j in range(len(gmv)):
+        term_gmv[j] += gmv[j]
+        term_paid[j] += money[INCOME, j]
+        term_weeks[j] += 1
+        money[BRAND_PROFIT, j] = week[brand_accounts[j]]
+    for k in range(len(agency_accounts)):
+        agency_profit[k] = week[agency_accounts[k]]
+    return True
+
+
 # the playbook's numbers plan_tactics reads, a row per tactic and a column per strategy (as
 # model.policies.PLAYBOOK), and each promotion's period
 P_FESTIVAL_DISCOUNT, P_DISCOUNT, P_BRAND_EFFORT, P_PAID_SHARE = range(4)
@@ -200,8 +303,8 @@ def plan_tactics(strategy, week, festival, phase, promo_every, playbook, velocit
 
 # slots of offer_inputs' coefficients
 O_RETENTION, O_GAIN, O_GOODWILL_UTILITY, O_SERVICE_UTILITY, O_REACH, O_CLICK_PRICE, O_SKILL_BASE, O_SHOPPERS = range(8)
-# rows of its output
-REGULAR, PRICE, QUALITY, REACH, CLICKS_EXPONENT = range(5)
+# rows of its output (VISIBILITY: the paid clicks' exponent until offer_visibility)
+REGULAR, PRICE, QUALITY, REACH, VISIBILITY = range(5)
 
 
 @njit(cache=True, error_model="numpy", boundscheck=True)
@@ -227,8 +330,9 @@ def offer_inputs(
     """Goodwill taking in this week's brand effort (in place; :func:`model.agents.goodwill_after`)
     and the offer's arrays before the platform's exponential (``AgencyMarket.make_offer``, the
     reference): regular price, price, quality, reach and the exponent of the paid clicks'
-    reach, rows of ``out``. The flags: goodwill on, a price multiplier given (else the dummy
-    ``price_multiplier`` is not read), a click price given (likewise ``traffic_price``)."""
+    reach (in row ``VISIBILITY``, for :func:`offer_visibility`), rows of ``out``. The flags:
+    goodwill on, a price multiplier given (else the dummy ``price_multiplier`` is not read), a
+    click price given (likewise ``traffic_price``)."""
     for j in range(len(regular_price)):
         if use_goodwill:
             goodwill[j] = coef[O_RETENTION] * goodwill[j] + coef[O_GAIN] * brand_effort[j] * brand_skill[j]
@@ -242,7 +346,82 @@ def offer_inputs(
         out[REACH, j] = coef[O_REACH] * brand_effort[j] * brand_skill[j]
         click_price = coef[O_CLICK_PRICE] * traffic_price[j] if has_click_price else coef[O_CLICK_PRICE]
         clicks = paid_traffic[j] / click_price
-        out[CLICKS_EXPONENT, j] = -clicks * (coef[O_SKILL_BASE] + ops_skill[j]) / coef[O_SHOPPERS]
+        out[VISIBILITY, j] = -clicks * (coef[O_SKILL_BASE] + ops_skill[j]) / coef[O_SHOPPERS]
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def offer_visibility(organic, paid_traffic_on, max_visibility, out):
+    """Each brand's visibility this week into row ``VISIBILITY`` of ``out``, which holds the
+    exponential of its paid clicks' exponent (NumPy took it): the reach its clicks buy
+    (``Platform.reach_of_clicks``, none without paid traffic) and ``Platform.visibility``, the
+    reference lines."""
+    for j in range(len(organic)):
+        paid = _minimum(1 - out[VISIBILITY, j], max_visibility) if paid_traffic_on else 0.0
+        out[VISIBILITY, j] = 1 - (1 - organic[j]) * (1 - paid)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def quality(constant, image, goodwill, use_goodwill, goodwill_utility, service_utility, service_skill, out):
+    """Each brand's utility before price into ``out`` (``AgencyMarket.quality``, the reference)."""
+    for j in range(len(constant)):
+        from_goodwill = goodwill_utility * goodwill[j] if use_goodwill else 0.0
+        out[j] = constant[j] + image[j] + from_goodwill + service_utility * service_skill[j]
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def _pairwise_sum(a):
+    """NumPy's pairwise summation of a float64 array (its ``pairwise_sum``): below eight values
+    left to right from 0; up to 128, eight interleaved sums combined in pairs, then the rest
+    one by one; above, the halves (cut at a multiple of eight) summed alike and added."""
+    n = len(a)
+    if n < 8:
+        total = 0.0
+        for i in range(n):
+            total += a[i]
+        return total
+    if n <= 128:
+        r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+        whole = n - n % 8
+        for i in range(8, whole, 8):
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for i in range(whole, n):
+            total += a[i]
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(a[:half]) + _pairwise_sum(a[half:])
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def numpy_sum(a):
+    """``a.sum()`` of a contiguous float64 array, the same bits (the reduction starts from 0)."""
+    return 0.0 + _pairwise_sum(a)
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def rank_base(velocity, floor, out):
+    """What ``Platform.rank`` (the reference) raises to the power of the rank feedback, into
+    ``out``: each brand's velocity, plus ``floor`` times the mean velocity, plus 1e-9."""
+    lift = floor * (numpy_sum(velocity) / len(velocity))
+    for j in range(len(velocity)):
+        out[j] = velocity[j] + lift + 1e-9
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def rank_shares(weights, scale, max_visibility):
+    """``Platform.rank``'s organic visibility from the rank weights, in place: ``scale`` (the
+    mean organic visibility times the brands) times each weight's share, at most ``max_visibility``."""
+    total = numpy_sum(weights)
+    for j in range(len(weights)):
+        weights[j] = _minimum(scale * weights[j] / total, max_visibility)
 
 
 # --- records

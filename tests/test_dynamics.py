@@ -261,7 +261,7 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
         books.book_week(only, np.full(J, 10.0 * (week + 1)), np.full(J, 100.0), np.full(J, 1000.0))
         if week == 1:
             agency.book_period(client)  # the client's term ended after two weeks and it renewed
-    agency.close_period()
+    agency.close_period(books.close())
     assert agency.last_profit_per_client == pytest.approx(10 + 20 + 30 + 40)
 
 

@@ -270,6 +270,18 @@ def test_float_sums_in_the_model_round_as_on_python_3_11():
     assert ordered_sum([]) == 0 and ordered_sum([3, 4]) == 7
 
 
+def test_numpy_sum_is_numpys_sum_of_the_list():
+    """policies.numpy_sum gives float(np.sum(values)) of a list of floats, below eight values
+    (added in order) and from eight on (pairwise, past NumPy's blocks of 128)."""
+    from model.policies import numpy_sum
+
+    gen = np.random.default_rng(8)
+    for n in (*range(0, 20), 52, 127, 128, 129, 300, 1000):
+        for _ in range(20):
+            values = (gen.standard_normal(n) * 10.0 ** gen.integers(-8, 8, n)).tolist()
+            assert numpy_sum(values) == float(np.sum(values))
+
+
 def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
     import mesa
 
@@ -489,3 +501,93 @@ def test_an_agency_scales_every_amount_it_books_through_full_period(monkeypatch)
     m.run(30)
     assert len(told) >= 4 and set(told) == {(7.0, 7.0, 7.0)}
     assert {a.last_profit_per_client for a in m.agencies if a.clients} == {7.0}
+
+
+def test_choose_index_is_the_index_of_what_choose_draws():
+    """Policy.choose_index draws what choose draws (the same uniform from the same stream), as an
+    index into STRATEGY_NAMES: a learning policy's own version too, as its table changes, on two
+    kinds of contract; the fixed and imitating policies through the default."""
+    from model.policies import STRATEGY_INDEX, make_policy
+
+    p = Params(agency_policy="learning", choice_temperature=0.05)
+    kinds = [Contract.from_params(p, 0, 0, 1.0, 1.0).kind, (1.0, 0.1, 0.0, 26, 0.0, 1.0)]
+    gen = np.random.default_rng(4)
+    for name in ("learning", "fixed", "imitation"):
+        by_index, by_name = (make_policy(name, p, np.random.default_rng(3), "sales") for _ in range(2))
+        for week in range(120):
+            kind = kinds[week % 3 == 0]
+            strategy = by_name.choose(week % 4, kind)
+            assert by_index.choose_index(week % 4, kind) == STRATEGY_INDEX[strategy]
+            if week % 2:  # a client's period booked: a learning table changes
+                profit = float(gen.normal(50, 40))
+                for policy in (by_index, by_name):
+                    policy.record(week % 4, strategy, profit, 100.0, 1000.0, kind=kind)
+        assert by_index.rng.random() == by_name.rng.random()
+
+
+def test_choose_strategies_draws_each_clients_strategy_as_strategy_for_does_in_brand_order():
+    """choose_strategies (every decision period) sets each store an agency runs to what its
+    agency's strategy_for draws, brand by brand in brand order, and leaves in-house stores be."""
+    from model.agents import choose_strategies
+    from model.policies import STRATEGY_INDEX
+
+    p = Params(n_consumers=200, n_brands=8, n_agencies=3, burn_in_weeks=2, agency_policy="learning,fixed,learning")
+    ours, reference = AgencyMarket(p, rng=7), AgencyMarket(p, rng=7)
+    for week in range(6):
+        for m in (ours, reference):
+            m.run(3)  # (the tables change between choices)
+        j = week  # a store taken in-house now and then, on both
+        for m in (ours, reference):
+            if m.brands[j].agency is not None:
+                m.contracts.go_in_house(m.brands[j], m.agencies[m.brands[j].agency], m.week, 0.0)
+        kept = ours.brand_state.strategy[j]
+        choose_strategies(ours)
+        for b in reference.brands:
+            if b.agency is not None:
+                reference.brand_state.strategy[b.index] = STRATEGY_INDEX[reference.agencies[b.agency].strategy_for(b)]
+        np.testing.assert_array_equal(ours.brand_state.strategy, reference.brand_state.strategy)
+        assert ours.brand_state.strategy[j] == kept
+        assert [a.policy.rng.random() for a in ours.agencies] == [a.policy.rng.random() for a in reference.agencies]
+
+
+def test_the_books_hold_money_only_for_the_stores_agencies_run_and_close_empties_them():
+    """AgencyBooks.close (a decision period's end) reads every store's books and empties them
+    all: that clears no entry an agency has not read, because only the stores an agency runs
+    ever have money in them (checked every week of a run with stores going in-house)."""
+    p = Params.preset("sales_is_king", n_consumers=300, in_house_learning_weeks=8, contract_weeks=8)
+    m = AgencyMarket(p, rng=2)
+    in_house_weeks = 0
+    for _ in range(80):
+        m.step()
+        outside = m.agency_of() < 0
+        in_house_weeks += bool(outside.any())
+        assert not m.books.table[:, outside].any()
+    assert in_house_weeks > 0
+    table = m.books.table.copy()
+    assert m.books.close() == table.tolist() and not m.books.table.any()
+
+
+def test_hiring_draws_the_agency_rng_choice_draws_from_the_reputations_softmax():
+    """ContractMarket.hire picks the agency rng.choice picks from the softmax of the candidates'
+    reputations (computed on arrays), for reputations near and far apart; a reputation that is
+    not a number is refused, as rng.choice refuses it."""
+    import copy
+
+    from model.contracts import HIRING_TEMPERATURE
+
+    m = AgencyMarket(Params(n_consumers=200, n_brands=12, n_agencies=6, burn_in_weeks=2), rng=3)
+    gen = np.random.default_rng(9)
+    for trial in range(40):
+        for a in m.agencies:
+            a.reputation = float(gen.normal(0, [0.01, 0.1, 1.0][trial % 3]))
+        brand = m.brands[trial % 12]
+        exclude = brand.agency
+        candidates = [a for a in m.agencies if a.index != exclude and len(a.clients) < m.contracts.capacity]
+        rep = np.array([a.reputation for a in candidates])
+        w = np.exp((rep - rep.max()) / HIRING_TEMPERATURE)
+        expected = candidates[int(copy.deepcopy(m.contracts.rng).choice(len(w), p=w / w.sum()))]
+        m.contracts.hire(brand, m.week, exclude=exclude, gmv_baseline=1.0)
+        assert brand.agency == expected.index
+    m.agencies[2].reputation = float("nan")
+    with pytest.raises(ValueError):
+        m.contracts.hire(m.brands[0], m.week, exclude=None, gmv_baseline=1.0)

@@ -82,7 +82,7 @@ def test_compiled_money_books_every_layout_of_the_week_as_the_numpy_lines(monkey
                         agency = model.agencies[brand.agency]
                         model.contracts.go_in_house(brand, agency, model.week, 0.0)
         a.step(), b.step()
-        layouts.add(a._booking[2:])
+        layouts.add(a._booking[3:])
         assert a.ledger.balances == b.ledger.balances, week
         assert a.ledger.week_flows == b.ledger.week_flows, week
         np.testing.assert_array_equal(a.brand_state.velocity, b.brand_state.velocity)
@@ -178,3 +178,61 @@ def test_the_compiled_ledger_refuses_what_the_numpy_lines_refuse():
         with pytest.raises(RuntimeError, match="non-finite transfer 'y'"):
             led.transfer_many(0, 1, [np.inf], "y")
         assert led.balances == {"a": 0.0, "b": 0.0, "c": 0.0}
+
+
+def test_the_compiled_sum_is_numpys_to_the_bit():
+    """The compiled ranking sums as ``ndarray.sum`` does (pairwise, in blocks of eight), on every
+    length up to past two blocks' recursion, values of every magnitude and signed zeros."""
+    rng = np.random.default_rng(0)
+    for n in [*range(0, 40), 127, 128, 129, 255, 256, 300, 1000]:
+        for a in (rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n), np.full(n, -0.0), rng.exponential(size=n)):
+            got, want = week_kernel.numpy_sum(a), a.sum()
+            assert got == want and np.signbit(got) == np.signbit(want), n
+
+
+@pytest.mark.parametrize("feedback", [0.7, 0.5, 1.0, 2.0, 0.0, 3.3])
+def test_the_compiled_ranking_is_the_numpy_lines(feedback):
+    """Platform.rank's two compiled calls around NumPy's power give its NumPy lines' bits, for
+    the exponents NumPy's ** treats apart (0.5, 1, 2) and others, many brands or few, brands
+    with no sales and brands capped at the most visibility."""
+    p = Params(rank_feedback=feedback, organic_visibility=0.3)
+    numpys, compiled = Platform(p), Platform(p, compiled=week_kernel)
+    rng = np.random.default_rng(1)
+    for J in (1, 3, 8, 12, 40):
+        for velocity in (rng.exponential(200.0, J), np.zeros(J), np.r_[1e5, np.zeros(J - 1)], rng.uniform(0, 1, J)):
+            got, want = compiled.rank(velocity), numpys.rank(velocity)
+            assert got.tobytes() == want.tobytes(), (J, velocity)
+
+
+def test_the_compiled_booking_plan_is_the_numpy_lines():
+    """Every way stores can be run (by agencies, some in-house, all in-house) gives the plan the
+    NumPy lines make with Ledger.plan: the same accounts, kinds and bounds."""
+    a = AgencyMarket(Params(**BASE), rng=2)
+    for agency in ([0, 1, 2, 0, 1, 2], [-1, 0, -1, 2, 2, -1], [-1] * 6, [2, -1, -1, -1, -1, -1]):
+        agency = np.array(agency)
+        run = agency >= 0
+        got = a._booking_plan(agency, run)
+        a._compiled = None
+        want = a._booking_plan(agency, run)
+        a._compiled = week_kernel
+        assert got[1:] == want[1:]
+        for field in ("sources", "targets"):
+            np.testing.assert_array_equal(getattr(got[0], field), getattr(want[0], field))
+            assert getattr(got[0], field).dtype == getattr(want[0], field).dtype
+        assert got[0][2:] == want[0][2:]  # kinds, bounds, rows
+
+
+def test_a_survey_reads_the_noise_of_its_own_week_in_the_stream():
+    """The noise of the weeks between surveys is drawn at the survey, in one call: each survey
+    still reads the draw of its week in a stream drawn one week at a time."""
+    import copy
+
+    p = Params(**BASE, brand_survey_weeks=3)
+    model = AgencyMarket(p, rng=6)
+    stream = copy.deepcopy(model.noise_rng)
+    for week in range(20):
+        model.step()
+        noise = stream.standard_normal(p.n_brands)
+        if week % 3 == 0:
+            s = model.brand_state
+            np.testing.assert_array_equal(s.measure, s.brand_value / s.value_base + model._survey_noise * noise)
