@@ -134,7 +134,9 @@ class Agency(mesa.Agent):
         self.clients: list[int] = []
         self.reputation = 0.0
         self.books = books  # what each client earned it (the model's AgencyBooks, shared by all agencies)
-        self.last_profit_per_client = 0.0
+        # the last decision period's (profit, weeks) books and clients, until last_profit_per_client
+        # is read (then its value)
+        self._last_period: tuple | float = 0.0
 
     def capabilities(self) -> Capabilities:
         return Capabilities(self.ops_skill, self.brand_skill, self.service_skill)
@@ -155,40 +157,54 @@ class Agency(mesa.Agent):
             return self.policy.default
         return STRATEGY_NAMES[max(ALPHABETICAL, key=counts.__getitem__)]
 
-    def full_period(self, amount: float, weeks: int) -> float:
-        """``amount`` earned over ``weeks`` weeks, at that rate over a whole decision period.
+    def full_period(self, amounts: tuple[float, ...], weeks: float) -> tuple[float, ...]:
+        """``amounts`` earned over ``weeks`` weeks, each at that rate over a whole decision period.
 
         A term that ends inside a decision period splits it in two parts, booked separately;
-        scaling each to a whole period keeps a short part from reading as a poor strategy.
+        scaling each to a whole period keeps a short part from reading as a poor strategy. (The
+        amounts of one client's weeks together: one call, and none scaled in a whole period.)
         """
         period = self.model.p.decision_weeks
-        return amount if weeks in (0, period) else amount * period / weeks
+        return amounts if weeks in (0, period) else tuple(a * period / weeks for a in amounts)
+
+    @property
+    def last_profit_per_client(self) -> float:
+        """The mean of what each client earned the agency over the last decision period, at a whole
+        period's rate (0 without clients): what imitating agencies compare. Worked out when first
+        read, from the books and clients :meth:`close_period` kept: only markets with imitating
+        agencies read it every period."""
+        last = self._last_period
+        if type(last) is tuple:
+            (period_profit, period_weeks), clients = last
+            full_period = self.full_period
+            last = self._last_period = _mean([full_period((period_profit[b],), period_weeks[b])[0] for b in clients])
+        return last
 
     def close_period(self, books: list[list[float]]) -> None:
         """End of a decision period: learn from what each client earned (``books``: every
         store's books of the period, :meth:`AgencyBooks.close`)."""
         clients = self.clients
         if not clients:
-            self.last_profit_per_client = 0.0
+            self._last_period = 0.0
             return
         profit, income, gmv, weeks, period_profit, period_weeks = books
-        full_period = self.full_period
-        self.last_profit_per_client = _mean([full_period(period_profit[b], period_weeks[b]) for b in clients])
+        self._last_period = ((period_profit, period_weeks), tuple(clients))
         for b in clients:
             if weeks[b]:  # not a client renewed this very week (told at its term end)
-                self._tell(b, profit[b], income[b], gmv[b], weeks[b])
+                self._tell(b, (profit[b], income[b], gmv[b]), weeks[b])
 
     def book_period(self, client: int) -> None:
         """Tell the policy what the client earned the agency since its last booking (a term's end)."""
-        self._tell(client, *self.books.take(client))
+        profit, income, gmv, weeks = self.books.take(client)
+        self._tell(client, (profit, income, gmv), weeks)
 
-    def _tell(self, client: int, profit: float, income: float, gmv: float, weeks: float) -> None:
-        """Tell the policy what the client earned the agency over ``weeks`` weeks, as rates over a
-        whole decision period."""
-        full_period = self.full_period
-        brand = self.model.brands[client]
-        profit, income, gmv = full_period(profit, weeks), full_period(income, weeks), full_period(gmv, weeks)
-        self.policy.record(client, brand.strategy, profit, income, gmv, kind=brand.contract.kind)
+    def _tell(self, client: int, money: tuple[float, float, float], weeks: float) -> None:
+        """Tell the policy what the client earned the agency over ``weeks`` weeks (its profit, income
+        and GMV), as rates over a whole decision period."""
+        model = self.model
+        profit, income, gmv = self.full_period(money, weeks)
+        strategy = STRATEGY_NAMES[model.brand_state.strategy.item(client)]  # (the Brand.strategy property's read)
+        self.policy.record(client, strategy, profit, income, gmv, model.brands[client].contract.kind)
 
 
 def _mean(values: list[float]) -> float:

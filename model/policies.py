@@ -202,14 +202,14 @@ class FixedPolicy(Policy):
 
 class _Kind:
     """A learning policy's value table for one kind of contract (the very dict of its ``tables``)
-    and, until the table changes (None then), its softmax and that softmax's :func:`cut_points`
-    (made at the first draw)."""
+    and, until the table changes (None then), its softmax (a list over :data:`STRATEGY_NAMES`)
+    and that softmax's :func:`cut_points` (made at the first draw)."""
 
     __slots__ = ("table", "probs", "cuts")
 
     def __init__(self, table: dict[str, float]):
         self.table = table
-        self.probs: dict[str, float] | None = None
+        self.probs: list[float] | None = None
         self.cuts: list[float] | None = None
 
 
@@ -287,7 +287,7 @@ class LearningPolicy(Policy):
     def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
         if kind is None:
             kind = self._first_kind()
-        return dict(self._softmax(kind))
+        return dict(zip(STRATEGY_NAMES, self._softmax(kind)))
 
     def _kind(self, kind: tuple) -> _Kind:
         """The entry of ``kind``'s table. The model hands every client on the same terms the same
@@ -301,29 +301,29 @@ class LearningPolicy(Policy):
         self._seen_kind, self._seen = kind, entry
         return entry
 
-    def _softmax(self, kind: tuple) -> dict[str, float]:
-        """The chance of each strategy for a client of ``kind`` (cached until its table changes;
-        the caller does not change it)."""
+    def _softmax(self, kind: tuple) -> list[float]:
+        """The chance of each strategy for a client of ``kind``, in :data:`STRATEGY_NAMES` order
+        (cached until its table changes; the caller does not change it)."""
         entry = self._kind(kind)
         probs = entry.probs
         if probs is not None:
             return probs
         table = entry.table
-        # a softmax over three strategies, element by element as NumPy would do it on arrays (the
-        # same bits) but with one array operation, the exponential, instead of eight
+        # a softmax over the three strategies, element by element as NumPy would do it on arrays
+        # (the same bits) but with one array operation, the exponential, instead of eight
         q = [table[s] * (1 - PERIOD_DISCOUNT) for s in STRATEGY_NAMES]
-        top = max(q)
-        w = np.exp([(v - top) / self.temperature for v in q]).tolist()
+        top, t = max(q), self.temperature
+        w = np.exp([(v - top) / t for v in q]).tolist()
         total = ordered_sum(w)
         keep, floor = 1 - self.exploration, self.exploration / len(q)
-        entry.probs = probs = {s: keep * x / total + floor for s, x in zip(STRATEGY_NAMES, w)}
+        entry.probs = probs = [keep * x / total + floor for x in w]
         return probs
 
     def probability(self, strategy: str, kind: tuple | None = None) -> float:
         if kind is None:
             kind = self._first_kind()
         probs = self._seen.probs if kind is self._seen_kind else None  # (read every week: _softmax's hit inline)
-        return (self._softmax(kind) if probs is None else probs)[strategy]
+        return (self._softmax(kind) if probs is None else probs)[STRATEGY_INDEX[strategy]]
 
     def choose(self, client: int, kind: tuple = ()) -> str:
         return STRATEGY_NAMES[self.choose_index(client, kind)]
@@ -333,7 +333,7 @@ class LearningPolicy(Policy):
         entry = self._seen if kind is self._seen_kind else self._kind(kind)
         cuts = entry.cuts
         if cuts is None:  # (made for the first draw from this softmax)
-            cuts = entry.cuts = cut_points(self._softmax(kind).values())
+            cuts = entry.cuts = cut_points(self._softmax(kind))
         return draw_from(self.rng, cuts)
 
     def record(
@@ -364,7 +364,7 @@ class LearningPolicy(Policy):
             carry_on = 0.0  # (a client that left is worth nothing from now on: no softmax needed)
             if renewed:
                 p, table = self._softmax(last[0]), self._seen.table
-                carry_on = ordered_sum(p[s] * table[s] for s in STRATEGY_NAMES)
+                carry_on = ordered_sum([x * table[s] for x, s in zip(p, STRATEGY_NAMES)])
             self._update(client, last, carry_on)
         self._traces.pop(client, None)
 
@@ -383,11 +383,13 @@ class LearningPolicy(Policy):
         kind, strategy, reward = last
         entry = self._seen if kind is self._seen_kind else self._kind(kind)
         table = entry.table
-        delta = reward + PERIOD_DISCOUNT * next_value - table[strategy]
-        traces = self._traces.setdefault(client, {})
+        step = self.rate * (reward + PERIOD_DISCOUNT * next_value - table[strategy])  # (the rate times the TD error)
+        traces = self._traces.get(client)
+        if traces is None:
+            traces = self._traces[client] = {}
         traces[strategy] = traces.get(strategy, 0.0) + 1.0
         for s, e in traces.items():
-            table[s] += self.rate * delta * e
+            table[s] += step * e
             traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
         entry.probs = entry.cuts = None
 

@@ -248,7 +248,8 @@ def test_a_period_split_by_a_term_end_is_learned_at_a_whole_period_rate(monkeypa
 
 def test_imitators_compare_the_whole_period_across_a_term_end():
     """What an imitating agency compares is its profit per client over the whole period, not
-    only the weeks after a client's term ended inside it."""
+    only the weeks after a client's term ended inside it; worked out when read, it is still that
+    period's after the agency's clients and the books changed."""
     m = AgencyMarket(Params(agency_policy="imitation", n_consumers=400, decision_weeks=4), rng=0)
     agency = m.agencies[0]
     client = agency.clients[0]
@@ -262,6 +263,8 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
         if week == 1:
             agency.book_period(client)  # the client's term ended after two weeks and it renewed
     agency.close_period(books.close())
+    agency.clients = [client, 1 - client]  # (a store hired it since; the next period books in)
+    books.book_week(np.ones(J, dtype=bool), np.full(J, 99.0), np.full(J, 100.0), np.full(J, 1000.0))
     assert agency.last_profit_per_client == pytest.approx(10 + 20 + 30 + 40)
 
 

@@ -487,7 +487,7 @@ def test_an_agency_scales_every_amount_it_books_through_full_period(monkeypatch)
     from model.agents import Agency
     from model.policies import LearningPolicy
 
-    monkeypatch.setattr(Agency, "full_period", lambda self, amount, weeks: 7.0)
+    monkeypatch.setattr(Agency, "full_period", lambda self, amounts, weeks: (7.0,) * len(amounts))
     told = []
     original = LearningPolicy.record
 
