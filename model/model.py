@@ -141,7 +141,8 @@ class AgencyMarket(mesa.Model):
         self.brands: list[Brand] = self._make_brands(agent_rng)
         self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
-        self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
+        focal_noise, noise = (p.contract_terms(focal)["brand_measure_noise"] for focal in (True, False))
+        self._survey_noise = np.where(self.focal, focal_noise, noise)  # (each brand's terms' noise)
         self._noise_weeks = 0  # weeks whose survey noise is not drawn yet (see measure_brands)
         self.agencies: list[Agency] = self._make_agencies(policy_rng)
         _forget_agent_counter(self)  # every agent of the model exists now
@@ -209,7 +210,7 @@ class AgencyMarket(mesa.Model):
     # =========================================================================================
     def step(self) -> None:
         self.ledger.start_week()
-        organic = self.platform.rank(self.velocities())  # 1. platform ranks brands
+        organic = self.platform.rank(self.brand_state.velocity)  # 1. platform ranks brands (by sales velocity)
         plan = self.set_tactics()  # 2. agencies set tactics
         skills = self.skills()  #    (who runs each store now)
         offer = self.make_offer(plan, skills, organic)  #    (goodwill takes in this week's effort first)
@@ -224,7 +225,8 @@ class AgencyMarket(mesa.Model):
         self.week += 1
 
     def velocities(self) -> np.ndarray:
-        """Each brand's trailing sales velocity (units per week), what the platform ranks by."""
+        """Each brand's trailing sales velocity (units per week), what the platform ranks by (a
+        copy: the week hands the platform the brand state's own array, which it only reads)."""
         return self.brand_state.velocity.copy()
 
     def agency_of(self) -> np.ndarray:
@@ -593,16 +595,17 @@ class AgencyMarket(mesa.Model):
         regular = s.regular_price
         quality = self.quality(np.full(J, BURN_IN_SERVICE_SKILL))
         recent = []  # the last VELOCITY_START_WEEKS weeks' GMV of each brand
+        none = np.zeros(J)  # no discount, no brand reach (the market only reads its offers)
         for week in range(p.burn_in_weeks):
-            org = self.platform.rank(self.velocities()) if week else np.full(J, p.organic_visibility)
+            org = self.platform.rank(s.velocity) if week else np.full(J, p.organic_visibility)
             offer = Offer(
                 price=regular,
                 regular_price=regular,
-                discount=np.zeros(J),
+                discount=none,
                 quality=quality,
                 visibility=org,
                 organic_visibility=org,
-                reach=np.zeros(J),
+                reach=none,
             )
             units = np.asarray(self.market.shop(offer).units, dtype=np.float64)
             s.velocity[:] = units if week == 0 else VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
