@@ -92,10 +92,18 @@ class AgencyMarket(mesa.Model):
     is drawn, as Mesa's own models do, and kept in ``.seed`` so the run can be repeated. One
     step is one week. ``brand_terms`` gives brands contract schedules of their own
     (:func:`model.contracts.validate_brand_terms`; None: every brand on the market's terms).
+    ``memory_checked``: the caller has checked that this market fits in memory (the run's own
+    check counts its agencies' experience pre-run), so it is not checked again.
     """
 
     def __init__(
-        self, params: Params | None = None, *, rng: int | None = None, brand_terms: Any = None, **overrides: Any
+        self,
+        params: Params | None = None,
+        *,
+        rng: int | None = None,
+        brand_terms: Any = None,
+        memory_checked: bool = False,
+        **overrides: Any,
     ):
         if params is None:
             params = Params(**overrides)
@@ -109,7 +117,8 @@ class AgencyMarket(mesa.Model):
             raise ValueError(f"rng must be an integer seed >= 0 (or None for a fresh one), got {rng!r}")
         schedule = validate_brand_terms(brand_terms, params.n_brands)
         super().__init__(rng=int(rng))
-        check_memory(params)  # before anything big is allocated
+        if not memory_checked:
+            check_memory(params)  # before anything big is allocated
         self.p = p = params
         self.seed = int(rng)
         self.week = 0
@@ -579,7 +588,7 @@ class AgencyMarket(mesa.Model):
         # brands with a contract schedule sign, throughout the pre-run, the terms they sign in week 0
         # (as focal brands sign theirs), so their first contracts are contracts the agencies know
         first = {j: [(0, entries[0][1])] for j, entries in self.contracts.schedule.items() if entries[0][0] == 0}
-        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None)
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None, memory_checked=True)
         pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
         pre.run(p.experience_weeks)
         found = share_experience([a.policy.experience() for a in pre.agencies], [a.archetype for a in pre.agencies])

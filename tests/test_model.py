@@ -378,6 +378,24 @@ def test_a_market_beyond_the_machines_memory_is_refused_in_one_line(monkeypatch)
         AgencyMarket(small, rng=1)
 
 
+def test_a_run_with_experience_checks_memory_once_for_both_markets(monkeypatch):
+    """The run's check counts its agencies' pre-run market, which is not checked again; the
+    pre-run alone would fit where the two do not, and the run is refused."""
+    import model.model as mm
+
+    p = Params(n_consumers=200, agency_policy="learning", experience_weeks=3, burn_in_weeks=2)
+    read = []
+    monkeypatch.setattr(mm, "available_memory", lambda: read.append(1) or 1e12)
+    AgencyMarket(p, rng=1)
+    assert len(read) == 1
+    one = mm.memory_estimate(p.replace(experience_weeks=0))
+    assert mm.memory_estimate(p) > one
+    monkeypatch.setattr(mm, "available_memory", lambda: one)
+    AgencyMarket(p.replace(experience_weeks=0), rng=1)  # one market fits
+    with pytest.raises(ValueError, match="needs about"):
+        AgencyMarket(p, rng=1)
+
+
 def test_a_run_that_keeps_no_tables_moves_exactly_as_one_that_does():
     """The agencies' experience pre-run keeps no tables and measures brand value only for the
     survey; nothing it skips may feed back into the market, the money or the agencies."""
