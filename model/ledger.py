@@ -46,21 +46,32 @@ class Ledger:
         self._week = np.zeros(0)
         self._log: list[tuple[BookingPlan, np.ndarray]] = []  # this week's bookings
         self._single: dict[tuple[int, int], np.ndarray] = {}  # (account, rows) -> that account on every row
-        for name in accounts:
-            self.account(name)
+        self.accounts(accounts)
 
     def account(self, name: str) -> int:
         """The index of account ``name`` (opened at zero if new)."""
         i = self.index.get(name)
-        if i is None:
-            i = self.index[name] = len(self.names)
-            self.names.append(name)
-            self._balances = np.append(self._balances, 0.0)
-            self._week = np.append(self._week, 0.0)
-        return i
+        return self._open([name])[0] if i is None else i
 
     def accounts(self, names: Iterable[str]) -> np.ndarray:
-        return np.array([self.account(n) for n in names], dtype=np.intp)
+        """The indices of accounts ``names`` (the new ones opened at zero, all in one go)."""
+        names = list(names)
+        indices = [self.index.get(n) for n in names]
+        if None in indices:
+            indices = self._open(names)
+        return np.array(indices, dtype=np.intp)
+
+    def _open(self, names: list[str]) -> list[int]:
+        """The indices of accounts ``names``, opening at zero those that are new (the balances
+        grow once for them all: a model opens its twenty-odd accounts at set-up)."""
+        for name in names:
+            if name not in self.index:
+                self.index[name] = len(self.names)
+                self.names.append(name)
+        opened = np.zeros(len(self.names) - len(self._balances))
+        self._balances = np.concatenate((self._balances, opened))
+        self._week = np.concatenate((self._week, opened))
+        return [self.index[n] for n in names]
 
     # --- booking ---------------------------------------------------------------------------------
     def transfer(self, source: str, target: str, amount: float, kind: str) -> None:
@@ -155,7 +166,7 @@ class Ledger:
         return rows
 
     def start_week(self) -> None:
-        self._week[:] = 0.0
+        self._week.fill(0.0)  # (half the time of [:] = 0.0, every week)
         self._log = []
 
     # --- reading ---------------------------------------------------------------------------------

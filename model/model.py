@@ -92,10 +92,18 @@ class AgencyMarket(mesa.Model):
     is drawn, as Mesa's own models do, and kept in ``.seed`` so the run can be repeated. One
     step is one week. ``brand_terms`` gives brands contract schedules of their own
     (:func:`model.contracts.validate_brand_terms`; None: every brand on the market's terms).
+    ``memory_checked``: the caller has checked that this market fits in memory (the run's own
+    check counts its agencies' experience pre-run), so it is not checked again.
     """
 
     def __init__(
-        self, params: Params | None = None, *, rng: int | None = None, brand_terms: Any = None, **overrides: Any
+        self,
+        params: Params | None = None,
+        *,
+        rng: int | None = None,
+        brand_terms: Any = None,
+        memory_checked: bool = False,
+        **overrides: Any,
     ):
         if params is None:
             params = Params(**overrides)
@@ -109,7 +117,8 @@ class AgencyMarket(mesa.Model):
             raise ValueError(f"rng must be an integer seed >= 0 (or None for a fresh one), got {rng!r}")
         schedule = validate_brand_terms(brand_terms, params.n_brands)
         super().__init__(rng=int(rng))
-        check_memory(params)  # before anything big is allocated
+        if not memory_checked:
+            check_memory(params)  # before anything big is allocated
         self.p = p = params
         self.seed = int(rng)
         self.week = 0
@@ -141,7 +150,8 @@ class AgencyMarket(mesa.Model):
         self.brands: list[Brand] = self._make_brands(agent_rng)
         self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
-        self._survey_noise = np.array([p.contract_terms(bool(f))["brand_measure_noise"] for f in self.focal])
+        focal_noise, noise = (p.contract_terms(focal)["brand_measure_noise"] for focal in (True, False))
+        self._survey_noise = np.where(self.focal, focal_noise, noise)  # (each brand's terms' noise)
         self._noise_weeks = 0  # weeks whose survey noise is not drawn yet (see measure_brands)
         self.agencies: list[Agency] = self._make_agencies(policy_rng)
         _forget_agent_counter(self)  # every agent of the model exists now
@@ -209,7 +219,7 @@ class AgencyMarket(mesa.Model):
     # =========================================================================================
     def step(self) -> None:
         self.ledger.start_week()
-        organic = self.platform.rank(self.velocities())  # 1. platform ranks brands
+        organic = self.platform.rank(self.brand_state.velocity)  # 1. platform ranks brands (by sales velocity)
         plan = self.set_tactics()  # 2. agencies set tactics
         skills = self.skills()  #    (who runs each store now)
         offer = self.make_offer(plan, skills, organic)  #    (goodwill takes in this week's effort first)
@@ -224,7 +234,8 @@ class AgencyMarket(mesa.Model):
         self.week += 1
 
     def velocities(self) -> np.ndarray:
-        """Each brand's trailing sales velocity (units per week), what the platform ranks by."""
+        """Each brand's trailing sales velocity (units per week), what the platform ranks by (a
+        copy: the week hands the platform the brand state's own array, which it only reads)."""
         return self.brand_state.velocity.copy()
 
     def agency_of(self) -> np.ndarray:
@@ -577,7 +588,7 @@ class AgencyMarket(mesa.Model):
         # brands with a contract schedule sign, throughout the pre-run, the terms they sign in week 0
         # (as focal brands sign theirs), so their first contracts are contracts the agencies know
         first = {j: [(0, entries[0][1])] for j, entries in self.contracts.schedule.items() if entries[0][0] == 0}
-        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None)
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None, memory_checked=True)
         pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
         pre.run(p.experience_weeks)
         found = share_experience([a.policy.experience() for a in pre.agencies], [a.archetype for a in pre.agencies])
@@ -593,16 +604,17 @@ class AgencyMarket(mesa.Model):
         regular = s.regular_price
         quality = self.quality(np.full(J, BURN_IN_SERVICE_SKILL))
         recent = []  # the last VELOCITY_START_WEEKS weeks' GMV of each brand
+        none = np.zeros(J)  # no discount, no brand reach (the market only reads its offers)
         for week in range(p.burn_in_weeks):
-            org = self.platform.rank(self.velocities()) if week else np.full(J, p.organic_visibility)
+            org = self.platform.rank(s.velocity) if week else np.full(J, p.organic_visibility)
             offer = Offer(
                 price=regular,
                 regular_price=regular,
-                discount=np.zeros(J),
+                discount=none,
                 quality=quality,
                 visibility=org,
                 organic_visibility=org,
-                reach=np.zeros(J),
+                reach=none,
             )
             units = np.asarray(self.market.shop(offer).units, dtype=np.float64)
             s.velocity[:] = units if week == 0 else VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units

@@ -92,13 +92,15 @@ def _nan() -> float:
 
 
 # --- market level: (ts, initial_value, brands) -> float ------------------------------------------
+# (``ts``: the weekly reporters, a DataFrame or a dict of each reporter's array over weeks; a sum
+# skips NaN, as pandas' does)
 def _final_value(ts, initial_value, brands) -> float:
-    values = ts["brand_value"].to_numpy(dtype=np.float64)
-    return float(values[-1]) if len(ts) else initial_value
+    values = np.asarray(ts["brand_value"], dtype=np.float64)
+    return float(values[-1]) if len(values) else initial_value
 
 
 def _market_change(ts, initial_value, brands) -> float:
-    values = ts["brand_value"].to_numpy(dtype=np.float64)
+    values = np.asarray(ts["brand_value"], dtype=np.float64)
     return float(window_change(values, initial_value, initial_value)) if initial_value else _nan()
 
 
@@ -107,7 +109,15 @@ def _market_change_final_week(ts, initial_value, brands) -> float:
 
 
 def _total(column: str) -> Callable[..., float]:
-    return lambda ts, initial_value, brands: float(ts[column].sum())
+    return lambda ts, initial_value, brands: float(np.nansum(np.asarray(ts[column])))
+
+
+def _last(column: str) -> Callable[..., float]:
+    def last(ts, initial_value, brands) -> float:
+        values = np.asarray(ts[column])
+        return float(values[-1]) if len(values) else _nan()
+
+    return last
 
 
 # --- brand level: BrandWeeks -> array over brands ----------------------------------------------------
@@ -143,7 +153,7 @@ _DECLARED: tuple[tuple[str, Outcome], ...] = (
     # --- the run summary (SUMMARY_KEYS), in this order; money is RMB summed over all brands ---------
     ("short_term_gmv", Outcome("short-term GMV, first 26 weeks", MONEY, _M, ".0f", "market",
                                "GMV of all brands over the first 26 weeks",
-                               lambda ts, iv, brands: float(ts["gmv"].iloc[:SHORT_TERM_WEEKS].sum()))),
+                               lambda ts, iv, brands: float(np.nansum(np.asarray(ts["gmv"])[:SHORT_TERM_WEEKS])))),
     ("total_gmv", Outcome("total GMV", MONEY, _M, ".0f", "market", "GMV of all brands over the run", _total("gmv"))),
     ("final_brand_value", Outcome("final brand value", "million RMB/week", _M, ".2f", "market",
                                   "the market's brand value (revenue premium) in the last week", _final_value)),
@@ -170,8 +180,7 @@ _DECLARED: tuple[tuple[str, Outcome], ...] = (
                                        _total("consumer_surplus"))),
     ("final_promo_strategy_share", Outcome("promotion-heavy share at the end", "% of brands", 100.0, ".0f", "market",
                                            "share of stores on the promotion-heavy strategy in the last week",
-                                           lambda ts, iv, brands: float(ts["promo_strategy_share"].iloc[-1])
-                                           if len(ts) else _nan())),
+                                           _last("promo_strategy_share"))),
     ("contract_switches_total", Outcome("contract switches", "count", 1.0, ".1f", "market",
                                        "brands that changed agency or went in-house over the run",
                                        _total("contract_switches"))),
@@ -286,9 +295,11 @@ FOCAL_SUMMARY_KEYS = tuple(k for k, o in OUTCOMES.items() if o.level in ("focal"
 
 
 def summary(ts, initial_value: float, brands=None) -> dict[str, float]:
-    """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters ``ts`` and the per-brand
-    outcomes ``brands`` (for the per-brand mean of brand value change); ``initial_value`` is the
-    market's week-0 brand value, the base of ``brand_value_index``."""
+    """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters ``ts`` (a DataFrame, or
+    a dict of each reporter's array over weeks: :meth:`model.records.WeeklyReporters.columns`,
+    which costs a tenth of the DataFrame's columns) and the per-brand outcomes ``brands`` (for
+    the per-brand mean of brand value change); ``initial_value`` is the market's week-0 brand
+    value, the base of ``brand_value_index``."""
     return {k: OUTCOMES[k].compute(ts, initial_value, brands) for k in SUMMARY_KEYS}
 
 

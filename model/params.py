@@ -71,14 +71,14 @@ class ParamSpec:
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` coerced to the parameter's type, or raise ``ValueError``."""
-        bad = f"parameter {self.name!r} = {value!r} is invalid: allowed is {self.allowed()}"
+        given = value  # (the error names the value as given)
         if self.optional:
             if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
                 return None
             try:
                 return dataclasses.replace(self, optional_of=None, default=self.optional_of()).validate(value)
             except ValueError:
-                raise ValueError(bad) from None
+                raise self._invalid(given) from None
         if self.choices is not None:
             if self.per_agency and isinstance(value, (list, tuple)):
                 value = ",".join(str(v) for v in value)
@@ -88,7 +88,7 @@ class ParamSpec:
                     hint = _suggest(v, self.choices)
                     if len(names) > 1:  # say which entry: "(x is not a choice; did you mean y?)"
                         hint = f" ({v!r} is not a choice" + (f"; {hint[2:]}" if hint else ")")
-                    raise ValueError(bad + hint)
+                    raise self._invalid(given, hint)
             return ",".join(names) if self.per_agency else value
         if self.kind is bool:
             if isinstance(value, bool):
@@ -97,32 +97,37 @@ class ParamSpec:
                 return value.lower() in ("true", "1", "yes")
             if isinstance(value, (int, float)) and value in (0, 1):
                 return bool(value)
-            raise ValueError(bad)
+            raise self._invalid(given)
         if isinstance(value, bool):
-            raise ValueError(bad)
+            raise self._invalid(given)
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise ValueError(bad) from None
+                raise self._invalid(given) from None
         if not isinstance(value, (int, float)) or isinstance(value, complex):
             try:
                 value = float(value)  # NumPy scalars
             except (TypeError, ValueError):
-                raise ValueError(bad) from None
+                raise self._invalid(given) from None
         if not math.isfinite(value):
-            raise ValueError(bad)
+            raise self._invalid(given)
         if self.kind is int:
             if float(value) != int(value):
-                raise ValueError(bad)
+                raise self._invalid(given)
             value = int(value)
         else:
             value = float(value)
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            raise ValueError(bad)
+            raise self._invalid(given)
         if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
-            raise ValueError(bad)
+            raise self._invalid(given)
         return value
+
+    def _invalid(self, value: Any, hint: str = "") -> ValueError:
+        """The error naming ``value`` and what is allowed (made only for a bad value: saying what
+        is allowed takes longer than checking a good value, and every Params checks every parameter)."""
+        return ValueError(f"parameter {self.name!r} = {value!r} is invalid: allowed is {self.allowed()}{hint}")
 
 
 def _fmt(x: float) -> str:

@@ -87,19 +87,36 @@ class WeeklyReporters(mesa.DataCollector):
     The reporters are numbers the records have already computed for the week, so
     :meth:`collect` appends them as they are: Mesa's own collect calls a function per reporter
     and deep-copies each value (a guard for reporters that return mutable objects), which cost
-    about as much as a 2,000-consumer market's whole week of shopping. Everything else (the
-    tables it returns, ``model_vars``) is Mesa's.
+    about as much as a 2,000-consumer market's whole week of shopping. Its table is made from
+    :meth:`columns`, arrays, which pandas takes in half the time of lists. Everything else
+    (``model_vars``, the other tables) is Mesa's.
     """
 
     def __init__(self) -> None:
         super().__init__(model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
 
+    def _own(self) -> bool:
+        """Whether the reporters are :data:`MODEL_REPORTERS` alone (no one added reporters of their own)."""
+        return len(self.model_reporters) == len(MODEL_REPORTERS) and not self.agent_reporters
+
     def collect(self, model) -> None:
-        if len(self.model_reporters) != len(MODEL_REPORTERS) or self.agent_reporters:
-            return super().collect(model)  # someone added reporters of their own
+        if not self._own():
+            return super().collect(model)
         last = model.records.last
         for name in MODEL_REPORTERS:
             self.model_vars[name].append(last[name])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Each reporter's values over the recorded weeks, an array (a Python int or float each
+        week: int64 or float64, what pandas infers from the list)."""
+        return {name: np.array(self.model_vars[name]) for name in MODEL_REPORTERS}
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        if not self._own() or not self.model_vars[MODEL_REPORTERS[0]]:  # (no week: Mesa's columns of no type)
+            return super().get_model_vars_dataframe()
+        import pandas as pd
+
+        return pd.DataFrame(self.columns())
 
 
 # the brand table's columns after week, brand, agency and strategy: where each week's values come from

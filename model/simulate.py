@@ -127,9 +127,10 @@ def simulate(
             UserWarning,
             stacklevel=2,
         )
-    ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    weekly = model.datacollector.columns()  # (the summary reads these arrays, not the DataFrame's columns)
+    ts = pd.DataFrame(weekly)
     outcomes = brand_outcomes(model)
-    run_summary = summary(ts, model.initial_value_total, outcomes)
+    run_summary = summary(weekly, model.initial_value_total, outcomes)
     if params.focal_brands:  # what the brands on their own terms get, beside their rivals
         run_summary.update(group_summary(outcomes, model.brand_state.value_base))
     return SimulationResult(

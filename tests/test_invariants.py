@@ -142,6 +142,21 @@ def test_a_batch_of_transfers_books_what_its_rows_would_one_by_one(compiled):
     assert batch.balances == before
 
 
+def test_accounts_opened_together_are_opened_as_one_by_one():
+    """Ledger.accounts opens every new name at zero in one go (a name given twice once), keeps
+    the accounts it has with their balances, and account() opens one more after them."""
+    from model.ledger import Ledger
+
+    led = Ledger(["consumers", "platform"])
+    led.transfer("consumers", "platform", 5.0, "sales")
+    assert led.accounts(["brand:0", "platform", "brand:1", "brand:0"]).tolist() == [2, 1, 3, 2]
+    assert led.account("agency:0") == 4 and led.accounts(["agency:0", "consumers"]).tolist() == [4, 0]
+    assert led.names == ["consumers", "platform", "brand:0", "brand:1", "agency:0"]
+    assert led.balances == {"consumers": -5.0, "platform": 5.0, "brand:0": 0.0, "brand:1": 0.0, "agency:0": 0.0}
+    led.transfer("platform", "brand:1", 2.0, "fee")
+    assert led.week_change("brand:1") == 2.0 and led.week_change("platform") == 3.0 and led.imbalance() == 0.0
+
+
 def test_initial_awareness_at_its_declared_maximum_runs():
     """initial_awareness = 1 (allowed) made the beta distribution's second shape 0 and crashed
     (issue 28); now every consumer starts aware of every brand."""

@@ -4,6 +4,8 @@ import pytest
 
 from model import MODEL_REPORTERS, SUMMARY_KEYS, AgencyMarket, Params, simulate
 from model.contracts import Contract
+from model.outcomes import summary
+from model.records import brand_outcomes
 
 
 def test_same_seed_same_numbers_and_different_seeds_differ(small):
@@ -287,10 +289,30 @@ def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
 
     m = AgencyMarket(Params(**small, agency_policy="learning"), rng=4)
     plain = mesa.DataCollector(model_reporters={k: (lambda mod, k=k: mod.records.last[k]) for k in MODEL_REPORTERS})
+    # (no week yet: Mesa's table of empty columns)
+    pd.testing.assert_frame_equal(m.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe())
     for _ in range(30):
         m.step()
         plain.collect(m)
-    pd.testing.assert_frame_equal(m.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe())
+    # the table made from arrays is Mesa's from lists, bit for bit and dtype for dtype
+    ts = m.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(ts, plain.get_model_vars_dataframe(), check_exact=True)
+    assert ts["week"].dtype == np.int64 and ts["contract_switches"].dtype == np.int64
+    # the run summary from the reporters' arrays (what simulate passes) is pandas' sums of the
+    # table's columns, bit for bit, and skips a NaN week as pandas does
+    weekly, outcomes = m.datacollector.columns(), brand_outcomes(m)
+    assert list(weekly) == list(ts.columns)
+    assert repr(summary(weekly, m.initial_value_total, outcomes)) == repr(summary(ts, m.initial_value_total, outcomes))
+    for gap in (False, True):
+        if gap:
+            weekly["gmv"][3] = ts.loc[3, "gmv"] = np.nan
+        got = summary(weekly, m.initial_value_total, outcomes)
+        assert got["short_term_gmv"] == float(ts["gmv"].iloc[:26].sum())
+        assert got["final_promo_strategy_share"] == float(ts["promo_strategy_share"].iloc[-1])
+        for key, column in [("total_gmv", "gmv"), ("brand_profit_total", "brand_profit"),
+                            ("consumer_surplus_total", "consumer_surplus"),
+                            ("contract_switches_total", "contract_switches")]:  # fmt: skip
+            assert got[key] == float(ts[column].sum()), key
 
 
 def test_a_brands_numbers_are_its_entries_of_the_brand_state(small):
@@ -354,6 +376,24 @@ def test_a_market_beyond_the_machines_memory_is_refused_in_one_line(monkeypatch)
     monkeypatch.delenv("AGENCY_SIM_MEMORY_CHECK")
     with pytest.raises(ValueError, match="needs about"):
         AgencyMarket(small, rng=1)
+
+
+def test_a_run_with_experience_checks_memory_once_for_both_markets(monkeypatch):
+    """The run's check counts its agencies' pre-run market, which is not checked again; the
+    pre-run alone would fit where the two do not, and the run is refused."""
+    import model.model as mm
+
+    p = Params(n_consumers=200, agency_policy="learning", experience_weeks=3, burn_in_weeks=2)
+    read = []
+    monkeypatch.setattr(mm, "available_memory", lambda: read.append(1) or 1e12)
+    AgencyMarket(p, rng=1)
+    assert len(read) == 1
+    one = mm.memory_estimate(p.replace(experience_weeks=0))
+    assert mm.memory_estimate(p) > one
+    monkeypatch.setattr(mm, "available_memory", lambda: one)
+    AgencyMarket(p.replace(experience_weeks=0), rng=1)  # one market fits
+    with pytest.raises(ValueError, match="needs about"):
+        AgencyMarket(p, rng=1)
 
 
 def test_a_run_that_keeps_no_tables_moves_exactly_as_one_that_does():

@@ -118,3 +118,24 @@ def test_readme_parameter_table_is_the_generated_one():
 def test_from_dict_refuses_what_is_not_a_table_of_names(bad, fragment):
     with pytest.raises(ValueError, match=fragment):
         Params.from_dict(bad)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("commission_rate", "1.5", "parameter 'commission_rate' = '1.5' is invalid: allowed is a number in [0, 1)"),
+        ("n_agencies", 2.5, "parameter 'n_agencies' = 2.5 is invalid: allowed is an integer in [1, 200]"),
+        ("use_goodwill", "maybe", "parameter 'use_goodwill' = 'maybe' is invalid: allowed is true or false"),
+        ("agency_policy", ["learning", "fixd"], "parameter 'agency_policy' = ['learning', 'fixd'] is invalid: allowed "
+         "is one of 'fixed', 'learning', 'imitation', or one per agency separated by commas ('fixd' is not a choice; "
+         "did you mean 'fixed'?)"),
+        ("focal_commission_rate", -1, "parameter 'focal_commission_rate' = -1 is invalid: allowed is a number in "
+                                      "[0, 1), or none (the market's term)"),
+    ],
+)  # fmt: skip
+def test_a_bad_value_is_named_as_given_with_what_is_allowed(name, value, message):
+    """The error, made only when a value is bad, names the value as it was given (before any
+    coercion) and what the parameter allows."""
+    with pytest.raises(ValueError) as err:
+        Params(**{name: value, "n_agencies": 2} if name == "agency_policy" else {name: value})
+    assert str(err.value) == message
