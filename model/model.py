@@ -320,7 +320,7 @@ class AgencyMarket(mesa.Model):
         goodwill takes in this week's brand effort)."""
         p = self.p
         festival = self.platform.festival(self.week)
-        if self._compiled is not None:
+        if self._compiled is not None and self._platform_is_plain():
             rows, k = self._offer_compiled(plan, skills, organic), self._compiled
             return Offer(
                 rows[k.PRICE], rows[k.REGULAR], plan.discount, rows[k.QUALITY], rows[k.VISIBILITY], organic,
@@ -368,6 +368,17 @@ class AgencyMarket(mesa.Model):
                 (p, platform, pp),
             )  # fmt: skip
         return self._coef[0]
+
+    def _platform_is_plain(self) -> bool:
+        """Whether the platform buys reach with paid clicks and makes visibility as :class:`Platform`
+        does: the compiled offer inlines those three methods' arithmetic, so a platform that
+        overrides one of them (a what-if's platform) has the NumPy lines call it."""
+        kind = type(self.platform)
+        return (
+            kind.paid_visibility is Platform.paid_visibility
+            and kind.reach_of_clicks is Platform.reach_of_clicks
+            and kind.visibility is Platform.visibility
+        )
 
     def _offer_compiled(self, plan: WeekPlan, skills: Skills, organic: np.ndarray) -> np.ndarray:
         """:meth:`build_goodwill` and :meth:`make_offer`'s arrays in two compiled calls around

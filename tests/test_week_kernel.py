@@ -236,3 +236,43 @@ def test_a_survey_reads_the_noise_of_its_own_week_in_the_stream():
         if week % 3 == 0:
             s = model.brand_state
             np.testing.assert_array_equal(s.measure, s.brand_value / s.value_base + model._survey_noise * noise)
+
+
+class _CappedPaid(Platform):
+    """A platform whose paid clicks buy at most 5% of the shoppers (overriding reach_of_clicks)."""
+
+    @staticmethod
+    def reach_of_clicks(exponent):
+        return np.minimum(1 - np.exp(exponent), 0.05)
+
+
+class _EitherWay(Platform):
+    """A platform on which a shopper sees a brand organically or through an ad, never both
+    (overriding visibility), and whose clicks cost twice the parameter (paid_visibility)."""
+
+    @staticmethod
+    def visibility(organic, paid):
+        return np.minimum(organic + paid, 1.0)
+
+    def paid_visibility(self, paid_traffic, ops_skill, price=None):
+        return super().paid_visibility(paid_traffic / 2, ops_skill, price)
+
+
+@pytest.mark.parametrize("kind", [_CappedPaid, _EitherWay])
+def test_a_platform_of_another_kind_shows_the_brands_alike_on_both_paths(kind, monkeypatch):
+    """A platform that overrides how paid clicks buy reach, or how organic and paid reach make
+    a brand's visibility, is heard by the compiled week as by the NumPy lines (the compiled offer
+    inlines the base platform's arithmetic: it runs only for a platform that keeps it)."""
+    p = Params(**CASES["learning"])
+    a = AgencyMarket(p, rng=8)
+    with monkeypatch.context() as m:
+        _numpy_week(m)
+        b = AgencyMarket(p, rng=8)
+    a.platform, b.platform = kind(p, compiled=week_kernel), kind(p)
+    for week in range(25):
+        a.step(), b.step()
+        assert a.records.last == b.records.last, week
+    for column in ("visibility", "units", "profit"):
+        np.testing.assert_array_equal(a.records._column(column), b.records._column(column))
+    base = AgencyMarket(p, rng=8).run(25)
+    assert not np.array_equal(a.records._column("visibility"), base.records._column("visibility"))
