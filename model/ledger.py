@@ -35,6 +35,25 @@ def frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def compiled_state(obj) -> dict:
+    """``obj``'s attributes to pickle or copy, its ``compiled`` module (which does not pickle) as a
+    flag that :func:`compiled_from_state` turns back into the module."""
+    return {**obj.__dict__, "compiled": obj.compiled is not None}
+
+
+def compiled_from_state(state: dict) -> dict:
+    """The attributes :func:`compiled_state` gave, with ``compiled`` the module again; None if it
+    was None or missing (an object pickled before it kept compiled code), or if numba does not
+    import where the pickle is loaded (the NumPy lines then run: the same numbers)."""
+    week_kernel = None
+    if state.get("compiled") is True:
+        try:
+            from . import week_kernel
+        except ImportError:
+            pass
+    return {**state, "compiled": week_kernel}
+
+
 class Ledger:
     def __init__(self, accounts: Iterable[str] = (), compiled=None):
         # model.week_kernel where the compiled path runs: a booking is then one compiled call
@@ -47,6 +66,12 @@ class Ledger:
         self._log: list[tuple[BookingPlan, np.ndarray]] = []  # this week's bookings
         self._single: dict[tuple[int, int], np.ndarray] = {}  # (account, rows) -> that account on every row
         self.accounts(accounts)
+
+    def __getstate__(self) -> dict:
+        return compiled_state(self)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(compiled_from_state(state))
 
     def account(self, name: str) -> int:
         """The index of account ``name`` (opened at zero if new)."""

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .ledger import compiled_from_state, compiled_state
+
 if TYPE_CHECKING:
     from .params import Params
 
@@ -37,6 +39,12 @@ class Platform:
         # model.week_kernel where the market's kernel is compiled: the ranking's arithmetic then
         # runs in two compiled calls around NumPy's power (the same bits as the NumPy lines)
         self.compiled = compiled
+
+    def __getstate__(self) -> dict:
+        return compiled_state(self)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(compiled_from_state(state))
 
     @property
     def take_rate(self) -> float:

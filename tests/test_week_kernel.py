@@ -276,3 +276,27 @@ def test_a_platform_of_another_kind_shows_the_brands_alike_on_both_paths(kind, m
         np.testing.assert_array_equal(a.records._column(column), b.records._column(column))
     base = AgencyMarket(p, rng=8).run(25)
     assert not np.array_equal(a.records._column("visibility"), base.records._column("visibility"))
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_compiled_platform_and_ledger_copy_and_carry_on_alike(how):
+    """A platform and a ledger that run compiled code copy (deepcopy, pickle: a saved model's
+    parts) and the copies still run it, giving the original's numbers."""
+    import copy
+    import pickle
+
+    from model.ledger import Ledger
+
+    def dup(x):
+        return pickle.loads(pickle.dumps(x)) if how == "pickle" else copy.deepcopy(x)
+
+    model = AgencyMarket(Params(**CASES["learning"]), rng=2).run(10)
+    platform, ledger = dup(model.platform), dup(model.ledger)
+    assert platform.compiled is week_kernel and ledger.compiled is week_kernel
+    velocity = model.brand_state.velocity
+    assert platform.rank(velocity).tobytes() == model.platform.rank(velocity).tobytes()
+    assert ledger.balances == model.ledger.balances
+    for led in (ledger, model.ledger):
+        led.transfer_many(led.accounts(["brand:0", "brand:1"]), led.account("platform"), [3.5, 1e6], "x")
+    assert ledger.balances == model.ledger.balances and ledger.week_flows == model.ledger.week_flows
+    assert dup(Ledger(["a"])).compiled is None and dup(Platform(model.p)).compiled is None
