@@ -44,6 +44,7 @@ def _numpy_week(monkeypatch):
         original(self, *a, **k)
         self._compiled = None
         self.ledger.compiled = None
+        self.platform.compiled = None
 
     monkeypatch.setattr(AgencyMarket, "__init__", init)
 
@@ -131,7 +132,8 @@ class _WeeklyRate(Platform):
 
 def test_a_non_finite_amount_leaves_the_state_as_the_numpy_lines_leave_it(monkeypatch):
     """A bug that makes a week's amount infinite raises before anything of the week is booked:
-    the ledger, the books, velocities and images stay as they were, on both paths alike (the
+    the ledger, the books, velocities, images and the running terms' books (and the weeks to
+    the next review) stay as they were, on both paths alike (the
     week's goodwill, taken in before consumers shop, alike on both)."""
     p = Params(**CASES["learning"])
     a = AgencyMarket(p, rng=5)
@@ -145,12 +147,17 @@ def test_a_non_finite_amount_leaves_the_state_as_the_numpy_lines_leave_it(monkey
     for model in (a, b):
         before = {f: getattr(model.brand_state, f).copy() for f in ("velocity", "image")}
         books, balances = model.books.table.copy(), model.ledger.balances
+        terms = {f: getattr(model.contracts, f).copy() for f in ("term_gmv", "term_paid", "term_weeks")}
+        until_review = model.contracts._until_review
         with pytest.raises(RuntimeError, match="non-finite transfer 'cost_of_goods'"):
             model.step()
         for f, v in before.items():
             np.testing.assert_array_equal(getattr(model.brand_state, f), v)
         np.testing.assert_array_equal(model.books.table, books)
         assert model.ledger.balances == balances
+        for f, v in terms.items():
+            np.testing.assert_array_equal(getattr(model.contracts, f), v)
+        assert model.contracts._until_review == until_review
         states.append(model.brand_state.goodwill.copy())
     np.testing.assert_array_equal(*states)
 
@@ -198,7 +205,7 @@ def test_the_compiled_ranking_is_the_numpy_lines(feedback):
     p = Params(rank_feedback=feedback, organic_visibility=0.3)
     numpys, compiled = Platform(p), Platform(p, compiled=week_kernel)
     rng = np.random.default_rng(1)
-    for J in (1, 3, 8, 12, 40):
+    for J in (1, 3, 8, 12, 40, 150):  # (150: past the 128 values NumPy's pairwise sum adds in one block)
         for velocity in (rng.exponential(200.0, J), np.zeros(J), np.r_[1e5, np.zeros(J - 1)], rng.uniform(0, 1, J)):
             got, want = compiled.rank(velocity), numpys.rank(velocity)
             assert got.tobytes() == want.tobytes(), (J, velocity)
