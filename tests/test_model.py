@@ -543,51 +543,77 @@ def test_an_agency_scales_every_amount_it_books_through_full_period(monkeypatch)
     assert {a.last_profit_per_client for a in m.agencies if a.clients} == {7.0}
 
 
-def test_choose_index_is_the_index_of_what_choose_draws():
-    """Policy.choose_index draws what choose draws (the same uniform from the same stream), as an
-    index into STRATEGY_NAMES: a learning policy's own version too, as its table changes, on two
-    kinds of contract; the fixed and imitating policies through the default."""
+def _choice_drawn_as_before(policy, kind) -> str:
+    """The strategy a policy's choice drew before choose_index: a learning policy's one
+    ``rng.choice`` from its softmax (NumPy's own draw, not the policy's code), the others their
+    one strategy."""
+    from model.policies import STRATEGY_NAMES, LearningPolicy
+
+    if isinstance(policy, LearningPolicy):
+        probs = list(policy.probabilities(kind).values())
+        return STRATEGY_NAMES[policy.rng.choice(len(probs), p=probs)]
+    return policy.strategy_for_all() or policy.default
+
+
+def test_choose_index_draws_what_the_choice_drew_before():
+    """Policy.choose_index (and choose, its name) draws as ``rng.choice`` from the softmax did,
+    from the same stream: a learning policy's own version, as its table changes, on two kinds of
+    contract; the fixed and imitating policies through the default."""
     from model.policies import STRATEGY_INDEX, make_policy
 
     p = Params(agency_policy="learning", choice_temperature=0.05)
     kinds = [Contract.from_params(p, 0, 0, 1.0, 1.0).kind, (1.0, 0.1, 0.0, 26, 0.0, 1.0)]
     gen = np.random.default_rng(4)
     for name in ("learning", "fixed", "imitation"):
-        by_index, by_name = (make_policy(name, p, np.random.default_rng(3), "sales") for _ in range(2))
+        by_index, by_name, reference = (make_policy(name, p, np.random.default_rng(3), "sales") for _ in range(3))
+        drawn = set()
         for week in range(120):
             kind = kinds[week % 3 == 0]
-            strategy = by_name.choose(week % 4, kind)
+            strategy = _choice_drawn_as_before(reference, kind)
+            drawn.add(strategy)
             assert by_index.choose_index(week % 4, kind) == STRATEGY_INDEX[strategy]
+            assert by_name.choose(week % 4, kind) == strategy
             if week % 2:  # a client's period booked: a learning table changes
                 profit = float(gen.normal(50, 40))
-                for policy in (by_index, by_name):
+                for policy in (by_index, by_name, reference):
                     policy.record(week % 4, strategy, profit, 100.0, 1000.0, kind=kind)
-        assert by_index.rng.random() == by_name.rng.random()
+        assert by_index.rng.random() == by_name.rng.random() == reference.rng.random()
+        assert len(drawn) == (3 if name == "learning" else 1)  # (every index drawn: a shifted one would show)
 
 
-def test_choose_strategies_draws_each_clients_strategy_as_strategy_for_does_in_brand_order():
+def test_choose_strategies_draws_each_clients_strategy_as_before_in_brand_order():
     """choose_strategies (every decision period) sets each store an agency runs to what its
-    agency's strategy_for draws, brand by brand in brand order, and leaves in-house stores be."""
+    agency's policy drew before choose_index (and strategy_for, at signing, draws the same),
+    brand by brand in brand order, and leaves in-house stores be."""
     from model.agents import choose_strategies
     from model.policies import STRATEGY_INDEX
 
     p = Params(n_consumers=200, n_brands=8, n_agencies=3, burn_in_weeks=2, agency_policy="learning,fixed,learning")
-    ours, reference = AgencyMarket(p, rng=7), AgencyMarket(p, rng=7)
+    ours, reference, signing = (AgencyMarket(p, rng=7) for _ in range(3))
     for week in range(6):
-        for m in (ours, reference):
+        for m in (ours, reference, signing):
             m.run(3)  # (the tables change between choices)
-        j = week  # a store taken in-house now and then, on both
-        for m in (ours, reference):
+        j = week  # a store taken in-house now and then, on all
+        for m in (ours, reference, signing):
             if m.brands[j].agency is not None:
                 m.contracts.go_in_house(m.brands[j], m.agencies[m.brands[j].agency], m.week, 0.0)
         kept = ours.brand_state.strategy[j]
         choose_strategies(ours)
         for b in reference.brands:
             if b.agency is not None:
-                reference.brand_state.strategy[b.index] = STRATEGY_INDEX[reference.agencies[b.agency].strategy_for(b)]
+                policy = reference.agencies[b.agency].policy
+                reference.brand_state.strategy[b.index] = STRATEGY_INDEX[
+                    _choice_drawn_as_before(policy, b.contract.kind)
+                ]
+        for b in signing.brands:
+            if b.agency is not None:
+                signing.brand_state.strategy[b.index] = STRATEGY_INDEX[signing.agencies[b.agency].strategy_for(b)]
         np.testing.assert_array_equal(ours.brand_state.strategy, reference.brand_state.strategy)
+        np.testing.assert_array_equal(signing.brand_state.strategy, reference.brand_state.strategy)
         assert ours.brand_state.strategy[j] == kept
-        assert [a.policy.rng.random() for a in ours.agencies] == [a.policy.rng.random() for a in reference.agencies]
+        draws = [[a.policy.rng.random() for a in m.agencies] for m in (ours, reference, signing)]
+        assert draws[0] == draws[1] == draws[2]
+    assert len(set(ours.brand_state.strategy.tolist())) > 1
 
 
 def test_the_books_hold_money_only_for_the_stores_agencies_run_and_close_empties_them():
