@@ -361,10 +361,17 @@ class ContractMarket:
 
     def book_week(self, gmv: np.ndarray, paid: np.ndarray) -> None:
         """One week of every running term: each brand's GMV and what it paid its agency (arrays
-        over brands; an in-house store pays nothing)."""
+        over brands; an in-house store pays nothing). The compiled week adds the same to
+        ``term_gmv``, ``term_paid`` and ``term_weeks`` in its settling call
+        (:func:`model.week_kernel.settle_week`), then calls :meth:`week_booked`."""
         self.term_gmv += gmv
         self.term_paid += paid
         self.term_weeks += 1
+        self.week_booked()
+
+    def week_booked(self) -> None:
+        """A week of every running term was added to the terms' arrays: a week less to the next
+        term's end."""
         self._until_review -= 1
 
     def scheduled(self, j: int, begins: int) -> tuple[dict[str, Any] | None, int | None]:

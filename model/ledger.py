@@ -11,7 +11,7 @@ account, and this week's flows by (source, target, kind).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -169,11 +169,20 @@ class Ledger:
         self._week += change
         self._log.append((plan, amounts))
 
-    def booked(self, plan: BookingPlan, amounts: np.ndarray) -> None:
-        """Log a booking of ``plan`` that a compiled caller made itself on the ledger's balances and
-        week's changes (:func:`model.week_kernel.settle_week`, which books in the call that works
-        out the amounts, as :meth:`book` would have: checked, then booked)."""
-        self._log.append((plan, amounts))
+    def book_through(self, plan: BookingPlan, amounts: np.ndarray, booking: Callable[..., bool]) -> None:
+        """Book ``plan`` through ``booking(balances, week_changes)``, a compiled call that works out
+        ``amounts`` (a new array, in place) and books them on the ledger's arrays it is handed as
+        :meth:`book` would (checked, then booked): :func:`model.week_kernel.settle_week`, which
+        settles the whole week in that one call. The booking is logged; where ``booking`` refuses
+        the amounts (returns False, having booked nothing), :meth:`book` raises, naming the kind."""
+        if booking(self._balances, self._week):
+            self._log.append((plan, amounts))
+            return
+        self.book(plan, amounts)  # (refuses them, naming the kind: nothing is booked)
+        raise RuntimeError(
+            "a compiled booking refused amounts the ledger's NumPy lines booked (an internal failure of the "
+            "model: please report it with the parameters and seed)"
+        )
 
     def _rows(self, accounts, n: int) -> np.ndarray:
         """Account indices for ``n`` rows: an index array as given, or one index for every row

@@ -307,3 +307,26 @@ def test_a_compiled_platform_and_ledger_copy_and_carry_on_alike(how):
         led.transfer_many(led.accounts(["brand:0", "brand:1"]), led.account("platform"), [3.5, 1e6], "x")
     assert ledger.balances == model.ledger.balances and ledger.week_flows == model.ledger.week_flows
     assert dup(Ledger(["a"])).compiled is None and dup(Platform(model.p)).compiled is None
+
+
+def test_a_booking_through_a_compiled_call_is_logged_once_and_a_refusal_raises():
+    """Ledger.book_through logs what the compiled call booked; where the call refuses, the ledger
+    raises, naming the kind of a non-finite amount, and says so if its NumPy lines would have
+    booked what the call refused (never booking the week twice, nor going on as if booked)."""
+    from model.ledger import Ledger
+
+    led = Ledger(["a", "b"])
+    plan = led.plan([(0, 1, 2, "x")])
+    amounts = np.array([1.0, 2.0])
+
+    def books(balances, week):
+        balances += [-3.0, 3.0]
+        week += [-3.0, 3.0]
+        return True
+
+    led.book_through(plan, amounts, books)
+    assert led.balances == {"a": -3.0, "b": 3.0} and led.week_flows == {("a", "b", "x"): 3.0}
+    with pytest.raises(RuntimeError, match="non-finite transfer 'x'"):
+        led.book_through(plan, np.array([1.0, np.nan]), lambda balances, week: False)
+    with pytest.raises(RuntimeError, match="compiled booking refused"):
+        led.book_through(plan, amounts, lambda balances, week: False)
