@@ -368,65 +368,6 @@ def quality(constant, image, goodwill, use_goodwill, goodwill_utility, service_u
         out[j] = constant[j] + image[j] + from_goodwill + service_utility * service_skill[j]
 
 
-@njit(cache=True, error_model="numpy", boundscheck=True)
-def _pairwise_sum(a):
-    """NumPy's pairwise summation of a float64 array (its ``pairwise_sum``): below eight values
-    left to right from 0; up to 128, eight interleaved sums combined in pairs, then the rest
-    one by one; above, the halves (cut at a multiple of eight) summed alike and added."""
-    n = len(a)
-    if n < 8:
-        total = 0.0
-        for i in range(n):
-            total += a[i]
-        return total
-    if n <= 128:
-        r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
-        whole = n - n % 8
-        for i in range(8, whole, 8):
-            r0 += a[i]
-            r1 += a[i + 1]
-            r2 += a[i + 2]
-            r3 += a[i + 3]
-            r4 += a[i + 4]
-            r5 += a[i + 5]
-            r6 += a[i + 6]
-            r7 += a[i + 7]
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        for i in range(whole, n):
-            total += a[i]
-        return total
-    half = n // 2
-    half -= half % 8
-    return _pairwise_sum(a[:half]) + _pairwise_sum(a[half:])
-
-
-@njit(cache=True, error_model="numpy", boundscheck=True)
-def numpy_sum(a):
-    """``a.sum()`` of a contiguous float64 array, the same bits (the reduction starts from 0)."""
-    return 0.0 + _pairwise_sum(a)
-
-
-@njit(cache=True, error_model="numpy", boundscheck=True)
-def rank_base(velocity, floor, out):
-    """What ``Platform.rank`` (the reference) raises to the power of the rank feedback, into
-    ``out``: each brand's velocity, plus ``floor`` times the mean velocity, plus 1e-9."""
-    lift = floor * (numpy_sum(velocity) / len(velocity))
-    for j in range(len(velocity)):
-        out[j] = velocity[j] + lift + 1e-9
-
-
-@njit(cache=True, error_model="numpy", boundscheck=True)
-def rank_shares(weights, scale, max_visibility):
-    """``Platform.rank``'s organic visibility from the rank weights, in place: ``scale`` (the
-    mean organic visibility times the brands) times each weight's share, at most ``max_visibility``."""
-    total = numpy_sum(weights)
-    for j in range(len(weights)):
-        weights[j] = _minimum(scale * weights[j] / total, max_visibility)
-
-
-# --- records
-
-
 @njit(inline="always")
 def _pairwise_leaf(a, lo, n):
     """NumPy's pairwise sum of ``a[lo:lo + n]`` for ``n`` up to 128: below eight values one after
@@ -493,6 +434,27 @@ def array_sum(a):
     """``float(np.sum(a))`` of a contiguous float64 array, the same bits (NumPy's reduction starts
     from 0)."""
     return 0.0 + _pairwise(a, 0, len(a))
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def rank_base(velocity, floor, out):
+    """What ``Platform.rank`` (the reference) raises to the power of the rank feedback, into
+    ``out``: each brand's velocity, plus ``floor`` times the mean velocity, plus 1e-9."""
+    lift = floor * (array_sum(velocity) / len(velocity))
+    for j in range(len(velocity)):
+        out[j] = velocity[j] + lift + 1e-9
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def rank_shares(weights, scale, max_visibility):
+    """``Platform.rank``'s organic visibility from the rank weights, in place: ``scale`` (the
+    mean organic visibility times the brands) times each weight's share, at most ``max_visibility``."""
+    total = array_sum(weights)
+    for j in range(len(weights)):
+        weights[j] = _minimum(scale * weights[j] / total, max_visibility)
+
+
+# --- records
 
 
 @njit(inline="always")

@@ -33,18 +33,6 @@ def test_brand_rows_are_the_brand_table_week_by_week():
         np.testing.assert_array_equal(np.concatenate([w[column] for w in rows]), table[column].to_numpy())
 
 
-def test_the_compiled_sum_is_numpys_sum_bit_for_bit():
-    week_kernel = pytest.importorskip("model.week_kernel", reason="numba is not installed")
-    rng = np.random.default_rng(3)
-    for n in [*range(0, 140), 255, 256, 257, 1000, 4099]:  # below 8, up to 128, cut in halves (again)
-        for zeros in (False, True):
-            a = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 9, n)  # (magnitudes apart: the order shows)
-            if zeros:
-                a[rng.random(n) < 0.5] = -0.0
-            expected, got = float(np.sum(a)), week_kernel.array_sum(a)
-            assert got == expected and np.signbit(got) == np.signbit(expected), n
-
-
 @pytest.mark.parametrize(
     "kw",
     [

@@ -188,12 +188,15 @@ def test_the_compiled_ledger_refuses_what_the_numpy_lines_refuse():
 
 
 def test_the_compiled_sum_is_numpys_to_the_bit():
-    """The compiled ranking sums as ``ndarray.sum`` does (pairwise, in blocks of eight), on every
-    length up to past two blocks' recursion, values of every magnitude and signed zeros."""
+    """The compiled ranking and records sum as ``np.sum`` does (pairwise, in blocks of eight; above
+    128 values, halves cut at a multiple of eight), on every length up to past two blocks, cut
+    in halves again and again, values of every magnitude (the order shows) and signed zeros."""
     rng = np.random.default_rng(0)
-    for n in [*range(0, 40), 127, 128, 129, 255, 256, 300, 1000]:
-        for a in (rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n), np.full(n, -0.0), rng.exponential(size=n)):
-            got, want = week_kernel.numpy_sum(a), a.sum()
+    for n in [*range(0, 140), 255, 256, 257, 300, 1000, 4099]:
+        magnitudes = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)
+        some_zeros = np.where(rng.random(n) < 0.5, -0.0, magnitudes)
+        for a in (magnitudes, some_zeros, np.full(n, -0.0), rng.exponential(size=n)):
+            got, want = week_kernel.array_sum(a), float(np.sum(a))
             assert got == want and np.signbit(got) == np.signbit(want), n
 
 
