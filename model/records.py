@@ -141,23 +141,24 @@ _BRAND_ARRAYS = (
 )
 _CHUNK = 64  # weeks of brand rows per block of storage
 # the order Records.collect stores the float columns in: the five it sums for the reporters first,
-# brand_value_index (divided into place) last, the others in the table's order between
+# brand_value_index (divided into place) last, the others in the table's order between (the
+# compiled records, model.week_kernel.record_week, find each column's row here)
 _SUMS = ("units", "gmv", "brand_value", "image", "profit")
-_STORED = (
+STORED_COLUMNS = (
     *_SUMS,
     *(c for c in _BRAND_ARRAYS if c not in _SUMS and c != "brand_value_index"),
     "brand_value_index",
 )
-_SUMMED, _INDEX_ROW = len(_SUMS), len(_STORED) - 1  # the summed rows; brand_value_index's row
+_SUMMED, _INDEX_ROW = len(_SUMS), len(STORED_COLUMNS) - 1  # the summed rows; brand_value_index's row
 
 
 def _new_block(J: int, agency: np.ndarray, strategy: np.ndarray) -> dict[str, np.ndarray]:
     """Storage for _CHUNK weeks of brand rows: an array (weeks x brands) per column. The float
     columns are views into one float64 array (weeks x columns x brands), each week's rows next
     to each other (``"_float"``), so a week is copied in with one call."""
-    every = np.empty((_CHUNK, len(_STORED), J))
+    every = np.empty((_CHUNK, len(STORED_COLUMNS), J))
     block = {"agency": np.empty((_CHUNK, J), agency.dtype), "strategy": np.empty((_CHUNK, J), strategy.dtype)}
-    block.update({c: every[:, k] for k, c in enumerate(_STORED)}, _float=every)
+    block.update({c: every[:, k] for k, c in enumerate(STORED_COLUMNS)}, _float=every)
     return block
 
 
@@ -256,7 +257,7 @@ class Records:
         in-house. The reference lines (:meth:`_week_compiled` does the same in one call)."""
         market, state = model.market, model.brand_state
         units, values, agency, strategy = sales.units, state.brand_value, model.agency_of(), state.strategy
-        # the week's brand rows, the summed columns first (_STORED's order)
+        # the week's brand rows, the summed columns first (STORED_COLUMNS's order)
         row = (
             units,
             sales.revenue,

@@ -21,6 +21,7 @@ from numba import njit
 
 from .agents import AgencyBooks
 from .policies import PLAYBOOK
+from .records import STORED_COLUMNS
 
 # rows of the array settle_money fills (each a length-n_brands array), and the row settle_week
 # adds: each brand's net money of the week (its account's change)
@@ -469,7 +470,19 @@ def _blocks_total(table, k):
     return total
 
 
-R_AWARENESS, R_INDEX = 13, 16  # rows of the week's float block that record_week computes (records._STORED's order)
+# the columns record_week writes, and the row of each in a week's float block of the records'
+# storage (its order is the records': the five summed for the reporters first)
+_RECORDED = (
+    "units", "gmv", "brand_value", "image", "profit", "price", "regular_price", "discount", "paid_traffic",
+    "brand_effort", "visibility", "brand_measure", "goodwill", "awareness", "paid_to_agency", "agency_labour",
+    "brand_value_index",
+)  # fmt: skip
+(
+    R_UNITS, R_GMV, R_VALUE, R_IMAGE, R_PROFIT, R_PRICE, R_REGULAR, R_DISCOUNT, R_PAID, R_EFFORT, R_VISIBILITY,
+    R_MEASURE, R_GOODWILL, R_AWARENESS, R_TO_AGENCY, R_LABOUR, R_INDEX,
+) = (STORED_COLUMNS.index(name) for name in _RECORDED)  # fmt: skip
+if sorted(_RECORDED) != sorted(STORED_COLUMNS):  # (a column the records store that record_week would leave unset)
+    raise ImportError(f"record_week writes {_RECORDED}, the records store {STORED_COLUMNS}")
 
 
 @njit(cache=True, error_model="numpy", boundscheck=True)  # (a dozen brands: checks cost nothing)
@@ -506,7 +519,7 @@ def record_week(
     t,
 ):
     """A recorded week's brand rows into row ``t`` of a block of the records' storage (``floats``:
-    weeks x records._STORED's columns x brands; ``operators``, ``strategies``: weeks x brands)
+    weeks x ``records.STORED_COLUMNS`` x brands; ``operators``, ``strategies``: weeks x brands)
     and the reporters' sums and counts (``Records._week_numpy``, the reference):
     returns the sums of units, GMV, brand value, image and brand profit, the units sold at a
     discount, the market's mean awareness, deal-proneness and reference-price ratio (from the
@@ -516,22 +529,22 @@ def record_week(
     J = len(units)
     week = floats[t]
     for j in range(J):
-        week[0, j] = units[j]
-        week[1, j] = gmv[j]
-        week[2, j] = value[j]
-        week[3, j] = image[j]
-        week[4, j] = brand_profit[j]
-        week[5, j] = price[j]
-        week[6, j] = regular_price[j]
-        week[7, j] = discount[j]
-        week[8, j] = paid_traffic[j]
-        week[9, j] = brand_effort[j]
-        week[10, j] = visibility[j]
-        week[11, j] = measure[j]
-        week[12, j] = goodwill[j]
+        week[R_UNITS, j] = units[j]
+        week[R_GMV, j] = gmv[j]
+        week[R_VALUE, j] = value[j]
+        week[R_IMAGE, j] = image[j]
+        week[R_PROFIT, j] = brand_profit[j]
+        week[R_PRICE, j] = price[j]
+        week[R_REGULAR, j] = regular_price[j]
+        week[R_DISCOUNT, j] = discount[j]
+        week[R_PAID, j] = paid_traffic[j]
+        week[R_EFFORT, j] = brand_effort[j]
+        week[R_VISIBILITY, j] = visibility[j]
+        week[R_MEASURE, j] = measure[j]
+        week[R_GOODWILL, j] = goodwill[j]
         week[R_AWARENESS, j] = _blocks_total(aware_blocks, j) / n
-        week[14, j] = paid_to_agency[j]
-        week[15, j] = agency_labour[j]
+        week[R_TO_AGENCY, j] = paid_to_agency[j]
+        week[R_LABOUR, j] = agency_labour[j]
         week[R_INDEX, j] = value[j] / value_base[j]
         operators[t, j] = operator[j]
         strategies[t, j] = strategy[j]
@@ -553,11 +566,11 @@ def record_week(
     reference_ratio = array_sum(scratch) / (n * J)
     deal = _blocks_total(scalar_blocks, deal_slot) / n
     return (
-        array_sum(week[0]),
-        array_sum(week[1]),
-        array_sum(week[2]),
-        array_sum(week[3]),
-        array_sum(week[4]),
+        array_sum(week[R_UNITS]),
+        array_sum(week[R_GMV]),
+        array_sum(week[R_VALUE]),
+        array_sum(week[R_IMAGE]),
+        array_sum(week[R_PROFIT]),
         promo_units,
         awareness,
         deal,

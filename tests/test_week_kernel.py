@@ -333,3 +333,13 @@ def test_a_booking_through_a_compiled_call_is_logged_once_and_a_refusal_raises()
         led.book_through(plan, np.array([1.0, np.nan]), lambda balances, week: False)
     with pytest.raises(RuntimeError, match="compiled booking refused"):
         led.book_through(plan, amounts, lambda balances, week: False)
+
+
+def test_the_compiled_records_write_each_column_into_its_row():
+    """record_week's rows are found by name in the records' order of columns, every column once."""
+    from model.records import STORED_COLUMNS
+
+    rows = [getattr(week_kernel, name) for name in dir(week_kernel) if name.startswith("R_")]
+    assert sorted(rows) == list(range(len(STORED_COLUMNS)))
+    assert STORED_COLUMNS[week_kernel.R_AWARENESS] == "awareness"
+    assert STORED_COLUMNS[week_kernel.R_INDEX] == "brand_value_index"
