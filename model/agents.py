@@ -55,7 +55,8 @@ def strategy_counts(model) -> list[list[int]]:
 
 def choose_strategies(model) -> None:
     """A decision period begins: each agency chooses every client's strategy afresh, the clients
-    in brand order (the order each policy draws in)."""
+    in brand order (the order each policy draws in), through its policy's ``choose_index`` as
+    :meth:`Agency.strategy_for` at signing (here without the name: the brands' state keeps the index)."""
     strategy, brands, agencies = model.brand_state.strategy, model.brands, model.agencies
     for j, agency in enumerate(model.agency_of().tolist()):
         if agency >= 0:
@@ -142,7 +143,9 @@ class Agency(mesa.Agent):
         return Capabilities(self.ops_skill, self.brand_skill, self.service_skill)
 
     def strategy_for(self, brand: Brand) -> str:
-        return self.policy.choose(brand.index, brand.contract.kind)
+        """The strategy the agency's policy draws for ``brand`` (at signing; every decision period
+        draws the same way, :func:`choose_strategies`): its policy's :meth:`~model.policies.Policy.choose_index`."""
+        return STRATEGY_NAMES[self.policy.choose_index(brand.index, brand.contract.kind)]
 
     def current_strategy(self, counts: list[int] | None = None) -> str:
         """The strategy the agency runs now: its policy's one, or its most common one across

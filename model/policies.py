@@ -131,8 +131,9 @@ class Policy:
     agency alone, so a draw here never shifts the model's other draws) and the agency's
     archetype. The model calls, in the order of the week:
 
-    * :meth:`choose` when a client's strategy is (re)set, every ``decision_weeks`` weeks and
-      when a brand hires the agency;
+    * :meth:`choose_index` when a client's strategy is (re)set, every ``decision_weeks`` weeks and
+      when a brand hires the agency (:meth:`choose` is its strategy's name, for callers that
+      want one);
     * :meth:`record` at the end of a decision period (or of a term inside one) with what the
       client earned the agency, as a rate over a whole period;
     * :meth:`term_end` when a client's contract term ends, renewed or not;
@@ -141,7 +142,10 @@ class Policy:
       true; for the others the model skips the call and the peers' list).
 
     To add a policy: subclass, set ``name``, and add it to :data:`POLICIES` (the parameter
-    ``agency_policy`` reads its choices from there).
+    ``agency_policy`` reads its choices from there). A policy that chooses per client overrides
+    :meth:`choose_index`, which the model calls (the base's returns :meth:`choose`'s index, so a
+    policy subclassing this base directly may override :meth:`choose` alone; a subclass of
+    :class:`LearningPolicy`, whose choose calls its choose_index, overrides choose_index).
     """
 
     name = "policy"

@@ -657,3 +657,17 @@ def test_hiring_draws_the_agency_rng_choice_draws_from_the_reputations_softmax()
     m.agencies[2].reputation = float("nan")
     with pytest.raises(ValueError):
         m.contracts.hire(m.brands[0], m.week, exclude=None, gmv_baseline=1.0)
+
+
+def test_a_policy_that_overrides_choose_index_is_heard_at_signing_and_every_period(monkeypatch):
+    """choose_index is what a policy overrides: the model draws every strategy through it, at
+    signing (Agency.strategy_for) and at every decision period (choose_strategies)."""
+    from model.policies import STRATEGY_INDEX, FixedPolicy
+
+    # (a fixed policy's choose names its default: only choose_index says "balanced")
+    monkeypatch.setattr(FixedPolicy, "choose_index", lambda self, client, kind=(): STRATEGY_INDEX["balanced"])
+    p = Params(n_consumers=200, n_brands=6, n_agencies=2, burn_in_weeks=2, agency_policy="fixed", contract_weeks=6)
+    m = AgencyMarket(p, rng=3).run(20)
+    run = m.agency_of() >= 0
+    assert run.any() and (m.brand_state.strategy[run] == STRATEGY_INDEX["balanced"]).all()
+    assert {m.agencies[b.agency].strategy_for(b) for b in m.brands if b.agency is not None} == {"balanced"}
