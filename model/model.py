@@ -254,7 +254,7 @@ class AgencyMarket(mesa.Model):
         only when stores change hands (the contract market then replaces its array), not every week."""
         agency = self.contracts.operator
         if self._booking[0] is not agency:
-            run = agency >= 0
+            run = frozen(agency >= 0)  # (kept and handed out week after week: read-only)
             self._booking = (agency, run, *self._booking_plan(agency, run))
         return self._booking
 

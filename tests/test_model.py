@@ -671,3 +671,12 @@ def test_a_policy_that_overrides_choose_index_is_heard_at_signing_and_every_peri
     run = m.agency_of() >= 0
     assert run.any() and (m.brand_state.strategy[run] == STRATEGY_INDEX["balanced"]).all()
     assert {m.agencies[b.agency].strategy_for(b) for b in m.brands if b.agency is not None} == {"balanced"}
+
+
+def test_the_kept_mask_of_stores_an_agency_runs_is_read_only():
+    """The model keeps whether an agency runs each store until stores change hands and hands the
+    same array out every week: a caller cannot change it in place."""
+    m = AgencyMarket(Params(n_consumers=200, n_brands=4, n_agencies=2, burn_in_weeks=2), rng=1).run(3)
+    run = m._stores()[1]
+    with pytest.raises(ValueError, match="read-only"):
+        run[0] = not run[0]
