@@ -66,9 +66,10 @@ def choose_strategies(model) -> None:
 class AgencyBooks:
     """What each store earned the agency that runs it, an entry per brand (a store has one
     agency at a time). This object is the books' only owner; the others call it: the week books
-    into it (:meth:`book_week`), the agencies read and clear their clients' entries when they
-    tell their policies (:meth:`take` at a term's end, :meth:`close` at a decision period's
-    end), and the contract market clears a store's entries when the store changes hands
+    into it (:meth:`book_week`; the compiled week writes :attr:`table` in its settling call), an
+    agency reads and clears a client's entries at a term's end (:meth:`take`), the model reads
+    and empties every store's at a decision period's end for all agencies at once (:meth:`close`),
+    and the contract market clears a store's entries when the store changes hands
     (:meth:`change_hands`).
 
     ``profit``, ``income`` (the fees, commission and bonus the brand paid), ``gmv`` and
@@ -80,8 +81,9 @@ class AgencyBooks:
     ROWS = ("profit", "income", "gmv", "weeks", "period_profit", "period_weeks")
 
     def __init__(self, n_brands: int):
-        # the books as rows of one table (the compiled week books a week into it in one call:
-        # model.week_kernel.book_and_image, which reads ROWS); each name is a view of its row
+        # the books as rows of one table (the compiled week books a week into it in its settling
+        # call, model.week_kernel.settle_week, which finds the rows by their names in ROWS); each
+        # name is a view of its row
         self.table = np.zeros((len(self.ROWS), n_brands))
         for name, row in zip(self.ROWS, self.table):
             setattr(self, name, row)

@@ -4,14 +4,20 @@
 A week's bookkeeping is a few dozen NumPy operations on arrays of a dozen brands; each costs
 about a microsecond of call overhead for nanoseconds of arithmetic, so at the sizes researchers
 sweep they cost as much as the consumers' shopping. Here the same operations run element by
-element in one compiled call per phase. They are written in the order of the NumPy lines they
-replace (``AgencyMarket._settle_numpy``, ``Ledger.book`` and the others each names, which stay
-the reference) and
-compiled without fast-math, so every operation rounds as NumPy's does and the numbers are the
-same bits (tests/test_week_kernel.py runs whole models both ways and compares every table).
+element, about seven compiled calls a week: the ranking (:func:`rank_base` and
+:func:`rank_shares`, around NumPy's power), the tactics (:func:`plan_tactics`), the offer
+(:func:`offer_inputs` and :func:`offer_visibility`, around NumPy's exponential), settling
+(:func:`settle_week`: the money, the ledger's booking, the agencies' books, velocity and
+image, the running terms' books) and the records' week (:func:`record_week`); and, when
+stores change hands, the booking plan's accounts (:func:`booking_accounts`), and the brands'
+:func:`quality` where brand value is measured. They are written in the order of the NumPy
+lines they replace (``AgencyMarket._settle_numpy``, ``Ledger.book`` and the others each
+names, which stay the reference) and compiled without fast-math, so every operation rounds as
+NumPy's does and the numbers are the same bits (tests/test_week_kernel.py runs whole models
+both ways and compares every table). Sums are NumPy's pairwise sum (:func:`array_sum`).
 Exponentials and powers stay in NumPy: its vectorised ``exp`` and ``power`` may round
 differently from the C library's that compiled code calls. This module is imported where the
-market's compiled kernel runs (numba importable); elsewhere the NumPy lines run.
+market's kernel is compiled (numba importable); elsewhere the NumPy lines run.
 """
 
 from __future__ import annotations
@@ -249,9 +255,11 @@ def settle_week(
     :func:`settle_money`, the ledger's :func:`book` of the amounts on the plan's ``targets`` and
     ``sources``, :func:`book_and_image`, the running terms' books (``ContractMarket.book_week``'s
     arrays: GMV, what the brand paid and a week) and the week's change of the brands' accounts
-    (row ``BRAND_PROFIT`` of ``money``) and the agencies' (``agency_profit``). Returns False,
-    having changed nothing but ``money`` and ``amounts``, where the ledger refuses the amounts
-    (the caller's NumPy lines then raise, naming the kind)."""
+    (row ``BRAND_PROFIT`` of ``money``) and the agencies' (``agency_profit``). The caller hands
+    it over through ``Ledger.book_through`` (the ledger's ``balances`` and ``week``) and then
+    calls ``ContractMarket.week_booked``. Returns False, having changed nothing but ``money`` and
+    ``amounts``, where the ledger would refuse the amounts (``book_through`` then raises, naming
+    the kind)."""
     settle_money(
         gmv, units, brand_effort, ops_effort, strategy, service_skill, unit_cost, paid_traffic, base_fee,
         commission_rate, brand_bonus_rate, measure_start, measure, value_base, run, layout, take_rate, money_coef,
@@ -355,7 +363,7 @@ def offer_visibility(organic, paid_traffic_on, max_visibility, out):
     """Each brand's visibility this week into row ``VISIBILITY`` of ``out``, which holds the
     exponential of its paid clicks' exponent (NumPy took it): the reach its clicks buy
     (``Platform.reach_of_clicks``, none without paid traffic) and ``Platform.visibility``, the
-    reference lines."""
+    reference lines (the model calls it only for a platform that keeps them)."""
     for j in range(len(organic)):
         paid = _minimum(1 - out[VISIBILITY, j], max_visibility) if paid_traffic_on else 0.0
         out[VISIBILITY, j] = 1 - (1 - organic[j]) * (1 - paid)
