@@ -243,6 +243,12 @@ class AgencyMarket(mesa.Model):
         by the contract market, the only code that changes who runs a store)."""
         return self.contracts.operator
 
+    @property
+    def compiled(self):
+        """:mod:`model.week_kernel` where the week's bookkeeping runs compiled (the market's kernel
+        is), else None: the records compile their week alike."""
+        return self._compiled
+
     def skills(self) -> Skills:
         """The capabilities of whoever runs each store now (read-only arrays; kept by the
         contract market)."""

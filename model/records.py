@@ -205,7 +205,7 @@ class Records:
             self._blocks.append(_new_block(J, model.agency_of(), model.brand_state.strategy))
             i = 0
         block = self._blocks[-1]
-        tables = model.market.reporter_tables() if model._compiled is not None else None
+        tables = model.market.reporter_tables() if model.compiled is not None else None
         if tables is None:
             sums = self._week_numpy(model, plans, offer, sales, money, block, i)
         else:
@@ -298,7 +298,7 @@ class Records:
         """:meth:`_week_numpy` in one compiled call (:func:`model.week_kernel.record_week`; the
         same bits), the market's means from its shopping pass's per-block ``tables``."""
         market, state = model.market, model.brand_state
-        return model._compiled.record_week(
+        return model.compiled.record_week(
             sales.units,
             sales.revenue,
             state.brand_value,
