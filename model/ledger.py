@@ -11,7 +11,7 @@ account, and this week's flows by (source, target, kind).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -169,13 +169,19 @@ class Ledger:
         self._week += change
         self._log.append((plan, amounts))
 
-    def book_through(self, plan: BookingPlan, amounts: np.ndarray, booking: Callable[..., bool]) -> None:
-        """Book ``plan`` through ``booking(balances, week_changes)``, a compiled call that works out
-        ``amounts`` (a new array, in place) and books them on the ledger's arrays it is handed as
-        :meth:`book` would (checked, then booked): :func:`model.week_kernel.settle_week`, which
-        settles the whole week in that one call. The booking is logged; where ``booking`` refuses
-        the amounts (returns False, having booked nothing), :meth:`book` raises, naming the kind."""
-        if booking(self._balances, self._week):
+    def booking_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The balances and the week's changes, for a compiled call that books a plan on them
+        itself, as :meth:`book` would (checked, then booked), in the call that works out the
+        amounts (:func:`model.week_kernel.settle_week`); its caller then hands the outcome to
+        :meth:`booked_by_call`."""
+        return self._balances, self._week
+
+    def booked_by_call(self, plan: BookingPlan, amounts: np.ndarray, booked: bool) -> None:
+        """A compiled call booked ``plan``'s ``amounts`` on :meth:`booking_arrays` (``booked``) or
+        refused them, having booked nothing: log the booking, or raise, naming the kind of a
+        non-finite amount as :meth:`book` does (and if :meth:`book` would have booked what the
+        call refused, say so: a week is never booked twice, nor taken as booked)."""
+        if booked:
             self._log.append((plan, amounts))
             return
         self.book(plan, amounts)  # (refuses them, naming the kind: nothing is booked)

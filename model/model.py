@@ -462,24 +462,21 @@ class AgencyMarket(mesa.Model):
         s, led, contracts, kernel = self.brand_state, self.ledger, self.contracts, self._compiled
         terms = contracts.terms
         _, money_coef, after_coef = self._coefficients()
-        _, run, booking_plan, everyone, any_run = self._stores()
+        _, run, booking, everyone, any_run = self._stores()
         money = np.empty((kernel.N_ROWS, len(gmv)))
-        amounts = np.empty(booking_plan.rows)
+        amounts = np.empty(booking.rows)
         agency_profit = np.empty(len(self._agency_accounts))
-        layout = 0 if everyone else 1 if any_run else 2
-
-        def booking(balances: np.ndarray, week: np.ndarray) -> bool:
-            return kernel.settle_week(
-                gmv, units, plan.brand_effort, PLAYBOOK["ops_effort"], s.strategy, skills.service_skill, s.unit_cost,
-                plan.paid_traffic, terms["base_fee"], terms["commission_rate"], terms["brand_bonus_rate"],
-                terms["measure_start"], s.measure, s.value_base, run, layout, self.platform.take_rate, money_coef,
-                booking_plan.targets, booking_plan.sources, balances, week, s.velocity, self.books.table,
-                self.p.use_goodwill, s.image, s.base_image, plan.discount, skills.brand_skill, after_coef,
-                contracts.term_gmv, contracts.term_paid, contracts.term_weeks, self._brand_accounts,
-                self._agency_accounts, money, amounts, agency_profit,
-            )  # fmt: skip
-
-        led.book_through(booking_plan, amounts, booking)  # (raises where refused: nothing of the week is booked)
+        balances, week = led.booking_arrays()
+        booked = kernel.settle_week(
+            gmv, units, plan.brand_effort, PLAYBOOK["ops_effort"], s.strategy, skills.service_skill, s.unit_cost,
+            plan.paid_traffic, terms["base_fee"], terms["commission_rate"], terms["brand_bonus_rate"],
+            terms["measure_start"], s.measure, s.value_base, run, 0 if everyone else 1 if any_run else 2,
+            self.platform.take_rate, money_coef, booking.targets, booking.sources, balances, week,
+            s.velocity, self.books.table, self.p.use_goodwill, s.image, s.base_image, plan.discount,
+            skills.brand_skill, after_coef, contracts.term_gmv, contracts.term_paid, contracts.term_weeks,
+            self._brand_accounts, self._agency_accounts, money, amounts, agency_profit,
+        )  # fmt: skip
+        led.booked_by_call(booking, amounts, booked)  # (raises where refused: nothing of the week is booked)
         contracts.week_booked()  # (the rest of ContractMarket.book_week: its arrays were added above)
         return Settlement(
             gmv,

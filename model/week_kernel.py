@@ -255,11 +255,11 @@ def settle_week(
     :func:`settle_money`, the ledger's :func:`book` of the amounts on the plan's ``targets`` and
     ``sources``, :func:`book_and_image`, the running terms' books (``ContractMarket.book_week``'s
     arrays: GMV, what the brand paid and a week) and the week's change of the brands' accounts
-    (row ``BRAND_PROFIT`` of ``money``) and the agencies' (``agency_profit``). The caller hands
-    it over through ``Ledger.book_through`` (the ledger's ``balances`` and ``week``) and then
-    calls ``ContractMarket.week_booked``. Returns False, having changed nothing but ``money`` and
-    ``amounts``, where the ledger would refuse the amounts (``book_through`` then raises, naming
-    the kind)."""
+    (row ``BRAND_PROFIT`` of ``money``) and the agencies' (``agency_profit``). The caller books on
+    ``Ledger.booking_arrays`` (``balances``, ``week``), hands the outcome to
+    ``Ledger.booked_by_call`` and calls ``ContractMarket.week_booked``. Returns False, having
+    changed nothing but ``money`` and ``amounts``, where the ledger would refuse the amounts
+    (``booked_by_call`` then raises, naming the kind)."""
     settle_money(
         gmv, units, brand_effort, ops_effort, strategy, service_skill, unit_cost, paid_traffic, base_fee,
         commission_rate, brand_bonus_rate, measure_start, measure, value_base, run, layout, take_rate, money_coef,

@@ -312,27 +312,25 @@ def test_a_compiled_platform_and_ledger_copy_and_carry_on_alike(how):
     assert dup(Ledger(["a"])).compiled is None and dup(Platform(model.p)).compiled is None
 
 
-def test_a_booking_through_a_compiled_call_is_logged_once_and_a_refusal_raises():
-    """Ledger.book_through logs what the compiled call booked; where the call refuses, the ledger
-    raises, naming the kind of a non-finite amount, and says so if its NumPy lines would have
-    booked what the call refused (never booking the week twice, nor going on as if booked)."""
+def test_a_booking_by_a_compiled_call_is_logged_once_and_a_refusal_raises():
+    """Ledger.booked_by_call logs what a compiled call booked on the ledger's booking_arrays;
+    where the call refused, the ledger raises, naming the kind of a non-finite amount, and says
+    so if its NumPy lines would have booked what the call refused (never booking the week
+    twice, nor going on as if booked)."""
     from model.ledger import Ledger
 
     led = Ledger(["a", "b"])
     plan = led.plan([(0, 1, 2, "x")])
     amounts = np.array([1.0, 2.0])
-
-    def books(balances, week):
-        balances += [-3.0, 3.0]
-        week += [-3.0, 3.0]
-        return True
-
-    led.book_through(plan, amounts, books)
+    balances, week = led.booking_arrays()
+    balances += [-3.0, 3.0]
+    week += [-3.0, 3.0]
+    led.booked_by_call(plan, amounts, True)
     assert led.balances == {"a": -3.0, "b": 3.0} and led.week_flows == {("a", "b", "x"): 3.0}
     with pytest.raises(RuntimeError, match="non-finite transfer 'x'"):
-        led.book_through(plan, np.array([1.0, np.nan]), lambda balances, week: False)
+        led.booked_by_call(plan, np.array([1.0, np.nan]), False)
     with pytest.raises(RuntimeError, match="compiled booking refused"):
-        led.book_through(plan, amounts, lambda balances, week: False)
+        led.booked_by_call(plan, amounts, False)
 
 
 def test_the_compiled_records_write_each_column_into_its_row():
