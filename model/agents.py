@@ -166,8 +166,8 @@ class Agency(mesa.Agent):
         """``amounts`` earned over ``weeks`` weeks, each at that rate over a whole decision period.
 
         A term that ends inside a decision period splits it in two parts, booked separately;
-        scaling each to a whole period keeps a short part from reading as a poor strategy. (The
-        amounts of one client's weeks together: one call, and none scaled in a whole period.)
+        scaling each to a whole period keeps a short part from reading as a poor strategy. All of
+        one client's amounts go in one call; over a whole period they come back unchanged.
         """
         period = self.model.p.decision_weeks
         return amounts if weeks in (0, period) else tuple(a * period / weeks for a in amounts)
@@ -209,7 +209,7 @@ class Agency(mesa.Agent):
         model = self.model
         profit, income, gmv = self.full_period(money, weeks)
         strategy = STRATEGY_NAMES[model.brand_state.strategy.item(client)]  # (the Brand.strategy property's read)
-        self.policy.record(client, strategy, profit, income, gmv, model.brands[client].contract.kind)
+        self.policy.record(client, strategy, profit, income, gmv, kind=model.brands[client].contract.kind)
 
 
 def _mean(values: list[float]) -> float:

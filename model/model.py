@@ -92,8 +92,6 @@ class AgencyMarket(mesa.Model):
     is drawn, as Mesa's own models do, and kept in ``.seed`` so the run can be repeated. One
     step is one week. ``brand_terms`` gives brands contract schedules of their own
     (:func:`model.contracts.validate_brand_terms`; None: every brand on the market's terms).
-    ``memory_checked``: the caller has checked that this market fits in memory (the run's own
-    check counts its agencies' experience pre-run), so it is not checked again.
     """
 
     def __init__(
@@ -102,7 +100,7 @@ class AgencyMarket(mesa.Model):
         *,
         rng: int | None = None,
         brand_terms: Any = None,
-        memory_checked: bool = False,
+        _memory_checked: bool = False,  # (private: the experience pre-run, which its run's check counted)
         **overrides: Any,
     ):
         if params is None:
@@ -117,7 +115,7 @@ class AgencyMarket(mesa.Model):
             raise ValueError(f"rng must be an integer seed >= 0 (or None for a fresh one), got {rng!r}")
         schedule = validate_brand_terms(brand_terms, params.n_brands)
         super().__init__(rng=int(rng))
-        if not memory_checked:
+        if _memory_checked is not True:
             check_memory(params)  # before anything big is allocated
         self.p = p = params
         self.seed = int(rng)
@@ -534,7 +532,7 @@ class AgencyMarket(mesa.Model):
         service skill of whoever runs each store (default: as they stand now)."""
         s = self.brand_state
         if organic is None:
-            organic = self.platform.rank(self.velocities())
+            organic = self.platform.rank(self.brand_state.velocity)
         if service is None:
             service = np.array(
                 [
@@ -605,7 +603,7 @@ class AgencyMarket(mesa.Model):
         # brands with a contract schedule sign, throughout the pre-run, the terms they sign in week 0
         # (as focal brands sign theirs), so their first contracts are contracts the agencies know
         first = {j: [(0, entries[0][1])] for j, entries in self.contracts.schedule.items() if entries[0][0] == 0}
-        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None, memory_checked=True)
+        pre = AgencyMarket(p.replace(experience_weeks=0), rng=seed, brand_terms=first or None, _memory_checked=True)
         pre.recording = False  # only its agencies' policies are read (no table feeds back into a run)
         pre.run(p.experience_weeks)
         found = share_experience([a.policy.experience() for a in pre.agencies], [a.archetype for a in pre.agencies])

@@ -55,7 +55,10 @@ class Platform:
         return self.p.use_festivals and is_festival(week)
 
     def rank(self, velocity: np.ndarray) -> np.ndarray:
-        """Organic visibility of each brand from its trailing sales velocity (units per week)."""
+        """Organic visibility of each brand from its trailing sales velocity (units per week).
+
+        ``velocity`` is the model's own array (no copy is made each week): a platform reads it,
+        and neither keeps nor writes it."""
         p = self.p
         J = len(velocity)
         if not p.use_rank_feedback:

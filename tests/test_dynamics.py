@@ -263,7 +263,9 @@ def test_imitators_compare_the_whole_period_across_a_term_end():
         if week == 1:
             agency.book_period(client)  # the client's term ended after two weeks and it renewed
     agency.close_period(books.close())
-    agency.clients = [client, 1 - client]  # (a store hired it since; the next period books in)
+    agency.clients.append(
+        1 - client
+    )  # (a store hired it since, as the contract market adds it; the next period books in)
     books.book_week(np.ones(J, dtype=bool), np.full(J, 99.0), np.full(J, 100.0), np.full(J, 1000.0))
     assert agency.last_profit_per_client == pytest.approx(10 + 20 + 30 + 40)
 
