@@ -152,6 +152,32 @@ STORED_COLUMNS = (
 _SUMMED, _INDEX_ROW = len(_SUMS), len(STORED_COLUMNS) - 1  # the summed rows; brand_value_index's row
 
 
+_AWARENESS_ROW = STORED_COLUMNS.index("awareness")  # (the one stored column the market makes for the records)
+
+
+def _brand_rows(state, plans, offer: Offer, sales: WeekSales, money: Settlement) -> tuple:
+    """The week's arrays over brands that the records store as they are: every column of
+    :data:`STORED_COLUMNS` but ``awareness`` (the market's) and ``brand_value_index`` (divided
+    into place), in that order."""
+    return (
+        sales.units,
+        sales.revenue,
+        state.brand_value,
+        state.image,
+        money.brand_profit,
+        offer.price,
+        offer.regular_price,
+        offer.discount,
+        plans.paid_traffic,
+        plans.brand_effort,
+        offer.visibility,
+        state.measure,
+        state.goodwill,
+        money.paid_to_agency,
+        money.agency_labour,
+    )
+
+
 def _new_block(J: int, agency: np.ndarray, strategy: np.ndarray) -> dict[str, np.ndarray]:
     """Storage for _CHUNK weeks of brand rows: an array (weeks x brands) per column. The float
     columns are views into one float64 array (weeks x columns x brands), each week's rows next
@@ -258,24 +284,8 @@ class Records:
         market, state = model.market, model.brand_state
         units, values, agency, strategy = sales.units, state.brand_value, model.agency_of(), state.strategy
         # the week's brand rows, the summed columns first (STORED_COLUMNS's order)
-        row = (
-            units,
-            sales.revenue,
-            values,
-            state.image,
-            money.brand_profit,
-            offer.price,
-            offer.regular_price,
-            offer.discount,
-            plans.paid_traffic,
-            plans.brand_effort,
-            offer.visibility,
-            state.measure,
-            state.goodwill,
-            market.awareness_by_brand(),
-            money.paid_to_agency,
-            money.agency_labour,
-        )
+        given = _brand_rows(state, plans, offer, sales, money)
+        row = (*given[:_AWARENESS_ROW], market.awareness_by_brand(), *given[_AWARENESS_ROW:])
         block["agency"][i] = agency
         block["strategy"][i] = strategy
         week = block["_float"][i]  # the week's float rows in one go, and the reporters' sums of five
@@ -299,21 +309,7 @@ class Records:
         same bits), the market's means from its shopping pass's per-block ``tables``."""
         market, state = model.market, model.brand_state
         return model.compiled.record_week(
-            sales.units,
-            sales.revenue,
-            state.brand_value,
-            state.image,
-            money.brand_profit,
-            offer.price,
-            offer.regular_price,
-            offer.discount,
-            plans.paid_traffic,
-            plans.brand_effort,
-            offer.visibility,
-            state.measure,
-            state.goodwill,
-            money.paid_to_agency,
-            money.agency_labour,
+            *_brand_rows(state, plans, offer, sales, money),
             state.value_base,
             *tables,
             money.agency_profit,
