@@ -7,6 +7,7 @@ read them.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -24,7 +25,7 @@ from .outcomes import (  # noqa: F401  (re-exported: their names are API)
     BrandWeeks,
     window_change,
 )
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES, numpy_sum
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, Policy, numpy_sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,15 +86,40 @@ class WeeklyReporters(mesa.DataCollector):
     :attr:`Records.last`.
 
     The reporters are numbers the records have already computed for the week, so
-    :meth:`collect` appends them as they are: Mesa's own collect calls a function per reporter
-    and deep-copies each value (a guard for reporters that return mutable objects), which cost
-    about as much as a 2,000-consumer market's whole week of shopping. Its table is made from
-    :meth:`columns`, arrays, which pandas takes in half the time of lists. Everything else
-    (``model_vars``, the other tables) is Mesa's.
+    :meth:`collect` keeps the week's :attr:`Records.last` as it is: Mesa's own collect calls a
+    function per reporter and deep-copies each value (a guard for reporters that return mutable
+    objects), which cost about as much as a 2,000-consumer market's whole week of shopping.
+    The weeks kept are appended to ``model_vars``'s lists when it is next read (a reader sees
+    every week collected so far), all reporters of all those weeks at once instead of eighteen
+    appends a week. Its table is made from :meth:`columns`, arrays, which pandas takes in half
+    the time of lists. Everything else (the other tables) is Mesa's.
     """
 
     def __init__(self) -> None:
+        self._unread: list[dict[str, Any]] = []  # the weeks' reporters not yet in model_vars (Records.last)
         super().__init__(model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
+
+    def __setstate__(self, state: dict) -> None:
+        """A collector pickled before the weeks were kept unread (model_vars in its dict) loads as today's."""
+        state = dict(state)
+        if "model_vars" in state:
+            state["_model_vars"] = state.pop("model_vars")
+        state.setdefault("_unread", [])
+        self.__dict__.update(state)
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's lists of each reporter's value week by week (a Python int or float each week)."""
+        unread = self._unread
+        if unread:
+            self._unread = []
+            for name, values in zip(MODEL_REPORTERS, zip(*map(_REPORTED, unread))):
+                self._model_vars[name].extend(values)
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list]) -> None:
+        self._model_vars = value
 
     def _own(self) -> bool:
         """Whether the reporters are :data:`MODEL_REPORTERS` alone (no one added reporters of their own)."""
@@ -102,9 +128,7 @@ class WeeklyReporters(mesa.DataCollector):
     def collect(self, model) -> None:
         if not self._own():
             return super().collect(model)
-        last = model.records.last
-        for name in MODEL_REPORTERS:
-            self.model_vars[name].append(last[name])
+        self._unread.append(model.records.last)  # (a new dict every week: the records never change one)
 
     def columns(self) -> dict[str, np.ndarray]:
         """Each reporter's values over the recorded weeks, an array (a Python int or float each
@@ -117,6 +141,9 @@ class WeeklyReporters(mesa.DataCollector):
         import pandas as pd
 
         return pd.DataFrame(self.columns())
+
+
+_REPORTED = itemgetter(*MODEL_REPORTERS)  # a week's reporters, in order, from Records.last
 
 
 # the brand table's columns after week, brand, agency and strategy: where each week's values come from
@@ -192,9 +219,9 @@ class Records:
     """The week's reporters (``last``) and the long per-brand and per-agency tables.
 
     The brand rows are kept as blocks of ``_CHUNK`` weeks, an array (weeks x brands) per
-    column, and the agency rows as a list over agencies per week; the tables are
-    made from them at the end (their strategy names, the agencies' strategy counts and the week
-    and brand columns only then).
+    column, and the agency rows as lists over agencies per week of what only the agencies
+    know; the tables are made from them at the end (their strategy names, the agencies'
+    clients and strategy counts, from the brand rows, and the week and brand columns only then).
     """
 
     def __init__(self) -> None:
@@ -202,21 +229,27 @@ class Records:
         self._weeks: list[int] = []  # the recorded weeks
         self._blocks: list[dict[str, np.ndarray]] = []  # brand rows: per column, _CHUNK weeks x brands
         self._filled = _CHUNK  # rows filled in the last block
-        # agency rows, a list over agencies per week of (clients, reputation, p_promotion, the
-        # policy's strategy_for_all, profit); the strategy counts come from the brand rows at the end
-        self._agency_weeks: list[list[tuple]] = []
+        # agency rows, per week: lists over agencies of the reputations, the policies' p_promotion,
+        # their strategy_for_all (None: no policy runs one strategy for every client) and the
+        # profits; the clients and strategy counts come from the brand rows at the end
+        self._agency_weeks: list[tuple[list, list, list | None, list]] = []
         self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
         self._defaults: list[str] = []  # each agency's policy's default strategy
+        self._one_strategy: list[bool] = []  # whose policy may run one strategy for every client
 
     def __setstate__(self, state: dict) -> None:
-        """Records pickled before the agency rows were one tuple per agency a week (a dict of
-        per-column lists then, with each week's strategy counts, which now come from the brand
-        rows) load as today's, so a result pickled with its tables unread can still build them."""
+        """Records pickled with older agency rows load as today's, so a result pickled with its
+        tables unread can still build them: a tuple per agency a week (clients, reputation,
+        p_promotion, strategy_for_all, profit), and before that a dict of per-column lists (with
+        each week's strategy counts). Their clients and counts now come from the brand rows."""
         rows = state.get("_agency_weeks")
         if isinstance(rows, dict):
-            columns = ("clients", "reputation", "p_promotion", "one", "profit")  # (today's tuple order)
-            state = {**state, "_agency_weeks": [list(zip(*week)) for week in zip(*(rows[c] for c in columns))]}
-        self.__dict__.update(state)
+            columns = ("clients", "reputation", "p_promotion", "one", "profit")  # (the tuples' order)
+            rows = [list(zip(*week)) for week in zip(*(rows[c] for c in columns))]
+        if rows and isinstance(rows[0], list):
+            rows = [([r[1] for r in w], [r[2] for r in w], [r[3] for r in w], [r[4] for r in w]) for w in rows]
+        self.__dict__.update(state, _agency_weeks=rows)
+        self.__dict__.setdefault("_one_strategy", [])  # (found again at the next week recorded)
 
     @property
     def n_weeks(self) -> int:
@@ -244,7 +277,7 @@ class Records:
             "week": model.week,
             "gmv": gmv,
             "units": total_units,
-            "avg_discount": float(np.dot(units, offer.discount) / total_units) if total_units else 0.0,
+            "avg_discount": float(units.dot(offer.discount) / total_units) if total_units else 0.0,
             "promo_share": promo_units / total_units if total_units else 0.0,
             "promo_strategy_share": promotion / J,
             "brand_value": value_total,
@@ -261,19 +294,26 @@ class Records:
             "in_house_share": in_house / J,
         }
 
-        if not self._agencies:  # what does not change: each agency's index, archetype and policy
+        if not self._one_strategy:  # what does not change: each agency's index, archetype and policy
             self._agencies = {
                 "agency": [a.index for a in agencies],
                 "archetype": [a.archetype for a in agencies],
                 "policy": [a.policy.name for a in agencies],
             }
             self._defaults = [a.policy.default for a in agencies]
+            # (the base's strategy_for_all says None, always: a policy that keeps it is not asked)
+            self._one_strategy = [type(a.policy).strategy_for_all is not Policy.strategy_for_all for a in agencies]
         kind = model.market_kind
+        one = None
+        if True in self._one_strategy:
+            one = [a.policy.strategy_for_all() if says else None for a, says in zip(agencies, self._one_strategy)]
         self._agency_weeks.append(
-            [
-                (len(a.clients), a.reputation, a.policy.probability("promotion", kind), a.policy.strategy_for_all(), x)
-                for a, x in zip(agencies, money.agency_profit.tolist())
-            ]
+            (
+                [a.reputation for a in agencies],
+                [a.policy.probability("promotion", kind) for a in agencies],
+                one,
+                money.agency_profit.tolist(),
+            )
         )
 
     def _week_numpy(self, model, plans, offer: Offer, sales: WeekSales, money: Settlement, block: dict, i: int):
@@ -387,9 +427,11 @@ class Records:
         common = alphabetical[counts[:, :, alphabetical].argmax(axis=2)]
         names = np.where(counts.any(axis=2), STRATEGY_ARRAY[common], np.array(self._defaults, dtype=object))
         out = names.ravel().tolist()
-        for k, row in enumerate(r for week in self._agency_weeks for r in week):
-            if row[3] is not None:  # a policy that runs one strategy for every client
-                out[k] = row[3]
+        A = len(self._defaults)
+        for t, (_, _, one, _) in enumerate(self._agency_weeks):
+            for k, name in enumerate(one or ()):
+                if name is not None:  # a policy that runs one strategy for every client
+                    out[t * A + k] = name
         return out
 
     def agency_table(self) -> pd.DataFrame:
@@ -399,11 +441,14 @@ class Records:
             return pd.DataFrame(columns=list(AGENCY_COLUMNS))
         weeks, A = len(self._weeks), len(self._defaults)
         counts = self._agency_counts()
-        rows = [r for week in self._agency_weeks for r in week]
-        clients, reputation, p_promotion, _, profit = zip(*rows) if rows else ((),) * 5
         # (the numbers as the arrays pandas would infer from their lists: int64 and float64)
-        columns = {"clients": clients, "reputation": reputation, "p_promotion": p_promotion, "profit": profit}
-        columns = {c: np.array(v) for c, v in columns.items()}
+        reputation, p_promotion, _, profit = zip(*self._agency_weeks)
+        columns = {
+            "clients": counts.sum(axis=2).ravel(),  # (each store counted once, under its operator)
+            "reputation": np.array(reputation).ravel(),
+            "p_promotion": np.array(p_promotion).ravel(),
+            "profit": np.array(profit).ravel(),
+        }
         columns["week"] = np.repeat(np.array(self._weeks), A)
         columns["agency"] = np.tile(np.array(self._agencies["agency"]), weeks)
         columns["strategy"] = self.agency_strategies(counts)

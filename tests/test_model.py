@@ -500,9 +500,9 @@ def test_a_results_weekly_tables_are_built_once_when_first_read(monkeypatch):
 
 
 def test_records_pickled_with_the_old_agency_rows_build_the_same_agency_table():
-    """Records pickled before the agency rows were one tuple per agency a week kept them as a
-    dict of per-column lists (with each week's strategy counts): a result pickled with its
-    tables unread still builds the same agency table."""
+    """Records pickled with older agency rows, a tuple per agency a week and before that a dict
+    of per-column lists (with each week's strategy counts): a result pickled with its tables
+    unread still builds the same agency table, and records on with the agencies' columns."""
     import pickle
 
     from model.records import Records
@@ -514,15 +514,22 @@ def test_records_pickled_with_the_old_agency_rows_build_the_same_agency_table():
     want = records.agency_table()
     state = dict(records.__dict__)
     weeks = state.pop("_agency_weeks")
-    # the old layout: a list per week over agencies of each column
-    old = {c: [[row[k] for row in week] for week in weeks] for k, c in
-           enumerate(("clients", "reputation", "p_promotion", "one", "profit"))}  # fmt: skip
-    old["counts"] = [[0] * 3 * 3 for _ in weeks]  # (no longer read)
-    stale = Records.__new__(Records)
-    stale.__dict__.update(state, _agency_weeks=old)
-    loaded = pickle.loads(pickle.dumps(stale))
-    pd.testing.assert_frame_equal(loaded.agency_table(), want)
-    assert loaded.agency_strategies() == want["strategy"].tolist()
+    state.pop("_one_strategy")
+    clients = want["clients"].to_numpy().reshape(len(weeks), -1).tolist()
+    # a tuple per agency a week: (clients, reputation, p_promotion, strategy_for_all, profit)
+    tuples = [list(zip(c, rep, p, one, profit)) for c, (rep, p, one, profit) in zip(clients, weeks)]
+    said = {one for week in tuples for *_, one, _ in week}
+    assert None in said and len(said) == 2  # (the learner says none, the imitator its strategy)
+    # before: a list per week over agencies of each column
+    columns = {c: [[row[k] for row in week] for week in tuples] for k, c in
+               enumerate(("clients", "reputation", "p_promotion", "one", "profit"))}  # fmt: skip
+    columns["counts"] = [[0] * 3 * 3 for _ in weeks]  # (no longer read)
+    for old in (tuples, columns):
+        stale = Records.__new__(Records)
+        stale.__dict__.update(state, _agency_weeks=old)
+        loaded = pickle.loads(pickle.dumps(stale))
+        pd.testing.assert_frame_equal(loaded.agency_table(), want)
+        assert loaded.agency_strategies() == want["strategy"].tolist()
     assert Records().agency_strategies() == []  # (no recorded weeks: no rows)
 
 
