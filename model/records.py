@@ -7,7 +7,6 @@ read them.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -86,7 +85,7 @@ class WeeklyReporters(mesa.DataCollector):
     :attr:`Records.last`.
 
     The reporters are numbers the records have already computed for the week, so
-    :meth:`collect` keeps the week's :attr:`Records.last` as it is: Mesa's own collect calls a
+    :meth:`collect` keeps the week's values as the records hold them: Mesa's own collect calls a
     function per reporter and deep-copies each value (a guard for reporters that return mutable
     objects), which cost about as much as a 2,000-consumer market's whole week of shopping.
     The weeks kept are appended to ``model_vars``'s lists when it is next read (a reader sees
@@ -96,7 +95,7 @@ class WeeklyReporters(mesa.DataCollector):
     """
 
     def __init__(self) -> None:
-        self._unread: list[dict[str, Any]] = []  # the weeks' reporters not yet in model_vars (Records.last)
+        self._unread: list[tuple] = []  # the weeks' reporters not yet in model_vars (in MODEL_REPORTERS's order)
         super().__init__(model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
 
     def __setstate__(self, state: dict) -> None:
@@ -113,7 +112,7 @@ class WeeklyReporters(mesa.DataCollector):
         unread = self._unread
         if unread:
             self._unread = []
-            for name, values in zip(MODEL_REPORTERS, zip(*map(_REPORTED, unread))):
+            for name, values in zip(MODEL_REPORTERS, zip(*unread)):
                 self._model_vars[name].extend(values)
         return self._model_vars
 
@@ -128,7 +127,7 @@ class WeeklyReporters(mesa.DataCollector):
     def collect(self, model) -> None:
         if not self._own():
             return super().collect(model)
-        self._unread.append(model.records.last)  # (a new dict every week: the records never change one)
+        self._unread.append(model.records._reported)
 
     def columns(self) -> dict[str, np.ndarray]:
         """Each reporter's values over the recorded weeks, an array (a Python int or float each
@@ -141,9 +140,6 @@ class WeeklyReporters(mesa.DataCollector):
         import pandas as pd
 
         return pd.DataFrame(self.columns())
-
-
-_REPORTED = itemgetter(*MODEL_REPORTERS)  # a week's reporters, in order, from Records.last
 
 
 # the brand table's columns after week, brand, agency and strategy: where each week's values come from
@@ -225,7 +221,8 @@ class Records:
     """
 
     def __init__(self) -> None:
-        self.last: dict[str, Any] = {}
+        self._reported: tuple = ()  # the last recorded week's reporters, in MODEL_REPORTERS's order
+        self._last: dict[str, Any] | None = None  # ... as the dict `last` (made when first read)
         self._weeks: list[int] = []  # the recorded weeks
         self._blocks: list[dict[str, np.ndarray]] = []  # brand rows: per column, _CHUNK weeks x brands
         self._filled = _CHUNK  # rows filled in the last block
@@ -241,7 +238,8 @@ class Records:
         """Records pickled with older agency rows load as today's, so a result pickled with its
         tables unread can still build them: a tuple per agency a week (clients, reputation,
         p_promotion, strategy_for_all, profit), and before that a dict of per-column lists (with
-        each week's strategy counts). Their clients and counts now come from the brand rows."""
+        each week's strategy counts). Their clients and counts now come from the brand rows. (And
+        their reporters' dict ``last`` is read as it was.)"""
         rows = state.get("_agency_weeks")
         if isinstance(rows, dict):
             columns = ("clients", "reputation", "p_promotion", "one", "profit")  # (the tuples' order)
@@ -250,6 +248,17 @@ class Records:
             rows = [([r[1] for r in w], [r[2] for r in w], [r[3] for r in w], [r[4] for r in w]) for w in rows]
         self.__dict__.update(state, _agency_weeks=rows)
         self.__dict__.setdefault("_one_strategy", [])  # (found again at the next week recorded)
+        if "last" in state:  # (the reporters' dict itself, before it was made when read)
+            self._last, self._reported = self.__dict__.pop("last"), ()
+
+    @property
+    def last(self) -> dict[str, Any]:
+        """The last recorded week's reporters by name (:data:`MODEL_REPORTERS`; empty before the
+        first week). A new dict each week, made when first read: most weeks of a run nobody reads it."""
+        last = self._last
+        if last is None:
+            last = self._last = dict(zip(MODEL_REPORTERS, self._reported))
+        return last
 
     @property
     def n_weeks(self) -> int:
@@ -273,26 +282,27 @@ class Records:
          agency_total, promotion, in_house) = sums  # fmt: skip
         self._filled = i + 1
         self._weeks.append(model.week)
-        self.last = {
-            "week": model.week,
-            "gmv": gmv,
-            "units": total_units,
-            "avg_discount": float(units.dot(offer.discount) / total_units) if total_units else 0.0,
-            "promo_share": promo_units / total_units if total_units else 0.0,
-            "promo_strategy_share": promotion / J,
-            "brand_value": value_total,
-            "brand_value_index": value_total / model.initial_value_total,
-            "mean_image": float(image_total / J),  # np.mean's sum and division
-            "mean_awareness": awareness,
-            "mean_deal_proneness": deal,
-            "mean_reference_price_ratio": reference_ratio,
-            "brand_profit": profit_total,
-            "agency_profit": agency_total,
-            "platform_revenue": model.ledger.week_change("platform"),
-            "consumer_surplus": sales.consumer_surplus,
-            "contract_switches": switches,
-            "in_house_share": in_house / J,
-        }
+        self._reported = (  # the reporters, in MODEL_REPORTERS's order (last: as a dict, made when read)
+            model.week,
+            gmv,
+            total_units,
+            float(units.dot(offer.discount) / total_units) if total_units else 0.0,  # avg_discount
+            promo_units / total_units if total_units else 0.0,  # promo_share
+            promotion / J,  # promo_strategy_share
+            value_total,
+            value_total / model.initial_value_total,  # brand_value_index
+            float(image_total / J),  # mean_image (np.mean's sum and division)
+            awareness,
+            deal,
+            reference_ratio,
+            profit_total,
+            agency_total,
+            model.ledger.week_change("platform"),
+            sales.consumer_surplus,
+            switches,
+            in_house / J,  # in_house_share
+        )
+        self._last = None
 
         if not self._one_strategy:  # what does not change: each agency's index, archetype and policy
             self._agencies = {
