@@ -98,14 +98,6 @@ class WeeklyReporters(mesa.DataCollector):
         self._unread: list[tuple] = []  # the weeks' reporters not yet in model_vars (in MODEL_REPORTERS's order)
         super().__init__(model_reporters={name: (lambda m, k=name: m.records.last[k]) for name in MODEL_REPORTERS})
 
-    def __setstate__(self, state: dict) -> None:
-        """A collector pickled before the weeks were kept unread (model_vars in its dict) loads as today's."""
-        state = dict(state)
-        if "model_vars" in state:
-            state["_model_vars"] = state.pop("model_vars")
-        state.setdefault("_unread", [])
-        self.__dict__.update(state)
-
     @property
     def model_vars(self) -> dict[str, list]:
         """Mesa's lists of each reporter's value week by week (a Python int or float each week)."""
