@@ -317,12 +317,7 @@ class ContractMarket:
     # --- the links between brands and agencies ----------------------------------------------
     def _link(self, brand: Brand, agency: Agency | None) -> None:
         """Make ``agency`` (None: the brand itself) run the brand's store."""
-        if brand.agency is not None:
-            self.agencies[brand.agency].clients.remove(brand.index)
-        brand.agency = None if agency is None else agency.index
-        self.books.change_hands(brand.index)
-        if agency is not None:
-            agency.clients.append(brand.index)
+        self._hand_over(brand, agency)
         j = brand.index
         operator = self.operator.copy()
         operator[j] = -1 if agency is None else agency.index
@@ -332,6 +327,16 @@ class ContractMarket:
         skills[0, j], skills[1, j], skills[2, j] = brand.in_house_caps if agency is None else agency.capabilities()
         self._skill_rows = frozen(skills)
         self.skills = Skills(*skills)
+
+    def _hand_over(self, brand: Brand, agency: Agency | None) -> None:
+        """:meth:`_link` but for its arrays of who runs each store and with what skills: the
+        brand's agency, the agencies' clients and the store's books."""
+        if brand.agency is not None:
+            self.agencies[brand.agency].clients.remove(brand.index)
+        brand.agency = None if agency is None else agency.index
+        self.books.change_hands(brand.index)
+        if agency is not None:
+            agency.clients.append(brand.index)
 
     def sign(
         self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float, stagger: tuple[int, int] = (0, 1)
@@ -402,10 +407,14 @@ class ContractMarket:
         for pos, j in enumerate(order):
             brand = self.brands[int(j)]
             agency = self.agencies[pos % len(self.agencies)]
+            self._hand_over(brand, agency)  # (the arrays of who runs the stores are made once, below)
             # (a brand scheduled from week 0 keeps its terms' time; the others' are staggered)
             stagger = (0, 1) if self.scheduled_from_start(brand.index) else (pos, J)
             self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price, stagger=stagger)
             brand.strategy = agency.strategy_for(brand)
+        self.operator = frozen(np.array([-1 if b.agency is None else b.agency for b in self.brands]))
+        self._skill_rows = frozen(np.array([b.capabilities() for b in self.brands]).T.copy())
+        self.skills = Skills(*self._skill_rows)
         self.opened = True
 
     def scheduled_from_start(self, j: int) -> bool:

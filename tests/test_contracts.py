@@ -62,3 +62,18 @@ def test_what_a_review_reads_of_a_brand_is_its_entry_of_the_brand_state():
         j = brand.index
         assert type(brand.measure) is float and brand.measure == m.brand_state.measure[j]
         assert brand.weeks_watched == sum(brand.watched.values()) == m.brand_state.watched[j].sum()
+
+
+@pytest.mark.parametrize("focal", [0, 2])
+def test_the_opening_deal_leaves_who_runs_each_store_as_the_brands_say(focal):
+    """Week 0's stores, dealt out before the arrays of who runs them are made (once, at the
+    end): agency_of() and skills() are the brands' agencies and capabilities, read-only, of the
+    dtypes a signing makes, and each agency's clients are the brands that name it."""
+    m = AgencyMarket(Params(**P, focal_brands=focal), rng=4)
+    operator, skills = m.agency_of(), m.skills()
+    assert operator.tolist() == [b.agency for b in m.brands] and operator.dtype == np.full(1, -1).dtype
+    caps = np.array([b.capabilities() for b in m.brands])
+    assert np.array_equal(np.column_stack([skills.ops_skill, skills.brand_skill, skills.service_skill]), caps)
+    assert not operator.flags.writeable and not skills.ops_skill.flags.writeable
+    for agency in m.agencies:
+        assert sorted(agency.clients) == [b.index for b in m.brands if b.agency == agency.index]
