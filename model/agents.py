@@ -255,7 +255,7 @@ class _Entry:
     def __get__(self, brand, owner=None):
         if brand is None:
             return self
-        return float(getattr(brand.state, self.name)[brand.index])
+        return getattr(brand.state, self.name).item(brand.index)  # (a float, without a NumPy scalar first)
 
     def __set__(self, brand, value):
         getattr(brand.state, self.name)[brand.index] = value
@@ -310,6 +310,12 @@ class Brand(mesa.Agent):
         return {s: int(n) for s, n in zip(STRATEGY_NAMES, self.state.watched[self.index]) if n}
 
     @property
+    def weeks_watched(self) -> int:
+        """Weeks the brand has watched an agency run its store, whatever the strategy (the sum of
+        :attr:`watched`, without making it)."""
+        return sum(self.state.watched[self.index].tolist())
+
+    @property
     def in_house(self) -> bool:
         return self.agency is None
 
@@ -321,11 +327,43 @@ class Brand(mesa.Agent):
 
     def trailing_gmv(self, weeks: int) -> float:
         """The brand's mean weekly GMV over the last ``weeks`` weeks (0 before the first)."""
-        recent = self.model.gmv_weeks[-weeks:]
-        if not recent:
+        return self.model.gmv_weeks.trailing_mean(self.index, weeks)
+
+
+class GmvWeeks:
+    """Every week's GMV of each brand, in week order (what a new term's GMV baseline is read from,
+    :meth:`Brand.trailing_gmv`).
+
+    A week's array (over brands) is appended as it is; the weeks are copied into one array, a row a
+    week, only when a mean is asked for (at a term's end, a week in four), so that a brand's recent
+    weeks are one column slice. Its sum is NumPy's pairwise sum of those values in week order, as
+    ``np.mean`` of them adds them (the same bits, strided or not), in one operation instead of a
+    value gathered from each week's array.
+    """
+
+    def __init__(self, n_brands: int):
+        self._by_week = np.empty((64, n_brands))  # (room for the weeks; doubled when full)
+        self._weeks = 0  # the weeks copied into it
+        self._pending: list[np.ndarray] = []  # the weeks appended since
+
+    def append(self, gmv: np.ndarray) -> None:
+        """Add a week: each brand's GMV (an array over brands, not changed afterwards)."""
+        self._pending.append(gmv)
+
+    def trailing_mean(self, j: int, weeks: int) -> float:
+        """Brand ``j``'s mean GMV over the last ``weeks`` weeks (all of them if fewer; 0 before the first)."""
+        pending, n = self._pending, self._weeks
+        if pending:
+            added = n + len(pending)
+            if added > len(self._by_week):
+                self._by_week = np.concatenate([self._by_week[:n], np.empty((added, self._by_week.shape[1]))])
+            self._by_week[n:added] = pending
+            pending.clear()
+            self._weeks = n = added
+        if not n:
             return 0.0
-        j = self.index  # (float(np.mean(...)) of the entries, without a NumPy scalar of each)
-        return _mean([week.item(j) for week in recent])
+        recent = self._by_week[max(n - weeks, 0) : n, j]
+        return float(recent.sum()) / len(recent)
 
 
 # --- the brands' weekly updates, for all brands at once (arrays over brands) ------------------

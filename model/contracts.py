@@ -308,27 +308,35 @@ class ContractMarket:
         self.term_gmv = np.zeros(J)
         self.term_paid = np.zeros(J)  # fees, commission and bonus paid to the agency this term
         self.term_weeks = np.zeros(J, dtype=np.int64)
-        self.term_length = np.zeros(J, dtype=np.int64)
+        # when each running term ends, in weeks booked (Python numbers: the terms that end are found
+        # without array operations, which cost more than the dozen comparisons)
+        self._booked = 0  # weeks booked so far
+        self._ends = [0] * J  # the weeks booked when each brand's running term ends
         self._until_review = 0  # weeks until the first running term ends (at most: 0 means look)
 
     # --- the links between brands and agencies ----------------------------------------------
     def _link(self, brand: Brand, agency: Agency | None) -> None:
         """Make ``agency`` (None: the brand itself) run the brand's store."""
+        self._hand_over(brand, agency)
+        j = brand.index
+        operator = self.operator.copy()
+        operator[j] = -1 if agency is None else agency.index
+        self.operator = frozen(operator)
+        skills = self._skill_rows.copy()  # (one copy for the three)
+        # (entry by entry: cheaper than a column from a tuple; brand.capabilities(), without looking the agency up)
+        skills[0, j], skills[1, j], skills[2, j] = brand.in_house_caps if agency is None else agency.capabilities()
+        self._skill_rows = frozen(skills)
+        self.skills = Skills(*skills)
+
+    def _hand_over(self, brand: Brand, agency: Agency | None) -> None:
+        """:meth:`_link` but for its arrays of who runs each store and with what skills: the
+        brand's agency, the agencies' clients and the store's books."""
         if brand.agency is not None:
             self.agencies[brand.agency].clients.remove(brand.index)
         brand.agency = None if agency is None else agency.index
         self.books.change_hands(brand.index)
         if agency is not None:
             agency.clients.append(brand.index)
-        j = brand.index
-        operator = self.operator.copy()
-        operator[j] = -1 if agency is None else agency.index
-        self.operator = frozen(operator)
-        skills = self._skill_rows.copy()  # (one copy for the three)
-        # (entry by entry: cheaper than a column from a tuple; no capabilities raise here)
-        skills[0, j], skills[1, j], skills[2, j] = brand.capabilities()
-        self._skill_rows = frozen(skills)
-        self.skills = Skills(*skills)
 
     def sign(
         self, brand: Brand, agency: Agency | None, week: int, gmv_baseline: float, stagger: tuple[int, int] = (0, 1)
@@ -340,24 +348,24 @@ class ContractMarket:
         self.term_gmv[j] = self.term_paid[j] = 0.0
         self.term_weeks[j] = 0
         terms, ends = self.scheduled(j, week + 1 if self.opened else week) if self.schedule else (None, None)
+        focal = self.signs_focal(brand, week)
         if agency is None:
-            brand.contract = Contract.in_house(
-                self.p, week, gmv_baseline, brand.measure, self.signs_focal(brand, week), terms
-            )
+            contract = brand.contract = Contract.in_house(self.p, week, gmv_baseline, brand.measure, focal, terms)
         else:
-            brand.contract = Contract.from_params(
-                self.p, agency.index, week, gmv_baseline, brand.measure, self.signs_focal(brand, week), terms
+            contract = brand.contract = Contract.from_params(
+                self.p, agency.index, week, gmv_baseline, brand.measure, focal, terms
             )
             if brand.agency != agency.index:
                 self._link(brand, agency)
         pos, n = stagger
-        brand.contract.weeks -= (pos * brand.contract.weeks) // n
+        weeks = contract.weeks - (pos * contract.weeks) // n
         if ends is not None:  # the schedule's next entry ends the term
-            brand.contract.weeks = min(brand.contract.weeks, ends)
-        self.term_length[j] = brand.contract.weeks
-        self._until_review = min(self._until_review, brand.contract.weeks)
+            weeks = min(weeks, ends)
+        contract.weeks = weeks
+        self._ends[j] = self._booked + weeks
+        self._until_review = min(self._until_review, weeks)
         for name, column in self.terms.items():
-            column[j] = getattr(brand.contract, name)
+            column[j] = getattr(contract, name)
 
     def book_week(self, gmv: np.ndarray, paid: np.ndarray) -> None:
         """One week of every running term: each brand's GMV and what it paid its agency (arrays
@@ -372,6 +380,7 @@ class ContractMarket:
     def week_booked(self) -> None:
         """A week of every running term was added to the terms' arrays: a week less to the next
         term's end."""
+        self._booked += 1
         self._until_review -= 1
 
     def scheduled(self, j: int, begins: int) -> tuple[dict[str, Any] | None, int | None]:
@@ -398,10 +407,14 @@ class ContractMarket:
         for pos, j in enumerate(order):
             brand = self.brands[int(j)]
             agency = self.agencies[pos % len(self.agencies)]
+            self._hand_over(brand, agency)  # (the arrays of who runs the stores are made once, below)
             # (a brand scheduled from week 0 keeps its terms' time; the others' are staggered)
             stagger = (0, 1) if self.scheduled_from_start(brand.index) else (pos, J)
             self.sign(brand, agency, 0, gmv_baseline=brand.velocity * brand.regular_price, stagger=stagger)
             brand.strategy = agency.strategy_for(brand)
+        self.operator = frozen(np.array([-1 if b.agency is None else b.agency for b in self.brands]))
+        self._skill_rows = frozen(np.array([b.capabilities() for b in self.brands]).T.copy())
+        self.skills = Skills(*self._skill_rows)
         self.opened = True
 
     def scheduled_from_start(self, j: int) -> bool:
@@ -416,13 +429,13 @@ class ContractMarket:
         self.switches_this_week = 0
         if self._until_review > 0:  # no term ends this week
             return
-        p = self.p
-        ended = [j for j, left in enumerate((self.term_length - self.term_weeks).tolist()) if left <= 0]
+        p, booked = self.p, self._booked
+        ended = [j for j, end in enumerate(self._ends) if end <= booked]
         for j in ended:  # in brand order
             brand = self.brands[j]
             contract = brand.contract
-            contract.gmv_total, contract.paid = float(self.term_gmv[j]), float(self.term_paid[j])
-            contract.weeks_run = int(self.term_weeks[j])
+            contract.gmv_total, contract.paid = self.term_gmv.item(j), self.term_paid.item(j)
+            contract.weeks_run = self.term_weeks.item(j)
             verdict = contract.score(brand.measure)
             baseline = brand.trailing_gmv(BASELINE_WEEKS)  # next term's growth is judged against the last year
             if brand.in_house:
@@ -440,14 +453,14 @@ class ContractMarket:
                 continue
             # a brand that has watched the playbook long enough may run the store itself; the
             # more of its GMV the agency takes, the more tempting that is
-            learned = sum(brand.watched.values()) >= p.in_house_learning_weeks
+            learned = brand.weeks_watched >= p.in_house_learning_weeks
             cost_share = contract.paid / max(contract.gmv_total, 1.0)
             temptation = IN_HOUSE_PROPENSITY * min(1.0, cost_share / IN_HOUSE_COST_SHARE)
             if p.in_house_enabled and learned and self.rng.random() < temptation:
                 self.go_in_house(brand, agency, week, baseline)
             else:
                 self.hire(brand, week, exclude=agency.index, gmv_baseline=baseline)
-        self._until_review = int((self.term_length - self.term_weeks).min())
+        self._until_review = min(self._ends) - booked
 
     def hire(self, brand: Brand, week: int, exclude: int | None, gmv_baseline: float) -> None:
         """Pick an agency by reputation among those with room (softmax over reputation); with

@@ -29,6 +29,7 @@ from .agents import (
     AgencyBooks,
     Brand,
     BrandState,
+    GmvWeeks,
     choose_strategies,
     goodwill_after,
     image_after,
@@ -146,7 +147,7 @@ class AgencyMarket(mesa.Model):
         self.brand_state = BrandState(J)  # every brand's numbers, as arrays over brands
         self.books = AgencyBooks(J)  # what each store earned the agency that runs it
         self.brands: list[Brand] = self._make_brands(agent_rng)
-        self.gmv_weeks: list[np.ndarray] = []  # every week's GMV of each brand
+        self.gmv_weeks = GmvWeeks(J)  # every week's GMV of each brand
         self._brand_accounts = self.ledger.accounts(b.account for b in self.brands)
         focal_noise, noise = (p.contract_terms(focal)["brand_measure_noise"] for focal in (True, False))
         self._survey_noise = np.where(self.focal, focal_noise, noise)  # (each brand's terms' noise)

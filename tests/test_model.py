@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from model import MODEL_REPORTERS, SUMMARY_KEYS, AgencyMarket, Params, simulate
+from model.agents import GmvWeeks
 from model.contracts import Contract
 from model.outcomes import summary
 from model.records import brand_outcomes
@@ -250,10 +251,13 @@ def test_a_brands_trailing_gmv_is_numpys_mean_of_its_recent_weeks():
     m = AgencyMarket(Params(n_consumers=200), rng=1)
     gen = np.random.default_rng(6)
     for n in (0, 1, 5, 7, 8, 9, 52, 53, 130, 300):
-        m.gmv_weeks = [gen.lognormal(8, 2, len(m.brands)) for _ in range(n)]
+        history = [gen.lognormal(8, 2, len(m.brands)) for _ in range(n)]
+        m.gmv_weeks = GmvWeeks(len(m.brands))
+        for gmv in history:
+            m.gmv_weeks.append(gmv)
         for weeks in (1, 8, 52, 200):
             for brand in m.brands[:3]:
-                recent = [w[brand.index] for w in m.gmv_weeks[-weeks:]]
+                recent = [w[brand.index] for w in history[-weeks:]]
                 assert brand.trailing_gmv(weeks) == (float(np.mean(recent)) if recent else 0.0)
 
 
