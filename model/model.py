@@ -617,27 +617,35 @@ class AgencyMarket(mesa.Model):
         """Weeks at regular prices before week 0: pantries, habits and sales ranks settle."""
         p, s = self.p, self.brand_state
         J = p.n_brands
-        regular = s.regular_price
-        quality = self.quality(np.full(J, BURN_IN_SERVICE_SKILL))
-        recent = []  # the last VELOCITY_START_WEEKS weeks' GMV of each brand
+        regular, velocity = s.regular_price, s.velocity
         none = np.zeros(J)  # no discount, no brand reach (the market only reads its offers)
+        organic = np.full(J, p.organic_visibility)
+        # one offer, its visibility set each week (the market reads an offer, and keeps nothing of it)
+        offer = Offer(
+            price=regular,
+            regular_price=regular,
+            discount=none,
+            quality=self.quality(np.full(J, BURN_IN_SERVICE_SKILL)),
+            visibility=organic,
+            organic_visibility=organic,
+            reach=none,
+        )
+        shop, rank = self.market.shop, self.platform.rank
+        recent = []  # the last VELOCITY_START_WEEKS weeks' GMV of each brand
+        first_recent = p.burn_in_weeks - VELOCITY_START_WEEKS
         for week in range(p.burn_in_weeks):
-            org = self.platform.rank(s.velocity) if week else np.full(J, p.organic_visibility)
-            offer = Offer(
-                price=regular,
-                regular_price=regular,
-                discount=none,
-                quality=quality,
-                visibility=org,
-                organic_visibility=org,
-                reach=none,
-            )
-            units = np.asarray(self.market.shop(offer).units, dtype=np.float64)
-            s.velocity[:] = units if week == 0 else VELOCITY_MEMORY * s.velocity + (1 - VELOCITY_MEMORY) * units
-            if week >= p.burn_in_weeks - VELOCITY_START_WEEKS:
+            if week:
+                offer.visibility = offer.organic_visibility = rank(velocity)
+            units = np.asarray(shop(offer).units, dtype=np.float64)
+            if week:  # (in place: the same products and sums as VELOCITY_MEMORY * v + (1 - ...) * units)
+                velocity *= VELOCITY_MEMORY
+                velocity += (1 - VELOCITY_MEMORY) * units
+            else:
+                velocity[:] = units
+            if week >= first_recent:
                 recent.append(units * regular)
         if recent:  # each brand's mean over its own weeks (a row each, summed as a list would be)
-            s.velocity[:] = np.ascontiguousarray(np.array(recent).T).mean(axis=1) / regular
+            velocity[:] = np.ascontiguousarray(np.array(recent).T).mean(axis=1) / regular
 
     # =========================================================================================
     # Public helpers
@@ -721,12 +729,13 @@ def memory_estimate(p: Params) -> float:
 def available_memory() -> float | None:
     """Bytes this machine can give a new process now (Linux: MemAvailable), or None if unknown."""
     try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
+        with open("/proc/meminfo", "rb", buffering=0) as fh:  # (bytes, unbuffered: one read, nothing decoded)
+            lines = fh.read().splitlines()
     except OSError:
-        pass
+        return None
+    for line in lines:
+        if line.startswith(b"MemAvailable:"):
+            return float(line.split()[1]) * 1024
     return None
 
 

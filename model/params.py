@@ -397,6 +397,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
 # fmt: on
 
 SPECS: dict[str, ParamSpec] = {s.name: s for s in PARAM_SPECS}
+_DEFAULTS = {s.name: s.validate(s.default) for s in PARAM_SPECS}  # (what Params() makes of each default)
 
 
 def _check_name(name: str) -> None:
@@ -420,7 +421,13 @@ class Params(_make_params_class()):
     def __init__(self, **kwargs):
         for name in kwargs:
             _check_name(name)
-        clean = {s.name: s.validate(kwargs.get(s.name, s.default)) for s in PARAM_SPECS}
+        # (a default is valid: validated once, when the module loads)
+        self._settle(
+            {s.name: s.validate(kwargs[s.name]) if s.name in kwargs else _DEFAULTS[s.name] for s in PARAM_SPECS}
+        )
+
+    def _settle(self, clean: dict[str, Any]) -> None:
+        """Check how the valid values ``clean`` go together, and set them."""
         n = clean["agency_policy"].count(",") + 1
         if n not in (1, clean["n_agencies"]):
             raise ValueError(
@@ -439,14 +446,16 @@ class Params(_make_params_class()):
                 f"parameter {set_terms[0]!r} is set but focal_brands is 0, so no brand would "
                 "sign it: set focal_brands to the number of brands that sign the focal terms"
             )
-        super().__init__(**clean)
+        # the fields, as the dataclass's own __init__ sets them (in field order) but in one call,
+        # not one frozen setattr each: a run makes two Params
+        vars(self).update(clean)
         if self.reward_scale == "client_gmv" and self.choice_temperature == SPECS["choice_temperature"].default:
             import warnings
 
             warnings.warn(
                 "choice_temperature 0.05 is sized for reward_scale='income'; on the client-GMV "
                 "scale rewards are about five times smaller, and about 0.01 suits them",
-                stacklevel=2,
+                stacklevel=3,  # (the caller of Params() or replace())
             )
 
     def contract_terms(self, focal: bool = False) -> dict[str, Any]:
@@ -493,7 +502,15 @@ class Params(_make_params_class()):
         return cls.preset(preset, **d) if preset is not None else cls(**d)
 
     def replace(self, **changes) -> Params:
-        return Params(**{**self.to_dict(), **changes})
+        for name in changes:
+            _check_name(name)
+        # (this object's values are valid: only the changed ones are validated; each model of a run
+        # with experience makes its pre-run's parameters so)
+        new = object.__new__(Params)
+        new._settle(
+            {s.name: s.validate(changes[s.name]) if s.name in changes else getattr(self, s.name) for s in PARAM_SPECS}
+        )
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         return {s.name: getattr(self, s.name) for s in PARAM_SPECS}
