@@ -87,6 +87,18 @@ def window_change(
     return (values[-window:].mean(axis=0) - initial) / base
 
 
+def _mean_skipna(values) -> float:
+    """The mean of the values that are not NaN (NaN if none is), as pandas' ``Series.mean`` works
+    it out, the same bits: the sum with each NaN read as 0, over the count of the others. (The
+    per-brand outcomes reach the summary as arrays, a table's columns or a dict's.)"""
+    values = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    count = values.size - int(missing.sum())
+    if not count:
+        return _nan()
+    return float(np.where(missing, 0.0, values).sum() / count)
+
+
 def _nan() -> float:
     return float("nan")
 
@@ -166,7 +178,7 @@ _DECLARED: tuple[tuple[str, Outcome], ...] = (
                                               _market_change_final_week)),
     ("mean_brand_value_change", Outcome("a brand's brand value change (mean over brands)", "%", 100.0, ".1f",
                                         "market", "the mean over brands of each brand's brand_value_change",
-                                        lambda ts, iv, brands: float(brands["brand_value_change"].mean())
+                                        lambda ts, iv, brands: _mean_skipna(brands["brand_value_change"])
                                         if brands is not None else _nan())),
     ("brand_profit_total", Outcome("brand profit, total", MONEY, _M, ".0f", "market",
                                    "net money of all brands over the run (after agency payments)",
@@ -297,8 +309,9 @@ FOCAL_SUMMARY_KEYS = tuple(k for k, o in OUTCOMES.items() if o.level in ("focal"
 def summary(ts, initial_value: float, brands=None) -> dict[str, float]:
     """The run summary (:data:`SUMMARY_KEYS`) from the weekly reporters ``ts`` (a DataFrame, or
     a dict of each reporter's array over weeks: :meth:`model.records.WeeklyReporters.columns`,
-    which costs a tenth of the DataFrame's columns) and the per-brand outcomes ``brands`` (for
-    the per-brand mean of brand value change); ``initial_value`` is the market's week-0 brand
+    which costs a tenth of the DataFrame's columns) and the per-brand outcomes ``brands`` (a
+    table, or a dict of arrays: :func:`model.records.brand_outcome_columns`; for the per-brand
+    mean of brand value change); ``initial_value`` is the market's week-0 brand
     value, the base of ``brand_value_index``."""
     return {k: OUTCOMES[k].compute(ts, initial_value, brands) for k in SUMMARY_KEYS}
 

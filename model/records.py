@@ -7,6 +7,8 @@ read them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -463,8 +465,11 @@ def brand_outcomes(model) -> pd.DataFrame:
     """One row per brand: its outcomes over the run (:data:`BRAND_OUTCOMES`, declared in
     :mod:`model.outcomes`), with ``brand``, ``focal`` (whether it signed the focal terms) and
     ``initial_brand_value``."""
-    import pandas as pd
+    return table_of(brand_outcome_columns(model))
 
+
+def brand_outcome_columns(model) -> dict[str, np.ndarray]:
+    """:func:`brand_outcomes`'s columns, an array over brands each (what the run summary reads)."""
     records = model.records
     J = model.p.n_brands
     initial = np.asarray(model.initial_values, dtype=np.float64)
@@ -489,4 +494,30 @@ def brand_outcomes(model) -> pd.DataFrame:
         value_base=model.brand_state.value_base,
     )
     front = {"brand": np.arange(J), "focal": np.asarray(model.focal, dtype=bool), "initial_brand_value": initial}
-    return pd.DataFrame({**front, **outcomes.brand_table(weeks)})
+    return {**front, **outcomes.brand_table(weeks)}
+
+
+def table_of(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The table of ``columns`` (1-D arrays of one length, each the column's own array: the
+    table does not copy them): ``pd.DataFrame(columns)``'s columns, dtypes, values and index,
+    made by pandas' constructor from column arrays (``DataFrame._from_arrays``) where the pandas
+    has it, without inferring every array's type and the names' type again. A run makes two
+    such tables right after the market's passes, with pandas' code out of the CPU's caches:
+    the public constructor cost a millisecond of a run there."""
+    import pandas as pd
+
+    arrays = list(columns.values())
+    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
+    if from_arrays is None or not arrays:  # (a pandas without it: the public constructor)
+        return pd.DataFrame(dict(columns))
+    return from_arrays(
+        arrays, columns=_column_names(tuple(columns)), index=pd.RangeIndex(len(arrays[0])), verify_integrity=False
+    )
+
+
+@functools.cache
+def _column_names(names: tuple[str, ...]) -> pd.Index:
+    """The index of these column names (made once: an index is immutable, tables share it)."""
+    import pandas as pd
+
+    return pd.Index(list(names))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import pandas as pd
 from .model import INTERVENTION_FIELDS, AgencyMarket, validate_intervention
 from .outcomes import group_summary, summary
 from .params import Params
-from .records import brand_outcomes
+from .records import brand_outcome_columns, table_of
 
 MAX_STEPS = 10_400  # weeks a run may last (200 years): far beyond any contract question, far below a typo
 
@@ -76,28 +75,6 @@ class SimulationResult:
         return plot_run(self, path)
 
 
-def _weekly_table(weekly: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """The table of the weekly reporters' arrays (1-D, of one length): ``pd.DataFrame(weekly)``'s
-    columns, dtypes, values and index (tests/test_rest.py), made by pandas' own constructor from
-    column arrays (DataFrame._from_arrays, in every pandas this project supports) without
-    inferring every array's type and the names' type again: that took half a millisecond of a
-    run, coming after the market's passes with pandas' code out of the CPU's caches (the arrays
-    are the reporters', int64 or float64 already)."""
-    arrays = list(weekly.values())
-    return pd.DataFrame._from_arrays(
-        arrays,
-        columns=_column_names(tuple(weekly)),
-        index=pd.RangeIndex(len(arrays[0])),
-        verify_integrity=False,
-    )
-
-
-@functools.cache
-def _column_names(names: tuple[str, ...]) -> pd.Index:
-    """The index of these column names (made once: an index is immutable, tables share it)."""
-    return pd.Index(list(names))
-
-
 def simulate(
     params: Params | Mapping[str, Any] | str | None = None,
     *,
@@ -151,9 +128,10 @@ def simulate(
             stacklevel=2,
         )
     weekly = model.datacollector.columns()  # (the summary reads these arrays, not the DataFrame's columns)
-    ts = _weekly_table(weekly)
-    outcomes = brand_outcomes(model)
-    run_summary = summary(weekly, model.initial_value_total, outcomes)
+    ts = table_of(weekly)
+    per_brand = brand_outcome_columns(model)  # (the summary reads these arrays, as the weekly ones)
+    outcomes = table_of(per_brand)
+    run_summary = summary(weekly, model.initial_value_total, per_brand)
     if params.focal_brands:  # what the brands on their own terms get, beside their rivals
         run_summary.update(group_summary(outcomes, model.brand_state.value_base))
     return SimulationResult(

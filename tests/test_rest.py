@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -13,8 +12,7 @@ import pytest
 
 from model import Params, simulate
 from model.params import PARAM_SPECS
-
-sim = sys.modules["model.simulate"]  # (the module; ``model.simulate`` is also the function)
+from model.records import table_of
 
 
 def test_a_default_is_what_validating_it_gives():
@@ -73,13 +71,37 @@ def test_available_memory_reads_memavailable():
         {"week": np.arange(4), "gmv": np.linspace(0.0, 1.0, 4), "switches": np.array([0, 2, 1, 0])},
         {"gmv": np.array([np.nan, 1.5]), "week": np.array([0, 1])},
         {"week": np.arange(0), "gmv": np.zeros(0)},
+        {"brand": np.arange(3), "focal": np.array([True, False, True]), "change": np.array([0.5, np.nan, -1.0])},
     ],
 )
-def test_the_weekly_table_is_the_one_pandas_makes(weekly):
-    table = sim._weekly_table(weekly)
+@pytest.mark.parametrize("pandas_has_from_arrays", [True, False])
+def test_a_table_of_columns_is_the_one_pandas_makes(weekly, pandas_has_from_arrays, monkeypatch):
+    if not pandas_has_from_arrays:  # (a pandas without the private constructor: the public one)
+        monkeypatch.delattr(pd.DataFrame, "_from_arrays")
+    table = table_of(weekly)
     pd.testing.assert_frame_equal(table, pd.DataFrame(weekly), check_exact=True)
     assert table.columns.dtype == pd.DataFrame(weekly).columns.dtype
     assert list(table.columns) == list(weekly) and isinstance(table.index, pd.RangeIndex)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.linspace(-1.0, 2.0, 12) ** 3, np.array([0.1, np.nan, 0.7, 1e-9] * 3), np.full(5, np.nan), np.zeros(0)],
+)
+def test_the_summarys_mean_over_brands_is_pandas_mean(values):
+    from model.outcomes import OUTCOMES
+
+    mean = OUTCOMES["mean_brand_value_change"].compute(None, 1.0, {"brand_value_change": values})
+    expected = pd.Series(values, dtype=np.float64).mean()
+    assert (np.isnan(mean) and np.isnan(expected)) or mean == expected  # (the same bits)
+
+
+def test_a_runs_brand_outcomes_and_summary_read_the_same_columns():
+    result = simulate(steps=60, seed=5, n_consumers=300, focal_brands=3)
+    rows = result.brand_outcomes
+    pd.testing.assert_frame_equal(rows, pd.DataFrame({c: rows[c].to_numpy() for c in rows.columns}), check_exact=True)
+    assert result.summary["mean_brand_value_change"] == rows["brand_value_change"].mean()
+    assert rows["focal"].dtype == bool and rows["focal"].sum() == 3
 
 
 def test_a_runs_weekly_table_is_the_one_pandas_makes():
