@@ -342,7 +342,7 @@ class GmvWeeks:
     """
 
     def __init__(self, n_brands: int):
-        self._by_week = np.empty((64, n_brands))  # (room for the weeks; doubled when full)
+        self._by_week = np.empty((64, n_brands))  # (room for the weeks; grown to twice the weeks when full)
         self._weeks = 0  # the weeks copied into it
         self._pending: list[np.ndarray] = []  # the weeks appended since
 

@@ -136,7 +136,7 @@ class AgencyMarket(mesa.Model):
         if self.market.kernel == "numba":  # (numba imports: the market's kernel did)
             from . import week_kernel
 
-            self._compiled = week_kernel
+            self._compiled = week_kernel.Bound()  # (its weekly functions bound to this model's argument types)
         self._coef: tuple = (None, None)  # the compiled week's coefficients, and the parameters they are of
         self.ledger = Ledger(["consumers", "suppliers", "platform", "labour"], compiled=self._compiled)
         self._consumers, self._suppliers, self._platform, self._labour = range(4)
@@ -245,7 +245,8 @@ class AgencyMarket(mesa.Model):
     @property
     def compiled(self):
         """:mod:`model.week_kernel` where the week's bookkeeping runs compiled (the market's kernel
-        is), else None: the records compile their week alike."""
+        is; as this model calls it, :class:`model.week_kernel.Bound`), else None: the records
+        compile their week alike."""
         return self._compiled
 
     def skills(self) -> Skills:

@@ -7,7 +7,6 @@ read them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from .outcomes import (  # noqa: F401  (re-exported: their names are API)
     BrandWeeks,
     window_change,
 )
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES, Policy, numpy_sum
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, numpy_sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,9 +104,9 @@ class WeeklyReporters(mesa.DataCollector):
         """Mesa's lists of each reporter's value week by week (a Python int or float each week)."""
         unread = self._unread
         if unread:
-            self._unread = []
             for name, values in zip(MODEL_REPORTERS, zip(*unread)):
                 self._model_vars[name].extend(values)
+            unread.clear()  # (in place: a shallow copy of the reporters shares these lists, as Mesa's)
         return self._model_vars
 
     @model_vars.setter
@@ -226,7 +225,6 @@ class Records:
         self._agency_weeks: list[tuple[list, list, list | None, list]] = []
         self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
         self._defaults: list[str] = []  # each agency's policy's default strategy
-        self._one_strategy: list[bool] = []  # whose policy may run one strategy for every client
 
     def __setstate__(self, state: dict) -> None:
         """Records pickled with older agency rows load as today's, so a result pickled with its
@@ -241,7 +239,6 @@ class Records:
         if rows and isinstance(rows[0], list):
             rows = [([r[1] for r in w], [r[2] for r in w], [r[3] for r in w], [r[4] for r in w]) for w in rows]
         self.__dict__.update(state, _agency_weeks=rows)
-        self.__dict__.setdefault("_one_strategy", [])  # (found again at the next week recorded)
         if "last" in state:  # (the reporters' dict itself, before it was made when read)
             self._last, self._reported = self.__dict__.pop("last"), ()
 
@@ -298,24 +295,19 @@ class Records:
         )
         self._last = None
 
-        if not self._one_strategy:  # what does not change: each agency's index, archetype and policy
+        if not self._agencies:  # what does not change: each agency's index, archetype and policy
             self._agencies = {
                 "agency": [a.index for a in agencies],
                 "archetype": [a.archetype for a in agencies],
                 "policy": [a.policy.name for a in agencies],
             }
             self._defaults = [a.policy.default for a in agencies]
-            # (the base's strategy_for_all says None, always: a policy that keeps it is not asked)
-            self._one_strategy = [type(a.policy).strategy_for_all is not Policy.strategy_for_all for a in agencies]
         kind = model.market_kind
-        one = None
-        if True in self._one_strategy:
-            one = [a.policy.strategy_for_all() if says else None for a, says in zip(agencies, self._one_strategy)]
         self._agency_weeks.append(
             (
                 [a.reputation for a in agencies],
                 [a.policy.probability("promotion", kind) for a in agencies],
-                one,
+                [a.policy.strategy_for_all() for a in agencies],
                 money.agency_profit.tolist(),
             )
         )
@@ -498,26 +490,19 @@ def brand_outcome_columns(model) -> dict[str, np.ndarray]:
 
 
 def table_of(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """The table of ``columns`` (1-D arrays of one length, each the column's own array: the
-    table does not copy them): ``pd.DataFrame(columns)``'s columns, dtypes, values and index,
-    made by pandas' constructor from column arrays (``DataFrame._from_arrays``) where the pandas
-    has it, without inferring every array's type and the names' type again. A run makes two
-    such tables right after the market's passes, with pandas' code out of the CPU's caches:
-    the public constructor cost a millisecond of a run there."""
+    """The table of ``columns`` (1-D arrays of one length): ``pd.DataFrame(columns)``'s columns,
+    dtypes, values and index, made by pandas' constructor from column arrays
+    (``DataFrame._from_arrays``) without inferring every array's type again; where a pandas
+    lacks it or takes it otherwise, by the public constructor. A run makes two such tables right
+    after the market's passes, with pandas' code out of the CPU's caches: the public constructor
+    cost a millisecond of a run there. (Both copy the arrays into the table.)"""
     import pandas as pd
 
     arrays = list(columns.values())
     from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
-    if from_arrays is None or not arrays:  # (a pandas without it: the public constructor)
-        return pd.DataFrame(dict(columns))
-    return from_arrays(
-        arrays, columns=_column_names(tuple(columns)), index=pd.RangeIndex(len(arrays[0])), verify_integrity=False
-    )
-
-
-@functools.cache
-def _column_names(names: tuple[str, ...]) -> pd.Index:
-    """The index of these column names (made once: an index is immutable, tables share it)."""
-    import pandas as pd
-
-    return pd.Index(list(names))
+    if from_arrays is not None and arrays:
+        try:
+            return from_arrays(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(len(arrays[0])))
+        except TypeError:  # (a pandas whose private constructor takes other arguments)
+            pass
+    return pd.DataFrame(dict(columns))

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from .agents import AgencyBooks
+from .kernel import entry_point
 from .policies import PLAYBOOK
 from .records import STORED_COLUMNS
 
@@ -587,3 +588,82 @@ def record_week(
         promotion,
         in_house,
     )
+
+
+# --- the model's calls -----------------------------------------------------------------------
+# the functions a model calls every week (or, quality, every week it measures brand value)
+WEEKLY = ("rank_base", "rank_shares", "plan_tactics", "offer_inputs", "offer_visibility", "quality", "settle_week")
+WEEKLY += ("record_week",)
+_BOUND: dict = {}  # each of WEEKLY's compiled code for the argument types of its first call in this process
+_SEEN: dict = {}  # (Bound.CHECK) the argument types of each one's first call
+
+
+class Bound:
+    """This module as the model calls it (``AgencyMarket.compiled``): each function of
+    :data:`WEEKLY` is bound, at its first call in the process, to the compiled code for that
+    call's argument types (:func:`model.kernel.entry_point`), which later calls, of every model,
+    reach directly; everything else is the module's.
+
+    A call through Numba's dispatcher first works out the type of every argument to find the
+    compiled version: half a microsecond a call, a millisecond and a half of a 364-week run. The
+    model calls each of these functions with arguments of the same types every week and in every
+    model (arrays it makes with fixed dtypes and layouts, Python numbers), so that version is
+    found once. The compiled code does not check what it is handed: an argument of another type
+    (a float32 or a strided array) would be misread, not refused. tests/test_week_kernel.py runs
+    models of every kind with :attr:`CHECK` on: every call then goes through the dispatcher and
+    its types are checked against the first call's."""
+
+    CHECK = False
+
+    def __init__(self):
+        vars(self).update(_CONSTANTS)  # (read every week: found in the instance, not through __getattr__)
+        for name in WEEKLY:
+            if self.CHECK:
+                setattr(self, name, _checked(name))
+            else:
+                setattr(self, name, _BOUND.get(name) or _first_call(name))
+
+    def __getattr__(self, name: str):
+        try:
+            return globals()[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def _first_call(name: str):
+    """``name``'s first call in the process: through the dispatcher, which then binds it."""
+    function = globals()[name]
+
+    def first_call(*args):
+        result = function(*args)
+        _BOUND[name] = entry_point(function, args)
+        return result
+
+    return first_call
+
+
+def _checked(name: str):
+    """``name`` through the dispatcher (a read-only array written to is refused there), its
+    argument types checked against those of its first call (:attr:`Bound.CHECK`)."""
+    function = globals()[name]
+
+    def checked(*args):
+        kinds = [_kind(a) for a in args]
+        first = _SEEN.setdefault(name, kinds)
+        if kinds != first:
+            raise TypeError(f"{name} called with argument types {kinds}, bound to {first}")
+        return function(*args)
+
+    return checked
+
+
+def _kind(a):
+    """What the bound code assumes of an argument: its Numba type, an array's read-only flag
+    aside (the compiled code is the same)."""
+    from numba import typeof
+
+    t = typeof(a)
+    return (t.dtype, t.ndim, t.layout) if hasattr(t, "layout") and hasattr(t, "ndim") else t
+
+
+_CONSTANTS = {name: value for name, value in globals().items() if name.isupper() and not name.startswith("_")}

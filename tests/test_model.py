@@ -518,7 +518,6 @@ def test_records_pickled_with_the_old_agency_rows_build_the_same_agency_table():
     want = records.agency_table()
     state = dict(records.__dict__)
     weeks = state.pop("_agency_weeks")
-    state.pop("_one_strategy")
     clients = want["clients"].to_numpy().reshape(len(weeks), -1).tolist()
     # a tuple per agency a week: (clients, reputation, p_promotion, strategy_for_all, profit)
     tuples = [list(zip(c, rep, p, one, profit)) for c, (rep, p, one, profit) in zip(clients, weeks)]

@@ -100,6 +100,24 @@ def test_records_pickled_with_their_last_dict_load_and_record_on():
     assert reporters.model_vars["week"] == [0, 1, 2] and m.datacollector.model_vars["week"] == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("read_first", ["copy", "original"])
+def test_a_shallow_copy_of_the_weekly_reporters_shares_their_weeks_as_mesas_does(read_first):
+    """copy.copy of Mesa's DataCollector shares its lists: the weeks collected, read through
+    either, are each there once."""
+    import copy
+
+    m = AgencyMarket(Params(n_consumers=200), rng=7)
+    for _ in range(3):
+        m.step()
+    shallow = copy.copy(m.datacollector)
+    m.step()
+    first, second = (shallow, m.datacollector) if read_first == "copy" else (m.datacollector, shallow)
+    assert first.model_vars["week"] == [0, 1, 2, 3]
+    assert second.model_vars["week"] == [0, 1, 2, 3]
+    m.step()
+    assert m.datacollector.model_vars["week"] == shallow.model_vars["week"] == [0, 1, 2, 3, 4]
+
+
 def test_brand_rows_are_the_brand_table_week_by_week():
     m = AgencyMarket(Params(n_consumers=200, agency_policy="learning"), rng=5).run(70)
     rows, table = m.records.brand_rows, m.brand_table()

@@ -341,3 +341,55 @@ def test_the_compiled_records_write_each_column_into_its_row():
     assert sorted(rows) == list(range(len(STORED_COLUMNS)))
     assert STORED_COLUMNS[week_kernel.R_AWARENESS] == "awareness"
     assert STORED_COLUMNS[week_kernel.R_INDEX] == "brand_value_index"
+
+
+def _checked_calls(monkeypatch):
+    """Make every new model call the week's functions through the dispatcher, each call's
+    argument types checked against those of that function's first call (from now on)."""
+    monkeypatch.setattr(week_kernel.Bound, "CHECK", True)
+    monkeypatch.setattr(week_kernel, "_SEEN", {})
+
+
+@pytest.mark.filterwarnings("ignore:the intervention on brand 2:UserWarning")  # (without paid traffic it is moot)
+def test_every_model_calls_the_weeks_functions_with_the_types_they_are_bound_to(monkeypatch):
+    """The week's functions are bound to the compiled code for the argument types of their first
+    call (model.week_kernel.Bound), which does not check what it is handed: models of every kind,
+    one after another, must hand them the same types."""
+    _checked_calls(monkeypatch)
+    for kw in CASES.values():
+        simulate(dict(kw, experience_weeks=12), steps=40, seed=4, interventions=INTERVENTIONS)
+    simulate(dict(BASE, focal_brands=2, focal_commission_rate=0.3, focal_terms_until=20), steps=30, seed=2)
+    simulate(dict(BASE, n_brands=9, use_rank_feedback=False, use_awareness=False), steps=20, seed=3)
+    terms = {1: [(0, {"commission_rate": 0.25}), (10, {"base_fee": 2e4, "commission_rate": 0.02})]}
+    simulate(dict(BASE, agency_policy="learning"), steps=30, seed=5, brand_terms=terms)
+    model = AgencyMarket(Params(**CASES["learning"]), rng=3)
+    for week in range(25):  # parameters and a platform replaced mid-run
+        if week == 5:
+            model.p = model.p.replace(image_recovery=0.3, effort_cost=30000.0)
+        if week == 12:
+            model.platform = _WeeklyRate(model.platform.p)
+        model.step()
+    assert set(week_kernel._SEEN) == set(week_kernel.WEEKLY)  # (each was called, and checked)
+
+
+def test_a_call_of_other_types_than_the_bound_ones_is_caught_where_calls_are_checked(monkeypatch):
+    _checked_calls(monkeypatch)
+    calls = week_kernel.Bound()
+    out = np.empty(4)
+    calls.rank_base(np.ones(4), 0.1, out)
+    with pytest.raises(TypeError, match="rank_base called with argument types"):
+        calls.rank_base(np.ones(4, dtype=np.float32), 0.1, out)
+    with pytest.raises(TypeError, match="rank_base called with argument types"):
+        calls.rank_base(np.ones(8)[::2], 0.1, out)  # (strided)
+
+
+def test_a_models_week_reaches_the_compiled_code_bound_to_its_types_and_gives_the_dispatchers_bits(monkeypatch):
+    kw = dict(CASES["in_house_and_bonus"], experience_weeks=10)
+    bound = simulate(kw, steps=40, seed=6, interventions=INTERVENTIONS)
+    calls = AgencyMarket(Params(**BASE), rng=1).compiled
+    for name in week_kernel.WEEKLY:  # (bound by the run above: not the dispatcher)
+        assert getattr(calls, name) is week_kernel._BOUND[name] is not getattr(week_kernel, name)
+    _checked_calls(monkeypatch)
+    through_dispatcher = simulate(kw, steps=40, seed=6, interventions=INTERVENTIONS)
+    for table in ("timeseries", "brands", "agencies", "brand_outcomes"):
+        pd.testing.assert_frame_equal(getattr(bound, table), getattr(through_dispatcher, table), check_exact=True)
