@@ -502,7 +502,21 @@ def table_of(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
     if from_arrays is not None and arrays:
         try:
-            return from_arrays(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(len(arrays[0])))
+            return from_arrays(arrays, columns=_column_index(tuple(columns)), index=pd.RangeIndex(len(arrays[0])))
         except TypeError:  # (a pandas whose private constructor takes other arguments)
             pass
     return pd.DataFrame(dict(columns))
+
+
+_COLUMN_INDEXES: dict[tuple[str, ...], Any] = {}
+
+
+def _column_index(names: tuple[str, ...]):
+    """The index of these column names: a copy of one made once (making it, pandas works out the
+    names' type again, ten times the copy; a table's index is its own to rename)."""
+    index = _COLUMN_INDEXES.get(names)
+    if index is None:
+        import pandas as pd
+
+        index = _COLUMN_INDEXES[names] = pd.Index(list(names))
+    return index.copy()
