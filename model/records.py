@@ -219,26 +219,29 @@ class Records:
         self._weeks: list[int] = []  # the recorded weeks
         self._blocks: list[dict[str, np.ndarray]] = []  # brand rows: per column, _CHUNK weeks x brands
         self._filled = _CHUNK  # rows filled in the last block
-        # agency rows, per week: lists over agencies of the reputations, the policies' p_promotion,
-        # their strategy_for_all (None: no policy runs one strategy for every client) and the
-        # profits; the clients and strategy counts come from the brand rows at the end
-        self._agency_weeks: list[tuple[list, list, list | None, list]] = []
+        # agency rows: the reputations, the policies' p_promotion, their strategy_for_all (None:
+        # the policy runs no one strategy for every client) and the profits, each one list over
+        # weeks x agencies (a week's after the last's: no container kept a week, which the garbage
+        # collector would walk); the clients and strategy counts come from the brand rows at the end
+        self._agency_rows: tuple[list, list, list, list] = ([], [], [], [])
         self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
         self._defaults: list[str] = []  # each agency's policy's default strategy
 
     def __setstate__(self, state: dict) -> None:
         """Records pickled with older agency rows load as today's, so a result pickled with its
-        tables unread can still build them: a tuple per agency a week (clients, reputation,
-        p_promotion, strategy_for_all, profit), and before that a dict of per-column lists (with
-        each week's strategy counts). Their clients and counts now come from the brand rows. (And
+        tables unread can still build them (``_agency_weeks``): a tuple per agency a week (clients,
+        reputation, p_promotion, strategy_for_all, profit), and before that a dict of per-column
+        lists (with each week's strategy counts). Their clients and counts now come from the brand rows. (And
         their reporters' dict ``last`` is read as it was.)"""
-        rows = state.get("_agency_weeks")
-        if isinstance(rows, dict):
-            columns = ("clients", "reputation", "p_promotion", "one", "profit")  # (the tuples' order)
-            rows = [list(zip(*week)) for week in zip(*(rows[c] for c in columns))]
-        if rows and isinstance(rows[0], list):
-            rows = [([r[1] for r in w], [r[2] for r in w], [r[3] for r in w], [r[4] for r in w]) for w in rows]
-        self.__dict__.update(state, _agency_weeks=rows)
+        state = dict(state)
+        rows = state.pop("_agency_weeks", None)
+        if rows is not None:
+            if isinstance(rows, dict):
+                columns = ("clients", "reputation", "p_promotion", "one", "profit")  # (the tuples' order)
+                rows = [list(zip(*week)) for week in zip(*(rows[c] for c in columns))]
+            # a tuple per agency a week: (clients, reputation, p_promotion, strategy_for_all, profit)
+            state["_agency_rows"] = tuple([row[k] for week in rows for row in week] for k in range(1, 5))
+        self.__dict__.update(state)
         if "last" in state:  # (the reporters' dict itself, before it was made when read)
             self._last, self._reported = self.__dict__.pop("last"), ()
 
@@ -303,14 +306,11 @@ class Records:
             }
             self._defaults = [a.policy.default for a in agencies]
         kind = model.market_kind
-        self._agency_weeks.append(
-            (
-                [a.reputation for a in agencies],
-                [a.policy.probability("promotion", kind) for a in agencies],
-                [a.policy.strategy_for_all() for a in agencies],
-                money.agency_profit.tolist(),
-            )
-        )
+        reputation, p_promotion, one, profit = self._agency_rows
+        reputation.extend([a.reputation for a in agencies])
+        p_promotion.extend([a.policy.probability("promotion", kind) for a in agencies])
+        one.extend([a.policy.strategy_for_all() for a in agencies])
+        profit.extend(money.agency_profit.tolist())
 
     def _week_numpy(self, model, plans, offer: Offer, sales: WeekSales, money: Settlement, block: dict, i: int):
         """The week's brand rows into row ``i`` of ``block`` and the reporters' sums and counts:
@@ -423,11 +423,9 @@ class Records:
         common = alphabetical[counts[:, :, alphabetical].argmax(axis=2)]
         names = np.where(counts.any(axis=2), STRATEGY_ARRAY[common], np.array(self._defaults, dtype=object))
         out = names.ravel().tolist()
-        A = len(self._defaults)
-        for t, (_, _, one, _) in enumerate(self._agency_weeks):
-            for k, name in enumerate(one or ()):
-                if name is not None:  # a policy that runs one strategy for every client
-                    out[t * A + k] = name
+        for i, name in enumerate(self._agency_rows[2]):
+            if name is not None:  # a policy that runs one strategy for every client
+                out[i] = name
         return out
 
     def agency_table(self) -> pd.DataFrame:
@@ -438,12 +436,12 @@ class Records:
         weeks, A = len(self._weeks), len(self._defaults)
         counts = self._agency_counts()
         # (the numbers as the arrays pandas would infer from their lists: int64 and float64)
-        reputation, p_promotion, _, profit = zip(*self._agency_weeks)
+        reputation, p_promotion, _, profit = self._agency_rows
         columns = {
             "clients": counts.sum(axis=2).ravel(),  # (each store counted once, under its operator)
-            "reputation": np.array(reputation).ravel(),
-            "p_promotion": np.array(p_promotion).ravel(),
-            "profit": np.array(profit).ravel(),
+            "reputation": np.array(reputation),
+            "p_promotion": np.array(p_promotion),
+            "profit": np.array(profit),
         }
         columns["week"] = np.repeat(np.array(self._weeks), A)
         columns["agency"] = np.tile(np.array(self._agencies["agency"]), weeks)

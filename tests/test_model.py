@@ -517,19 +517,20 @@ def test_records_pickled_with_the_old_agency_rows_build_the_same_agency_table():
     records = r._agencies.__self__  # (the Records the unread table is bound to)
     want = records.agency_table()
     state = dict(records.__dict__)
-    weeks = state.pop("_agency_weeks")
-    clients = want["clients"].to_numpy().reshape(len(weeks), -1).tolist()
+    A = len(records._defaults)
+    rep, p, one, profit = (np.array(c, dtype=object).reshape(-1, A).tolist() for c in state.pop("_agency_rows"))
+    clients = want["clients"].to_numpy().reshape(len(rep), -1).tolist()
     # a tuple per agency a week: (clients, reputation, p_promotion, strategy_for_all, profit)
-    tuples = [list(zip(c, rep, p, one, profit)) for c, (rep, p, one, profit) in zip(clients, weeks)]
+    tuples = [list(zip(*week)) for week in zip(clients, rep, p, one, profit)]
     said = {one for week in tuples for *_, one, _ in week}
     assert None in said and len(said) == 2  # (the learner says none, the imitator its strategy)
     # before: a list per week over agencies of each column
     columns = {c: [[row[k] for row in week] for week in tuples] for k, c in
                enumerate(("clients", "reputation", "p_promotion", "one", "profit"))}  # fmt: skip
-    columns["counts"] = [[0] * 3 * 3 for _ in weeks]  # (no longer read)
+    columns["counts"] = [[0] * 3 * 3 for _ in tuples]  # (no longer read)
     for old in (tuples, columns):
         stale = Records.__new__(Records)
-        stale.__dict__.update(state, _agency_weeks=old)
+        stale.__dict__.update(state, _agency_weeks=old)  # (the attribute's name then)
         loaded = pickle.loads(pickle.dumps(stale))
         pd.testing.assert_frame_equal(loaded.agency_table(), want)
         assert loaded.agency_strategies() == want["strategy"].tolist()
