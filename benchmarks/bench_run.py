@@ -8,13 +8,17 @@ that load on a shared machine hits all of them alike. Each run is a child proces
 CPU seconds of the run itself (model construction and the experience pre-run included, imports
 excluded), so another program on the machine slows the wall clock but hardly the CPU time. For
 every case it also prints the share of the run spent in the consumer market (``Market.shop`` and
-``Market.brand_value``: the kernels and the few array operations around them). Every case first
-runs two weeks outside the timing (compiling or loading its kernels). Prints one JSON line per
+``Market.brand_value``: the kernels and the few array operations around them): the child runs
+the case again with those two timed, and divides their time by the untimed run's (so the
+timers' own cost, two clock reads a call, 1.5 ms of a 0.1 s run, is not read as time outside
+the market; until 2026-12-05 the share was read from the timed run alone, about 0.01 lower).
+Every case first runs two weeks outside the timing (compiling or loading its kernels). Prints one JSON line per
 case and one with the ratios.
 
     python benchmarks/bench_run.py                      # against 33f3f9f (issue 23's reference)
     python benchmarks/bench_run.py --ref HEAD~5 --repeats 7 --consumers 2000 --experience 0
     python benchmarks/bench_run.py --phases             # where this tree's run spends its time
+    python benchmarks/bench_run.py --phases --seed 7    # ... on another seed's market
 
 ``--phases`` times only this tree's default path, and splits each run's CPU time into the
 phases of the week (the platform's rank, tactics, offer, the market, settling, measuring
@@ -44,7 +48,7 @@ PREAMBLE = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from model import simulate
-kw = dict(steps={steps}, seed=1, n_consumers={n}, agency_policy="learning", experience_weeks={experience})
+kw = dict(steps={steps}, seed={seed}, n_consumers={n}, agency_policy="learning", experience_weeks={experience})
 """
 CHILD = (
     PREAMBLE
@@ -53,8 +57,14 @@ market = [0.0]
 if {kernel!r} != "default":
     kw["market_kernel"] = {kernel!r}
 simulate(**{{**kw, "steps": 2, "experience_weeks": 0}})  # compile or load the cached kernels outside the timing
+t0, c0 = time.perf_counter(), time.process_time()
+r = simulate(**kw)
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+c1 = time.process_time()
+r.brands, r.agencies  # (built on first read since d5040d8; before it, inside simulate)
+tables = time.process_time() - c1
 from model.market import Market
-for name in ("shop", "brand_value"):  # time spent in the consumer market
+for name in ("shop", "brand_value"):  # time spent in the consumer market, in the same run again
     def timed(self, *a, _f=getattr(Market, name), **k):
         c = time.process_time()
         try:
@@ -62,12 +72,8 @@ for name in ("shop", "brand_value"):  # time spent in the consumer market
         finally:
             market[0] += time.process_time() - c
     setattr(Market, name, timed)
-t0, c0 = time.perf_counter(), time.process_time()
-r = simulate(**kw)
-wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-c1 = time.process_time()
-r.brands, r.agencies  # (built on first read since d5040d8; before it, inside simulate)
-print(json.dumps({{"wall_s": wall, "cpu_s": cpu, "market_cpu_s": market[0], "tables_cpu_s": time.process_time() - c1,
+simulate(**kw)
+print(json.dumps({{"wall_s": wall, "cpu_s": cpu, "market_cpu_s": market[0], "tables_cpu_s": tables,
                   "total_gmv": r.summary["total_gmv"]}}))
 """
 )
@@ -116,9 +122,9 @@ print(json.dumps({{"cpu_s": untimed, "timers_s": total - untimed, "phases": own}
 )
 
 
-def phases(n: int, steps: int, experience: int, repeats: int) -> None:
+def phases(n: int, steps: int, experience: int, repeats: int, seed: int = 1) -> None:
     """Print where this tree's run spends its CPU time, phase by phase (median of ``repeats``)."""
-    code = PHASES.format(root=str(ROOT), n=n, steps=steps, experience=experience)
+    code = PHASES.format(root=str(ROOT), n=n, steps=steps, experience=experience, seed=seed)
     runs = [run_child(code, ROOT, "the run") for _ in range(repeats)]
     total = statistics.median(r["cpu_s"] for r in runs)
     ms = {k: round(1e3 * statistics.median(r["phases"][k] for r in runs), 1) for k in runs[0]["phases"]}
@@ -126,7 +132,7 @@ def phases(n: int, steps: int, experience: int, repeats: int) -> None:
     share = statistics.median(r["phases"]["market"] / r["cpu_s"] for r in runs)
     timers = statistics.median(r["timers_s"] for r in runs)
     print(json.dumps({"case": "this tree, default path, phases (CPU ms, median)", "n_consumers": n, "weeks": steps,
-                      "experience_weeks": experience, "repeats": repeats, "cpu_s_median": round(total, 3),
+                      "experience_weeks": experience, "seed": seed, "repeats": repeats, "cpu_s_median": round(total, 3),
                       "market_share_median": round(share, 3), "phases_ms": ms,
                       "timers_ms": round(1e3 * timers, 1)}))  # fmt: skip
 
@@ -140,8 +146,8 @@ def run_child(code: str, root: Path, what: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def child(root: Path, kernel: str, n: int, steps: int, experience: int) -> dict:
-    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps, experience=experience)
+def child(root: Path, kernel: str, n: int, steps: int, experience: int, seed: int = 1) -> dict:
+    code = CHILD.format(root=str(root), kernel=kernel, n=n, steps=steps, experience=experience, seed=seed)
     return run_child(code, root, f"{kernel} run")
 
 
@@ -153,9 +159,10 @@ def main() -> int:
     ap.add_argument("--weeks", type=int, default=260)
     ap.add_argument("--experience", type=int, default=104, help="weeks of the agencies' pre-run (default: %(default)s)")
     ap.add_argument("--phases", action="store_true", help="split this tree's run into the phases of its week")
+    ap.add_argument("--seed", type=int, default=1, help="the run's seed (default: %(default)s)")
     args = ap.parse_args()
     if args.phases:
-        phases(args.consumers, args.weeks, args.experience, args.repeats)
+        phases(args.consumers, args.weeks, args.experience, args.repeats, args.seed)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         ref_tree = Path(tmp) / "ref"
@@ -171,7 +178,7 @@ def main() -> int:
             times: dict[str, list[dict]] = {name: [] for name in cases}
             for _ in range(args.repeats):  # interleaved: load hits every case alike
                 for name, (root, kernel) in cases.items():
-                    times[name].append(child(root, kernel, args.consumers, args.weeks, args.experience))
+                    times[name].append(child(root, kernel, args.consumers, args.weeks, args.experience, args.seed))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(ref_tree)], cwd=ROOT, check=False)
     medians = {}
@@ -185,6 +192,7 @@ def main() -> int:
                     "n_consumers": args.consumers,
                     "weeks": args.weeks,
                     "experience_weeks": args.experience,
+                    "seed": args.seed,
                     "policy": "learning",
                     "repeats": args.repeats,
                     "cpu_s_median": round(medians[name], 3),
