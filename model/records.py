@@ -208,7 +208,7 @@ class Records:
     """The week's reporters (``last``) and the long per-brand and per-agency tables.
 
     The brand rows are kept as blocks of ``_CHUNK`` weeks, an array (weeks x brands) per
-    column, and the agency rows as lists over agencies per week of what only the agencies
+    column, and the agency rows as lists over weeks x agencies of what only the agencies
     know; the tables are made from them at the end (their strategy names, the agencies'
     clients and strategy counts, from the brand rows, and the week and brand columns only then).
     """
@@ -231,8 +231,8 @@ class Records:
         """Records pickled with older agency rows load as today's, so a result pickled with its
         tables unread can still build them (``_agency_weeks``): a tuple per agency a week (clients,
         reputation, p_promotion, strategy_for_all, profit), and before that a dict of per-column
-        lists (with each week's strategy counts). Their clients and counts now come from the brand rows. (And
-        their reporters' dict ``last`` is read as it was.)"""
+        lists (with each week's strategy counts). Their clients and counts now come from the
+        brand rows. (And their reporters' dict ``last`` is read as it was.)"""
         state = dict(state)
         rows = state.pop("_agency_weeks", None)
         if rows is not None:
