@@ -592,8 +592,10 @@ def record_week(
 
 # --- the model's calls -----------------------------------------------------------------------
 # the functions a model calls every week (or, quality, every week it measures brand value)
-WEEKLY = ("rank_base", "rank_shares", "plan_tactics", "offer_inputs", "offer_visibility", "quality", "settle_week")
-WEEKLY += ("record_week",)
+WEEKLY = (
+    "rank_base", "rank_shares", "plan_tactics", "offer_inputs", "offer_visibility", "quality", "settle_week",
+    "record_week",
+)  # fmt: skip
 _BOUND: dict = {}  # each of WEEKLY's compiled code for the argument types of its first call in this process
 _SEEN: dict = {}  # (Bound.CHECK) the argument types of each one's first call
 
