@@ -344,7 +344,7 @@ def test_workers_are_capped_at_the_runs_to_do(tmp_path, monkeypatch):
 
     seen = []
     real = executors._process_pool
-    monkeypatch.setattr(executors, "_process_pool", lambda n: seen.append(n) or real(n))
+    monkeypatch.setattr(executors, "_process_pool", lambda n, *a: seen.append(n) or real(n, *a))
     spec = {
         "name": "few",
         "steps": 3,

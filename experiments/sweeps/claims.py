@@ -48,12 +48,12 @@ import os
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import store
+from .interrupts import deferred_signals
 
 CLAIMS = "claims"
 LEASE_S = 1800.0  # a claim of another host untouched this long counts as stale (30 min)
@@ -301,34 +301,6 @@ class Claims:
             self._thread.join()
         self.release_all()
         return False
-
-
-_interrupt = {"depth": 0, "pending": False}
-
-
-@contextmanager
-def deferred_signals():
-    """A section that an interrupt must not split: creating a claim file and recording it (or
-    removing it and forgetting it), so that no claim is left that nobody removes. A shard's
-    SIGINT and SIGTERM handler (:func:`interrupt`) only notes an interrupt that arrives inside
-    it; the KeyboardInterrupt is raised on leaving it."""
-    _interrupt["depth"] += 1
-    try:
-        yield
-    finally:
-        _interrupt["depth"] -= 1
-        if _interrupt["depth"] == 0 and _interrupt["pending"]:
-            _interrupt["pending"] = False
-            raise KeyboardInterrupt
-
-
-def interrupt(signum, frame) -> None:
-    """The signal handler of a shard for SIGINT and SIGTERM: KeyboardInterrupt, held back to
-    the end of a :func:`deferred_signals` section."""
-    if _interrupt["depth"]:
-        _interrupt["pending"] = True
-        return
-    raise KeyboardInterrupt
 
 
 class ClaimHeartbeat(threading.Thread):

@@ -8,6 +8,7 @@ ran them: each run carries its own seed.
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -18,6 +19,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from typing import Any
+
+from .interrupts import deferred_signals
 
 # modules a fresh worker imports once, so each run starts at full speed
 _PRELOAD = ["experiments.sweeps.worker"]
@@ -102,10 +105,38 @@ def _init_worker() -> None:
             if os.getppid() != parent:
                 os._exit(1)
 
+    term = {signal.SIGTERM} if hasattr(signal, "pthread_sigmask") else set()
+    if term:  # (the thread starts with SIGTERM blocked, so it goes to the main thread only)
+        signal.pthread_sigmask(signal.SIG_BLOCK, term)
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if term:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, term)
+        _results_sent_whole()
 
 
 WATCH_SECONDS = 0.5
+
+
+def _results_sent_whole() -> None:
+    """In a worker: SIGTERM waits while a result is written to the pool's pipe. A worker ended
+    halfway through leaves half a message there, and the pool's thread waits for the rest
+    forever (so did the process, at exit: seen when a sweep was interrupted). Patched in this
+    process only, on the class the pool's result queue is made of."""
+    from multiprocessing.queues import SimpleQueue
+
+    put = SimpleQueue.put
+    if getattr(put, "_whole", False):
+        return
+
+    def put_whole(self, obj):
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            put(self, obj)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    put_whole._whole = True
+    SimpleQueue.put = put_whole
 
 
 def _mp_context():
@@ -131,21 +162,35 @@ def _mp_context():
     return mp.get_context("spawn")
 
 
-def _process_pool(n: int) -> ProcessPoolExecutor:
-    """A pool whose ``n`` workers are started now, with Ctrl-C held back while they are forked:
-    a Ctrl-C landing in a child between fork and its initializer killed it with a traceback
-    and left the sweep's exit status to chance. A Ctrl-C meanwhile reaches the parent as soon as
-    the workers are up."""
+def _process_pool(n: int, started: list[ProcessPoolExecutor] | None = None) -> ProcessPoolExecutor:
+    """A pool whose ``n`` workers are started now, added to ``started`` before any is forked.
+
+    An interrupt while the workers are forked must not leave one behind: a worker outside the
+    pool's table is waited for by Python at exit, forever (a shard ended by SIGTERM at that
+    moment hung). So a sweep's Ctrl-C and a shard's SIGTERM are held back until every worker is
+    in the pool (interrupts.deferred_signals), and should an interrupt still land, every worker
+    forked here is ended before it is raised. Ctrl-C is also held back in the workers while they are
+    forked: one landing in a child between fork and its initializer killed it with a traceback
+    and left the sweep's exit status to chance."""
+    before = set(mp.active_children())
     pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_init_worker)
+    if started is not None:
+        started.append(pool)
     masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    if masked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        for f in [pool.submit(_nothing) for _ in range(n)]:
-            f.result()
-    finally:
-        if masked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        with deferred_signals():
+            if masked:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                for f in [pool.submit(_nothing) for _ in range(n)]:
+                    f.result()
+            finally:
+                if masked:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    except BaseException:
+        _terminate(pool)
+        _end(set(mp.active_children()) - before)  # (forked, not yet in the pool's table)
+        raise
     return pool
 
 
@@ -154,18 +199,39 @@ def _nothing() -> None:
 
 
 def _terminate(executor: Executor) -> None:
-    # ProcessPoolExecutor: end the runs in flight now (shutdown() forgets the processes, so
-    # take them first); other executors just stop taking work
-    procs = list((getattr(executor, "_processes", None) or {}).values())
+    """Stop ``executor`` taking work; a ProcessPoolExecutor's workers are ended now, runs in
+    flight too. SIGTERM first: a worker writing its result finishes the write (see
+    :func:`_results_sent_whole`); one still there after :data:`KILL_AFTER_S` (blocked on a pipe
+    nobody reads any more) gets SIGKILL."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())  # (shutdown forgets them)
     try:
         executor.shutdown(wait=False, cancel_futures=True)
     except TypeError:  # executors without cancel_futures
         executor.shutdown(wait=False)
+    _end(procs)
+
+
+KILL_AFTER_S = 5.0
+
+
+def _end(procs) -> None:
+    """SIGTERM to each of ``procs``, SIGKILL to those alive :data:`KILL_AFTER_S` later."""
     for p in procs:
         try:
             p.terminate()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - (gone already)
             pass
+    waiting = [p.sentinel for p in procs if p._popen is not None and p.exitcode is None]
+    deadline = time.monotonic() + KILL_AFTER_S
+    while waiting and time.monotonic() < deadline:
+        ended = mp.connection.wait(waiting, timeout=max(0.0, deadline - time.monotonic()))
+        waiting = [s for s in waiting if s not in ended]
+    for p in procs:
+        if p.sentinel in waiting:
+            try:
+                p.kill()
+            except Exception:  # noqa: BLE001
+                pass
 
 
 @contextmanager
@@ -176,10 +242,19 @@ def _serial_backend(workers: int | None, scheduler: str | None) -> Iterator[Back
 @contextmanager
 def _processes_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
     n = workers or cpu_count()
-    backend = Backend(_process_pool(n), n, f"processes ({n} workers)", restartable=lambda: _process_pool(n))
+    pools: list[ProcessPoolExecutor] = []  # every pool started, a restart's too
+
+    def start() -> ProcessPoolExecutor:
+        return _process_pool(n, pools)
+
     try:
+        backend = Backend(start(), n, f"processes ({n} workers)", restartable=start)
         yield backend
-    finally:
+    except BaseException:  # (an interrupt may come before the sweep's loop could abort)
+        for pool in pools:
+            _terminate(pool)
+        raise
+    with deferred_signals():  # (the pool's own lock is taken in there: see interrupts)
         backend.executor.shutdown(wait=not backend.aborted, cancel_futures=True)
 
 

@@ -16,29 +16,27 @@ with its traceback and the others go on; :class:`SweepFailed` is raised at the e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback as tb
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import claims, store
+from . import claims, interrupts, store
 from .errors import SweepFailed
-from .executors import open_backend
+from .executors import SerialExecutor, open_backend
 from .spec import RunPlan, SweepSpec, load_spec
 
 __all__ = ["run_sweep"]
@@ -128,7 +126,7 @@ def run_sweep(
                     and workers > len(todo)
                 ):
                     workers = len(todo)  # no process without a run to do
-                with open_backend(executor, workers, scheduler) as backend:
+                with interrupts.handled(term=False), open_backend(executor, workers, scheduler) as backend:
                     session["executor"] = backend.label
                     journal = _ManifestJournal(out, manifest, status)
                     failed_now = _execute(spec, out, todo, backend, journal, status, progress, n_done=len(done))
@@ -222,7 +220,7 @@ def run_shard(
         log.flush()
         failed_now: list[int] = []
         try:
-            with _term_as_interrupt(), claims.Claims(out, shard=label) as held:
+            with interrupts.handled(term=True), claims.Claims(out, shard=label) as held:
                 if todo:
                     if executor == "processes" and isinstance(workers, int) and not isinstance(workers, bool):
                         workers = min(workers, len(todo))
@@ -250,23 +248,6 @@ def run_shard(
     if failed_now:
         raise SweepFailed(_failure_message(out, sorted(failed_now), len(mine)), sorted(failed_now), out, runs)
     return runs
-
-
-@contextmanager
-def _term_as_interrupt():
-    """SIGTERM (what Slurm sends a task at its time limit, before SIGKILL) ends a shard as Ctrl-C
-    does: its runs in flight are abandoned and their claims removed at once, so the compaction
-    job that follows the array finds no claim of a task that ran out of time. Both signals are
-    held back while a claim is being made or removed (claims.deferred_signals)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
-    before = {sig: signal.signal(sig, claims.interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 class _ShardLog:
@@ -583,31 +564,46 @@ def _execute(
             record(plan, False, {**info, "error": res.error})
         return False
 
+    # with the runs in other processes or threads, the loop is a section an interrupt does not
+    # split (it lands in the executor's own code otherwise, which can leave a lock held for
+    # good): it is raised between waits. A serial run is in this thread: it stops at once.
+    serial = isinstance(backend.executor, SerialExecutor)
     try:
-        submit_more()
-        while pending or requeued:
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED) if pending else (set(), set())
-            broken = [handle(fut) for fut in finished]
-            if any(broken) or pool_broke[0]:
-                pool_broke[0] = False
-                # a dead worker fails every run in flight; record them, then start a new pool
-                rest, _ = wait(list(pending))
-                for fut in rest:
-                    handle(fut)
-                if not backend.restart():
-                    raise RuntimeError("the executor broke (a worker process died) and cannot be restarted")
-            if time.monotonic() - last_flush > MANIFEST_EVERY_S:
-                journal.flush()
-                last_flush = time.monotonic()
+        with contextlib.nullcontext() if serial else interrupts.deferred_signals():
             submit_more()
+            while pending or requeued:
+                finished = _wait(pending, FIRST_COMPLETED) if pending else set()
+                broken = [handle(fut) for fut in finished]
+                if any(broken) or pool_broke[0]:
+                    pool_broke[0] = False
+                    # a dead worker fails every run in flight; record them, then start a new pool
+                    for fut in _wait(pending, ALL_COMPLETED):
+                        handle(fut)
+                    if not backend.restart():
+                        raise RuntimeError("the executor broke (a worker process died) and cannot be restarted")
+                if time.monotonic() - last_flush > MANIFEST_EVERY_S:
+                    journal.flush()
+                    last_flush = time.monotonic()
+                submit_more()
     except BaseException:
-        for fut in pending:
-            fut.cancel()
-        backend.abort()
+        with interrupts.deferred_signals():  # (a second Ctrl-C must not split this either)
+            for fut in pending:
+                fut.cancel()
+            backend.abort()
         raise
     finally:
         bar.close()
     return failed
+
+
+def _wait(pending, return_when: str) -> set:
+    """The futures of ``pending`` done (one at least, or all; none if it is empty), looking every
+    :data:`interrupts.POLL_S` for an interrupt held back."""
+    while True:
+        done, not_done = wait(list(pending), timeout=interrupts.POLL_S, return_when=return_when)
+        interrupts.raise_if_interrupted()
+        if not not_done or (done and return_when == FIRST_COMPLETED):
+            return done
 
 
 def _write_run(out: Path, plan: RunPlan, files: dict[str, bytes]) -> None:

@@ -37,9 +37,21 @@ TABLES = ("runs", "timeseries", "brands")
 
 # a driver that runs the CLI with every simulated run logged (pid and run seed, one line each,
 # appended) and, if AGENCY_SIM_TEST_SLEEP is set, a random pause before each run, so that
-# processes started together interleave differently from trial to trial
+# processes started together interleave differently from trial to trial; and, if
+# AGENCY_SIM_TEST_SIGNAL_AT_FORK names a signal, the process sends it to itself once, the moment
+# its first worker process is forked
 DRIVER = textwrap.dedent("""
-    import os, random, sys, time
+    import os, random, signal, sys, time
+    import multiprocessing.process as mpp
+    at_fork = os.environ.pop("AGENCY_SIM_TEST_SIGNAL_AT_FORK", "")
+    real_start = mpp.BaseProcess.start
+    def start(self):
+        global at_fork
+        real_start(self)
+        if at_fork:
+            sig, at_fork = getattr(signal, at_fork), ""
+            os.kill(os.getpid(), sig)
+    mpp.BaseProcess.start = start
     import experiments.sweeps.worker as w
     real = w.simulate
     log = os.environ.get("AGENCY_SIM_TEST_LOG")
@@ -194,6 +206,30 @@ def test_a_shard_ended_by_sigterm_removes_its_claims(tmp_path):
     assert session["status"] == "interrupted"
     assert summaries(out) < N_RUNS
     compact(out, quiet=True)  # nothing claimed: the compaction job can run at once
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_shard_interrupted_while_its_workers_are_forked_ends(tmp_path, sig):
+    """A SIGTERM or Ctrl-C the moment the first worker is forked (before the pool knows it): the
+    shard ends with 130, no claim and no worker left behind. A worker outside the pool's table
+    used to be waited for at exit, forever (seen in CI)."""
+    spec_path, out = spec_file(tmp_path), tmp_path / "out"
+    cmd = shard_cmd(spec_path, out, "1/1", "--executor", "processes", "--workers", "2")
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env(AGENCY_SIM_TEST_SIGNAL_AT_FORK=sig), stderr=subprocess.PIPE, text=True
+    )
+    try:
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert claims.all_claims(out) == []
+    (session,) = [json.loads(f.read_text()) for f in (out / "sessions").glob("*.json")]
+    assert session["status"] == "interrupted"
+    assert summaries(out) == 0  # (no run had started)
 
 
 def _race(out: str, order_seed: int, runs: int, queue, done) -> None:

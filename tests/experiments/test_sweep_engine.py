@@ -511,6 +511,167 @@ def test_killing_only_the_parent_ends_its_workers_and_the_rerun_completes(tmp_pa
     assert again.returncode == 0 and "taking over" not in again.stderr  # a clean exit leaves no claim
 
 
+def _ended(pids: list[int], timeout: float = 10) -> bool:
+    """Every process gone within ``timeout`` (read from /proc: the pool's own thread may reap
+    them, so ``Process.join`` in another thread can return before it knows)."""
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not any(_alive(p) for p in pids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method, reads /proc")
+def test_an_interrupt_while_workers_are_forked_leaves_no_worker_behind(monkeypatch):
+    """A KeyboardInterrupt raised between forking the second worker and entering it in the
+    pool's table (where a signal can land): both workers are ended, none is left for Python to
+    wait for at exit (a shard ended by SIGTERM there hung, in CI)."""
+    import multiprocessing.process as mpp
+
+    from experiments.sweeps import executors
+
+    started, real = [], mpp.BaseProcess.start
+
+    def start(self):
+        real(self)
+        started.append(self)
+        if len(started) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mpp.BaseProcess, "start", start)
+    pools = []
+    with pytest.raises(KeyboardInterrupt):
+        executors._process_pool(2, pools)
+    monkeypatch.undo()
+    assert len(started) == 2 and len(pools) == 1
+    assert _ended([p.pid for p in started])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_an_error_inside_the_processes_backend_ends_its_runs_at_once():
+    """An exception out of the ``with`` (before the sweep's loop could abort) ends the workers
+    and their runs in flight instead of waiting for them to finish."""
+    from concurrent.futures import wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from experiments.sweeps.executors import open_backend
+
+    with pytest.raises(KeyboardInterrupt):
+        with open_backend("processes", 2) as backend:
+            procs = list(backend.executor._processes.values())
+            futs = [backend.executor.submit(time.sleep, 60) for _ in range(2)]
+            time.sleep(0.2)
+            raise KeyboardInterrupt
+    assert _ended([p.pid for p in procs])
+    assert not wait(futs, timeout=30).not_done
+    assert all(isinstance(f.exception(), BrokenProcessPool) for f in futs)  # ended, not finished
+
+
+def _put_big(queue, ready, whole: bool) -> None:
+    from experiments.sweeps import executors
+
+    if whole:
+        executors._results_sent_whole()
+    ready.set()
+    queue.put(b"x" * 20_000_000)  # (blocks: far more than the pipe holds, and nobody reads yet)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method")
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_worker_ended_while_it_sends_a_result_sends_all_of_it(whole):
+    """SIGTERM to a worker halfway through writing its result: the write is finished first, so
+    the reader gets the whole message (half of one left the pool's thread, and the process at
+    exit, waiting forever). The unpatched put shows the test can tell."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue, ready = ctx.SimpleQueue(), ctx.Event()
+    child = ctx.Process(target=_put_big, args=(queue, ready, whole))
+    child.start()
+    assert ready.wait(30)
+    time.sleep(0.3)  # (into the write)
+    child.terminate()
+    got = []
+    reader = threading.Thread(target=lambda: got.append(queue.get()), daemon=True)
+    reader.start()
+    reader.join(timeout=10 if whole else 3)  # (unpatched, it would wait forever)
+    child.join(timeout=20)
+    assert child.exitcode == -signal.SIGTERM  # ended, once the write was done
+    assert (len(got[0]) if got else None) == (20_000_000 if whole else None)
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT handled as in a terminal or notebook (a test runner's worker may ignore it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("call", ["submit", "shutdown"])
+def test_ctrl_c_inside_the_executors_own_code_is_raised_after_it(tmp_path, grid_spec, monkeypatch, ctrl_c_raises, call):
+    """A Ctrl-C landing inside ProcessPoolExecutor's code is raised only once that code has
+    returned (raised in the middle, it can leave the pool's lock held and the process waiting
+    for it at exit, forever); the sweep then stops as interrupted, its workers ended."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from experiments.sweeps import interrupts
+
+    real, calls, children = getattr(ProcessPoolExecutor, call), [], []
+
+    def hit(self, *a, **kw):
+        first = not calls
+        calls.append("in")
+        if first:
+            children.extend(p.pid for p in self._processes.values())
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # (where the handler runs: it must only note the interrupt)
+        out = real(self, *a, **kw)
+        calls.append("out")
+        return out
+
+    monkeypatch.setattr(ProcessPoolExecutor, call, hit)
+    monkeypatch.setattr(interrupts, "POLL_S", 0.01)
+    grid_spec["steps"] = 30
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(grid_spec, tmp_path / "o", executor="processes", workers=2)
+    assert calls[:2] == ["in", "out"]  # the call the signal landed in ran to its end
+    assert _ended(children)
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["status"] == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+def test_the_sweeps_interrupt_handler_leaves_an_ignored_ctrl_c_alone():
+    from experiments.sweeps import interrupts
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts.handled(term=False):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with interrupts.handled(term=False):
+            assert signal.getsignal(signal.SIGINT) is interrupts.interrupt
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_an_interrupt_held_back_is_raised_once_on_leaving_the_outermost_section():
+    from experiments.sweeps import interrupts
+
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.deferred_signals():
+            with interrupts.deferred_signals():
+                interrupts.interrupt(signal.SIGINT, None)  # noted only
+            reached = True  # (the inner section's end does not raise)
+    assert reached
+    with interrupts.deferred_signals():  # nothing left over from the first
+        pass
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.interrupt(signal.SIGINT, None)  # outside any section: at once
+
+
 def test_sweep_files_are_readable_by_others_as_the_umask_allows(tmp_path, grid_spec):
     old = os.umask(0o022)
     try:
