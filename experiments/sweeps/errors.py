@@ -86,9 +86,9 @@ def exit_command(code: int, argv) -> int:
     None) with a deadline: finished runs are already durable and the manifest says
     "interrupted", so if the interpreter's exit (the process pool's handlers join its workers
     and queue threads) has not finished within :data:`EXIT_GRACE_S` seconds, the process ends
-    there with exit code 130. Without it, 5 of 47 Ctrl-Cs in a row hung until a second one;
-    the causes were found since and fixed (see :mod:`experiments.sweeps.interrupts`), and this
-    stays as a last guard."""
+    there with exit code 130. Without it, 5 of 47 Ctrl-Cs in a row hung until a second one.
+    The three causes found since are fixed (:mod:`experiments.sweeps.interrupts`); this stays
+    as a last guard against any not found."""
     if code == EXIT_INTERRUPTED and argv is None:
         import os
         import threading

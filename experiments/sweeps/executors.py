@@ -80,13 +80,16 @@ class Backend:
 
 def _init_worker() -> None:
     """Set up a worker process: Ctrl-C goes to the whole process group and only the parent
-    handles it (cleanly); and the worker ends when its parent dies (``kill -9`` of the sweep),
-    instead of running on, orphaned, holding the output folder's lock (inherited with fork)."""
+    handles it (cleanly); SIGTERM ends the worker, but not halfway through writing a result
+    (:func:`_term_after_results`); and the worker ends when its parent dies (``kill -9`` of the
+    sweep), instead of running on, orphaned, holding the output folder's lock (inherited with
+    fork)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):  # (a shard's handler, inherited by fork: a worker just ends)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # (forked with Ctrl-C held back: ignored from now on)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        _term_after_results()
     parent = os.getppid()
     if sys.platform.startswith("linux"):  # the kernel kills us the moment the parent dies
         try:
@@ -105,38 +108,45 @@ def _init_worker() -> None:
             if os.getppid() != parent:
                 os._exit(1)
 
-    term = {signal.SIGTERM} if hasattr(signal, "pthread_sigmask") else set()
-    if term:  # (the thread starts with SIGTERM blocked, so it goes to the main thread only)
-        signal.pthread_sigmask(signal.SIG_BLOCK, term)
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    if term:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, term)
-        _results_sent_whole()
 
 
 WATCH_SECONDS = 0.5
 
+WRITE_GRACE_S = 2.0
+"""How long a worker given SIGTERM may go on writing a result before it ends anyway."""
 
-def _results_sent_whole() -> None:
-    """In a worker: SIGTERM waits while a result is written to the pool's pipe. A worker ended
-    halfway through leaves half a message there, and the pool's thread waits for the rest
-    forever (so did the process, at exit: seen when a sweep was interrupted). Patched in this
-    process only, on the class the pool's result queue is made of."""
+
+def _term_after_results() -> None:
+    """In a worker (where SIGTERM's action is to end the process): SIGTERM waits while a result
+    is written to the pool's pipe. A worker ended halfway through leaves half a message there,
+    and the pool's thread waits for the rest forever (so did the process, at exit: seen when a
+    sweep was interrupted).
+
+    SIGTERM is blocked here, before the worker has other threads, so every thread made later
+    (Arrow's, when a run's tables are encoded) blocks it too, and one thread waits for it.
+    Writing a result holds a lock (the class the pool's result queue is made of is patched, in
+    this process only); that thread ends the process once it has the lock, or after
+    :data:`WRITE_GRACE_S` anyway (a pipe nobody reads any more: the pool gave up on us)."""
     from multiprocessing.queues import SimpleQueue
 
+    term = {signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, term)
+    writing = threading.Lock()
     put = SimpleQueue.put
-    if getattr(put, "_whole", False):
-        return
 
     def put_whole(self, obj):
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        try:
+        with writing:
             put(self, obj)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
-    put_whole._whole = True
+    def end_on_term() -> None:
+        signal.sigwait(term)
+        writing.acquire(timeout=WRITE_GRACE_S)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, term)  # (this thread only: the signal comes here)
+        os.kill(os.getpid(), signal.SIGTERM)
+
     SimpleQueue.put = put_whole
+    threading.Thread(target=end_on_term, name="term-after-results", daemon=True).start()
 
 
 def _mp_context():
@@ -188,8 +198,9 @@ def _process_pool(n: int, started: list[ProcessPoolExecutor] | None = None) -> P
                 if masked:
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     except BaseException:
-        _terminate(pool)
-        _end(set(mp.active_children()) - before)  # (forked, not yet in the pool's table)
+        with deferred_signals():  # (a second Ctrl-C must not split this either)
+            _terminate(pool)
+            _end(set(mp.active_children()) - before)  # (forked, not yet in the pool's table)
         raise
     return pool
 
@@ -201,7 +212,7 @@ def _nothing() -> None:
 def _terminate(executor: Executor) -> None:
     """Stop ``executor`` taking work; a ProcessPoolExecutor's workers are ended now, runs in
     flight too. SIGTERM first: a worker writing its result finishes the write (see
-    :func:`_results_sent_whole`); one still there after :data:`KILL_AFTER_S` (blocked on a pipe
+    :func:`_term_after_results`); one still there after :data:`KILL_AFTER_S` (blocked on a pipe
     nobody reads any more) gets SIGKILL."""
     procs = list((getattr(executor, "_processes", None) or {}).values())  # (shutdown forgets them)
     try:
@@ -251,8 +262,9 @@ def _processes_backend(workers: int | None, scheduler: str | None) -> Iterator[B
         backend = Backend(start(), n, f"processes ({n} workers)", restartable=start)
         yield backend
     except BaseException:  # (an interrupt may come before the sweep's loop could abort)
-        for pool in pools:
-            _terminate(pool)
+        with deferred_signals():
+            for pool in pools:
+                _terminate(pool)
         raise
     with deferred_signals():  # (the pool's own lock is taken in there: see interrupts)
         backend.executor.shutdown(wait=not backend.aborted, cancel_futures=True)

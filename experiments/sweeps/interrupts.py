@@ -7,11 +7,14 @@ then waited for it forever, so a shard ended by SIGTERM never exited (seen in CI
 sweep runs, SIGINT (and, for a shard, SIGTERM: what Slurm sends at a task's time limit) go to
 :func:`interrupt`. Inside a :func:`deferred_signals` section it only notes the interrupt; the
 KeyboardInterrupt is raised when the section ends, or earlier where the sweep's loop calls
-:func:`raise_if_interrupted` (between waits of at most :data:`POLL_S`).
+:func:`raise_if_interrupted` (between waits of at most :data:`POLL_S`). The loop is such a
+section for every executor but the serial one, whose runs are in the main thread and stop at
+once; an executor of one's own that runs tasks inside ``submit`` stops after the runs in hand.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -27,7 +30,12 @@ _interrupt = {"depth": 0, "pending": False}
 def deferred_signals() -> Iterator[None]:
     """A section that an interrupt must not split (creating a claim file and recording it; a
     call into the executor). :func:`interrupt` only notes an interrupt arriving inside it; the
-    KeyboardInterrupt is raised on leaving the outermost section."""
+    KeyboardInterrupt is raised on leaving the outermost section. Signals reach the main
+    thread only, so in any other thread (a sweep run from a thread) this does nothing: it must
+    not hold back, or take, the main thread's Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _interrupt["depth"] += 1
     try:
         yield
@@ -40,8 +48,8 @@ def deferred_signals() -> Iterator[None]:
 
 def raise_if_interrupted() -> None:
     """Raise the interrupt held back, if any: for a caller inside a section that knows it is
-    at a safe point."""
-    if _interrupt["pending"]:
+    at a safe point (in the main thread; elsewhere nothing is held back for it)."""
+    if _interrupt["pending"] and threading.current_thread() is threading.main_thread():
         _interrupt["pending"] = False
         raise KeyboardInterrupt
 
@@ -53,6 +61,23 @@ def interrupt(signum, frame) -> None:
         _interrupt["pending"] = True
         return
     raise KeyboardInterrupt
+
+
+def _after_fork_in_child() -> None:
+    """A process forked inside a section (a pool's worker, before it sets itself up) starts
+    with nothing held back and the default actions: a SIGTERM then ends it at once, where the
+    parent's handler would only note it."""
+    _interrupt["depth"], _interrupt["pending"] = 0, False
+    for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        try:
+            if sig is not None and signal.getsignal(sig) is interrupt:
+                signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+        except ValueError:  # (not this process's main thread: nothing to reset here)
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager

@@ -566,34 +566,36 @@ def test_an_error_inside_the_processes_backend_ends_its_runs_at_once():
     assert all(isinstance(f.exception(), BrokenProcessPool) for f in futs)  # ended, not finished
 
 
-def _put_big(queue, ready, whole: bool) -> None:
-    from experiments.sweeps import executors
+def _put_big(queue, whole: bool) -> None:
+    from experiments.sweeps import executors, worker
 
     if whole:
-        executors._results_sent_whole()
-    ready.set()
-    queue.put(b"x" * 20_000_000)  # (blocks: far more than the pipe holds, and nobody reads yet)
+        executors._init_worker()  # (what a pool's worker does first)
+    worker.to_parquet(pd.DataFrame({"a": np.arange(100_000)}))  # as every run does
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # (a thread made later, as Arrow's)
+    queue.put(b"x" * 20_000_000)  # (blocks halfway: far more than the pipe holds, and nobody reads yet)
+    time.sleep(60)  # (a worker waits for its next run)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method")
 @pytest.mark.parametrize("whole", [True, False])
 def test_a_worker_ended_while_it_sends_a_result_sends_all_of_it(whole):
-    """SIGTERM to a worker halfway through writing its result: the write is finished first, so
-    the reader gets the whole message (half of one left the pool's thread, and the process at
-    exit, waiting forever). The unpatched put shows the test can tell."""
+    """SIGTERM to a worker (with other threads running, as Arrow's after any run) halfway
+    through writing its result: the write is finished first, so the reader gets the whole message (half
+    of one left the pool's thread, and the process at exit, waiting forever). A process not set
+    up as a worker shows the test can tell."""
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
-    queue, ready = ctx.SimpleQueue(), ctx.Event()
-    child = ctx.Process(target=_put_big, args=(queue, ready, whole))
+    queue = ctx.SimpleQueue()
+    child = ctx.Process(target=_put_big, args=(queue, whole))
     child.start()
-    assert ready.wait(30)
-    time.sleep(0.3)  # (into the write)
+    assert queue._reader.poll(60)  # the child is writing, and stuck until we read
     child.terminate()
     got = []
     reader = threading.Thread(target=lambda: got.append(queue.get()), daemon=True)
     reader.start()
-    reader.join(timeout=10 if whole else 3)  # (unpatched, it would wait forever)
+    reader.join(timeout=10 if whole else 3)  # (half a message: it would wait forever)
     child.join(timeout=20)
     assert child.exitcode == -signal.SIGTERM  # ended, once the write was done
     assert (len(got[0]) if got else None) == (20_000_000 if whole else None)
@@ -608,25 +610,33 @@ def ctrl_c_raises():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("call", ["submit", "shutdown"])
-def test_ctrl_c_inside_the_executors_own_code_is_raised_after_it(tmp_path, grid_spec, monkeypatch, ctrl_c_raises, call):
+@pytest.mark.parametrize("where", ["a run's submit", "the pool's first submit", "shutdown"])
+def test_ctrl_c_inside_the_executors_own_code_is_raised_after_it(
+    tmp_path, grid_spec, monkeypatch, ctrl_c_raises, where
+):
     """A Ctrl-C landing inside ProcessPoolExecutor's code is raised only once that code has
     returned (raised in the middle, it can leave the pool's lock held and the process waiting
-    for it at exit, forever); the sweep then stops as interrupted, its workers ended."""
+    for it at exit, forever): in the sweep's loop handing a run to the pool, while the pool
+    starts its workers, or at the end; the sweep then stops as interrupted, its workers ended."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from experiments.sweeps import interrupts
+    from experiments.sweeps import executors, interrupts, worker
 
-    real, calls, children = getattr(ProcessPoolExecutor, call), [], []
+    call = "shutdown" if where == "shutdown" else "submit"
+    target = {"a run's submit": worker.execute_run, "the pool's first submit": executors._nothing}.get(where)
+    real, calls, children = getattr(ProcessPoolExecutor, call), [], set()
 
     def hit(self, *a, **kw):
+        if target is not None and a[0] is not target:
+            return real(self, *a, **kw)
         first = not calls
         calls.append("in")
+        children.update(self._processes or {})
         if first:
-            children.extend(p.pid for p in self._processes.values())
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # (where the handler runs: it must only note the interrupt)
         out = real(self, *a, **kw)
+        children.update(self._processes or {})
         calls.append("out")
         return out
 
@@ -636,10 +646,59 @@ def test_ctrl_c_inside_the_executors_own_code_is_raised_after_it(tmp_path, grid_
     with pytest.raises(KeyboardInterrupt):
         run_sweep(grid_spec, tmp_path / "o", executor="processes", workers=2)
     assert calls[:2] == ["in", "out"]  # the call the signal landed in ran to its end
-    assert _ended(children)
+    assert children and _ended(sorted(children))
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["sessions"][-1]["status"] == "interrupted"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+def test_a_section_in_another_thread_does_not_hold_back_the_main_threads_ctrl_c():
+    """A sweep run from a thread must not hold back (or later take) the Ctrl-C of the main thread."""
+    from experiments.sweeps import interrupts
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with interrupts.deferred_signals():
+            inside.set()
+            leave.wait(30)
+            interrupts.raise_if_interrupted()  # (nothing held back for this thread)
+
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        assert inside.wait(30)
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.interrupt(signal.SIGINT, None)  # the main thread is in no section: at once
+    finally:
+        leave.set()
+        t.join(30)
+    with interrupts.deferred_signals():  # and nothing is left over
+        pass
+
+
+def _sleep_long(started) -> None:
+    started.set()
+    time.sleep(60)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method")
+def test_a_process_forked_inside_a_section_is_ended_by_sigterm(ctrl_c_raises):
+    """A child forked while a shard holds interrupts back (a pool's worker, before it sets
+    itself up) does not inherit the holding back: SIGTERM ends it at once."""
+    import multiprocessing as mp
+
+    from experiments.sweeps import interrupts
+
+    ctx = mp.get_context("fork")
+    started = ctx.Event()
+    with interrupts.handled(term=True), interrupts.deferred_signals():
+        child = ctx.Process(target=_sleep_long, args=(started,))
+        child.start()
+    assert started.wait(30)  # (a signal in the very instant of the fork is lost: Python clears them there)
+    child.terminate()
+    child.join(timeout=30)
+    assert child.exitcode == -signal.SIGTERM
 
 
 def test_the_sweeps_interrupt_handler_leaves_an_ignored_ctrl_c_alone():
