@@ -33,6 +33,7 @@ from .agents import (
     choose_strategies,
     goodwill_after,
     image_after,
+    learning_board,
     strategy_counts,
 )
 from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
@@ -168,6 +169,8 @@ class AgencyMarket(mesa.Model):
         self.experience_seed: int | None = None  # the agencies' pre-run's seed, if they gained experience
         if p.experience_weeks and set(p.agency_policies()) != {"fixed"}:
             self.experience_seed = self._gain_experience()
+        # the learning agencies' numbers in arrays, learned and chosen from in compiled calls (the same bits)
+        self.learning_board = learning_board(self.agencies, J, self._compiled)
         self.contracts.open(agent_rng.permutation(p.n_brands))  # brands are dealt to agencies at random
 
         self.datacollector = WeeklyReporters()
@@ -572,9 +575,15 @@ class AgencyMarket(mesa.Model):
             return
         order = list(self.agencies)
         self.random.shuffle(order)
+        board = self.learning_board
+        closed = self.books.table.copy() if board is not None else None
         books = self.books.close()  # (read once for all agencies; emptied for the next period)
         for agency in order:
-            agency.close_period(books)
+            agency.close_period(books, tell=board is None)
+        if board is not None:  # (every agency's clients told in one call)
+            board.tell_period(
+                [a.clients for a in self.agencies], closed, books[3], self.brand_state.strategy, self.brands
+            )
         if not any(a.policy.uses_peers for a in self.agencies):
             return
         profits = [a.last_profit_per_client for a in self.agencies]

@@ -594,7 +594,7 @@ def record_week(
 # the functions a model calls every week (or, quality, every week it measures brand value)
 WEEKLY = (
     "rank_base", "rank_shares", "plan_tactics", "offer_inputs", "offer_visibility", "quality", "settle_week",
-    "record_week",
+    "record_week", "learn_clients", "end_term", "softmax_args", "softmax_finish", "choose_clients",
 )  # fmt: skip
 _BOUND: dict = {}  # each of WEEKLY's compiled code for the argument types of its first call in this process
 _SEEN: dict = {}  # (Bound.CHECK) the argument types of each one's first call
@@ -669,3 +669,150 @@ def _kind(a):
 
 
 _CONSTANTS = {name: value for name, value in globals().items() if name.isupper() and not name.startswith("_")}
+
+
+# --- learning (seventh session)
+# The learning agencies' value tables, traces, reward scales and last periods as arrays over
+# agencies (model.policies.LearningBoard): what LearningPolicy.record, _update, term_end, _softmax
+# and choose_index do, in the same operations and order (no fast-math), the softmax's exponential
+# left to NumPy between softmax_args and softmax_finish. S is the number of strategies.
+
+
+@njit(inline="always")
+def _td_update(a, c, lk, ls, lr, next_value, rate, discount, decay, values, fresh, traces, traced):
+    """LearningPolicy._update: agency ``a`` learns from client ``c``'s last period (kind ``lk``,
+    strategy ``ls``, reward ``lr``) followed by a period worth ``next_value``."""
+    step = rate * (lr + discount * next_value - values[a, lk, ls])
+    if not traced[a, c, ls]:
+        traced[a, c, ls] = True
+        traces[a, c, ls] = 0.0
+    traces[a, c, ls] = traces[a, c, ls] + 1.0
+    for t in range(values.shape[2]):
+        if traced[a, c, t]:
+            e = traces[a, c, t]
+            values[a, lk, t] += step * e
+            traces[a, c, t] = e * discount * decay
+    fresh[a, lk] = False
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def learn_clients(
+    told, lo, hi, strategy, money, period, by_income, coef, values, pending, fresh, scale, scaled, last_kind,
+    last_strategy, last_reward, traces, traced,
+):  # fmt: skip
+    """LearningPolicy.record for told clients ``lo`` to ``hi`` in turn. ``told`` holds four
+    numbers a client: agency ``a`` is told about client ``c`` (its contract's kind ``k``) the
+    strategy and the profit, income, GMV and weeks in column ``col`` of ``strategy`` and of
+    ``money``'s rows 0-3, the money scaled to a whole period of ``period`` weeks as
+    Agency.full_period does. ``coef``: the learning rate, the period discount, the trace decay,
+    the reward scale's memory and weight, and the divisor (1 - period discount) of a pending
+    kind's first reward."""
+    rate, discount, decay, memory, weight, first = coef[0], coef[1], coef[2], coef[3], coef[4], coef[5]
+    for i in range(lo, hi):
+        a, c, k, col = told[4 * i], told[4 * i + 1], told[4 * i + 2], told[4 * i + 3]
+        s = strategy[col]
+        profit, income, gmv, weeks = money[0, col], money[1, col], money[2, col], money[3, col]
+        if not (weeks == 0 or weeks == period):
+            profit, income, gmv = profit * period / weeks, income * period / weeks, gmv * period / weeks
+        size = income if by_income else gmv  # (Python's max: the first of the largest)
+        if abs(profit) > size:
+            size = abs(profit)
+        if 1.0 > size:
+            size = 1.0
+        if scaled[a, c]:
+            size = memory * scale[a, c] + weight * size
+        scaled[a, c] = True
+        scale[a, c] = size
+        reward = profit / size
+        if pending[a, k] and gmv > 0:
+            pending[a, k] = False
+            for t in range(values.shape[2]):
+                values[a, k, t] = reward / first
+            fresh[a, k] = False
+        lk = last_kind[a, c]
+        if lk >= 0:
+            _td_update(a, c, lk, last_strategy[a, c], last_reward[a, c], values[a, k, s], rate, discount, decay,
+                       values, fresh, traces, traced)  # fmt: skip
+        last_kind[a, c], last_strategy[a, c], last_reward[a, c] = k, s, reward
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def end_term(a, c, renewed, coef, values, probs, fresh, last_kind, last_strategy, last_reward, traces, traced):
+    """LearningPolicy.term_end for agency ``a``'s client ``c`` (the softmax of its last kind in
+    ``probs`` is up to date when ``renewed``)."""
+    lk = last_kind[a, c]
+    if lk >= 0:
+        carry_on = 0.0
+        if renewed:
+            for t in range(values.shape[2]):
+                carry_on += probs[a, lk, t] * values[a, lk, t]
+        _td_update(a, c, lk, last_strategy[a, c], last_reward[a, c], carry_on, coef[0], coef[1], coef[2], values,
+                   fresh, traces, traced)  # fmt: skip
+        last_kind[a, c] = -1
+    for t in range(values.shape[2]):
+        traced[a, c, t] = False
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def softmax_args(values, held, fresh, factor, temperature, pairs, args):
+    """The exponential's arguments of every held table whose softmax is out of date (returns how
+    many, their ``agency * kinds + kind`` in ``pairs``): each value times ``factor`` less the
+    largest such (Python's max), over the temperature."""
+    n = 0
+    kinds = values.shape[1]
+    for a in range(values.shape[0]):
+        for k in range(kinds):
+            if held[a, k] and not fresh[a, k]:
+                top = values[a, k, 0] * factor
+                for t in range(1, values.shape[2]):
+                    q = values[a, k, t] * factor
+                    if q > top:
+                        top = q
+                for t in range(values.shape[2]):
+                    args[n, t] = (values[a, k, t] * factor - top) / temperature
+                pairs[n] = a * kinds + k
+                n += 1
+    return n
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def softmax_finish(n, pairs, w, keep, floor, probs, cuts, fresh):
+    """The softmaxes from their exponentials ``w`` (rows of softmax_args' tables): the chances
+    (``keep`` of the weights' share plus ``floor``) and their cut points (policies.cut_points)."""
+    kinds = probs.shape[1]
+    for i in range(n):
+        a, k = pairs[i] // kinds, pairs[i] % kinds
+        total = 0.0
+        for t in range(w.shape[1]):
+            total += w[i, t]
+        cum = 0.0
+        for t in range(w.shape[1]):
+            x = keep * w[i, t] / total + floor
+            probs[a, k, t] = x
+            cum = x if t == 0 else cum + x
+            cuts[a, k, t] = cum
+        for t in range(w.shape[1]):
+            cuts[a, k, t] = cuts[a, k, t] / cum
+        fresh[a, k] = True
+
+
+@njit(cache=True, error_model="numpy", boundscheck=True)
+def choose_clients(operator, kind_of, cuts, uniforms, strategy):
+    """Every store an agency runs draws its strategy, in brand order, from its agency's next
+    uniform (row ``operator[j]`` of ``uniforms``, in order) and the cut points of its contract's
+    kind ``kind_of[j]``: bisect_right, as policies.draw_from."""
+    used = np.zeros(uniforms.shape[0], np.int64)
+    for j in range(len(operator)):
+        a = operator[j]
+        if a >= 0:
+            u = uniforms[a, used[a]]
+            used[a] += 1
+            row = cuts[a, kind_of[j]]
+            lo, hi = 0, len(row)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if u < row[mid]:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            strategy[j] = lo
