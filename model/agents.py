@@ -247,7 +247,7 @@ def learning_board(agencies: list[Agency], n_brands: int, kernel) -> LearningBoa
     setting = ("rate", "temperature", "exploration", "by_income")
     if any(getattr(a.policy, name) != getattr(first, name) for a in agencies for name in setting):
         return None
-    return LearningBoard([a.policy for a in agencies], n_brands, agencies[0].model.p.decision_weeks, kernel)
+    return LearningBoard([a.policy for a in agencies], n_brands, kernel)
 
 
 def _mean(values: list[float]) -> float:

@@ -581,8 +581,9 @@ class AgencyMarket(mesa.Model):
         for agency in order:
             agency.close_period(books, tell=board is None)
         if board is not None:  # (every agency's clients told in one call)
+            clients_of = [a.clients for a in self.agencies]
             board.tell_period(
-                [a.clients for a in self.agencies], closed, books[3], self.brand_state.strategy, self.brands
+                clients_of, closed, books[3], self.brand_state.strategy, self.brands, self.p.decision_weeks
             )
         if not any(a.policy.uses_peers for a in self.agencies):
             return

@@ -445,8 +445,8 @@ class LearningBoard:
     A kind a policy has not held yet is made by the policy's own ``_table`` when it would have
     made it, then copied in."""
 
-    def __init__(self, policies: list[LearningPolicy], n_brands: int, period: int, kernel):
-        self.policies, self.kernel, self.period = policies, kernel, period
+    def __init__(self, policies: list[LearningPolicy], n_brands: int, kernel):
+        self.policies, self.kernel = policies, kernel
         first = policies[0]
         self.by_income = first.by_income
         self.temperature, self.keep, self.floor = (
@@ -478,7 +478,7 @@ class LearningBoard:
         # (the calls of a period's end and a term's end made once with nothing to do: their
         # compiled code is loaded and bound with the model, as the week's other functions in its
         # first weeks, not at the first period's end)
-        self._learn(self.one_told, 0, 0, self.one_strategy, self.one_money)
+        self._learn(self.one_told, 0, 0, self.one_strategy, self.one_money, 1)
         self.term_end(0, 0, False)
 
     def __getstate__(self) -> dict:
@@ -593,10 +593,13 @@ class LearningBoard:
                 self.policies[a].rng.random(out=uniforms[a, :n])
         self.kernel.choose_clients(operator, kind_of, self.cuts, uniforms, strategy)
 
-    def tell_period(self, clients_of: list[list[int]], books: np.ndarray, weeks: list[float], strategy, brands) -> None:
+    def tell_period(
+        self, clients_of: list[list[int]], books: np.ndarray, weeks: list[float], strategy, brands, period: int
+    ) -> None:
         """Agency.close_period of every agency: agency ``a`` is told about each of its clients
         ``clients_of[a]`` with weeks in the period (``weeks``, the books' row), from ``books``
-        (AgencyBooks' table) and each store's ``strategy``, in order."""
+        (AgencyBooks' table, whose first rows are the profit, income, GMV and weeks) and each
+        store's ``strategy``, in order, the money scaled to a whole period of ``period`` weeks."""
         told, held, lo = [], self.held, 0
         for a, clients in enumerate(clients_of):
             if clients:
@@ -606,11 +609,11 @@ class LearningBoard:
                     kind = brands[c].contract.kind
                     k = held[a].get(kind)
                     if k is None:  # (a kind the agency never held: made once the clients before are told)
-                        self._learn(np.array(told, np.int64), lo, len(told) // 4, strategy, books)
+                        self._learn(np.array(told, np.int64), lo, len(told) // 4, strategy, books, period)
                         lo = len(told) // 4
                         k = self.row(a, kind)
                     told += (a, c, k, c)
-        self._learn(np.array(told, np.int64), lo, len(told) // 4, strategy, books)
+        self._learn(np.array(told, np.int64), lo, len(told) // 4, strategy, books, period)
 
     def record(self, a: int, client: int, strategy: int, money: tuple[float, float, float], kind: tuple) -> None:
         """LearningPolicy.record of agency ``a`` (``money``: the profit, income and GMV over a whole period)."""
@@ -621,15 +624,15 @@ class LearningBoard:
         told[0], told[1], told[2] = a, client, k
         self.one_strategy[0] = strategy
         one[0, 0], one[1, 0], one[2, 0] = money
-        one[3, 0] = self.period
-        self._learn(told, 0, 1, self.one_strategy, one)
+        one[3, 0] = 1.0  # (a whole period of one)
+        self._learn(told, 0, 1, self.one_strategy, one, 1)
         self.dirty[a] = True
 
-    def _learn(self, told: np.ndarray, lo: int, hi: int, strategy: np.ndarray, money: np.ndarray) -> None:
+    def _learn(self, told: np.ndarray, lo: int, hi: int, strategy: np.ndarray, money: np.ndarray, period: int) -> None:
         """Told clients ``lo`` to ``hi`` of ``told`` (week_kernel.learn_clients), their strategies
-        in ``strategy`` and money in ``money``'s rows (profit, income, GMV, weeks)."""
+        in ``strategy`` and money in ``money``'s rows (profit, income, GMV, weeks; a period ``period`` weeks)."""
         self.kernel.learn_clients(
-            told, lo, hi, strategy, money, self.period, self.by_income, self.coef, self.values, self.pending,
+            told, lo, hi, strategy, money, period, self.by_income, self.coef, self.values, self.pending,
             self.fresh, self.scale, self.scaled, self.last_kind, self.last_strategy, self.last_reward, self.traces,
             self.traced,
         )  # fmt: skip

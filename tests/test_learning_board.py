@@ -21,7 +21,7 @@ def _pair(p: Params, n: int, seed: int) -> tuple[list[LearningPolicy], list[Lear
     """``n`` policies learning in their own Python and ``n`` on a board, on the same streams."""
     reference = [LearningPolicy(p, np.random.default_rng([seed, a]), "sales") for a in range(n)]
     ours = [LearningPolicy(p, np.random.default_rng([seed, a]), "sales") for a in range(n)]
-    return reference, ours, LearningBoard(ours, N_BRANDS, PERIOD, week_kernel.Bound())
+    return reference, ours, LearningBoard(ours, N_BRANDS, week_kernel.Bound())
 
 
 def _same(reference: list[LearningPolicy], ours: list[LearningPolicy], kinds: list[tuple]) -> None:
@@ -90,7 +90,7 @@ def test_a_board_learns_records_ends_terms_and_draws_as_the_policies_do(reward_s
                         # (scaled to a whole period as Agency.full_period does)
                         money = [x if weeks == PERIOD else x * PERIOD / weeks for x in books[:3, c].tolist()]
                         reference[a].record(c, STRATEGY_NAMES[strategy[c]], *money, kind=kind_of[c])
-            board.tell_period(clients_of, books, books[3].tolist(), strategy, brands)
+            board.tell_period(clients_of, books, books[3].tolist(), strategy, brands, PERIOD)
             _same(reference, ours, kinds)
             # a term ends: the client booked, renewed or not; a departed client's store signs again
             j = int(gen.integers(7))
@@ -142,6 +142,25 @@ def test_a_market_on_a_board_runs_as_one_whose_policies_learn_alone(monkeypatch)
             alone = simulate(**params, **kw)
         for table in ("timeseries", "brands", "agencies"):
             assert getattr(board, table).equals(getattr(alone, table))
+
+
+def test_a_board_scales_a_period_by_the_decision_weeks_of_the_moment(monkeypatch):
+    """Parameters replaced mid-run (another decision period): the board scales part-periods as
+    Agency.full_period does then, as the policies learning alone do."""
+    p = Params(n_consumers=200, n_brands=6, n_agencies=3, burn_in_weeks=2, agency_policy="learning", contract_weeks=7)
+    tables = []
+    for board in (True, False):
+        with monkeypatch.context() as m:
+            if not board:
+                m.setattr("model.model.learning_board", lambda *args: None)
+            model = AgencyMarket(p, rng=5)
+        assert (model.learning_board is not None) == board
+        for week in range(40):
+            if week == 9:
+                model.p = model.p.replace(decision_weeks=6)
+            model.step()
+        tables.append([a.policy.tables for a in model.agencies])
+    assert tables[0] == tables[1]
 
 
 def test_a_policy_on_a_board_pickles_and_carries_on_as_before():
