@@ -277,6 +277,9 @@ class LearningPolicy(Policy):
     @tables.setter
     def tables(self, tables: dict[tuple, dict[str, float]]) -> None:
         self._tables = tables
+        self._kinds, self._seen_kind, self._seen = {}, None, None  # (the softmaxes of the tables replaced)
+        if self._board is not None:  # (its copies are of the tables replaced: copied in again when asked for)
+            self._board.forget(self._slot)
 
     # One value table per kind of contract (its terms): an agency that holds clients on
     # different terms learns a playbook for each, as a real agency knows each client's contract.

@@ -198,3 +198,28 @@ def test_choose_strategies_on_a_board_draws_each_clients_strategy_in_brand_order
         np.testing.assert_array_equal(ours.brand_state.strategy, reference.brand_state.strategy)
         assert ours.brand_state.strategy[2] == kept
     assert [a.policy.rng.random() for a in ours.agencies] == [a.policy.rng.random() for a in reference.agencies]
+
+
+def test_tables_assigned_mid_run_are_learned_from_on_a_board_as_alone():
+    """A policy's tables replaced while clients have periods awaiting their update (a notebook
+    setting values): the board copies the new tables in, as the policy alone would use them."""
+    p = Params(agency_policy="learning")
+    kind = Contract.from_params(p, 0, 0, 1.0, 1.0).kind
+    reference, ours, _ = _pair(p, 2, seed=3)
+    gen = np.random.default_rng(5)
+    for week in range(12):
+        if week == 6:
+            new = {kind: {s: float(v) for s, v in zip(STRATEGY_NAMES, gen.normal(2, 1, 3))}}
+            for r, o in zip(reference, ours):
+                r.tables, o.tables = {k: dict(t) for k, t in new.items()}, {k: dict(t) for k, t in new.items()}
+        for r, o in zip(reference, ours):
+            for client in range(3):
+                strategy = STRATEGY_NAMES[r.choose_index(client, kind)]
+                assert STRATEGY_NAMES[o.choose_index(client, kind)] == strategy
+                money = gen.normal(1e3, 300, 3).tolist()
+                r.record(client, strategy, *money, kind=kind)
+                o.record(client, strategy, *money, kind=kind)
+            if week % 4 == 3:
+                r.term_end(0, renewed=True)
+                o.term_end(0, renewed=True)
+    _same(reference, ours, [kind])
