@@ -58,8 +58,9 @@ def choose_strategies(model) -> None:
     in brand order (the order each policy draws in), through its policy's ``choose_index`` as
     :meth:`Agency.strategy_for` at signing (here without the name: the brands' state keeps the index)."""
     strategy, brands, agencies = model.brand_state.strategy, model.brands, model.agencies
-    if model.learning_board is not None:  # (the same draws in one compiled call)
-        model.learning_board.choose_all(model.agency_of(), brands, strategy)
+    board = model.learning_board
+    if board is not None and board_still_fits(model):  # (the same draws in one compiled call)
+        board.choose_all(model.agency_of(), brands, strategy)
         return
     for j, agency in enumerate(model.agency_of().tolist()):
         if agency >= 0:
@@ -220,7 +221,10 @@ class Agency(mesa.Agent):
 
 # what the compiled learning path does in their place (a class changed by a test or a notebook keeps the Python)
 _BOARD_REPLACES = {
-    LearningPolicy: {name: LearningPolicy.__dict__[name] for name in ("record", "choose_index", "_update", "_softmax")},
+    LearningPolicy: {
+        name: LearningPolicy.__dict__[name]
+        for name in ("record", "term_end", "choose_index", "probability", "probabilities", "_update", "_softmax")
+    },
     Agency: {name: Agency.__dict__[name] for name in ("close_period", "full_period", "_tell")},
 }
 
@@ -248,6 +252,25 @@ def learning_board(agencies: list[Agency], n_brands: int, kernel) -> LearningBoa
     if any(getattr(a.policy, name) != getattr(first, name) for a in agencies for name in setting):
         return None
     return LearningBoard([a.policy for a in agencies], n_brands, kernel)
+
+
+def board_still_fits(model) -> bool:
+    """Whether the model's learning board still keeps its agencies' policies: none swapped for
+    another, no method it does in their place replaced on the classes since, its policies not
+    let go (:meth:`~model.policies.LearningBoard.detach`). If not, the board lets them go, and
+    each learns in its own Python from now on. (A method replaced on one instance after the
+    model was built is not seen.)"""
+    board = model.learning_board
+    fits = board.live and all(a.policy is p for a, p in zip(model.agencies, board.policies))
+    if fits:
+        fits = all(
+            cls.__dict__.get(name) is f for cls, methods in _BOARD_REPLACES.items() for name, f in methods.items()
+        )
+    if not fits:
+        if board.live:
+            board.detach()
+        model.learning_board = None
+    return fits
 
 
 def _mean(values: list[float]) -> float:

@@ -30,6 +30,7 @@ from .agents import (
     Brand,
     BrandState,
     GmvWeeks,
+    board_still_fits,
     choose_strategies,
     goodwill_after,
     image_after,
@@ -575,7 +576,7 @@ class AgencyMarket(mesa.Model):
             return
         order = list(self.agencies)
         self.random.shuffle(order)
-        board = self.learning_board
+        board = self.learning_board if self.learning_board is not None and board_still_fits(self) else None
         closed = self.books.table.copy() if board is not None else None
         books = self.books.close()  # (read once for all agencies; emptied for the next period)
         for agency in order:

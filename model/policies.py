@@ -269,17 +269,28 @@ class LearningPolicy(Policy):
 
     @property
     def tables(self) -> dict[tuple, dict[str, float]]:
-        """Each kind of contract's strategy values, in the order the agency met the kinds."""
+        """Each kind of contract's strategy values, in the order the agency met the kinds. To
+        change them, assign new tables (or :meth:`adopt`): a value written into a table in place
+        is not seen where the model keeps the policies' numbers in a board (the compiled path)."""
         if self._board is not None:
             self._board.sync(self._slot)
         return self._tables
 
     @tables.setter
     def tables(self, tables: dict[tuple, dict[str, float]]) -> None:
+        if self._board is not None:  # (tables replaced mid-run: the policies learn in their own Python from now on)
+            self._board.detach()
         self._tables = tables
         self._kinds, self._seen_kind, self._seen = {}, None, None  # (the softmaxes of the tables replaced)
-        if self._board is not None:  # (its copies are of the tables replaced: copied in again when asked for)
-            self._board.forget(self._slot)
+
+    def __getstate__(self) -> dict:
+        # a policy pickled alone is a plain one (its numbers written back from a board, if any):
+        # it loads where numba does not, without the other agencies' numbers
+        state = dict(self.__dict__)
+        if self._board is not None:
+            self._board.export(self._slot)
+            state = {**self.__dict__, "_board": None, "_slot": 0}
+        return state
 
     # One value table per kind of contract (its terms): an agency that holds clients on
     # different terms learns a playbook for each, as a real agency knows each client's contract.
@@ -409,12 +420,9 @@ class LearningPolicy(Policy):
         return {"tables": {k: dict(t) for k, t in tables.items()}, "pending": set(self._pending)}
 
     def adopt(self, experience: dict) -> None:
-        self.tables = {k: dict(t) for k, t in experience["tables"].items()}
+        self.tables = {k: dict(t) for k, t in experience["tables"].items()}  # (a board, if any, let go first)
         self._pending = set(experience["pending"])
-        self._kinds, self._seen_kind, self._seen = {}, None, None
         self.experienced = True
-        if self._board is not None:
-            self._board.forget(self._slot)
 
     def _update(self, client: int, last: tuple[tuple, str, float], next_value: float) -> None:
         """Learn from the client's ``last`` period (its entry of ``_last``) followed by a
@@ -476,6 +484,7 @@ class LearningBoard:
         self.probs_rows: list | None = None  # (probs and cuts as lists, made when read)
         self.cuts_rows: list | None = None
         self.one_money = np.zeros((4, 1))  # (record's one client: its profit, income, GMV and weeks)
+        self.live = True  # (false once the policies are let go: detach)
         for a, policy in enumerate(policies):
             policy._board, policy._slot = self, a
         # (the calls of a period's end and a term's end made once with nothing to do: their
@@ -485,12 +494,12 @@ class LearningBoard:
         self.term_end(0, 0, False)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "kernel": self.kernel is not None}
+        return {**self.__dict__, "kernel": None}  # (the compiled functions: bound again where loaded)
 
     def __setstate__(self, state: dict) -> None:
         from . import week_kernel  # (a board is made only where numba imports)
 
-        self.__dict__.update({**state, "kernel": week_kernel})
+        self.__dict__.update({**state, "kernel": week_kernel.Bound()})
 
     KIND_ARRAYS = ("values", "probs", "cuts", "has_table", "pending", "fresh")
 
@@ -525,11 +534,40 @@ class LearningBoard:
         self.stale = self.dirty[a] = True  # (written back by _table above: dirty again for the learning to come)
         return k
 
-    def forget(self, a: int) -> None:
-        """Agency ``a``'s tables were replaced (adopt): copied in again as they are asked for."""
-        self.held[a] = {}
-        self.has_table[a] = False
-        self.dirty[a] = False
+    def export(self, a: int) -> None:
+        """Write everything agency ``a``'s policy keeps back to it: its tables and pending kinds
+        (:meth:`sync`), and each client's reward scale, last period and traces."""
+        self.sync(a)
+        policy, by_number = self.policies[a], {k: kind for kind, k in self.kinds.items()}
+        clients = range(self.scale.shape[1])
+        policy._scale = {c: self.scale[a, c].item() for c in clients if self.scaled[a, c]}
+        policy._last = {
+            c: (
+                by_number[self.last_kind[a, c].item()],
+                STRATEGY_NAMES[self.last_strategy[a, c]],
+                self.last_reward[a, c].item(),
+            )
+            for c in clients
+            if self.last_kind[a, c] >= 0
+        }
+        policy._traces = {
+            c: {
+                STRATEGY_NAMES[x]: self.traces[a, c, x].item()
+                for x in range(len(STRATEGY_NAMES))
+                if self.traced[a, c, x]
+            }
+            for c in clients
+            if self.traced[a, c].any()
+        }
+        policy._kinds, policy._seen_kind, policy._seen = {}, None, None
+
+    def detach(self) -> None:
+        """Let the policies go: each gets its numbers back and learns in its own Python from now
+        on (where something the board cannot follow happened: tables replaced, a policy swapped)."""
+        for a, policy in enumerate(self.policies):
+            self.export(a)
+            policy._board = None
+        self.live = False
 
     def sync(self, a: int) -> None:
         """Write agency ``a``'s values and pending kinds back to its policy's tables."""

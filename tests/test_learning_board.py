@@ -57,7 +57,9 @@ def test_a_board_learns_records_ends_terms_and_draws_as_the_policies_do(reward_s
             exp[2]["pending"].add(kinds[1])
             for r, o, e in zip(reference, ours, share_experience(exp, ["sales"] * 3)):
                 r.adopt(e)
-                o.adopt(e)
+                o.adopt(e)  # (tables replaced: the board lets the policies go; a model makes its board after this)
+            assert all(o._board is None for o in ours)
+            board = LearningBoard(ours, N_BRANDS, week_kernel.Bound())
         operator = np.array([a % 3 if a < 7 else -1 for a in range(N_BRANDS)])
         kind_of = [kinds[0]] * N_BRANDS
         strategy = np.zeros(N_BRANDS, np.intp)
@@ -164,20 +166,26 @@ def test_a_board_scales_a_period_by_the_decision_weeks_of_the_moment(monkeypatch
 
 
 def test_a_policy_on_a_board_pickles_and_carries_on_as_before():
-    """A model's learning policy pickled with its board loads with the same tables and chances,
-    and draws and learns on as the one not pickled (the board then through the dispatcher)."""
+    """A model's learning policy pickled alone loads as a plain one (without the board, so where
+    numba is missing too) with the same tables, chances, scales, last periods and traces: it
+    draws and learns on as the one still on the board."""
     p = Params(n_consumers=200, n_brands=6, n_agencies=3, burn_in_weeks=2, agency_policy="learning")
     m = AgencyMarket(p, rng=4).run(30)
     policy = m.agencies[1].policy
     loaded = pickle.loads(pickle.dumps(policy))
-    assert loaded._board is not None and loaded.tables == policy.tables
+    assert loaded._board is None and policy._board is not None and loaded.tables == policy.tables
+    assert loaded._last and loaded._traces and loaded._scale  # (a client's period awaits its update)
     kind = m.market_kind
     assert loaded.probabilities(kind) == policy.probabilities(kind)
     for client in range(6):
         assert loaded.choose_index(client, kind) == policy.choose_index(client, kind)
         for one in (loaded, policy):
             one.record(client, "brand", 40.0 + client, 100.0, 1000.0, kind=kind)
+    for client in range(6):
+        for one in (loaded, policy):
+            one.term_end(client, renewed=client % 2 == 0)
     assert loaded.tables == policy.tables and loaded.probabilities(kind) == policy.probabilities(kind)
+    assert b"week_kernel" not in pickle.dumps(policy)  # (nothing of the compiled path in it)
 
 
 def test_choose_strategies_on_a_board_draws_each_clients_strategy_in_brand_order():
@@ -223,3 +231,49 @@ def test_tables_assigned_mid_run_are_learned_from_on_a_board_as_alone():
                 r.term_end(0, renewed=True)
                 o.term_end(0, renewed=True)
     _same(reference, ours, [kind])
+
+
+@pytest.mark.parametrize("change", ["tables", "adopt", "tables, then another kind"])
+def test_tables_replaced_before_a_term_end_or_a_new_kind_are_learned_from_as_alone(change):
+    """Tables replaced (assigned, or adopted) while a client's period awaits its update, and the
+    next step is its term's end or a period on another kind: the board lets its policies go, and
+    they learn as they would have alone."""
+    p = Params(agency_policy="learning")
+    kind, other = Contract.from_params(p, 0, 0, 1.0, 1.0).kind, (1.0, 0.1, 0.0, 26, 0.0, 1.0)
+    new = {kind: {s: 1.0 + i for i, s in enumerate(STRATEGY_NAMES)}}
+    reference, ours, board = _pair(p, 2, seed=3)
+    for policy in (reference[0], ours[0]):
+        policy.record(0, "promotion", 50.0, 100.0, 1000.0, kind=kind)
+        policy.record(0, "brand", 60.0, 100.0, 1000.0, kind=kind)
+        if change == "adopt":
+            policy.adopt({"tables": {k: dict(t) for k, t in new.items()}, "pending": set()})
+            policy.term_end(0, renewed=False)
+        else:
+            policy.tables = {k: dict(t) for k, t in new.items()}
+            if change == "tables":
+                policy.term_end(0, renewed=True)
+            else:
+                policy.record(0, "balanced", 70.0, 100.0, 1000.0, kind=other)
+    assert not board.live and ours[0]._board is None and ours[1]._board is None
+    _same(reference, ours, [kind, other])
+
+
+def test_a_policy_swapped_mid_run_lets_the_board_go(monkeypatch):
+    """An agency's policy replaced mid-run (here by a fixed one): the others learn on, in their own
+    Python, as in a market that never had a board."""
+    import model.model as model_module
+    from model.policies import FixedPolicy
+
+    p = Params(n_consumers=200, n_brands=6, n_agencies=3, burn_in_weeks=2, agency_policy="learning", contract_weeks=7)
+    runs = []
+    for board in (True, False):
+        if not board:
+            monkeypatch.setattr(model_module, "learning_board", lambda *a: None)
+        m = AgencyMarket(p, rng=5).run(10)
+        assert (m.learning_board is not None) == board
+        first = m.agencies[0]
+        first.policy = FixedPolicy(m.p, np.random.default_rng(1), first.archetype)
+        m.run(30)
+        assert m.learning_board is None
+        runs.append(([a.policy.tables for a in m.agencies[1:]], m.brand_state.strategy.tolist()))
+    assert runs[0] == runs[1]
