@@ -256,21 +256,17 @@ def learning_board(agencies: list[Agency], n_brands: int, kernel) -> LearningBoa
 
 def board_still_fits(model) -> bool:
     """Whether the model's learning board still keeps its agencies' policies: none swapped for
-    another, no method it does in their place replaced on the classes since, its policies not
-    let go (:meth:`~model.policies.LearningBoard.detach`). If not, the board lets them go, and
-    each learns in its own Python from now on. (A method replaced on one instance after the
+    another, its policies not let go (:meth:`~model.policies.LearningBoard.detach`). If not, the
+    board lets them go, and each learns in its own Python from now on. (Checked every decision
+    period, so kept to what is cheap: a method replaced on a class or an instance after the
     model was built is not seen.)"""
     board = model.learning_board
-    fits = board.live and all(a.policy is p for a, p in zip(model.agencies, board.policies))
-    if fits:
-        fits = all(
-            cls.__dict__.get(name) is f for cls, methods in _BOARD_REPLACES.items() for name, f in methods.items()
-        )
-    if not fits:
-        if board.live:
-            board.detach()
-        model.learning_board = None
-    return fits
+    if board.live and board.policies == [a.policy for a in model.agencies]:  # (policies compare by identity)
+        return True
+    if board.live:
+        board.detach()
+    model.learning_board = None
+    return False
 
 
 def _mean(values: list[float]) -> float:
