@@ -13,7 +13,7 @@ import numpy as np
 from .contracts import Contract
 from .params import Params
 from .platform import FESTIVAL_WEEKS, is_festival  # noqa: F401  (re-exported: notebooks use it)
-from .policies import STRATEGY_INDEX, STRATEGY_NAMES, LearningBoard, LearningPolicy, make_policy, numpy_sum
+from .policies import STRATEGY_INDEX, STRATEGY_NAMES, make_policy, numpy_sum
 
 
 class Capabilities(NamedTuple):
@@ -58,10 +58,6 @@ def choose_strategies(model) -> None:
     in brand order (the order each policy draws in), through its policy's ``choose_index`` as
     :meth:`Agency.strategy_for` at signing (here without the name: the brands' state keeps the index)."""
     strategy, brands, agencies = model.brand_state.strategy, model.brands, model.agencies
-    board = model.learning_board
-    if board is not None and board_still_fits(model):  # (the same draws in one compiled call)
-        board.choose_all(model.agency_of(), brands, strategy)
-        return
     for j, agency in enumerate(model.agency_of().tolist()):
         if agency >= 0:
             strategy[j] = agencies[agency].policy.choose_index(j, brands[j].contract.kind)
@@ -189,18 +185,15 @@ class Agency(mesa.Agent):
             last = self._last_period = _mean([full_period((period_profit[b],), period_weeks[b])[0] for b in clients])
         return last
 
-    def close_period(self, books: list[list[float]], tell: bool = True) -> None:
+    def close_period(self, books: list[list[float]]) -> None:
         """End of a decision period: learn from what each client earned (``books``: every
-        store's books of the period, :meth:`AgencyBooks.close`; ``tell`` false: the model's
-        :class:`~model.policies.LearningBoard` tells the policies of all agencies at once)."""
+        store's books of the period, :meth:`AgencyBooks.close`)."""
         clients = self.clients
         if not clients:
             self._last_period = 0.0
             return
         profit, income, gmv, weeks, period_profit, period_weeks = books
         self._last_period = ((period_profit, period_weeks), tuple(clients))
-        if not tell:
-            return
         for b in clients:
             if weeks[b]:  # not a client renewed this very week (told at its term end)
                 self._tell(b, (profit[b], income[b], gmv[b]), weeks[b])
@@ -217,56 +210,6 @@ class Agency(mesa.Agent):
         profit, income, gmv = self.full_period(money, weeks)
         strategy = STRATEGY_NAMES[model.brand_state.strategy.item(client)]  # (the Brand.strategy property's read)
         self.policy.record(client, strategy, profit, income, gmv, kind=model.brands[client].contract.kind)
-
-
-# what the compiled learning path does in their place (a class changed by a test or a notebook keeps the Python)
-_BOARD_REPLACES = {
-    LearningPolicy: {
-        name: LearningPolicy.__dict__[name]
-        for name in ("record", "term_end", "choose_index", "probability", "probabilities", "_update", "_softmax")
-    },
-    Agency: {name: Agency.__dict__[name] for name in ("close_period", "full_period", "_tell")},
-}
-
-
-def learning_board(agencies: list[Agency], n_brands: int, kernel) -> LearningBoard | None:
-    """A :class:`~model.policies.LearningBoard` for the agencies' policies where the week is
-    compiled (``kernel``) and every agency is a plain :class:`Agency` with a plain
-    :class:`~model.policies.LearningPolicy` on the same parameters (else None: each policy
-    learns and chooses in its own Python, the reference)."""
-    if kernel is None or not agencies:
-        return None
-    for agency in agencies:
-        if type(agency) is not Agency or type(agency.policy) is not LearningPolicy:
-            return None
-        if (
-            set(vars(agency)) & _BOARD_REPLACES[Agency].keys()
-            or set(vars(agency.policy)) & _BOARD_REPLACES[LearningPolicy].keys()
-        ):
-            return None
-    for cls, methods in _BOARD_REPLACES.items():
-        if any(cls.__dict__[name] is not method for name, method in methods.items()):
-            return None
-    first = agencies[0].policy
-    setting = ("rate", "temperature", "exploration", "by_income")
-    if any(getattr(a.policy, name) != getattr(first, name) for a in agencies for name in setting):
-        return None
-    return LearningBoard([a.policy for a in agencies], n_brands, kernel)
-
-
-def board_still_fits(model) -> bool:
-    """Whether the model's learning board still keeps its agencies' policies: none swapped for
-    another, its policies not let go (:meth:`~model.policies.LearningBoard.detach`). If not, the
-    board lets them go, and each learns in its own Python from now on. (Checked every decision
-    period, so kept to what is cheap: a method replaced on a class or an instance after the
-    model was built is not seen.)"""
-    board = model.learning_board
-    if board.live and board.policies == [a.policy for a in model.agencies]:  # (policies compare by identity)
-        return True
-    if board.live:
-        board.detach()
-    model.learning_board = None
-    return False
 
 
 def _mean(values: list[float]) -> float:

@@ -30,11 +30,9 @@ from .agents import (
     Brand,
     BrandState,
     GmvWeeks,
-    board_still_fits,
     choose_strategies,
     goodwill_after,
     image_after,
-    learning_board,
     strategy_counts,
 )
 from .contracts import WEEKS_PER_MONTH, Contract, ContractMarket, Skills, validate_brand_terms, weekly_payments
@@ -170,8 +168,6 @@ class AgencyMarket(mesa.Model):
         self.experience_seed: int | None = None  # the agencies' pre-run's seed, if they gained experience
         if p.experience_weeks and set(p.agency_policies()) != {"fixed"}:
             self.experience_seed = self._gain_experience()
-        # the learning agencies' numbers in arrays, learned and chosen from in compiled calls (the same bits)
-        self.learning_board = learning_board(self.agencies, J, self._compiled)
         self.contracts.open(agent_rng.permutation(p.n_brands))  # brands are dealt to agencies at random
 
         self.datacollector = WeeklyReporters()
@@ -576,16 +572,9 @@ class AgencyMarket(mesa.Model):
             return
         order = list(self.agencies)
         self.random.shuffle(order)
-        board = self.learning_board if self.learning_board is not None and board_still_fits(self) else None
-        closed = self.books.table.copy() if board is not None else None
         books = self.books.close()  # (read once for all agencies; emptied for the next period)
         for agency in order:
-            agency.close_period(books, tell=board is None)
-        if board is not None:  # (every agency's clients told in one call)
-            clients_of = [a.clients for a in self.agencies]
-            board.tell_period(
-                clients_of, closed, books[3], self.brand_state.strategy, self.brands, self.p.decision_weeks
-            )
+            agency.close_period(books)
         if not any(a.policy.uses_peers for a in self.agencies):
             return
         profits = [a.last_profit_per_client for a in self.agencies]

@@ -243,7 +243,7 @@ class LearningPolicy(Policy):
         # prior: every strategy keeps half of what the client pays, for ever (a margin); on the
         # client-GMV scale there is no such scale-free prior, and every strategy starts at the
         # value of the first reward from a period with sales instead (set in record)
-        self._tables: dict[tuple, dict[str, float]] = {}  # kind of contract -> strategy values (see tables)
+        self.tables: dict[tuple, dict[str, float]] = {}  # kind of contract -> strategy values
         self._pending: set[tuple] = set()  # kinds still waiting for their first reward (client_gmv)
         self._last: dict[int, tuple[tuple, str, float]] = {}  # client -> (kind, strategy, reward) awaiting update
         self._traces: dict[int, dict[str, float]] = {}
@@ -252,45 +252,12 @@ class LearningPolicy(Policy):
         self._seen_kind: tuple | None = None  # the kind looked up last (by identity) ...
         self._seen: _Kind | None = None  # ... and its entry of _kinds
         self.experienced = False  # whether it arrived with a pre-run's tables (adopt)
-        # the model's LearningBoard when it keeps this policy's numbers (the compiled path), and
-        # this policy's row there
-        self._board: LearningBoard | None = None
-        self._slot = 0
 
     def __setstate__(self, state: dict) -> None:
-        # a policy pickled before _kinds replaced _probs (the caches are made again as needed),
-        # before the tables were kept as _tables, or before boards
+        # a policy pickled before _kinds replaced _probs (the caches are made again as needed)
         state.pop("_probs", None)
-        if "tables" in state:
-            state["_tables"] = state.pop("tables")
-        state.setdefault("_board", None)
         self.__dict__.update(state)
         self._kinds, self._seen_kind, self._seen = {}, None, None
-
-    @property
-    def tables(self) -> dict[tuple, dict[str, float]]:
-        """Each kind of contract's strategy values, in the order the agency met the kinds. To
-        change them, assign new tables (or :meth:`adopt`): a value written into a table in place
-        is not seen where the model keeps the policies' numbers in a board (the compiled path)."""
-        if self._board is not None:
-            self._board.sync(self._slot)
-        return self._tables
-
-    @tables.setter
-    def tables(self, tables: dict[tuple, dict[str, float]]) -> None:
-        if self._board is not None:  # (tables replaced mid-run: the policies learn in their own Python from now on)
-            self._board.detach()
-        self._tables = tables
-        self._kinds, self._seen_kind, self._seen = {}, None, None  # (the softmaxes of the tables replaced)
-
-    def __getstate__(self) -> dict:
-        # a policy pickled alone is a plain one (its numbers written back from a board, if any):
-        # it loads where numba does not, without the other agencies' numbers
-        state = dict(self.__dict__)
-        if self._board is not None:
-            self._board.export(self._slot)
-            state = {**self.__dict__, "_board": None, "_slot": 0}
-        return state
 
     # One value table per kind of contract (its terms): an agency that holds clients on
     # different terms learns a playbook for each, as a real agency knows each client's contract.
@@ -324,8 +291,6 @@ class LearningPolicy(Policy):
     def probabilities(self, kind: tuple | None = None) -> dict[str, float]:
         if kind is None:
             kind = self._first_kind()
-        if self._board is not None:
-            return dict(zip(STRATEGY_NAMES, self._board.softmax(self._slot, kind)))
         return dict(zip(STRATEGY_NAMES, self._softmax(kind)))
 
     def _kind(self, kind: tuple) -> _Kind:
@@ -361,8 +326,6 @@ class LearningPolicy(Policy):
     def probability(self, strategy: str, kind: tuple | None = None) -> float:
         if kind is None:
             kind = self._first_kind()
-        if self._board is not None:
-            return self._board.softmax(self._slot, kind)[STRATEGY_INDEX[strategy]]
         probs = self._seen.probs if kind is self._seen_kind else None  # (read every week: _softmax's hit inline)
         return (self._softmax(kind) if probs is None else probs)[STRATEGY_INDEX[strategy]]
 
@@ -370,8 +333,6 @@ class LearningPolicy(Policy):
         return STRATEGY_NAMES[self.choose_index(client, kind)]
 
     def choose_index(self, client: int, kind: tuple = ()) -> int:
-        if self._board is not None:
-            return self._board.choose_index(self._slot, kind)
         # (every client's choice every period: _kind's hit inline)
         entry = self._seen if kind is self._seen_kind else self._kind(kind)
         cuts = entry.cuts
@@ -382,8 +343,6 @@ class LearningPolicy(Policy):
     def record(
         self, client: int, strategy: str, profit: float, income: float = 0.0, gmv: float = 0.0, kind: tuple = ()
     ) -> None:
-        if self._board is not None:
-            return self._board.record(self._slot, client, STRATEGY_INDEX[strategy], (profit, income, gmv), kind)
         # rewards in units of the client's typical income or GMV (always positive, unlike
         # profit, so the scale never collapses near zero)
         size = max(income if self.by_income else gmv, abs(profit), 1.0)
@@ -404,8 +363,6 @@ class LearningPolicy(Policy):
         self._last[client] = (kind, strategy, reward)
 
     def term_end(self, client: int, renewed: bool) -> None:
-        if self._board is not None:
-            return self._board.term_end(self._slot, client, renewed)
         last = self._last.pop(client, None)
         if last is not None:
             carry_on = 0.0  # (a client that left is worth nothing from now on: no softmax needed)
@@ -416,12 +373,12 @@ class LearningPolicy(Policy):
         self._traces.pop(client, None)
 
     def experience(self) -> dict:
-        tables = self.tables  # (first: a board's numbers are written back to the tables and _pending)
-        return {"tables": {k: dict(t) for k, t in tables.items()}, "pending": set(self._pending)}
+        return {"tables": {k: dict(t) for k, t in self.tables.items()}, "pending": set(self._pending)}
 
     def adopt(self, experience: dict) -> None:
-        self.tables = {k: dict(t) for k, t in experience["tables"].items()}  # (a board, if any, let go first)
+        self.tables = {k: dict(t) for k, t in experience["tables"].items()}
         self._pending = set(experience["pending"])
+        self._kinds, self._seen_kind, self._seen = {}, None, None
         self.experienced = True
 
     def _update(self, client: int, last: tuple[tuple, str, float], next_value: float) -> None:
@@ -439,253 +396,6 @@ class LearningPolicy(Policy):
             table[s] += step * e
             traces[s] = e * PERIOD_DISCOUNT * TRACE_DECAY
         entry.probs = entry.cuts = None
-
-
-class LearningBoard:
-    """The numbers of a market's learning agencies as arrays over agencies, kinds of contract and
-    strategies (kinds numbered as the market meets them), updated in compiled calls
-    (:mod:`model.week_kernel`'s learning functions): a decision period's end tells every agency
-    about all its clients in one call (:meth:`tell_period`), and its start draws every client's
-    strategy in one (:meth:`choose_all`), the softmaxes of all tables that changed in one
-    exponential. Used where the week is compiled and every agency is a :class:`LearningPolicy`
-    (``AgencyMarket``); the policies' own methods, the reference, then ask the board. Every
-    operation is theirs, in their order, so the numbers are the same bits.
-
-    The board keeps each policy's values, pending kinds, softmaxes, reward scales, last periods
-    and traces; a policy's ``tables`` (and ``_pending``) are written back from it when read.
-    A kind a policy has not held yet is made by the policy's own ``_table`` when it would have
-    made it, then copied in."""
-
-    def __init__(self, policies: list[LearningPolicy], n_brands: int, kernel):
-        self.policies, self.kernel = policies, kernel
-        first = policies[0]
-        self.by_income = first.by_income
-        self.temperature, self.keep, self.floor = (
-            first.temperature, 1 - first.exploration, first.exploration / len(STRATEGY_NAMES)
-        )  # fmt: skip
-        # (the learning rate, the discount, the trace decay, the scale's memory and weight, a first reward's divisor)
-        self.coef = np.array(
-            [first.rate, PERIOD_DISCOUNT, TRACE_DECAY, REWARD_SCALE_MEMORY, REWARD_SCALE_WEIGHT, 1 - PERIOD_DISCOUNT]
-        )
-        A, J, S = len(policies), n_brands, len(STRATEGY_NAMES)
-        self.kinds: dict[tuple, int] = {}  # kind -> its number
-        self.held: list[dict[tuple, int]] = [{} for _ in policies]  # each agency's kinds copied in, and their numbers
-        self._kind_arrays(A, 2)
-        self.scale, self.scaled = np.zeros((A, J)), np.zeros((A, J), bool)
-        self.last_kind = np.full((A, J), -1, np.int64)
-        self.last_strategy, self.last_reward = np.zeros((A, J), np.int64), np.zeros((A, J))
-        self.traces, self.traced = np.zeros((A, J, S)), np.zeros((A, J, S), bool)
-        # record's one client: agency, client, kind and column 0 of its strategy and money
-        self.one_told, self.one_strategy = np.zeros(4, np.int64), np.zeros(1, np.intp)
-        self.kind_of = np.zeros(J, np.int64)
-        self.uniforms = np.zeros((A, J))
-        self.dirty = [False] * A  # whose tables changed since written back
-        self.stale = False  # whether a held table's softmax is out of date
-        self.probs_rows: list | None = None  # (probs and cuts as lists, made when read)
-        self.cuts_rows: list | None = None
-        self.one_money = np.zeros((4, 1))  # (record's one client: its profit, income, GMV and weeks)
-        self.live = True  # (false once the policies are let go: detach)
-        for a, policy in enumerate(policies):
-            policy._board, policy._slot = self, a
-        # (the calls of a period's end and a term's end made once with nothing to do: their
-        # compiled code is loaded and bound with the model, as the week's other functions in its
-        # first weeks, not at the first period's end)
-        self._learn(self.one_told, 0, 0, self.one_strategy, self.one_money, 1)
-        self.term_end(0, 0, False)
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "kernel": None}  # (the compiled functions: bound again where loaded)
-
-    def __setstate__(self, state: dict) -> None:
-        from . import week_kernel  # (a board is made only where numba imports)
-
-        self.__dict__.update({**state, "kernel": week_kernel.Bound()})
-
-    KIND_ARRAYS = ("values", "probs", "cuts", "has_table", "pending", "fresh")
-
-    def _kind_arrays(self, A: int, K: int) -> None:
-        """Room for ``K`` kinds: the arrays over kinds made, or grown with their contents kept."""
-        S = len(STRATEGY_NAMES)
-        before = {name: getattr(self, name) for name in self.KIND_ARRAYS if hasattr(self, name)}
-        self.values, self.probs, self.cuts = np.zeros((A, K, S)), np.zeros((A, K, S)), np.zeros((A, K, S))
-        self.has_table, self.pending, self.fresh = (np.zeros((A, K), bool) for _ in range(3))
-        self.pairs, self.args = np.zeros(A * K, np.int64), np.zeros((A * K, S))
-        for name, old in before.items():
-            getattr(self, name)[:, : old.shape[1]] = old
-        self.stale = True
-
-    def row(self, a: int, kind: tuple) -> int:
-        """The number of ``kind``, whose table agency ``a`` holds from now on (made by its policy,
-        as it would make it now, and copied in)."""
-        k = self.held[a].get(kind)
-        if k is not None:
-            return k
-        k = self.kinds.get(kind)
-        if k is None:
-            k = self.kinds[kind] = len(self.kinds)
-            if k == self.values.shape[1]:
-                self._kind_arrays(len(self.policies), 2 * k)
-        policy = self.policies[a]
-        table = policy._table(kind)  # (its tables written back first)
-        self.values[a, k] = [table[s] for s in STRATEGY_NAMES]
-        self.pending[a, k] = kind in policy._pending
-        self.has_table[a, k], self.fresh[a, k] = True, False
-        self.held[a][kind] = k
-        self.stale = self.dirty[a] = True  # (written back by _table above: dirty again for the learning to come)
-        return k
-
-    def export(self, a: int) -> None:
-        """Write everything agency ``a``'s policy keeps back to it: its tables and pending kinds
-        (:meth:`sync`), and each client's reward scale, last period and traces."""
-        self.sync(a)
-        policy, by_number = self.policies[a], {k: kind for kind, k in self.kinds.items()}
-        clients = range(self.scale.shape[1])
-        policy._scale = {c: self.scale[a, c].item() for c in clients if self.scaled[a, c]}
-        policy._last = {
-            c: (
-                by_number[self.last_kind[a, c].item()],
-                STRATEGY_NAMES[self.last_strategy[a, c]],
-                self.last_reward[a, c].item(),
-            )
-            for c in clients
-            if self.last_kind[a, c] >= 0
-        }
-        policy._traces = {
-            c: {
-                STRATEGY_NAMES[x]: self.traces[a, c, x].item()
-                for x in range(len(STRATEGY_NAMES))
-                if self.traced[a, c, x]
-            }
-            for c in clients
-            if self.traced[a, c].any()
-        }
-        policy._kinds, policy._seen_kind, policy._seen = {}, None, None
-
-    def detach(self) -> None:
-        """Let the policies go: each gets its numbers back and learns in its own Python from now
-        on (where something the board cannot follow happened: tables replaced, a policy swapped)."""
-        for a, policy in enumerate(self.policies):
-            self.export(a)
-            policy._board = None
-        self.live = False
-
-    def sync(self, a: int) -> None:
-        """Write agency ``a``'s values and pending kinds back to its policy's tables."""
-        if self.dirty[a]:
-            self.dirty[a] = False
-            policy, values, pending = self.policies[a], self.values[a].tolist(), self.pending[a].tolist()
-            for kind, k in self.held[a].items():
-                policy._tables[kind].update(zip(STRATEGY_NAMES, values[k]))
-                if pending[k]:
-                    policy._pending.add(kind)
-                else:
-                    policy._pending.discard(kind)
-
-    def refresh(self) -> None:
-        """Every out-of-date softmax, with one exponential."""
-        kernel = self.kernel
-        n = kernel.softmax_args(self.values, self.has_table, self.fresh, 1 - PERIOD_DISCOUNT, self.temperature,
-                                self.pairs, self.args)  # fmt: skip
-        if n:
-            w = np.exp(self.args[:n])
-            kernel.softmax_finish(n, self.pairs, w, self.keep, self.floor, self.probs, self.cuts, self.fresh)
-        self.probs_rows = self.cuts_rows = None
-        self.stale = False
-
-    def softmax(self, a: int, kind: tuple) -> list[float]:
-        """LearningPolicy._softmax of agency ``a`` (the caller does not change it)."""
-        k = self.held[a].get(kind)
-        if k is None:
-            k = self.row(a, kind)
-        if self.stale:
-            self.refresh()
-        rows = self.probs_rows
-        if rows is None:
-            rows = self.probs_rows = self.probs.tolist()
-        return rows[a][k]
-
-    def choose_index(self, a: int, kind: tuple) -> int:
-        """LearningPolicy.choose_index of agency ``a``."""
-        k = self.held[a].get(kind)
-        if k is None:
-            k = self.row(a, kind)
-        if self.stale:
-            self.refresh()
-        rows = self.cuts_rows
-        if rows is None:
-            rows = self.cuts_rows = self.cuts.tolist()
-        return draw_from(self.policies[a].rng, rows[a][k])
-
-    def choose_all(self, operator: np.ndarray, brands: list, strategy: np.ndarray) -> None:
-        """agents.choose_strategies: every store an agency runs (``operator``) draws its strategy
-        into ``strategy``, in brand order, each agency from its own stream."""
-        kind_of, held, counts = self.kind_of, self.held, [0] * len(self.policies)
-        for j, a in enumerate(operator.tolist()):
-            if a >= 0:
-                kind = brands[j].contract.kind
-                k = held[a].get(kind)
-                kind_of[j] = self.row(a, kind) if k is None else k
-                counts[a] += 1
-        if self.stale:
-            self.refresh()
-        uniforms = self.uniforms
-        for a, n in enumerate(counts):
-            if n:  # (an agency's uniforms in one call: the same numbers as one call each)
-                self.policies[a].rng.random(out=uniforms[a, :n])
-        self.kernel.choose_clients(operator, kind_of, self.cuts, uniforms, strategy)
-
-    def tell_period(
-        self, clients_of: list[list[int]], books: np.ndarray, weeks: list[float], strategy, brands, period: int
-    ) -> None:
-        """Agency.close_period of every agency: agency ``a`` is told about each of its clients
-        ``clients_of[a]`` with weeks in the period (``weeks``, the books' row), from ``books``
-        (AgencyBooks' table, whose first rows are the profit, income, GMV and weeks) and each
-        store's ``strategy``, in order, the money scaled to a whole period of ``period`` weeks."""
-        told, held, lo = [], self.held, 0
-        for a, clients in enumerate(clients_of):
-            if clients:
-                self.dirty[a] = True  # (first: a kind made below reads the tables written back)
-            for c in clients:
-                if weeks[c]:  # (not a client renewed this very week: told at its term end)
-                    kind = brands[c].contract.kind
-                    k = held[a].get(kind)
-                    if k is None:  # (a kind the agency never held: made once the clients before are told)
-                        self._learn(np.array(told, np.int64), lo, len(told) // 4, strategy, books, period)
-                        lo = len(told) // 4
-                        k = self.row(a, kind)
-                    told += (a, c, k, c)
-        self._learn(np.array(told, np.int64), lo, len(told) // 4, strategy, books, period)
-
-    def record(self, a: int, client: int, strategy: int, money: tuple[float, float, float], kind: tuple) -> None:
-        """LearningPolicy.record of agency ``a`` (``money``: the profit, income and GMV over a whole period)."""
-        k = self.held[a].get(kind)
-        if k is None:
-            k = self.row(a, kind)
-        told, one = self.one_told, self.one_money
-        told[0], told[1], told[2] = a, client, k
-        self.one_strategy[0] = strategy
-        one[0, 0], one[1, 0], one[2, 0] = money
-        one[3, 0] = 1.0  # (a whole period of one)
-        self._learn(told, 0, 1, self.one_strategy, one, 1)
-        self.dirty[a] = True
-
-    def _learn(self, told: np.ndarray, lo: int, hi: int, strategy: np.ndarray, money: np.ndarray, period: int) -> None:
-        """Told clients ``lo`` to ``hi`` of ``told`` (week_kernel.learn_clients), their strategies
-        in ``strategy`` and money in ``money``'s rows (profit, income, GMV, weeks; a period ``period`` weeks)."""
-        self.kernel.learn_clients(
-            told, lo, hi, strategy, money, period, self.by_income, self.coef, self.values, self.pending,
-            self.fresh, self.scale, self.scaled, self.last_kind, self.last_strategy, self.last_reward, self.traces,
-            self.traced,
-        )  # fmt: skip
-        self.stale = self.stale or hi > lo
-
-    def term_end(self, a: int, client: int, renewed: bool) -> None:
-        """LearningPolicy.term_end of agency ``a``."""
-        if renewed and self.last_kind[a, client] >= 0 and self.stale:
-            self.refresh()
-        self.kernel.end_term(a, client, renewed, self.coef, self.values, self.probs, self.fresh, self.last_kind,
-                             self.last_strategy, self.last_reward, self.traces, self.traced)  # fmt: skip
-        self.dirty[a] = self.stale = True
 
 
 class ImitationPolicy(Policy):
