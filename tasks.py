@@ -28,6 +28,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 CHROMIUM = Path("/usr/bin/chromium")
 
+# everything below runs in this project's environment, as if it were activated: a virtualenv
+# activated in the calling shell would otherwise leak in (IPython, in the app's server, warns)
+os.environ["VIRTUAL_ENV"] = str(VENV)
+os.environ["PATH"] = str(BIN) + os.pathsep + os.environ.get("PATH", "")
+
 
 def say(msg: str) -> None:
     print(f"[tasks] {msg}", flush=True)
