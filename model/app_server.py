@@ -8,6 +8,7 @@ import errno
 import os
 import socket
 import sys
+import tarfile
 from pathlib import Path
 
 DEFAULT_PORT = 8765
@@ -52,7 +53,6 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
     import io
     import json
     import shutil
-    import tarfile
     import tempfile
     import urllib.request
 
@@ -82,7 +82,7 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
             raise RuntimeError(f"{package} from {registry} does not match its published SHA-512")
         with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as tmp:
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                tar.extractall(tmp, filter="data")
+                extract_safely(tar, Path(tmp))
             target = cache / package
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(target, ignore_errors=True)
@@ -90,6 +90,20 @@ def ensure_frontend_assets(cache_dir: str | os.PathLike | None = None) -> Path:
             root = Path(tmp) / "package" if (Path(tmp) / "package").is_dir() else roots[0]
             os.replace(root, target)  # whole package at once: never half there
     return cache
+
+
+def extract_safely(tar: tarfile.TarFile, dest: Path) -> None:
+    """Unpack ``tar`` into ``dest`` refusing what a package has no business holding: paths that
+    leave ``dest``, links, devices. Python's "data" filter where there is one (3.11.4+); before
+    that, the same refusals by hand."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    root = dest.resolve()
+    for member in tar.getmembers():
+        if not (member.isfile() or member.isdir()) or not (root / member.name).resolve().is_relative_to(root):
+            raise RuntimeError(f"refusing to unpack {member.name!r}: a link, a device or a path out of {dest}")
+    tar.extractall(dest)
 
 
 def port_in_use(host: str, port: int) -> bool:
