@@ -179,9 +179,9 @@ def _process_pool(n: int, started: list[ProcessPoolExecutor] | None = None) -> P
     pool's table is waited for by Python at exit, forever (a shard ended by SIGTERM at that
     moment hung). So a sweep's Ctrl-C and a shard's SIGTERM are held back until every worker is
     in the pool (interrupts.deferred_signals), and should an interrupt still land, every worker
-    forked here is ended before it is raised. Ctrl-C is also held back in the workers while they are
-    forked: one landing in a child between fork and its initializer killed it with a traceback
-    and left the sweep's exit status to chance."""
+    forked here is ended before it is raised. Ctrl-C is also held back in the workers while
+    they are forked: one landing in a child between fork and its initializer killed it with a
+    traceback and left the sweep's exit status to chance."""
     before = set(mp.active_children())
     pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_init_worker)
     if started is not None:
