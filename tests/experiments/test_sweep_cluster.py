@@ -215,8 +215,15 @@ def test_a_shard_interrupted_while_its_workers_are_forked_ends(tmp_path, sig):
     used to be waited for at exit, forever (seen in CI)."""
     spec_path, out = spec_file(tmp_path), tmp_path / "out"
     cmd = shard_cmd(spec_path, out, "1/1", "--executor", "processes", "--workers", "2")
+    # (pytest-xdist's workers ignore SIGINT and a child inherits that: Python then installs no
+    # Ctrl-C handler, nor does the sweep, and the shard would run on as a terminal's would not)
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env(AGENCY_SIM_TEST_SIGNAL_AT_FORK=sig), stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=REPO,
+        env=env(AGENCY_SIM_TEST_SIGNAL_AT_FORK=sig),
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         err = proc.communicate(timeout=120)[1]
