@@ -42,3 +42,72 @@ def test_a_golden_run_compiled_for_another_cpu_gives_the_same_bits(cpu, tmp_path
     assert out.returncode == 0, out.stderr
     there = json.loads(out.stdout.strip().splitlines()[-1])
     assert there == cases.run_digest(cases.RUNS["learning"]), f"compiled for {cpu}, the numbers moved"
+
+
+WIDE = """
+import json, sys
+sys.path.insert(0, {root!r})
+from tests.golden import cases
+digest = cases.run_digest(cases.RUNS["learning"])
+import numba
+from numba.core import codegen
+from model import kernel
+asm = "".join(text for f in (kernel.shop_kernel_serial, kernel.brand_value_kernel_serial)
+              for text in f.inspect_asm().values())
+print(json.dumps({{"digest": digest, "features": numba.config.CPU_FEATURES, "zmm": asm.count("zmm"),
+                  "ymm": asm.count("ymm"), "avx512": "+avx512f" in codegen.get_host_cpu_features()}}))
+"""
+
+
+@pytest.mark.slow
+def test_wide_vectors_on_request_give_the_same_bits_in_512_bit_registers(tmp_path):
+    """AGENCY_SIM_VECTOR_BITS=512 (model.kernel): the host's features without LLVM's preference
+    for 256-bit vectors; on an AVX-512 CPU the kernels are then mostly 512-bit code (without it,
+    on the Intel chips whose tuning prefers 256 bits, mostly 256-bit code), and a golden run pins
+    the same numbers."""
+    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "512", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NUMBA_CPU_FEATURES", None)
+    out = subprocess.run(
+        [sys.executable, "-c", WIDE.format(root=str(ROOT))],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    there = json.loads(out.stdout.strip().splitlines()[-1])
+    assert there["digest"] == cases.run_digest(cases.RUNS["learning"]), "with 512-bit vectors the numbers moved"
+    assert there["features"].endswith(",-prefer-256-bit")
+    if there["avx512"]:  # (elsewhere there are no 512-bit registers to use)
+        assert there["zmm"] > there["ymm"], there
+    else:
+        assert there["zmm"] == 0, there
+
+
+def _import_kernel(env: dict, before: str = "") -> subprocess.CompletedProcess:
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{before}\n"
+        "import numba, model.kernel\nprint(numba.config.CPU_FEATURES)"
+    )
+    env = {**os.environ, **env}
+    env.pop("NUMBA_CPU_FEATURES", None)
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_a_vector_width_other_than_512_is_refused_naming_the_variable():
+    out = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "256"})
+    assert out.returncode != 0
+    assert "AGENCY_SIM_VECTOR_BITS='256': the only value is 512" in out.stderr
+
+
+def test_wide_vectors_asked_for_too_late_say_so_and_change_nothing():
+    """Once numba has compiled anything, its code generator is made: the setting can no longer
+    apply, and a notice says why instead of the run silently keeping 256-bit code."""
+    late = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512"}, "import numba; numba.njit(lambda x: x + 1)(1)")
+    assert late.returncode == 0, late.stderr
+    assert "AGENCY_SIM_VECTOR_BITS=512 ignored: numba compiled code before" in late.stderr
+    assert late.stdout.strip() == "None"  # numba's own default (the host's features) kept
+    early = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512"})
+    assert early.returncode == 0 and not early.stderr, early.stderr
+    assert early.stdout.strip().endswith(",-prefer-256-bit")
