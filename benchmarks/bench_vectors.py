@@ -1,0 +1,118 @@
+"""Should this machine run the kernels in 512-bit vectors? ``AGENCY_SIM_VECTOR_BITS=512``
+(model.kernel) against LLVM's own choice, in one benchmark.
+
+On an AVX-512 CPU whose LLVM tuning prefers 256-bit vectors (most Intel server chips), the
+setting lets the compiled kernels use 512-bit ones; the numbers stay the same bit for bit. Whether
+that is faster depends on the chip, so measure it here. Alternating the two settings in fresh
+child processes (so that load on a shared machine hits both alike), it times:
+
+* ``run``: issue 23's case, a 1,500-consumer, 260-week run with learning agencies and 104 weeks
+  of experience (CPU seconds, and the market's share of them, as ``bench_run.py`` reads them);
+* ``market``: consumer-brand-weeks per second of the two kernels at ``--big`` consumers
+  x 12 brands on one thread (``bench_week.py``).
+
+Each child first compiles, or loads from numba's cache, its setting's kernels outside the timing
+(the first time for a setting: about 20 s of compiling). Prints one JSON line per setting and
+case, and one with the ratios (>1: the setting is faster here).
+
+    python benchmarks/bench_vectors.py
+    python benchmarks/bench_vectors.py --repeats 7 --big 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from bench_run import CHILD  # noqa: E402 - the same run, read the same way
+
+SETTINGS = {"LLVM's choice": None, "AGENCY_SIM_VECTOR_BITS=512": "512"}
+
+
+def child(cmd: list[str], bits: str | None) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    env.pop("AGENCY_SIM_VECTOR_BITS", None)
+    if bits:
+        env["AGENCY_SIM_VECTOR_BITS"] = bits
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def host() -> dict:
+    code = (
+        "import llvmlite.binding as b, json; f = b.get_host_cpu_features();"
+        "print(json.dumps({'cpu': b.get_host_cpu_name(), 'avx512f': bool(f.get('avx512f'))}))"
+    )
+    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--consumers", type=int, default=1500, help="consumers of the run (default: %(default)s)")
+    ap.add_argument("--big", type=int, default=1_000_000, help="consumers of the market case (default: %(default)s)")
+    ap.add_argument("--weeks", type=int, default=8, help="weeks of the market case (default: %(default)s)")
+    args = ap.parse_args()
+    print(json.dumps({"host": host()}), flush=True)
+    run_code = CHILD.format(root=str(ROOT), kernel="numba", n=args.consumers, steps=260, experience=104, seed=1)
+    cases = {
+        "run": [sys.executable, "-c", run_code],
+        "market": [
+            sys.executable,
+            str(HERE / "bench_week.py"),
+            "--consumers",
+            str(args.big),
+            "--weeks",
+            str(args.weeks),
+        ],
+    }
+    got: dict[tuple[str, str], list[dict]] = {(s, c): [] for s in SETTINGS for c in cases}
+    for _ in range(args.repeats):
+        for case, cmd in cases.items():
+            for setting, bits in SETTINGS.items():
+                got[setting, case].append(child(cmd, bits))
+    figure = {}
+    for (setting, case), runs in got.items():
+        if case == "run":
+            cpu = statistics.median(r["cpu_s"] for r in runs)
+            share = statistics.median(r["market_cpu_s"] / r["cpu_s"] for r in runs)
+            figure[setting, case] = cpu
+            line = {
+                "cpu_s_median": round(cpu, 4),
+                "market_share_median": round(share, 3),
+                "n_consumers": args.consumers,
+            }
+        else:
+            rate = statistics.median(r["cbw_per_second"] for r in runs)
+            figure[setting, case] = 1 / rate
+            line = {
+                "consumer_brand_weeks_per_s_one_thread_median": round(rate),
+                "n_consumers": args.big,
+                "weeks": args.weeks,
+            }
+        print(json.dumps({"setting": setting, "case": case, "repeats": args.repeats, **line}))
+    base, wide = SETTINGS
+    print(
+        json.dumps(
+            {
+                "speed-up of 512-bit vectors (>1: faster)": {
+                    c: round(figure[base, c] / figure[wide, c], 3) for c in cases
+                }
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
