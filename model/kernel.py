@@ -50,7 +50,8 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 # because the gain depends on the chip; benchmarks/bench_vectors.py measures it on yours. The
 # numbers stay the same bit for bit (no reassociation: tests/golden/test_cpu_targets.py). It
 # is a setting of numba's process-wide code generation, so it takes effect only where numba has
-# compiled nothing before this module is imported. It does nothing on a CPU without AVX-512.
+# compiled nothing before this module is imported. On a CPU without AVX-512 it does nothing
+# (with a notice).
 VECTOR_BITS_ENV = "AGENCY_SIM_VECTOR_BITS"
 
 
@@ -69,12 +70,15 @@ def _vector_bits() -> str | None:
         return f"{VECTOR_BITS_ENV}=512 ignored: NUMBA_CPU_FEATURES is set and decides the CPU features"
     from numba.core import codegen, registry
 
+    features = codegen.get_host_cpu_features()  # (numba's: without AVX where NUMBA_ENABLE_AVX=0)
+    if "+avx512f" not in features.split(","):
+        return f"{VECTOR_BITS_ENV}=512 ignored: this CPU has no AVX-512 (or numba does not use it)"
     if "_toplevel_target_context" in vars(registry.cpu_target):  # (numba's code generator is made)
         return (
             f"{VECTOR_BITS_ENV}=512 ignored: numba compiled code before model.kernel was imported; "
             "set it before anything uses numba (import model first)"
         )
-    numba.config.CPU_FEATURES = ",".join(filter(None, [codegen.get_host_cpu_features(), "-prefer-256-bit"]))
+    numba.config.CPU_FEATURES = f"{features},-prefer-256-bit"
     return None
 
 

@@ -78,11 +78,12 @@ def test_wide_vectors_on_request_give_the_same_bits_in_512_bit_registers(tmp_pat
     assert out.returncode == 0, out.stderr
     there = json.loads(out.stdout.strip().splitlines()[-1])
     assert there["digest"] == cases.run_digest(cases.RUNS["learning"]), "with 512-bit vectors the numbers moved"
-    assert there["features"].endswith(",-prefer-256-bit")
-    if there["avx512"]:  # (elsewhere there are no 512-bit registers to use)
+    if there["avx512"]:
+        assert there["features"].endswith(",-prefer-256-bit")
         assert there["zmm"] > there["ymm"], there
-    else:
-        assert there["zmm"] == 0, there
+    else:  # (no 512-bit registers to use: numba's default, and a notice)
+        assert there["features"] is None and there["zmm"] == 0, there
+        assert "this CPU has no AVX-512" in out.stderr
 
 
 def _import_kernel(env: dict, before: str = "") -> subprocess.CompletedProcess:
@@ -90,8 +91,7 @@ def _import_kernel(env: dict, before: str = "") -> subprocess.CompletedProcess:
         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{before}\n"
         "import numba, model.kernel\nprint(numba.config.CPU_FEATURES)"
     )
-    env = {**os.environ, **env}
-    env.pop("NUMBA_CPU_FEATURES", None)
+    env = {**{k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}, **env}
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -111,3 +111,20 @@ def test_wide_vectors_asked_for_too_late_say_so_and_change_nothing():
     early = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512"})
     assert early.returncode == 0 and not early.stderr, early.stderr
     assert early.stdout.strip().endswith(",-prefer-256-bit")
+
+
+def test_wide_vectors_on_a_cpu_without_avx512_change_nothing_and_say_so():
+    """Where numba sees no AVX-512 (here: NUMBA_ENABLE_AVX=0, as on an AVX2 machine), the setting
+    leaves numba's CPU features alone (no second set of compiled kernels in the cache for
+    nothing) and says why."""
+    out = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512", "NUMBA_ENABLE_AVX": "0"})
+    assert out.returncode == 0, out.stderr
+    assert "AGENCY_SIM_VECTOR_BITS=512 ignored: this CPU has no AVX-512" in out.stderr
+    assert out.stdout.strip() == "None"
+
+
+def test_wide_vectors_leave_numbas_own_cpu_features_setting_alone():
+    out = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512", "NUMBA_CPU_FEATURES": "+sse2"})
+    assert out.returncode == 0, out.stderr
+    assert "AGENCY_SIM_VECTOR_BITS=512 ignored: NUMBA_CPU_FEATURES is set" in out.stderr
+    assert out.stdout.strip() == "+sse2"
