@@ -43,6 +43,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the children's vector width (model.kernel's AGENCY_SIM_VECTOR_BITS, from this environment)
+VECTOR_BITS = os.environ.get("AGENCY_SIM_VECTOR_BITS") or "LLVM's choice"
 # what both kinds of child begin with: the tree's model and the case
 PREAMBLE = """
 import json, sys, time
@@ -131,8 +133,9 @@ def phases(n: int, steps: int, experience: int, repeats: int, seed: int = 1) -> 
     ms = dict(sorted(ms.items(), key=lambda kv: -kv[1]))
     share = statistics.median(r["phases"]["market"] / r["cpu_s"] for r in runs)
     timers = statistics.median(r["timers_s"] for r in runs)
-    print(json.dumps({"case": "this tree, default path, phases (CPU ms, median)", "n_consumers": n, "weeks": steps,
-                      "experience_weeks": experience, "seed": seed, "repeats": repeats, "cpu_s_median": round(total, 3),
+    print(json.dumps({"case": "this tree, default path, phases (CPU ms, median)", "vector_bits": VECTOR_BITS,
+                      "n_consumers": n, "weeks": steps, "experience_weeks": experience, "seed": seed,
+                      "repeats": repeats, "cpu_s_median": round(total, 3),
                       "market_share_median": round(share, 3), "phases_ms": ms,
                       "timers_ms": round(1e3 * timers, 1)}))  # fmt: skip
 
@@ -189,6 +192,7 @@ def main() -> int:
             json.dumps(
                 {
                     "case": name,
+                    "vector_bits": VECTOR_BITS,
                     "n_consumers": args.consumers,
                     "weeks": args.weeks,
                     "experience_weeks": args.experience,

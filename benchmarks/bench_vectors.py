@@ -13,7 +13,8 @@ child processes (so that load on a shared machine hits both alike), it times:
 
 Each child first compiles, or loads from numba's cache, its setting's kernels outside the timing
 (the first time for a setting: about 20 s of compiling). Prints one JSON line per setting and
-case, and one with the ratios (>1: the setting is faster here).
+case, and one with the speed-ups (>1: the setting is faster here), each the median over the
+repeats of the two settings' ratio in that repeat, with their range.
 
     python benchmarks/bench_vectors.py
     python benchmarks/bench_vectors.py --repeats 7 --big 200000
@@ -81,12 +82,10 @@ def main() -> int:
         for case, cmd in cases.items():
             for setting, bits in SETTINGS.items():
                 got[setting, case].append(child(cmd, bits))
-    figure = {}
     for (setting, case), runs in got.items():
         if case == "run":
             cpu = statistics.median(r["cpu_s"] for r in runs)
             share = statistics.median(r["market_cpu_s"] / r["cpu_s"] for r in runs)
-            figure[setting, case] = cpu
             line = {
                 "cpu_s_median": round(cpu, 4),
                 "market_share_median": round(share, 3),
@@ -94,7 +93,6 @@ def main() -> int:
             }
         else:
             rate = statistics.median(r["cbw_per_second"] for r in runs)
-            figure[setting, case] = 1 / rate
             line = {
                 "consumer_brand_weeks_per_s_one_thread_median": round(rate),
                 "n_consumers": args.big,
@@ -102,15 +100,19 @@ def main() -> int:
             }
         print(json.dumps({"setting": setting, "case": case, "repeats": args.repeats, **line}))
     base, wide = SETTINGS
-    print(
-        json.dumps(
-            {
-                "speed-up of 512-bit vectors (>1: faster)": {
-                    c: round(figure[base, c] / figure[wide, c], 3) for c in cases
-                }
-            }
-        )
-    )
+    # each repeat's two children ran one after the other: their ratio, then the median over the
+    # repeats, is steadier than a ratio of medians on a machine whose speed drifts by the minute
+    paired = {}
+    for c in cases:
+        if c == "run":
+            ratios = [b["cpu_s"] / w["cpu_s"] for b, w in zip(got[base, c], got[wide, c])]
+        else:
+            ratios = [w["cbw_per_second"] / b["cbw_per_second"] for b, w in zip(got[base, c], got[wide, c])]
+        paired[c] = {
+            "median": round(statistics.median(ratios), 3),
+            "range": [round(min(ratios), 3), round(max(ratios), 3)],
+        }
+    print(json.dumps({"speed-up of 512-bit vectors (>1: faster), repeat by repeat": paired}))
     return 0
 
 
