@@ -128,3 +128,19 @@ def test_wide_vectors_leave_numbas_own_cpu_features_setting_alone():
     assert out.returncode == 0, out.stderr
     assert "AGENCY_SIM_VECTOR_BITS=512 ignored: NUMBA_CPU_FEATURES is set" in out.stderr
     assert out.stdout.strip() == "+sse2"
+
+
+def test_the_command_line_refuses_a_bad_vector_width_in_one_line_writing_nothing(tmp_path):
+    out_dir = tmp_path / "out"
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from experiments.cli import main; sys.exit(main())"
+    argv = ["run", "--steps", "2", "--set", "n_consumers=200", "--out", str(out_dir)]
+    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "wide"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "agency-sim: error: AGENCY_SIM_VECTOR_BITS='wide': the only value is 512 (512-bit vectors on an AVX-512 "
+        "CPU); unset it to keep LLVM's own choice"
+    ]
+    assert not out_dir.exists()
