@@ -44,14 +44,14 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 # Wide vectors, on request. On most Intel server CPUs with AVX-512 (Skylake-SP to Emerald
 # Rapids) LLVM's tuning prefers 256-bit vectors, because 512-bit instructions lowered the clock
-# of the first such chips. On an Emerald Rapids machine the kernels then ran 1.3-1.6x slower than
+# of the first such chips. On an Emerald Rapids machine the kernels then ran 1.3-1.5x slower than
 # with 512-bit vectors (docs/performance.md, "Wide vectors"). AGENCY_SIM_VECTOR_BITS=512 lifts
 # that preference (numba's CPU features: the host's, with "-prefer-256-bit"). It is opt-in
 # because the gain depends on the chip; benchmarks/bench_vectors.py measures it on yours. The
 # numbers stay the same bit for bit (no reassociation: tests/golden/test_cpu_targets.py). It
-# is a setting of numba's process-wide code generation, so it takes effect only where numba has
-# compiled nothing before this module is imported. On a CPU without AVX-512 it does nothing
-# (with a notice).
+# is a setting of numba's process-wide code generation, made at the first function decorated:
+# it takes effect only where nothing used numba before this module is imported. On a CPU
+# without AVX-512 it does nothing (with a notice).
 VECTOR_BITS_ENV = "AGENCY_SIM_VECTOR_BITS"
 
 
@@ -75,8 +75,8 @@ def _vector_bits() -> str | None:
         return f"{VECTOR_BITS_ENV}=512 ignored: this CPU has no AVX-512 (or numba does not use it)"
     if "_toplevel_target_context" in vars(registry.cpu_target):  # (numba's code generator is made)
         return (
-            f"{VECTOR_BITS_ENV}=512 ignored: numba compiled code before model.kernel was imported; "
-            "set it before anything uses numba (import model first)"
+            f"{VECTOR_BITS_ENV}=512 ignored: numba was used (a function decorated or compiled) before "
+            "model.kernel was imported, and its code generator is made once; import model first"
         )
     numba.config.CPU_FEATURES = f"{features},-prefer-256-bit"
     return None

@@ -102,11 +102,12 @@ def test_a_vector_width_other_than_512_is_refused_naming_the_variable():
 
 
 def test_wide_vectors_asked_for_too_late_say_so_and_change_nothing():
-    """Once numba has compiled anything, its code generator is made: the setting can no longer
-    apply, and a notice says why instead of the run silently keeping 256-bit code."""
-    late = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512"}, "import numba; numba.njit(lambda x: x + 1)(1)")
+    """Once numba has been used (here a function only decorated, not yet compiled), its code
+    generator is made: the setting can no longer apply, and a notice says why instead of the run
+    silently keeping 256-bit code."""
+    late = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512"}, "import numba; numba.njit(lambda x: x + 1)")
     assert late.returncode == 0, late.stderr
-    assert "AGENCY_SIM_VECTOR_BITS=512 ignored: numba compiled code before" in late.stderr
+    assert "AGENCY_SIM_VECTOR_BITS=512 ignored: numba was used" in late.stderr
     assert late.stdout.strip() == "None"  # numba's own default (the host's features) kept
     early = _import_kernel({"AGENCY_SIM_VECTOR_BITS": "512"})
     assert early.returncode == 0 and not early.stderr, early.stderr
