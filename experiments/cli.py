@@ -179,9 +179,12 @@ def _cmd_sweep(args) -> int:
         shard = parse_shard(args.shard)  # (ValueError: one line, exit 2)
         if args.no_resume:
             raise UserError("--no-resume cannot be used with --shard: shards write into one folder side by side")
+    from model import vectors
+
     from .sweeps.claims import lease_s
 
     lease_s()  # (a bad AGENCY_SIM_CLAIM_LEASE: ValueError, one line, exit 2, before the folder is made)
+    vectors.check()  # (a bad AGENCY_SIM_VECTOR_BITS likewise, rather than as every run's failure)
     spec = load_spec(args.spec)
     check_executor_options(args)
     out = check_out(args.out)

@@ -31,6 +31,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import vectors
 from .market import FESTIVAL_NO_DEAL_SALIENCE, PACK_WEEKS, UTILITY_CAP  # (market imports this module lazily)
 
 # A fork-safe threading layer: the sweep engine forks worker processes, and a process that has
@@ -42,47 +43,9 @@ from .market import FESTIVAL_NO_DEAL_SALIENCE, PACK_WEEKS, UTILITY_CAP  # (marke
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-# Wide vectors, on request. On most Intel server CPUs with AVX-512 (Skylake-SP to Emerald
-# Rapids) LLVM's tuning prefers 256-bit vectors, because 512-bit instructions lowered the clock
-# of the first such chips. On an Emerald Rapids machine the kernels then ran 1.3-1.5x slower than
-# with 512-bit vectors (docs/performance.md, "Wide vectors"). AGENCY_SIM_VECTOR_BITS=512 lifts
-# that preference (numba's CPU features: the host's, with "-prefer-256-bit"). It is opt-in
-# because the gain depends on the chip; benchmarks/bench_vectors.py measures it on yours. The
-# numbers stay the same bit for bit (no reassociation: tests/golden/test_cpu_targets.py). It
-# is a setting of numba's process-wide code generation, made at the first function decorated:
-# it takes effect only where nothing used numba before this module is imported. On a CPU
-# without AVX-512 it does nothing (with a notice).
-VECTOR_BITS_ENV = "AGENCY_SIM_VECTOR_BITS"
-
-
-def _vector_bits() -> str | None:
-    """Apply ``AGENCY_SIM_VECTOR_BITS`` (see above). Returns a one-line notice when the setting
-    cannot apply, else None. A value other than 512 is refused with a ValueError."""
-    value = os.environ.get(VECTOR_BITS_ENV, "").strip()
-    if not value:
-        return None
-    if value != "512":
-        raise ValueError(
-            f"{VECTOR_BITS_ENV}={value!r}: the only value is 512 (512-bit vectors on an AVX-512 "
-            "CPU); unset it to keep LLVM's own choice"
-        )
-    if os.environ.get("NUMBA_CPU_FEATURES"):
-        return f"{VECTOR_BITS_ENV}=512 ignored: NUMBA_CPU_FEATURES is set and decides the CPU features"
-    from numba.core import codegen, registry
-
-    features = codegen.get_host_cpu_features()  # (numba's: without AVX where NUMBA_ENABLE_AVX=0)
-    if "+avx512f" not in features.split(","):
-        return f"{VECTOR_BITS_ENV}=512 ignored: this CPU has no AVX-512 (or numba does not use it)"
-    if "_toplevel_target_context" in vars(registry.cpu_target):  # (numba's code generator is made)
-        return (
-            f"{VECTOR_BITS_ENV}=512 ignored: numba was used (a function decorated or compiled) before "
-            "model.kernel was imported, and its code generator is made once; import model first"
-        )
-    numba.config.CPU_FEATURES = f"{features},-prefer-256-bit"
-    return None
-
-
-VECTOR_BITS_NOTICE = _vector_bits()
+# 512-bit vectors where AGENCY_SIM_VECTOR_BITS=512 asks for them (model.vectors): before the
+# first function below is decorated, which makes numba's code generator.
+VECTOR_BITS_NOTICE = vectors.apply()
 if VECTOR_BITS_NOTICE:
     print(f"agency-sim: {VECTOR_BITS_NOTICE}", file=sys.stderr, flush=True)
 

@@ -70,6 +70,9 @@ def run_sweep(
     """
     spec = load_spec(spec)
     claims.lease_s()  # (a bad AGENCY_SIM_CLAIM_LEASE is refused before the folder is touched)
+    from model import vectors
+
+    vectors.check()  # (and a bad AGENCY_SIM_VECTOR_BITS, rather than as every run's failure)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} exists and is not a folder")
