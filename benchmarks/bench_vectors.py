@@ -3,8 +3,10 @@
 
 On an AVX-512 CPU whose LLVM tuning prefers 256-bit vectors (most Intel server chips), the
 setting lets the compiled kernels use 512-bit ones; the numbers stay the same bit for bit. Whether
-that is faster depends on the chip, so measure it here. Alternating the two settings in fresh
-child processes (so that load on a shared machine hits both alike), it times:
+that is faster depends on the chip, so measure it here (on AMD's Zen 4 and 5 LLVM uses 512-bit
+vectors anyway; where the setting cannot apply, the script says why and stops). Alternating the
+two settings in fresh child processes, each first in half of the repeats (so that load and
+drift on a shared machine hit both alike), it times:
 
 * ``run``: issue 23's case, a 1,500-consumer, 260-week run with learning agencies and 104 weeks
   of experience (CPU seconds, and the market's share of them, as ``bench_run.py`` reads them);
@@ -57,6 +59,19 @@ def host() -> dict:
     return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
+def applies() -> str | None:
+    """Whether the setting applies in a child with it: model.kernel's notice where it does not."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from model import kernel; "
+        "print(kernel.VECTOR_BITS_NOTICE or '')"
+    )
+    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "512"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"loading the kernels with the setting failed:\n{out.stderr}")
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
@@ -65,6 +80,10 @@ def main() -> int:
     ap.add_argument("--weeks", type=int, default=8, help="weeks of the market case (default: %(default)s)")
     args = ap.parse_args()
     print(json.dumps({"host": host()}), flush=True)
+    notice = applies()
+    if notice:
+        print(f"nothing to measure: {notice}", file=sys.stderr)
+        return 2
     run_code = CHILD.format(root=str(ROOT), kernel="numba", n=args.consumers, steps=260, experience=104, seed=1)
     cases = {
         "run": [sys.executable, "-c", run_code],
@@ -78,9 +97,10 @@ def main() -> int:
         ],
     }
     got: dict[tuple[str, str], list[dict]] = {(s, c): [] for s in SETTINGS for c in cases}
-    for _ in range(args.repeats):
+    for repeat in range(args.repeats):
         for case, cmd in cases.items():
-            for setting, bits in SETTINGS.items():
+            order = list(SETTINGS.items())
+            for setting, bits in order if repeat % 2 == 0 else order[::-1]:  # (each goes first half the time)
                 got[setting, case].append(child(cmd, bits))
     for (setting, case), runs in got.items():
         if case == "run":
