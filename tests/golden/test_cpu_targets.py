@@ -44,6 +44,11 @@ def test_a_golden_run_compiled_for_another_cpu_gives_the_same_bits(cpu, tmp_path
     assert there == cases.run_digest(cases.RUNS["learning"]), f"compiled for {cpu}, the numbers moved"
 
 
+def _without_numbas_cpu() -> dict[str, str]:
+    """This environment without a CPU name or features chosen for numba (the setting leaves those alone)."""
+    return {k: v for k, v in os.environ.items() if k not in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME")}
+
+
 WIDE = """
 import json, sys
 sys.path.insert(0, {root!r})
@@ -61,12 +66,11 @@ print(json.dumps({{"digest": digest, "features": numba.config.CPU_FEATURES, "zmm
 
 @pytest.mark.slow
 def test_wide_vectors_on_request_give_the_same_bits_in_512_bit_registers(tmp_path):
-    """AGENCY_SIM_VECTOR_BITS=512 (model.kernel): the host's features without LLVM's preference
+    """AGENCY_SIM_VECTOR_BITS=512 (model.vectors): the host's features without LLVM's preference
     for 256-bit vectors; on an AVX-512 CPU the kernels are then mostly 512-bit code (without it,
     on the Intel chips whose tuning prefers 256 bits, mostly 256-bit code), and a golden run pins
     the same numbers."""
-    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "512", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("NUMBA_CPU_FEATURES", None)
+    env = {**_without_numbas_cpu(), "AGENCY_SIM_VECTOR_BITS": "512", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     out = subprocess.run(
         [sys.executable, "-c", WIDE.format(root=str(ROOT))],
         env=env,
@@ -91,7 +95,7 @@ def _import_kernel(env: dict, before: str = "") -> subprocess.CompletedProcess:
         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{before}\n"
         "import numba, model.kernel\nprint(numba.config.CPU_FEATURES)"
     )
-    env = {**{k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}, **env}
+    env = {**_without_numbas_cpu(), **env}
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
