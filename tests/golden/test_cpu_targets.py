@@ -23,6 +23,21 @@ print(json.dumps(cases.run_digest(cases.RUNS["learning"])))
 """
 
 
+def _last_line(script: str, env: dict) -> tuple[dict, str]:
+    """Run ``script`` (formatted with the repository's root) in a fresh process: its last line of
+    output read as JSON, and its stderr."""
+    out = subprocess.run(
+        [sys.executable, "-c", script.format(root=str(ROOT))],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cpu", ["skylake-avx512", "x86-64-v2"])
 def test_a_golden_run_compiled_for_another_cpu_gives_the_same_bits(cpu, tmp_path):
@@ -31,16 +46,7 @@ def test_a_golden_run_compiled_for_another_cpu_gives_the_same_bits(cpu, tmp_path
     if platform.machine() not in ("x86_64", "AMD64"):
         pytest.skip("the CPU names are x86-64 ones")
     env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(root=str(ROOT))],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr
-    there = json.loads(out.stdout.strip().splitlines()[-1])
+    there, _ = _last_line(SCRIPT, env)
     assert there == cases.run_digest(cases.RUNS["learning"]), f"compiled for {cpu}, the numbers moved"
 
 
@@ -71,23 +77,14 @@ def test_wide_vectors_on_request_give_the_same_bits_in_512_bit_registers(tmp_pat
     on the Intel chips whose tuning prefers 256 bits, mostly 256-bit code), and a golden run pins
     the same numbers."""
     env = {**_without_numbas_cpu(), "AGENCY_SIM_VECTOR_BITS": "512", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run(
-        [sys.executable, "-c", WIDE.format(root=str(ROOT))],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr
-    there = json.loads(out.stdout.strip().splitlines()[-1])
+    there, stderr = _last_line(WIDE, env)
     assert there["digest"] == cases.run_digest(cases.RUNS["learning"]), "with 512-bit vectors the numbers moved"
     if there["avx512"]:
         assert there["features"].endswith(",-prefer-256-bit")
         assert there["zmm"] > there["ymm"], there
     else:  # (no 512-bit registers to use: numba's default, and a notice)
         assert there["features"] is None and there["zmm"] == 0, there
-        assert "this CPU has no AVX-512" in out.stderr
+        assert "this CPU has no AVX-512" in stderr
 
 
 def _import_kernel(env: dict, before: str = "") -> subprocess.CompletedProcess:
