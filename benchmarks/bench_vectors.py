@@ -52,24 +52,19 @@ def child(cmd: list[str], bits: str | None) -> dict:
 
 
 def host() -> dict:
+    """The CPU as numba sees it, and model.kernel's notice where the setting cannot apply here."""
     code = (
-        "import llvmlite.binding as b, json; f = b.get_host_cpu_features();"
-        "print(json.dumps({'cpu': b.get_host_cpu_name(), 'avx512f': bool(f.get('avx512f'))}))"
-    )
-    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-
-
-def applies() -> str | None:
-    """Whether the setting applies in a child with it: model.kernel's notice where it does not."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from model import kernel; "
-        "print(kernel.VECTOR_BITS_NOTICE or '')"
+        f"import sys, json; sys.path.insert(0, {str(ROOT)!r}); from numba.core import codegen; "
+        "import llvmlite.binding as b; from model import kernel; "
+        "print(json.dumps({'cpu': b.get_host_cpu_name(), "
+        "'avx512f': '+avx512f' in codegen.get_host_cpu_features().split(','), "
+        "'notice': kernel.VECTOR_BITS_NOTICE}))"
     )
     env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "512"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"loading the kernels with the setting failed:\n{out.stderr}")
-    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -79,8 +74,9 @@ def main() -> int:
     ap.add_argument("--big", type=int, default=1_000_000, help="consumers of the market case (default: %(default)s)")
     ap.add_argument("--weeks", type=int, default=8, help="weeks of the market case (default: %(default)s)")
     args = ap.parse_args()
-    print(json.dumps({"host": host()}), flush=True)
-    notice = applies()
+    cpu = host()
+    notice = cpu.pop("notice")
+    print(json.dumps({"host": cpu}), flush=True)
     if notice:
         print(f"nothing to measure: {notice}", file=sys.stderr)
         return 2

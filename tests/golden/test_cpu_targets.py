@@ -138,14 +138,18 @@ def test_wide_vectors_leave_numbas_own_cpu_settings_alone(own, features):
     assert out.stdout.strip() == features
 
 
+def _cli(argv: list[str], bits: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``agency-sim ARGV`` in a fresh process with ``AGENCY_SIM_VECTOR_BITS=bits``."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from experiments.cli import main; sys.exit(main())"
+    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": bits}
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
 def test_the_command_line_refuses_a_bad_vector_width_in_one_line_writing_nothing(tmp_path):
     out_dir = tmp_path / "out"
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from experiments.cli import main; sys.exit(main())"
-    argv = ["run", "--steps", "2", "--set", "n_consumers=200", "--out", str(out_dir)]
-    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "wide"}
-    out = subprocess.run(
-        [sys.executable, "-c", code, *argv], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    out = _cli(["run", "--steps", "2", "--set", "n_consumers=200", "--out", str(out_dir)], "wide", tmp_path)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().splitlines() == [
         "agency-sim: error: AGENCY_SIM_VECTOR_BITS='wide': the only value is 512 (512-bit vectors on an AVX-512 "
@@ -170,12 +174,7 @@ def test_a_sweep_refuses_a_bad_vector_width_before_its_folder_is_made(tmp_path):
         )
     )
     out_dir = tmp_path / "out"
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from experiments.cli import main; sys.exit(main())"
-    argv = ["sweep", str(spec), "--out", str(out_dir), "--executor", "serial"]
-    env = {**os.environ, "AGENCY_SIM_VECTOR_BITS": "256"}
-    out = subprocess.run(
-        [sys.executable, "-c", code, *argv], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    out = _cli(["sweep", str(spec), "--out", str(out_dir), "--executor", "serial"], "256", tmp_path)
     assert out.returncode == 2, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "AGENCY_SIM_VECTOR_BITS='256'" in out.stderr
     assert not out_dir.exists()
