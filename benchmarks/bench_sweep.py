@@ -24,6 +24,7 @@ overhead    the engine's own cost (issue 23, items 3 and 4): the focal-contract 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -66,15 +67,16 @@ def case_throughput(workers: int, quick: bool) -> dict:
     plans = list(spec.runs())
     seeds = sorted({p.seed for p in plans})
 
+    # the same seeds and last week on every Mesa line: from 3.4 batch_run takes the seeds as its own
+    # argument (`iterations` would seed every run afresh) and a row's step is the model time
+    # collected, weeks counted from 1 (Mesa 3.3: the index of the week collected, from 0)
+    if "rng" in inspect.signature(batch_run).parameters:  # (3.4 runs max_steps + 1 weeks, 3.5 max_steps)
+        seeding = {"parameters": {**base, "commission_rate": rates}, "rng": seeds, "max_steps": spec.steps}
+    else:  # Mesa 3.3 runs max_steps + 1 weeks
+        seeding = {"parameters": {**base, "commission_rate": rates, "rng": seeds}, "iterations": 1,
+                   "max_steps": spec.steps - 1}  # fmt: skip
     t0 = time.perf_counter()
-    rows = batch_run(
-        AgencyMarket,
-        parameters={**base, "commission_rate": rates, "rng": seeds},
-        iterations=1,
-        max_steps=spec.steps - 1,
-        number_processes=workers,
-        display_progress=False,
-    )
+    rows = batch_run(AgencyMarket, **seeding, number_processes=workers, display_progress=False)
     t_mesa = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +85,7 @@ def case_throughput(workers: int, quick: bool) -> dict:
         ts = load_results(Path(tmp) / "sweep").timeseries
         t_engine = time.perf_counter() - t0
     last = ts[ts["week"] == spec.steps - 1].set_index(["commission_rate", "seed"])["gmv"]
-    mesa_last = {(r["commission_rate"], r["rng"]): r["gmv"] for r in rows}
+    mesa_last = {(r["commission_rate"], r["rng"]): r["gmv"] for r in rows}  # (a row per run: its last week)
     same = len(mesa_last) == len(plans) == len(last) and all(
         abs(mesa_last[k] - v) <= 1e-9 * abs(v) for k, v in last.items()
     )

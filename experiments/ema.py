@@ -12,7 +12,9 @@ Two ways across:
 EMA Workbench 3.x needs Python >= 3.12 and 2.5.x installs on 3.11; both are supported. Notes on
 2.5.3: its PRIM fails on integer columns under pandas 3, so :func:`to_ema` gives every numeric
 parameter as float; its samplers draw unseeded unless given a seed, so pass ``seed`` (or a
-sampler with one) to ``perform_experiments`` for a reproducible design. The project's own
+sampler with one) to ``perform_experiments`` for a reproducible design. EMA 3.x changed PRIM
+and ``optimize`` (no ``threshold``; archives in a file; 3.0.0 cannot optimize a model without
+uncertainties): docs/experiments.md says how to call each line. The project's own
 headline experiment uses :mod:`experiments.prim` (no extra needed).
 """
 

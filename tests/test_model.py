@@ -306,6 +306,11 @@ def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
     pd.testing.assert_frame_equal(ts, plain.get_model_vars_dataframe(), check_exact=True, check_index_type=True)
     assert type(ts.index) is pd.RangeIndex  # (what simulate's timeseries had when it reset the index)
     assert ts["week"].dtype == np.int64 and ts["contract_switches"].dtype == np.int64
+    # and Mesa's own bookkeeping of what was collected when, which mesa.batch_run reads (from
+    # Mesa 3.4 the model times collected, `_collection_steps`: without them a Mesa 3.5 batch run
+    # returned no rows, a 3.4 one the first week's reporters; Mesa 3.3 keeps none)
+    kept = [name for name in ("_collection_steps", "_agent_records", "_agenttype_records") if hasattr(plain, name)]
+    assert {name: getattr(m.datacollector, name) for name in kept} == {name: getattr(plain, name) for name in kept}
     # the run summary from the reporters' arrays (what simulate passes) is pandas' sums of the
     # table's columns, bit for bit, and skips a NaN week as pandas does
     weekly, outcomes = m.datacollector.columns(), brand_outcomes(m)
