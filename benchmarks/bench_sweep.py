@@ -52,6 +52,7 @@ def _spec(name, steps, base, commission_rates, replications, tables=("timeseries
 
 
 def case_throughput(workers: int, quick: bool) -> dict:
+    import mesa
     from mesa import batch_run
 
     from experiments.sweeps import load_results, load_spec, run_sweep
@@ -67,16 +68,19 @@ def case_throughput(workers: int, quick: bool) -> dict:
     plans = list(spec.runs())
     seeds = sorted({p.seed for p in plans})
 
-    # the same seeds and last week on every Mesa line: from 3.4 batch_run takes the seeds as its own
-    # argument (`iterations` would seed every run afresh) and a row's step is the model time
-    # collected, weeks counted from 1 (Mesa 3.3: the index of the week collected, from 0)
-    if "rng" in inspect.signature(batch_run).parameters:  # (3.4 runs max_steps + 1 weeks, 3.5 max_steps)
-        seeding = {"parameters": {**base, "commission_rate": rates}, "rng": seeds, "max_steps": spec.steps}
-    else:  # Mesa 3.3 runs max_steps + 1 weeks
-        seeding = {"parameters": {**base, "commission_rate": rates, "rng": seeds}, "iterations": 1,
-                   "max_steps": spec.steps - 1}  # fmt: skip
+    # the same seeds and last week on every Mesa line. Seeds: from 3.4 batch_run's own argument
+    # (`iterations` would seed every run afresh), before it one more parameter. The week a row
+    # reports: from 3.4.1 the model time collected (weeks counted from 1), before it the index of
+    # the week collected (from 0). Weeks run: max_steps + 1 up to 3.4, max_steps from 3.5 (its
+    # Model has run_for), so on 3.4.1+ Mesa runs one week more than the engine (`mesa_weeks`)
+    max_steps = spec.steps if hasattr(mesa.DataCollector(), "_collection_steps") else spec.steps - 1
+    mesa_weeks = max_steps if hasattr(mesa.Model, "run_for") else max_steps + 1
+    if "rng" in inspect.signature(batch_run).parameters:
+        seeding = {"parameters": {**base, "commission_rate": rates}, "rng": seeds}
+    else:
+        seeding = {"parameters": {**base, "commission_rate": rates, "rng": seeds}, "iterations": 1}
     t0 = time.perf_counter()
-    rows = batch_run(AgencyMarket, **seeding, number_processes=workers, display_progress=False)
+    rows = batch_run(AgencyMarket, **seeding, max_steps=max_steps, number_processes=workers, display_progress=False)
     t_mesa = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +89,8 @@ def case_throughput(workers: int, quick: bool) -> dict:
         ts = load_results(Path(tmp) / "sweep").timeseries
         t_engine = time.perf_counter() - t0
     last = ts[ts["week"] == spec.steps - 1].set_index(["commission_rate", "seed"])["gmv"]
-    mesa_last = {(r["commission_rate"], r["rng"]): r["gmv"] for r in rows}  # (a row per run: its last week)
+    # (a row per run: the week the engine ends with, else the comparison fails)
+    mesa_last = {(r["commission_rate"], r["rng"]): r["gmv"] for r in rows if r["week"] == spec.steps - 1}
     same = len(mesa_last) == len(plans) == len(last) and all(
         abs(mesa_last[k] - v) <= 1e-9 * abs(v) for k, v in last.items()
     )
@@ -95,6 +100,7 @@ def case_throughput(workers: int, quick: bool) -> dict:
         "runs": n,
         "workers": workers,
         "weeks": spec.steps,
+        "mesa_weeks": mesa_weeks,
         "n_consumers": base["n_consumers"],
         "n_brands": base["n_brands"],
         "mesa_batch_run_s": round(t_mesa, 2),

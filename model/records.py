@@ -120,7 +120,7 @@ class WeeklyReporters(mesa.DataCollector):
     def collect(self, model) -> None:
         if not self._own():
             return super().collect(model)
-        times = getattr(self, "_collection_steps", None)  # Mesa 3.5's model times collected (none in 3.3)
+        times = getattr(self, "_collection_steps", None)  # the model times collected (Mesa 3.4.1+)
         if times is not None:  # (as Mesa's collect keeps them: mesa.batch_run takes its rows' weeks from them)
             times.append(model.time)
         self._unread.append(model.records._reported)

@@ -95,22 +95,37 @@ def test_mechanisms_can_be_switched_off(small):
     assert on.timeseries["mean_deal_proneness"].std() > 0
 
 
-def test_batch_run_returns_rows_with_reporters(small):
+def batch_run(parameters: dict, seeds: list, **kw) -> list[dict]:
+    """``mesa.batch_run`` of the model with runs of these seeds on every Mesa line: from 3.4 its
+    own ``rng`` (there ``iterations`` would seed every run afresh), before it the seed as one
+    more parameter."""
+    import inspect
+
     import mesa
 
-    rows = mesa.batch_run(
-        AgencyMarket,
-        parameters={**small, "commission_rate": [0.05, 0.3], "rng": [1]},
-        iterations=1,
-        max_steps=5,
-        number_processes=1,
-        display_progress=False,
+    if "rng" in inspect.signature(mesa.batch_run).parameters:
+        seeding = {"rng": seeds}
+    else:
+        parameters, seeding = {**parameters, "rng": seeds}, {"iterations": 1}
+    return mesa.batch_run(
+        AgencyMarket, parameters=parameters, **seeding, **kw, number_processes=1, display_progress=False
     )
+
+
+def test_batch_run_returns_rows_with_reporters(small):
+    rows = batch_run({**small, "commission_rate": [0.05, 0.3]}, [1], max_steps=5)
     df = pd.DataFrame(rows)
     assert set(df["commission_rate"]) == {0.05, 0.3}
     for name in MODEL_REPORTERS:
         assert name in df.columns
     assert (df["gmv"] >= 0).all()
+    # a row holds the reporters of one of the run's last weeks (which one is Mesa's: the last on
+    # 3.3, 3.4.0 and 3.5, the one before it on 3.4.1+), the week it names, as a run by hand
+    for row in rows:
+        assert row["week"] in (4, 5)
+        by_hand = AgencyMarket(Params(**small, commission_rate=row["commission_rate"]), rng=1).run(row["week"] + 1)
+        last = by_hand.datacollector.get_model_vars_dataframe().iloc[-1]
+        assert [row[name] for name in MODEL_REPORTERS] == [last[name] for name in MODEL_REPORTERS]
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.1, 1.5])
@@ -132,8 +147,6 @@ def test_renewal_believes_a_noisy_brand_measure_less(noise):
 
 
 def test_without_a_seed_each_model_draws_and_records_a_fresh_one(small):
-    import mesa
-
     a, b = AgencyMarket(Params(**small)), AgencyMarket(Params(**small))
     assert a.seed != b.seed
     a.run(6)
@@ -142,9 +155,7 @@ def test_without_a_seed_each_model_draws_and_records_a_fresh_one(small):
         a.datacollector.get_model_vars_dataframe(), again.datacollector.get_model_vars_dataframe()
     )
     # mesa.batch_run's replications are then different markets, as with Mesa's own models
-    rows = mesa.batch_run(
-        AgencyMarket, parameters=dict(small), iterations=2, max_steps=4, number_processes=1, display_progress=False
-    )
+    rows = batch_run(dict(small), [None, None], max_steps=4)
     final = [r["gmv"] for r in rows if r["Step"] == 4]
     assert len(final) == 2 and final[0] != final[1]
 
@@ -307,8 +318,8 @@ def test_the_weekly_reporters_are_what_mesas_own_datacollector_records(small):
     assert type(ts.index) is pd.RangeIndex  # (what simulate's timeseries had when it reset the index)
     assert ts["week"].dtype == np.int64 and ts["contract_switches"].dtype == np.int64
     # and Mesa's own bookkeeping of what was collected when, which mesa.batch_run reads (from
-    # Mesa 3.4 the model times collected, `_collection_steps`: without them a Mesa 3.5 batch run
-    # returned no rows, a 3.4 one the first week's reporters; Mesa 3.3 keeps none)
+    # Mesa 3.4.1 the model times collected, `_collection_steps`: without them a Mesa 3.5 batch
+    # run returned no rows, a 3.4 one the first week's reporters; Mesa 3.3 keeps none)
     kept = [name for name in ("_collection_steps", "_agent_records", "_agenttype_records") if hasattr(plain, name)]
     assert {name: getattr(m.datacollector, name) for name in kept} == {name: getattr(plain, name) for name in kept}
     # the run summary from the reporters' arrays (what simulate passes) is pandas' sums of the
