@@ -128,6 +128,23 @@ def test_batch_run_returns_rows_with_reporters(small):
         assert [row[name] for name in MODEL_REPORTERS] == [last[name] for name in MODEL_REPORTERS]
 
 
+def test_the_weekly_reporters_keep_each_collections_model_time_where_mesa_does(small):
+    """Mesa 3.4.1+ keeps the model time of every collection (``_collection_steps``), by which
+    mesa.batch_run picks its rows; on Mesa 3.3, which has neither that list nor a model time,
+    the test gives the reporters the list and the model a clock, as those lines do, so that
+    the line CI runs checks this bookkeeping too."""
+    m = AgencyMarket(Params(**small), rng=1)
+    if not hasattr(m.datacollector, "_collection_steps"):
+        m.datacollector._collection_steps = []
+    clock = not hasattr(m, "time")
+    for week in range(3):
+        if clock:
+            m.time = float(week + 1)  # (Mesa 3.4+ advances it before the week's step)
+        m.step()
+    assert m.datacollector._collection_steps == [1.0, 2.0, 3.0]
+    assert len(m.datacollector.get_model_vars_dataframe()) == 3
+
+
 @pytest.mark.parametrize("noise", [0.0, 0.1, 1.5])
 def test_renewal_believes_a_noisy_brand_measure_less(noise):
     def verdict(**kw):
