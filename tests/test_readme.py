@@ -75,3 +75,35 @@ def test_tasks_run_writes_the_quick_size_to_its_own_folder_not_the_full_sizes(mo
     assert fc.EXPERIMENT.context([]).out == Path("out/focal_contract")
     readme = README.read_text(encoding="utf-8")
     assert "`out/focal_contract-quick/`" in readme and "`out/focal_contract/`" not in readme
+
+
+def test_tasks_says_in_one_line_when_its_venv_is_of_another_python(tmp_path, monkeypatch, capsys):
+    """`python3.12 tasks.py test` where `python3 tasks.py` made .venv with 3.11 (CONTRIBUTING's
+    other lines): tasks.py uses .venv as it is, and says so and how to remake it."""
+    import importlib.util
+    import os
+    import sys
+
+    for name in ("PATH", "VIRTUAL_ENV"):  # (tasks.py sets both when loaded, as if .venv were activated)
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    spec = importlib.util.spec_from_file_location("tasks_module", README.parent / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    monkeypatch.setattr(tasks, "VENV", venv)
+    monkeypatch.setattr(tasks, "PY", venv / "bin" / "python")
+    this = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    # (the venv module writes `version`, virtualenv `version_info`)
+    for line, other in (
+        (f"version = {this}.9", False),
+        ("version = 3.99.0", True),
+        ("version_info = 3.99.0.final.0", True),
+    ):
+        (venv / "pyvenv.cfg").write_text(f"home = /opt/python\n{line}\n")
+        tasks.ensure_venv()
+        out = capsys.readouterr().out
+        assert (f".venv/ was made with Python 3.99, not this {this}" in out) == other
+        assert (f"remove .venv/ to remake it with Python {this}" in out) == other
+        assert len(out.splitlines()) == other
