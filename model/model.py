@@ -232,6 +232,19 @@ class AgencyMarket(mesa.Model):
             self.datacollector.collect(self)
         self.week += 1
 
+    def __reduce_ex__(self, protocol):
+        """A model is not pickled or copied (``pickle``, ``copy.copy``, ``copy.deepcopy``): its
+        state holds compiled code and arrays that are views of one another (an agency's books
+        are rows of one table), which a copy would silently split. The error says what to do
+        instead."""
+        raise TypeError(
+            "an AgencyMarket cannot be pickled or copied (its state holds compiled code and arrays "
+            "that are views of one another). To branch a run, make a second model with the same "
+            "parameters and seed and run it to the same week (the same seed gives the same numbers, "
+            "bit for bit), then change one (model.intervene); to keep a run, keep simulate()'s "
+            "result, which pickles"
+        )
+
     def velocities(self) -> np.ndarray:
         """Each brand's trailing sales velocity (units per week), what the platform ranks by (a
         copy: the week hands the platform the brand state's own array, which it only reads)."""

@@ -729,3 +729,29 @@ def test_the_kept_mask_of_stores_an_agency_runs_is_read_only():
     run = m._stores()[1]
     with pytest.raises(ValueError, match="read-only"):
         run[0] = not run[0]
+
+
+def test_a_model_refuses_pickling_and_copying_and_says_how_to_branch_a_run(small):
+    """Copying a model would split arrays that are views of one another (an agency's books are
+    rows of one table), so a copy would carry on with other numbers: it is refused, in a message
+    that says what to do instead. And that works: a second model of the same seed run to the
+    same week is the same run, which an intervention then branches."""
+    import copy
+    import pickle
+
+    m = AgencyMarket(Params(**small), rng=1).run(8)
+    for attempt in (pickle.dumps, copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match="same parameters and seed and run it to the same week"):
+            attempt(m)
+    twin = AgencyMarket(Params(**small), rng=1).run(8)
+    pd.testing.assert_frame_equal(
+        m.datacollector.get_model_vars_dataframe(), twin.datacollector.get_model_vars_dataframe()
+    )
+    twin.intervene(0, start=8, weeks=2, discount=0.5)
+    m.run(2)
+    twin.run(2)
+    ours, theirs = m.datacollector.get_model_vars_dataframe(), twin.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(ours.iloc[:8], theirs.iloc[:8])
+    assert ours["avg_discount"].iloc[8] != theirs["avg_discount"].iloc[8]
+    result = simulate(Params(**small), steps=4, seed=1)  # (what the message says pickles)
+    assert pickle.loads(pickle.dumps(result)).summary == result.summary
