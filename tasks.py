@@ -38,11 +38,14 @@ def say(msg: str) -> None:
     print(f"[tasks] {msg}", flush=True)
 
 
+_OTHER_PYTHON_TOLD = False  # whether ensure_venv said .venv is of another Python (once a run)
+
+
 def venv_python() -> str | None:
     """The Python version (major.minor) .venv was made with, from its pyvenv.cfg (None if unreadable)."""
     try:
         lines = (VENV / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, ValueError):  # (missing, or not text)
         return None
     for line in lines:
         key, _, value = line.partition("=")
@@ -52,11 +55,14 @@ def venv_python() -> str | None:
 
 
 def ensure_venv() -> None:
+    global _OTHER_PYTHON_TOLD
     if PY.exists():
         made, this = venv_python(), f"{sys.version_info[0]}.{sys.version_info[1]}"
-        if made and made != this:  # (e.g. python3.12 tasks.py test after python3 made it with 3.11)
-            say(f"{VENV.name}/ was made with Python {made}, not this {this}: using it as it is "
-                f"(remove {VENV.name}/ to remake it with Python {this})")  # fmt: skip
+        # (e.g. python3.12 tasks.py test after python3 made it with 3.11; said once a run)
+        if made and made != this and not _OTHER_PYTHON_TOLD:
+            _OTHER_PYTHON_TOLD = True
+            remake = f" (remove {VENV.name}/ to remake it with Python {this})" if sys.version_info >= (3, 11) else ""
+            say(f"{VENV.name}/ was made with Python {made}, not this {this}: using it as it is{remake}")
         return
     if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by any python3
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")

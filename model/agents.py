@@ -85,6 +85,15 @@ class AgencyBooks:
         # call, model.week_kernel.settle_week, which finds the rows by their names in ROWS); each
         # name is a view of its row
         self.table = np.zeros((len(self.ROWS), n_brands))
+        self.__setstate__({"table": self.table})
+
+    def __getstate__(self) -> dict:
+        """What pickles or copies: the table alone (its rows are made again as views of it when
+        loaded; a copy would otherwise split them from it)."""
+        return {"table": self.table}
+
+    def __setstate__(self, state: dict) -> None:
+        self.table = state["table"]
         for name, row in zip(self.ROWS, self.table):
             setattr(self, name, row)
 

@@ -233,16 +233,17 @@ class AgencyMarket(mesa.Model):
         self.week += 1
 
     def __reduce_ex__(self, protocol):
-        """A model is not pickled or copied (``pickle``, ``copy.copy``, ``copy.deepcopy``): its
-        state holds compiled code and arrays that are views of one another (an agency's books
-        are rows of one table), which a copy would silently split. The error says what to do
-        instead."""
+        """A model is not pickled or copied (``pickle``, ``copy.copy``, ``copy.deepcopy``; nor
+        an agent, which holds its model): its state holds arrays that are views of one another
+        (an agency's books are rows of one table), which a copy would silently split, and on
+        the compiled path compiled code. The error says what to do instead."""
         raise TypeError(
-            "an AgencyMarket cannot be pickled or copied (its state holds compiled code and arrays "
-            "that are views of one another). To branch a run, make a second model with the same "
-            "parameters and seed and run it to the same week (the same seed gives the same numbers, "
-            "bit for bit), then change one (model.intervene); to keep a run, keep simulate()'s "
-            "result, which pickles"
+            "an AgencyMarket (or an agent, which holds its model) cannot be pickled or copied: its "
+            "arrays are views of one another, which a copy would split. To branch a run, make a "
+            "second model with the same parameters, brand_terms and seed (model.seed), make the "
+            "same interventions, run it to the same week (the same numbers, bit for bit), then "
+            "change one of them (model.intervene); to keep a run, keep simulate()'s result, which "
+            "pickles"
         )
 
     def velocities(self) -> np.ndarray:

@@ -230,6 +230,13 @@ class Records:
         self._agencies: dict[str, list] = {}  # the columns that do not change: index, archetype, policy
         self._defaults: list[str] = []  # each agency's policy's default strategy
 
+    def __getstate__(self) -> dict:
+        """What pickles or copies: each block's float columns are views of its ``_float`` array,
+        which a copy would split (the copy would then record new weeks where its columns do not
+        look); they are left out and made again as views when loaded."""
+        blocks = [{k: v for k, v in b.items() if k in ("agency", "strategy", "_float")} for b in self._blocks]
+        return {**self.__dict__, "_blocks": blocks}
+
     def __setstate__(self, state: dict) -> None:
         """Records pickled with older agency rows load as today's, so a result pickled with its
         tables unread can still build them (``_agency_weeks``): a tuple per agency a week (clients,
@@ -244,6 +251,9 @@ class Records:
                 rows = [list(zip(*week)) for week in zip(*(rows[c] for c in columns))]
             # a tuple per agency a week: (clients, reputation, p_promotion, strategy_for_all, profit)
             state["_agency_rows"] = tuple([row[k] for week in rows for row in week] for k in range(1, 5))
+        for block in state.get("_blocks", ()):  # the float columns, views of _float again (a
+            if block.keys() == {"agency", "strategy", "_float"}:  # block pickled before kept its own copies)
+                block.update({c: block["_float"][:, k] for k, c in enumerate(STORED_COLUMNS)})
         self.__dict__.update(state)
         if "last" in state:  # (the reporters' dict itself, before it was made when read)
             self._last, self._reported = self.__dict__.pop("last"), ()

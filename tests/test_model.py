@@ -138,10 +138,10 @@ def test_the_weekly_reporters_keep_each_collections_model_time_where_mesa_does(s
         m.datacollector._collection_steps = []
     clock = not hasattr(m, "time")
     for week in range(3):
-        if clock:
-            m.time = float(week + 1)  # (Mesa 3.4+ advances it before the week's step)
+        if clock:  # (Mesa 3.4+ advances it before the week's step; here not the step count)
+            m.time = 10.0 * (week + 1)
         m.step()
-    assert m.datacollector._collection_steps == [1.0, 2.0, 3.0]
+    assert m.datacollector._collection_steps == ([10.0, 20.0, 30.0] if clock else [1.0, 2.0, 3.0])
     assert len(m.datacollector.get_model_vars_dataframe()) == 3
 
 
@@ -669,6 +669,9 @@ def test_the_books_hold_money_only_for_the_stores_agencies_run_and_close_empties
     """AgencyBooks.close (a decision period's end) reads every store's books and empties them
     all: that clears no entry an agency has not read, because only the stores an agency runs
     ever have money in them (checked every week of a run with stores going in-house)."""
+    import copy
+    import pickle
+
     p = Params.preset("sales_is_king", n_consumers=300, in_house_learning_weeks=8, contract_weeks=8)
     m = AgencyMarket(p, rng=2)
     in_house_weeks = 0
@@ -680,6 +683,13 @@ def test_the_books_hold_money_only_for_the_stores_agencies_run_and_close_empties
     assert in_house_weeks > 0
     table = m.books.table.copy()
     assert m.books.close() == table.tolist() and not m.books.table.any()
+    # a copy's named rows are still its table's rows (the compiled week books into the table)
+    clients, money = m.agency_of() >= 0, np.arange(p.n_brands, dtype=float)
+    for books in (copy.deepcopy(m.books), pickle.loads(pickle.dumps(m.books))):
+        books.table[0] += 1.0
+        books.book_week(clients, money, money, money)
+        assert np.shares_memory(books.profit, books.table)
+        np.testing.assert_array_equal(books.table[0], 1.0 + money * clients)
 
 
 def test_hiring_draws_the_agency_rng_choice_draws_from_the_reputations_softmax():
@@ -741,7 +751,7 @@ def test_a_model_refuses_pickling_and_copying_and_says_how_to_branch_a_run(small
 
     m = AgencyMarket(Params(**small), rng=1).run(8)
     for attempt in (pickle.dumps, copy.copy, copy.deepcopy):
-        with pytest.raises(TypeError, match="same parameters and seed and run it to the same week"):
+        with pytest.raises(TypeError, match="same parameters, brand_terms and seed .* run it to the same week"):
             attempt(m)
     twin = AgencyMarket(Params(**small), rng=1).run(8)
     pd.testing.assert_frame_equal(

@@ -8,6 +8,21 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+@pytest.fixture
+def tasks(monkeypatch):
+    """tasks.py, loaded as a module; the PATH and VIRTUAL_ENV it sets when loaded (as if .venv
+    were activated) are put back after the test."""
+    import importlib.util
+    import os
+
+    for name in ("PATH", "VIRTUAL_ENV"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    spec = importlib.util.spec_from_file_location("tasks_module", README.parent / "tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
 
@@ -30,18 +45,14 @@ def test_the_quick_start_runs_and_its_virtual_experiment_moves_brand_zero(tmp_pa
     assert list(mixed.groupby("agency")["policy"].first()) == ["learning"] + ["fixed"] * 5
 
 
-def test_tasks_lab_installs_the_notebooks_extra_and_opens_jupyterlab_on_the_notebooks(monkeypatch):
+def test_tasks_lab_installs_the_notebooks_extra_and_opens_jupyterlab_on_the_notebooks(tasks, monkeypatch):
     """`python3 tasks.py lab` (the README's way to open the notebooks): the `notebooks` extra
     brings JupyterLab, and the command opens it on notebooks/ with the arguments given."""
-    import importlib.util
     import tomllib
 
     root = README.parent
     extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(d.startswith("jupyterlab") for d in extras["notebooks"])
-    spec = importlib.util.spec_from_file_location("tasks_module", root / "tasks.py")
-    tasks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tasks)
     installed, called = [], []
     monkeypatch.setattr(tasks, "ensure_installed", installed.append)
     monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, cwd: called.append(cmd) or 0)
@@ -52,18 +63,12 @@ def test_tasks_lab_installs_the_notebooks_extra_and_opens_jupyterlab_on_the_note
     assert "python3 tasks.py lab" in README.read_text(encoding="utf-8")
 
 
-def test_tasks_run_writes_the_quick_size_to_its_own_folder_not_the_full_sizes(monkeypatch):
+def test_tasks_run_writes_the_quick_size_to_its_own_folder_not_the_full_sizes(tasks, monkeypatch):
     """`python3 tasks.py run` and then the README's "drop --quick for the full size": the main
     job's quick results must not land in out/focal_contract, the full size's default folder (the
     engine refuses to mix two sweeps in one folder)."""
-    import importlib.util
-
     from experiments import focal_contract as fc
 
-    root = README.parent
-    spec = importlib.util.spec_from_file_location("tasks_module", root / "tasks.py")
-    tasks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tasks)
     called = []
     monkeypatch.setattr(tasks, "ensure_installed", lambda extra: True)
     monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, cwd: called.append(cmd) or 0)
@@ -77,33 +82,33 @@ def test_tasks_run_writes_the_quick_size_to_its_own_folder_not_the_full_sizes(mo
     assert "`out/focal_contract-quick/`" in readme and "`out/focal_contract/`" not in readme
 
 
-def test_tasks_says_in_one_line_when_its_venv_is_of_another_python(tmp_path, monkeypatch, capsys):
+def test_tasks_says_once_when_its_venv_is_of_another_python(tasks, tmp_path, monkeypatch, capsys):
     """`python3.12 tasks.py test` where `python3 tasks.py` made .venv with 3.11 (CONTRIBUTING's
-    other lines): tasks.py uses .venv as it is, and says so and how to remake it."""
-    import importlib.util
-    import os
+    other lines): tasks.py uses .venv as it is, and says so, and how to remake it, once a run
+    (a command installs several extras, each making sure of .venv)."""
     import sys
 
-    for name in ("PATH", "VIRTUAL_ENV"):  # (tasks.py sets both when loaded, as if .venv were activated)
-        monkeypatch.setenv(name, os.environ.get(name, ""))
-    spec = importlib.util.spec_from_file_location("tasks_module", README.parent / "tasks.py")
-    tasks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tasks)
     venv = tmp_path / ".venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").touch()
     monkeypatch.setattr(tasks, "VENV", venv)
     monkeypatch.setattr(tasks, "PY", venv / "bin" / "python")
     this = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    # (the venv module writes `version`, virtualenv `version_info`)
+    # (the venv module writes `version`, virtualenv and uv `version_info`)
     for line, other in (
         (f"version = {this}.9", False),
         ("version = 3.99.0", True),
         ("version_info = 3.99.0.final.0", True),
     ):
         (venv / "pyvenv.cfg").write_text(f"home = /opt/python\n{line}\n")
+        monkeypatch.setattr(tasks, "_OTHER_PYTHON_TOLD", False)
+        tasks.ensure_venv()
         tasks.ensure_venv()
         out = capsys.readouterr().out
         assert (f".venv/ was made with Python 3.99, not this {this}" in out) == other
         assert (f"remove .venv/ to remake it with Python {this}" in out) == other
         assert len(out.splitlines()) == other
+    (venv / "pyvenv.cfg").write_bytes(b"version = \xff\xfe")  # (not text: no notice, no crash)
+    monkeypatch.setattr(tasks, "_OTHER_PYTHON_TOLD", False)
+    tasks.ensure_venv()
+    assert capsys.readouterr().out == ""

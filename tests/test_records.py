@@ -98,6 +98,15 @@ def test_records_pickled_with_their_last_dict_load_and_record_on():
     m.step()
     assert m.records.last["week"] == 3 and m.brand_table()["week"].max() == 3
     assert reporters.model_vars["week"] == [0, 1, 2] and m.datacollector.model_vars["week"] == [0, 1, 2, 3]
+    # and records what a model that was never copied records (a block's float columns are views
+    # of one array the week is written into: a copy keeps them so, or the new week is lost)
+    twin = AgencyMarket(Params(n_consumers=200), rng=7).run(4)
+    pd.testing.assert_frame_equal(m.brand_table(), twin.brand_table(), check_exact=True)
+    twin.records = copy.deepcopy(twin.records)  # (a copy in place of the records: the same run)
+    twin.run(2)
+    pd.testing.assert_frame_equal(
+        twin.brand_table(), AgencyMarket(Params(n_consumers=200), rng=7).run(6).brand_table(), check_exact=True
+    )
 
 
 @pytest.mark.parametrize("read_first", ["copy", "original"])

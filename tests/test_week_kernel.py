@@ -290,8 +290,8 @@ def test_a_platform_of_another_kind_shows_the_brands_alike_on_both_paths(kind, m
 
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_a_compiled_platform_and_ledger_copy_and_carry_on_alike(how):
-    """A platform and a ledger that run compiled code copy (deepcopy, pickle: a saved model's
-    parts) and the copies still run it, giving the original's numbers."""
+    """A platform and a ledger that run compiled code copy (deepcopy, pickle: a user's own
+    copy of one) and the copies still run it, giving the original's numbers."""
     import copy
     import pickle
 
