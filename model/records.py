@@ -207,6 +207,11 @@ def _new_block(J: int, agency: np.ndarray, strategy: np.ndarray) -> dict[str, np
     return block
 
 
+def _views_of_float(block: dict) -> bool:
+    """Whether a block's float columns are views of its ``_float`` array (as :func:`_new_block` makes them)."""
+    return "_float" in block and all(block[c].base is block["_float"] for c in STORED_COLUMNS)
+
+
 class Records:
     """The week's reporters (``last``) and the long per-brand and per-agency tables.
 
@@ -234,7 +239,9 @@ class Records:
         """What pickles or copies: each block's float columns are views of its ``_float`` array,
         which a copy would split (the copy would then record new weeks where its columns do not
         look); they are left out and made again as views when loaded."""
-        blocks = [{k: v for k, v in b.items() if k in ("agency", "strategy", "_float")} for b in self._blocks]
+        blocks = [
+            {k: b[k] for k in ("agency", "strategy", "_float")} if _views_of_float(b) else b for b in self._blocks
+        ]  # (a block loaded from an older pickle keeps the columns it has)
         return {**self.__dict__, "_blocks": blocks}
 
     def __setstate__(self, state: dict) -> None:

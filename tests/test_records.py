@@ -102,6 +102,14 @@ def test_records_pickled_with_their_last_dict_load_and_record_on():
     # of one array the week is written into: a copy keeps them so, or the new week is lost)
     twin = AgencyMarket(Params(n_consumers=200), rng=7).run(4)
     pd.testing.assert_frame_equal(m.brand_table(), twin.brand_table(), check_exact=True)
+    # a block of its own columns without one array under them (loaded from a pickle made before
+    # there was one) keeps them through another pickle
+    legacy = Records.__new__(Records)
+    legacy.__dict__.update(
+        twin.records.__dict__,
+        _blocks=[{k: v.copy() for k, v in b.items() if k != "_float"} for b in twin.records._blocks],
+    )
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(legacy)).brand_table(), twin.brand_table())
     twin.records = copy.deepcopy(twin.records)  # (a copy in place of the records: the same run)
     twin.run(2)
     pd.testing.assert_frame_equal(
