@@ -203,8 +203,13 @@ def _new_block(J: int, agency: np.ndarray, strategy: np.ndarray) -> dict[str, np
     to each other (``"_float"``), so a week is copied in with one call."""
     every = np.empty((_CHUNK, len(STORED_COLUMNS), J))
     block = {"agency": np.empty((_CHUNK, J), agency.dtype), "strategy": np.empty((_CHUNK, J), strategy.dtype)}
-    block.update({c: every[:, k] for k, c in enumerate(STORED_COLUMNS)}, _float=every)
+    block.update(_float_columns(every), _float=every)
     return block
+
+
+def _float_columns(every: np.ndarray) -> dict[str, np.ndarray]:
+    """A block's float columns by name, views of its one float array (weeks x columns x brands)."""
+    return {c: every[:, k] for k, c in enumerate(STORED_COLUMNS)}
 
 
 def _views_of_float(block: dict) -> bool:
@@ -260,7 +265,7 @@ class Records:
             state["_agency_rows"] = tuple([row[k] for week in rows for row in week] for k in range(1, 5))
         for block in state.get("_blocks", ()):  # the float columns, views of _float again (a
             if block.keys() == {"agency", "strategy", "_float"}:  # block pickled before kept its own copies)
-                block.update({c: block["_float"][:, k] for k, c in enumerate(STORED_COLUMNS)})
+                block.update(_float_columns(block["_float"]))
         self.__dict__.update(state)
         if "last" in state:  # (the reporters' dict itself, before it was made when read)
             self._last, self._reported = self.__dict__.pop("last"), ()
